@@ -1,0 +1,101 @@
+"""Request parsing and response rendering shared by every blueprint (no business rules here)."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from chalicelib import auth, errors
+
+log = logging.getLogger("skyhawk")
+
+HAL_JSON = "application/hal+json"
+ANY_CONTENT = ["*/*"]  # content types are validated here, so errors keep the documented shape
+
+
+def route(bp: Blueprint, path: str, methods: list[str] | None = None, **kwargs: Any) -> Callable:
+    """`bp.route` accepting any content type, turning unexpected exceptions into the catalogue's 500."""
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kw: Any) -> Any:
+            try:
+                return view(*args, **kw)
+            except errors.SkyhawkError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - rendered as the generic 500, logged with the stack
+                log.exception("unhandled error on %s", path)
+                raise errors.InternalError() from exc
+        return bp.route(path, methods=methods or ["GET"], content_types=ANY_CONTENT, **kwargs)(guarded)
+    return decorate
+
+
+def request(bp: Blueprint):
+    return bp.current_request
+
+
+def headers(bp: Blueprint) -> dict[str, str]:
+    return dict(bp.current_request.headers or {})
+
+
+def query(bp: Blueprint) -> dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
+    """Authenticate the management caller (HTTP Basic) and check the endpoint's permissions."""
+    who = auth.authenticate_basic(bp.current_request.headers.get("authorization"))
+    who.require(*permissions)
+    return who
+
+
+def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, optional: bool = False) -> Any:
+    raw = bp.current_request.raw_body
+    if not raw or not raw.strip():
+        if optional:
+            return None
+        raise errors.BodyNotReadable("The request body is missing.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BodyNotReadable(f"The given request body is not well formed: {exc}") from exc
+    if expect is not None and not isinstance(body, expect):
+        names = expect.__name__ if isinstance(expect, type) else "/".join(t.__name__ for t in expect)
+        want = {"list": "a JSON array", "dict": "a JSON object"}.get(names, names)
+        raise errors.BodyNotReadable(f"The request body must be {want}.")
+    return body
+
+
+def base_url(bp: Blueprint) -> str:
+    """Scheme, host and (on an API Gateway default domain) the stage, for absolute HAL links."""
+    req = bp.current_request
+    hdrs = req.headers or {}
+    host = hdrs.get("x-forwarded-host") or hdrs.get("host") or "localhost"
+    proto = hdrs.get("x-forwarded-proto") or ("https" if host.endswith("amazonaws.com") else "http")
+    stage = ""
+    if host.endswith("amazonaws.com"):
+        stage = "/" + (req.context or {}).get("stage", "api")
+    return f"{proto}://{host}{stage}"
+
+
+def json_response(body: Any, status: int = 200, content_type: str = HAL_JSON,
+                  extra_headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
+                    headers={"Content-Type": content_type, **(extra_headers or {})})
+
+
+def empty(status: int = 200) -> Response:
+    return Response(body="", status_code=status, headers={})
+
+
+def int_param(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise errors.BadRequest(f"'{name}' must be a number, got '{value}'.", [name]) from exc
+
+
+def link(href: str, **extra: Any) -> dict[str, Any]:
+    return {"href": href, **extra}

@@ -1,0 +1,39 @@
+"""HTTP middleware: catalogue errors rendered in their wire format; ETag / If-None-Match on GET JSON."""
+from __future__ import annotations
+
+import hashlib
+
+from chalice.app import Response
+
+from chalicelib import errors
+
+_DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
+                 ("/api/deploymentworkflow/", "deploymentworkflow"))
+
+
+def render_errors(event, get_response):
+    try:
+        return get_response(event)
+    except errors.SkyhawkError as error:
+        path = event.path or ""
+        for prefix, service in _DCS_SERVICES:
+            if path.startswith(prefix):
+                return errors.render_dcs(error, service)
+        return errors.render_hawkbit(error)
+
+
+def etags(event, get_response):
+    """hawkBit's ShallowEtagHeaderFilter: MD5 of a JSON body as ETag; a matching If-None-Match gets 304."""
+    response = get_response(event)
+    if event.method != "GET" or response.status_code != 200 or not isinstance(response.body, str):
+        return response
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if "json" not in content_type:
+        return response
+    tag = '"0' + hashlib.md5(response.body.encode()).hexdigest() + '"'
+    response.headers["ETag"] = tag
+    if_none_match = (event.headers or {}).get("if-none-match")
+    offered = [t.strip() for t in (if_none_match or "").split(",")]
+    if tag in offered or "*" in offered:
+        return Response(body="", status_code=304, headers={"ETag": tag})
+    return response

@@ -1,0 +1,178 @@
+"""Credentials and permissions.
+
+Management: HTTP Basic `TENANT\\user:password` (or `user:password` for tenant DEFAULT), users stored
+with salted PBKDF2 hashes; hawkBit's classic permission names are checked per endpoint.
+Devices: `TargetToken`, `GatewayToken`, or a reverse proxy's certificate headers, each switched by its
+tenant key. The device check takes the already-read target item so an idle poll costs one read.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib import config, errors
+
+PERMISSIONS = (
+    "READ_TARGET", "UPDATE_TARGET", "CREATE_TARGET", "DELETE_TARGET", "READ_TARGET_SECURITY_TOKEN",
+    "READ_REPOSITORY", "UPDATE_REPOSITORY", "CREATE_REPOSITORY", "DELETE_REPOSITORY",
+    "DOWNLOAD_REPOSITORY_ARTIFACT", "READ_TENANT_CONFIGURATION", "TENANT_CONFIGURATION",
+    "READ_GATEWAY_SECURITY_TOKEN", "READ_ROLLOUT", "CREATE_ROLLOUT", "UPDATE_ROLLOUT", "DELETE_ROLLOUT",
+    "HANDLE_ROLLOUT", "APPROVE_ROLLOUT", "SYSTEM_ADMIN",
+    "READ_DEVICE_CONFIGURATION", "UPDATE_DEVICE_CONFIGURATION",
+)
+# Holding the key permission implies the listed ones (hawkBit: TENANT_CONFIGURATION reads too).
+_IMPLIED = {"TENANT_CONFIGURATION": ("READ_TENANT_CONFIGURATION",),
+            "UPDATE_DEVICE_CONFIGURATION": ("READ_DEVICE_CONFIGURATION",)}
+
+PBKDF2_ITERATIONS = 120_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant: str
+    username: str
+    permissions: frozenset[str]
+
+    def require(self, *needed: str) -> None:
+        missing = [p for p in needed if p not in self.permissions]
+        if missing:
+            raise errors.InsufficientPermission(
+                f"Insufficient permission: {', '.join(missing)} required.", missing)
+
+
+def expand(permissions: list[str] | tuple[str, ...]) -> frozenset[str]:
+    result = set(permissions)
+    for perm in permissions:
+        result.update(_IMPLIED.get(perm, ()))
+    return frozenset(result)
+
+
+def hash_password(password: str, salt: str | None = None, iterations: int = PBKDF2_ITERATIONS) -> tuple[str, str]:
+    salt = salt or secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), iterations)
+    return salt, digest.hex()
+
+
+def generate_token() -> str:
+    """32 alphanumerics, as hawkBit generates target security tokens."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+# Verified credentials are remembered briefly so a burst of management calls hashes once.
+_verified: dict[str, tuple[float, Principal]] = {}
+_verified_lock = threading.Lock()
+_VERIFIED_SECONDS = 10.0
+
+
+def parse_basic(header: str | None) -> tuple[str, str, str]:
+    if not header or not header.lower().startswith("basic "):
+        raise errors.Unauthorized()
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise errors.Unauthorized() from exc
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise errors.Unauthorized()
+    tenant, backslash, name = user.partition("\\")
+    if not backslash:
+        tenant, name = config.settings().default_tenant, user
+    return tenant.upper(), name, password
+
+
+def authenticate_basic(header: str | None) -> Principal:
+    from chalicelib.store import users
+
+    tenant, name, password = parse_basic(header)
+    cache_key = hashlib.sha256(f"{tenant}\0{name}\0{password}".encode()).hexdigest()
+    now = time.monotonic()
+    with _verified_lock:
+        hit = _verified.get(cache_key)
+    if hit and hit[0] > now:
+        return hit[1]
+    user = users.find(tenant, name)
+    if user is None:
+        hash_password(password)  # same cost whether or not the user exists
+        raise errors.Unauthorized()
+    _, digest = hash_password(password, user.salt, int(user.iterations))
+    if not hmac.compare_digest(digest, user.password_hash):
+        raise errors.Unauthorized()
+    principal = Principal(tenant, name, expand(list(user.permissions)))
+    with _verified_lock:
+        _verified[cache_key] = (now + _VERIFIED_SECONDS, principal)
+    return principal
+
+
+def forget_verified() -> None:
+    with _verified_lock:
+        _verified.clear()
+
+
+# --- devices -------------------------------------------------------------------------------------------
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value
+
+
+def device_credential(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """('TargetToken'|'GatewayToken'|'Bearer', token) from the Authorization header, or None."""
+    value = _header(headers, "Authorization")
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    for known in ("TargetToken", "GatewayToken", "Bearer"):
+        if scheme.lower() == known.lower() and token:
+            return known, token
+    return None
+
+
+def gateway_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    cred = device_credential(headers)
+    key = cfg.get("authentication.gatewaytoken.key") or ""
+    return bool(cred and cred[0] == "GatewayToken" and cfg.get("authentication.gatewaytoken.enabled")
+                and key and hmac.compare_digest(cred[1], key))
+
+
+def target_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], security_token: str | None) -> bool:
+    cred = device_credential(headers)
+    return bool(cred and cred[0] == "TargetToken" and cfg.get("authentication.targettoken.enabled")
+                and security_token and hmac.compare_digest(cred[1], security_token))
+
+
+def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str) -> bool:
+    """Client certificate checked by a reverse proxy: X-Controller-Id + an accepted X-Authority issuer hash."""
+    if not cfg.get("authentication.header.enabled"):
+        return False
+    accepted = {a.strip().lower() for a in str(cfg.get("authentication.header.authority") or "").replace(";", ",")
+                .split(",") if a.strip()}
+    if not accepted or _header(headers, "X-Controller-Id") != controller_id:
+        return False
+    offered = []
+    single = _header(headers, "X-Authority")
+    if single:
+        offered += single.replace(";", ",").split(",")
+    index = 0
+    while (numbered := _header(headers, f"X-Authority-{index}")) is not None:
+        offered.append(numbered)
+        index += 1
+    return any(o.strip().lower() in accepted for o in offered)
+
+
+def check_device(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str,
+                 security_token: str | None) -> None:
+    """Raise a bare 401 unless one enabled mode accepts the request for this controller."""
+    if (target_token_ok(cfg, headers, security_token) or gateway_token_ok(cfg, headers)
+            or authority_header_ok(cfg, headers, controller_id)):
+        return
+    raise errors.DeviceUnauthorized()

@@ -1,0 +1,69 @@
+"""Every environment read, done once and lazily, into a frozen Settings.
+
+Defaults equal `.chalice/config.json` (local stage) because chalice's test client only swaps the
+environment around each call (stack-notes pitfall 7); code must not depend on import-time values
+except the table names, which PynamoDB fixes when a model class is created.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TABLE_PREFIX = "skyhawk-"
+DEFAULT_BUCKET = "skyhawk-artifacts"
+DEFAULT_TENANT = "DEFAULT"
+
+
+def table_prefix() -> str:
+    """Read at model-class creation (PynamoDB Meta); the one import-time read."""
+    return os.environ.get("SKYHAWK_TABLE_PREFIX", DEFAULT_TABLE_PREFIX)
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    bucket: str
+    default_tenant: str
+    admin_password: str
+    # Endpoint put into signed download URLs handed to devices. Empty: the S3 client's own endpoint.
+    # Locally the embedded moto is reached on loopback; a test can front it with a strict fake S3.
+    s3_public_endpoint: str
+    # Optional CloudFront: when set, download URLs are CloudFront signed URLs (any validity).
+    cloudfront_domain: str
+    cloudfront_key_pair_id: str
+    cloudfront_private_key_pem: str
+    # Tenant configuration cache lifetime in the container (hawkBit caches tenant config ~10 s).
+    tenant_config_cache_seconds: float
+    # The last-seen time of a target is written at most this often (DESIGN: once a minute).
+    last_seen_write_interval_ms: int
+    # Device configuration tasks in final states are deleted after this many days (tenant-overridable).
+    config_task_retention_days: int
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        region=region(),
+        bucket=env("SKYHAWK_BUCKET", DEFAULT_BUCKET),
+        default_tenant=env("SKYHAWK_DEFAULT_TENANT", DEFAULT_TENANT),
+        admin_password=env("SKYHAWK_ADMIN_PASSWORD", "admin"),
+        s3_public_endpoint=env("SKYHAWK_S3_PUBLIC_ENDPOINT", ""),
+        cloudfront_domain=env("SKYHAWK_CLOUDFRONT_DOMAIN", ""),
+        cloudfront_key_pair_id=env("SKYHAWK_CLOUDFRONT_KEY_PAIR_ID", ""),
+        cloudfront_private_key_pem=env("SKYHAWK_CLOUDFRONT_PRIVATE_KEY", ""),
+        tenant_config_cache_seconds=float(env("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "10")),
+        last_seen_write_interval_ms=int(env("SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS", "60000")),
+        config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
+    )
+
+
+def reset() -> None:
+    """Forget the cached settings (tests and the launcher change the environment)."""
+    settings.cache_clear()

@@ -1,0 +1,36 @@
+"""Quotas: the tenant-level counters of GET /rest/v1/system/quota and hawkBit's finer limits."""
+from __future__ import annotations
+
+TENANT_QUOTAS: dict[str, int] = {
+    "ARTIFACT_STORAGE": 1073741824,  # MB
+    "DISTRIBUTION_SET": 200000,
+    "DISTRIBUTION_SET_TAG": 1000,
+    "DISTRIBUTION_SET_TYPE": 500,
+    "LOCAL_USER": 300,
+    "ROLLOUT": 100000,
+    "SOFTWARE_MODULE": 300000,
+    "SOFTWARE_MODULE_TYPE": 500,
+    "TARGET": 200000,
+    "TARGET_FILTER_QUERY": 1000,
+    "TARGET_TAG": 1000,
+    "TARGET_TYPE": 500,
+    "USER_ROLE": 300,
+}
+
+# hawkBit's finer quotas (hawkbit-api.md §5); violations are 429 quota.tooManyEntries as well.
+MAX_STATUS_ENTRIES_PER_ACTION = 1000
+MAX_MESSAGES_PER_ACTION_STATUS = 50
+MAX_MESSAGE_LENGTH = 512
+MAX_ATTRIBUTE_ENTRIES_PER_TARGET = 100
+MAX_METADATA_ENTRIES = 100
+MAX_SOFTWARE_MODULES_PER_DS = 100
+MAX_ARTIFACTS_PER_SOFTWARE_MODULE = 50
+MAX_ACTIONS_PER_TARGET = 2000
+MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000
+MAX_ARTIFACT_SIZE = 1073741824
+MAX_ACTION_HISTORY = 100
+
+
+def artifact_storage_mb(size_bytes: int) -> int:
+    """ARTIFACT_STORAGE is counted in whole megabytes (rounded up), per artifact."""
+    return -(-size_bytes // (1024 * 1024))

@@ -1,0 +1,108 @@
+"""Tenant configuration: typed values with global defaults, cached per container (~10 s, as hawkBit)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import clock, config, errors
+from chalicelib.domain import tenant_keys
+from chalicelib.store import tenant_config as repo
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    key: str
+    value: Any
+    is_global: bool
+    created_at: int | None = None
+    created_by: str | None = None
+    last_modified_at: int | None = None
+    last_modified_by: str | None = None
+
+
+_cache: dict[str, tuple[float, dict[str, ConfigEntry]]] = {}
+_lock = threading.Lock()
+
+
+def entries(tenant: str) -> dict[str, ConfigEntry]:
+    """All keys of the tenant, overridden or global. Cached; costs no read on most calls."""
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(tenant)
+    if hit and hit[0] > now:
+        return hit[1]
+    stored = repo.load_all(tenant)
+    result = {}
+    for name, key in tenant_keys.KEYS.items():
+        item = stored.get(name)
+        if item is None:
+            result[name] = ConfigEntry(name, key.default, True)
+        else:
+            result[name] = ConfigEntry(name, repo.decoded(item), False, int(item.created_at), item.created_by,
+                                       int(item.last_modified_at), item.last_modified_by)
+    with _lock:
+        _cache[tenant] = (now + config.settings().tenant_config_cache_seconds, result)
+    return result
+
+
+def value(tenant: str, key: str) -> Any:
+    return entries(tenant)[key].value
+
+
+def values(tenant: str) -> dict[str, Any]:
+    return {name: entry.value for name, entry in entries(tenant).items()}
+
+
+def entry(tenant: str, key: str) -> ConfigEntry:
+    _known(key)
+    return entries(tenant)[key]
+
+
+def set_values(tenant: str, changes: dict[str, Any], user: str) -> dict[str, ConfigEntry]:
+    """Validate every change first (types and cross-key rules), then store them: all or nothing."""
+    typed = {}
+    for key, raw in changes.items():
+        spec = _known(key)
+        try:
+            typed[key] = tenant_keys.coerce(spec, raw)
+        except tenant_keys.InvalidValue as exc:
+            raise errors.ConfigValueInvalid(f"The given configuration value is invalid for key '{key}': {exc}",
+                                            [key]) from exc
+    merged = {**values(tenant), **typed}
+    try:
+        tenant_keys.check_consistency(merged)
+    except tenant_keys.InvalidValue as exc:
+        raise errors.ConfigValueInvalid(str(exc), list(typed)) from exc
+    now = clock.now_ms()
+    for key, val in typed.items():
+        repo.save(tenant, key, val, user, now)
+    invalidate(tenant)
+    return {key: entry(tenant, key) for key in typed}
+
+
+def delete_value(tenant: str, key: str) -> None:
+    spec = _known(key)
+    merged = {**values(tenant), key: spec.default}
+    try:
+        tenant_keys.check_consistency(merged)
+    except tenant_keys.InvalidValue as exc:
+        raise errors.ConfigValueInvalid(str(exc), [key]) from exc
+    repo.delete(tenant, key)
+    invalidate(tenant)
+
+
+def invalidate(tenant: str | None = None) -> None:
+    with _lock:
+        if tenant is None:
+            _cache.clear()
+        else:
+            _cache.pop(tenant, None)
+
+
+def _known(key: str) -> tenant_keys.Key:
+    spec = tenant_keys.KEYS.get(key)
+    if spec is None:
+        raise errors.ConfigKeyInvalid(f"The given configuration key '{key}' does not exist.", [key])
+    return spec

@@ -1,0 +1,31 @@
+"""Lazily created boto3 clients (no AWS client at import: cold start, frozen endpoints), with reset()."""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from chalicelib import config
+
+
+@functools.lru_cache(maxsize=None)
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(region_name=config.settings().region, signature_version="s3v4" if service == "s3" else None,
+                 retries={"mode": "standard"}, s3={"addressing_style": "path"} if endpoint_url else None)
+    return boto3.session.Session().client(service, config=cfg, endpoint_url=endpoint_url or None)
+
+
+def s3() -> Any:
+    return client("s3")
+
+
+def s3_for_signing() -> Any:
+    """Client whose endpoint is the one devices reach (may differ from the service's own endpoint)."""
+    public = config.settings().s3_public_endpoint
+    return client("s3", public) if public else client("s3")
+
+
+def reset() -> None:
+    client.cache_clear()

@@ -1,0 +1,54 @@
+"""Per-tenant counters: id sequences and quota usage, kept exact by atomic ADDs.
+
+Ids: `allocate_ids` reserves a block in one UpdateItem (assigning 1,000 targets reserves 1,000 action
+ids in one call). Usage: `usage_update` adds a counter change to the transaction that creates or deletes
+the entities, with a condition that keeps it within the limit, so a refused create writes nothing.
+"""
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import errors
+from chalicelib.store.tables import Counter
+from chalicelib.store.tx import Tx
+
+
+def allocate_ids(tenant: str, entity: str, count: int = 1) -> list[int]:
+    counter = Counter(tenant, f"seq#{entity}")
+    counter.update(actions=[Counter.value.add(count)])
+    last = int(counter.value)
+    return list(range(last - count + 1, last + 1))
+
+
+def allocate_id(tenant: str, entity: str) -> int:
+    return allocate_ids(tenant, entity, 1)[0]
+
+
+def usage(tenant: str, quota: str) -> int:
+    try:
+        return int(Counter.get(tenant, f"usage#{quota}").value)
+    except DoesNotExist:
+        return 0
+
+
+def usages(tenant: str) -> dict[str, int]:
+    return {c.key.split("#", 1)[1]: int(c.value)
+            for c in Counter.query(tenant, Counter.key.startswith("usage#"))}
+
+
+def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None = None,
+                 message: str | None = None) -> Tx:
+    """Add `delta` to the usage counter inside `tx`; with `limit`, refuse (429) if it would pass it."""
+    counter = Counter(tenant, f"usage#{quota}")
+    condition = None
+    if delta > 0 and limit is not None:
+        condition = Counter.value.does_not_exist() | (Counter.value <= limit - delta)
+        if delta > limit:
+            raise errors.QuotaExceeded(message or _quota_message(quota, limit))
+    tx.update(counter, [Counter.value.add(delta)], condition=condition,
+              on_fail=lambda: errors.QuotaExceeded(message or _quota_message(quota, limit)))
+    return tx
+
+
+def _quota_message(quota: str, limit: int | None) -> str:
+    return f"Quota exceeded: Cannot create more {quota} entities. The maximum is {limit}."

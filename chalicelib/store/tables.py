@@ -1,0 +1,315 @@
+"""DynamoDB tables as PynamoDB models (reference/data-model.md, access patterns first).
+
+Every key starts with the tenant. Several models share one table where their items live side by side
+(tenant configuration, counters and users in `tenants`; the software catalogue in `catalog`); each
+model names one kind of item and its sort-key prefix.
+
+Deviations from the recommended model, and why:
+- `actions` items carry `cleanup_key = tenant#STATUS` only while closed: the cleanup job queries
+  exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
+- Action-status ids are `actionId << 20 | n` with n from the action's own `status_seq`: unique per
+  tenant and ordered within an action, without a counter write per feedback.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib import config
+
+
+def _meta(name: str):
+    class Meta:
+        table_name = config.table_prefix() + name
+        region = config.region()
+        billing_mode = "PAY_PER_REQUEST"
+    return Meta
+
+
+def pad(number: int) -> str:
+    """Sort keys hold numeric ids zero-padded, so a Query returns them in id order."""
+    return f"{number:019d}"
+
+
+# --- tenants: configuration values, counters, users, the tenant registry -------------------------
+class TenantConfigValue(Model):
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # "config#<key name>"
+    value = UnicodeAttribute()  # JSON-encoded typed value
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+
+
+class Counter(Model):
+    """Id sequences (`seq#<entity>`) and quota usage (`usage#<QUOTA>`)."""
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    value = NumberAttribute(default=0)
+
+
+class User(Model):
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # "user#<name>"
+    salt = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    iterations = NumberAttribute()
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = NumberAttribute()
+
+
+REGISTRY_TENANT = "#registry"
+
+
+class TenantRegistration(Model):
+    """One item per tenant under a fixed partition, so scheduled jobs can walk the tenants."""
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)  # always REGISTRY_TENANT
+    key = UnicodeAttribute(range_key=True)  # the tenant name
+    created_at = NumberAttribute()
+
+
+# --- targets --------------------------------------------------------------------------------------
+class AssignedDsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "assigned-ds"
+        projection = AllProjection()
+    assigned_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
+    controller_id = UnicodeAttribute(range_key=True)
+
+
+class InstalledDsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "installed-ds"
+        projection = AllProjection()
+    installed_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
+    controller_id = UnicodeAttribute(range_key=True)
+
+
+class OverdueIndex(GlobalSecondaryIndex):
+    """Sparse: only targets not yet reported overdue carry `overdue_at`."""
+    class Meta:
+        index_name = "overdue"
+        projection = KeysOnlyProjection()
+    tenant = UnicodeAttribute(hash_key=True)
+    overdue_at = NumberAttribute(range_key=True)
+
+
+class Target(Model):
+    """Everything an idle DDI poll needs is on this one item (data-model.md, hot path)."""
+    Meta = _meta("targets")
+    tenant = UnicodeAttribute(hash_key=True)
+    controller_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    security_token = UnicodeAttribute()
+    update_status = UnicodeAttribute(default="UNKNOWN")  # TargetUpdateStatus name
+    request_attributes = BooleanAttribute(default=True)
+    attributes = MapAttribute(default=dict)  # controller attributes from configData (str -> str)
+    ip_address = UnicodeAttribute(null=True)
+    target_type = NumberAttribute(null=True)
+    assigned_ds = NumberAttribute(null=True)
+    installed_ds = NumberAttribute(null=True)
+    installed_at = NumberAttribute(null=True)
+    assigned_ds_key = UnicodeAttribute(null=True)
+    installed_ds_key = UnicodeAttribute(null=True)
+    last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
+    overdue_at = NumberAttribute(null=True)
+    # Summary of the open actions: [{id, status, type, weight, forceTime, dsId, maintenanceWindow}]
+    active_actions = ListAttribute(of=MapAttribute, default=list)
+    action_count = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+    assigned_ds_index = AssignedDsIndex()
+    installed_ds_index = InstalledDsIndex()
+    overdue_index = OverdueIndex()
+
+
+# --- actions and their status history ---------------------------------------------------------------
+class ActionsByTenantIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-tenant"
+        projection = AllProjection()
+    tenant = UnicodeAttribute(hash_key=True)
+    action_id = NumberAttribute(range_key=True)
+
+
+class ActionCleanupIndex(GlobalSecondaryIndex):
+    """Sparse: closed actions carry `cleanup_key = tenant#STATUS` and `closed_at`."""
+    class Meta:
+        index_name = "cleanup"
+        projection = KeysOnlyProjection()
+    cleanup_key = UnicodeAttribute(hash_key=True)
+    closed_at = NumberAttribute(range_key=True)
+
+
+class Action(Model):
+    Meta = _meta("actions")
+    target_key = UnicodeAttribute(hash_key=True)  # "tenant#controllerId"
+    action_id = NumberAttribute(range_key=True)
+    tenant = UnicodeAttribute()
+    controller_id = UnicodeAttribute()
+    ds_id = NumberAttribute()
+    ds_name = UnicodeAttribute()
+    ds_version = UnicodeAttribute()
+    action_type = UnicodeAttribute()  # forced | soft | timeforced | downloadonly
+    force_time = NumberAttribute(null=True)
+    weight = NumberAttribute(null=True)
+    status = UnicodeAttribute()  # Action.Status name, e.g. RUNNING
+    active = BooleanAttribute()
+    maintenance_window = MapAttribute(null=True)  # {schedule, duration, timezone}
+    snapshot = UnicodeAttribute()  # JSON: the deployment chunks, frozen at assignment
+    last_status_code = NumberAttribute(null=True)
+    status_seq = NumberAttribute(default=0)
+    rollout_id = NumberAttribute(null=True)
+    external_ref = UnicodeAttribute(null=True)
+    cleanup_key = UnicodeAttribute(null=True)
+    closed_at = NumberAttribute(null=True)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_tenant = ActionsByTenantIndex()
+    cleanup_index = ActionCleanupIndex()
+
+
+class ActionStatusEntry(Model):
+    Meta = _meta("action-status")
+    action_key = UnicodeAttribute(hash_key=True)  # "tenant#actionId"
+    status_id = NumberAttribute(range_key=True)
+    status = UnicodeAttribute()
+    messages = ListAttribute(of=UnicodeAttribute, default=list)
+    reported_at = NumberAttribute()
+    timestamp = NumberAttribute()
+    code = NumberAttribute(null=True)
+
+
+# --- software catalogue -------------------------------------------------------------------------------
+class _CatalogItem(Model):
+    tenant = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class SoftwareModuleType(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "smtype#"
+    id = NumberAttribute()
+    key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    max_assignments = NumberAttribute(default=2147483647)
+    deleted = BooleanAttribute(default=False)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class SoftwareModule(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "sm#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    version_name = UnicodeAttribute(attr_name="swversion")
+    type_key = UnicodeAttribute()
+    type_id = NumberAttribute()
+    description = UnicodeAttribute(null=True)
+    vendor = UnicodeAttribute(null=True)
+    encrypted = BooleanAttribute(default=False)
+    locked = BooleanAttribute(default=False)
+    deleted = BooleanAttribute(default=False)
+    artifact_count = NumberAttribute(default=0)
+    metadata = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class Artifact(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "art#"  # "art#<padded smId>#<padded artifactId>"
+    id = NumberAttribute()
+    sm_id = NumberAttribute()
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    md5 = UnicodeAttribute()
+    sha1 = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+
+
+class DistributionSetType(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "dstype#"
+    id = NumberAttribute()
+    key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    mandatory = ListAttribute(of=NumberAttribute, default=list)  # software module type ids
+    optional = ListAttribute(of=NumberAttribute, default=list)
+    deleted = BooleanAttribute(default=False)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class DistributionSet(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "ds#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    version_name = UnicodeAttribute(attr_name="dsversion")
+    type_key = UnicodeAttribute()
+    type_id = NumberAttribute()
+    description = UnicodeAttribute(null=True)
+    modules = ListAttribute(of=NumberAttribute, default=list)  # software module ids
+    required_migration_step = BooleanAttribute(default=False)
+    locked = BooleanAttribute(default=False)
+    deleted = BooleanAttribute(default=False)
+    valid = BooleanAttribute(default=True)
+    metadata = MapAttribute(default=dict)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class UniqueKey(_CatalogItem):
+    """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
+    Meta = _meta("catalog")
+    PREFIX = "uniq#"
+    owner_id = NumberAttribute()
+
+
+CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareModule)

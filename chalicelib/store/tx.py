@@ -1,0 +1,107 @@
+"""One DynamoDB transaction (TransactWriteItems, at most 100 items) whose failed conditions map to catalogue errors.
+
+PynamoDB reports cancellation reasons in request order: condition checks, deletes, puts, updates.
+Each operation may name the error its failed condition means (a duplicate -> 409 EntityAlreadyExists,
+a full quota -> 429); unnamed ones mean a concurrent change (409 ConcurrentModification) that callers
+may retry after reading again.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import config, errors
+
+MAX_ITEMS = 100
+ErrorFactory = Callable[[], errors.SkyhawkError]
+
+
+class Tx:
+    def __init__(self) -> None:
+        self._checks: list[tuple[tuple, dict, ErrorFactory | None]] = []
+        self._deletes: list[tuple[tuple, dict, ErrorFactory | None]] = []
+        self._puts: list[tuple[tuple, dict, ErrorFactory | None]] = []
+        self._updates: list[tuple[tuple, dict, ErrorFactory | None]] = []
+
+    def __len__(self) -> int:
+        return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
+
+    def check(self, model_cls, hash_key, range_key, condition, on_fail: ErrorFactory | None = None) -> "Tx":
+        self._checks.append(((model_cls, hash_key, range_key), {"condition": condition}, on_fail))
+        return self
+
+    def put(self, model, condition=None, on_fail: ErrorFactory | None = None) -> "Tx":
+        self._puts.append(((model,), {"condition": condition}, on_fail))
+        return self
+
+    def update(self, model, actions: list, condition=None, on_fail: ErrorFactory | None = None,
+               add_version_condition: bool = True) -> "Tx":
+        self._updates.append(((model, actions), {"condition": condition,
+                                                  "add_version_condition": add_version_condition}, on_fail))
+        return self
+
+    def delete(self, model, condition=None, on_fail: ErrorFactory | None = None,
+               add_version_condition: bool = True) -> "Tx":
+        self._deletes.append(((model,), {"condition": condition,
+                                         "add_version_condition": add_version_condition}, on_fail))
+        return self
+
+    def extend(self, other: "Tx") -> "Tx":
+        self._checks += other._checks
+        self._deletes += other._deletes
+        self._puts += other._puts
+        self._updates += other._updates
+        return self
+
+    def commit(self) -> None:
+        if not len(self):
+            return
+        if len(self) > MAX_ITEMS:
+            raise errors.InternalError(f"transaction of {len(self)} items exceeds {MAX_ITEMS}")
+        ordered = self._checks + self._deletes + self._puts + self._updates
+        try:
+            with TransactWrite(connection=_connection()) as tw:
+                for args, kwargs, _ in self._checks:
+                    tw.condition_check(*args, **kwargs)
+                for args, kwargs, _ in self._deletes:
+                    tw.delete(*args, **kwargs)
+                for args, kwargs, _ in self._puts:
+                    tw.save(*args, **kwargs)
+                for args, kwargs, _ in self._updates:
+                    tw.update(*args, **kwargs)
+        except TransactWriteError as exc:
+            raise _error_for(exc, ordered) from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _connection() -> Connection:
+    return Connection(region=config.region())
+
+
+def reset() -> None:
+    _connection.cache_clear()
+
+
+def _error_for(exc: TransactWriteError, ordered: list) -> errors.SkyhawkError:
+    reasons = exc.cancellation_reasons or []
+    for reason, (_, _, on_fail) in zip(reasons, ordered):
+        if reason is not None and reason.code == "ConditionalCheckFailed":
+            return on_fail() if on_fail else errors.ConcurrentModification()
+    if any(r is not None and r.code == "TransactionConflict" for r in reasons):
+        return errors.ConcurrentModification()
+    return errors.InternalError(f"transaction failed: {exc.cause_response_code}")
+
+
+def retrying(attempts: int, fn: Callable[[], Any]) -> Any:
+    """Run read-decide-write `fn` again when a concurrent change beat it (optimistic locking)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except errors.ConcurrentModification:
+            if attempt == attempts - 1:
+                raise
+    return None

@@ -1,0 +1,108 @@
+"""/rest/v1/system/configs, /quota, /userinfo: shapes, typed validation, permissions."""
+import json
+
+from tests.conftest import ADMIN, basic
+
+
+def test_health_is_up(client):
+    resp = client.http.get("/health")
+    assert resp.status_code == 200
+    assert resp.json_body == {"status": "UP"}
+
+
+def test_all_config_keys_with_global_defaults(client):
+    resp = client.http.get("/rest/v1/system/configs", headers=ADMIN)
+    assert resp.status_code == 200
+    body = json.loads(resp.body)
+    assert body["pollingTime"]["value"] == "12:00:00"
+    assert body["pollingTime"]["global"] is True
+    assert body["cdn.validity.days"]["value"] == 30
+    assert body["action.cleanup.actionExpiry"]["value"] == 2592000000
+    assert body["authentication.header.enabled"]["value"] is True
+    assert len(body) == 21
+
+
+def test_put_then_delete_restores_global(client):
+    resp = client.http.put("/rest/v1/system/configs/authentication.gatewaytoken.key", headers=ADMIN,
+                           body=json.dumps({"value": "exampleToken"}))
+    assert resp.status_code == 200
+    body = json.loads(resp.body)
+    assert body["value"] == "exampleToken" and body["global"] is False
+    assert body["createdBy"] == "admin" and body["lastModifiedBy"] == "admin"
+    assert isinstance(body["createdAt"], int)
+    got = json.loads(client.http.get("/rest/v1/system/configs/authentication.gatewaytoken.key", headers=ADMIN).body)
+    assert got["value"] == "exampleToken"
+    assert client.http.delete("/rest/v1/system/configs/authentication.gatewaytoken.key",
+                              headers=ADMIN).status_code == 200
+    got = json.loads(client.http.get("/rest/v1/system/configs/authentication.gatewaytoken.key", headers=ADMIN).body)
+    assert got == {"value": "", "global": True, "_links": got["_links"]}
+
+
+def test_wrong_type_is_config_value_invalid(client):
+    resp = client.http.put("/rest/v1/system/configs/cdn.validity.days", headers=ADMIN,
+                           body=json.dumps({"value": "many"}))
+    assert resp.status_code == 400
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.configValueInvalid"
+
+
+def test_unknown_key_is_config_key_invalid(client):
+    resp = client.http.get("/rest/v1/system/configs/no.such.key", headers=ADMIN)
+    assert resp.status_code == 400
+    body = json.loads(resp.body)
+    assert body["errorCode"] == "hawkbit.server.error.configKeyInvalid"
+    assert set(body) == {"exceptionClass", "errorCode", "message", "parameters"}
+
+
+def test_polling_time_below_min_polling_time_refused(client):
+    resp = client.http.put("/rest/v1/system/configs/pollingTime", headers=ADMIN,
+                           body=json.dumps({"value": "00:00:40"}))
+    assert resp.status_code == 200
+    resp = client.http.put("/rest/v1/system/configs/minPollingTime", headers=ADMIN,
+                           body=json.dumps({"value": "00:01:00"}))
+    assert resp.status_code == 400
+
+
+def test_malformed_json_is_body_not_readable(client):
+    resp = client.http.put("/rest/v1/system/configs/pollingTime", headers=ADMIN, body="{nope")
+    assert resp.status_code == 400
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.rest.body.notReadable"
+
+
+def test_batch_put_is_all_or_nothing(client):
+    resp = client.http.put("/rest/v1/system/configs", headers=ADMIN,
+                           body=json.dumps({"pollingTime": "00:10:00", "cdn.validity.days": "x"}))
+    assert resp.status_code == 400
+    got = json.loads(client.http.get("/rest/v1/system/configs/pollingTime", headers=ADMIN).body)
+    assert got["value"] == "12:00:00"
+
+
+def test_quota_lists_every_quota_alphabetically(client):
+    resp = client.http.get("/rest/v1/system/quota", headers=ADMIN)
+    assert resp.status_code == 200
+    body = json.loads(resp.body)
+    assert list(body) == sorted(body)
+    assert body["TARGET"]["limit"] == 200000 and body["TARGET"]["used"] == 0
+    one = json.loads(client.http.get("/rest/v1/system/quota/TARGET", headers=ADMIN).body)
+    assert one["limit"] == 200000
+
+
+def test_wrong_password_is_401_and_userinfo_names_the_user(client):
+    assert client.http.get("/rest/v1/userinfo", headers=basic("admin", "wrong")).status_code == 401
+    assert client.http.get("/rest/v1/userinfo").status_code == 401
+    resp = client.http.get("/rest/v1/userinfo", headers=basic("admin", "admin", tenant="default"))
+    assert resp.json_body == {"tenant": "DEFAULT", "username": "admin"}
+
+
+def test_insufficient_permission_is_403(client):
+    from chalicelib.services import tenants
+    tenants.create_user("DEFAULT", "reader", "pw", ["READ_TARGET"])
+    resp = client.http.get("/rest/v1/system/configs", headers=basic("reader", "pw"))
+    assert resp.status_code == 403
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.insufficientPermission"
+
+
+def test_etag_and_if_none_match(client):
+    resp = client.http.get("/rest/v1/system/quota/TARGET", headers=ADMIN)
+    tag = resp.headers["ETag"]
+    again = client.http.get("/rest/v1/system/quota/TARGET", headers={**ADMIN, "If-None-Match": tag})
+    assert again.status_code == 304

@@ -1,0 +1,112 @@
+"""Shared fixtures: moto's mock_aws per test, chalice's test client, DynamoDB call counting."""
+from __future__ import annotations
+
+import base64
+import os
+import sys
+from collections import Counter as _Counter
+from pathlib import Path
+
+# Before anything imports chalicelib (PynamoDB reads region and table names at class creation).
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "skyhawk")
+for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+    os.environ.pop(_var, None)
+
+import botocore.client  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+TENANT = "DEFAULT"
+
+
+def basic(user: str = "admin", password: str = "admin", tenant: str | None = None) -> dict[str, str]:
+    login = f"{tenant}\\{user}" if tenant else user
+    return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
+
+
+ADMIN = basic()
+
+
+def reset_process_state() -> None:
+    from chalicelib import auth, clock, config
+    from chalicelib.services import tenant_config
+    from chalicelib.store import aws, tx
+
+    config.reset()
+    clock.reset()
+    aws.reset()
+    tx.reset()
+    tenant_config.invalidate()
+    auth.forget_verified()
+
+
+@pytest.fixture
+def aws_env():
+    """Fresh moto state with every table, the bucket and tenant DEFAULT (admin/admin)."""
+    reset_process_state()
+    with mock_aws():
+        from chalicelib import config
+        from chalicelib.services import tenants
+        from chalicelib.store import aws, schema
+
+        schema.ensure_tables()
+        aws.s3().create_bucket(Bucket=config.settings().bucket)
+        tenants.ensure_tenant(TENANT)
+        yield
+    reset_process_state()
+
+
+@pytest.fixture
+def client(aws_env):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client
+
+
+class DynamoCalls:
+    """Counts DynamoDB API calls by operation name (a spy on botocore's single call seam)."""
+
+    READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+    WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+    def __init__(self) -> None:
+        self.calls: _Counter[str] = _Counter()
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    @property
+    def reads(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in self.READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in self.WRITES)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@pytest.fixture
+def dynamo_calls(monkeypatch):
+    spy = DynamoCalls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            spy.calls[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return spy
