@@ -107,6 +107,14 @@ class OverdueIndex(GlobalSecondaryIndex):
     overdue_at = NumberAttribute(range_key=True)
 
 
+class SecurityTokenIndex(GlobalSecondaryIndex):
+    """Device APIs without tenant or device in the path (Deployment Workflow polls) find the target by token."""
+    class Meta:
+        index_name = "security-token"
+        projection = KeysOnlyProjection()
+    security_token = UnicodeAttribute(hash_key=True)
+
+
 class Target(Model):
     """Everything an idle DDI poll needs is on this one item (data-model.md, hot path)."""
     Meta = _meta("targets")
@@ -140,6 +148,7 @@ class Target(Model):
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
     overdue_index = OverdueIndex()
+    security_token_index = SecurityTokenIndex()
 
 
 # --- actions and their status history ---------------------------------------------------------------
