@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -126,18 +127,19 @@ class Target(Model):
     security_token = UnicodeAttribute()
     update_status = UnicodeAttribute(default="UNKNOWN")  # TargetUpdateStatus name
     request_attributes = BooleanAttribute(default=True)
-    attributes = MapAttribute(default=dict)  # controller attributes from configData (str -> str)
+    attributes = JSONAttribute(default=dict)  # controller attributes from configData (str -> str)
     ip_address = UnicodeAttribute(null=True)
     target_type = NumberAttribute(null=True)
     assigned_ds = NumberAttribute(null=True)
     installed_ds = NumberAttribute(null=True)
     installed_at = NumberAttribute(null=True)
+    installed_action_id = NumberAttribute(null=True)
     assigned_ds_key = UnicodeAttribute(null=True)
     installed_ds_key = UnicodeAttribute(null=True)
     last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
     overdue_at = NumberAttribute(null=True)
-    # Summary of the open actions: [{id, status, type, weight, forceTime, dsId, maintenanceWindow}]
-    active_actions = ListAttribute(of=MapAttribute, default=list)
+    # Summary of the open actions: [{id, canceling, type, weight, forceTime, dsId}]
+    active_actions = JSONAttribute(default=list)
     action_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
@@ -149,6 +151,21 @@ class Target(Model):
     installed_ds_index = InstalledDsIndex()
     overdue_index = OverdueIndex()
     security_token_index = SecurityTokenIndex()
+
+
+class TargetPresence(Model):
+    """The same target item seen through its last-seen fields only.
+
+    Last-seen writes must not bump the target's version (they would make every concurrent
+    assignment or feedback retry), so they go through this version-less view of the item.
+    """
+    Meta = _meta("targets")
+    tenant = UnicodeAttribute(hash_key=True)
+    controller_id = UnicodeAttribute(range_key=True)
+    last_request_at = NumberAttribute(null=True)
+    overdue_at = NumberAttribute(null=True)
+    ip_address = UnicodeAttribute(null=True)
+    action_count = NumberAttribute(null=True)
 
 
 # --- actions and their status history ---------------------------------------------------------------
@@ -183,10 +200,12 @@ class Action(Model):
     weight = NumberAttribute(null=True)
     status = UnicodeAttribute()  # Action.Status name, e.g. RUNNING
     active = BooleanAttribute()
-    maintenance_window = MapAttribute(null=True)  # {schedule, duration, timezone}
+    maintenance_window = JSONAttribute(null=True)  # {schedule, duration, timezone}
     snapshot = UnicodeAttribute()  # JSON: the deployment chunks, frozen at assignment
     last_status_code = NumberAttribute(null=True)
     status_seq = NumberAttribute(default=0)
+    intermediate_count = NumberAttribute(default=0)  # quota: maxStatusEntriesPerAction
+    latest_entry = UnicodeAttribute(null=True)  # status of the newest history entry
     rollout_id = NumberAttribute(null=True)
     external_ref = UnicodeAttribute(null=True)
     cleanup_key = UnicodeAttribute(null=True)

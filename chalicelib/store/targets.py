@@ -1,0 +1,84 @@
+"""Target repository: one function per access pattern of the targets table."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.store.tables import Target, TargetPresence
+
+
+def find(tenant: str, controller_id: str) -> Target | None:
+    try:
+        return Target.get(tenant, controller_id)
+    except DoesNotExist:
+        return None
+
+
+def find_many(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
+    """BatchGetItem (100 keys a call), duplicates removed."""
+    keys = [(tenant, cid) for cid in dict.fromkeys(controller_ids)]
+    return {t.controller_id: t for t in Target.batch_get(keys)} if keys else {}
+
+
+def query_all(tenant: str, start_after: str | None = None) -> Iterator[Target]:
+    """All targets of the tenant in controllerId order (a Query; its cost grows with the tenant's targets)."""
+    condition = Target.controller_id > start_after if start_after else None
+    return Target.query(tenant, condition)
+
+
+def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[Target]:
+    return Target.assigned_ds_index.query(f"{tenant}#{ds_id}")
+
+
+def by_installed_ds(tenant: str, ds_id: int) -> Iterator[Target]:
+    return Target.installed_ds_index.query(f"{tenant}#{ds_id}")
+
+
+def by_security_token(token: str) -> list[tuple[str, str]]:
+    return [(t.tenant, t.controller_id) for t in Target.security_token_index.query(token, limit=2)]
+
+
+def overdue_due(tenant: str, now_ms: int) -> Iterator[Target]:
+    return Target.overdue_index.query(tenant, Target.overdue_at <= now_ms)
+
+
+def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,
+                    older_than_ms: int) -> bool:
+    """Write the coarse last-seen time only if the stored one is older than `older_than_ms` (or absent)."""
+    view = TargetPresence(tenant, controller_id)
+    actions = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at)]
+    if ip_address:
+        actions.append(TargetPresence.ip_address.set(ip_address))
+    condition = (TargetPresence.controller_id.exists()
+                 & (TargetPresence.last_request_at.does_not_exist()
+                    | (TargetPresence.last_request_at < older_than_ms)))
+    try:
+        view.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False  # someone else wrote a fresher time
+        raise
+
+
+def clear_overdue(tenant: str, controller_id: str, due_before: int) -> bool:
+    """Drop the target from the overdue index unless a newer poll moved its due time."""
+    view = TargetPresence(tenant, controller_id)
+    try:
+        view.update(actions=[TargetPresence.overdue_at.remove()],
+                    condition=TargetPresence.overdue_at <= due_before)
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def add_action_count(tenant: str, controller_id: str, delta: int) -> None:
+    view = TargetPresence(tenant, controller_id)
+    try:
+        view.update(actions=[TargetPresence.action_count.add(delta)], condition=TargetPresence.controller_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
