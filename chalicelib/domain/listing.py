@@ -1,0 +1,99 @@
+"""Paging and sorting shared by every management list (hawkBit `PagingUtility` / `SortUtility`).
+
+`offset` defaults to 0 (negative -> 0); `limit` defaults to 50 (< 1 -> 50, > 500 silently capped);
+`sort=field:ASC,field2:DESC` with case-insensitive field names from the resource's whitelist.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib import errors
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class SortKey:
+    key: str  # entity key (the value of the resource's `sortable` map)
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Paging:
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    sort: tuple[SortKey, ...] = ()
+
+    @classmethod
+    def parse(cls, query_params: Mapping[str, str] | None, sortable: Mapping[str, str],
+              default_sort: str) -> "Paging":
+        """Read offset/limit/sort from the query string; `default_sort` uses the wire syntax (`id:ASC`)."""
+        params = query_params or {}
+        offset = max(0, _integer(params.get("offset"), "offset", 0))
+        limit = _integer(params.get("limit"), "limit", DEFAULT_LIMIT)
+        if limit < 1:
+            limit = DEFAULT_LIMIT
+        limit = min(limit, MAX_LIMIT)
+        raw_sort = params.get("sort")
+        sort = parse_sort(raw_sort if raw_sort not in (None, "") else default_sort, sortable)
+        return cls(offset, limit, sort)
+
+    def sorted_by(self, key: str) -> bool | None:
+        """True/False if the list is sorted by `key` alone (descending?), else None: lets a store
+        page straight from a key-ordered Query instead of reading everything."""
+        if len(self.sort) == 1 and self.sort[0].key == key:
+            return self.sort[0].descending
+        return None
+
+
+def parse_sort(text: str, sortable: Mapping[str, str]) -> tuple[SortKey, ...]:
+    keys = []
+    allowed = {name.lower(): key for name, key in sortable.items()}
+    for term in text.split(","):
+        parts = term.split(":")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise errors.SortParamSyntax(
+                f"The given sort parameter {{{text}}} is not well formed: use field:ASC or field:DESC.", [text])
+        field, direction = parts[0].strip(), parts[1].strip()
+        key = allowed.get(field.lower())
+        if key is None:
+            raise errors.SortInvalidField(
+                f"The given sort parameter field {{{field}}} does not exist, must be one of the following "
+                f"fields {sorted(allowed)}.", [field])
+        if direction.upper() not in ("ASC", "DESC"):
+            raise errors.SortInvalidDirection(
+                f"The given sort direction {{{direction}}} does not exist, use ASC or DESC.", [direction])
+        keys.append(SortKey(key, direction.upper() == "DESC"))
+    return tuple(keys)
+
+
+def page(items: list[dict], paging: Paging) -> tuple[list[dict], int]:
+    """Sort `items` (dicts keyed by entity key) by the paging's keys, return (one page, total)."""
+    ordered = list(items)
+    # Stable sorts from the least to the most significant key give a multi-key order with mixed directions.
+    for sort_key in reversed(paging.sort):
+        ordered.sort(key=lambda item, k=sort_key.key: _sortable(item.get(k)), reverse=sort_key.descending)
+    return ordered[paging.offset:paging.offset + paging.limit], len(ordered)
+
+
+def _sortable(value: Any) -> tuple:
+    # Absent values first (SQL NULLs sort low); text case-insensitively, as hawkBit's default collation.
+    if value is None:
+        return (0, 0, "")
+    if isinstance(value, bool):
+        return (1, int(value), "")
+    if isinstance(value, (int, float)):
+        return (1, value, "")
+    text = str(value)
+    return (2, 0, text.lower(), text)
+
+
+def _integer(raw: Any, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(str(raw).strip())
+    except ValueError as exc:
+        raise errors.BadRequest(f"The paging parameter '{name}' must be a number, got '{raw}'.", [name]) from exc
