@@ -247,6 +247,8 @@ class SoftwareModuleType(_CatalogItem):
     colour = UnicodeAttribute(null=True)
     max_assignments = NumberAttribute(default=2147483647)
     deleted = BooleanAttribute(default=False)
+    # Software modules of this type that still exist (soft-deleted ones too): > 0 -> delete is soft.
+    used_by = NumberAttribute(default=0)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -262,12 +264,15 @@ class SoftwareModule(_CatalogItem):
     version_name = UnicodeAttribute(attr_name="swversion")
     type_key = UnicodeAttribute()
     type_id = NumberAttribute()
+    type_name = UnicodeAttribute(null=True)  # denormalised: a type's name never changes (PUT has no name)
     description = UnicodeAttribute(null=True)
     vendor = UnicodeAttribute(null=True)
     encrypted = BooleanAttribute(default=False)
     locked = BooleanAttribute(default=False)
     deleted = BooleanAttribute(default=False)
     artifact_count = NumberAttribute(default=0)
+    # Distribution sets listing this module: > 0 -> delete is soft (hawkBit keeps assigned modules).
+    in_sets = NumberAttribute(default=0)
     metadata = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
@@ -304,6 +309,8 @@ class DistributionSetType(_CatalogItem):
     mandatory = ListAttribute(of=NumberAttribute, default=list)  # software module type ids
     optional = ListAttribute(of=NumberAttribute, default=list)
     deleted = BooleanAttribute(default=False)
+    # Distribution sets of this type that still exist: > 0 -> module types are read-only, delete is soft.
+    used_by = NumberAttribute(default=0)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -319,8 +326,10 @@ class DistributionSet(_CatalogItem):
     version_name = UnicodeAttribute(attr_name="dsversion")
     type_key = UnicodeAttribute()
     type_id = NumberAttribute()
+    type_name = UnicodeAttribute(null=True)  # denormalised like SoftwareModule.type_name
     description = UnicodeAttribute(null=True)
     modules = ListAttribute(of=NumberAttribute, default=list)  # software module ids
+    complete = BooleanAttribute(default=False)  # every mandatory module type present; kept on module changes
     required_migration_step = BooleanAttribute(default=False)
     locked = BooleanAttribute(default=False)
     deleted = BooleanAttribute(default=False)
@@ -331,6 +340,9 @@ class DistributionSet(_CatalogItem):
     last_modified_at = NumberAttribute()
     last_modified_by = UnicodeAttribute()
     version = VersionAttribute()
+
+    # Not stored: the module items, attached by the catalogue service so renderers need no reads.
+    loaded_modules: list | None = None
 
 
 class UniqueKey(_CatalogItem):
