@@ -1,0 +1,336 @@
+"""The local single-process launcher behind `make run` (DESIGN.md, "Contracts ... operators rely on").
+
+One process holds an embedded moto server, chalice's local HTTP server and a ticker that fires the
+`@app.schedule` handlers, because `chalice local` never runs schedules and chalice's reloader would
+restart moto and lose its state (stack-notes §3). `start()` is the same launcher for end-to-end
+tests, on free ports, returning a handle to stop it.
+
+    python -m infra.launcher          # PORT (8080), MOTO_PORT (4566), SKYHAWK_SCHEDULE_EVERY (60)
+
+Everything binds 127.0.0.1: this is a development server with a well-known admin password.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+STAGE = "local"
+FAKE_ACCOUNT = "123456789012"
+
+log = logging.getLogger("skyhawk.launcher")
+
+
+@dataclass
+class Running:
+    """A started launcher. `stop()` is idempotent and restores the environment `start()` changed."""
+    url: str
+    moto_url: str | None  # None when an external AWS_ENDPOINT_URL is used
+    endpoint_url: str  # where the app's AWS clients go (the embedded moto or the external endpoint)
+    app: Any
+    _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def run_schedules(self) -> dict[str, Any]:
+        """Fire every scheduled handler once, now (tests use this instead of waiting for the ticker)."""
+        return fire_schedules(self.app)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for stopper in reversed(self._stoppers):
+            try:
+                stopper()
+            except Exception:  # noqa: BLE001 - stopping must go on to release the other resources
+                log.exception("error while stopping")
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+def scheduled_event(name: str, region: str) -> dict[str, Any]:
+    """The EventBridge "Scheduled Event" a deployed schedule would receive."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": FAKE_ACCOUNT,
+        "time": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{FAKE_ACCOUNT}:rule/{name}"],
+        "detail": {},
+    }
+
+
+def fire_schedules(app: Any) -> dict[str, Any]:
+    """Call each `@app.schedule` handler once, as Lambda would; one failing job does not stop the others."""
+    from chalice.app import ScheduledEventConfig
+    from chalice.local import LambdaContext
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    results: dict[str, Any] = {}
+    for source in app.event_sources:
+        if not isinstance(source, ScheduledEventConfig):
+            continue
+        handler = app.handler_map[source.name]
+        # Same budget as the deployed function (lambda_timeout 30 s), so time-aware jobs page the same way.
+        context = LambdaContext(source.name, memory_size=512, max_runtime_ms=30_000)
+        try:
+            results[source.name] = handler(scheduled_event(source.name, region), context)
+        except Exception as exc:  # noqa: BLE001 - a local dev server must survive a failing job
+            log.exception("schedule %s failed", source.name)
+            results[source.name] = exc
+    return results
+
+
+def _ticker(app: Any, every: float, stop: threading.Event) -> None:
+    # First run after one interval, not at start: startup stays fast and matches EventBridge's rate().
+    while not stop.wait(every):
+        for name, result in fire_schedules(app).items():
+            log.info("schedule %s -> %r", name, result)
+
+
+# --- environment ---------------------------------------------------------------------------------
+
+_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+            "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "SKYHAWK_S3_PUBLIC_ENDPOINT",
+            "POWERTOOLS_TRACE_DISABLED")
+
+
+def _fake_credentials() -> None:
+    # A local run must never reach a real account, whatever the shell has configured.
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(var, None)
+    os.environ["AWS_ACCESS_KEY_ID"] = "test"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def _port_free(port: int) -> bool:
+    if port == 0:
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_moto(port: int) -> Any:
+    if not _port_free(port):
+        # ThreadedMotoServer.start() would wait forever for a server that failed to bind.
+        raise OSError(f"moto port {LOOPBACK}:{port} is in use (set MOTO_PORT, or AWS_ENDPOINT_URL to reuse it)")
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)  # default is 0.0.0.0
+    moto.start()
+    return moto
+
+
+def _reset_clients() -> None:
+    """Drop every client that may have frozen an endpoint or settings (stack-notes pitfalls 1 and 6)."""
+    from pynamodb.models import Model
+
+    from chalicelib import config
+    from chalicelib.store import aws
+
+    config.reset()
+    aws.reset()
+    try:
+        from chalicelib.store import tx
+        tx.reset()
+    except (ImportError, AttributeError):
+        pass
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if "_connection" in vars(model):
+            model._connection = None
+
+
+def _load_app(factory: Any, config: Any) -> Any:
+    # config.json's stage variables are defaults: an operator's own SKYHAWK_TABLE_PREFIX/SKYHAWK_BUCKET win
+    # (chalice's own loader would overwrite them). Set before `import app`: PynamoDB reads the table
+    # prefix when the model classes are created.
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, value)
+    return factory.load_chalice_app()
+
+
+def _ensure_resources() -> None:
+    """Tables, indexes, the bucket and tenant DEFAULT with its admin: an empty endpoint is enough."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib import config
+    from chalicelib.services import tenants
+    from chalicelib.store import aws, schema
+
+    schema.ensure_tables()
+    settings = config.settings()
+    s3 = aws.s3()
+    try:
+        s3.head_bucket(Bucket=settings.bucket)
+    except ClientError:
+        extra = {} if settings.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        s3.create_bucket(Bucket=settings.bucket, **extra)
+    tenants.ensure_tenant(settings.default_tenant, settings.admin_password)
+
+
+def _local_server(factory: Any, app: Any, config: Any, port: int) -> Any:
+    from chalice import local
+
+    # create_local_server rebases the app's class onto LocalChalice; doing it twice in one process
+    # (a second start()) would make the class its own base.
+    if isinstance(app, local.LocalChalice):
+        return local.LocalDevServer(app, config, LOOPBACK, port)
+    return factory.create_local_server(app, config, LOOPBACK, port)
+
+
+def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = None,
+          schedule_every: float | None = None, access_log: bool = True) -> Running:
+    """Start moto (unless AWS_ENDPOINT_URL is set), the API and the schedule ticker; return when serving.
+
+    `schedule_every` None reads SKYHAWK_SCHEDULE_EVERY (default 60 s); 0 or less disables the ticker
+    (tests then call `Running.run_schedules()`).
+    """
+    saved_env = {name: os.environ.get(name) for name in _AWS_ENV}
+    stoppers: list[Callable[[], None]] = []
+
+    def stop_all() -> None:
+        for stopper in reversed(stoppers):
+            try:
+                stopper()
+            except Exception:  # noqa: BLE001
+                log.exception("error while stopping")
+
+    try:
+        return _start(port, moto_port, s3_public_endpoint, schedule_every, access_log, saved_env, stoppers)
+    except BaseException:
+        stop_all()
+        raise
+
+
+def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_every: float | None,
+           access_log: bool, saved_env: dict[str, str | None], stoppers: list[Callable[[], None]]) -> Running:
+    # werkzeug logs every moto request at INFO; keep the terminal for the API's own access log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # botocore announces at INFO where it found credentials and endpoints, once per client.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    _fake_credentials()
+
+    def restore_env() -> None:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    stoppers.append(restore_env)
+
+    external = os.environ.get("AWS_ENDPOINT_URL")
+    moto_url = None
+    if external:
+        endpoint = external
+    else:
+        # Service-specific endpoints would route around the embedded moto.
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+        os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+        moto = _start_moto(moto_port)
+        stoppers.append(moto.stop)
+        host, bound = moto.get_host_and_port()
+        endpoint = moto_url = f"http://{host}:{bound}"
+        os.environ["AWS_ENDPOINT_URL"] = endpoint  # before the app is imported (pitfall 6)
+    if s3_public_endpoint is not None:
+        os.environ["SKYHAWK_S3_PUBLIC_ENDPOINT"] = s3_public_endpoint
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import ChaliceRequestHandler
+
+    factory = CLIFactory(project_dir=str(PROJECT_DIR))
+    config = factory.create_config_obj(chalice_stage_name=STAGE)
+    app = _load_app(factory, config)
+    _reset_clients()
+    stoppers.append(_reset_clients)  # later code in this process must not keep a dead endpoint
+    _ensure_resources()
+
+    # chalice local writes headers and body in separate send()s: with Nagle on, every keep-alive
+    # request waits ~40 ms for a delayed ACK (stack-notes §3, latency pitfall).
+    ChaliceRequestHandler.disable_nagle_algorithm = True
+    if not access_log:
+        ChaliceRequestHandler.log_message = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    server = _local_server(factory, app, config, port)
+    httpd = server.server
+    # Threads must not keep a stopping process alive (chalice's ThreadedHTTPServer sets this too).
+    httpd.daemon_threads = True
+    # socketserver listens with a backlog of 5: concurrent e2e clients would see refused connections.
+    httpd.socket.listen(128)
+    serving = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                               name="skyhawk-api", daemon=True)
+    serving.start()
+
+    def stop_server() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+        serving.join(timeout=5)
+    stoppers.append(stop_server)
+
+    every = float(os.environ.get("SKYHAWK_SCHEDULE_EVERY", "60")) if schedule_every is None else schedule_every
+    if every > 0:
+        ticking = threading.Event()
+        ticker = threading.Thread(target=_ticker, args=(app, every, ticking), name="skyhawk-schedules",
+                                  daemon=True)
+        ticker.start()
+        stoppers.append(ticking.set)
+
+    api_host, api_port = httpd.server_address[:2]
+    return Running(url=f"http://{api_host}:{api_port}", moto_url=moto_url, endpoint_url=endpoint, app=app,
+                   _stoppers=list(stoppers))
+
+
+def main() -> int:
+    started = time.monotonic()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    port = int(os.environ.get("PORT", "8080"))
+    moto_port = int(os.environ.get("MOTO_PORT", "4566"))
+    try:
+        running = start(port=port, moto_port=moto_port)
+    except OSError as exc:
+        print(f"skyhawk: cannot start: {exc}", file=sys.stderr)
+        return 1
+    where = f"moto on {running.moto_url}" if running.moto_url else f"AWS endpoint {running.endpoint_url}"
+    print(f"skyhawk ready on {running.url} ({where})", flush=True)
+    log.info("started in %.2f s (after interpreter start-up)", time.monotonic() - started)
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # A short timeout, not a bare wait(): the kernel may deliver the signal to a server thread, and
+    # Python runs handlers only when the main thread executes bytecode; a blocked wait() would never see it.
+    while not stopping.wait(0.2):
+        pass
+    running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
