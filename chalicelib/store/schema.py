@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.store import tables
+from chalicelib.store import tables, workflow_tables
 
 # One model per physical table (models sharing a table share its keys; the first one creates it).
 TABLE_MODELS: list[type[Model]] = [
@@ -12,6 +12,10 @@ TABLE_MODELS: list[type[Model]] = [
     tables.Action,
     tables.ActionStatusEntry,
     tables.SoftwareModule,
+    workflow_tables.ConfigFile,
+    workflow_tables.ConfigRevision,
+    workflow_tables.WorkflowInstance,
+    workflow_tables.DeviceConfigurationEntry,
 ]
 
 
