@@ -1,7 +1,7 @@
 """skyhawk: Chalice app. Thin: blueprints, middleware, schedules. Nothing else."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import middleware, system
+from chalicelib.api import ddi, deployments, middleware, system, targets
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
@@ -9,3 +9,18 @@ app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
 
 app.register_blueprint(system.bp)
+app.register_blueprint(targets.bp)
+app.register_blueprint(deployments.bp)
+app.register_blueprint(ddi.bp)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def action_cleanup(event):
+    from chalicelib.jobs import action_cleanup as job
+    return job.run()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def overdue_detection(event):
+    from chalicelib.jobs import overdue as job
+    return job.run()

@@ -1,0 +1,151 @@
+"""hawkBit Direct Device Integration API: `/{tenant}/controller/v1/{controllerId}/...`.
+
+Wire rules (reference/ddi-client-interop.md): exactly 200 on success, `id`/`stopId` as strings,
+`?c=` on the deploymentBase link, artifacts with md5/sha1/sha256 and download/md5sum links, and
+downloads answered with a 302 to a freshly signed URL (clients drop Authorization on that redirect).
+"""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import errors
+from chalicelib.api.common import base_url, empty, headers, int_param, json_response, query, route
+from chalicelib.services import controller, downloads
+
+bp = Blueprint(__name__)
+BASE = "/{tenant}/controller/v1/{controller_id}"
+# hawkBit's classic DDI names for the default module types.
+_LEGACY_PART = {"application": "bApp", "runtime": "jvm"}
+
+
+def _root(tenant: str, controller_id: str) -> str:
+    return f"{base_url(bp)}/{tenant}/controller/v1/{controller_id}"
+
+
+def _source_ip() -> str | None:
+    identity = (bp.current_request.context or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+
+def _body():
+    from chalicelib.api.common import json_body
+    return json_body(bp)
+
+
+def _history_count() -> int:
+    raw = query(bp).get("actionHistory")
+    return int_param(raw, "actionHistory") if raw not in (None, "") else 0
+
+
+@route(bp, BASE)
+def poll(tenant, controller_id):
+    view = controller.poll(tenant, controller_id, headers(bp), _source_ip())
+    root = _root(tenant, controller_id)
+    links = {}
+    if view.cancel is not None:
+        links["cancelAction"] = {"href": f"{root}/cancelAction/{view.cancel}"}
+    elif view.deployment is not None:
+        action_id, c = view.deployment
+        links["deploymentBase"] = {"href": f"{root}/deploymentBase/{action_id}?c={c}"}
+    if view.installed is not None:
+        links["installedBase"] = {"href": f"{root}/installedBase/{view.installed}"}
+    if view.config_data:
+        links["configData"] = {"href": f"{root}/configData"}
+    return json_response({"config": {"polling": {"sleep": view.sleep}}, "_links": links})
+
+
+def _artifact_json(root: str, sm_id: int, artifact: dict) -> dict:
+    href = f"{root}/softwaremodules/{sm_id}/artifacts/{artifact['filename']}"
+    return {"filename": artifact["filename"], "hashes": dict(artifact["hashes"]), "size": artifact["size"],
+            "_links": {"download": {"href": href}, "download-http": {"href": href},
+                       "md5sum": {"href": href + ".MD5SUM"}, "md5sum-http": {"href": href + ".MD5SUM"}}}
+
+
+def _deployment_json(tenant: str, controller_id: str, view: controller.DeploymentView, field: str) -> dict:
+    root = _root(tenant, controller_id)
+    chunks = []
+    for chunk in view.chunks:
+        rendered = {"part": _LEGACY_PART.get(chunk["part"], chunk["part"]), "version": chunk["version"],
+                    "name": chunk["name"],
+                    "artifacts": [_artifact_json(root, chunk["smId"], a) for a in chunk["artifacts"]]}
+        if chunk.get("encrypted"):
+            rendered["encrypted"] = True
+        if chunk.get("metadata"):
+            rendered["metadata"] = chunk["metadata"]
+        chunks.append(rendered)
+    body = {"id": str(int(view.action.action_id)),
+            field: {"download": view.download, "update": view.update, "chunks": chunks}}
+    if view.history is not None:
+        body["actionHistory"] = {"status": view.history[0], "messages": view.history[1]}
+    return body
+
+
+@route(bp, BASE + "/deploymentBase/{action_id}")
+def deployment_base(tenant, controller_id, action_id):
+    view = controller.deployment_base(tenant, controller_id, int_param(action_id, "actionId"), headers(bp),
+                                      _history_count())
+    return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
+
+
+@route(bp, BASE + "/installedBase/{action_id}")
+def installed_base(tenant, controller_id, action_id):
+    view = controller.installed_base(tenant, controller_id, int_param(action_id, "actionId"), headers(bp),
+                                     _history_count())
+    return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
+
+
+@route(bp, BASE + "/deploymentBase/{action_id}/feedback", methods=["POST"])
+def deployment_feedback(tenant, controller_id, action_id):
+    controller.deployment_feedback(tenant, controller_id, int_param(action_id, "actionId"), _body(), headers(bp))
+    return empty(200)
+
+
+@route(bp, BASE + "/cancelAction/{action_id}")
+def cancel_action(tenant, controller_id, action_id):
+    action = controller.cancel_command(tenant, controller_id, int_param(action_id, "actionId"), headers(bp))
+    stop_id = str(int(action.action_id))
+    return json_response({"id": stop_id, "cancelAction": {"stopId": stop_id}})
+
+
+@route(bp, BASE + "/cancelAction/{action_id}/feedback", methods=["POST"])
+def cancel_feedback(tenant, controller_id, action_id):
+    controller.cancel_feedback(tenant, controller_id, int_param(action_id, "actionId"), _body(), headers(bp))
+    return empty(200)
+
+
+@route(bp, BASE + "/configData", methods=["PUT"])
+def config_data(tenant, controller_id):
+    controller.config_data(tenant, controller_id, _body(), headers(bp))
+    return empty(200)
+
+
+@route(bp, BASE + "/softwaremodules/{sm_id}/artifacts")
+def artifacts(tenant, controller_id, sm_id):
+    sm_id = int_param(sm_id, "softwareModuleId")
+    _, module = controller.module_of_target(tenant, controller_id, sm_id, headers(bp))
+    root = _root(tenant, controller_id)
+    return json_response([_artifact_json(root, sm_id, a) for a in module.chunk["artifacts"]])
+
+
+@route(bp, BASE + "/softwaremodules/{sm_id}/artifacts/{file_name}")
+def download(tenant, controller_id, sm_id, file_name):
+    """302 to a signed URL (S3 serves Range/206/416); `<name>.MD5SUM` is answered here as text."""
+    sm_id = int_param(sm_id, "softwareModuleId")
+    hdrs = headers(bp)
+    device, module = controller.module_of_target(tenant, controller_id, sm_id, hdrs, anonymous_ok=True)
+    names = {a["filename"] for a in module.chunk["artifacts"]}
+    if file_name.endswith(".MD5SUM") and file_name not in names:
+        artifact = controller.artifact_of(module, file_name[:-len(".MD5SUM")])
+        controller.record_download(device, module, bp.current_request.path)
+        return Response(body=f"{artifact['hashes']['md5']}  {artifact['filename']}\n", status_code=200,
+                        headers={"Content-Type": "text/plain",
+                                 "Content-Disposition": f"attachment;filename={artifact['filename']}.MD5SUM"})
+    artifact = controller.artifact_of(module, file_name)
+    if_match = hdrs.get("if-match")
+    if if_match and if_match.strip().strip('"') not in (artifact["hashes"]["sha1"], "*"):
+        raise errors.PreconditionFailed()
+    if not hdrs.get("range"):
+        controller.record_download(device, module, bp.current_request.path)
+    url = downloads.signed_url(artifact["s3Key"], artifact["filename"], controller.url_validity_seconds(device.cfg))
+    return Response(body="", status_code=302, headers={"Location": url, "ETag": f'"{artifact["hashes"]["sha1"]}"',
+                                                       "Cache-Control": "no-store"})

@@ -1,0 +1,70 @@
+"""/rest/v1/distributionsets/{id}/assignedTargets and /installedTargets; /rest/v1/actions."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib import clock, errors
+from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
+from chalicelib.api.mgmt_views import action_json, assignment_json, paged, target_json
+from chalicelib.domain import listing
+from chalicelib.services import actions as action_service
+from chalicelib.services import deployment, tenant_config
+from chalicelib.services import targets as target_service
+from chalicelib.store import targets as target_store
+
+bp = Blueprint(__name__)
+BASE = "/rest/v1/distributionsets/{ds_id}"
+
+
+@route(bp, BASE + "/assignedTargets", methods=["POST"])
+def assign_targets(ds_id):
+    who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
+    body = json_body(bp, list)
+    requests = []
+    for item in body:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            raise errors.ConstraintViolation("Each entry needs the target's controllerId as 'id'.", ["id"])
+        requests.append(deployment.AssignmentRequest(item["id"], **deployment.parse_request(item)))
+    offline = (query(bp).get("offline") or "false").lower() == "true"
+    result = deployment.assign(who.tenant, int_param(ds_id, "distributionSetId"), requests, who.username,
+                               offline=offline)
+    return json_response(assignment_json(result, base_url(bp)))
+
+
+def _targets_of(who, ds_id, finder):
+    ds_id = int_param(ds_id, "distributionSetId")
+    from chalicelib.services import distribution_sets  # TODO(integration): top-level once the catalogue lands
+    distribution_sets.get(who.tenant, ds_id)  # 404 for an unknown set
+    params = query(bp)
+    paging = listing.Paging.parse(params, target_service.SORT_FIELDS, "controllerId:ASC")
+    content, total = target_service.filter_and_page(finder(who.tenant, ds_id), params.get("q"), paging)
+    cfg, now, root = tenant_config.values(who.tenant), clock.now_ms(), base_url(bp)
+    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
+    return json_response(paged([target_json(t, root, cfg, now, with_token) for t in content], total))
+
+
+@route(bp, BASE + "/assignedTargets")
+def assigned_targets(ds_id):
+    who = principal(bp, "READ_REPOSITORY", "READ_TARGET")
+    return _targets_of(who, ds_id, target_store.by_assigned_ds)
+
+
+@route(bp, BASE + "/installedTargets")
+def installed_targets(ds_id):
+    who = principal(bp, "READ_REPOSITORY", "READ_TARGET")
+    return _targets_of(who, ds_id, target_store.by_installed_ds)
+
+
+@route(bp, "/rest/v1/actions")
+def all_actions():
+    who = principal(bp, "READ_TARGET")
+    content, total = action_service.of_tenant(who.tenant, query(bp))
+    root = base_url(bp)
+    return json_response(paged([action_json(a, root) for a in content], total))
+
+
+@route(bp, "/rest/v1/actions/{action_id}")
+def one_action(action_id):
+    who = principal(bp, "READ_TARGET")
+    return json_response(action_json(action_service.get_by_id(who.tenant, int_param(action_id, "actionId")),
+                                     base_url(bp)))

@@ -1,0 +1,86 @@
+"""Management API renderings of targets, actions and action history (MgmtTarget, MgmtAction, MgmtActionStatus)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from chalicelib.domain.polling import poll_status
+from chalicelib.store.tables import Action, ActionStatusEntry, Target
+
+
+def _base(entity: Any) -> dict[str, Any]:
+    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at),
+            "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at)}
+
+
+def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, with_token: bool) -> dict[str, Any]:
+    href = f"{root}/rest/v1/targets/{target.controller_id}"
+    body = {**_base(target), "name": target.name, "description": target.description,
+            "controllerId": target.controller_id, "updateStatus": (target.update_status or "unknown").lower(),
+            "requestAttributes": bool(target.request_attributes), "autoConfirmActive": False}
+    if target.last_request_at is not None:
+        body["lastControllerRequestAt"] = int(target.last_request_at)
+        status = poll_status(int(target.last_request_at), cfg, now)
+        body["pollStatus"] = {"lastRequestAt": status.last_request_at,
+                              "nextExpectedRequestAt": status.next_expected_request_at, "overdue": status.overdue}
+    if target.installed_at is not None:
+        body["installedAt"] = int(target.installed_at)
+    if target.ip_address:
+        body["ipAddress"] = target.ip_address
+    if target.address:
+        body["address"] = target.address
+    if target.target_type is not None:
+        body["targetType"] = int(target.target_type)
+    if with_token:
+        body["securityToken"] = target.security_token
+    body["_links"] = {
+        "self": {"href": href},
+        "assignedDS": {"href": f"{href}/assignedDS"},
+        "installedDS": {"href": f"{href}/installedDS"},
+        "attributes": {"href": f"{href}/attributes"},
+        "actions": {"href": f"{href}/actions?offset=0&limit=50&sort=id%3ADESC"},
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def action_json(action: Action, root: str) -> dict[str, Any]:
+    target_href = f"{root}/rest/v1/targets/{action.controller_id}"
+    href = f"{target_href}/actions/{int(action.action_id)}"
+    body = {**_base(action), "id": int(action.action_id), "type": "cancel" if action.status in (
+        "CANCELING", "CANCELED") else "update",
+        "status": "pending" if action.active else "finished", "detailStatus": action.status.lower(),
+        "forceType": action.action_type}
+    if action.action_type == "timeforced" and action.force_time is not None:
+        body["forceTime"] = int(action.force_time)
+    if action.weight is not None:
+        body["weight"] = int(action.weight)
+    if action.last_status_code is not None:
+        body["lastStatusCode"] = int(action.last_status_code)
+    if action.external_ref:
+        body["externalRef"] = action.external_ref
+    body["_links"] = {
+        "self": {"href": href},
+        "target": {"href": target_href, "name": action.controller_id},
+        "distributionset": {"href": f"{root}/rest/v1/distributionsets/{int(action.ds_id)}",
+                            "name": f"{action.ds_name}:{action.ds_version}"},
+        "status": {"href": f"{href}/status?offset=0&limit=50&sort=id%3ADESC"},
+    }
+    return body
+
+
+def status_json(entry: ActionStatusEntry) -> dict[str, Any]:
+    body = {"id": int(entry.status_id), "type": entry.status.lower(), "messages": list(entry.messages or []),
+            "reportedAt": int(entry.reported_at), "timestamp": int(entry.timestamp)}
+    if entry.code is not None:
+        body["code"] = int(entry.code)
+    return body
+
+
+def paged(content: list[dict], total: int) -> dict[str, Any]:
+    return {"content": content, "total": total, "size": len(content)}
+
+
+def assignment_json(result, root: str) -> dict[str, Any]:
+    return {"assigned": result.assigned, "alreadyAssigned": result.already_assigned, "total": result.total,
+            "assignedActions": [{"id": action_id, "_links": {"self": {
+                "href": f"{root}/rest/v1/targets/{cid}/actions/{action_id}"}}}
+                for cid, action_id in result.action_ids]}

@@ -1,0 +1,149 @@
+"""/rest/v1/targets: targets, their attributes, actions, action history and assigned/installed sets."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib import clock, errors
+from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
+from chalicelib.api.mgmt_views import action_json, assignment_json, paged, status_json, target_json
+from chalicelib.services import actions as action_service
+from chalicelib.services import deployment, tenant_config
+from chalicelib.services import targets as target_service
+
+bp = Blueprint(__name__)
+BASE = "/rest/v1/targets"
+
+
+def _render(targets, who) -> list[dict]:
+    cfg, now, root = tenant_config.values(who.tenant), clock.now_ms(), base_url(bp)
+    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
+    return [target_json(t, root, cfg, now, with_token) for t in targets]
+
+
+@route(bp, BASE)
+def list_targets():
+    who = principal(bp, "READ_TARGET")
+    content, total = target_service.list_targets(who.tenant, query(bp))
+    return json_response(paged(_render(content, who), total))
+
+
+@route(bp, BASE, methods=["POST"])
+def create_targets():
+    who = principal(bp, "CREATE_TARGET")
+    body = json_body(bp, list)
+    specs = [target_service.parse_new(item if isinstance(item, dict) else {}) for item in body]
+    return json_response(_render(target_service.create(who.tenant, specs, who.username), who), status=201)
+
+
+@route(bp, BASE + "/{target_id}")
+def get_target(target_id):
+    who = principal(bp, "READ_TARGET")
+    return json_response(_render([target_service.get(who.tenant, target_id)], who)[0])
+
+
+@route(bp, BASE + "/{target_id}", methods=["PUT"])
+def update_target(target_id):
+    who = principal(bp, "UPDATE_TARGET")
+    body = json_body(bp, dict)
+    return json_response(_render([target_service.update(who.tenant, target_id, body, who.username)], who)[0])
+
+
+@route(bp, BASE + "/{target_id}", methods=["DELETE"])
+def delete_target(target_id):
+    who = principal(bp, "DELETE_TARGET")
+    target_service.delete(who.tenant, target_id)
+    return empty(200)
+
+
+@route(bp, BASE + "/{target_id}/attributes")
+def target_attributes(target_id):
+    who = principal(bp, "READ_TARGET")
+    return json_response(dict(target_service.get(who.tenant, target_id).attributes or {}))
+
+
+@route(bp, BASE + "/{target_id}/actions")
+def target_actions(target_id):
+    who = principal(bp, "READ_TARGET")
+    content, total = action_service.of_target(who.tenant, target_id, query(bp))
+    root = base_url(bp)
+    return json_response(paged([action_json(a, root) for a in content], total))
+
+
+@route(bp, BASE + "/{target_id}/actions/{action_id}")
+def target_action(target_id, action_id):
+    who = principal(bp, "READ_TARGET")
+    action = action_service.get(who.tenant, target_id, int_param(action_id, "actionId"))
+    return json_response(action_json(action, base_url(bp)))
+
+
+@route(bp, BASE + "/{target_id}/actions/{action_id}", methods=["PUT"])
+def force_action(target_id, action_id):
+    who = principal(bp, "UPDATE_TARGET")
+    body = json_body(bp, dict)
+    if body.get("forceType") != "forced":
+        raise errors.ConstraintViolation("Only a switch to forceType 'forced' is allowed.", ["forceType"])
+    action_id = int_param(action_id, "actionId")
+    deployment.force(who.tenant, target_id, action_id, who.username)
+    return json_response(action_json(action_service.get(who.tenant, target_id, action_id), base_url(bp)))
+
+
+@route(bp, BASE + "/{target_id}/actions/{action_id}", methods=["DELETE"])
+def cancel_action(target_id, action_id):
+    who = principal(bp, "UPDATE_TARGET")
+    force = (query(bp).get("force") or "false").lower() == "true"
+    deployment.cancel(who.tenant, target_id, int_param(action_id, "actionId"), who.username, force=force)
+    return empty(200)
+
+
+@route(bp, BASE + "/{target_id}/actions/{action_id}/status")
+def action_history(target_id, action_id):
+    who = principal(bp, "READ_TARGET")
+    content, total = action_service.history(who.tenant, target_id, int_param(action_id, "actionId"), query(bp))
+    return json_response(paged([status_json(e) for e in content], total))
+
+
+def _distribution_set_json(who, ds_id):
+    from chalicelib.api.distributionsets import ds_json
+    from chalicelib.services import distribution_sets
+    return json_response(ds_json(distribution_sets.get(who.tenant, int(ds_id)), base_url(bp)))
+
+
+@route(bp, BASE + "/{target_id}/assignedDS")
+def assigned_ds(target_id):
+    who = principal(bp, "READ_TARGET", "READ_REPOSITORY")
+    target = target_service.get(who.tenant, target_id)
+    return empty(204) if target.assigned_ds is None else _distribution_set_json(who, target.assigned_ds)
+
+
+@route(bp, BASE + "/{target_id}/installedDS")
+def installed_ds(target_id):
+    who = principal(bp, "READ_TARGET", "READ_REPOSITORY")
+    target = target_service.get(who.tenant, target_id)
+    return empty(204) if target.installed_ds is None else _distribution_set_json(who, target.installed_ds)
+
+
+@route(bp, BASE + "/{target_id}/assignedDS", methods=["POST"])
+def assign_ds(target_id):
+    """Body: one MgmtDistributionSetAssignment or an array of them (several only with multi-assignments)."""
+    who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
+    body = json_body(bp, (dict, list))
+    items = body if isinstance(body, list) else [body]
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise errors.BodyNotReadable("The body must be an assignment object or a non-empty array of them.")
+    if len(items) > 1 and not tenant_config.value(who.tenant, "multi.assignments.enabled"):
+        raise errors.MultiAssignmentNotEnabled()
+    target_service.get(who.tenant, target_id)
+    offline = (query(bp).get("offline") or "false").lower() == "true"
+    total = deployment.AssignmentResult()
+    for item in items:
+        ds_id = item.get("id")
+        if not isinstance(ds_id, int) or isinstance(ds_id, bool):
+            raise errors.ConstraintViolation("id (the distribution set id) is required.", ["id"])
+        fields = deployment.parse_request(item)
+        result = deployment.assign(who.tenant, ds_id, [deployment.AssignmentRequest(target_id, **fields)],
+                                   who.username, offline=offline)
+        total.assigned += result.assigned
+        total.already_assigned += result.already_assigned
+        total.total += result.total
+        total.action_ids += result.action_ids
+    return json_response(assignment_json(total, base_url(bp)))

@@ -1,0 +1,40 @@
+"""Scheduled action cleanup (`action.cleanup.*`): delete closed actions of the configured statuses once expired.
+
+Per tenant and status it queries the sparse `cleanup` index (`tenant#STATUS`, `closed_at`), so a run reads
+only actions that are due: its cost grows with what it deletes, not with the table.
+"""
+from __future__ import annotations
+
+import logging
+
+from chalicelib import clock
+from chalicelib.services import tenant_config, tenants
+from chalicelib.store import actions as action_store
+from chalicelib.store import targets as target_store
+
+log = logging.getLogger("skyhawk.jobs")
+
+
+def run(now_ms: int | None = None) -> dict[str, int]:
+    now = clock.now_ms() if now_ms is None else now_ms
+    deleted = 0
+    for tenant in tenants.registered_tenants():
+        deleted += cleanup_tenant(tenant, now)
+    log.info("action cleanup deleted %d action(s)", deleted)
+    return {"deleted": deleted}
+
+
+def cleanup_tenant(tenant: str, now: int) -> int:
+    cfg = tenant_config.values(tenant)
+    if not cfg["action.cleanup.enabled"]:
+        return 0
+    expiry = int(cfg["action.cleanup.actionExpiry"])
+    statuses = [s.strip().upper() for s in str(cfg["action.cleanup.actionStatus"]).split(",") if s.strip()]
+    deleted = 0
+    for status in statuses:
+        for key in action_store.cleanup_due(tenant, status, now - expiry):
+            controller_id = key.target_key.split("#", 1)[1]
+            action_store.delete_with_history(tenant, controller_id, int(key.action_id))
+            target_store.add_action_count(tenant, controller_id, -1)
+            deleted += 1
+    return deleted

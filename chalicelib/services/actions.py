@@ -1,0 +1,81 @@
+"""Reading actions and their history for the Management API (hawkBit ActionFields for q= and sort)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from chalicelib import errors
+from chalicelib.domain import listing, rsql
+from chalicelib.store import actions as store
+from chalicelib.store import targets as target_store
+from chalicelib.store.tables import Action, ActionStatusEntry
+
+SORT_FIELDS = {"id": "id", "status": "status", "detailstatus": "detailStatus", "weight": "weight",
+               "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt", "laststatuscode": "lastStatusCode"}
+SEARCH_FIELDS = {"id", "status", "detailstatus", "weight", "laststatuscode", "createdat", "createdby",
+                 "lastmodifiedat", "lastmodifiedby", "externalref", "target.*", "distributionset.*"}
+STATUS_SORT_FIELDS = {"id": "id", "reportedat": "reportedAt", "timestamp": "timestamp"}
+
+
+def view(action: Action) -> dict[str, Any]:
+    """Fields q= and sort see. [classic] status is pending/finished; detailStatus is the real status."""
+    return {
+        "id": int(action.action_id), "status": "pending" if action.active else "finished",
+        "detailstatus": action.status.lower(), "detailStatus": action.status.lower(),
+        "weight": action.weight, "laststatuscode": action.last_status_code,
+        "lastStatusCode": action.last_status_code, "createdat": action.created_at, "createdAt": action.created_at,
+        "createdby": action.created_by, "lastmodifiedat": action.last_modified_at,
+        "lastModifiedAt": action.last_modified_at, "lastmodifiedby": action.last_modified_by,
+        "externalref": action.external_ref,
+        "target": {"controllerid": action.controller_id},
+        "distributionset": {"id": int(action.ds_id), "name": action.ds_name, "version": action.ds_version},
+    }
+
+
+def _filtered(actions: Iterable[Action], params: dict[str, str]) -> tuple[list[Action], int]:
+    paging = listing.Paging.parse(params, SORT_FIELDS, "id:DESC")
+    node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
+    views, by_view = [], {}
+    for action in actions:
+        v = view(action)
+        if node is None or node.matches(rsql.dict_lookup(v)):
+            views.append(v)
+            by_view[id(v)] = action
+    content, total = listing.page(views, paging)
+    return [by_view[id(v)] for v in content], total
+
+
+def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[list[Action], int]:
+    if target_store.find(tenant, controller_id) is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    return _filtered(store.of_target(tenant, controller_id), params)
+
+
+def of_tenant(tenant: str, params: dict[str, str]) -> tuple[list[Action], int]:
+    return _filtered(store.of_tenant(tenant), params)
+
+
+def get(tenant: str, controller_id: str, action_id: int) -> Action:
+    if target_store.find(tenant, controller_id) is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    action = store.find(tenant, controller_id, action_id)
+    if action is None:
+        raise errors.EntityNotFound.of("Action", action_id)
+    return action
+
+
+def get_by_id(tenant: str, action_id: int) -> Action:
+    action = store.find_by_id(tenant, action_id)
+    if action is None:
+        raise errors.EntityNotFound.of("Action", action_id)
+    return action
+
+
+def history(tenant: str, controller_id: str, action_id: int, params: dict[str, str]
+            ) -> tuple[list[ActionStatusEntry], int]:
+    get(tenant, controller_id, action_id)
+    paging = listing.Paging.parse(params, STATUS_SORT_FIELDS, "id:DESC")
+    entries = list(store.history(tenant, action_id))
+    views = [{"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp, "_entry": e}
+             for e in entries]
+    content, total = listing.page(views, paging)
+    return [v["_entry"] for v in content], total

@@ -1,0 +1,448 @@
+"""The device side (hawkBit ControllerManagement): polls, deployment commands, feedback, cancel, configData.
+
+Hot path budget (DESIGN.md): an idle poll of a known target reads one item (the target carries its
+token, status and open-action summary; tenant configuration comes from the container cache) and
+writes the last-seen time at most once per interval. deploymentBase, feedback and downloads read the
+target and the action; feedback writes them in one transaction guarded by both versions.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib import auth, clock, config, errors
+from chalicelib.domain import actions as rules
+from chalicelib.domain import polling, quotas
+from chalicelib.domain.actions import Status, UpdateStatus
+from chalicelib.domain.durations import format_hms
+from chalicelib.services import targets as target_service
+from chalicelib.services import tenant_config
+from chalicelib.services.deployment import close_actions, history_entry, target_after_close
+from chalicelib.store import actions as action_store
+from chalicelib.store import targets as target_store
+from chalicelib.store.tables import Action, Target
+from chalicelib.store.tx import Tx, retrying
+
+RETRIES = 5
+_ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
+
+
+@dataclass(frozen=True)
+class Device:
+    tenant: str
+    target: Target
+    cfg: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PollView:
+    sleep: str
+    deployment: tuple[int, int] | None  # (actionId, c)
+    cancel: int | None
+    installed: int | None
+    config_data: bool
+
+
+def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], anonymous_ok: bool = False) -> Device:
+    """Read the target once and check the device's credentials against it."""
+    tenant = tenant.upper()
+    cfg = tenant_config.values(tenant)
+    target = target_store.find(tenant, controller_id)
+    if anonymous_ok and cfg["anonymous.download.enabled"]:
+        if target is None:
+            raise errors.EntityNotFound.of("Target", controller_id)
+        return Device(tenant, target, cfg)
+    if target is None:
+        if auth.gateway_token_ok(cfg, headers) or auth.authority_header_ok(cfg, headers, controller_id):
+            raise errors.EntityNotFound.of("Target", controller_id)
+        raise errors.DeviceUnauthorized()
+    auth.check_device(cfg, headers, controller_id, target.security_token)
+    return Device(tenant, target, cfg)
+
+
+# --- poll ----------------------------------------------------------------------------------------------
+def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None) -> PollView:
+    tenant = tenant.upper()
+    cfg = tenant_config.values(tenant)
+    target = target_store.find(tenant, controller_id)
+    now = clock.now_ms()
+    if target is None:
+        if not (auth.gateway_token_ok(cfg, headers) or auth.authority_header_ok(cfg, headers, controller_id)):
+            raise errors.DeviceUnauthorized()
+        target = target_service.register_plug_and_play(tenant, controller_id, ip_address)
+    else:
+        auth.check_device(cfg, headers, controller_id, target.security_token)
+        if target.update_status == UpdateStatus.UNKNOWN.value:
+            _register_known(target, now)
+    _record_presence(target, cfg, now, ip_address)
+    return _poll_view(tenant, target, cfg, now)
+
+
+def _register_known(target: Target, now: int) -> None:
+    """A target created by an operator polls for the first time: UNKNOWN -> REGISTERED, written at once."""
+    try:
+        Tx().update(target, [Target.update_status.set(UpdateStatus.REGISTERED.value)],
+                    condition=Target.update_status == UpdateStatus.UNKNOWN.value).commit()
+        target.update_status = UpdateStatus.REGISTERED.value
+    except errors.ConcurrentModification:
+        pass  # a concurrent request changed it; the next poll sees the stored state
+
+
+def _record_presence(target: Target, cfg: Mapping[str, Any], now: int, ip_address: str | None) -> None:
+    interval = config.settings().last_seen_write_interval_ms
+    if target.last_request_at is not None and now - int(target.last_request_at) < interval:
+        return
+    target_store.touch_last_seen(target.tenant, target.controller_id, now, polling.overdue_at(now, cfg),
+                                 ip_address, now - interval)
+
+
+def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) -> PollView:
+    active = rules.pick_active(list(target.active_actions or []))
+    deployment = cancel = None
+    if active is not None:
+        if active.get("canceling"):
+            cancel = int(active["id"])
+        else:
+            deployment = (int(active["id"]), rules.cache_buster(tenant, int(active["id"]), active.get("type"),
+                                                                 active.get("forceTime"), now))
+    installed = target.installed_action_id
+    if installed is not None and active is not None and int(installed) == int(active["id"]):
+        installed = None
+    return PollView(sleep=format_hms(polling.polling_ms(cfg)), deployment=deployment, cancel=cancel,
+                    installed=int(installed) if installed is not None else None,
+                    config_data=bool(target.request_attributes))
+
+
+# --- deployment command --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeploymentView:
+    action: Action
+    download: str
+    update: str
+    chunks: list[dict]
+    history: tuple[str, list[str]] | None
+
+
+def deployment_base(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str],
+                    history_count: int) -> DeploymentView:
+    device = authenticate(tenant, controller_id, headers)
+    action = _action_of(device, action_id)
+    if action.status in (Status.CANCELING.value, Status.CANCELED.value, Status.WAIT_FOR_CONFIRMATION.value):
+        raise errors.NotFoundNoBody()
+    if action.active and action.latest_entry != Status.RETRIEVED.value:
+        _append_history(device, action, Status.RETRIEVED,
+                        [rules.SERVER_MESSAGE_PREFIX + "Target retrieved update action and should start now "
+                         "the download."], set_status=Status.RETRIEVED)
+    return _deployment_view(device, action, history_count)
+
+
+def installed_base(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str],
+                   history_count: int) -> DeploymentView:
+    device = authenticate(tenant, controller_id, headers)
+    action = _action_of(device, action_id)
+    if action.active or action.status != Status.FINISHED.value:
+        raise errors.EntityNotFound(f"Action {action_id} is not an installed action of target {controller_id}.",
+                                    ["Action", action_id])
+    return _deployment_view(device, action, history_count)
+
+
+def _deployment_view(device: Device, action: Action, history_count: int) -> DeploymentView:
+    download, update = rules.handling(action.action_type, action.force_time, clock.now_ms())
+    history = None
+    if history_count:
+        count = min(max(history_count, 0), quotas.MAX_ACTION_HISTORY)
+        messages: list[str] = []
+        for entry in action_store.history(device.tenant, int(action.action_id)):
+            for message in entry.messages or []:
+                if not message.startswith(rules.SERVER_MESSAGE_PREFIX):
+                    messages.append(message)
+            if len(messages) >= count:
+                break
+        history = (action.status, messages[:count])
+    return DeploymentView(action, download, update, json.loads(action.snapshot), history)
+
+
+def _action_of(device: Device, action_id: int) -> Action:
+    action = action_store.find(device.tenant, device.target.controller_id, action_id)
+    if action is None:
+        raise errors.EntityNotFound(
+            f"Not a valid action ({action_id}) for target: {device.target.controller_id}", ["Action", action_id])
+    return action
+
+
+# --- feedback ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Feedback:
+    execution: str
+    finished: str
+    messages: list[str]
+    code: int | None
+    timestamp: int | None
+
+
+def parse_feedback(body: Any) -> Feedback:
+    """Tolerant of what real clients send: id as string or number, progress absent or {}, details [""], time."""
+    if not isinstance(body, dict):
+        raise errors.BodyNotReadable("The feedback body must be a JSON object.")
+    status = body.get("status")
+    if not isinstance(status, dict):
+        raise errors.ConstraintViolation("status is required.", ["status"])
+    execution = status.get("execution")
+    if not isinstance(execution, str) or execution.lower() not in rules.EXECUTIONS:
+        raise errors.BodyNotReadable(f"status.execution must be one of {', '.join(rules.EXECUTIONS)}.",
+                                     ["status.execution"])
+    result = status.get("result")
+    if not isinstance(result, dict):
+        raise errors.ConstraintViolation("status.result is required.", ["status.result"])
+    finished = result.get("finished")
+    if not isinstance(finished, str) or finished.lower() not in rules.FINISHED_RESULTS:
+        raise errors.BodyNotReadable(f"status.result.finished must be one of {', '.join(rules.FINISHED_RESULTS)}.",
+                                     ["status.result.finished"])
+    details = status.get("details") or []
+    if not isinstance(details, list):
+        raise errors.ConstraintViolation("status.details must be a list of strings.", ["status.details"])
+    messages = [str(d) for d in details if d is not None and str(d) != ""]
+    code = status.get("code")
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise errors.ConstraintViolation("status.code must be a number.", ["status.code"])
+    timestamp = body.get("timestamp")
+    if timestamp is not None and (not isinstance(timestamp, int) or isinstance(timestamp, bool)):
+        timestamp = None
+    return Feedback(execution.lower(), finished.lower(), messages, code, timestamp)
+
+
+def deployment_feedback(tenant: str, controller_id: str, action_id: int, body: Any,
+                        headers: Mapping[str, str]) -> None:
+    feedback = parse_feedback(body)
+
+    def attempt() -> None:
+        device = authenticate(tenant, controller_id, headers)
+        action = _action_of(device, action_id)
+        if not action.active:
+            raise errors.Gone()
+        outcome = rules.deployment_feedback(feedback.execution, feedback.finished, action.action_type)
+        _apply(device, action, feedback, outcome)
+
+    retrying(RETRIES, attempt)
+
+
+def cancel_command(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str]) -> Action:
+    device = authenticate(tenant, controller_id, headers)
+    action = _action_of(device, action_id)
+    if action.status not in (Status.CANCELING.value, Status.CANCELED.value):
+        raise errors.EntityNotFound(f"Action {action_id} is not being canceled.", ["Action", action_id])
+    if action.active and action.latest_entry != Status.RETRIEVED.value:
+        _append_history(device, action, Status.RETRIEVED,
+                        [rules.SERVER_MESSAGE_PREFIX + "Target retrieved cancel action and should start now "
+                         "the cancelation."])
+    return action
+
+
+def cancel_feedback(tenant: str, controller_id: str, action_id: int, body: Any, headers: Mapping[str, str]) -> None:
+    feedback = parse_feedback(body)
+
+    def attempt() -> None:
+        device = authenticate(tenant, controller_id, headers)
+        action = _action_of(device, action_id)
+        if not action.active or action.status != Status.CANCELING.value:
+            raise errors.ActionNotCancelable(f"Action {action_id} is not canceling.", [action_id])
+        _apply(device, action, feedback, rules.cancel_feedback(feedback.execution, feedback.finished))
+
+    retrying(RETRIES, attempt)
+
+
+def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:
+    """One transaction: action status, the history entry, and the target when the action ends."""
+    if len(feedback.messages) > quotas.MAX_MESSAGES_PER_ACTION_STATUS:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {len(feedback.messages)} messages to one action "
+                                   f"status. The maximum is {quotas.MAX_MESSAGES_PER_ACTION_STATUS}.")
+    intermediate = not outcome.closes and rules.is_intermediate(outcome.history)
+    if intermediate and int(action.intermediate_count or 0) + 1 > quotas.MAX_STATUS_ENTRIES_PER_ACTION:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign 1 more ActionStatus entities to Action "
+                                   f"'{action.action_id}'. The maximum is {quotas.MAX_STATUS_ENTRIES_PER_ACTION}.")
+    now = clock.now_ms()
+    user = "CONTROLLER"
+    seq = int(action.status_seq or 0) + 1
+    messages = [piece for message in feedback.messages for piece in rules.split_message(message)]
+    messages = list(outcome.messages) + messages
+    if feedback.code is not None:
+        messages.append(f"Device reported status code: {feedback.code}")
+    if not messages:
+        messages = [rules.default_message(feedback.execution, feedback.finished)]
+    tx = Tx()
+    if outcome.closes:
+        updates = close_actions(device.tenant, action, outcome.action_status, now, user, seq)
+    else:
+        updates = [Action.status_seq.set(seq), Action.latest_entry.set(outcome.history.value),
+                   Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
+        if intermediate:
+            updates.append(Action.intermediate_count.add(1))
+        if outcome.action_status is not None:
+            updates.append(Action.status.set(outcome.action_status.value))
+    if feedback.code is not None:
+        updates.append(Action.last_status_code.set(feedback.code))
+    tx.update(action, updates)
+    tx.put(history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
+                         feedback.timestamp, feedback.code))
+    target_updates = _target_effects(device.target, action, outcome, feedback, now, user)
+    if target_updates:
+        tx.update(device.target, target_updates)
+    tx.commit()
+
+
+def _target_effects(target: Target, action: Action, outcome: rules.Outcome, feedback: Feedback, now: int,
+                    user: str) -> list:
+    if outcome.cancel_completed:
+        return target_after_close(target, action, now, user)
+    if outcome.action_status == Status.RUNNING and not outcome.closes:
+        # cancel rejected / failed: the device keeps updating; the summary shows it as deployable again.
+        summaries = [{**a, "canceling": False} if int(a["id"]) == int(action.action_id) else a
+                     for a in target.active_actions or []]
+        return [Target.active_actions.set(summaries)]
+    if not outcome.closes:
+        return []
+    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
+    updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
+               Target.last_modified_by.set(user)]
+    ds_key = f"{target.tenant}#{int(action.ds_id)}"
+    if outcome.installs:
+        installed_at = feedback.timestamp or now
+        updates += [Target.installed_ds.set(int(action.ds_id)), Target.installed_ds_key.set(ds_key),
+                    Target.installed_action_id.set(int(action.action_id)), Target.request_attributes.set(True)]
+        if target.installed_at is None or installed_at > int(target.installed_at):
+            updates.append(Target.installed_at.set(installed_at))
+        if remaining:  # a newer assignment is still pending
+            updates.append(Target.update_status.set(UpdateStatus.PENDING.value))
+        else:
+            updates += [Target.assigned_ds.set(int(action.ds_id)), Target.assigned_ds_key.set(ds_key),
+                        Target.update_status.set(UpdateStatus.IN_SYNC.value)]
+    elif outcome.download_only_done:
+        updates += [Target.request_attributes.set(True)] + _fall_back_to(target, remaining, UpdateStatus.IN_SYNC)
+    elif outcome.fails:
+        updates += _fall_back_to(target, remaining, UpdateStatus.ERROR)
+    return updates
+
+
+def _fall_back_to(target: Target, remaining: list[dict], status_if_none: UpdateStatus) -> list:
+    if remaining:
+        newest = max(remaining, key=lambda a: int(a["id"]))
+        return [Target.assigned_ds.set(int(newest["dsId"])),
+                Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}"),
+                Target.update_status.set(UpdateStatus.PENDING.value)]
+    if status_if_none == UpdateStatus.ERROR:
+        return [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
+                Target.update_status.set(UpdateStatus.ERROR.value)]
+    if target.installed_ds is not None:
+        return [Target.assigned_ds.set(int(target.installed_ds)),
+                Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
+                Target.update_status.set(status_if_none.value)]
+    return [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
+            Target.update_status.set(status_if_none.value)]
+
+
+def _append_history(device: Device, action: Action, status: Status, messages: list[str],
+                    set_status: Status | None = None) -> None:
+    """Server-side history entry (RETRIEVED, DOWNLOAD); a concurrent change simply skips it."""
+    now = clock.now_ms()
+    seq = int(action.status_seq or 0) + 1
+    updates = [Action.status_seq.set(seq), Action.latest_entry.set(status.value),
+               Action.intermediate_count.add(1), Action.last_modified_at.set(now)]
+    if set_status is not None and action.status not in (Status.CANCELING.value,):
+        updates.append(Action.status.set(set_status.value))
+    tx = Tx().update(action, updates).put(history_entry(device.tenant, action.action_id, seq, status, messages, now))
+    try:
+        tx.commit()
+    except errors.ConcurrentModification:
+        pass
+
+
+# --- configData ----------------------------------------------------------------------------------------
+def config_data(tenant: str, controller_id: str, body: Any, headers: Mapping[str, str]) -> None:
+    if not isinstance(body, dict):
+        raise errors.BodyNotReadable("The configData body must be a JSON object.")
+    data = body.get("data")
+    if not isinstance(data, dict) or not data:
+        raise errors.ConstraintViolation("data must be a non-empty object.", ["data"])
+    mode = (body.get("mode") or "merge").lower()
+    if mode not in ("merge", "replace", "remove"):
+        raise errors.ConstraintViolation("mode must be merge, replace or remove.", ["mode"])
+    for key, value in data.items():
+        _check_attribute(key, value, mode)
+
+    def attempt() -> None:
+        device = authenticate(tenant, controller_id, headers)
+        current = dict(device.target.attributes or {})
+        if mode == "remove":
+            merged = {k: v for k, v in current.items() if k not in data}
+        else:
+            merged = dict(current) if mode == "merge" else {}
+            for key, value in data.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = str(value)
+        if len(merged) > len(current) and len(merged) > quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET:
+            raise errors.QuotaExceeded(
+                f"Quota exceeded: Cannot assign {len(merged) - len(current)} more Attribute entities to Target "
+                f"'{controller_id}'. The maximum is {quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET}.")
+        Tx().update(device.target, [Target.attributes.set(merged), Target.request_attributes.set(False)]).commit()
+
+    retrying(RETRIES, attempt)
+
+
+def _check_attribute(key: Any, value: Any, mode: str) -> None:
+    if not isinstance(key, str) or not key or len(key) > 128 or not _ATTRIBUTE_TEXT.match(key):
+        raise errors.InvalidTargetAttributes(f"Attribute key '{key}' is invalid.", [key])
+    if mode != "remove" and value is not None:
+        if not isinstance(value, (str, int, float, bool)) or len(str(value)) > 128 \
+                or not _ATTRIBUTE_TEXT.match(str(value)):
+            raise errors.InvalidTargetAttributes(f"Attribute value of '{key}' is invalid.", [key])
+
+
+# --- artifacts -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModuleView:
+    chunk: dict
+    action: Action
+
+
+def module_of_target(tenant: str, controller_id: str, sm_id: int, headers: Mapping[str, str],
+                     anonymous_ok: bool = False) -> tuple[Device, ModuleView]:
+    """The module must belong to an open (non-canceling) action of the target, or to its installed action."""
+    device = authenticate(tenant, controller_id, headers, anonymous_ok=anonymous_ok)
+    target = device.target
+    candidates = [int(a["id"]) for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"]))
+                  if not a.get("canceling")]
+    if target.installed_action_id is not None:
+        candidates.append(int(target.installed_action_id))
+    for action_id in candidates:
+        action = action_store.find(device.tenant, controller_id, action_id)
+        if action is None:
+            continue
+        for chunk in json.loads(action.snapshot):
+            if int(chunk["smId"]) == int(sm_id):
+                return device, ModuleView(chunk, action)
+    raise errors.EntityNotFound(f"Software module {sm_id} is not assigned to target {controller_id}.",
+                                ["SoftwareModule", sm_id])
+
+
+def artifact_of(module: ModuleView, filename: str) -> dict:
+    for artifact in module.chunk["artifacts"]:
+        if artifact["filename"] == filename:
+            return artifact
+    raise errors.EntityNotFound(f"Artifact {filename} does not exist in software module {module.chunk['smId']}.",
+                                ["Artifact", filename])
+
+
+def record_download(device: Device, module: ModuleView, uri: str) -> None:
+    """A full (non-Range) download is noted in the action history, as hawkBit does."""
+    if module.action.active:
+        _append_history(device, module.action, Status.DOWNLOAD,
+                        [rules.SERVER_MESSAGE_PREFIX + f"Target downloads {uri}"])
+
+
+def url_validity_seconds(cfg: Mapping[str, Any]) -> int:
+    return int(cfg["cdn.validity.days"]) * 86400
+

@@ -1,0 +1,324 @@
+"""Assigning distribution sets to targets and cancelling actions (hawkBit DeploymentManagement).
+
+An assignment of one distribution set to N targets reads the targets in batches (BatchGetItem),
+reserves N action ids in one counter update, and writes each target's changes (target summary,
+new action, its first history entry, and the supersession of older actions) in TransactWriteItems
+packed up to 100 items. Every target update is conditional on the version read, so a concurrent
+feedback or assignment is never overwritten: the affected batch is read again and retried.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import clock, errors
+from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain.actions import ACTION_TYPES, DEFAULT_WEIGHT, Status, UpdateStatus, status_id
+from chalicelib.services import tenant_config
+from chalicelib.store import actions as action_store
+from chalicelib.store import counters
+from chalicelib.store import targets as target_store
+from chalicelib.store.tables import Action, ActionStatusEntry, Target
+from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
+
+RETRIES = 5
+
+
+@dataclass(frozen=True)
+class AssignmentRequest:
+    controller_id: str
+    action_type: str = "forced"
+    force_time: int | None = None
+    weight: int | None = None
+    maintenance_window: dict | None = None
+
+
+@dataclass
+class AssignmentResult:
+    assigned: int = 0
+    already_assigned: int = 0
+    total: int = 0
+    action_ids: list[tuple[str, int]] = field(default_factory=list)  # (controllerId, actionId)
+
+
+def parse_request(body: dict, id_key: str = "id") -> dict[str, Any]:
+    """Validate the shared fields of MgmtTargetAssignmentRequestBody / MgmtDistributionSetAssignment."""
+    action_type = body.get("type", "forced")
+    if action_type is None:
+        action_type = "forced"
+    if action_type not in ACTION_TYPES:
+        raise errors.ConstraintViolation(f"type must be one of {', '.join(ACTION_TYPES)}.", ["type"])
+    force_time = body.get("forcetime")
+    if force_time is not None and (not isinstance(force_time, int) or isinstance(force_time, bool)):
+        raise errors.ConstraintViolation("forcetime must be a timestamp in milliseconds.", ["forcetime"])
+    if action_type == "timeforced" and force_time is None:
+        raise errors.ConstraintViolation("forcetime is required for type timeforced.", ["forcetime"])
+    weight = body.get("weight")
+    if weight is not None and (not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 1000):
+        raise errors.ConstraintViolation("weight must be a number between 0 and 1000.", ["weight"])
+    window = body.get("maintenanceWindow")
+    if window is not None:
+        raise errors.MaintenanceScheduleInvalid(
+            "Maintenance windows are not supported by this server yet; assign without maintenanceWindow.")
+    return {"action_type": action_type, "force_time": force_time if action_type == "timeforced" else None,
+            "weight": weight}
+
+
+def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str,
+           offline: bool = False) -> AssignmentResult:
+    if len(requests) > quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT:
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign {len(requests)} more targets to distribution set '{ds_id}'. "
+            f"The maximum is {quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT}.")
+    seen: set[str] = set()
+    for req in requests:
+        if req.controller_id in seen:
+            raise errors.ConstraintViolation(f"Target '{req.controller_id}' is given twice in one assignment.",
+                                             [req.controller_id])
+        seen.add(req.controller_id)
+    cfg = tenant_config.values(tenant)
+    multi = bool(cfg["multi.assignments.enabled"])
+    if multi and any(r.weight is None for r in requests):
+        raise errors.NoWeightProvided()
+    from chalicelib.services import distribution_sets  # TODO(integration): top-level once the catalogue lands
+    snapshot = distribution_sets.deployment_snapshot(tenant, ds_id)
+    result = AssignmentResult(total=len(requests))
+    pending = {r.controller_id: r for r in requests}
+    targets = target_store.find_many(tenant, list(pending))
+    # Non-existing targets are ignored (hawkBit), and count in `total` only.
+    work = [(targets[cid], req) for cid, req in pending.items() if cid in targets]
+    _check_action_quota([t for t, _ in work])
+    distribution_sets.lock_for_assignment(tenant, ds_id)
+    todo = []
+    for target, req in work:
+        if _already_assigned(target, ds_id, multi, offline):
+            result.already_assigned += 1
+        else:
+            todo.append(req)
+    if not todo:
+        return result
+    ids = counters.allocate_ids(tenant, "action", len(todo))
+    id_of = {req.controller_id: action_id for req, action_id in zip(todo, ids)}
+    autoclose = bool(cfg["repository.actions.autoclose.enabled"])
+    remaining = [req.controller_id for req in todo]
+    for attempt in range(RETRIES):
+        fresh = targets if attempt == 0 else target_store.find_many(tenant, remaining)
+        open_actions = _open_actions(tenant, [fresh[cid] for cid in remaining if cid in fresh])
+        plans = []
+        for cid in remaining:
+            target = fresh.get(cid)
+            if target is None:
+                continue  # deleted meanwhile
+            if attempt and _already_assigned(target, ds_id, multi, offline):
+                result.already_assigned += 1
+                continue
+            plans.append((cid, _plan(tenant, target, pending[cid], id_of[cid], snapshot, user,
+                                     open_actions.get(cid, []), multi, autoclose, offline)))
+        failed = []
+        for batch in _pack(plans):
+            tx = Tx()
+            for _, plan in batch:
+                tx.extend(plan)
+            try:
+                tx.commit()
+                for cid, _ in batch:
+                    result.assigned += 1
+                    result.action_ids.append((cid, id_of[cid]))
+            except errors.ConcurrentModification:
+                failed += [cid for cid, _ in batch]
+        if not failed:
+            break
+        remaining = failed
+    else:
+        raise errors.ConcurrentModification(
+            f"{len(remaining)} target(s) changed concurrently during the assignment; retry.", remaining)
+    return result
+
+
+def _already_assigned(target: Target, ds_id: int, multi: bool, offline: bool) -> bool:
+    if multi and not offline:
+        return any(int(a["dsId"]) == ds_id and not a.get("canceling") for a in target.active_actions or [])
+    return target.assigned_ds is not None and int(target.assigned_ds) == ds_id
+
+
+def _check_action_quota(targets: list[Target]) -> None:
+    for target in targets:
+        if int(target.action_count or 0) + 1 > quota_rules.MAX_ACTIONS_PER_TARGET:
+            raise errors.QuotaExceeded(
+                f"Quota exceeded: Cannot assign 1 more Action entities to Target '{target.controller_id}'. "
+                f"The maximum is {quota_rules.MAX_ACTIONS_PER_TARGET}.", [target.controller_id])
+
+
+def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
+    keys = [(action_store.target_key(tenant, t.controller_id), int(a["id"]))
+            for t in targets for a in (t.active_actions or [])]
+    found: dict[str, list[Action]] = {}
+    for action in Action.batch_get(keys) if keys else []:
+        found.setdefault(action.controller_id, []).append(action)
+    return found
+
+
+def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
+    batches, current, size = [], [], 0
+    for cid, plan in plans:
+        if current and size + len(plan) > MAX_ITEMS:
+            batches.append(current)
+            current, size = [], 0
+        current.append((cid, plan))
+        size += len(plan)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
+                  now: int, timestamp: int | None = None, code: int | None = None) -> ActionStatusEntry:
+    return ActionStatusEntry(action_store.action_key(tenant, action_id), status_id(action_id, sequence),
+                             status=str(Status(status).value), messages=messages, reported_at=now,
+                             timestamp=timestamp or now, code=code)
+
+
+def summary(action: Action) -> dict[str, Any]:
+    return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
+            "type": action.action_type, "weight": action.weight, "forceTime": action.force_time,
+            "dsId": int(action.ds_id)}
+
+
+def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
+          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool) -> Tx:
+    """The writes of one target's assignment: superseded actions, the new action, the target."""
+    now = clock.now_ms()
+    tx = Tx()
+    summaries = {int(a["id"]): a for a in (target.active_actions or [])}
+    if not multi and not offline:
+        for old in open_actions:
+            if old.status == Status.CANCELING.value:
+                continue
+            seq = int(old.status_seq or 0) + 1
+            if autoclose:
+                tx.update(old, close_actions(tenant, old, Status.CANCELED, now, user, seq))
+                tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELED,
+                                     ["close obsolete action due to new update"], now))
+                summaries.pop(int(old.action_id), None)
+            else:
+                tx.update(old, [Action.status.set(Status.CANCELING.value), Action.status_seq.set(seq),
+                                Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
+                                Action.last_modified_at.set(now), Action.last_modified_by.set(user)])
+                tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELING,
+                                     ["cancel obsolete action due to new update"], now))
+                summaries[int(old.action_id)] = {**summaries.get(int(old.action_id), {}), "canceling": True}
+    status = Status.FINISHED if offline else Status.RUNNING
+    action = Action(action_store.target_key(tenant, target.controller_id), action_id, tenant=tenant,
+                    controller_id=target.controller_id, ds_id=snapshot.ds_id, ds_name=snapshot.name,
+                    ds_version=snapshot.version, action_type=req.action_type, force_time=req.force_time,
+                    weight=req.weight, status=status.value, active=not offline,
+                    snapshot=json.dumps(snapshot.chunks), status_seq=1, intermediate_count=0 if offline else 1,
+                    latest_entry=status.value, created_at=now, created_by=user, last_modified_at=now,
+                    last_modified_by=user)
+    message = ("Offline update reported by user '%s'" if offline else "Assignment initiated by user '%s'") % user
+    if offline:
+        action.closed_at = now
+        action.cleanup_key = f"{tenant}#{status.value}"
+    tx.put(action)
+    tx.put(history_entry(tenant, action_id, 1, status, [message], now))
+    ds_key = f"{tenant}#{snapshot.ds_id}"
+    updates = [Target.assigned_ds.set(snapshot.ds_id), Target.assigned_ds_key.set(ds_key),
+               Target.action_count.add(1), Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
+    if offline:
+        updates += [Target.installed_ds.set(snapshot.ds_id), Target.installed_ds_key.set(ds_key),
+                    Target.installed_at.set(now), Target.installed_action_id.set(action_id),
+                    Target.update_status.set(UpdateStatus.IN_SYNC.value)]
+    else:
+        summaries[action_id] = summary(action)
+        updates.append(Target.update_status.set(UpdateStatus.PENDING.value))
+    updates.append(Target.active_actions.set(list(summaries.values())))
+    tx.update(target, updates)
+    return tx
+
+
+def close_actions(tenant: str, action: Action, status: Status, now: int, user: str, sequence: int) -> list:
+    """Update actions that make an action inactive in `status`; the cleanup index learns of it."""
+    return [Action.status.set(status.value), Action.active.set(False), Action.status_seq.set(sequence),
+            Action.latest_entry.set(status.value), Action.closed_at.set(now),
+            Action.cleanup_key.set(f"{tenant}#{status.value}"),
+            Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
+
+
+# --- operator cancel / force ---------------------------------------------------------------------------
+def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bool = False) -> None:
+    """DELETE /targets/{id}/actions/{actionId}: ask the device to cancel; `force` closes a canceling action."""
+    def attempt() -> None:
+        target = target_store.find(tenant, controller_id)
+        if target is None:
+            raise errors.EntityNotFound.of("Target", controller_id)
+        action = action_store.find(tenant, controller_id, action_id)
+        if action is None:
+            raise errors.EntityNotFound.of("Action", action_id)
+        now = clock.now_ms()
+        seq = int(action.status_seq or 0) + 1
+        tx = Tx()
+        if force:
+            if not action.active or action.status != Status.CANCELING.value:
+                raise errors.ActionNotForceQuitable(
+                    f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
+            tx.update(action, close_actions(tenant, action, Status.CANCELED, now, user, seq))
+            tx.put(history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."], now))
+            tx.update(target, target_after_close(target, action, now, user))
+        else:
+            if not action.active or action.status == Status.CANCELING.value:
+                raise errors.ActionNotCancelable(
+                    f"Action {action_id} is not active or already canceling.", [action_id])
+            tx.update(action, [Action.status.set(Status.CANCELING.value), Action.status_seq.set(seq),
+                               Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
+                               Action.last_modified_at.set(now), Action.last_modified_by.set(user)])
+            tx.put(history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"], now))
+            summaries = [{**a, "canceling": True} if int(a["id"]) == int(action_id) else a
+                         for a in target.active_actions or []]
+            tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now),
+                               Target.last_modified_by.set(user)])
+        tx.commit()
+
+    retrying(RETRIES, attempt)
+
+
+def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
+    """PUT /targets/{id}/actions/{actionId} {"forceType":"forced"}: only the switch to forced is allowed."""
+    def attempt() -> None:
+        target = target_store.find(tenant, controller_id)
+        if target is None:
+            raise errors.EntityNotFound.of("Target", controller_id)
+        action = action_store.find(tenant, controller_id, action_id)
+        if action is None:
+            raise errors.EntityNotFound.of("Action", action_id)
+        if action.action_type == "forced":
+            return
+        now = clock.now_ms()
+        summaries = [{**a, "type": "forced"} if int(a["id"]) == int(action_id) else a
+                     for a in target.active_actions or []]
+        tx = Tx().update(action, [Action.action_type.set("forced"), Action.last_modified_at.set(now),
+                                  Action.last_modified_by.set(user)])
+        tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now)])
+        tx.commit()
+
+    retrying(RETRIES, attempt)
+
+
+def target_after_close(target: Target, action: Action, now: int, user: str, cancelled: bool = True) -> list:
+    """Target changes when an action ends by cancellation: next open action's DS, or installed and IN_SYNC."""
+    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
+    updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
+               Target.last_modified_by.set(user)]
+    if remaining:
+        newest = max(remaining, key=lambda a: int(a["id"]))
+        updates += [Target.assigned_ds.set(int(newest["dsId"])),
+                    Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}")]
+    elif target.installed_ds is not None:
+        updates += [Target.assigned_ds.set(int(target.installed_ds)),
+                    Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
+                    Target.update_status.set(UpdateStatus.IN_SYNC.value)]
+    else:
+        updates += [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
+                    Target.update_status.set(UpdateStatus.IN_SYNC.value if cancelled else UpdateStatus.ERROR.value)]
+    return updates
+

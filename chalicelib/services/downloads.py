@@ -1,0 +1,42 @@
+"""Signed download URLs handed to devices and operators, honouring `cdn.validity.days`.
+
+S3 SigV4 URLs cannot live longer than 7 days (and die with the signing credentials in Lambda); the
+validity is capped there and the cap is documented in the README. With CloudFront configured
+(SKYHAWK_CLOUDFRONT_*), URLs are CloudFront signed URLs that carry the full validity.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import functools
+
+from chalicelib import clock, config
+from chalicelib.store import blobs
+
+
+def signed_url(s3_key: str, filename: str, validity_seconds: int) -> str:
+    settings = config.settings()
+    if settings.cloudfront_domain and settings.cloudfront_key_pair_id and settings.cloudfront_private_key_pem:
+        return _cloudfront_url(s3_key, validity_seconds)
+    return blobs.presigned_get(s3_key, blobs.clamp_expiry(validity_seconds), filename)
+
+
+def _cloudfront_url(s3_key: str, validity_seconds: int) -> str:
+    from botocore.signers import CloudFrontSigner
+
+    settings = config.settings()
+    expires = datetime.datetime.fromtimestamp((clock.now_ms() // 1000) + validity_seconds, tz=datetime.timezone.utc)
+    signer = CloudFrontSigner(settings.cloudfront_key_pair_id, _rsa_signer(settings.cloudfront_private_key_pem))
+    return signer.generate_presigned_url(f"https://{settings.cloudfront_domain}/{s3_key}", date_less_than=expires)
+
+
+@functools.lru_cache(maxsize=1)
+def _rsa_signer(private_key_pem: str):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    pem = private_key_pem.encode()
+    if b"BEGIN" not in pem:
+        pem = base64.b64decode(pem)
+    key = serialization.load_pem_private_key(pem, password=None)
+    return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())

@@ -1,0 +1,237 @@
+"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from chalicelib import auth, clock, errors
+from chalicelib.domain import listing, rsql
+from chalicelib.domain.actions import UpdateStatus
+from chalicelib.services import quotas
+from chalicelib.store import actions as action_store
+from chalicelib.store import counters
+from chalicelib.store import targets as store
+from chalicelib.store.tables import Target
+from chalicelib.store.tx import MAX_ITEMS, Tx
+
+MAX_CONTROLLER_ID = 256
+MAX_TOKEN = 128
+MAX_ADDRESS = 512
+_CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
+
+# RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
+SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
+                 "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
+                 "lastcontrollerrequestat", "address"}
+SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
+               "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
+               "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
+               "lastcontrollerrequestat": "lastControllerRequestAt", "address": "address"}
+
+
+@dataclass(frozen=True)
+class NewTarget:
+    controller_id: str
+    name: str
+    description: str | None = None
+    address: str | None = None
+    security_token: str | None = None
+    request_attributes: bool = True
+    target_type: int | None = None
+
+
+def parse_new(body: dict) -> NewTarget:
+    controller_id = body.get("controllerId")
+    if not isinstance(controller_id, str) or not controller_id.strip():
+        raise errors.ConstraintViolation("controllerId is required.", ["controllerId"])
+    if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
+        raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid (at most {MAX_CONTROLLER_ID} "
+                                         "characters, no whitespace, '/', '\\', '?', '#', '%').", ["controllerId"])
+    name = body.get("name")
+    if name is None:
+        name = controller_id
+    if not isinstance(name, str) or not name.strip() or len(name) > 128:
+        raise errors.ConstraintViolation("name must be a non-empty string of at most 128 characters.", ["name"])
+    token = body.get("securityToken")
+    if token is not None and (not isinstance(token, str) or not token or len(token) > MAX_TOKEN):
+        raise errors.ConstraintViolation(f"securityToken must be 1..{MAX_TOKEN} characters.", ["securityToken"])
+    address = body.get("address")
+    if address is not None and (not isinstance(address, str) or len(address) > MAX_ADDRESS):
+        raise errors.ConstraintViolation("address is invalid.", ["address"])
+    _check_optional_str(body, "description", 512)
+    request_attributes = body.get("requestAttributes", True)
+    if not isinstance(request_attributes, bool):
+        raise errors.ConstraintViolation("requestAttributes must be a Boolean.", ["requestAttributes"])
+    target_type = body.get("targetType")
+    if target_type is not None and not isinstance(target_type, int):
+        raise errors.ConstraintViolation("targetType must be a number.", ["targetType"])
+    return NewTarget(controller_id, name, body.get("description"), address, token, request_attributes, target_type)
+
+
+def _check_optional_str(body: dict, key: str, limit: int) -> None:
+    value = body.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > limit):
+        raise errors.ConstraintViolation(f"{key} must be a string of at most {limit} characters.", [key])
+
+
+def new_item(tenant: str, spec: NewTarget, user: str, now: int, status: UpdateStatus = UpdateStatus.UNKNOWN,
+             description: str | None = None) -> Target:
+    return Target(tenant, spec.controller_id, name=spec.name, description=spec.description or description,
+                  address=spec.address, security_token=spec.security_token or auth.generate_token(),
+                  update_status=status.value, request_attributes=spec.request_attributes,
+                  target_type=spec.target_type, attributes={}, active_actions=[], action_count=0,
+                  created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+
+
+def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
+    """Create all or none: duplicates (in the request or stored) are 409, a full TARGET quota is 429."""
+    if not specs:
+        return []
+    ids = [s.controller_id for s in specs]
+    duplicates = sorted({cid for cid in ids if ids.count(cid) > 1})
+    if duplicates:
+        raise errors.EntityAlreadyExists(f"Target with controllerId {duplicates[0]} given twice.", duplicates)
+    existing = store.find_many(tenant, ids)
+    if existing:
+        first = sorted(existing)[0]
+        raise errors.EntityAlreadyExists(f"Target with controllerId '{first}' already exists.", [first])
+    now = clock.now_ms()
+    items = [new_item(tenant, spec, user, now) for spec in specs]
+    limit = quotas.limit("TARGET")
+    chunk = MAX_ITEMS - 1
+    written: list[Target] = []
+    try:
+        for start in range(0, len(items), chunk):
+            part = items[start:start + chunk]
+            tx = Tx()
+            for item in part:
+                tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
+                    f"Target with controllerId '{cid}' already exists.", [cid]))
+            counters.usage_update(tx, tenant, "TARGET", len(part), limit)
+            tx.commit()
+            written += part
+    except errors.SkyhawkError:
+        _undo_create(tenant, written)
+        raise
+    return items
+
+
+def _undo_create(tenant: str, written: list[Target]) -> None:
+    """A later chunk failed: remove what earlier chunks wrote, so the request leaves nothing behind."""
+    for start in range(0, len(written), MAX_ITEMS - 1):
+        part = written[start:start + MAX_ITEMS - 1]
+        tx = Tx()
+        for item in part:
+            tx.delete(item, add_version_condition=False)
+        counters.usage_update(tx, tenant, "TARGET", -len(part))
+        tx.commit()
+
+
+def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None) -> Target:
+    """First poll of an unknown controller under a gateway token: REGISTERED, as hawkBit does."""
+    if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
+        raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
+    now = clock.now_ms()
+    item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", now,
+                    UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
+    item.ip_address = ip_address
+    tx = Tx().put(item)
+    counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
+    try:
+        tx.commit()
+    except errors.ConcurrentModification:
+        found = store.find(tenant, controller_id)  # registered by a concurrent first poll
+        if found is None:
+            raise
+        return found
+    item.version = 1
+    return item
+
+
+def get(tenant: str, controller_id: str) -> Target:
+    target = store.find(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    return target
+
+
+def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
+    target = get(tenant, controller_id)
+    actions = []
+    for key, attr, limit in (("name", Target.name, 128), ("description", Target.description, 512),
+                             ("address", Target.address, MAX_ADDRESS), ("securityToken", Target.security_token,
+                                                                       MAX_TOKEN)):
+        if key in body and body[key] is not None:
+            value = body[key]
+            if not isinstance(value, str) or len(value) > limit or (key in ("name", "securityToken") and not value):
+                raise errors.ConstraintViolation(f"{key} is invalid.", [key])
+            actions.append(attr.set(value))
+    if "requestAttributes" in body and body["requestAttributes"] is not None:
+        if body["requestAttributes"] is not True:
+            raise errors.ConstraintViolation("requestAttributes can only be set to true.", ["requestAttributes"])
+        actions.append(Target.request_attributes.set(True))
+    if "targetType" in body and body["targetType"] is not None:
+        if not isinstance(body["targetType"], int):
+            raise errors.ConstraintViolation("targetType must be a number.", ["targetType"])
+        actions.append(Target.target_type.set(body["targetType"]))
+    if actions:
+        now = clock.now_ms()
+        actions += [Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
+        Tx().update(target, actions).commit()
+    return get(tenant, controller_id)
+
+
+def delete(tenant: str, controller_id: str) -> None:
+    target = get(tenant, controller_id)
+    tx = Tx().delete(target)
+    counters.usage_update(tx, tenant, "TARGET", -1)
+    tx.commit()
+    for action in action_store.of_target(tenant, controller_id):
+        action_store.delete_with_history(tenant, controller_id, int(action.action_id))
+
+
+def search_view(target: Target) -> dict[str, Any]:
+    """The fields RSQL and sort see (hawkBit TargetFields)."""
+    return {
+        "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
+        "name": target.name, "description": target.description, "createdat": target.created_at,
+        "createdAt": target.created_at, "createdby": target.created_by, "createdBy": target.created_by,
+        "lastmodifiedat": target.last_modified_at, "lastModifiedAt": target.last_modified_at,
+        "lastmodifiedby": target.last_modified_by, "lastModifiedBy": target.last_modified_by,
+        "updatestatus": (target.update_status or "").lower(), "updateStatus": (target.update_status or "").lower(),
+        "ipaddress": target.ip_address, "ipAddress": target.ip_address, "address": target.address,
+        "lastcontrollerrequestat": target.last_request_at, "lastControllerRequestAt": target.last_request_at,
+        "attribute": dict(target.attributes or {}),
+        "assignedds": {"id": target.assigned_ds}, "installedds": {"id": target.installed_ds},
+    }
+
+
+def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int]:
+    """A Query over the tenant's targets; `q=` filters as it reads (cost grows with the tenant's targets)."""
+    paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
+    query = params.get("q")
+    if not query and paging.sorted_by("controllerId") is False:
+        # Default order is the key order: read only up to offset + limit items; total from the counter.
+        content = []
+        for index, target in enumerate(store.query_all(tenant)):
+            if index >= paging.offset + paging.limit:
+                break
+            if index >= paging.offset:
+                content.append(target)
+        return content, counters.usage(tenant, "TARGET")
+    return filter_and_page(store.query_all(tenant), query, paging)
+
+
+def filter_and_page(items: Iterable[Target], query: str | None, paging: "listing.Paging") -> tuple[list[Target], int]:
+    node = rsql.parse(query, SEARCH_FIELDS) if query else None
+    matched = []
+    for target in items:
+        view = search_view(target)
+        if node is None or node.matches(rsql.dict_lookup(view)):
+            matched.append((view, target))
+    views = [v for v, _ in matched]
+    by_id = {id(v): t for v, t in matched}
+    content, total = listing.page(views, paging)
+    return [by_id[id(v)] for v in content], total
+

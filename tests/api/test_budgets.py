@@ -1,0 +1,49 @@
+"""DynamoDB call budgets of the device hot path (DESIGN.md: idle poll = 1 read, last seen at most once a minute)."""
+from chalicelib import clock
+from tests.api import steps
+
+
+def _device(client):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "b1", "tok-b1")
+    steps.poll(client, "b1", "tok-b1")  # registers; warms the tenant configuration cache
+
+
+def test_idle_poll_is_one_read_and_last_seen_written_once_a_minute(client, dynamo_calls):
+    _device(client)
+    start = clock.now_ms()
+    clock.set_now(start + 61_000)
+    dynamo_calls.reset()
+    steps.poll(client, "b1", "tok-b1")
+    assert dynamo_calls.reads == 1 and dynamo_calls.calls["GetItem"] == 1
+    assert dynamo_calls.writes == 1  # the last-seen time, due after a minute
+    for seconds in (1, 20, 59):
+        clock.set_now(start + 61_000 + seconds * 1000)
+        dynamo_calls.reset()
+        steps.poll(client, "b1", "tok-b1")
+        assert (dynamo_calls.reads, dynamo_calls.writes) == (1, 0)
+    clock.set_now(start + 61_000 + 61_000)
+    dynamo_calls.reset()
+    steps.poll(client, "b1", "tok-b1")
+    assert (dynamo_calls.reads, dynamo_calls.writes) == (1, 1)
+
+
+def test_poll_with_open_action_at_most_two_reads(client, dynamo_calls):
+    _device(client)
+    ds_id, _ = steps.release(client)
+    steps.assign(client, ds_id, "b1")
+    steps.poll(client, "b1", "tok-b1")
+    dynamo_calls.reset()
+    body = steps.poll(client, "b1", "tok-b1")
+    assert "deploymentBase" in body["_links"]
+    assert dynamo_calls.reads <= 2 and dynamo_calls.writes == 0
+
+
+def test_feedback_is_two_reads_and_one_transaction(client, dynamo_calls):
+    _device(client)
+    ds_id, _ = steps.release(client)
+    action_id = steps.assign(client, ds_id, "b1")["assignedActions"][0]["id"]
+    dynamo_calls.reset()
+    steps.feedback(client, "b1", "tok-b1", action_id, "closed", "success")
+    assert dynamo_calls.calls["GetItem"] == 2
+    assert dynamo_calls.calls["TransactWriteItems"] == 1 and dynamo_calls.writes == 1

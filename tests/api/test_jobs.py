@@ -1,0 +1,82 @@
+"""Scheduled jobs: action cleanup (action.cleanup.*) and overdue detection (pollingOverdueTime)."""
+import json
+
+from chalicelib import clock
+from tests.api import steps
+from tests.conftest import ADMIN
+
+DAY = 86_400_000
+
+
+def _invoke(client, name):
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+    return client.lambda_.invoke(name, event).payload
+
+
+def _closed_actions(client, count, finish_with="failure"):
+    """`count` targets, each with one action closed by the device (ERROR by default)."""
+    steps.enable_target_tokens(client)
+    ds_id, _ = steps.release(client)
+    ids = []
+    for i in range(count):
+        cid = f"c{i}"
+        steps.create_target(client, cid, f"tok-{cid}")
+        action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+        steps.feedback(client, cid, f"tok-{cid}", action_id, "closed", finish_with)
+        ids.append((cid, action_id))
+    return ids
+
+
+def test_cleanup_disabled_by_default(client):
+    start = clock.now_ms()
+    clock.set_now(start)
+    _closed_actions(client, 1)
+    clock.set_now(start + 40 * DAY)
+    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+
+
+def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dynamo_calls):
+    start = clock.now_ms()
+    clock.set_now(start)
+    errored = _closed_actions(client, 2)
+    ds_id, _ = steps.release(client, name="fin", version="9")
+    steps.create_target(client, "fin", "tok-fin")
+    finished = steps.assign(client, ds_id, "fin")["assignedActions"][0]["id"]
+    steps.feedback(client, "fin", "tok-fin", finished, "closed", "success")
+    steps.put_config(client, "action.cleanup.enabled", True)
+    steps.put_config(client, "action.cleanup.actionExpiry", 10 * DAY)
+
+    clock.set_now(start + 9 * DAY)
+    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+    clock.set_now(start + 11 * DAY)
+    dynamo_calls.reset()
+    assert _invoke(client, "action_cleanup") == {"deleted": 2}
+    # cost follows what is deleted: per action a history query, a batch delete, the action and the counter
+    assert dynamo_calls.calls["Scan"] == 0
+    assert dynamo_calls.total <= 4 + 2 * 4 + 2
+    for cid, action_id in errored:
+        assert client.http.get(f"/rest/v1/targets/{cid}/actions/{action_id}", headers=ADMIN).status_code == 404
+    assert steps.action(client, "fin", finished)["detailStatus"] == "finished"  # FINISHED is not configured
+    steps.put_config(client, "action.cleanup.actionStatus", "FINISHED")
+    assert _invoke(client, "action_cleanup") == {"deleted": 1}
+
+
+def test_overdue_detection_reports_each_target_once(client, dynamo_calls):
+    steps.enable_target_tokens(client)
+    steps.put_config(client, "pollingTime", "00:05:00")
+    steps.put_config(client, "pollingOverdueTime", "00:05:00")
+    start = clock.now_ms()
+    clock.set_now(start)
+    for cid in ("o1", "o2", "o3"):
+        steps.create_target(client, cid, f"tok-{cid}")
+        steps.poll(client, cid, f"tok-{cid}")
+    clock.set_now(start + 5 * 60_000)
+    steps.poll(client, "o3", "tok-o3")  # o3 keeps polling
+    clock.set_now(start + 10 * 60_000 + 1)
+    dynamo_calls.reset()
+    assert _invoke(client, "overdue_detection") == {"overdue": 2}
+    assert dynamo_calls.calls["Scan"] == 0
+    assert _invoke(client, "overdue_detection") == {"overdue": 0}
+    assert steps.target(client, "o1")["pollStatus"]["overdue"] is True
+    assert steps.target(client, "o3")["pollStatus"]["overdue"] is False
