@@ -269,6 +269,11 @@ class PreconditionFailed(SkyhawkError):
     default_message = "The given precondition (If-Match) does not match the current state."
 
 
+class PayloadTooLarge(SkyhawkError):
+    status, code, dcs_reason = 413, "hawkbit.server.error.payloadTooLarge", "payloadTooLarge"
+    default_message = "The request body is too large."
+
+
 class UnsupportedMediaType(SkyhawkError):
     status, code, dcs_reason = 415, "hawkbit.server.error.unsupportedMediaType", "unsupportedMediaType"
     exception_class = "org.springframework.web.HttpMediaTypeNotSupportedException"
