@@ -1,0 +1,259 @@
+"""infra/skyhawk-data.yaml cannot drift from the PynamoDB models, lints clean, and deploys (moto).
+
+The expected tables come from `chalicelib.store.schema.TABLE_MODELS` through PynamoDB's own
+`Model._get_schema()`, the description `create_table` sends, so a new table, index, key or
+projection in the code fails here until the template has it. The failure message prints the
+resource to paste.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DATA_TEMPLATE = PROJECT_DIR / "infra" / "skyhawk-data.yaml"
+NAME_PREFIX = "skyhawk-${Stage}-"
+TTL_ATTRIBUTE = "expires_at"
+
+
+# --- reading CloudFormation YAML (short-form intrinsics) -------------------------------------------
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path = DATA_TEMPLATE) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+# --- the tables the code declares ------------------------------------------------------------------
+
+def table_suffix(model) -> str:
+    from chalicelib import config
+
+    return model.Meta.table_name.removeprefix(config.table_prefix())
+
+
+def _keys(key_schema: list[dict]) -> list[tuple[str, str]]:
+    order = {"HASH": 0, "RANGE": 1}
+    return sorted(((k["AttributeName"], k["KeyType"]) for k in key_schema), key=lambda k: order[k[1]])
+
+
+def _projection(projection: dict) -> tuple:
+    return (projection["ProjectionType"], tuple(sorted(projection.get("NonKeyAttributes", []))))
+
+
+def expected_tables() -> dict[str, dict]:
+    """suffix -> {attributes, keys, gsi, lsi} from the models' own create_table description."""
+    from chalicelib.store import schema
+
+    tables: dict[str, dict] = {}
+    for model in schema.TABLE_MODELS:
+        described = model._get_schema()
+        indexes = {}
+        for kind in ("global_secondary_indexes", "local_secondary_indexes"):
+            indexes[kind] = {index["index_name"]: (_keys(index["key_schema"]), _projection(index["projection"]))
+                             for index in described[kind]}
+        tables[table_suffix(model)] = {
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in described["attribute_definitions"]},
+            "keys": _keys(described["key_schema"]),
+            "gsi": indexes["global_secondary_indexes"],
+            "lsi": indexes["local_secondary_indexes"],
+        }
+    return tables
+
+
+def template_tables(template: dict) -> dict[str, dict]:
+    tables: dict[str, dict] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        name = props["TableName"]["Fn::Sub"]
+        assert name.startswith(NAME_PREFIX), f"{logical_id}: TableName must be !Sub {NAME_PREFIX}<table>"
+        tables[name.removeprefix(NAME_PREFIX)] = {
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]},
+            "keys": _keys(props["KeySchema"]),
+            "gsi": {i["IndexName"]: (_keys(i["KeySchema"]), _projection(i["Projection"]))
+                    for i in props.get("GlobalSecondaryIndexes", [])},
+            "lsi": {i["IndexName"]: (_keys(i["KeySchema"]), _projection(i["Projection"]))
+                    for i in props.get("LocalSecondaryIndexes", [])},
+        }
+    return tables
+
+
+def logical_id(suffix: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", suffix)) + "Table"
+
+
+def render_table(suffix: str, table: dict) -> str:
+    """The template resource for one table, in the template's own style (for failure messages)."""
+    def key_lines(keys, indent):
+        return "".join(f"{indent}- {{AttributeName: {name}, KeyType: {kind}}}\n" for name, kind in keys)
+
+    def index_lines(name, keys, projection, indent):
+        text = f"{indent}- IndexName: {name}\n{indent}  KeySchema:\n" + key_lines(keys, indent + "    ")
+        text += f"{indent}  Projection:\n{indent}    ProjectionType: {projection[0]}\n"
+        if projection[1]:
+            text += f"{indent}    NonKeyAttributes: [{', '.join(projection[1])}]\n"
+        return text
+
+    text = (f"  {logical_id(suffix)}:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+            f"      TableName: !Sub \"{NAME_PREFIX}{suffix}\"\n"
+            "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:\n")
+    text += "".join(f"        - {{AttributeName: {name}, AttributeType: {kind}}}\n"
+                    for name, kind in sorted(table["attributes"].items()))
+    text += "      KeySchema:\n" + key_lines(table["keys"], "        ")
+    for kind, prop in (("gsi", "GlobalSecondaryIndexes"), ("lsi", "LocalSecondaryIndexes")):
+        if table[kind]:
+            text += f"      {prop}:\n" + "".join(index_lines(name, keys, projection, "        ")
+                                                 for name, (keys, projection) in sorted(table[kind].items()))
+    text += COMMON_TABLE_PROPERTIES
+    return text
+
+
+COMMON_TABLE_PROPERTIES = f"""\
+      PointInTimeRecoverySpecification:
+        PointInTimeRecoveryEnabled: true
+      SSESpecification:
+        SSEEnabled: true
+      TimeToLiveSpecification:
+        AttributeName: {TTL_ATTRIBUTE}
+        Enabled: true
+      DeletionProtectionEnabled: !If [IsProd, true, false]
+"""
+
+
+# --- (a) the template declares exactly the tables of the code -------------------------------------
+
+def test_template_tables_equal_the_models():
+    expected, declared = expected_tables(), template_tables(load_template())
+    problems = []
+    for suffix in sorted(expected.keys() - declared.keys()):
+        problems.append(f"missing table {suffix}; add to infra/skyhawk-data.yaml:\n"
+                        + render_table(suffix, expected[suffix]))
+    for suffix in sorted(declared.keys() - expected.keys()):
+        problems.append(f"table {suffix} is in the template but no model in schema.TABLE_MODELS declares it")
+    for suffix in sorted(expected.keys() & declared.keys()):
+        if expected[suffix] != declared[suffix]:
+            problems.append(f"table {suffix} differs from its model; the model says:\n"
+                            + render_table(suffix, expected[suffix])
+                            + f"the template says: {json.dumps(declared[suffix], default=list)}")
+    assert not problems, "\n\n".join(problems)
+
+
+def test_every_table_has_the_operational_settings():
+    tables = {logical: r["Properties"] for logical, r in load_template()["Resources"].items()
+              if r["Type"] == "AWS::DynamoDB::Table"}
+    assert tables
+    for logical, props in tables.items():
+        assert props["BillingMode"] == "PAY_PER_REQUEST", logical
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
+        assert props["SSESpecification"] == {"SSEEnabled": True}, logical
+        # TTL is the backstop behind the cleanup jobs (data-model.md), on one attribute name everywhere.
+        assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}, logical
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, logical
+
+
+def test_table_names_follow_the_stage_prefix_of_chalice_config():
+    """`skyhawk-${Stage}-` is what .chalice/config.json gives each deployed stage as SKYHAWK_TABLE_PREFIX."""
+    stages = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]
+    for stage in ("dev", "prod"):
+        env = stages[stage]["environment_variables"]
+        assert env["SKYHAWK_TABLE_PREFIX"] == NAME_PREFIX.replace("${Stage}", stage)
+        assert env["SKYHAWK_BUCKET"] == f"skyhawk-{stage}-artifacts"
+
+
+# --- (b) cfn-lint -----------------------------------------------------------------------------------
+
+def test_cfn_lint_is_clean():
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which("cfn-lint")
+    assert cfn_lint, "cfn-lint is in requirements-dev.txt"
+    templates = sorted(str(p) for p in (PROJECT_DIR / "infra").glob("*.yaml"))
+    result = subprocess.run([cfn_lint, *templates], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- (c) moto deploys the data template (without CloudFront, which moto cannot create) -------------
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
+def test_moto_creates_the_data_stack():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="skyhawk-ci-data", TemplateBody=DATA_TEMPLATE.read_text(),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "ci"},
+                                     {"ParameterKey": "EnableCdn", "ParameterValue": "false"}],
+                         Capabilities=["CAPABILITY_IAM"])
+        stack = cfn.describe_stacks(StackName="skyhawk-ci-data")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        assert outputs["TablePrefix"] == "skyhawk-ci-"
+        assert outputs["ArtifactBucketName"] == "skyhawk-ci-artifacts"
+        assert "CdnDomainName" not in outputs
+
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        for suffix, table in expected_tables().items():
+            described = dynamodb.describe_table(TableName=f"skyhawk-ci-{suffix}")["Table"]
+            assert _keys(described["KeySchema"]) == table["keys"]
+            assert {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])} == set(table["gsi"])
+            assert {i["IndexName"]: _projection(i["Projection"])
+                    for i in described.get("GlobalSecondaryIndexes", [])} == {
+                name: projection for name, (_, projection) in table["gsi"].items()}
+        # moto's CloudFormation applies only the encryption of a bucket (lifecycle, public access block
+        # and the bucket policy are checked statically in test_bucket_is_private_encrypted_and_tidy).
+        s3 = boto3.client("s3", region_name="us-east-1")
+        encryption = s3.get_bucket_encryption(Bucket="skyhawk-ci-artifacts")["ServerSideEncryptionConfiguration"]
+        assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        policy = boto3.client("iam", region_name="us-east-1").get_policy(PolicyArn=outputs["AppPolicyArn"])
+        assert policy["Policy"]["Arn"] == outputs["AppPolicyArn"]
+
+
+def test_bucket_is_private_encrypted_and_tidy():
+    resources = load_template()["Resources"]
+    bucket = resources["ArtifactBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [abort] = [r for r in bucket["LifecycleConfiguration"]["Rules"] if "AbortIncompleteMultipartUpload" in r]
+    assert abort["Status"] == "Enabled"
+    statements = resources["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[0]["Effect"] == "Deny" and statements[0]["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_cdn_is_optional_and_uses_origin_access_control():
+    template = load_template()
+    resources = template["Resources"]
+    cdn = {name for name, r in resources.items() if r["Type"].startswith("AWS::CloudFront::")}
+    assert cdn == {"CdnPublicKey", "CdnKeyGroup", "CdnOriginAccessControl", "CdnDistribution"}
+    assert all(resources[name].get("Condition") == "CdnEnabled" for name in cdn)
+    assert template["Parameters"]["EnableCdn"]["Default"] == "false"
+    [origin] = resources["CdnDistribution"]["Properties"]["DistributionConfig"]["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["CdnOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
