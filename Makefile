@@ -1,0 +1,60 @@
+# skyhawk: `make run` serves the whole service locally, `make test` runs every test (DESIGN.md contracts).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.11 is the Lambda runtime; fall back to python3 where 3.11 is not installed.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+ENABLE_CDN ?= false
+CDN_PUBLIC_KEY_PEM ?=
+
+.PHONY: help venv run test lint bench package deploy-data
+
+help:
+	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
+	@echo "make test         lint + unit/api/infra tests, then the HTTP end-to-end tests"
+	@echo "make lint         cfn-lint infra/*.yaml"
+	@echo "make bench        benchmarks"
+	@echo "make package      chalice package --stage dev out/ + cfn-lint (needs PyPI)"
+	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
+
+# Re-installs only when a requirements file changed. rauc-hawkbit is the real DDI client of the e2e
+# tests; --no-deps because its gbulb dependency needs pygobject, which cannot build here, and the
+# module used (rauc_hawkbit.ddi) needs only aiohttp. pip is not upgraded: chalice pins pip<26.3.
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps rauc-hawkbit==0.2.0
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(PY) -m infra.launcher
+
+# e2e runs in its own pytest process: the launcher points AWS_ENDPOINT_URL at its moto, which would
+# break the mock_aws tests in the same process (stack-notes pitfalls 3 and 6).
+test: venv lint
+	$(PY) -m pytest tests/unit tests/api tests/infra -q
+	$(PY) -m pytest tests/e2e -q
+
+lint: venv
+	$(VENV)/bin/cfn-lint infra/*.yaml
+
+bench: venv
+	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "no benchmarks exist yet"; fi
+
+# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt.
+package: venv
+	rm -rf out
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev out/
+	$(VENV)/bin/cfn-lint out/sam.json
+
+# Not run by the tests: deploys to the AWS account of your current credentials.
+deploy-data:
+	aws cloudformation deploy --template-file infra/skyhawk-data.yaml \
+	  --stack-name skyhawk-$(STAGE)-data --capabilities CAPABILITY_IAM \
+	  --parameter-overrides Stage=$(STAGE) EnableCdn=$(ENABLE_CDN) CdnPublicKeyPem="$(CDN_PUBLIC_KEY_PEM)"
