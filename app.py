@@ -2,6 +2,7 @@
 from chalice import Chalice, Rate
 
 from chalicelib.api import ddi, deployments, middleware, system, targets
+from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
@@ -9,6 +10,10 @@ app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
 
 app.register_blueprint(system.bp)
+app.register_blueprint(softwaremoduletypes.bp)
+app.register_blueprint(softwaremodules.bp)
+app.register_blueprint(distributionsettypes.bp)
+app.register_blueprint(distributionsets.bp)
 app.register_blueprint(targets.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)

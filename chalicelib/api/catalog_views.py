@@ -1,0 +1,55 @@
+"""Management API renderings shared by the catalogue blueprints: audit fields, paged lists, types, metadata.
+
+Shapes follow hawkBit's classic/Oct-2025 JSON (`MgmtSoftwareModuleType`, `MgmtDistributionSetType`,
+`MgmtSoftwareModuleMetadata`, `MgmtMetadata`, `PagedList`); absent optional values are omitted.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.catalog import MetadataEntry
+from chalicelib.domain.listing import Paging
+from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
+
+
+def audit(entity: Any) -> dict[str, Any]:
+    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at),
+            "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at)}
+
+
+def without_none(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def paged(content: list[dict], total: int) -> dict[str, Any]:
+    return {"content": content, "total": int(total), "size": len(content)}
+
+
+def paging_query(paging: Paging) -> str:
+    return f"offset={paging.offset}&limit={paging.limit}"
+
+
+def sm_type_json(item: SoftwareModuleType, root: str) -> dict[str, Any]:
+    return without_none({
+        **audit(item), "name": item.name, "description": item.description, "key": item.key,
+        "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id),
+        "maxAssignments": int(item.max_assignments),
+        "_links": {"self": {"href": f"{root}/rest/v1/softwaremoduletypes/{int(item.id)}"}},
+    })
+
+
+def ds_type_json(item: DistributionSetType, root: str) -> dict[str, Any]:
+    href = f"{root}/rest/v1/distributionsettypes/{int(item.id)}"
+    return without_none({
+        **audit(item), "name": item.name, "description": item.description, "key": item.key,
+        "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id),
+        "_links": {"self": {"href": href}, "mandatorymodules": {"href": f"{href}/mandatorymoduletypes"},
+                   "optionalmodules": {"href": f"{href}/optionalmoduletypes"}},
+    })
+
+
+def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": entry.key, "value": entry.value}
+    if with_target_visible:
+        body["targetVisible"] = bool(entry.target_visible)
+    return body

@@ -1,0 +1,50 @@
+"""multipart/form-data bodies, parsed with the standard library's email parser.
+
+app.py lists multipart/form-data among the binary types, so chalice hands over the raw bytes
+(`current_request.raw_body`); the parser keeps binary parts byte-exact.
+"""
+from __future__ import annotations
+
+import email.parser
+import email.policy
+from dataclasses import dataclass, field
+
+from chalicelib import errors
+
+
+@dataclass(frozen=True)
+class FilePart:
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Form:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FilePart] = field(default_factory=dict)
+
+
+def parse_form(content_type: str | None, body: bytes | None) -> Form:
+    """Parse a multipart/form-data body; anything else is a 400 (body not readable)."""
+    if not content_type or not content_type.lower().startswith("multipart/form-data"):
+        raise errors.BodyNotReadable("The request must be multipart/form-data with a 'file' part.")
+    if not isinstance(body, (bytes, bytearray)) or not body:
+        raise errors.BodyNotReadable("The multipart request body is empty.")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body))
+    if not message.is_multipart():
+        raise errors.BodyNotReadable("The multipart request body is not well formed.")
+    fields: dict[str, str] = {}
+    files: dict[str, FilePart] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None or name == "file":
+            files[name] = FilePart(filename, part.get_content_type(), data)
+        else:
+            fields[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return Form(fields, files)

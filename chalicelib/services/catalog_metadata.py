@@ -1,0 +1,107 @@
+"""Key/value metadata kept as a map on a software module or distribution set item.
+
+hawkBit allows 100 entries per entity (`maxMetaDataEntriesPer*`), so the map stays far below the
+item size limit and one GetItem answers every metadata read. Writes are conditional on the item's
+version (a concurrent change is retried on fresh data) and on the key's absence/presence.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, errors
+from chalicelib.domain import catalog as rules
+from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain import rsql
+from chalicelib.domain.listing import Paging
+from chalicelib.services import catalog_lists
+from chalicelib.store.tx import retrying
+
+RETRIES = 5
+FIELDS = {"key", "value"}
+FIELDS_WITH_VISIBILITY = FIELDS | {"targetvisible"}
+SORTABLE = catalog_lists.sortable(FIELDS)
+SORTABLE_WITH_VISIBILITY = catalog_lists.sortable(FIELDS_WITH_VISIBILITY)
+
+
+def entries_of(entity: Any) -> list[rules.MetadataEntry]:
+    stored = entity.metadata.as_dict() if entity.metadata is not None else {}
+    return [rules.MetadataEntry(key, value.get("value"), bool(value.get("targetVisible", False)))
+            for key, value in sorted(stored.items())]
+
+
+def entry_of(entity: Any, key: str, kind: str) -> rules.MetadataEntry:
+    for entry in entries_of(entity):
+        if entry.key == key:
+            return entry
+    raise errors.EntityNotFound(f"{kind} metadata with given key {{{key}}} does not exist.",
+                                [f"{kind}Metadata", key])
+
+
+def page(entity: Any, q: str | None, paging: Paging, with_visibility: bool) -> tuple[list[rules.MetadataEntry], int]:
+    fields = FIELDS_WITH_VISIBILITY if with_visibility else FIELDS
+    node = rsql.parse(q, fields) if q else None
+    records = [{"key": e.key, "value": e.value, "targetvisible": e.target_visible, catalog_lists.ENTITY: e}
+               for e in entries_of(entity)]
+    return catalog_lists.filter_and_page(records, node, paging)
+
+
+def _stored(entry: rules.MetadataEntry, with_visibility: bool) -> dict:
+    value: dict = {"value": entry.value}
+    if with_visibility:
+        value["targetVisible"] = entry.target_visible
+    return value
+
+
+def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEntry], user: str, kind: str,
+           with_visibility: bool) -> list[rules.MetadataEntry]:
+    """Add entries; an existing key is a 409, more than 100 entries a 429, nothing written then."""
+    def attempt() -> list[rules.MetadataEntry]:
+        entity = load()
+        existing = {e.key for e in entries_of(entity)}
+        for entry in entries:
+            if entry.key in existing:
+                raise errors.EntityAlreadyExists(
+                    f"{kind} metadata with given key {{{entry.key}}} already exists.", [f"{kind}Metadata", entry.key])
+        if len(existing) + len(entries) > quota_rules.MAX_METADATA_ENTRIES:
+            raise errors.QuotaExceeded(
+                f"Quota exceeded: Cannot assign {len(entries)} more metadata entries to {kind} '{entity.id}'. "
+                f"The maximum is {quota_rules.MAX_METADATA_ENTRIES}.")
+        if entries:
+            _update(entity, model, [model.metadata[e.key].set(_stored(e, with_visibility)) for e in entries], user)
+        return entries
+    return retrying(RETRIES, attempt)
+
+
+def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str, kind: str,
+           with_visibility: bool) -> rules.MetadataEntry:
+    """PUT `{value[, targetVisible]}`: fields absent from the body keep their value."""
+    def attempt() -> rules.MetadataEntry:
+        entity = load()
+        current = entry_of(entity, key, kind)
+        value = rules.metadata_entry({"key": key, **body}, with_visibility, key=key)
+        changed = rules.MetadataEntry(
+            key, value.value if "value" in body else current.value,
+            value.target_visible if "targetVisible" in body else current.target_visible)
+        _update(entity, model, [model.metadata[key].set(_stored(changed, with_visibility))], user)
+        return changed
+    return retrying(RETRIES, attempt)
+
+
+def delete(load: Callable[[], Any], model: type, key: str, user: str, kind: str) -> None:
+    def attempt() -> None:
+        entity = load()
+        entry_of(entity, key, kind)
+        _update(entity, model, [model.metadata[key].remove()], user)
+    retrying(RETRIES, attempt)
+
+
+def _update(entity: Any, model: type, actions: list, user: str) -> None:
+    actions = actions + [model.last_modified_at.set(clock.now_ms()), model.last_modified_by.set(user)]
+    try:
+        entity.update(actions=actions)  # conditional on the loaded version
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.ConcurrentModification() from exc
+        raise

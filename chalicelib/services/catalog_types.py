@@ -1,0 +1,338 @@
+"""Software module types and distribution set types (hawkBit `SoftwareModuleTypeManagement`,
+`DistributionSetTypeManagement`).
+
+Keys and names are unique per tenant (guard items in the creating transaction). A type still used
+by modules / sets (or, for module types, named by a set type) is soft-deleted (`deleted=true`,
+hidden from lists, its key free again); an unused one is removed. A set type's module types are
+read-only once a distribution set uses it (hawkBit `EntityReadOnlyException`).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from chalicelib import clock, errors
+from chalicelib.domain import catalog as rules
+from chalicelib.domain.listing import Paging
+from chalicelib.services import catalog_lists, quotas
+from chalicelib.store import catalog, counters
+from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
+from chalicelib.store.tx import Tx, retrying
+
+Which = Literal["mandatory", "optional"]
+
+SM_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "maxassignments", "colour"}
+DS_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "colour"}
+SM_TYPE_SORTABLE = catalog_lists.sortable(SM_TYPE_FIELDS)
+DS_TYPE_SORTABLE = catalog_lists.sortable(DS_TYPE_FIELDS)
+RETRIES = 5
+MAX_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
+
+
+def _duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
+    return errors.EntityAlreadyExists(f"{kind} with given key or name {{{value}}} already exists.", [kind, value])
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+# --- software module types ---------------------------------------------------------------------
+def _sm_type_record(item: SoftwareModuleType) -> dict:
+    return {**catalog_lists.base_record(item), "key": item.key, "colour": item.colour,
+            "maxassignments": int(item.max_assignments)}
+
+
+def list_software_module_types(tenant: str, q: str | None, paging: Paging) -> tuple[list[SoftwareModuleType], int]:
+    return catalog_lists.list_kind(SoftwareModuleType, tenant, q, paging, SM_TYPE_FIELDS, _sm_type_record,
+                                   "SOFTWARE_MODULE_TYPE")
+
+
+def get_software_module_type(tenant: str, type_id: int) -> SoftwareModuleType:
+    """By id; soft-deleted types are still answered (with `deleted=true`), as hawkBit does."""
+    item = catalog.get(SoftwareModuleType, tenant, type_id)
+    if item is None:
+        raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
+    return item
+
+
+def _live_sm_type(tenant: str, type_id: int) -> SoftwareModuleType:
+    item = get_software_module_type(tenant, type_id)
+    if item.deleted:
+        raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
+    return item
+
+
+def software_module_type_by_key(tenant: str, key: str) -> SoftwareModuleType:
+    item = catalog.find_sm_type_by_key(tenant, key)
+    if item is None or item.deleted:
+        raise errors.EntityNotFound.of("SoftwareModuleType", key)
+    return item
+
+
+def new_sm_type_item(tenant: str, type_id: int, spec: rules.SoftwareModuleTypeSpec, user: str,
+                     now: int) -> SoftwareModuleType:
+    return SoftwareModuleType(
+        tenant, catalog.sort_key(SoftwareModuleType, type_id), id=type_id, key=spec.key, name=spec.name,
+        description=spec.description, colour=spec.colour, max_assignments=spec.max_assignments, deleted=False,
+        used_by=0, created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+
+
+def add_sm_type_puts(tx: Tx, tenant: str, item: SoftwareModuleType) -> Tx:
+    tx.put(item, condition=SoftwareModuleType.sk.does_not_exist())
+    catalog.claim_unique(tx, tenant, "smtype-key", (item.key,), item.id,
+                         lambda key=item.key: _duplicate("SoftwareModuleType", key))
+    return catalog.claim_unique(tx, tenant, "smtype-name", (item.name,), item.id,
+                                lambda name=item.name: _duplicate("SoftwareModuleType", name))
+
+
+def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTypeSpec],
+                                 user: str) -> list[SoftwareModuleType]:
+    _refuse_repeats([s.key for s in specs], "SoftwareModuleType")
+    _refuse_repeats([s.name for s in specs], "SoftwareModuleType")
+    limit = quotas.limit("SOFTWARE_MODULE_TYPE")
+    if len(specs) > limit:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} software module types. "
+                                   f"The maximum is {limit}.")
+    if not specs:
+        return []
+    ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModuleType], len(specs))
+    now = clock.now_ms()
+    items = [new_sm_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
+    for chunk in _chunks(items, 33):  # 3 items each + the usage counter per transaction
+        tx = Tx()
+        for item in chunk:
+            add_sm_type_puts(tx, tenant, item)
+        counters.usage_update(tx, tenant, "SOFTWARE_MODULE_TYPE", len(chunk), limit)
+        tx.commit()
+    return items
+
+
+def _refuse_repeats(values: list[str], kind: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise _duplicate(kind, value)
+        seen.add(value)
+
+
+def update_software_module_type(tenant: str, type_id: int, change: rules.TypeChange, user: str) -> SoftwareModuleType:
+    def attempt() -> SoftwareModuleType:
+        item = _live_sm_type(tenant, type_id)
+        _apply_type_change(item, change, user)
+        item.save()  # version condition: a concurrent change -> retry on fresh data
+        return item
+    return _retry_save(attempt)
+
+
+def _apply_type_change(item, change: rules.TypeChange, user: str) -> None:
+    if change.has_description:
+        item.description = change.description
+    if change.has_colour:
+        item.colour = change.colour
+    item.last_modified_at = clock.now_ms()
+    item.last_modified_by = user
+
+
+def _retry_save(attempt):
+    """Optimistic save (`Model.save` raises PutError on a stale version) retried on fresh data."""
+    from pynamodb.exceptions import PutError
+
+    def guarded():
+        try:
+            return attempt()
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise errors.ConcurrentModification() from exc
+            raise
+    return retrying(RETRIES, guarded)
+
+
+def delete_software_module_type(tenant: str, type_id: int) -> None:
+    def attempt() -> None:
+        item = _live_sm_type(tenant, type_id)
+        named_by_set_types = any(int(type_id) in {int(i) for i in list(t.mandatory) + list(t.optional)}
+                                 for t in catalog.all_visible(DistributionSetType, tenant))
+        tx = Tx()
+        if rules.soft_delete(False, int(item.used_by or 0) + int(named_by_set_types)):
+            tx.update(item, [SoftwareModuleType.deleted.set(True),
+                             SoftwareModuleType.last_modified_at.set(clock.now_ms())])
+        else:
+            tx.delete(item)
+        catalog.release_unique(tx, tenant, "smtype-key", (item.key,))
+        catalog.release_unique(tx, tenant, "smtype-name", (item.name,))
+        counters.usage_update(tx, tenant, "SOFTWARE_MODULE_TYPE", -1)
+        tx.commit()
+    retrying(RETRIES, attempt)
+
+
+# --- distribution set types -------------------------------------------------------------------------
+def _ds_type_record(item: DistributionSetType) -> dict:
+    return {**catalog_lists.base_record(item), "key": item.key, "colour": item.colour}
+
+
+def list_distribution_set_types(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSetType], int]:
+    return catalog_lists.list_kind(DistributionSetType, tenant, q, paging, DS_TYPE_FIELDS, _ds_type_record,
+                                   "DISTRIBUTION_SET_TYPE")
+
+
+def get_distribution_set_type(tenant: str, type_id: int) -> DistributionSetType:
+    item = catalog.get(DistributionSetType, tenant, type_id)
+    if item is None:
+        raise errors.EntityNotFound.of("DistributionSetType", type_id)
+    return item
+
+
+def _live_ds_type(tenant: str, type_id: int) -> DistributionSetType:
+    item = get_distribution_set_type(tenant, type_id)
+    if item.deleted:
+        raise errors.EntityNotFound.of("DistributionSetType", type_id)
+    return item
+
+
+def distribution_set_type_by_key(tenant: str, key: str) -> DistributionSetType:
+    item = catalog.find_ds_type_by_key(tenant, key)
+    if item is None or item.deleted:
+        raise errors.EntityNotFound.of("DistributionSetType", key)
+    return item
+
+
+def new_ds_type_item(tenant: str, type_id: int, spec: rules.DistributionSetTypeSpec, user: str,
+                     now: int) -> DistributionSetType:
+    return DistributionSetType(
+        tenant, catalog.sort_key(DistributionSetType, type_id), id=type_id, key=spec.key, name=spec.name,
+        description=spec.description, colour=spec.colour, mandatory=list(spec.mandatory),
+        optional=list(spec.optional), deleted=False, used_by=0, created_at=now, created_by=user,
+        last_modified_at=now, last_modified_by=user)
+
+
+def add_ds_type_puts(tx: Tx, tenant: str, item: DistributionSetType) -> Tx:
+    tx.put(item, condition=DistributionSetType.sk.does_not_exist())
+    catalog.claim_unique(tx, tenant, "dstype-key", (item.key,), item.id,
+                         lambda key=item.key: _duplicate("DistributionSetType", key))
+    return catalog.claim_unique(tx, tenant, "dstype-name", (item.name,), item.id,
+                                lambda name=item.name: _duplicate("DistributionSetType", name))
+
+
+def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSetTypeSpec],
+                                  user: str) -> list[DistributionSetType]:
+    _refuse_repeats([s.key for s in specs], "DistributionSetType")
+    _refuse_repeats([s.name for s in specs], "DistributionSetType")
+    limit = quotas.limit("DISTRIBUTION_SET_TYPE")
+    if len(specs) > limit:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} distribution set types. "
+                                   f"The maximum is {limit}.")
+    if not specs:
+        return []
+    for spec in specs:
+        _check_module_type_quota(len(spec.mandatory) + len(spec.optional))
+    wanted = {i for s in specs for i in s.mandatory + s.optional}
+    found = catalog.get_many(SoftwareModuleType, tenant, wanted)
+    for type_id in sorted(wanted):
+        if type_id not in found or found[type_id].deleted:
+            raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
+    ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSetType], len(specs))
+    now = clock.now_ms()
+    items = [new_ds_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
+    for chunk in _chunks(items, 33):
+        tx = Tx()
+        for item in chunk:
+            add_ds_type_puts(tx, tenant, item)
+        counters.usage_update(tx, tenant, "DISTRIBUTION_SET_TYPE", len(chunk), limit)
+        tx.commit()
+    return items
+
+
+def _check_module_type_quota(count: int) -> None:
+    if count > MAX_MODULE_TYPES_PER_DS_TYPE:
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign {count} software module types to a distribution set type. "
+            f"The maximum is {MAX_MODULE_TYPES_PER_DS_TYPE}.")
+
+
+def update_distribution_set_type(tenant: str, type_id: int, change: rules.TypeChange,
+                                 user: str) -> DistributionSetType:
+    def attempt() -> DistributionSetType:
+        item = _live_ds_type(tenant, type_id)
+        _apply_type_change(item, change, user)
+        item.save()
+        return item
+    return _retry_save(attempt)
+
+
+def delete_distribution_set_type(tenant: str, type_id: int) -> None:
+    def attempt() -> None:
+        item = _live_ds_type(tenant, type_id)
+        tx = Tx()
+        if rules.soft_delete(False, int(item.used_by or 0)):
+            tx.update(item, [DistributionSetType.deleted.set(True),
+                             DistributionSetType.last_modified_at.set(clock.now_ms())])
+        else:
+            tx.delete(item)
+        catalog.release_unique(tx, tenant, "dstype-key", (item.key,))
+        catalog.release_unique(tx, tenant, "dstype-name", (item.name,))
+        counters.usage_update(tx, tenant, "DISTRIBUTION_SET_TYPE", -1)
+        tx.commit()
+    retrying(RETRIES, attempt)
+
+
+def module_types_of(tenant: str, type_id: int, which: Which) -> list[SoftwareModuleType]:
+    item = get_distribution_set_type(tenant, type_id)
+    ids = [int(i) for i in (item.mandatory if which == "mandatory" else item.optional)]
+    found = catalog.get_many(SoftwareModuleType, tenant, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def module_type_of(tenant: str, type_id: int, which: Which, sm_type_id: int) -> SoftwareModuleType:
+    item = get_distribution_set_type(tenant, type_id)
+    ids = {int(i) for i in (item.mandatory if which == "mandatory" else item.optional)}
+    if int(sm_type_id) not in ids:
+        raise errors.EntityNotFound.of("SoftwareModuleType", sm_type_id)
+    return get_software_module_type(tenant, sm_type_id)
+
+
+def add_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, user: str) -> DistributionSetType:
+    """Put a module type in the mandatory or optional list (moving it out of the other one)."""
+    def attempt() -> DistributionSetType:
+        item = _editable_ds_type(tenant, type_id)
+        _live_sm_type(tenant, sm_type_id)
+        mandatory = [int(i) for i in item.mandatory if int(i) != int(sm_type_id)]
+        optional = [int(i) for i in item.optional if int(i) != int(sm_type_id)]
+        (mandatory if which == "mandatory" else optional).append(int(sm_type_id))
+        _check_module_type_quota(len(mandatory) + len(optional))
+        return _save_module_types(item, mandatory, optional, user)
+    return retrying(RETRIES, attempt)
+
+
+def remove_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, user: str) -> DistributionSetType:
+    def attempt() -> DistributionSetType:
+        item = _editable_ds_type(tenant, type_id)
+        listed = [int(i) for i in (item.mandatory if which == "mandatory" else item.optional)]
+        if int(sm_type_id) not in listed:
+            raise errors.EntityNotFound.of("SoftwareModuleType", sm_type_id)
+        listed.remove(int(sm_type_id))
+        if which == "mandatory":
+            return _save_module_types(item, listed, [int(i) for i in item.optional], user)
+        return _save_module_types(item, [int(i) for i in item.mandatory], listed, user)
+    return retrying(RETRIES, attempt)
+
+
+def _editable_ds_type(tenant: str, type_id: int) -> DistributionSetType:
+    item = _live_ds_type(tenant, type_id)
+    if int(item.used_by or 0) > 0:
+        raise errors.EntityReadOnly(
+            f"Distribution set type {type_id} is already used by distribution sets; its module types cannot "
+            f"change.", ["DistributionSetType", type_id])
+    return item
+
+
+def _save_module_types(item: DistributionSetType, mandatory: list[int], optional: list[int],
+                       user: str) -> DistributionSetType:
+    tx = Tx()
+    # used_by == 0 in the same condition: a set created meanwhile makes the types read-only.
+    tx.update(item, [DistributionSetType.mandatory.set(mandatory), DistributionSetType.optional.set(optional),
+                     DistributionSetType.last_modified_at.set(clock.now_ms()),
+                     DistributionSetType.last_modified_by.set(user)],
+              condition=DistributionSetType.used_by == 0)
+    tx.commit()
+    item.mandatory, item.optional = mandatory, optional
+    return item

@@ -1,0 +1,396 @@
+"""Distribution sets: composition of software modules, locking, metadata, and the deployment snapshot
+handed to assignments (hawkBit `DistributionSetManagement`).
+
+- name + version are unique per tenant (guard item in the same transaction -> 409).
+- Modules must be of a type the set's type allows (400 ModuleUnsupported); a type's
+  `maxAssignments` is kept by replacing the present module of that type (hawkBit `addModule`).
+- `complete` = every mandatory module type present; stored on the set and kept in the transaction
+  that changes its modules (the set type's module types are read-only while sets use it).
+- A locked set (explicitly, or implicitly by its first assignment) refuses module changes (423) and
+  locks its modules. Deleting a locked set soft-deletes it; otherwise it is removed.
+- Each set counts in its modules' `in_sets` and its type's `used_by` (soft vs. hard deletes there).
+- Creating several sets validates them all first, then writes one transaction per set.
+"""
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from chalicelib import clock, errors
+from chalicelib.domain import catalog as rules
+from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
+from chalicelib.domain.listing import Paging
+from chalicelib.services import catalog_defaults, catalog_lists, catalog_metadata, catalog_types, quotas
+from chalicelib.services import software_modules
+from chalicelib.store import catalog, counters
+from chalicelib.store.tables import (
+    DistributionSet,
+    DistributionSetType,
+    SoftwareModule,
+    SoftwareModuleType,
+)
+from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
+
+RETRIES = 5
+KIND = "DistributionSet"
+FIELDS = catalog_lists.BASE_FIELDS | {
+    "version", "type", "type.key", "type.name", "complete", "valid", "locked", "requiredmigrationstep",
+    "module.id", "module.name", "module.version", "module.type", "tag", "metadata.*"}
+SORTABLE = catalog_lists.sortable(FIELDS - {"module.id", "module.name", "module.version", "module.type", "tag"})
+MODULE_SORTABLE = software_modules.SORTABLE
+
+
+def record(ds: DistributionSet) -> dict:
+    modules = ds.loaded_modules or []
+    metadata = ds.metadata.as_dict() if ds.metadata is not None else {}
+    return {**catalog_lists.base_record(ds), "version": ds.version_name, "type": ds.type_key,
+            "type.key": ds.type_key, "type.name": ds.type_name, "complete": bool(ds.complete),
+            "valid": bool(ds.valid), "locked": bool(ds.locked),
+            "requiredmigrationstep": bool(ds.required_migration_step),
+            "module.id": [int(m.id) for m in modules], "module.name": [m.name for m in modules],
+            "module.version": [m.version_name for m in modules], "module.type": [m.type_key for m in modules],
+            "tag": [], "metadata": {k: v.get("value") for k, v in metadata.items()}}
+
+
+def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[DistributionSet]:
+    """Load the modules of `sets` with one BatchGet and attach them as `loaded_modules` (set order kept)."""
+    found = catalog.get_many(SoftwareModule, tenant, {int(i) for ds in sets for i in ds.modules})
+    for ds in sets:
+        ds.loaded_modules = [found[int(i)] for i in ds.modules if int(i) in found]
+    return sets
+
+
+# --- reads ------------------------------------------------------------------------------------------
+def list_distribution_sets(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSet], int]:
+    sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, record, "DISTRIBUTION_SET",
+                                          prepare=lambda items: attach_modules(tenant, items))
+    if any(ds.loaded_modules is None for ds in sets):
+        attach_modules(tenant, sets)
+    return sets, total
+
+
+def get_distribution_set(tenant: str, ds_id: int) -> DistributionSet:
+    """By id with its modules; a soft-deleted set is still answered (with `deleted=true`)."""
+    ds = catalog.get(DistributionSet, tenant, ds_id)
+    if ds is None:
+        raise errors.EntityNotFound.of(KIND, ds_id)
+    return attach_modules(tenant, [ds])[0]
+
+
+def _live(tenant: str, ds_id: int) -> DistributionSet:
+    ds = catalog.get(DistributionSet, tenant, ds_id)
+    if ds is None or ds.deleted:
+        raise errors.EntityNotFound.of(KIND, ds_id)
+    return ds
+
+
+def get_distribution_sets(tenant: str, ids: list[int], with_modules: bool = True) -> dict[int, DistributionSet]:
+    """BatchGet by id (soft-deleted sets included: check `.deleted`); unknown ids are absent.
+    With `with_modules`, each set carries `loaded_modules` (one more BatchGet) so `ds_json` can render it."""
+    found = catalog.get_many(DistributionSet, tenant, ids)
+    if with_modules:
+        attach_modules(tenant, list(found.values()))
+    return found
+
+
+def assigned_modules(tenant: str, ds_id: int, paging: Paging) -> tuple[list[SoftwareModule], int]:
+    ds = get_distribution_set(tenant, ds_id)
+    return catalog_lists.filter_and_page([software_modules.record(m) for m in ds.loaded_modules], None, paging)
+
+
+# --- composition ----------------------------------------------------------------------------------
+class _Composition:
+    """Validated modules of one set: the new list, what was added and dropped, completeness."""
+
+    def __init__(self, module_ids: list[int], added: list[int], dropped: list[int], complete: bool) -> None:
+        self.module_ids, self.added, self.dropped, self.complete = module_ids, added, dropped, complete
+
+
+def _compose(tenant: str, ds_type: DistributionSetType, current: list[int], added_ids: list[int],
+             modules: dict[int, SoftwareModule], sm_types: dict[int, SoftwareModuleType]) -> _Composition:
+    for sm_id in added_ids:
+        sm = modules.get(int(sm_id))
+        if sm is None or sm.deleted:
+            raise errors.EntityNotFound.of("SoftwareModule", sm_id)
+        if not rules.module_type_allowed(int(sm.type_id), ds_type.mandatory, ds_type.optional):
+            raise errors.ModuleUnsupported(
+                f"SoftwareModule {sm_id} of type '{sm.type_key}' is not supported by distribution set type "
+                f"'{ds_type.key}'.", [sm_id, sm.type_key, ds_type.key])
+    refs = lambda ids: [rules.ModuleRef(int(i), int(modules[int(i)].type_id)) for i in ids if int(i) in modules]
+    limits = {int(t.id): int(t.max_assignments) for t in sm_types.values()}
+    composed, dropped = rules.add_modules(refs(current), refs(added_ids), limits)
+    if len(composed) > quota_rules.MAX_SOFTWARE_MODULES_PER_DS:
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign {len(composed)} SoftwareModule entities to DistributionSet. "
+            f"The maximum is {quota_rules.MAX_SOFTWARE_MODULES_PER_DS}.")
+    ids = [m.id for m in composed]
+    new = [i for i in ids if i not in {int(c) for c in current}]
+    return _Composition(ids, new, dropped, rules.is_complete([m.type_id for m in composed], ds_type.mandatory))
+
+
+def _load_for_composition(tenant: str, ids: set[int]) -> tuple[dict[int, SoftwareModule],
+                                                                dict[int, SoftwareModuleType]]:
+    modules = catalog.get_many(SoftwareModule, tenant, ids)
+    sm_types = catalog.get_many(SoftwareModuleType, tenant, {int(m.type_id) for m in modules.values()})
+    return modules, sm_types
+
+
+def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int, int],
+                    lock: set[int]) -> list:
+    """In-set counts (+1 added, -1 dropped) and locks of modules; returned as deferred tx additions."""
+    pending = []
+    for sm_id in sorted(set(delta) | lock):
+        sm = modules[sm_id]
+        actions = []
+        if delta.get(sm_id):
+            actions.append(SoftwareModule.in_sets.add(delta[sm_id]))
+        if sm_id in lock and not sm.locked:
+            actions.append(SoftwareModule.locked.set(True))
+        if not actions:
+            continue
+        # Counts are commutative: no version condition, only "still there" for modules being added.
+        condition = SoftwareModule.deleted == False if delta.get(sm_id, 0) > 0 else SoftwareModule.sk.exists()  # noqa: E712
+        pending.append((sm, actions, condition, lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id)))
+    return pending
+
+
+def _commit_with_modules(tx: Tx, pending: list) -> None:
+    """Commit `tx` plus module updates; updates beyond one transaction's 100 items follow in their own
+    transactions (they only move `in_sets` counts, where a stale count merely turns a delete soft)."""
+    room = MAX_ITEMS - len(tx)
+    for sm, actions, condition, on_fail in pending[:room]:
+        tx.update(sm, actions, condition=condition, on_fail=on_fail, add_version_condition=False)
+    tx.commit()
+    rest = pending[room:]
+    for start in range(0, len(rest), MAX_ITEMS):
+        extra = Tx()
+        for sm, actions, condition, on_fail in rest[start:start + MAX_ITEMS]:
+            extra.update(sm, actions, condition=condition, on_fail=on_fail, add_version_condition=False)
+        extra.commit()
+
+
+def _duplicate(name: str, version: str) -> errors.EntityAlreadyExists:
+    return errors.EntityAlreadyExists(
+        f"DistributionSet with name {{{name}}} and version {{{version}}} already exists.", [KIND, name, version])
+
+
+# --- create / update / delete -------------------------------------------------------------------
+def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec],
+                             user: str) -> list[DistributionSet]:
+    seen: set[tuple[str, str]] = set()
+    for spec in specs:
+        if (spec.name, spec.version) in seen:
+            raise _duplicate(spec.name, spec.version)
+        seen.add((spec.name, spec.version))
+    limit = quotas.limit("DISTRIBUTION_SET")
+    if counters.usage(tenant, "DISTRIBUTION_SET") + len(specs) > limit:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} more distribution sets. "
+                                   f"The maximum is {limit}.")
+    if not specs:
+        return []
+    ds_types = {key: catalog_types.distribution_set_type_by_key(tenant, key) for key in dict.fromkeys(
+        s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY for s in specs)}
+    modules, sm_types = _load_for_composition(tenant, {i for s in specs for i in s.module_ids})
+    compositions = [_compose(tenant, ds_types[s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY], [],
+                             list(s.module_ids), modules, sm_types) for s in specs]
+    ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSet], len(specs))
+    now = clock.now_ms()
+    created = []
+    for ds_id, spec, composition in zip(ids, specs, compositions):
+        ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
+        ds = DistributionSet(
+            tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name, version_name=spec.version,
+            type_key=ds_type.key, type_id=int(ds_type.id), type_name=ds_type.name, description=spec.description,
+            modules=composition.module_ids, complete=composition.complete,
+            required_migration_step=spec.required_migration_step, locked=spec.locked, deleted=False, valid=True,
+            metadata={}, created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+        tx = Tx()
+        tx.put(ds, condition=DistributionSet.sk.does_not_exist())
+        catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
+                             lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
+        tx.update(ds_type, [DistributionSetType.used_by.add(1)], add_version_condition=False,
+                  condition=DistributionSetType.deleted == False,  # noqa: E712
+                  on_fail=lambda key=ds_type.key: errors.EntityNotFound.of("DistributionSetType", key))
+        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", 1, limit)
+        locks = set(composition.module_ids) if spec.locked else set()
+        _commit_with_modules(tx, _module_updates(tx, modules, {i: 1 for i in composition.module_ids}, locks))
+        for sm_id in locks:
+            modules[sm_id].locked = True
+        created.append(ds)
+    return attach_modules(tenant, created)
+
+
+def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionSetChange,
+                            user: str) -> DistributionSet:
+    def attempt() -> None:
+        ds = _live(tenant, ds_id)
+        if (change.required_migration_step is not None and ds.locked
+                and bool(change.required_migration_step) != bool(ds.required_migration_step)):
+            raise errors.Locked(f"DistributionSet {ds_id} is locked: requiredMigrationStep cannot change.",
+                                [KIND, ds_id])
+        actions = [DistributionSet.last_modified_at.set(clock.now_ms()), DistributionSet.last_modified_by.set(user)]
+        tx = Tx()
+        name, version = change.name or ds.name, change.version or ds.version_name
+        if (name, version) != (ds.name, ds.version_name):
+            catalog.release_unique(tx, tenant, "ds", (ds.name, ds.version_name))
+            catalog.claim_unique(tx, tenant, "ds", (name, version), ds_id, lambda: _duplicate(name, version))
+            actions += [DistributionSet.name.set(name), DistributionSet.version_name.set(version)]
+        if change.has_description:
+            actions.append(DistributionSet.description.set(change.description) if change.description is not None
+                           else DistributionSet.description.remove())
+        if change.required_migration_step is not None:
+            actions.append(DistributionSet.required_migration_step.set(change.required_migration_step))
+        pending = []
+        if change.locked is not None:
+            actions.append(DistributionSet.locked.set(change.locked))
+            if change.locked:  # locking a set locks its modules (unlocking leaves them locked)
+                modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
+                pending = _module_updates(tx, modules, {}, set(modules))
+        tx.update(ds, actions)
+        _commit_with_modules(tx, pending)
+    retrying(RETRIES, attempt)
+    return get_distribution_set(tenant, ds_id)
+
+
+def delete_distribution_set(tenant: str, ds_id: int) -> None:
+    def attempt() -> None:
+        ds = _live(tenant, ds_id)
+        tx = Tx()
+        pending = []
+        if rules.soft_delete(bool(ds.locked), 0):
+            # Still listed in actions and reports: keep the item (and its module references).
+            tx.update(ds, [DistributionSet.deleted.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
+        else:
+            tx.delete(ds)
+            ds_type = catalog.get(DistributionSetType, tenant, int(ds.type_id))
+            if ds_type is not None:
+                tx.update(ds_type, [DistributionSetType.used_by.add(-1)], add_version_condition=False,
+                          condition=DistributionSetType.sk.exists())
+            modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
+            pending = _module_updates(tx, modules, {i: -1 for i in modules}, set())
+        catalog.release_unique(tx, tenant, "ds", (ds.name, ds.version_name))
+        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", -1)
+        _commit_with_modules(tx, pending)
+    retrying(RETRIES, attempt)
+
+
+def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSet:
+    def attempt() -> None:
+        ds = _editable(tenant, ds_id)
+        ds_type = catalog_types.get_distribution_set_type(tenant, int(ds.type_id))
+        modules, sm_types = _load_for_composition(tenant, {int(i) for i in ds.modules} | set(module_ids))
+        composition = _compose(tenant, ds_type, [int(i) for i in ds.modules], list(module_ids), modules, sm_types)
+        _save_composition(ds, composition, modules, user)
+    retrying(RETRIES, attempt)
+    return get_distribution_set(tenant, ds_id)
+
+
+def unassign_module(tenant: str, ds_id: int, sm_id: int, user: str) -> DistributionSet:
+    def attempt() -> None:
+        ds = _editable(tenant, ds_id)
+        current = [int(i) for i in ds.modules]
+        if int(sm_id) not in current:
+            raise errors.EntityNotFound(f"SoftwareModule {sm_id} is not assigned to DistributionSet {ds_id}.",
+                                        ["SoftwareModule", sm_id])
+        ds_type = catalog_types.get_distribution_set_type(tenant, int(ds.type_id))
+        modules = catalog.get_many(SoftwareModule, tenant, current)
+        remaining = [i for i in current if i != int(sm_id)]
+        complete = rules.is_complete([modules[i].type_id for i in remaining if i in modules], ds_type.mandatory)
+        _save_composition(ds, _Composition(remaining, [], [int(sm_id)], complete), modules, user)
+    retrying(RETRIES, attempt)
+    return get_distribution_set(tenant, ds_id)
+
+
+def _editable(tenant: str, ds_id: int) -> DistributionSet:
+    ds = _live(tenant, ds_id)
+    if ds.locked:
+        raise errors.Locked(f"DistributionSet {ds_id} is locked: its software modules cannot change.", [KIND, ds_id])
+    return ds
+
+
+def _save_composition(ds: DistributionSet, composition: _Composition, modules: dict[int, SoftwareModule],
+                      user: str) -> None:
+    tx = Tx()
+    tx.update(ds, [DistributionSet.modules.set(composition.module_ids),
+                   DistributionSet.complete.set(composition.complete),
+                   DistributionSet.last_modified_at.set(clock.now_ms()), DistributionSet.last_modified_by.set(user)])
+    delta = Tally({i: 1 for i in composition.added})
+    delta.subtract({i: 1 for i in composition.dropped})
+    _commit_with_modules(tx, _module_updates(tx, modules, {i: d for i, d in delta.items() if d}, set()))
+
+
+# --- metadata -------------------------------------------------------------------------------------
+def list_metadata(tenant: str, ds_id: int, q: str | None, paging: Paging) -> tuple[list[rules.MetadataEntry], int]:
+    ds = catalog.get(DistributionSet, tenant, ds_id)
+    if ds is None:
+        raise errors.EntityNotFound.of(KIND, ds_id)
+    return catalog_metadata.page(ds, q, paging, with_visibility=False)
+
+
+def get_metadata(tenant: str, ds_id: int, key: str) -> rules.MetadataEntry:
+    ds = catalog.get(DistributionSet, tenant, ds_id)
+    if ds is None:
+        raise errors.EntityNotFound.of(KIND, ds_id)
+    return catalog_metadata.entry_of(ds, key, KIND)
+
+
+def create_metadata(tenant: str, ds_id: int, entries: list[rules.MetadataEntry],
+                    user: str) -> list[rules.MetadataEntry]:
+    return catalog_metadata.create(lambda: _live(tenant, ds_id), DistributionSet, entries, user, KIND,
+                                   with_visibility=False)
+
+
+def update_metadata(tenant: str, ds_id: int, key: str, body: dict, user: str) -> rules.MetadataEntry:
+    return catalog_metadata.update(lambda: _live(tenant, ds_id), DistributionSet, key, body, user, KIND,
+                                   with_visibility=False)
+
+
+def delete_metadata(tenant: str, ds_id: int, key: str, user: str) -> None:
+    catalog_metadata.delete(lambda: _live(tenant, ds_id), DistributionSet, key, user, KIND)
+
+
+# --- for deployments ------------------------------------------------------------------------------
+def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
+    """What devices get for this set (see domain.deployment_snapshot). 404 unknown/deleted set,
+    400 invalid (hawkBit checks validity first), 400 incomplete."""
+    ds = _live(tenant, ds_id)
+    if not ds.valid:
+        raise errors.DistributionSetInvalid(f"DistributionSet {ds_id} is invalidated and cannot be assigned.",
+                                            [KIND, ds_id])
+    if not ds.complete:
+        raise errors.DistributionSetIncomplete(
+            f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id])
+    modules = attach_modules(tenant, [ds])[0].loaded_modules
+    chunks = []
+    for sm in sorted(modules, key=lambda m: int(m.id)):
+        metadata = sm.metadata.as_dict() if sm.metadata is not None else {}
+        chunks.append({
+            "part": sm.type_key, "version": sm.version_name, "name": sm.name, "smId": int(sm.id),
+            "encrypted": bool(sm.encrypted),
+            "metadata": [{"key": key, "value": value.get("value")} for key, value in sorted(metadata.items())
+                         if value.get("targetVisible")],
+            "artifacts": [{"filename": a.filename, "size": int(a.size),
+                           "hashes": {"md5": a.md5, "sha1": a.sha1, "sha256": a.sha256},
+                           "s3Key": a.s3_key, "artifactId": int(a.id)}
+                          for a in catalog.artifacts_of(tenant, int(sm.id))],
+        })
+    return DeploymentSnapshot(ds_id=int(ds.id), name=ds.name, version=ds.version_name, type_key=ds.type_key,
+                              required_migration_step=bool(ds.required_migration_step), chunks=chunks)
+
+
+def lock_for_assignment(tenant: str, ds_id: int) -> None:
+    """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`.
+    Idempotent; one GetItem when the set is locked already (its modules were locked with it)."""
+    def attempt() -> None:
+        ds = _live(tenant, ds_id)
+        if ds.locked:
+            return
+        modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
+        tx = Tx()
+        tx.update(ds, [DistributionSet.locked.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
+        _commit_with_modules(tx, _module_updates(tx, modules, {}, set(modules)))
+    retrying(RETRIES, attempt)
+
+
+# Short name used by the target blueprint (assignedDS / installedDS).
+get = get_distribution_set

@@ -1,0 +1,285 @@
+"""Software modules, their artifacts and metadata (hawkBit `SoftwareModuleManagement`, `ArtifactManagement`).
+
+- name + version + type are unique per tenant (guard item in the creating transaction -> 409).
+- A module that was ever assigned (locked) or is listed by a distribution set is soft-deleted
+  (`deleted=true`, hidden from lists, name free again); otherwise it is removed. Either way its
+  artifacts and their bytes go, as in hawkBit (devices then get 404/410 for them).
+- Artifact bytes live in S3 only. The service hashes them; client hashes are checked and a
+  mismatch stores nothing. The bytes are written before the transaction that records the artifact
+  and removed again if that transaction fails, so a refused upload leaves no object, item or count.
+- Quotas (429): SOFTWARE_MODULE, ARTIFACT_STORAGE (MB), artifacts per module, artifact size.
+"""
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from chalicelib import clock, errors
+from chalicelib.domain import catalog as rules
+from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain.listing import Paging
+from chalicelib.services import catalog_lists, catalog_metadata, catalog_types, quotas
+from chalicelib.store import blobs, catalog, counters
+from chalicelib.store.tables import Artifact, SoftwareModule, SoftwareModuleType
+from chalicelib.store.tx import Tx, retrying
+
+RETRIES = 5
+KIND = "SoftwareModule"
+FIELDS = catalog_lists.BASE_FIELDS | {"version", "type", "type.key", "type.name", "vendor", "locked", "encrypted",
+                                      "metadata.*"}
+SORTABLE = catalog_lists.sortable(FIELDS)
+MANAGEMENT_DOWNLOAD_URL_SECONDS = 3600  # the client follows the redirect at once; S3 checks expiry at start
+
+
+def record(sm: SoftwareModule) -> dict:
+    metadata = sm.metadata.as_dict() if sm.metadata is not None else {}
+    return {**catalog_lists.base_record(sm), "version": sm.version_name, "type": sm.type_key,
+            "type.key": sm.type_key, "type.name": sm.type_name, "vendor": sm.vendor, "locked": bool(sm.locked),
+            "encrypted": bool(sm.encrypted), "metadata": {k: v.get("value") for k, v in metadata.items()}}
+
+
+# --- software modules ------------------------------------------------------------------------------
+def list_software_modules(tenant: str, q: str | None, paging: Paging) -> tuple[list[SoftwareModule], int]:
+    return catalog_lists.list_kind(SoftwareModule, tenant, q, paging, FIELDS, record, "SOFTWARE_MODULE")
+
+
+def get_software_module(tenant: str, sm_id: int) -> SoftwareModule:
+    """By id; a soft-deleted module is still answered (with `deleted=true`), as hawkBit does."""
+    sm = catalog.get(SoftwareModule, tenant, sm_id)
+    if sm is None:
+        raise errors.EntityNotFound.of(KIND, sm_id)
+    return sm
+
+
+def live_software_module(tenant: str, sm_id: int) -> SoftwareModule:
+    sm = get_software_module(tenant, sm_id)
+    if sm.deleted:
+        raise errors.EntityNotFound.of(KIND, sm_id)
+    return sm
+
+
+def _duplicate(sm: SoftwareModule) -> errors.EntityAlreadyExists:
+    return errors.EntityAlreadyExists(
+        f"SoftwareModule with name {{{sm.name}}}, version {{{sm.version_name}}} and type {{{sm.type_key}}} "
+        f"already exists.", [KIND, sm.name, sm.version_name, sm.type_key])
+
+
+def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], user: str) -> list[SoftwareModule]:
+    seen: set[tuple] = set()
+    for spec in specs:
+        natural = (spec.name, spec.version, spec.type_key)
+        if natural in seen:
+            raise errors.EntityAlreadyExists(f"SoftwareModule {spec.name}:{spec.version} ({spec.type_key}) is "
+                                             f"given twice.", [KIND, spec.name, spec.version, spec.type_key])
+        seen.add(natural)
+    types = {key: catalog_types.software_module_type_by_key(tenant, key) for key in dict.fromkeys(
+        s.type_key for s in specs)}
+    limit = quotas.limit("SOFTWARE_MODULE")
+    if counters.usage(tenant, "SOFTWARE_MODULE") + len(specs) > limit:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} more software modules. "
+                                   f"The maximum is {limit}.")
+    if not specs:
+        return []
+    ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModule], len(specs))
+    now = clock.now_ms()
+    modules = [SoftwareModule(
+        tenant, catalog.sort_key(SoftwareModule, sm_id), id=sm_id, name=spec.name, version_name=spec.version,
+        type_key=spec.type_key, type_id=int(types[spec.type_key].id), type_name=types[spec.type_key].name,
+        description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
+        artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
+        last_modified_by=user) for sm_id, spec in zip(ids, specs)]
+    # Each transaction: 2 items per module + one per type used + the usage counter (<= 100).
+    for start in range(0, len(modules), 40):
+        chunk = modules[start:start + 40]
+        tx = Tx()
+        for sm in chunk:
+            tx.put(sm, condition=SoftwareModule.sk.does_not_exist())
+            catalog.claim_unique(tx, tenant, "sm", (sm.type_key, sm.name, sm.version_name), sm.id,
+                                 lambda sm=sm: _duplicate(sm))
+        for type_key, count in Tally(sm.type_key for sm in chunk).items():
+            sm_type = types[type_key]
+            tx.update(sm_type, [SoftwareModuleType.used_by.add(count)],
+                      condition=SoftwareModuleType.deleted == False,  # noqa: E712
+                      on_fail=lambda key=type_key: errors.EntityNotFound.of("SoftwareModuleType", key),
+                      add_version_condition=False)
+        counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
+        tx.commit()
+    return modules
+
+
+def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModuleChange,
+                           user: str) -> SoftwareModule:
+    def attempt() -> SoftwareModule:
+        sm = live_software_module(tenant, sm_id)
+        actions = [SoftwareModule.last_modified_at.set(clock.now_ms()), SoftwareModule.last_modified_by.set(user)]
+        if change.has_description:
+            actions.append(SoftwareModule.description.set(change.description) if change.description is not None
+                           else SoftwareModule.description.remove())
+        if change.has_vendor:
+            actions.append(SoftwareModule.vendor.set(change.vendor) if change.vendor is not None
+                           else SoftwareModule.vendor.remove())
+        if change.locked is not None:
+            actions.append(SoftwareModule.locked.set(change.locked))
+        Tx().update(sm, actions).commit()
+        return live_software_module(tenant, sm_id)
+    return retrying(RETRIES, attempt)
+
+
+def delete_software_module(tenant: str, sm_id: int) -> None:
+    sm = live_software_module(tenant, sm_id)
+    _delete_artifacts(tenant, sm, catalog.artifacts_of(tenant, sm_id))
+
+    def attempt() -> None:
+        current = live_software_module(tenant, sm_id)
+        tx = Tx()
+        if rules.soft_delete(bool(current.locked), int(current.in_sets or 0)):
+            tx.update(current, [SoftwareModule.deleted.set(True), SoftwareModule.artifact_count.set(0),
+                                SoftwareModule.last_modified_at.set(clock.now_ms())])
+        else:
+            tx.delete(current)
+            sm_type = catalog.get(SoftwareModuleType, tenant, int(current.type_id))
+            if sm_type is not None:
+                tx.update(sm_type, [SoftwareModuleType.used_by.add(-1)], add_version_condition=False,
+                          condition=SoftwareModuleType.sk.exists())
+        catalog.release_unique(tx, tenant, "sm", (current.type_key, current.name, current.version_name))
+        counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
+        tx.commit()
+    retrying(RETRIES, attempt)
+
+
+def _delete_artifacts(tenant: str, sm: SoftwareModule, artifacts: list[Artifact]) -> None:
+    """Artifact items, guards and storage usage in transactions of <= 99 items, then the bytes."""
+    for start in range(0, len(artifacts), 49):
+        chunk = artifacts[start:start + 49]
+        tx = Tx()
+        for artifact in chunk:
+            tx.delete(artifact)
+            catalog.release_unique(tx, tenant, "art", (int(sm.id), artifact.filename))
+        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE",
+                              -sum(quota_rules.artifact_storage_mb(int(a.size)) for a in chunk))
+        tx.commit()
+        for artifact in chunk:
+            blobs.delete(artifact.s3_key)
+
+
+# --- artifacts --------------------------------------------------------------------------------------
+def list_artifacts(tenant: str, sm_id: int) -> list[Artifact]:
+    get_software_module(tenant, sm_id)
+    return catalog.artifacts_of(tenant, sm_id)
+
+
+def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> Artifact:
+    get_software_module(tenant, sm_id)
+    artifact = catalog.get_artifact(tenant, sm_id, artifact_id)
+    if artifact is None:
+        raise errors.EntityNotFound.of("Artifact", artifact_id)
+    return artifact
+
+
+def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, user: str,
+                    md5: str | None = None, sha1: str | None = None, sha256: str | None = None,
+                    content_type: str = "application/octet-stream") -> Artifact:
+    sm = live_software_module(tenant, sm_id)
+    if sm.locked:
+        raise errors.Locked(f"SoftwareModule {sm_id} is locked: artifacts cannot be added.", [KIND, sm_id])
+    filename = rules.valid_filename(filename)
+    if len(data) > quota_rules.MAX_ARTIFACT_SIZE:
+        raise errors.FileSizeQuotaExceeded(
+            f"Quota exceeded: The artifact '{filename}' ({len(data)} bytes) exceeds the maximum artifact size of "
+            f"{quota_rules.MAX_ARTIFACT_SIZE} bytes.", [filename, len(data), quota_rules.MAX_ARTIFACT_SIZE])
+    hashes = rules.hashes_of(data)
+    rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
+    if int(sm.artifact_count or 0) >= quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE:
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign 1 more Artifact entities to SoftwareModule '{sm_id}'. "
+            f"The maximum is {quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE}.")
+    if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
+        raise _duplicate_artifact(sm_id, filename)
+    storage_mb = quota_rules.artifact_storage_mb(len(data))
+    storage_limit = quotas.limit("ARTIFACT_STORAGE")
+    if counters.usage(tenant, "ARTIFACT_STORAGE") + storage_mb > storage_limit:
+        raise _storage_exceeded(storage_limit)
+
+    artifact_id = counters.allocate_id(tenant, catalog.SEQUENCE[Artifact])
+    now = clock.now_ms()
+    artifact = Artifact(
+        tenant, catalog.artifact_sort_key(sm_id, artifact_id), id=artifact_id, sm_id=int(sm_id), filename=filename,
+        size=len(data), md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
+        s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id), created_at=now, created_by=user,
+        last_modified_at=now, last_modified_by=user)
+    blobs.put_bytes(artifact.s3_key, data, content_type or "application/octet-stream")
+    tx = Tx()
+    tx.put(artifact, condition=Artifact.sk.does_not_exist())
+    catalog.claim_unique(tx, tenant, "art", (int(sm_id), filename), artifact_id,
+                         lambda: _duplicate_artifact(sm_id, filename))
+    # The module's version condition: locked or given more artifacts meanwhile -> refused, nothing kept.
+    tx.update(sm, [SoftwareModule.artifact_count.add(1), SoftwareModule.last_modified_at.set(now),
+                   SoftwareModule.last_modified_by.set(user)])
+    counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", storage_mb, storage_limit)
+    try:
+        tx.commit()
+    except errors.QuotaExceeded as exc:
+        blobs.delete(artifact.s3_key)
+        raise _storage_exceeded(storage_limit) from exc
+    except Exception:
+        blobs.delete(artifact.s3_key)
+        raise
+    return artifact
+
+
+def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists:
+    return errors.EntityAlreadyExists(
+        f"Artifact with filename {{{filename}}} already exists in SoftwareModule {sm_id}.", ["Artifact", filename])
+
+
+def _storage_exceeded(limit_mb: int) -> errors.StorageQuotaExceeded:
+    return errors.StorageQuotaExceeded(
+        f"Quota exceeded: The artifact storage of the tenant would exceed {limit_mb} MB.", [limit_mb])
+
+
+def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
+    def attempt() -> Artifact:
+        sm = live_software_module(tenant, sm_id)
+        if sm.locked:
+            raise errors.Locked(f"SoftwareModule {sm_id} is locked: artifacts cannot be removed.", [KIND, sm_id])
+        artifact = catalog.get_artifact(tenant, sm_id, artifact_id)
+        if artifact is None:
+            raise errors.EntityNotFound.of("Artifact", artifact_id)
+        tx = Tx()
+        tx.delete(artifact)
+        catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
+        tx.update(sm, [SoftwareModule.artifact_count.add(-1), SoftwareModule.last_modified_at.set(clock.now_ms())])
+        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -quota_rules.artifact_storage_mb(int(artifact.size)))
+        tx.commit()
+        return artifact
+    deleted = retrying(RETRIES, attempt)
+    blobs.delete(deleted.s3_key)
+
+
+def artifact_download(tenant: str, sm_id: int, artifact_id: int) -> str:
+    """A signed S3 URL for the artifact's bytes, answered by the API as a 302 redirect."""
+    artifact = get_artifact(tenant, sm_id, artifact_id)
+    return blobs.presigned_get(artifact.s3_key, MANAGEMENT_DOWNLOAD_URL_SECONDS, filename=artifact.filename)
+
+
+# --- metadata -------------------------------------------------------------------------------------
+def list_metadata(tenant: str, sm_id: int, q: str | None, paging: Paging) -> tuple[list[rules.MetadataEntry], int]:
+    return catalog_metadata.page(get_software_module(tenant, sm_id), q, paging, with_visibility=True)
+
+
+def get_metadata(tenant: str, sm_id: int, key: str) -> rules.MetadataEntry:
+    return catalog_metadata.entry_of(get_software_module(tenant, sm_id), key, KIND)
+
+
+def create_metadata(tenant: str, sm_id: int, entries: list[rules.MetadataEntry],
+                    user: str) -> list[rules.MetadataEntry]:
+    return catalog_metadata.create(lambda: live_software_module(tenant, sm_id), SoftwareModule, entries, user, KIND,
+                                   with_visibility=True)
+
+
+def update_metadata(tenant: str, sm_id: int, key: str, body: dict, user: str) -> rules.MetadataEntry:
+    return catalog_metadata.update(lambda: live_software_module(tenant, sm_id), SoftwareModule, key, body, user,
+                                   KIND, with_visibility=True)
+
+
+def delete_metadata(tenant: str, sm_id: int, key: str, user: str) -> None:
+    catalog_metadata.delete(lambda: live_software_module(tenant, sm_id), SoftwareModule, key, user, KIND)
