@@ -37,9 +37,14 @@ run: venv
 
 # e2e runs in its own pytest process: the launcher points AWS_ENDPOINT_URL at its moto, which would
 # break the mock_aws tests in the same process (stack-notes pitfalls 3 and 6).
+# Both runs always happen (one failing run should not hide the other's results); either fails the target.
 test: venv lint
-	$(PY) -m pytest tests/unit tests/api tests/infra -q
-	$(PY) -m pytest tests/e2e -q
+	@status=0; \
+	echo "$(PY) -m pytest tests/unit tests/api tests/infra -q"; \
+	$(PY) -m pytest tests/unit tests/api tests/infra -q || status=1; \
+	echo "$(PY) -m pytest tests/e2e -q"; \
+	$(PY) -m pytest tests/e2e -q || status=1; \
+	exit $$status
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml

@@ -232,8 +232,9 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
            access_log: bool, saved_env: dict[str, str | None], stoppers: list[Callable[[], None]]) -> Running:
     # werkzeug logs every moto request at INFO; keep the terminal for the API's own access log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # botocore announces at INFO where it found credentials and endpoints, once per client.
+    # botocore and pynamodb announce at INFO where they found credentials, endpoints and settings.
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)
     _fake_credentials()
 
     def restore_env() -> None:
