@@ -1,7 +1,7 @@
 """skyhawk: Chalice app. Thin: blueprints, middleware, schedules. Nothing else."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import ddi, deployments, middleware, system, targets
+from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
@@ -17,6 +17,8 @@ app.register_blueprint(distributionsets.bp)
 app.register_blueprint(targets.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
+app.register_blueprint(deviceconfig.bp)
+app.register_blueprint(workflow.bp)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
@@ -29,3 +31,9 @@ def action_cleanup(event):
 def overdue_detection(event):
     from chalicelib.jobs import overdue as job
     return job.run()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def config_task_expiry(event):
+    from chalicelib.jobs import config_task_expiry as job
+    return job.expire_config_tasks()

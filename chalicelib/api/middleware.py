@@ -30,7 +30,8 @@ def etags(event, get_response):
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if "json" not in content_type:
         return response
-    tag = '"0' + hashlib.md5(response.body.encode()).hexdigest() + '"'
+    # A route's own ETag (e.g. a configuration file's head revision hash) is kept: clients send it back in If-Match.
+    tag = response.headers.get("ETag") or '"0' + hashlib.md5(response.body.encode()).hexdigest() + '"'
     response.headers["ETag"] = tag
     if_none_match = (event.headers or {}).get("if-none-match")
     offered = [t.strip() for t in (if_none_match or "").split(",")]

@@ -140,3 +140,43 @@ def checksum_matches(checksum: str | None, sha256: str, sha1: str) -> bool:
 def task_data(files: list[dict[str, Any]], custom_data: Any, target: Any) -> dict[str, Any]:
     """The instance `data` a device reads after polling: the TaskDefinition as the operator sent it (+ checksums)."""
     return {"files": files, "customData": custom_data, "target": target}
+
+
+# --- files and revisions ----------------------------------------------------------------------------------
+MAX_PATH_BYTES = 1000  # the path is a DynamoDB sort key (1 KiB) behind a short prefix
+MAX_DESCRIPTION_CHARS = 1000
+# Content travels through API Gateway and Lambda (6 MB payloads, base64 for binary types).
+MAX_REVISION_BYTES = 4 * 1024 * 1024
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def etag(sha256: str) -> str:
+    return f'"{sha256}"'
+
+
+def if_match_ok(header: str | None, head: str | None) -> bool:
+    """RFC 9110 If-Match against the head revision's ETag (`*` matches any existing head)."""
+    if header is None:
+        return True
+    offered = [t.strip() for t in header.split(",") if t.strip()]
+    if "*" in offered:
+        return head is not None
+    tags = {t[2:] if t.startswith("W/") else t for t in offered}
+    return head is not None and any(t.strip('"') == head for t in tags)
+
+
+def _media(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def accepts(accept: str | None, content_type: str) -> bool:
+    """An `Accept` header admits the stored content type (absent, `*/*`, `type/*` or the type itself)."""
+    if accept is None or not accept.strip():
+        return True
+    stored = _media(content_type)
+    major = stored.split("/", 1)[0]
+    for offered in accept.split(","):
+        media = _media(offered)
+        if media in ("*/*", "*", stored, f"{major}/*"):
+            return True
+    return False

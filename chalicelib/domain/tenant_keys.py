@@ -62,6 +62,11 @@ def _cdn_days(value: int) -> None:
         raise InvalidValue("must lie between 1 and 3650 days")
 
 
+def _retention_days(value: int) -> None:
+    if not 1 <= value <= 3650:
+        raise InvalidValue("must lie between 1 and 3650 days")
+
+
 KEYS: dict[str, Key] = {k.name: k for k in [
     Key("pollingTime", str, "12:00:00", "config.polling.sleep in DDI polls; pollStatus.nextExpectedRequestAt",
         _duration),
@@ -88,6 +93,9 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
     Key("dmf.enabled", bool, False, "Device Management Federation channel"),
     Key("sie.enabled", bool, False, "Service Integration Events"),
+    Key("deviceconfiguration.task.retentionDays", int, 90,
+        "days a configuration task stays after reaching a final state before the expiry job deletes it",
+        _retention_days),
 ]}
 
 

@@ -1,0 +1,139 @@
+"""Wire helpers of the Device Configuration and Deployment Workflow APIs: callers, paging, JSON shapes, raw content.
+
+Siemens JSON (no HAL), `application/json`, times as ISO-8601 `...Z`, lists as
+`{"content": [...], "page": {size, totalElements, totalPages, number}}`.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from chalice import Blueprint, Response
+
+from chalicelib import auth, errors
+from chalicelib.api.common import json_response, principal, query
+from chalicelib.domain import config_model
+from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.workflow import InvalidInput, StateInfo
+from chalicelib.services import callers
+from chalicelib.services.callers import Caller
+from chalicelib.services.config_files import Content, FileView, RevisionView
+from chalicelib.services.device_configuration import ConfiguredFile
+from chalicelib.services.workflow import InstanceView
+
+JSON = "application/json"
+DEVICE_SCHEMES = ("Bearer", "TargetToken")
+
+
+# --- request side -------------------------------------------------------------------------------------
+def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
+    """The operator (HTTP Basic + `permission`) or, where `devices`, the device owning the bearer token."""
+    credential = auth.device_credential(bp.current_request.headers or {})
+    if credential and credential[0] in DEVICE_SCHEMES:
+        device = callers.device_by_token(credential[1])
+        if not devices:
+            raise errors.InsufficientPermission("This endpoint is for operators; devices cannot use it.")
+        return device
+    who = principal(bp, permission)
+    return Caller.operator(who.tenant, who.username)
+
+
+def page_request(bp: Blueprint, sortable: Sequence[str], default_field: str, descending: bool = False) -> PageRequest:
+    try:
+        return PageRequest.parse(query(bp), sortable, default_field, descending)
+    except InvalidInput as exc:
+        raise errors.BadRequest(str(exc)) from exc
+
+
+def flag(bp: Blueprint, name: str) -> bool:
+    value = query(bp).get(name)
+    if value is None or value == "":
+        return False
+    if value.lower() not in ("true", "false"):
+        raise errors.BadRequest(f"'{name}' must be true or false, got '{value}'.", [name])
+    return value.lower() == "true"
+
+
+def header(bp: Blueprint, name: str) -> str | None:
+    return (bp.current_request.headers or {}).get(name.lower())
+
+
+def raw_body(bp: Blueprint) -> bytes:
+    """The exact request bytes: chalice base64-decodes binary types and UTF-8-encodes text bodies."""
+    body = bp.current_request.raw_body
+    if body is None:
+        return b""
+    return body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+# --- response side ------------------------------------------------------------------------------------
+def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return json_response(body, status=status, content_type=JSON, extra_headers=headers)
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def page_json(content: list[Any], page: PageRequest, total: int) -> dict[str, Any]:
+    return {"content": content, "page": page.metadata(total)}
+
+
+def state_info(info: StateInfo) -> dict[str, Any]:
+    return {"entered": iso(info.entered), "updated": iso(info.updated), "progress": info.progress,
+            "message": info.message, "details": info.details, "state": info.state}
+
+
+def instance_json(view: InstanceView, with_model: bool, with_history: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": view.id, "deviceId": view.device_id, "createdAt": iso(view.created_at),
+                            "currentState": state_info(view.current)}
+    if with_history:
+        body["history"] = [state_info(h) for h in view.history]
+    if with_model:
+        body["model"] = view.model.to_instance_json()
+    body["data"] = view.data
+    return body
+
+
+def task_json(view: InstanceView) -> dict[str, Any]:
+    data = view.data or {}
+    return {"id": view.id, "deviceId": view.device_id, "files": data.get("files", []),
+            "customData": data.get("customData", {}), "createdAt": iso(view.created_at),
+            "currentState": state_info(view.current), "target": data.get("target", {}),
+            "history": [state_info(h) for h in view.history],
+            "transitions": [{"from": t.source, "to": t.target} for t in view.model.transitions]}
+
+
+def file_json(view: FileView) -> dict[str, Any]:
+    return {"id": view.id, "path": view.path, "description": view.description, "head": view.head}
+
+
+def revision_json(view: RevisionView) -> dict[str, Any]:
+    return {"hash": view.hash, "fileId": view.file_id, "contentLength": view.content_length,
+            "contentType": view.content_type}
+
+
+def configured_json(entry: ConfiguredFile) -> dict[str, Any]:
+    return {"path": entry.path, "fileId": entry.file_id, "hash": entry.hash, "checksum": entry.checksum,
+            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at)}
+
+
+def raw(bp: Blueprint, content: Content) -> Response:
+    """The revision's bytes with its content type and ETag.
+
+    Chalice (like API Gateway) base64-encodes bodies whose type is a binary type and needs text for
+    the rest; text content that is not UTF-8 can only have arrived locally and leaves as bytes.
+    """
+    headers = {"Content-Type": content.content_type, "ETag": config_model.etag(content.hash)}
+    media = content.content_type.split(";", 1)[0].strip().lower()
+    binary = {t.lower() for t in bp.current_app.api.binary_types}
+    body: bytes | str = content.data
+    if media not in binary and "*/*" not in binary:
+        try:
+            body = content.data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return Response(body=body, status_code=200, headers=headers)

@@ -1,0 +1,135 @@
+"""Device Configuration Service v3: `/api/deviceconfiguration/v3/...` (reference §1).
+
+Operators use HTTP Basic with READ_/UPDATE_DEVICE_CONFIGURATION; devices use their target token on
+the content downloads, on their own tasks and on their own actual configuration.
+"""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import empty, json_body, query, route
+from chalicelib.api.dcs_wire import (
+    caller,
+    configured_json,
+    file_json,
+    header,
+    page_json,
+    page_request,
+    raw,
+    raw_body,
+    respond,
+    revision_json,
+    task_json,
+)
+from chalicelib.domain import config_model
+from chalicelib.services import config_files, device_configuration, workflow
+
+bp = Blueprint(__name__)
+
+BASE = "/api/deviceconfiguration/v3"
+READ, UPDATE = "READ_DEVICE_CONFIGURATION", "UPDATE_DEVICE_CONFIGURATION"
+
+
+# --- files --------------------------------------------------------------------------------------------
+@route(bp, f"{BASE}/files")
+def list_files():
+    who = caller(bp, READ)
+    page = page_request(bp, ("path",), "path")
+    files, total = config_files.list_files(who, query(bp).get("pathPrefix") or "", page)
+    return respond(page_json([file_json(f) for f in files], page, total))
+
+
+@route(bp, f"{BASE}/files", methods=["POST"])
+def create_file():
+    who = caller(bp, UPDATE)
+    return respond(file_json(config_files.create_file(who, json_body(bp))), status=201)
+
+
+@route(bp, f"{BASE}/files/{{file_id}}")
+def get_file(file_id):
+    who = caller(bp, READ)
+    return respond(file_json(config_files.get_file(who, file_id)))
+
+
+@route(bp, f"{BASE}/files/{{file_id}}", methods=["DELETE"])
+def delete_file(file_id):
+    who = caller(bp, UPDATE)
+    config_files.delete_file(who, file_id)
+    return empty(204)
+
+
+@route(bp, f"{BASE}/files/{{file_id}}/head")
+def get_head(file_id):
+    who = caller(bp, READ, devices=True)
+    return raw(bp, config_files.head_content(who, file_id, header(bp, "Accept")))
+
+
+@route(bp, f"{BASE}/files/{{file_id}}/head", methods=["PATCH"])
+def patch_head(file_id):
+    who = caller(bp, UPDATE)
+    view = config_files.update_head(who, file_id, raw_body(bp), header(bp, "Content-Type"), header(bp, "If-Match"))
+    return respond(file_json(view), headers={"ETag": config_model.etag(view.head)})
+
+
+# --- revisions ----------------------------------------------------------------------------------------
+@route(bp, f"{BASE}/files/{{file_id}}/revisions")
+def list_revisions(file_id):
+    who = caller(bp, READ)
+    page = page_request(bp, ("createdAt", "hash", "contentLength"), "createdAt", descending=True)
+    revisions, total = config_files.list_revisions(who, file_id, page)
+    return respond(page_json([revision_json(r) for r in revisions], page, total))
+
+
+@route(bp, f"{BASE}/files/{{file_id}}/revisions", methods=["POST"])
+def create_revision(file_id):
+    who = caller(bp, UPDATE)
+    revision, created = config_files.add_revision(who, file_id, raw_body(bp), header(bp, "Content-Type"))
+    return respond(revision_json(revision), status=201 if created else 200,
+                   headers={"ETag": config_model.etag(revision.hash)})
+
+
+@route(bp, f"{BASE}/files/{{file_id}}/revisions/{{sha}}")
+def get_revision(file_id, sha):
+    who = caller(bp, READ, devices=True)
+    return respond(revision_json(config_files.get_revision(who, file_id, sha)))
+
+
+@route(bp, f"{BASE}/files/{{file_id}}/revisions/{{sha}}/content")
+def get_revision_content(file_id, sha):
+    who = caller(bp, READ, devices=True)
+    return raw(bp, config_files.revision_content(who, file_id, sha, header(bp, "Accept")))
+
+
+# --- configuration tasks ------------------------------------------------------------------------------
+@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks")
+def list_tasks(device_id):
+    who = caller(bp, READ, devices=True)
+    page = page_request(bp, ("createdAt",), "createdAt", descending=True)
+    tasks, total = workflow.list_tasks(who, device_id, page)
+    return respond(page_json([task_json(t) for t in tasks], page, total))
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks", methods=["POST"])
+def create_task(device_id):
+    who = caller(bp, UPDATE)
+    return respond(task_json(workflow.create_task(who, device_id, json_body(bp))), status=201)
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks/{{task_id}}")
+def get_task(device_id, task_id):
+    who = caller(bp, READ, devices=True)
+    return respond(task_json(workflow.get_task(who, device_id, task_id)))
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks/{{task_id}}", methods=["PATCH"])
+def patch_task(device_id, task_id):
+    who = caller(bp, UPDATE, devices=True)
+    return respond(task_json(workflow.update_task(who, device_id, task_id, json_body(bp))))
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configuration")
+def get_configuration(device_id):
+    who = caller(bp, READ, devices=True)
+    page = page_request(bp, ("path",), "path")
+    entries, total = device_configuration.actual_configuration(who, device_id, page)
+    return respond(page_json([configured_json(e) for e in entries], page, total))

@@ -1,0 +1,277 @@
+"""Configuration files and their content-addressed revisions (reference §1.1, §1.5).
+
+A revision's id is the sha256 of its bytes: identical bytes give the same hash, within a file and
+across files, and share one S3 object whose users are counted (`blob#<sha256>`), so deleting a file
+removes only the bytes no other file's revision still uses. Bytes are written to S3 before the
+metadata that names them, so metadata never points at missing bytes; a refused write can leave
+unreferenced bytes behind, which the next upload of the same content reuses.
+
+Devices read only what their open configuration tasks reference (`file_refs` on the task, read from
+the device-poll index in one Query).
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib import clock, errors
+from chalicelib.domain import config_model
+from chalicelib.domain.config_model import TaskDefinition
+from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.services.callers import Caller
+from chalicelib.store import config_files as repo
+from chalicelib.store import tx as tx_store
+from chalicelib.store import workflow_instances
+from chalicelib.store.tx import Tx
+from chalicelib.store.workflow_tables import ConfigFile, ConfigRevision
+
+CONCURRENT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class FileView:
+    id: str
+    path: str
+    description: str
+    head: str | None
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    hash: str
+    file_id: str
+    content_length: int
+    content_type: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Content:
+    data: bytes
+    content_type: str
+    hash: str
+
+
+# --- files --------------------------------------------------------------------------------------------
+def create_file(caller: Caller, body: Any) -> FileView:
+    if not isinstance(body, Mapping):
+        raise errors.BadRequest("The file must be a JSON object {path, description?}.")
+    path, description = body.get("path"), body.get("description")
+    if not isinstance(path, str) or not path:
+        raise errors.BadRequest("'path' is required and must be a non-empty string.", ["path"])
+    if len(path.encode("utf-8")) > config_model.MAX_PATH_BYTES:
+        raise errors.BadRequest(f"'path' is longer than {config_model.MAX_PATH_BYTES} bytes.", ["path"])
+    if description is not None and (not isinstance(description, str)
+                                    or len(description) > config_model.MAX_DESCRIPTION_CHARS):
+        raise errors.BadRequest(f"'description' must be a string of at most {config_model.MAX_DESCRIPTION_CHARS} "
+                                "characters.", ["description"])
+    now = clock.now_ms()
+    file_id = str(uuid.uuid4())
+    item = ConfigFile(caller.tenant, ConfigFile.PREFIX + file_id, file_id=file_id, path=path,
+                      description=description or "", head=None, created_at=now, created_by=caller.name,
+                      last_modified_at=now, last_modified_by=caller.name)
+    repo.create(Tx(), item).commit()
+    return _file_view(item)
+
+
+def get_file(caller: Caller, file_id: str) -> FileView:
+    return _file_view(_file(caller, file_id))
+
+
+def list_files(caller: Caller, path_prefix: str, page: PageRequest) -> tuple[list[FileView], int]:
+    """Files whose path starts with `path_prefix`, by path; one Query on the path guards, then the page."""
+    rows = repo.paths(caller.tenant, path_prefix, page.descending)
+    window = page.window(rows)
+    found = repo.find_many(caller.tenant, [file_id for _, file_id in window])
+    return [_file_view(found[fid]) for _, fid in window if fid in found], len(rows)
+
+
+def delete_file(caller: Caller, file_id: str) -> None:
+    """Idempotent. The file disappears first (one transaction); its revisions and unused bytes follow."""
+    item = repo.find(caller.tenant, file_id, consistent=True)
+    if item is not None:
+        try:
+            repo.delete(Tx(), item).commit()
+        except errors.ConcurrentModification:
+            pass  # deleted concurrently
+    for revision in list(repo.revisions(caller.tenant, file_id)):
+        try:
+            repo.remove_revision(Tx(), revision, caller.tenant).commit()
+        except errors.ConcurrentModification:
+            continue
+        repo.drop_blob_if_unused(caller.tenant, revision.hash)
+
+
+# --- revisions ----------------------------------------------------------------------------------------
+def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str | None) -> tuple[RevisionView, bool]:
+    """POST /revisions: a revision of these bytes (head unmoved); (revision, created?)."""
+    def attempt() -> tuple[RevisionView, bool]:
+        item = _file(caller, file_id)
+        existing = repo.find_revision(caller.tenant, file_id, digest)
+        if existing is not None:
+            return _revision_view(existing), False
+        revision = _store_bytes(caller, item, content, content_type, digest)
+        tx = Tx().check(ConfigFile, caller.tenant, item.sk, ConfigFile.sk.exists(),
+                        on_fail=lambda: errors.EntityNotFound.of("ConfigurationFile", file_id))
+        repo.add_revision(tx, revision, caller.tenant).commit()
+        return _revision_view(revision), True
+
+    _check_size(content)
+    digest = hashlib.sha256(content).hexdigest()
+    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+
+
+def update_head(caller: Caller, file_id: str, content: bytes, content_type: str | None,
+                if_match: str | None) -> FileView:
+    """PATCH /head: a revision of these bytes becomes the head; a stale If-Match is 412."""
+    def attempt() -> FileView:
+        item = _file(caller, file_id, consistent=True)
+        if not config_model.if_match_ok(if_match, item.head):
+            raise errors.PreconditionFailed(
+                f"The head of file {file_id} is {config_model.etag(item.head) if item.head else 'absent'}, "
+                "not the given If-Match.")
+        now = clock.now_ms()
+        tx = Tx()
+        if repo.find_revision(caller.tenant, file_id, digest) is None:
+            repo.add_revision(tx, _store_bytes(caller, item, content, content_type, digest), caller.tenant)
+        repo.move_head(tx, item, digest, item.head, if_match is not None, caller.name, now).commit()
+        item.head = digest
+        return _file_view(item)
+
+    _check_size(content)
+    digest = hashlib.sha256(content).hexdigest()
+    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+
+
+def list_revisions(caller: Caller, file_id: str, page: PageRequest) -> tuple[list[RevisionView], int]:
+    """A file's revisions (one Query on its partition), sorted in memory by the requested field."""
+    _file(caller, file_id)
+    views = [_revision_view(r) for r in repo.revisions(caller.tenant, file_id)]
+    field = {"createdAt": "created_at", "hash": "hash", "contentLength": "content_length"}[page.sort_field]
+    views.sort(key=lambda v: (getattr(v, field), v.hash), reverse=page.descending)
+    return page.window(views), len(views)
+
+
+def get_revision(caller: Caller, file_id: str, sha256: str) -> RevisionView:
+    _file(caller, file_id)
+    _device_may_read(caller, file_id, sha256, None)
+    return _revision_view(_revision(caller, file_id, sha256))
+
+
+def revision_content(caller: Caller, file_id: str, sha256: str, accept: str | None) -> Content:
+    _file(caller, file_id)
+    _device_may_read(caller, file_id, sha256, None)
+    return _content(caller, _revision(caller, file_id, sha256), accept)
+
+
+def head_content(caller: Caller, file_id: str, accept: str | None) -> Content:
+    item = _file(caller, file_id)
+    if item.head is None:
+        raise errors.EntityNotFound(f"File {file_id} has no head revision yet.", ["ConfigurationFile", file_id])
+    _device_may_read(caller, file_id, item.head, item.head)
+    return _content(caller, _revision(caller, file_id, item.head), accept)
+
+
+# --- configuration tasks name files -------------------------------------------------------------------
+def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any]:
+    """Pin each DCS file a task names to a revision (the URI's hash, or the head now) and check checksums.
+
+    Returns the device-facing `files` (checksum filled in as sha256 when absent), the resolved
+    entries the actual configuration is recorded from, and the grants (`file_refs`) for downloads.
+    """
+    data, resolved, refs = [], [], []
+    for ref in definition.files:
+        entry = {"name": ref.name, "uri": ref.uri, "checksum": ref.checksum}
+        if ref.file_id is None:
+            data.append(entry)
+            resolved.append({**entry, "path": ref.name, "fileId": None, "hash": None})
+            continue
+        item = repo.find(tenant, ref.file_id)
+        if item is None:
+            raise errors.EntityNotFound.of("ConfigurationFile", ref.file_id)
+        sha256 = ref.revision or item.head
+        if sha256 is None:
+            raise errors.BadRequest(f"File '{item.path}' has no head revision to configure.", [ref.file_id])
+        revision = repo.find_revision(tenant, ref.file_id, sha256)
+        if revision is None:
+            raise errors.EntityNotFound.of("Revision", sha256)
+        if not config_model.checksum_matches(ref.checksum, revision.hash, revision.sha1):
+            raise errors.BadRequest(f"File '{ref.name}': checksum {ref.checksum} does not match revision "
+                                    f"{revision.hash}.", ["checksum"])
+        entry["checksum"] = ref.checksum or f"sha256:{revision.hash}"
+        data.append(entry)
+        resolved.append({**entry, "path": item.path, "fileId": item.file_id, "hash": revision.hash})
+        refs.append(f"{ref.file_id}/{revision.hash}")
+        if ref.names_head:
+            refs.append(f"{ref.file_id}/head")
+    return {"data": data, "resolved": resolved, "refs": sorted(set(refs))}
+
+
+def open_file_grants(tenant: str, device_id: str) -> set[str]:
+    """`<fileId>/<hash>` and `<fileId>/head` that the device's open configuration tasks reference."""
+    grants: set[str] = set()
+    for row in workflow_instances.rows_by_device_group(tenant, device_id, config_model.OPEN, False):
+        if row.model_key == config_model.KEY:
+            grants.update(row.file_refs)
+    return grants
+
+
+# --- internals ----------------------------------------------------------------------------------------
+def _device_may_read(caller: Caller, file_id: str, sha256: str, head: str | None) -> None:
+    """A device reads a revision only while one of its open tasks references it (else it looks absent)."""
+    if not caller.is_device:
+        return
+    grants = open_file_grants(caller.tenant, caller.name)
+    if f"{file_id}/{sha256}" in grants or (head is not None and f"{file_id}/head" in grants):
+        return
+    raise errors.EntityNotFound.of("Revision", sha256)
+
+
+def _file(caller: Caller, file_id: str, consistent: bool = False) -> ConfigFile:
+    item = repo.find(caller.tenant, file_id, consistent=consistent)
+    if item is None:
+        raise errors.EntityNotFound.of("ConfigurationFile", file_id)
+    return item
+
+
+def _revision(caller: Caller, file_id: str, sha256: str) -> ConfigRevision:
+    revision = repo.find_revision(caller.tenant, file_id, sha256)
+    if revision is None:
+        raise errors.EntityNotFound.of("Revision", sha256)
+    return revision
+
+
+def _content(caller: Caller, revision: ConfigRevision, accept: str | None) -> Content:
+    if not config_model.accepts(accept, revision.content_type):
+        raise errors.NotAcceptable(f"The revision's content type is {revision.content_type}; the request "
+                                   f"accepts only {accept}.")
+    data = repo.get_content(caller.tenant, revision.hash)
+    if data is None:
+        raise errors.BinaryDeleted(f"The content of revision {revision.hash} is gone.")
+    return Content(data, revision.content_type, revision.hash)
+
+
+def _check_size(content: bytes) -> None:
+    if len(content) > config_model.MAX_REVISION_BYTES:
+        raise errors.PayloadTooLarge(f"A revision holds at most {config_model.MAX_REVISION_BYTES} bytes, "
+                                     f"got {len(content)}.")
+
+
+def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, content_type: str | None,
+                 digest: str) -> ConfigRevision:
+    kind = (content_type or "").strip() or config_model.DEFAULT_CONTENT_TYPE
+    repo.put_content(caller.tenant, digest, content, kind)
+    return ConfigRevision(repo.file_key(caller.tenant, item.file_id), digest, file_id=item.file_id,
+                          content_length=len(content), content_type=kind, sha1=hashlib.sha1(content).hexdigest(),
+                          created_at=clock.now_ms(), created_by=caller.name)
+
+
+def _file_view(item: ConfigFile) -> FileView:
+    return FileView(item.file_id, item.path, item.description or "", item.head)
+
+
+def _revision_view(revision: ConfigRevision) -> RevisionView:
+    return RevisionView(revision.hash, revision.file_id, int(revision.content_length), revision.content_type,
+                        int(revision.created_at))

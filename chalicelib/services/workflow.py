@@ -1,0 +1,301 @@
+"""Deployment Workflow models and instances, and Device Configuration tasks as instances of the configuration model.
+
+Every state change is read -> engine (domain.workflow) -> conditional put on the instance's version,
+retried on a concurrent change so no PATCH is lost; a transition that became illegal meanwhile is
+then refused with 409. A configuration task reaching CONFIGURED records the device's actual
+configuration in the same transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from chalicelib import clock, config, errors
+from chalicelib.domain import config_model
+from chalicelib.domain import workflow as engine
+from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.workflow import Actor, Progress, StateInfo, WorkflowModel
+from chalicelib.services import config_files, device_configuration, tenant_config
+from chalicelib.services.callers import Caller
+from chalicelib.store import targets as target_store
+from chalicelib.store import tx as tx_store
+from chalicelib.store import workflow_instances as repo
+from chalicelib.store.tx import Tx
+from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
+
+CONCURRENT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """One instance as both APIs render it (DWS Instance, DCS ConfigurationTask)."""
+    id: str
+    device_id: str
+    created_at: int
+    model: WorkflowModel
+    current: StateInfo
+    history: tuple[StateInfo, ...]
+    data: Any
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    device_id: str | None = None
+    model_key: str | None = None
+    group: str | None = None
+    current_state: str | None = None
+
+
+# --- models -------------------------------------------------------------------------------------------
+def get_model(caller: Caller, key: str) -> WorkflowModel:
+    if key == config_model.KEY:
+        return config_model.MODEL
+    item = repo.find_model(caller.tenant, key)
+    if item is None:
+        raise errors.EntityNotFound.of("Model", key)
+    return WorkflowModel.from_json(item.definition)
+
+
+def create_model(caller: Caller, body: Any) -> WorkflowModel:
+    model = _domain(lambda: engine.WorkflowModel.parse(body))
+    if model.key == config_model.KEY:
+        raise errors.EntityAlreadyExists(f"The model '{model.key}' is built in.", ["key", model.key])
+    now = clock.now_ms()
+    repo.create_model(WorkflowModelItem(caller.tenant, WorkflowModelItem.PREFIX + model.key, key=model.key,
+                                        definition=model.to_json(), created_at=now, created_by=caller.name))
+    return model
+
+
+def delete_model(caller: Caller, key: str) -> None:
+    """Instances keep their own copy of the model, so deleting one never breaks a running instance."""
+    if key == config_model.KEY:
+        raise errors.EntityReadOnly(f"The built-in model '{key}' cannot be deleted.", [key])
+    if repo.find_model(caller.tenant, key) is None:
+        raise errors.EntityNotFound.of("Model", key)
+    repo.delete_model(caller.tenant, key)
+
+
+# --- instances ----------------------------------------------------------------------------------------
+def create_instance(caller: Caller, body: Any) -> InstanceView:
+    """POST /instances: {deviceId, model: {key, customTransitions?}, data?} (operators only)."""
+    if not isinstance(body, Mapping):
+        raise errors.BadRequest("The instance request must be a JSON object.")
+    device_id, model_ref = body.get("deviceId"), body.get("model")
+    if not isinstance(device_id, str) or not device_id:
+        raise errors.BadRequest("'deviceId' is required.", ["deviceId"])
+    if not isinstance(model_ref, Mapping) or not isinstance(model_ref.get("key"), str):
+        raise errors.BadRequest("'model.key' is required.", ["model"])
+    data = body.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        raise errors.BadRequest("'data' must be a JSON object.", ["data"])
+    return _create(caller, device_id, model_ref["key"], model_ref.get("customTransitions"), data)
+
+
+def create_task(caller: Caller, device_id: str, body: Any) -> InstanceView:
+    """POST /devices/{deviceId}/configurationTasks: a configuration-model instance in CREATED."""
+    return _create(caller, device_id, config_model.KEY, None, body)
+
+
+def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: Any) -> InstanceView:
+    _operator_only(caller)
+    if target_store.find(caller.tenant, device_id) is None:
+        raise errors.EntityNotFound.of("Device", device_id)
+    registered = get_model(caller, model_key)
+    model = _domain(lambda: registered.with_custom_transitions(custom))
+    is_task = model_key == config_model.KEY
+    files: dict[str, Any] = {}
+    if is_task:
+        definition = _domain(lambda: config_model.parse_task(data))
+        files = config_files.resolve_task_files(caller.tenant, definition)
+        data = config_model.task_data(files["data"], definition.custom_data, definition.target)
+    if data is not None and engine.details_size(data) > config_model.MAX_DATA_CHARS:
+        raise errors.BadRequest(f"'data' exceeds {config_model.MAX_DATA_CHARS} characters as JSON.", ["data"])
+    now = clock.now_ms()
+    instance_id = repo.new_instance_id(now)
+    item = WorkflowInstance(
+        caller.tenant, WorkflowInstance.PREFIX + instance_id, instance_id=instance_id, device_id=device_id,
+        device_key=repo.device_key(caller.tenant, device_id), model_key=model.key,
+        model_index_key=repo.model_index_key(caller.tenant, model.key),
+        model_json=None if model == config_model.MODEL else model.to_json(), data=data if data is not None else {},
+        file_refs=files.get("refs") or None, resolved_files=files.get("resolved"),
+        created_at=now, created_by=caller.name)
+    progress = engine.start(model, now)
+    tx = Tx()
+    _apply(item, model, progress, now, tx)
+    repo.save(tx, item, new=True).commit()
+    return _view(item, model)
+
+
+def get_instance(caller: Caller, instance_id: str) -> InstanceView:
+    item = _visible(caller, repo.find(caller.tenant, instance_id), instance_id)
+    return _view(item, _model_of(item))
+
+
+def get_task(caller: Caller, device_id: str, task_id: str) -> InstanceView:
+    item = _task(caller, device_id, task_id)
+    return _view(item, _model_of(item))
+
+
+def list_instances(caller: Caller, where: InstanceFilter, page: PageRequest) -> tuple[list[InstanceView], int]:
+    """Filtered, paged instances (default ascending creation); a device sees only its own, released ones."""
+    device_id = where.device_id
+    if caller.is_device:
+        if device_id not in (None, caller.name):
+            return [], 0
+        device_id = caller.name
+    if device_id is not None:
+        if where.group:
+            rows = repo.rows_by_device_group(caller.tenant, device_id, where.group, page.descending)
+        else:
+            rows = repo.rows_by_device(caller.tenant, device_id, page.descending)
+    elif where.model_key:
+        rows = repo.rows_by_model(caller.tenant, where.model_key, page.descending)
+    else:
+        rows = repo.rows_by_tenant(caller.tenant, page.descending)
+    matching = [r for r in rows
+                if (not where.model_key or r.model_key == where.model_key)
+                and (not where.group or r.group_name == where.group)
+                and (not where.current_state or r.current_state == where.current_state)
+                and (not caller.is_device or r.device_visible)]
+    items = repo.fetch(page.window(matching))
+    return [_view(i, _model_of(i)) for i in items], len(matching)
+
+
+def list_tasks(caller: Caller, device_id: str, page: PageRequest) -> tuple[list[InstanceView], int]:
+    """A device's configuration tasks, newest first by default."""
+    _device_path(caller, device_id)
+    if not caller.is_device and target_store.find(caller.tenant, device_id) is None:
+        raise errors.EntityNotFound.of("Device", device_id)
+    return list_instances(caller, InstanceFilter(device_id=device_id, model_key=config_model.KEY), page)
+
+
+def update_instance(caller: Caller, instance_id: str, body: Any) -> InstanceView:
+    update = _domain(lambda: engine.StatusUpdate.parse(body))
+    return _change(caller, lambda: repo.find(caller.tenant, instance_id), instance_id,
+                   lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now))
+
+
+def update_task(caller: Caller, device_id: str, task_id: str, body: Any) -> InstanceView:
+    update = _domain(lambda: engine.StatusUpdate.parse(body))
+    if update.state not in config_model.TASK_STATES:
+        raise errors.BadRequest(f"'state' must be one of {', '.join(config_model.TASK_STATES)}.", ["state"])
+    _device_path(caller, device_id)
+    return _change(caller, lambda: _task_item(caller, device_id, task_id), task_id,
+                   lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now))
+
+
+def cancel_instance(caller: Caller, instance_id: str) -> InstanceView:
+    return _change(caller, lambda: repo.find(caller.tenant, instance_id), instance_id,
+                   lambda model, progress, now: engine.cancel(model, progress, caller.actor, now))
+
+
+# --- internals ----------------------------------------------------------------------------------------
+def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instance_id: str,
+            decide: Callable[[WorkflowModel, Progress, int], Progress]) -> InstanceView:
+    def attempt() -> InstanceView:
+        item = _visible(caller, load(), instance_id)
+        model = _model_of(item)
+        now = clock.now_ms()
+        progress = _domain(lambda: decide(model, _progress_of(item), now))
+        tx = Tx()
+        _apply(item, model, progress, now, tx)
+        repo.save(tx, item).commit()
+        return _view(item, model)
+
+    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+
+
+def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> None:
+    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED)."""
+    state = progress.state
+    group = model.group_of(state)
+    item.current = progress.current.to_store()
+    item.history = [h.to_store() for h in progress.history]
+    item.current_state = state
+    item.group_name = group
+    item.device_group_key = repo.group_key(group, item.instance_id)
+    item.device_visible = model.device_visible(state)
+    if model.is_final(state) and item.final_at is None:
+        item.final_at = now
+        if item.model_key == config_model.KEY:
+            item.expiry_key = item.tenant  # joins the sparse index the retention job reads
+    if item.model_key == config_model.KEY and config_model.CONFIGURED in progress.entered:
+        device_configuration.record_task(tx, item, now)
+
+
+def _visible(caller: Caller, item: WorkflowInstance | None, instance_id: str) -> WorkflowInstance:
+    if item is None or (caller.is_device and (item.device_id != caller.name or not item.device_visible)):
+        raise errors.EntityNotFound.of("Instance", instance_id)
+    return item
+
+
+def _task_item(caller: Caller, device_id: str, task_id: str) -> WorkflowInstance:
+    item = repo.find(caller.tenant, task_id)
+    if item is None or item.device_id != device_id or item.model_key != config_model.KEY:
+        if not caller.is_device and target_store.find(caller.tenant, device_id) is None:
+            raise errors.EntityNotFound.of("Device", device_id)
+        raise errors.EntityNotFound.of("ConfigurationTask", task_id)
+    return item
+
+
+def _task(caller: Caller, device_id: str, task_id: str) -> WorkflowInstance:
+    _device_path(caller, device_id)
+    return _visible(caller, _task_item(caller, device_id, task_id), task_id)
+
+
+def _device_path(caller: Caller, device_id: str) -> None:
+    """A device may use the DCS task endpoints of its own device only; others look absent."""
+    if caller.is_device and device_id != caller.name:
+        raise errors.EntityNotFound.of("Device", device_id)
+
+
+def _operator_only(caller: Caller) -> None:
+    if caller.is_device:
+        raise errors.InsufficientPermission("Devices cannot create workflow instances.")
+
+
+def _model_of(item: WorkflowInstance) -> WorkflowModel:
+    if item.model_json:
+        return WorkflowModel.from_json(item.model_json)
+    return config_model.MODEL
+
+
+def _progress_of(item: WorkflowInstance) -> Progress:
+    return Progress(StateInfo.from_store(item.current), tuple(StateInfo.from_store(h) for h in item.history))
+
+
+def _view(item: WorkflowInstance, model: WorkflowModel) -> InstanceView:
+    progress = _progress_of(item)
+    return InstanceView(item.instance_id, item.device_id, int(item.created_at), model, progress.current,
+                        progress.history, item.data if item.data is not None else {})
+
+
+def _domain(fn: Callable[[], Any]) -> Any:
+    """Run engine code, turning its refusals into catalogue errors (400 / 409)."""
+    try:
+        return fn()
+    except engine.IllegalTransition as exc:
+        raise errors.IllegalStateTransition(str(exc)) from exc
+    except engine.InvalidInput as exc:
+        raise errors.BadRequest(str(exc)) from exc
+
+
+# --- retention ----------------------------------------------------------------------------------------
+RETENTION_KEY = "deviceconfiguration.task.retentionDays"
+DAY_MS = 86_400_000
+
+
+def task_retention_days(tenant: str) -> int:
+    """The tenant's override, else the deployment's default (settings, 90 days unless configured)."""
+    entry = tenant_config.entries(tenant)[RETENTION_KEY]
+    return int(entry.value) if not entry.is_global else config.settings().config_task_retention_days
+
+
+def expire_final_tasks(tenant: str, now: int) -> int:
+    """Delete the tenant's configuration tasks that reached a final state more than the retention ago.
+
+    Reads only the sparse expiry index range that is due; files, revisions and the recorded actual
+    configuration stay.
+    """
+    cutoff = now - task_retention_days(tenant) * DAY_MS
+    return repo.delete_many(repo.due_for_expiry(tenant, cutoff))

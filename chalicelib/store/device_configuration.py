@@ -1,0 +1,28 @@
+"""The device's actual configuration: one item per (device, file path), the newest configured revision."""
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.store.tx import Tx
+from chalicelib.store.workflow_tables import DeviceConfigurationEntry
+
+
+def device_key(tenant: str, device_id: str) -> str:
+    return f"{tenant}#{device_id}"
+
+
+def record(tx: Tx, entry: DeviceConfigurationEntry) -> Tx:
+    """Last configured wins: the entry is written in the transaction that moves the task to CONFIGURED."""
+    tx.put(entry)
+    return tx
+
+
+def entries(tenant: str, device_id: str, descending: bool = False) -> list[DeviceConfigurationEntry]:
+    return list(DeviceConfigurationEntry.query(device_key(tenant, device_id), scan_index_forward=not descending))
+
+
+def find(tenant: str, device_id: str, path: str) -> DeviceConfigurationEntry | None:
+    try:
+        return DeviceConfigurationEntry.get(device_key(tenant, device_id), path)
+    except DoesNotExist:
+        return None

@@ -1,0 +1,155 @@
+"""Workflow models and instances: one function per access pattern of the `workflow` table.
+
+Lists read an index projection (keys + the attributes their filters need), then the page's items by
+BatchGetItem; the index pass also gives `totalElements`. Its cost grows with the matching index
+entries (small, KEYS + a few attributes), never with the table.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import errors
+from chalicelib.store.tx import Tx
+from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
+
+_seq_lock = threading.Lock()
+_last_ms = -1
+_seq = 0
+
+
+def new_instance_id(now_ms: int) -> str:
+    """A UUID version 7: 48-bit ms time, then a per-process sequence, then random bits.
+
+    Lexical order is creation order, so `sk` ranges are time ranges and no extra created index is needed.
+    """
+    global _last_ms, _seq
+    with _seq_lock:
+        if now_ms == _last_ms:
+            _seq = (_seq + 1) & 0xFFF
+        else:
+            _last_ms, _seq = now_ms, int.from_bytes(os.urandom(2), "big") & 0x3FF
+        seq = _seq
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = ((now_ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def device_key(tenant: str, device_id: str) -> str:
+    return f"{tenant}#{device_id}"
+
+
+def model_index_key(tenant: str, model_key: str) -> str:
+    return f"{tenant}#{model_key}"
+
+
+def group_key(group: str | None, instance_id: str) -> str:
+    return f"{group or ''}#{instance_id}"
+
+
+# --- models -------------------------------------------------------------------------------------------
+def find_model(tenant: str, key: str) -> WorkflowModelItem | None:
+    try:
+        return WorkflowModelItem.get(tenant, WorkflowModelItem.PREFIX + key)
+    except DoesNotExist:
+        return None
+
+
+def create_model(item: WorkflowModelItem) -> None:
+    Tx().put(item, condition=WorkflowModelItem.sk.does_not_exist(),
+             on_fail=lambda: errors.EntityAlreadyExists(f"A model with key '{item.key}' already exists.",
+                                                        ["key", item.key])).commit()
+
+
+def delete_model(tenant: str, key: str) -> None:
+    WorkflowModelItem(tenant, WorkflowModelItem.PREFIX + key).delete()
+
+
+# --- instances ----------------------------------------------------------------------------------------
+def find(tenant: str, instance_id: str) -> WorkflowInstance | None:
+    try:
+        return WorkflowInstance.get(tenant, WorkflowInstance.PREFIX + instance_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def save(tx: Tx, item: WorkflowInstance, new: bool = False) -> Tx:
+    """Put the whole instance, conditional on its version (a concurrent change -> ConcurrentModification)."""
+    condition = WorkflowInstance.sk.does_not_exist() if new else None
+    tx.put(item, condition=condition)
+    return tx
+
+
+@dataclass(frozen=True)
+class Row:
+    """One index entry of a list: enough to filter, count and fetch the page."""
+    tenant: str
+    sk: str
+    model_key: str | None
+    current_state: str | None
+    group_name: str | None
+    device_visible: bool
+    file_refs: tuple[str, ...] = ()
+
+
+def _row(item: WorkflowInstance, group: str | None = None) -> Row:
+    return Row(item.tenant, item.sk, item.model_key, item.current_state,
+               group if group is not None else item.group_name,
+               item.device_visible if item.device_visible is not None else True,
+               tuple(item.file_refs or ()))
+
+
+def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[Row]:
+    items = WorkflowInstance.by_device.query(device_key(tenant, device_id), scan_index_forward=not descending)
+    return (_row(i) for i in items)
+
+
+def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bool) -> Iterator[Row]:
+    items = WorkflowInstance.by_device_group.query(
+        device_key(tenant, device_id), WorkflowInstance.device_group_key.startswith(group + "#"),
+        scan_index_forward=not descending)
+    return (_row(i, group) for i in items)
+
+
+def rows_by_model(tenant: str, model_key: str, descending: bool) -> Iterator[Row]:
+    items = WorkflowInstance.by_model.query(model_index_key(tenant, model_key), scan_index_forward=not descending)
+    return (_row(i) for i in items)
+
+
+def rows_by_tenant(tenant: str, descending: bool) -> Iterator[Row]:
+    """Every instance of the tenant (the unfiltered operator list; cost grows with the tenant's instances)."""
+    items = WorkflowInstance.query(
+        tenant, WorkflowInstance.sk.startswith(WorkflowInstance.PREFIX), scan_index_forward=not descending,
+        attributes_to_get=["tenant", "sk", "model_key", "current_state", "group_name", "device_visible"])
+    return (_row(i) for i in items)
+
+
+def fetch(rows: Iterable[Row]) -> list[WorkflowInstance]:
+    """The full items of `rows`, in the rows' order (BatchGetItem, 100 keys a call)."""
+    keys = [(r.tenant, r.sk) for r in rows]
+    if not keys:
+        return []
+    found = {(i.tenant, i.sk): i for i in WorkflowInstance.batch_get(keys)}
+    return [found[k] for k in keys if k in found]
+
+
+# --- retention ----------------------------------------------------------------------------------------
+def due_for_expiry(tenant: str, final_before: int) -> Iterator[tuple[str, str]]:
+    """Keys of the tenant's final configuration tasks that reached their final state before `final_before`."""
+    items = WorkflowInstance.expiry_due.query(tenant, WorkflowInstance.final_at < final_before)
+    return ((i.tenant, i.sk) for i in items)
+
+
+def delete_many(keys: Iterable[tuple[str, str]]) -> int:
+    """BatchWriteItem deletes (25 a call, unprocessed items retried by PynamoDB)."""
+    count = 0
+    with WorkflowInstance.batch_write() as batch:
+        for tenant, sk in keys:
+            batch.delete(WorkflowInstance(tenant, sk))
+            count += 1
+    return count
