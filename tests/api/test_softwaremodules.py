@@ -1,0 +1,234 @@
+"""/rest/v1/softwaremodules: CRUD, duplicates, quota, paging/sort/q, soft delete, metadata, permissions."""
+from __future__ import annotations
+
+from tests.api.catalog_helpers import (
+    JSON,
+    SM,
+    body,
+    create_ds,
+    create_sm,
+    delete,
+    error_code,
+    get,
+    post,
+    put,
+    usage,
+    user_with,
+)
+
+
+def test_create_returns_array_with_the_classic_shape(client):
+    resp = post(client, SM, [{"name": "firmware", "version": "1.0", "type": "os", "description": "d",
+                              "vendor": "ACME", "encrypted": False},
+                             {"name": "app", "version": "2.0", "type": "application"}])
+    assert resp.status_code == 201
+    first, second = body(resp)
+    assert set(first) == {"createdBy", "createdAt", "lastModifiedBy", "lastModifiedAt", "name", "description", "id",
+                          "version", "type", "typeName", "vendor", "encrypted", "locked", "deleted", "_links"}
+    assert (first["name"], first["version"], first["type"], first["typeName"], first["vendor"]) == (
+        "firmware", "1.0", "os", "OS", "ACME")
+    assert (first["locked"], first["deleted"], first["encrypted"]) == (False, False, False)
+    assert isinstance(first["id"], int) and isinstance(first["createdAt"], int) and first["createdBy"] == "admin"
+    assert second["typeName"] == "Application" and "description" not in second
+    links = first["_links"]
+    assert links["self"]["href"].endswith(f"/rest/v1/softwaremodules/{first['id']}")
+    assert links["artifacts"]["href"].endswith(f"/rest/v1/softwaremodules/{first['id']}/artifacts")
+    assert "/rest/v1/softwaremoduletypes/" in links["type"]["href"]
+    assert links["metadata"]["href"].endswith("/metadata?offset=0&limit=50")
+    assert usage("SOFTWARE_MODULE") == 2
+
+
+def test_get_update_delete(client):
+    sm = create_sm(client)
+    got = get(client, f"{SM}/{sm['id']}")
+    assert got.status_code == 200 and body(got)["name"] == "firmware"
+    resp = put(client, f"{SM}/{sm['id']}", {"description": "new", "vendor": "V", "name": "ignored"})
+    assert resp.status_code == 200
+    assert (body(resp)["description"], body(resp)["vendor"], body(resp)["name"]) == ("new", "V", "firmware")
+    assert body(resp)["lastModifiedAt"] >= sm["lastModifiedAt"]
+    resp = put(client, f"{SM}/{sm['id']}", {"locked": True})
+    assert body(resp)["locked"] is True and body(resp)["description"] == "new"
+    assert put(client, f"{SM}/{sm['id']}", {"locked": False}).status_code == 200
+    resp = delete(client, f"{SM}/{sm['id']}")
+    assert resp.status_code == 200 and resp.body in (b"", "")
+    assert get(client, f"{SM}/{sm['id']}").status_code == 404
+    assert usage("SOFTWARE_MODULE") == 0
+    # name, version and type are free again
+    create_sm(client)
+
+
+def test_not_found_and_bad_ids(client):
+    resp = get(client, f"{SM}/4711")
+    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
+    assert body(resp)["exceptionClass"].endswith("EntityNotFoundException")
+    assert put(client, f"{SM}/4711", {"description": "x"}).status_code == 404
+    assert delete(client, f"{SM}/4711").status_code == 404
+    assert get(client, f"{SM}/x1").status_code == 400
+
+
+def test_duplicate_name_version_type_is_409_and_writes_nothing(client):
+    create_sm(client)
+    resp = post(client, SM, [{"name": "other", "version": "1", "type": "os"},
+                             {"name": "firmware", "version": "1.0", "type": "os"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert body(get(client, SM))["total"] == 1 and usage("SOFTWARE_MODULE") == 1
+    # the same name and version with another type is another module
+    create_sm(client, type_key="application")
+    resp = post(client, SM, [{"name": "x", "version": "1", "type": "os"}, {"name": "x", "version": "1", "type": "os"}])
+    assert resp.status_code == 409
+
+
+def test_validation_errors(client):
+    resp = post(client, SM, [{"version": "1", "type": "os"}])
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.repo.constraintViolation"
+    assert post(client, SM, [{"name": "a", "type": "os"}]).status_code == 400
+    assert post(client, SM, [{"name": " ", "version": "1", "type": "os"}]).status_code == 400
+    assert post(client, SM, [{"name": "a" * 129, "version": "1", "type": "os"}]).status_code == 400
+    resp = post(client, SM, [{"name": "a", "version": "1", "type": "nope"}])
+    assert resp.status_code == 404
+    resp = post(client, SM, {"name": "a", "version": "1", "type": "os"})
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    resp = client.http.post(SM, headers=JSON, body="[{]")
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    resp = put(client, f"{SM}/{create_sm(client)['id']}", {"locked": "yes"})
+    assert resp.status_code == 400
+    assert usage("SOFTWARE_MODULE") == 1
+
+
+def test_quota_refuses_and_writes_nothing(client, monkeypatch):
+    monkeypatch.setenv("SKYHAWK_QUOTA_SOFTWARE_MODULE", "2")
+    create_sm(client, "a")
+    resp = post(client, SM, [{"name": "b", "version": "1", "type": "os"}, {"name": "c", "version": "1", "type": "os"}])
+    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert usage("SOFTWARE_MODULE") == 1 and body(get(client, SM))["total"] == 1
+    create_sm(client, "b")
+    assert post(client, SM, [{"name": "c", "version": "1", "type": "os"}]).status_code == 429
+    assert usage("SOFTWARE_MODULE") == 2
+    quota = body(client.http.get("/rest/v1/system/quota/SOFTWARE_MODULE", headers=JSON))
+    assert (quota["limit"], quota["used"]) == (2, 2)
+
+
+def _names(resp) -> list[str]:
+    return [sm["name"] for sm in body(resp)["content"]]
+
+
+def test_paging_sorting_and_search(client):
+    resp = post(client, SM, [{"name": f"mod-{i}", "version": f"1.{i}", "type": "os" if i % 2 else "application",
+                              "vendor": "acme" if i < 3 else "other"} for i in range(5)])
+    assert resp.status_code == 201
+    listed = body(get(client, SM))
+    assert (listed["total"], listed["size"]) == (5, 5) and _names(get(client, SM))[0] == "mod-0"
+    page = body(get(client, f"{SM}?offset=1&limit=2"))
+    assert [sm["name"] for sm in page["content"]] == ["mod-1", "mod-2"]
+    assert (page["total"], page["size"]) == (5, 2)
+    assert _names(get(client, f"{SM}?sort=id:DESC&limit=2")) == ["mod-4", "mod-3"]
+    assert _names(get(client, f"{SM}?sort=type:ASC,name:DESC")) == ["mod-4", "mod-2", "mod-0", "mod-3", "mod-1"]
+    assert _names(get(client, f"{SM}?offset=-5&limit=0")) == [f"mod-{i}" for i in range(5)]
+    found = body(get(client, f"{SM}?q=type==os;vendor==acme"))
+    assert [sm["name"] for sm in found["content"]] == ["mod-1"] and found["total"] == 1
+    found = body(get(client, f"{SM}?q=name==mod-*,version==2&sort=name:DESC&limit=2"))
+    assert [sm["name"] for sm in found["content"]] == ["mod-4", "mod-3"] and found["total"] == 5
+    found = body(get(client, f"{SM}?q=version=in=(1.0,1.4)"))
+    assert [sm["name"] for sm in found["content"]] == ["mod-0", "mod-4"]
+    assert error_code(get(client, f"{SM}?q=colour==red")) == "hawkbit.server.error.rest.param.rsqlInvalidField"
+    assert error_code(get(client, f"{SM}?q=name=mod")) == "hawkbit.server.error.rest.param.rsqlParamSyntax"
+    assert error_code(get(client, f"{SM}?sort=name:sideways")) == "hawkbit.server.error.rest.param.invalidDirection"
+    assert get(client, f"{SM}?offset=abc").status_code == 400
+
+
+def test_list_costs_one_query_and_one_counter_read(client, dynamo_calls):
+    post(client, SM, [{"name": f"m{i}", "version": "1", "type": "os"} for i in range(3)])
+    get(client, SM)  # warm the credential cache
+    dynamo_calls.reset()
+    assert body(get(client, f"{SM}?limit=2"))["total"] == 3
+    assert dynamo_calls.calls["Query"] == 1 and dynamo_calls.calls["GetItem"] == 1
+    assert dynamo_calls.calls["Scan"] == 0
+
+
+def test_locked_module_delete_is_soft(client):
+    sm = create_sm(client)
+    put(client, f"{SM}/{sm['id']}", {"locked": True})
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200
+    got = body(get(client, f"{SM}/{sm['id']}"))
+    assert got["deleted"] is True
+    listed = body(get(client, SM))
+    assert listed["content"] == [] and listed["total"] == 0
+    assert body(get(client, f"{SM}?q=name==firmware"))["total"] == 0
+    assert usage("SOFTWARE_MODULE") == 0
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 404
+    assert put(client, f"{SM}/{sm['id']}", {"description": "x"}).status_code == 404
+    create_sm(client)  # the natural key is free again
+
+
+def test_module_in_a_distribution_set_is_soft_deleted_and_stays_in_the_set(client):
+    sm = create_sm(client)
+    ds = create_ds(client, modules=[sm["id"]])
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200
+    assert body(get(client, f"{SM}/{sm['id']}"))["deleted"] is True
+    modules = body(get(client, f"/rest/v1/distributionsets/{ds['id']}"))["modules"]
+    assert [(m["id"], m["deleted"]) for m in modules] == [(sm["id"], True)]
+
+
+def test_permissions(client):
+    sm = create_sm(client)
+    reader = user_with(client, "reader", "READ_REPOSITORY")
+    reader_json = {**reader, "Content-Type": "application/json"}
+    assert get(client, f"{SM}/{sm['id']}", headers=reader).status_code == 200
+    resp = post(client, SM, [{"name": "x", "version": "1", "type": "os"}], headers=reader_json)
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.insufficientPermission"
+    assert put(client, f"{SM}/{sm['id']}", {"description": "x"}, headers=reader_json).status_code == 403
+    assert delete(client, f"{SM}/{sm['id']}", headers=reader).status_code == 403
+    assert post(client, f"{SM}/{sm['id']}/metadata", [{"key": "k"}], headers=reader_json).status_code == 403
+    assert client.http.get(SM).status_code == 401
+    assert usage("SOFTWARE_MODULE") == 1
+
+
+# --- metadata -------------------------------------------------------------------------------------
+def test_metadata_lifecycle(client):
+    sm = create_sm(client)
+    base = f"{SM}/{sm['id']}/metadata"
+    resp = post(client, base, [{"key": "color", "value": "red", "targetVisible": True}, {"key": "size", "value": "L"}])
+    assert resp.status_code == 201
+    assert body(resp) == [{"key": "color", "value": "red", "targetVisible": True},
+                          {"key": "size", "value": "L", "targetVisible": False}]
+    listed = body(get(client, base))
+    assert listed["total"] == 2 and [m["key"] for m in listed["content"]] == ["color", "size"]
+    assert body(get(client, f"{base}?q=targetVisible==true"))["content"][0]["key"] == "color"
+    assert [m["key"] for m in body(get(client, f"{base}?sort=key:DESC&limit=1"))["content"]] == ["size"]
+    assert body(get(client, f"{base}/color")) == {"key": "color", "value": "red", "targetVisible": True}
+    resp = put(client, f"{base}/color", {"value": "blue"})
+    assert resp.status_code == 200 and body(resp) == {"key": "color", "value": "blue", "targetVisible": True}
+    resp = put(client, f"{base}/color", {"targetVisible": False})
+    assert body(resp) == {"key": "color", "value": "blue", "targetVisible": False}
+    assert delete(client, f"{base}/color").status_code == 200
+    assert get(client, f"{base}/color").status_code == 404
+    assert body(get(client, base))["total"] == 1
+    # the module's search sees metadata
+    assert body(get(client, f"{SM}?q=metadata.size==L"))["total"] == 1
+
+
+def test_metadata_errors(client):
+    sm = create_sm(client)
+    base = f"{SM}/{sm['id']}/metadata"
+    post(client, base, [{"key": "a", "value": "1"}])
+    resp = post(client, base, [{"key": "b", "value": "2"}, {"key": "a", "value": "3"}])
+    assert resp.status_code == 409
+    assert body(get(client, base))["total"] == 1  # nothing written
+    assert post(client, base, [{"key": "c"}, {"key": "c"}]).status_code == 409
+    assert post(client, base, [{"value": "no key"}]).status_code == 400
+    assert post(client, base, {"key": "x"}).status_code == 400
+    assert put(client, f"{base}/missing", {"value": "x"}).status_code == 404
+    assert delete(client, f"{base}/missing").status_code == 404
+    assert get(client, f"{SM}/999/metadata").status_code == 404
+    assert post(client, f"{SM}/999/metadata", [{"key": "a"}]).status_code == 404
+
+
+def test_metadata_quota(client, monkeypatch):
+    from chalicelib.domain import quotas
+    monkeypatch.setattr(quotas, "MAX_METADATA_ENTRIES", 2)
+    sm = create_sm(client)
+    base = f"{SM}/{sm['id']}/metadata"
+    assert post(client, base, [{"key": "a"}, {"key": "b"}]).status_code == 201
+    resp = post(client, base, [{"key": "c"}])
+    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert body(get(client, base))["total"] == 2
