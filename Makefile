@@ -9,7 +9,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 ENABLE_CDN ?= false
-CDN_PUBLIC_KEY_PEM ?=
 
 .PHONY: help venv run test lint bench package deploy-data
 
@@ -58,8 +57,9 @@ package: venv
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev out/
 	$(VENV)/bin/cfn-lint out/sam.json
 
-# Not run by the tests: deploys to the AWS account of your current credentials.
+# Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by
+# the shell from the environment: a multi-line value expanded by make would break the recipe.
 deploy-data:
 	aws cloudformation deploy --template-file infra/skyhawk-data.yaml \
 	  --stack-name skyhawk-$(STAGE)-data --capabilities CAPABILITY_IAM \
-	  --parameter-overrides Stage=$(STAGE) EnableCdn=$(ENABLE_CDN) CdnPublicKeyPem="$(CDN_PUBLIC_KEY_PEM)"
+	  --parameter-overrides Stage=$(STAGE) EnableCdn=$(ENABLE_CDN) CdnPublicKeyPem="$${CDN_PUBLIC_KEY_PEM:-}"
