@@ -12,6 +12,7 @@ Everything binds 127.0.0.1: this is a development server with a well-known admin
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import logging
 import os
 import signal
@@ -104,12 +105,6 @@ def _ticker(app: Any, every: float, stop: threading.Event) -> None:
 
 # --- environment ---------------------------------------------------------------------------------
 
-_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-            "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "SKYHAWK_S3_PUBLIC_ENDPOINT",
-            "POWERTOOLS_TRACE_DISABLED")
-
-
 def _fake_credentials() -> None:
     # A local run must never reach a real account, whatever the shell has configured.
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -152,11 +147,13 @@ def _reset_clients() -> None:
 
     config.reset()
     aws.reset()
-    try:
-        from chalicelib.store import tx
-        tx.reset()
-    except (ImportError, AttributeError):
-        pass
+    # Process-wide caches of other modules, tied to the data of the endpoint being left.
+    for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
+                          ("chalicelib.auth", "forget_verified")):
+        try:
+            getattr(importlib.import_module(module), reset)()
+        except (ImportError, AttributeError):
+            pass
     pending = list(Model.__subclasses__())
     while pending:
         model = pending.pop()
@@ -211,7 +208,7 @@ def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = No
     `schedule_every` None reads SKYHAWK_SCHEDULE_EVERY (default 60 s); 0 or less disables the ticker
     (tests then call `Running.run_schedules()`).
     """
-    saved_env = {name: os.environ.get(name) for name in _AWS_ENV}
+    saved_env = dict(os.environ)
     stoppers: list[Callable[[], None]] = []
 
     def stop_all() -> None:
@@ -229,7 +226,7 @@ def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = No
 
 
 def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_every: float | None,
-           access_log: bool, saved_env: dict[str, str | None], stoppers: list[Callable[[], None]]) -> Running:
+           access_log: bool, saved_env: dict[str, str], stoppers: list[Callable[[], None]]) -> Running:
     # werkzeug logs every moto request at INFO; keep the terminal for the API's own access log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # botocore and pynamodb announce at INFO where they found credentials, endpoints and settings.
@@ -238,11 +235,9 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
     _fake_credentials()
 
     def restore_env() -> None:
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in set(os.environ) - set(saved_env):
+            del os.environ[name]
+        os.environ.update(saved_env)
     stoppers.append(restore_env)
 
     external = os.environ.get("AWS_ENDPOINT_URL")
