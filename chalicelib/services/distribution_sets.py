@@ -9,7 +9,7 @@ handed to assignments (hawkBit `DistributionSetManagement`).
 - A locked set (explicitly, or implicitly by its first assignment) refuses module changes (423) and
   locks its modules. Deleting a locked set soft-deletes it; otherwise it is removed.
 - Each set counts in its modules' `in_sets` and its type's `used_by` (soft vs. hard deletes there).
-- Creating several sets validates them all first, then writes one transaction per set.
+- Creating several sets validates them all first, then writes them in one transaction (per 30 sets).
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
 
 RETRIES = 5
 KIND = "DistributionSet"
+CREATE_CHUNK = 30  # sets per transaction: 2 items each + types + usage counter stay below 100
 FIELDS = catalog_lists.BASE_FIELDS | {
     "version", "type", "type.key", "type.name", "complete", "valid", "locked", "requiredmigrationstep",
     "module.id", "module.name", "module.version", "module.type", "tag", "metadata.*"}
@@ -196,27 +197,37 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSet], len(specs))
     now = clock.now_ms()
     created = []
-    for ds_id, spec, composition in zip(ids, specs, compositions):
-        ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
-        ds = DistributionSet(
-            tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name, version_name=spec.version,
-            type_key=ds_type.key, type_id=int(ds_type.id), type_name=ds_type.name, description=spec.description,
-            modules=composition.module_ids, complete=composition.complete,
-            required_migration_step=spec.required_migration_step, locked=spec.locked, deleted=False, valid=True,
-            metadata={}, created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+    for start in range(0, len(specs), CREATE_CHUNK):
+        chunk = list(zip(ids, specs, compositions))[start:start + CREATE_CHUNK]
         tx = Tx()
-        tx.put(ds, condition=DistributionSet.sk.does_not_exist())
-        catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
-                             lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
-        tx.update(ds_type, [DistributionSetType.used_by.add(1)], add_version_condition=False,
-                  condition=DistributionSetType.deleted == False,  # noqa: E712
-                  on_fail=lambda key=ds_type.key: errors.EntityNotFound.of("DistributionSetType", key))
-        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", 1, limit)
-        locks = set(composition.module_ids) if spec.locked else set()
-        _commit_with_modules(tx, _module_updates(tx, modules, {i: 1 for i in composition.module_ids}, locks))
+        in_sets: Tally = Tally()
+        locks: set[int] = set()
+        for ds_id, spec, composition in chunk:
+            ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
+            ds = DistributionSet(
+                tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
+                version_name=spec.version, type_key=ds_type.key, type_id=int(ds_type.id), type_name=ds_type.name,
+                description=spec.description, modules=composition.module_ids, complete=composition.complete,
+                required_migration_step=spec.required_migration_step, locked=spec.locked, deleted=False,
+                valid=True, metadata={}, created_at=now, created_by=user, last_modified_at=now,
+                last_modified_by=user)
+            tx.put(ds, condition=DistributionSet.sk.does_not_exist())
+            catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
+                                 lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
+            in_sets.update(composition.module_ids)
+            if spec.locked:
+                locks.update(composition.module_ids)
+            created.append(ds)
+        for type_key, count in Tally(spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
+                                     for _, spec, _ in chunk).items():
+            ds_type = ds_types[type_key]
+            tx.update(ds_type, [DistributionSetType.used_by.add(count)], add_version_condition=False,
+                      condition=DistributionSetType.deleted == False,  # noqa: E712
+                      on_fail=lambda key=type_key: errors.EntityNotFound.of("DistributionSetType", key))
+        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
+        _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), locks))
         for sm_id in locks:
             modules[sm_id].locked = True
-        created.append(ds)
     return attach_modules(tenant, created)
 
 
