@@ -10,7 +10,8 @@ Grammar (rsql-parser, as hawkBit uses it):
 
 Operators: `==`, `!=`, `=lt=` (`<`), `=le=` (`<=`), `=gt=` (`>`), `=ge=` (`>=`), `=in=`, `=out=`, `=li=`.
 In `==` / `!=` a `*` is a wildcard and `\\*` a literal star; `=li=` is SQL-like (`*` or `%` any run,
-`_` one character; `\\*` a literal star). String comparisons ignore case, as hawkBit's default `hawkbit.rsql.ignore-case`.
+`_` one character; `\\*` a literal star). String comparisons ignore case, as hawkBit's default
+`hawkbit.rsql.ignore-case`.
 
 Field names are case-insensitive and checked against a whitelist (hawkBit's `*Fields` enums). A
 whitelist entry `name` allows exactly that path; `attribute.*` allows any sub-key below `attribute`.

@@ -150,8 +150,12 @@ def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int,
         if not actions:
             continue
         # Counts are commutative: no version condition, only "still there" for modules being added.
-        condition = SoftwareModule.deleted == False if delta.get(sm_id, 0) > 0 else SoftwareModule.sk.exists()  # noqa: E712
-        pending.append((sm, actions, condition, lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id)))
+        if delta.get(sm_id, 0) > 0:
+            condition = SoftwareModule.deleted == False  # noqa: E712
+        else:
+            condition = SoftwareModule.sk.exists()
+        pending.append((sm, actions, condition,
+                        lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id)))
     return pending
 
 
@@ -391,15 +395,19 @@ def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
 
 def lock_for_assignment(tenant: str, ds_id: int) -> None:
     """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`.
-    Idempotent; one GetItem when the set is locked already (its modules were locked with it)."""
+
+    Idempotent; one GetItem when the set is locked already (its modules were locked with it).
+    Otherwise one transaction locks the set and its modules without reading the modules first.
+    """
     def attempt() -> None:
         ds = _live(tenant, ds_id)
         if ds.locked:
             return
-        modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
         tx = Tx()
         tx.update(ds, [DistributionSet.locked.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
-        _commit_with_modules(tx, _module_updates(tx, modules, {}, set(modules)))
+        pending = [(catalog.unread_module(tenant, int(sm_id)), [SoftwareModule.locked.set(True)],
+                    SoftwareModule.sk.exists(), None) for sm_id in ds.modules]
+        _commit_with_modules(tx, pending)
     retrying(RETRIES, attempt)
 
 

@@ -67,6 +67,15 @@ def get_many(model: type[Item], tenant: str, ids: Iterable[int]) -> dict[int, It
     return {int(item.id): item for item in model.batch_get([(tenant, sort_key(model, i)) for i in wanted])}
 
 
+def unread_module(tenant: str, sm_id: int) -> SoftwareModule:
+    """A module handle for an update without reading the item first (keys only).
+
+    The placeholder version makes PynamoDB add 1 to the stored version (instead of setting it to 1);
+    use it only with `add_version_condition=False` and a condition such as `sk.exists()`.
+    """
+    return SoftwareModule(tenant, sort_key(SoftwareModule, sm_id), version=0)
+
+
 # --- lists of a kind ---------------------------------------------------------------------------
 def _visible(model: type[Item], tenant: str, descending: bool = False, page_size: int = _QUERY_PAGE,
              include_deleted: bool = False) -> Iterator[Item]:

@@ -302,11 +302,19 @@ def test_deployment_snapshot_refusals(client):
 def test_lock_for_assignment_is_idempotent_and_cheap(client, dynamo_calls):
     from chalicelib.services import distribution_sets
 
+    from chalicelib.store import catalog
+    from chalicelib.store.tables import SoftwareModule
+
     os_module = create_sm(client)
     ds = create_ds(client, modules=[os_module["id"]])
+    version_before = int(catalog.get(SoftwareModule, TENANT, os_module["id"]).version)
+    dynamo_calls.reset()
     distribution_sets.lock_for_assignment(TENANT, ds["id"])
+    assert dynamo_calls.calls == {"GetItem": 1, "TransactWriteItems": 1}
     got = body(get(client, f"{DS}/{ds['id']}"))
     assert got["locked"] is True and got["modules"][0]["locked"] is True
+    # the module's version moved on by one (a concurrent stale write is refused), not reset
+    assert int(catalog.get(SoftwareModule, TENANT, os_module["id"]).version) == version_before + 1
     dynamo_calls.reset()
     distribution_sets.lock_for_assignment(TENANT, ds["id"])
     assert dynamo_calls.total == 1 and dynamo_calls.calls["GetItem"] == 1
