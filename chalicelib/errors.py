@@ -161,6 +161,12 @@ class InvalidAutoAssignActionType(BadRequest):
     exception_class = _JAVA_PKG + "InvalidAutoAssignActionTypeException"
 
 
+class EncryptionNotSupported(BadRequest):
+    code = "hawkbit.server.error.artifact.encryptionNotSupported"
+    exception_class = _JAVA_PKG + "ArtifactEncryptionUnsupportedException"
+    default_message = "Artifact encryption is not supported by this server."
+
+
 # --- 401 / 403 -------------------------------------------------------------------------------
 class Unauthorized(SkyhawkError):
     status, code, dcs_reason = 401, "hawkbit.server.error.unauthorized", "unauthorized"

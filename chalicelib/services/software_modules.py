@@ -71,6 +71,9 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
             raise errors.EntityAlreadyExists(f"SoftwareModule {spec.name}:{spec.version} ({spec.type_key}) is "
                                              f"given twice.", [KIND, spec.name, spec.version, spec.type_key])
         seen.add(natural)
+    if any(spec.encrypted for spec in specs):
+        # hawkBit refuses encrypted modules when no artifact encryption service is configured; none is here.
+        raise errors.EncryptionNotSupported()
     types = {key: catalog_types.software_module_type_by_key(tenant, key) for key in dict.fromkeys(
         s.type_key for s in specs)}
     limit = quotas.limit("SOFTWARE_MODULE")

@@ -90,6 +90,8 @@ def test_validation_errors(client):
     assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
     resp = client.http.post(SM, headers=JSON, body="[{]")
     assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    resp = post(client, SM, [{"name": "a", "version": "1", "type": "os", "encrypted": True}])
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.artifact.encryptionNotSupported"
     resp = put(client, f"{SM}/{create_sm(client)['id']}", {"locked": "yes"})
     assert resp.status_code == 400
     assert usage("SOFTWARE_MODULE") == 1
