@@ -97,8 +97,8 @@ class Row:
     file_refs: tuple[str, ...] = ()
 
 
-def _row(item: WorkflowInstance, group: str | None = None) -> Row:
-    return Row(item.tenant, item.sk, item.model_key, item.current_state,
+def _row(item: WorkflowInstance, group: str | None = None, model_key: str | None = None) -> Row:
+    return Row(item.tenant, item.sk, model_key or item.model_key, item.current_state,
                group if group is not None else item.group_name,
                item.device_visible if item.device_visible is not None else True,
                tuple(item.file_refs or ()))
@@ -118,7 +118,7 @@ def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bo
 
 def rows_by_model(tenant: str, model_key: str, descending: bool) -> Iterator[Row]:
     items = WorkflowInstance.by_model.query(model_index_key(tenant, model_key), scan_index_forward=not descending)
-    return (_row(i) for i in items)
+    return (_row(i, model_key=model_key) for i in items)
 
 
 def rows_by_tenant(tenant: str, descending: bool) -> Iterator[Row]:
