@@ -70,7 +70,8 @@ MODEL = WorkflowModel.parse(_DEFINITION)
 TASK_STATES = ("CONFIGURE", "CONFIGURING", "CONFIGURED", "CANCELED", "FAILED")
 
 # A task file's `uri` naming a DCS file: .../api/deviceconfiguration/v3/files/{id}/head or .../revisions/{hash}/content
-_DCS_URI = re.compile(r"/api/deviceconfiguration/v3/files/(?P<file>[^/]+)/(?:head|revisions/(?P<hash>[^/]+)/content)/?$")
+_DCS_URI = re.compile(r"/api/deviceconfiguration/v3/files/(?P<file>[^/]+)/"
+                      r"(?:head|revisions/(?P<hash>[^/]+)/content)/?$")
 
 
 @dataclass(frozen=True)

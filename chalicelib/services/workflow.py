@@ -14,7 +14,7 @@ from chalicelib import clock, config, errors
 from chalicelib.domain import config_model
 from chalicelib.domain import workflow as engine
 from chalicelib.domain.dcs_paging import PageRequest
-from chalicelib.domain.workflow import Actor, Progress, StateInfo, WorkflowModel
+from chalicelib.domain.workflow import Progress, StateInfo, WorkflowModel
 from chalicelib.services import config_files, device_configuration, tenant_config
 from chalicelib.services.callers import Caller
 from chalicelib.store import targets as target_store

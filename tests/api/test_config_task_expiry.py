@@ -28,7 +28,8 @@ def finish(client, token, task_id, state="CONFIGURED"):
         return
     patch_task(client, "dev-1", task_id, {"state": "CONFIGURING", "progress": 0}, headers=bearer(token))
     final = "CONFIGURED" if state == "CONFIGURED" else "FAILED"
-    assert patch_task(client, "dev-1", task_id, {"state": final, "progress": 1}, headers=bearer(token)).status_code == 200
+    resp = patch_task(client, "dev-1", task_id, {"state": final, "progress": 1}, headers=bearer(token))
+    assert resp.status_code == 200
 
 
 def task_ids(client):

@@ -227,7 +227,8 @@ def test_bad_task_definitions_are_400(client):
         resp = client.http.post(f"{DCS}/devices/dev-1/configurationTasks", headers=JSON_HEADERS,
                                 body=json.dumps(payload))
         assert resp.status_code == 400, payload
-    ok = create_task(client, "dev-1", [{"name": "b", "uri": head_uri(empty["id"]), "checksum": f"sha256:{empty['head']}"}])
+    ok = create_task(client, "dev-1", [{"name": "b", "uri": head_uri(empty["id"]),
+                                        "checksum": f"sha256:{empty['head']}"}])
     assert ok["files"][0]["checksum"] == f"sha256:{empty['head']}"
 
 

@@ -6,7 +6,6 @@ import json
 from tests.api.dcs_steps import (
     CONFIG_MODEL,
     DWS,
-    JSON_HEADERS,
     bearer,
     body,
     create_task,
@@ -194,8 +193,9 @@ def test_custom_instantaneous_release(client):
     assert inst["currentState"]["message"] == "State machine is triggered instantaneously."
     polled = body(client.http.get(f"{DWS}/instances?group=OPEN&modelKey={CONFIG_MODEL}", headers=bearer(token)))
     assert [i["id"] for i in polled["content"]] == [inst["id"]]
-    bad = post(client, "/instances", {"deviceId": "dev-1", "model": {
-        "key": CONFIG_MODEL, "customTransitions": [{"from": "CONFIGURE", "to": "CONFIGURING", "type": "INSTANTANEOUS"}]}})
+    not_allowed = [{"from": "CONFIGURE", "to": "CONFIGURING", "type": "INSTANTANEOUS"}]
+    bad = post(client, "/instances", {"deviceId": "dev-1",
+                                      "model": {"key": CONFIG_MODEL, "customTransitions": not_allowed}})
     assert bad.status_code == 400
 
 

@@ -128,7 +128,8 @@ def test_device_configuration_workflow(stack):
                                json={"files": [{"name": "x", "uri": content_uri}]}).json()["id"]
     failed = admin.post(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks",
                         json={"files": [{"name": "x", "uri": content_uri}]}).json()["id"]
-    admin.patch(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks/{failed}", json={"state": "CONFIGURE", "progress": 0})
+    admin.patch(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks/{failed}",
+                json={"state": "CONFIGURE", "progress": 0})
     assert device1.patch(f"{host}{DWS}/instances/{failed}", json={"state": "FAILED", "progress": 0}).status_code == 200
 
     from chalicelib import clock
