@@ -39,8 +39,8 @@ run: venv
 # Both runs always happen (one failing run should not hide the other's results); either fails the target.
 test: venv lint
 	@status=0; \
-	echo "$(PY) -m pytest tests/unit tests/api tests/infra -q"; \
-	$(PY) -m pytest tests/unit tests/api tests/infra -q || status=1; \
+	echo "$(PY) -m pytest -n 2 tests/unit tests/api tests/infra -q"; \
+	$(PY) -m pytest -n 2 tests/unit tests/api tests/infra -q || status=1; \
 	echo "$(PY) -m pytest tests/e2e -q"; \
 	$(PY) -m pytest tests/e2e -q || status=1; \
 	exit $$status

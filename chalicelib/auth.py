@@ -31,9 +31,6 @@ PERMISSIONS = (
 _IMPLIED = {"TENANT_CONFIGURATION": ("READ_TENANT_CONFIGURATION",),
             "UPDATE_DEVICE_CONFIGURATION": ("READ_DEVICE_CONFIGURATION",)}
 
-PBKDF2_ITERATIONS = 120_000
-
-
 @dataclass(frozen=True)
 class Principal:
     tenant: str
@@ -54,8 +51,9 @@ def expand(permissions: list[str] | tuple[str, ...]) -> frozenset[str]:
     return frozenset(result)
 
 
-def hash_password(password: str, salt: str | None = None, iterations: int = PBKDF2_ITERATIONS) -> tuple[str, str]:
+def hash_password(password: str, salt: str | None = None, iterations: int | None = None) -> tuple[str, str]:
     salt = salt or secrets.token_hex(16)
+    iterations = iterations or config.settings().password_hash_iterations
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), iterations)
     return salt, digest.hex()
 

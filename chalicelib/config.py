@@ -44,6 +44,8 @@ class Settings:
     last_seen_write_interval_ms: int
     # Device configuration tasks in final states are deleted after this many days (tenant-overridable).
     config_task_retention_days: int
+    # PBKDF2 rounds for new password hashes (stored per user, so lowering it affects only new users).
+    password_hash_iterations: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,6 +63,7 @@ def settings() -> Settings:
         tenant_config_cache_seconds=float(env("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "10")),
         last_seen_write_interval_ms=int(env("SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS", "60000")),
         config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
+        password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "120000")),
     )
 
 

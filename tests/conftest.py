@@ -13,6 +13,7 @@ os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "skyhawk")
+os.environ["SKYHAWK_PASSWORD_HASH_ITERATIONS"] = "1000"  # hashing cost is not under test; speed is
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
     os.environ.pop(_var, None)
 
@@ -21,6 +22,40 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _copy_each_table_once_per_transaction() -> None:
+    """Speed up moto, not change it: its TransactWriteItems deep-copies a whole table once per *item*
+    for rollback (99 copies of the same table for a 99-item transaction, so a test's cost grows with
+    items x table size). One copy per table and transaction is the same rollback state.
+    """
+    import copy
+    import types
+
+    from moto.dynamodb import models as dynamodb_models
+
+    original = dynamodb_models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        copies: dict[int, object] = {}
+
+        def deepcopy(value, memo=None):
+            if isinstance(value, dynamodb_models.Table):
+                if id(value) not in copies:
+                    copies[id(value)] = copy.deepcopy(value, memo)
+                return copies[id(value)]
+            return copy.deepcopy(value, memo)
+
+        dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy)
+        try:
+            return original(self, transact_items)
+        finally:
+            dynamodb_models.copy = copy
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+_copy_each_table_once_per_transaction()
 sys.path.insert(0, str(PROJECT_DIR))
 
 TENANT = "DEFAULT"

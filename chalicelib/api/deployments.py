@@ -8,7 +8,7 @@ from chalicelib.api.common import base_url, int_param, json_body, json_response,
 from chalicelib.api.mgmt_views import action_json, assignment_json, paged, target_json
 from chalicelib.domain import listing
 from chalicelib.services import actions as action_service
-from chalicelib.services import deployment, tenant_config
+from chalicelib.services import deployment, distribution_sets, tenant_config
 from chalicelib.services import targets as target_service
 from chalicelib.store import targets as target_store
 
@@ -33,8 +33,7 @@ def assign_targets(ds_id):
 
 def _targets_of(who, ds_id, finder):
     ds_id = int_param(ds_id, "distributionSetId")
-    from chalicelib.services import distribution_sets  # TODO(integration): top-level once the catalogue lands
-    distribution_sets.get(who.tenant, ds_id)  # 404 for an unknown set
+    distribution_sets.get_distribution_set(who.tenant, ds_id)  # 404 for an unknown set
     params = query(bp)
     paging = listing.Paging.parse(params, target_service.SORT_FIELDS, "controllerId:ASC")
     content, total = target_service.filter_and_page(finder(who.tenant, ds_id), params.get("q"), paging)

@@ -105,7 +105,7 @@ def action_history(target_id, action_id):
 def _distribution_set_json(who, ds_id):
     from chalicelib.api.distributionsets import ds_json
     from chalicelib.services import distribution_sets
-    return json_response(ds_json(distribution_sets.get(who.tenant, int(ds_id)), base_url(bp)))
+    return json_response(ds_json(distribution_sets.get_distribution_set(who.tenant, int(ds_id)), base_url(bp)))
 
 
 @route(bp, BASE + "/{target_id}/assignedDS")

@@ -116,11 +116,9 @@ def handling(action_type: str, force_time: int | None, now_ms: int) -> tuple[str
 
 def cache_buster(tenant: str, action_id: int, action_type: str, force_time: int | None, now_ms: int) -> int:
     """The `?c=` value: changes when a time-forced action flips to forced, so clients fetch again."""
-    base = zlib.crc32(f"{tenant}:{action_id}".encode())
-    if base >= 2 ** 31:
-        base -= 2 ** 32
     forced_now = action_type == "timeforced" and force_time is not None and now_ms >= force_time
-    return 31 * base + (1231 if forced_now else 1237)
+    value = 31 * zlib.crc32(f"{tenant}:{action_id}".encode()) + (1231 if forced_now else 1237)
+    return (value + 2 ** 31) % 2 ** 32 - 2 ** 31  # a Java int, as hawkBit's calculateEtag
 
 
 def pick_active(summaries: list[dict]) -> dict | None:

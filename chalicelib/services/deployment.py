@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.actions import ACTION_TYPES, DEFAULT_WEIGHT, Status, UpdateStatus, status_id
-from chalicelib.services import tenant_config
+from chalicelib.services import distribution_sets, tenant_config
 from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
@@ -81,7 +81,6 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     multi = bool(cfg["multi.assignments.enabled"])
     if multi and any(r.weight is None for r in requests):
         raise errors.NoWeightProvided()
-    from chalicelib.services import distribution_sets  # TODO(integration): top-level once the catalogue lands
     snapshot = distribution_sets.deployment_snapshot(tenant, ds_id)
     result = AssignmentResult(total=len(requests))
     pending = {r.controller_id: r for r in requests}

@@ -26,7 +26,8 @@ def ensure_tenant(tenant: str, admin_password: str | None = None) -> None:
 def create_user(tenant: str, name: str, password: str, permissions: list[str]) -> None:
     salt, digest = auth.hash_password(password)
     try:
-        users.create(tenant, name, salt, digest, auth.PBKDF2_ITERATIONS, permissions, clock.now_ms())
+        users.create(tenant, name, salt, digest, config.settings().password_hash_iterations, permissions,
+                     clock.now_ms())
     except PutError:
         pass  # a concurrent bootstrap created it
 
