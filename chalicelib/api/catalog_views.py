@@ -5,11 +5,12 @@ Shapes follow hawkBit's classic/Oct-2025 JSON (`MgmtSoftwareModuleType`, `MgmtDi
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.catalog import MetadataEntry
-from chalicelib.domain.listing import Paging
-from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
+if TYPE_CHECKING:
+    from chalicelib.domain.catalog import MetadataEntry
+    from chalicelib.domain.listing import Paging
+    from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
 
 
 def audit(entity: Any) -> dict[str, Any]:

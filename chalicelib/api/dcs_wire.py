@@ -6,20 +6,25 @@ Siemens JSON (no HAL), `application/json`, times as ISO-8601 `...Z`, lists as
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from chalice import Blueprint, Response
 
 from chalicelib import auth, errors
 from chalicelib.api.common import json_response, principal, query
-from chalicelib.domain import config_model
 from chalicelib.domain.dcs_paging import PageRequest
-from chalicelib.domain.workflow import InvalidInput, StateInfo
-from chalicelib.services import callers
-from chalicelib.services.callers import Caller
-from chalicelib.services.config_files import Content, FileView, RevisionView
-from chalicelib.services.device_configuration import ConfiguredFile
-from chalicelib.services.workflow import InstanceView
+from chalicelib.lazy import lazy_import
+
+config_model = lazy_import("chalicelib.domain.config_model")
+workflow_rules = lazy_import("chalicelib.domain.workflow")
+callers = lazy_import("chalicelib.services.callers")
+
+if TYPE_CHECKING:
+    from chalicelib.domain.workflow import StateInfo
+    from chalicelib.services.callers import Caller
+    from chalicelib.services.config_files import Content, FileView, RevisionView
+    from chalicelib.services.device_configuration import ConfiguredFile
+    from chalicelib.services.workflow import InstanceView
 
 JSON = "application/json"
 DEVICE_SCHEMES = ("Bearer", "TargetToken")
@@ -35,13 +40,13 @@ def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
             raise errors.InsufficientPermission("This endpoint is for operators; devices cannot use it.")
         return device
     who = principal(bp, permission)
-    return Caller.operator(who.tenant, who.username)
+    return callers.Caller.operator(who.tenant, who.username)
 
 
 def page_request(bp: Blueprint, sortable: Sequence[str], default_field: str, descending: bool = False) -> PageRequest:
     try:
         return PageRequest.parse(query(bp), sortable, default_field, descending)
-    except InvalidInput as exc:
+    except workflow_rules.InvalidInput as exc:
         raise errors.BadRequest(str(exc)) from exc
 
 

@@ -8,11 +8,13 @@ from chalicelib.api.common import base_url, int_param, json_body, json_response,
 from chalicelib.api.mgmt_views import action_json, assignment_json, paged, target_json
 from chalicelib.domain import listing
 from chalicelib.services import actions as action_service
-from chalicelib.services import deployment, distribution_sets, tenant_config
+from chalicelib.lazy import lazy_import
+from chalicelib.services import deployment, tenant_config
 from chalicelib.services import targets as target_service
 from chalicelib.store import targets as target_store
 
 bp = Blueprint(__name__)
+distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 BASE = "/rest/v1/distributionsets/{ds_id}"
 
 

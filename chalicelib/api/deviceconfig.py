@@ -21,8 +21,12 @@ from chalicelib.api.dcs_wire import (
     revision_json,
     task_json,
 )
-from chalicelib.domain import config_model
-from chalicelib.services import config_files, device_configuration, workflow
+from chalicelib.lazy import lazy_import
+
+config_model = lazy_import("chalicelib.domain.config_model")
+config_files = lazy_import("chalicelib.services.config_files")
+device_configuration = lazy_import("chalicelib.services.device_configuration")
+workflow = lazy_import("chalicelib.services.workflow")
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,7 @@ blueprint; it renders sets with `ds_json` from here.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -13,10 +13,15 @@ from chalicelib import errors
 from chalicelib.api.catalog_views import audit, metadata_json, paged, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.softwaremodules import sm_json
-from chalicelib.domain import catalog as rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_metadata, distribution_sets
-from chalicelib.store.tables import DistributionSet
+from chalicelib.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from chalicelib.store.tables import DistributionSet
+
+rules = lazy_import("chalicelib.domain.catalog")
+catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
+distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 
 bp = Blueprint(__name__)
 

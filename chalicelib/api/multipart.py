@@ -5,8 +5,6 @@ app.py lists multipart/form-data among the binary types, so chalice hands over t
 """
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from dataclasses import dataclass, field
 
 from chalicelib import errors
@@ -31,6 +29,9 @@ def parse_form(content_type: str | None, body: bytes | None) -> Form:
         raise errors.BodyNotReadable("The request must be multipart/form-data with a 'file' part.")
     if not isinstance(body, (bytes, bytearray)) or not body:
         raise errors.BodyNotReadable("The multipart request body is empty.")
+    import email.parser  # only uploads need the (slow to import) email package
+    import email.policy
+
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body))
     if not message.is_multipart():

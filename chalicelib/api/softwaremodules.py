@@ -1,7 +1,7 @@
 """/rest/v1/softwaremodules: modules, their artifacts (multipart upload, 302 download) and metadata."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -9,10 +9,15 @@ from chalicelib import errors
 from chalicelib.api import multipart
 from chalicelib.api.catalog_views import audit, metadata_json, paged, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
-from chalicelib.domain import catalog as rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_metadata, software_modules
-from chalicelib.store.tables import Artifact, SoftwareModule
+from chalicelib.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from chalicelib.store.tables import Artifact, SoftwareModule
+
+rules = lazy_import("chalicelib.domain.catalog")
+catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
+software_modules = lazy_import("chalicelib.services.software_modules")
 
 bp = Blueprint(__name__)
 

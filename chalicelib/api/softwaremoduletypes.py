@@ -5,9 +5,11 @@ from chalice import Blueprint
 
 from chalicelib.api.catalog_views import paged, sm_type_json
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
-from chalicelib.domain import catalog as rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_types
+from chalicelib.lazy import lazy_import
+
+rules = lazy_import("chalicelib.domain.catalog")
+catalog_types = lazy_import("chalicelib.services.catalog_types")
 
 bp = Blueprint(__name__)
 

@@ -9,7 +9,9 @@ from chalice import Blueprint
 
 from chalicelib.api.common import empty, json_body, query, route
 from chalicelib.api.dcs_wire import caller, flag, instance_json, page_json, page_request, respond
-from chalicelib.services import workflow
+from chalicelib.lazy import lazy_import
+
+workflow = lazy_import("chalicelib.services.workflow")
 
 bp = Blueprint(__name__)
 

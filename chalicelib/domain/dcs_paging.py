@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from chalicelib.domain.workflow import InvalidInput
+from chalicelib.lazy import lazy_import
+
+workflow_rules = lazy_import("chalicelib.domain.workflow")  # its errors, raised only on bad input
 
 DEFAULT_SIZE = 10
 MAX_SIZE = 500
@@ -33,19 +35,19 @@ class PageRequest:
         page = _integer(params.get("page"), "page", 0)
         size = _integer(params.get("size"), "size", DEFAULT_SIZE)
         if page < 0:
-            raise InvalidInput("'page' must not be negative.")
+            raise workflow_rules.InvalidInput("'page' must not be negative.")
         if not 1 <= size <= MAX_SIZE:
-            raise InvalidInput(f"'size' must lie between 1 and {MAX_SIZE}.")
+            raise workflow_rules.InvalidInput(f"'size' must lie between 1 and {MAX_SIZE}.")
         field, descending = default_field, default_descending
         raw = (params.get("sort") or "").strip()
         if raw:
             terms = [t.strip() for t in raw.split(",") if t.strip()]
             field = terms[0]
             if field not in sortable:
-                raise InvalidInput(f"Cannot sort by '{field}'; sortable: {', '.join(sortable)}.")
+                raise workflow_rules.InvalidInput(f"Cannot sort by '{field}'; sortable: {', '.join(sortable)}.")
             direction = terms[1].lower() if len(terms) > 1 else "asc"
             if direction not in ("asc", "desc") or len(terms) > 2:
-                raise InvalidInput(f"The sort parameter '{raw}' must read 'field' or 'field,asc|desc'.")
+                raise workflow_rules.InvalidInput(f"The sort parameter '{raw}' must read 'field' or 'field,asc|desc'.")
             descending = direction == "desc"
         return cls(page, size, field, descending)
 
@@ -63,4 +65,4 @@ def _integer(value: Any, name: str, default: int) -> int:
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"'{name}' must be a whole number, got '{value}'.") from exc
+        raise workflow_rules.InvalidInput(f"'{name}' must be a whole number, got '{value}'.") from exc

@@ -4,13 +4,14 @@ Hot path budget (DESIGN.md): an idle poll of a known target reads one item (the 
 token, status and open-action summary; tenant configuration comes from the container cache) and
 writes the last-seen time at most once per interval. deploymentBase, feedback and downloads read the
 target and the action; feedback writes them in one transaction guarded by both versions.
+Value types here are NamedTuples: this module loads with every cold start, and they cost a fraction
+of a dataclass to define.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from chalicelib import auth, clock, config, errors
 from chalicelib.domain import actions as rules
@@ -29,15 +30,13 @@ RETRIES = 5
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
-@dataclass(frozen=True)
-class Device:
+class Device(NamedTuple):
     tenant: str
     target: Target
     cfg: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class PollView:
+class PollView(NamedTuple):
     sleep: str
     deployment: tuple[int, int] | None  # (actionId, c)
     cancel: int | None
@@ -116,8 +115,7 @@ def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) ->
 
 
 # --- deployment command --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DeploymentView:
+class DeploymentView(NamedTuple):
     action: Action
     download: str
     update: str
@@ -173,8 +171,7 @@ def _action_of(device: Device, action_id: int) -> Action:
 
 
 # --- feedback ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Feedback:
+class Feedback(NamedTuple):
     execution: str
     finished: str
     messages: list[str]
@@ -402,8 +399,7 @@ def _check_attribute(key: Any, value: Any, mode: str) -> None:
 
 
 # --- artifacts -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModuleView:
+class ModuleView(NamedTuple):
     chunk: dict
     action: Action
 

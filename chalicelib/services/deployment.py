@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.actions import ACTION_TYPES, DEFAULT_WEIGHT, Status, UpdateStatus, status_id
-from chalicelib.services import distribution_sets, tenant_config
+from chalicelib.lazy import lazy_import
+from chalicelib.services import tenant_config
 from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
@@ -23,10 +24,11 @@ from chalicelib.store.tables import Action, ActionStatusEntry, Target
 from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
 
 RETRIES = 5
+# The catalogue is needed when assigning, not on the device path that shares this module's helpers.
+distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 
 
-@dataclass(frozen=True)
-class AssignmentRequest:
+class AssignmentRequest(NamedTuple):
     controller_id: str
     action_type: str = "forced"
     force_time: int | None = None

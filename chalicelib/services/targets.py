@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from chalicelib import auth, clock, errors
-from chalicelib.domain import listing, rsql
+from chalicelib.domain import listing
+from chalicelib.lazy import lazy_import
 from chalicelib.domain.actions import UpdateStatus
 from chalicelib.services import quotas
 from chalicelib.store import actions as action_store
@@ -20,6 +20,8 @@ MAX_TOKEN = 128
 MAX_ADDRESS = 512
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
+rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
+
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
                  "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
@@ -30,8 +32,7 @@ SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "na
                "lastcontrollerrequestat": "lastControllerRequestAt", "address": "address"}
 
 
-@dataclass(frozen=True)
-class NewTarget:
+class NewTarget(NamedTuple):
     controller_id: str
     name: str
     description: str | None = None
