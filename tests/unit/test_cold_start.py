@@ -1,0 +1,30 @@
+"""What `import app` executes (Lambda cold start): the device path, not the operator-only families.
+
+Times are measured by `make bench`; this test pins the structure that keeps them low.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = """
+import importlib.util, json, sys
+import app
+executed = {name for name, module in sys.modules.items()
+            if name.startswith("chalicelib") and type(module).__name__ != "_LazyModule"}
+print(json.dumps({"executed": sorted(executed), "boto3": "boto3" in sys.modules}))
+"""
+
+
+def test_import_app_runs_the_device_path_only():
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"})
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    executed = set(report["executed"])
+    assert "chalicelib.services.controller" in executed  # the hot path is ready at init
+    for deferred in ("chalicelib.services.workflow", "chalicelib.services.config_files",
+                     "chalicelib.domain.workflow", "chalicelib.services.software_modules",
+                     "chalicelib.services.distribution_sets", "chalicelib.domain.catalog", "chalicelib.domain.rsql"):
+        assert deferred not in executed, deferred
+    assert report["boto3"] is False  # clients are created on first use
