@@ -75,6 +75,8 @@ def _deployment_json(tenant: str, controller_id: str, view: controller.Deploymen
         chunks.append(rendered)
     body = {"id": str(int(view.action.action_id)),
             field: {"download": view.download, "update": view.update, "chunks": chunks}}
+    if view.maintenance_window is not None:
+        body[field]["maintenanceWindow"] = view.maintenance_window
     if view.history is not None:
         body["actionHistory"] = {"status": view.history[0], "messages": view.history[1]}
     return body

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from chalicelib import clock
 from chalicelib.domain.polling import poll_status
+from chalicelib.lazy import lazy_import
 from chalicelib.store.tables import Action, ActionStatusEntry, Target
+
+maintenance = lazy_import("chalicelib.domain.maintenance")
 
 
 def _base(entity: Any) -> dict[str, Any]:
@@ -42,7 +46,17 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
     return {k: v for k, v in body.items() if v is not None}
 
 
-def action_json(action: Action, root: str) -> dict[str, Any]:
+def maintenance_window_json(stored: Mapping[str, Any], now: int) -> dict[str, Any]:
+    window = maintenance.Window.parse(**{key: stored.get(key) for key in ("schedule", "duration", "timezone")})
+    upcoming = window.current_or_next(now) if window else None
+    body = {key: stored[key] for key in ("schedule", "duration", "timezone")}
+    if upcoming:
+        body["nextStartAt"] = upcoming[0]
+    return body
+
+
+def action_json(action: Action, root: str, now: int | None = None) -> dict[str, Any]:
+    now = clock.now_ms() if now is None else now
     target_href = f"{root}/rest/v1/targets/{action.controller_id}"
     href = f"{target_href}/actions/{int(action.action_id)}"
     body = {**_base(action), "id": int(action.action_id), "type": "cancel" if action.status in (
@@ -57,6 +71,8 @@ def action_json(action: Action, root: str) -> dict[str, Any]:
         body["lastStatusCode"] = int(action.last_status_code)
     if action.external_ref:
         body["externalRef"] = action.external_ref
+    if action.maintenance_window:
+        body["maintenanceWindow"] = maintenance_window_json(action.maintenance_window, now)
     body["_links"] = {
         "self": {"href": href},
         "target": {"href": target_href, "name": action.controller_id},

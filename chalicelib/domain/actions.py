@@ -105,19 +105,32 @@ def is_intermediate(status: str) -> bool:
     return status not in (Status.FINISHED, Status.ERROR)
 
 
-def handling(action_type: str, force_time: int | None, now_ms: int) -> tuple[str, str]:
-    """(download, update) handling types of a deployment: skip | attempt | forced."""
+def handling(action_type: str, force_time: int | None, now_ms: int,
+             window_available: bool | None = None) -> tuple[str, str]:
+    """(download, update) handling types of a deployment: skip | attempt | forced.
+
+    `window_available` is None without a maintenance window; with one, installing waits for it
+    (update = skip outside the window) while downloading may start at once.
+    """
     forced = action_type in ("forced", "downloadonly") or (
         action_type == "timeforced" and force_time is not None and now_ms >= force_time)
     download = "forced" if forced else "attempt"
-    update = "skip" if action_type == "downloadonly" else download
+    if action_type == "downloadonly":
+        update = "skip"
+    elif window_available is None:
+        update = download
+    else:
+        update = download if window_available else "skip"
     return download, update
 
 
-def cache_buster(tenant: str, action_id: int, action_type: str, force_time: int | None, now_ms: int) -> int:
-    """The `?c=` value: changes when a time-forced action flips to forced, so clients fetch again."""
+def cache_buster(tenant: str, action_id: int, action_type: str, force_time: int | None, now_ms: int,
+                 window_available: bool = False) -> int:
+    """The `?c=` value: changes when a time-forced action flips to forced or a maintenance window opens,
+    so clients fetch the deployment again."""
     forced_now = action_type == "timeforced" and force_time is not None and now_ms >= force_time
-    value = 31 * zlib.crc32(f"{tenant}:{action_id}".encode()) + (1231 if forced_now else 1237)
+    offset = 1249 if window_available else 1231 if forced_now else 1237
+    value = 31 * zlib.crc32(f"{tenant}:{action_id}".encode()) + offset
     return (value + 2 ** 31) % 2 ** 32 - 2 ** 31  # a Java int, as hawkBit's calculateEtag
 
 

@@ -17,7 +17,8 @@ from chalicelib import auth, clock, config, errors
 from chalicelib.domain import actions as rules
 from chalicelib.domain import polling, quotas
 from chalicelib.domain.actions import Status, UpdateStatus
-from chalicelib.domain.durations import format_hms
+from chalicelib.domain.durations import format_hms, parse_hms
+from chalicelib.lazy import lazy_import
 from chalicelib.services import targets as target_service
 from chalicelib.services import tenant_config
 from chalicelib.services.deployment import close_actions, history_entry, target_after_close
@@ -27,6 +28,7 @@ from chalicelib.store.tables import Action, Target
 from chalicelib.store.tx import Tx, retrying
 
 RETRIES = 5
+maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
@@ -97,19 +99,31 @@ def _record_presence(target: Target, cfg: Mapping[str, Any], now: int, ip_addres
                                  ip_address, now - interval)
 
 
+def window_of(stored: Mapping[str, Any] | None):
+    """The action's maintenance window (validated when it was assigned), or None."""
+    return maintenance.Window.parse(**stored) if stored else None
+
+
 def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) -> PollView:
     active = rules.pick_active(list(target.active_actions or []))
     deployment = cancel = None
+    sleep_ms = polling.polling_ms(cfg)
     if active is not None:
         if active.get("canceling"):
             cancel = int(active["id"])
         else:
+            window = window_of(active.get("maintenanceWindow"))
+            available = window is not None and window.is_available(now)
+            if window is not None:
+                # poll a few times before the window opens (maintenanceWindowPollCount), within the bounds
+                sleep_ms = maintenance.polling_sleep_ms(window, now, sleep_ms, parse_hms(cfg["minPollingTime"]),
+                                                        int(cfg["maintenanceWindowPollCount"]))
             deployment = (int(active["id"]), rules.cache_buster(tenant, int(active["id"]), active.get("type"),
-                                                                 active.get("forceTime"), now))
+                                                                 active.get("forceTime"), now, available))
     installed = target.installed_action_id
     if installed is not None and active is not None and int(installed) == int(active["id"]):
         installed = None
-    return PollView(sleep=format_hms(polling.polling_ms(cfg)), deployment=deployment, cancel=cancel,
+    return PollView(sleep=format_hms(sleep_ms), deployment=deployment, cancel=cancel,
                     installed=int(installed) if installed is not None else None,
                     config_data=bool(target.request_attributes))
 
@@ -121,6 +135,7 @@ class DeploymentView(NamedTuple):
     update: str
     chunks: list[dict]
     history: tuple[str, list[str]] | None
+    maintenance_window: str | None  # "available" | "unavailable", None without a window
 
 
 def deployment_base(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str],
@@ -147,7 +162,10 @@ def installed_base(tenant: str, controller_id: str, action_id: int, headers: Map
 
 
 def _deployment_view(device: Device, action: Action, history_count: int) -> DeploymentView:
-    download, update = rules.handling(action.action_type, action.force_time, clock.now_ms())
+    now = clock.now_ms()
+    window = window_of(action.maintenance_window)
+    available = window.is_available(now) if window is not None else None
+    download, update = rules.handling(action.action_type, action.force_time, now, available)
     history = None
     if history_count:
         count = min(max(history_count, 0), quotas.MAX_ACTION_HISTORY)
@@ -159,7 +177,8 @@ def _deployment_view(device: Device, action: Action, history_count: int) -> Depl
             if len(messages) >= count:
                 break
         history = (action.status, messages[:count])
-    return DeploymentView(action, download, update, json.loads(action.snapshot), history)
+    window_state = None if available is None else "available" if available else "unavailable"
+    return DeploymentView(action, download, update, json.loads(action.snapshot), history, window_state)
 
 
 def _action_of(device: Device, action_id: int) -> Action:

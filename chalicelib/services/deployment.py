@@ -26,6 +26,7 @@ from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
 RETRIES = 5
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
+maintenance = lazy_import("chalicelib.domain.maintenance")
 
 
 class AssignmentRequest(NamedTuple):
@@ -59,12 +60,27 @@ def parse_request(body: dict, id_key: str = "id") -> dict[str, Any]:
     weight = body.get("weight")
     if weight is not None and (not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 1000):
         raise errors.ConstraintViolation("weight must be a number between 0 and 1000.", ["weight"])
-    window = body.get("maintenanceWindow")
-    if window is not None:
-        raise errors.MaintenanceScheduleInvalid(
-            "Maintenance windows are not supported by this server yet; assign without maintenanceWindow.")
     return {"action_type": action_type, "force_time": force_time if action_type == "timeforced" else None,
-            "weight": weight}
+            "weight": weight, "maintenance_window": parse_window(body.get("maintenanceWindow"))}
+
+
+def parse_window(raw: Any) -> dict | None:
+    """{schedule, duration, timezone}: all three or none, and a window must lie ahead (else 400)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise errors.MaintenanceScheduleInvalid("maintenanceWindow must be an object.", ["maintenanceWindow"])
+    fields = {key: raw.get(key) for key in ("schedule", "duration", "timezone")}
+    try:
+        window = maintenance.Window.parse(**fields)
+    except maintenance.InvalidSchedule as exc:
+        raise errors.MaintenanceScheduleInvalid(f"Invalid maintenance window: {exc}", ["maintenanceWindow"]) from exc
+    if window is None:
+        return None
+    if not window.has_future(clock.now_ms()):
+        raise errors.MaintenanceScheduleInvalid("The maintenance schedule has no window in the future.",
+                                                ["maintenanceWindow"])
+    return fields
 
 
 def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str,
@@ -183,7 +199,7 @@ def history_entry(tenant: str, action_id: int, sequence: int, status: Status | s
 def summary(action: Action) -> dict[str, Any]:
     return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
             "type": action.action_type, "weight": action.weight, "forceTime": action.force_time,
-            "dsId": int(action.ds_id)}
+            "dsId": int(action.ds_id), "maintenanceWindow": action.maintenance_window}
 
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
@@ -213,7 +229,8 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
     action = Action(action_store.target_key(tenant, target.controller_id), action_id, tenant=tenant,
                     controller_id=target.controller_id, ds_id=snapshot.ds_id, ds_name=snapshot.name,
                     ds_version=snapshot.version, action_type=req.action_type, force_time=req.force_time,
-                    weight=req.weight, status=status.value, active=not offline,
+                    weight=req.weight, maintenance_window=req.maintenance_window,
+                    status=status.value, active=not offline,
                     snapshot=json.dumps(snapshot.chunks), status_seq=1, intermediate_count=0 if offline else 1,
                     latest_entry=status.value, created_at=now, created_by=user, last_modified_at=now,
                     last_modified_by=user)
