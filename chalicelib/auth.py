@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -83,7 +84,17 @@ def parse_basic(header: str | None) -> tuple[str, str, str]:
     tenant, backslash, name = user.partition("\\")
     if not backslash:
         tenant, name = config.settings().default_tenant, user
+    if not valid_tenant(tenant) or not name or len(name.encode()) > 256:
+        raise errors.Unauthorized()
     return tenant.upper(), name, password
+
+
+_TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def valid_tenant(name: str) -> bool:
+    """Tenant names are key prefixes (`tenant#...`): a short, plain alphabet keeps keys unambiguous."""
+    return bool(_TENANT.match(name or ""))
 
 
 def authenticate_basic(header: str | None) -> Principal:
@@ -148,9 +159,19 @@ def target_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], security
                 and security_token and hmac.compare_digest(cred[1], security_token))
 
 
+PROXY_SECRET_HEADER = "X-Skyhawk-Proxy-Secret"
+
+
 def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str) -> bool:
-    """Client certificate checked by a reverse proxy: X-Controller-Id + an accepted X-Authority issuer hash."""
-    if not cfg.get("authentication.header.enabled"):
+    """Client certificate checked by a reverse proxy: X-Controller-Id + an accepted X-Authority issuer hash.
+
+    Only requests from the trusted proxy count (its shared secret in X-Skyhawk-Proxy-Secret): behind API
+    Gateway nothing strips these headers, so without that proof any client could claim any device.
+    """
+    secret = config.settings().trusted_proxy_secret
+    offered_secret = _header(headers, PROXY_SECRET_HEADER) or ""
+    if not cfg.get("authentication.header.enabled") or not secret \
+            or not hmac.compare_digest(offered_secret.encode(), secret.encode()):
         return False
     accepted = {a.strip().lower() for a in str(cfg.get("authentication.header.authority") or "").replace(";", ",")
                 .split(",") if a.strip()}

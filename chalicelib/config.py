@@ -44,6 +44,9 @@ class Settings:
     last_seen_write_interval_ms: int
     # Device configuration tasks in final states are deleted after this many days (tenant-overridable).
     config_task_retention_days: int
+    # Shared secret of the reverse proxy that terminates device TLS: certificate headers (authority-header
+    # mode) count only on requests that carry it, since any client can send X-Controller-Id itself.
+    trusted_proxy_secret: str
     # PBKDF2 rounds for new password hashes (stored per user, so lowering it affects only new users).
     password_hash_iterations: int
 
@@ -64,6 +67,7 @@ def settings() -> Settings:
         last_seen_write_interval_ms=int(env("SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS", "60000")),
         config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
         password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "120000")),
+        trusted_proxy_secret=env("SKYHAWK_TRUSTED_PROXY_SECRET", ""),
     )
 
 

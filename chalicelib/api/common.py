@@ -9,6 +9,7 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib import auth, errors
+from chalicelib.domain.numbers import is_int64
 
 log = logging.getLogger("skyhawk")
 
@@ -58,8 +59,8 @@ def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, opti
             return None
         raise errors.BodyNotReadable("The request body is missing.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise errors.BodyNotReadable(f"The given request body is not well formed: {exc}") from exc
     if expect is not None and not isinstance(body, expect):
         names = expect.__name__ if isinstance(expect, type) else "/".join(t.__name__ for t in expect)
@@ -91,10 +92,18 @@ def empty(status: int = 200) -> Response:
 
 
 def int_param(value: Any, name: str) -> int:
+    """A path or query number: hawkBit ids are 64-bit (DynamoDB numbers beyond 38 digits would fail)."""
     try:
-        return int(value)
+        number = int(str(value).strip())
     except (TypeError, ValueError) as exc:
         raise errors.BadRequest(f"'{name}' must be a number, got '{value}'.", [name]) from exc
+    if not is_int64(number):
+        raise errors.BadRequest(f"'{name}' is out of range.", [name])
+    return number
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def link(href: str, **extra: Any) -> dict[str, Any]:

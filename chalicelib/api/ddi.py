@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import errors
-from chalicelib.api.common import base_url, empty, headers, int_param, json_response, query, route
+from chalicelib.api.common import base_url, empty, headers, int_param, json_body, json_response, query, route
 from chalicelib.services import controller, downloads
 
 bp = Blueprint(__name__)
@@ -27,9 +27,9 @@ def _source_ip() -> str | None:
     return identity.get("sourceIp")
 
 
-def _body():
-    from chalicelib.api.common import json_body
-    return json_body(bp)
+def _device(tenant: str, controller_id: str, anonymous_ok: bool = False) -> controller.Device:
+    """Authenticate before looking at ids or bodies: an unauthenticated caller learns nothing but 401."""
+    return controller.authenticate(tenant, controller_id, headers(bp), anonymous_ok=anonymous_ok)
 
 
 def _history_count() -> int:
@@ -84,47 +84,51 @@ def _deployment_json(tenant: str, controller_id: str, view: controller.Deploymen
 
 @route(bp, BASE + "/deploymentBase/{action_id}")
 def deployment_base(tenant, controller_id, action_id):
-    view = controller.deployment_base(tenant, controller_id, int_param(action_id, "actionId"), headers(bp),
-                                      _history_count())
+    device = _device(tenant, controller_id)
+    view = controller.deployment_base(device, int_param(action_id, "actionId"), _history_count())
     return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
 
 
 @route(bp, BASE + "/installedBase/{action_id}")
 def installed_base(tenant, controller_id, action_id):
-    view = controller.installed_base(tenant, controller_id, int_param(action_id, "actionId"), headers(bp),
-                                     _history_count())
+    device = _device(tenant, controller_id)
+    view = controller.installed_base(device, int_param(action_id, "actionId"), _history_count())
     return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
 
 
 @route(bp, BASE + "/deploymentBase/{action_id}/feedback", methods=["POST"])
 def deployment_feedback(tenant, controller_id, action_id):
-    controller.deployment_feedback(tenant, controller_id, int_param(action_id, "actionId"), _body(), headers(bp))
+    device = _device(tenant, controller_id)
+    controller.deployment_feedback(device, int_param(action_id, "actionId"), json_body(bp))
     return empty(200)
 
 
 @route(bp, BASE + "/cancelAction/{action_id}")
 def cancel_action(tenant, controller_id, action_id):
-    action = controller.cancel_command(tenant, controller_id, int_param(action_id, "actionId"), headers(bp))
+    action = controller.cancel_command(_device(tenant, controller_id), int_param(action_id, "actionId"))
     stop_id = str(int(action.action_id))
     return json_response({"id": stop_id, "cancelAction": {"stopId": stop_id}})
 
 
 @route(bp, BASE + "/cancelAction/{action_id}/feedback", methods=["POST"])
 def cancel_feedback(tenant, controller_id, action_id):
-    controller.cancel_feedback(tenant, controller_id, int_param(action_id, "actionId"), _body(), headers(bp))
+    device = _device(tenant, controller_id)
+    controller.cancel_feedback(device, int_param(action_id, "actionId"), json_body(bp))
     return empty(200)
 
 
 @route(bp, BASE + "/configData", methods=["PUT"])
 def config_data(tenant, controller_id):
-    controller.config_data(tenant, controller_id, _body(), headers(bp))
+    device = _device(tenant, controller_id)
+    controller.config_data(device, json_body(bp))
     return empty(200)
 
 
 @route(bp, BASE + "/softwaremodules/{sm_id}/artifacts")
 def artifacts(tenant, controller_id, sm_id):
+    device = _device(tenant, controller_id)
     sm_id = int_param(sm_id, "softwareModuleId")
-    _, module = controller.module_of_target(tenant, controller_id, sm_id, headers(bp))
+    module = controller.module_of_target(device, sm_id)
     root = _root(tenant, controller_id)
     return json_response([_artifact_json(root, sm_id, a) for a in module.chunk["artifacts"]])
 
@@ -132,9 +136,10 @@ def artifacts(tenant, controller_id, sm_id):
 @route(bp, BASE + "/softwaremodules/{sm_id}/artifacts/{file_name}")
 def download(tenant, controller_id, sm_id, file_name):
     """302 to a signed URL (S3 serves Range/206/416); `<name>.MD5SUM` is answered here as text."""
+    device = _device(tenant, controller_id, anonymous_ok=True)
     sm_id = int_param(sm_id, "softwareModuleId")
     hdrs = headers(bp)
-    device, module = controller.module_of_target(tenant, controller_id, sm_id, hdrs, anonymous_ok=True)
+    module = controller.module_of_target(device, sm_id)
     names = {a["filename"] for a in module.chunk["artifacts"]}
     if file_name.endswith(".MD5SUM") and file_name not in names:
         artifact = controller.artifact_of(module, file_name[:-len(".MD5SUM")])

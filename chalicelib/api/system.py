@@ -10,8 +10,14 @@ from chalicelib.services import quotas, tenant_config
 bp = Blueprint(__name__)
 
 
-def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool) -> dict:
-    body = {"value": entry.value, "global": entry.is_global}
+# Reading the gateway token lets its holder act as any device of the tenant (hawkBit: its own permission).
+_SECRET_KEYS = {"authentication.gatewaytoken.key": "READ_GATEWAY_SECURITY_TOKEN"}
+
+
+def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool, who=None) -> dict:
+    needed = _SECRET_KEYS.get(entry.key)
+    hidden = needed is not None and who is not None and needed not in who.permissions
+    body = {"value": "" if hidden else entry.value, "global": entry.is_global}
     if full and not entry.is_global:
         body.update(createdBy=entry.created_by, createdAt=entry.created_at,
                     lastModifiedAt=entry.last_modified_at, lastModifiedBy=entry.last_modified_by)
@@ -28,7 +34,7 @@ def health():
 def list_configs():
     who = principal(bp, "READ_TENANT_CONFIGURATION")
     root = base_url(bp)
-    return json_response({k: _config_json(e, root, True) for k, e in tenant_config.entries(who.tenant).items()})
+    return json_response({k: _config_json(e, root, True, who) for k, e in tenant_config.entries(who.tenant).items()})
 
 
 @route(bp, "/rest/v1/system/configs", methods=["PUT"])
@@ -37,13 +43,15 @@ def put_configs():
     body = json_body(bp, dict)
     changed = tenant_config.set_values(who.tenant, body, who.username)
     root = base_url(bp)
-    return json_response({k: _config_json(e, root, True) for k, e in changed.items()})
+    return json_response({k: _config_json(e, root, True, who) for k, e in changed.items()})
 
 
 @route(bp, "/rest/v1/system/configs/{key}")
 def get_config(key):
     who = principal(bp, "READ_TENANT_CONFIGURATION")
-    return json_response(_config_json(tenant_config.entry(who.tenant, key), base_url(bp), True))
+    if key in _SECRET_KEYS:
+        who.require(_SECRET_KEYS[key])
+    return json_response(_config_json(tenant_config.entry(who.tenant, key), base_url(bp), True, who))
 
 
 @route(bp, "/rest/v1/system/configs/{key}", methods=["PUT"])
@@ -53,7 +61,7 @@ def put_config(key):
     if "value" not in body:
         raise errors.BodyNotReadable("The request body must carry 'value'.", ["value"])
     changed = tenant_config.set_values(who.tenant, {key: body["value"]}, who.username)
-    return json_response(_config_json(changed[key], base_url(bp), True))
+    return json_response(_config_json(changed[key], base_url(bp), True, who))
 
 
 @route(bp, "/rest/v1/system/configs/{key}", methods=["DELETE"])

@@ -6,6 +6,7 @@ from chalice import Blueprint
 from chalicelib import clock, errors
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, paged, status_json, target_json
+from chalicelib.domain.numbers import is_int64
 from chalicelib.services import actions as action_service
 from chalicelib.services import deployment, tenant_config
 from chalicelib.services import targets as target_service
@@ -130,20 +131,11 @@ def assign_ds(target_id):
     items = body if isinstance(body, list) else [body]
     if not items or not all(isinstance(i, dict) for i in items):
         raise errors.BodyNotReadable("The body must be an assignment object or a non-empty array of them.")
-    if len(items) > 1 and not tenant_config.value(who.tenant, "multi.assignments.enabled"):
-        raise errors.MultiAssignmentNotEnabled()
-    target_service.get(who.tenant, target_id)
-    offline = (query(bp).get("offline") or "false").lower() == "true"
-    total = deployment.AssignmentResult()
+    assignments = []
     for item in items:
-        ds_id = item.get("id")
-        if not isinstance(ds_id, int) or isinstance(ds_id, bool):
+        if not is_int64(item.get("id")):
             raise errors.ConstraintViolation("id (the distribution set id) is required.", ["id"])
-        fields = deployment.parse_request(item)
-        result = deployment.assign(who.tenant, ds_id, [deployment.AssignmentRequest(target_id, **fields)],
-                                   who.username, offline=offline)
-        total.assigned += result.assigned
-        total.already_assigned += result.already_assigned
-        total.total += result.total
-        total.action_ids += result.action_ids
-    return json_response(assignment_json(total, base_url(bp)))
+        assignments.append((item["id"], deployment.parse_request(item)))
+    offline = (query(bp).get("offline") or "false").lower() == "true"
+    result = deployment.assign_to_target(who.tenant, target_id, assignments, who.username, offline=offline)
+    return json_response(assignment_json(result, base_url(bp)))

@@ -138,7 +138,9 @@ def pick_active(summaries: list[dict]) -> dict | None:
     """The action a device sees: highest weight first, then the oldest id (no weight counts as 1000)."""
     if not summaries:
         return None
-    return sorted(summaries, key=lambda a: (-int(a.get("weight") or DEFAULT_WEIGHT), int(a["id"])))[0]
+    def weight(summary: dict) -> int:
+        return DEFAULT_WEIGHT if summary.get("weight") is None else int(summary["weight"])
+    return sorted(summaries, key=lambda a: (-weight(a), int(a["id"])))[0]
 
 
 def status_id(action_id: int, sequence: int) -> int:

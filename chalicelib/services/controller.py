@@ -18,6 +18,7 @@ from chalicelib.domain import actions as rules
 from chalicelib.domain import polling, quotas
 from chalicelib.domain.actions import Status, UpdateStatus
 from chalicelib.domain.durations import format_hms, parse_hms
+from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import targets as target_service
 from chalicelib.services import tenant_config
@@ -25,7 +26,7 @@ from chalicelib.services.deployment import close_actions, history_entry, target_
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, Target
-from chalicelib.store.tx import Tx, retrying
+from chalicelib.store.tx import Tx
 
 RETRIES = 5
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
@@ -46,9 +47,16 @@ class PollView(NamedTuple):
     config_data: bool
 
 
+def _known_shape(tenant: str, controller_id: str) -> str:
+    """No target can exist under a malformed tenant or an over-long controllerId: refuse before any read."""
+    if not auth.valid_tenant(tenant) or not controller_id or len(controller_id) > target_service.MAX_CONTROLLER_ID:
+        raise errors.DeviceUnauthorized()
+    return tenant.upper()
+
+
 def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], anonymous_ok: bool = False) -> Device:
     """Read the target once and check the device's credentials against it."""
-    tenant = tenant.upper()
+    tenant = _known_shape(tenant, controller_id)
     cfg = tenant_config.values(tenant)
     target = target_store.find(tenant, controller_id)
     if anonymous_ok and cfg["anonymous.download.enabled"]:
@@ -65,7 +73,7 @@ def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], an
 
 # --- poll ----------------------------------------------------------------------------------------------
 def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None) -> PollView:
-    tenant = tenant.upper()
+    tenant = _known_shape(tenant, controller_id)
     cfg = tenant_config.values(tenant)
     target = target_store.find(tenant, controller_id)
     now = clock.now_ms()
@@ -138,9 +146,7 @@ class DeploymentView(NamedTuple):
     maintenance_window: str | None  # "available" | "unavailable", None without a window
 
 
-def deployment_base(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str],
-                    history_count: int) -> DeploymentView:
-    device = authenticate(tenant, controller_id, headers)
+def deployment_base(device: Device, action_id: int, history_count: int) -> DeploymentView:
     action = _action_of(device, action_id)
     if action.status in (Status.CANCELING.value, Status.CANCELED.value, Status.WAIT_FOR_CONFIRMATION.value):
         raise errors.NotFoundNoBody()
@@ -151,12 +157,11 @@ def deployment_base(tenant: str, controller_id: str, action_id: int, headers: Ma
     return _deployment_view(device, action, history_count)
 
 
-def installed_base(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str],
-                   history_count: int) -> DeploymentView:
-    device = authenticate(tenant, controller_id, headers)
+def installed_base(device: Device, action_id: int, history_count: int) -> DeploymentView:
     action = _action_of(device, action_id)
     if action.active or action.status != Status.FINISHED.value:
-        raise errors.EntityNotFound(f"Action {action_id} is not an installed action of target {controller_id}.",
+        raise errors.EntityNotFound(
+            f"Action {action_id} is not an installed action of target {device.target.controller_id}.",
                                     ["Action", action_id])
     return _deployment_view(device, action, history_count)
 
@@ -168,9 +173,10 @@ def _deployment_view(device: Device, action: Action, history_count: int) -> Depl
     download, update = rules.handling(action.action_type, action.force_time, now, available)
     history = None
     if history_count:
-        count = min(max(history_count, 0), quotas.MAX_ACTION_HISTORY)
+        # hawkBit: a negative count asks for the maximum
+        count = quotas.MAX_ACTION_HISTORY if history_count < 0 else min(history_count, quotas.MAX_ACTION_HISTORY)
         messages: list[str] = []
-        for entry in action_store.history(device.tenant, int(action.action_id)):
+        for entry in action_store.history(device.tenant, int(action.action_id), page_size=count):
             for message in entry.messages or []:
                 if not message.startswith(rules.SERVER_MESSAGE_PREFIX):
                     messages.append(message)
@@ -221,31 +227,28 @@ def parse_feedback(body: Any) -> Feedback:
         raise errors.ConstraintViolation("status.details must be a list of strings.", ["status.details"])
     messages = [str(d) for d in details if d is not None and str(d) != ""]
     code = status.get("code")
-    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+    if code is not None and not is_int64(code):
         raise errors.ConstraintViolation("status.code must be a number.", ["status.code"])
     timestamp = body.get("timestamp")
-    if timestamp is not None and (not isinstance(timestamp, int) or isinstance(timestamp, bool)):
+    if timestamp is not None and not is_int64(timestamp):
         timestamp = None
     return Feedback(execution.lower(), finished.lower(), messages, code, timestamp)
 
 
-def deployment_feedback(tenant: str, controller_id: str, action_id: int, body: Any,
-                        headers: Mapping[str, str]) -> None:
+def deployment_feedback(device: Device, action_id: int, body: Any) -> None:
     feedback = parse_feedback(body)
 
-    def attempt() -> None:
-        device = authenticate(tenant, controller_id, headers)
+    def attempt(device: Device) -> None:
         action = _action_of(device, action_id)
         if not action.active:
             raise errors.Gone()
         outcome = rules.deployment_feedback(feedback.execution, feedback.finished, action.action_type)
         _apply(device, action, feedback, outcome)
 
-    retrying(RETRIES, attempt)
+    _with_fresh_target(device, attempt)
 
 
-def cancel_command(tenant: str, controller_id: str, action_id: int, headers: Mapping[str, str]) -> Action:
-    device = authenticate(tenant, controller_id, headers)
+def cancel_command(device: Device, action_id: int) -> Action:
     action = _action_of(device, action_id)
     if action.status not in (Status.CANCELING.value, Status.CANCELED.value):
         raise errors.EntityNotFound(f"Action {action_id} is not being canceled.", ["Action", action_id])
@@ -256,17 +259,31 @@ def cancel_command(tenant: str, controller_id: str, action_id: int, headers: Map
     return action
 
 
-def cancel_feedback(tenant: str, controller_id: str, action_id: int, body: Any, headers: Mapping[str, str]) -> None:
+def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
     feedback = parse_feedback(body)
 
-    def attempt() -> None:
-        device = authenticate(tenant, controller_id, headers)
+    def attempt(device: Device) -> None:
         action = _action_of(device, action_id)
         if not action.active or action.status != Status.CANCELING.value:
             raise errors.ActionNotCancelable(f"Action {action_id} is not canceling.", [action_id])
         _apply(device, action, feedback, rules.cancel_feedback(feedback.execution, feedback.finished))
 
-    retrying(RETRIES, attempt)
+    _with_fresh_target(device, attempt)
+
+
+def _with_fresh_target(device: Device, attempt) -> None:
+    """Run `attempt` on the authenticated device; after a concurrent change, read the target again."""
+    for n in range(RETRIES):
+        try:
+            return attempt(device)
+        except errors.ConcurrentModification:
+            if n == RETRIES - 1:
+                raise
+            target = target_store.find(device.tenant, device.target.controller_id)
+            if target is None:
+                raise errors.EntityNotFound.of("Target", device.target.controller_id)
+            device = Device(device.tenant, target, device.cfg)
+    return None
 
 
 def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:
@@ -360,11 +377,14 @@ def _fall_back_to(target: Target, remaining: list[dict], status_if_none: UpdateS
 
 def _append_history(device: Device, action: Action, status: Status, messages: list[str],
                     set_status: Status | None = None) -> None:
-    """Server-side history entry (RETRIEVED, DOWNLOAD); a concurrent change simply skips it."""
+    """Server-side history entry (RETRIEVED, DOWNLOAD); a concurrent change simply skips it.
+
+    Not counted against maxStatusEntriesPerAction: that quota limits what devices report, and a device
+    that downloads again and again must not lose its ability to report progress.
+    """
     now = clock.now_ms()
     seq = int(action.status_seq or 0) + 1
-    updates = [Action.status_seq.set(seq), Action.latest_entry.set(status.value),
-               Action.intermediate_count.add(1), Action.last_modified_at.set(now)]
+    updates = [Action.status_seq.set(seq), Action.latest_entry.set(status.value), Action.last_modified_at.set(now)]
     if set_status is not None and action.status not in (Status.CANCELING.value,):
         updates.append(Action.status.set(set_status.value))
     tx = Tx().update(action, updates).put(history_entry(device.tenant, action.action_id, seq, status, messages, now))
@@ -375,20 +395,20 @@ def _append_history(device: Device, action: Action, status: Status, messages: li
 
 
 # --- configData ----------------------------------------------------------------------------------------
-def config_data(tenant: str, controller_id: str, body: Any, headers: Mapping[str, str]) -> None:
+def config_data(device: Device, body: Any) -> None:
     if not isinstance(body, dict):
         raise errors.BodyNotReadable("The configData body must be a JSON object.")
     data = body.get("data")
     if not isinstance(data, dict) or not data:
         raise errors.ConstraintViolation("data must be a non-empty object.", ["data"])
-    mode = (body.get("mode") or "merge").lower()
-    if mode not in ("merge", "replace", "remove"):
+    mode = body.get("mode") or "merge"
+    if not isinstance(mode, str) or mode.lower() not in ("merge", "replace", "remove"):
         raise errors.ConstraintViolation("mode must be merge, replace or remove.", ["mode"])
+    mode = mode.lower()
     for key, value in data.items():
         _check_attribute(key, value, mode)
 
-    def attempt() -> None:
-        device = authenticate(tenant, controller_id, headers)
+    def attempt(device: Device) -> None:
         current = dict(device.target.attributes or {})
         if mode == "remove":
             merged = {k: v for k, v in current.items() if k not in data}
@@ -402,10 +422,10 @@ def config_data(tenant: str, controller_id: str, body: Any, headers: Mapping[str
         if len(merged) > len(current) and len(merged) > quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET:
             raise errors.QuotaExceeded(
                 f"Quota exceeded: Cannot assign {len(merged) - len(current)} more Attribute entities to Target "
-                f"'{controller_id}'. The maximum is {quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET}.")
+                f"'{device.target.controller_id}'. The maximum is {quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET}.")
         Tx().update(device.target, [Target.attributes.set(merged), Target.request_attributes.set(False)]).commit()
 
-    retrying(RETRIES, attempt)
+    _with_fresh_target(device, attempt)
 
 
 def _check_attribute(key: Any, value: Any, mode: str) -> None:
@@ -423,11 +443,10 @@ class ModuleView(NamedTuple):
     action: Action
 
 
-def module_of_target(tenant: str, controller_id: str, sm_id: int, headers: Mapping[str, str],
-                     anonymous_ok: bool = False) -> tuple[Device, ModuleView]:
+def module_of_target(device: Device, sm_id: int) -> ModuleView:
     """The module must belong to an open (non-canceling) action of the target, or to its installed action."""
-    device = authenticate(tenant, controller_id, headers, anonymous_ok=anonymous_ok)
     target = device.target
+    controller_id = target.controller_id
     candidates = [int(a["id"]) for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"]))
                   if not a.get("canceling")]
     if target.installed_action_id is not None:
@@ -438,7 +457,7 @@ def module_of_target(tenant: str, controller_id: str, sm_id: int, headers: Mappi
             continue
         for chunk in json.loads(action.snapshot):
             if int(chunk["smId"]) == int(sm_id):
-                return device, ModuleView(chunk, action)
+                return ModuleView(chunk, action)
     raise errors.EntityNotFound(f"Software module {sm_id} is not assigned to target {controller_id}.",
                                 ["SoftwareModule", sm_id])
 

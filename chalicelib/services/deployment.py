@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.actions import ACTION_TYPES, DEFAULT_WEIGHT, Status, UpdateStatus, status_id
+from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import tenant_config
 from chalicelib.store import actions as action_store
@@ -53,12 +54,12 @@ def parse_request(body: dict, id_key: str = "id") -> dict[str, Any]:
     if action_type not in ACTION_TYPES:
         raise errors.ConstraintViolation(f"type must be one of {', '.join(ACTION_TYPES)}.", ["type"])
     force_time = body.get("forcetime")
-    if force_time is not None and (not isinstance(force_time, int) or isinstance(force_time, bool)):
+    if force_time is not None and not is_int64(force_time):
         raise errors.ConstraintViolation("forcetime must be a timestamp in milliseconds.", ["forcetime"])
     if action_type == "timeforced" and force_time is None:
         raise errors.ConstraintViolation("forcetime is required for type timeforced.", ["forcetime"])
     weight = body.get("weight")
-    if weight is not None and (not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 1000):
+    if weight is not None and (not is_int64(weight) or not 0 <= weight <= 1000):
         raise errors.ConstraintViolation("weight must be a number between 0 and 1000.", ["weight"])
     return {"action_type": action_type, "force_time": force_time if action_type == "timeforced" else None,
             "weight": weight, "maintenance_window": parse_window(body.get("maintenanceWindow"))}
@@ -99,6 +100,9 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     multi = bool(cfg["multi.assignments.enabled"])
     if multi and any(r.weight is None for r in requests):
         raise errors.NoWeightProvided()
+    # Lock first, then read what the devices get: a locked set's modules and artifacts cannot change
+    # any more, so the snapshot stored on the actions is what the set says.
+    distribution_sets.lock_for_assignment(tenant, ds_id)  # 404 / 400 for a set that cannot be assigned
     snapshot = distribution_sets.deployment_snapshot(tenant, ds_id)
     result = AssignmentResult(total=len(requests))
     pending = {r.controller_id: r for r in requests}
@@ -106,7 +110,6 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     # Non-existing targets are ignored (hawkBit), and count in `total` only.
     work = [(targets[cid], req) for cid, req in pending.items() if cid in targets]
     _check_action_quota([t for t, _ in work])
-    distribution_sets.lock_for_assignment(tenant, ds_id)
     todo = []
     for target, req in work:
         if _already_assigned(target, ds_id, multi, offline):
@@ -151,6 +154,28 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
         raise errors.ConcurrentModification(
             f"{len(remaining)} target(s) changed concurrently during the assignment; retry.", remaining)
     return result
+
+
+def assign_to_target(tenant: str, controller_id: str, assignments: list[tuple[int, dict[str, Any]]], user: str,
+                     offline: bool = False) -> AssignmentResult:
+    """POST /targets/{id}/assignedDS: one or (with multi-assignments) several sets for one target.
+
+    Every set is checked before anything is written, so a bad entry refuses the whole request.
+    """
+    if target_store.find(tenant, controller_id) is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    if len(assignments) > 1 and not tenant_config.value(tenant, "multi.assignments.enabled"):
+        raise errors.MultiAssignmentNotEnabled()
+    for ds_id, _ in assignments:
+        distribution_sets.check_assignable(tenant, ds_id)
+    total = AssignmentResult()
+    for ds_id, fields in assignments:
+        result = assign(tenant, ds_id, [AssignmentRequest(controller_id, **fields)], user, offline=offline)
+        total.assigned += result.assigned
+        total.already_assigned += result.already_assigned
+        total.total += result.total
+        total.action_ids += result.action_ids
+    return total
 
 
 def _already_assigned(target: Target, ds_id: int, multi: bool, offline: bool) -> bool:

@@ -368,13 +368,7 @@ def delete_metadata(tenant: str, ds_id: int, key: str, user: str) -> None:
 def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
     """What devices get for this set (see domain.deployment_snapshot). 404 unknown/deleted set,
     400 invalid (hawkBit checks validity first), 400 incomplete."""
-    ds = _live(tenant, ds_id)
-    if not ds.valid:
-        raise errors.DistributionSetInvalid(f"DistributionSet {ds_id} is invalidated and cannot be assigned.",
-                                            [KIND, ds_id])
-    if not ds.complete:
-        raise errors.DistributionSetIncomplete(
-            f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id])
+    ds = _assignable(tenant, ds_id)
     modules = attach_modules(tenant, [ds])[0].loaded_modules
     chunks = []
     for sm in sorted(modules, key=lambda m: int(m.id)):
@@ -393,6 +387,22 @@ def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
                               required_migration_step=bool(ds.required_migration_step), chunks=chunks)
 
 
+def check_assignable(tenant: str, ds_id: int) -> DistributionSet:
+    """404 for an unknown or deleted set, 400 for an invalidated or incomplete one."""
+    return _assignable(tenant, ds_id)
+
+
+def _assignable(tenant: str, ds_id: int) -> DistributionSet:
+    ds = _live(tenant, ds_id)
+    if not ds.valid:
+        raise errors.DistributionSetInvalid(f"DistributionSet {ds_id} is invalidated and cannot be assigned.",
+                                            [KIND, ds_id])
+    if not ds.complete:
+        raise errors.DistributionSetIncomplete(
+            f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id])
+    return ds
+
+
 def lock_for_assignment(tenant: str, ds_id: int) -> None:
     """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`.
 
@@ -400,7 +410,7 @@ def lock_for_assignment(tenant: str, ds_id: int) -> None:
     Otherwise one transaction locks the set and its modules without reading the modules first.
     """
     def attempt() -> None:
-        ds = _live(tenant, ds_id)
+        ds = _assignable(tenant, ds_id)
         if ds.locked:
             return
         tx = Tx()

@@ -23,6 +23,7 @@ class ConfigEntry:
 
 
 _cache: dict[str, tuple[float, dict[str, ConfigEntry]]] = {}
+_CACHE_TENANTS = 512  # bounded: device requests name arbitrary tenants in their paths
 _lock = threading.Lock()
 
 
@@ -43,6 +44,8 @@ def entries(tenant: str) -> dict[str, ConfigEntry]:
             result[name] = ConfigEntry(name, repo.decoded(item), False, int(item.created_at), item.created_by,
                                        int(item.last_modified_at), item.last_modified_by)
     with _lock:
+        if len(_cache) >= _CACHE_TENANTS and tenant not in _cache:
+            _cache.pop(next(iter(_cache)))  # the oldest entry (dicts keep insertion order)
         _cache[tenant] = (now + config.settings().tenant_config_cache_seconds, result)
     return result
 
@@ -70,20 +73,22 @@ def set_values(tenant: str, changes: dict[str, Any], user: str) -> dict[str, Con
         except tenant_keys.InvalidValue as exc:
             raise errors.ConfigValueInvalid(f"The given configuration value is invalid for key '{key}': {exc}",
                                             [key]) from exc
+    # Checked against the stored values (not the cache) and written only if none changed meanwhile.
+    invalidate(tenant)
+    stored = repo.load_all(tenant)
     merged = {**values(tenant), **typed}
     try:
         tenant_keys.check_consistency(merged)
     except tenant_keys.InvalidValue as exc:
         raise errors.ConfigValueInvalid(str(exc), list(typed)) from exc
-    now = clock.now_ms()
-    for key, val in typed.items():
-        repo.save(tenant, key, val, user, now)
+    repo.save_all(tenant, typed, user, clock.now_ms(), stored)
     invalidate(tenant)
     return {key: entry(tenant, key) for key in typed}
 
 
 def delete_value(tenant: str, key: str) -> None:
     spec = _known(key)
+    invalidate(tenant)
     merged = {**values(tenant), key: spec.default}
     try:
         tenant_keys.check_consistency(merged)

@@ -37,9 +37,11 @@ def of_tenant(tenant: str, newest_first: bool = True) -> Iterator[Action]:
     return Action.by_tenant.query(tenant, scan_index_forward=not newest_first)
 
 
-def history(tenant: str, action_id: int, newest_first: bool = True, limit: int | None = None
+def history(tenant: str, action_id: int, newest_first: bool = True, page_size: int | None = None
             ) -> Iterator[ActionStatusEntry]:
-    return ActionStatusEntry.query(action_key(tenant, action_id), scan_index_forward=not newest_first, limit=limit)
+    """Newest first by default; `page_size` keeps a caller that stops early from reading everything."""
+    return ActionStatusEntry.query(action_key(tenant, action_id), scan_index_forward=not newest_first,
+                                   page_size=page_size)
 
 
 def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[Action]:

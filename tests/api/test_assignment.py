@@ -163,3 +163,19 @@ def test_actions_per_target_quota(client, monkeypatch):
                             body=json.dumps([{"id": "q1"}]))
     assert resp.status_code == 429
     assert json.loads(client.http.get("/rest/v1/targets/q1/assignedDS", headers=ADMIN).body)["id"] == ds1
+
+
+def test_several_sets_for_one_target_are_checked_before_any_is_assigned(client):
+    steps.create_target(client, "m2")
+    ds1, _ = steps.release(client, name="one", version="1")
+    steps.put_config(client, "multi.assignments.enabled", True)
+    resp = client.http.post("/rest/v1/targets/m2/assignedDS", headers=ADMIN,
+                            body=json.dumps([{"id": ds1, "weight": 10}, {"id": 9999, "weight": 20}]))
+    assert resp.status_code == 404
+    assert json.loads(client.http.get("/rest/v1/targets/m2/actions", headers=ADMIN).body)["total"] == 0
+
+
+def test_weight_zero_is_served_last(client):
+    from chalicelib.domain.actions import pick_active
+    assert pick_active([{"id": 1, "weight": 0}, {"id": 2, "weight": 500}])["id"] == 2
+    assert pick_active([{"id": 1, "weight": None}, {"id": 2, "weight": 500}])["id"] == 1

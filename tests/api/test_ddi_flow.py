@@ -261,3 +261,62 @@ def test_if_match_on_download(client):
     assert client.http.get(url, headers={**device(token), "If-Match": '"nope"'}).status_code == 412
     sha1 = hashlib.sha1(DATA).hexdigest()
     assert client.http.get(url, headers={**device(token), "If-Match": f'"{sha1}"'}).status_code == 302
+
+
+def test_unauthenticated_requests_learn_nothing_but_401(client):
+    cid, token, ds_id, _ = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    for method, path, body in (("POST", f"/deploymentBase/{action_id}/feedback", '"x"'),
+                               ("PUT", "/configData", "{}"),
+                               ("GET", "/deploymentBase/abc", None),
+                               ("POST", f"/deploymentBase/{action_id}/feedback", "[" * 100000)):
+        resp = getattr(client.http, method.lower())(f"/DEFAULT/controller/v1/{cid}{path}", body=body,
+                                                     headers={"Content-Type": "application/json"})
+        assert resp.status_code == 401, path
+
+
+def test_malformed_device_input_is_400_not_500(client):
+    cid, token, ds_id, _ = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    hdrs = {**device(token), "Content-Type": "application/json"}
+    base = f"/DEFAULT/controller/v1/{cid}"
+    cases = [("put", "/configData", json.dumps({"mode": 1, "data": {"a": "b"}})),
+             ("post", f"/deploymentBase/{action_id}/feedback", "[" * 100000),
+             ("post", f"/deploymentBase/{action_id}/feedback",
+              '{"status": {"execution": "closed", "result": {"finished": "success"}, "code": NaN}}'),
+             ("post", f"/deploymentBase/{action_id}/feedback",
+              json.dumps({"status": {"execution": "proceeding", "result": {"finished": "none"}, "code": 10 ** 40}})),
+             ("get", "/deploymentBase/" + "9" * 41, None)]
+    for method, path, body in cases:
+        resp = getattr(client.http, method)(base + path, headers=hdrs, body=body)
+        assert resp.status_code == 400, (path, body and body[:40], resp.body[:200])
+    too_long = "x" * 300
+    assert client.http.get(f"/DEFAULT/controller/v1/{too_long}", headers=device(token)).status_code == 401
+    assert client.http.get(f"/bad!tenant/controller/v1/{cid}", headers=device(token)).status_code == 401
+
+
+def test_action_history_negative_means_the_maximum(client):
+    cid, token, ds_id, _ = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    for i in range(3):
+        steps.feedback(client, cid, token, action_id, "proceeding", "none", details=[f"step {i}"])
+    resp = client.http.get(f"/DEFAULT/controller/v1/{cid}/deploymentBase/{action_id}?actionHistory=-1",
+                           headers=device(token))
+    history = json.loads(resp.body)["actionHistory"]
+    assert history["messages"] == ["step 2", "step 1", "step 0", "Assignment initiated by user 'admin'"]
+    resp = client.http.get(f"/DEFAULT/controller/v1/{cid}/deploymentBase/{action_id}?actionHistory=2",
+                           headers=device(token))
+    assert json.loads(resp.body)["actionHistory"]["messages"] == ["step 2", "step 1"]
+
+
+def test_repeated_downloads_do_not_use_up_the_device_status_quota(client, monkeypatch):
+    from chalicelib.domain import quotas
+    monkeypatch.setattr(quotas, "MAX_STATUS_ENTRIES_PER_ACTION", 3)
+    cid, token, ds_id, sm_id = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    url = f"/DEFAULT/controller/v1/{cid}/softwaremodules/{sm_id}/artifacts/example.file"
+    for _ in range(5):
+        assert client.http.get(url, headers=device(token)).status_code == 302
+    steps.feedback(client, cid, token, action_id, "proceeding", "none")
+    steps.feedback(client, cid, token, action_id, "proceeding", "none")
+    steps.feedback(client, cid, token, action_id, "proceeding", "none", status=429)

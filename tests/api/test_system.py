@@ -106,3 +106,25 @@ def test_etag_and_if_none_match(client):
     tag = resp.headers["ETag"]
     again = client.http.get("/rest/v1/system/quota/TARGET", headers={**ADMIN, "If-None-Match": tag})
     assert again.status_code == 304
+
+
+def test_gateway_token_needs_its_own_permission_to_be_read(client):
+    from chalicelib.services import tenants
+    client.http.put("/rest/v1/system/configs/authentication.gatewaytoken.key", headers=ADMIN,
+                    body=json.dumps({"value": "gw-secret"}))
+    tenants.create_user("DEFAULT", "configurer", "pw", ["READ_TENANT_CONFIGURATION"])
+    reader = basic("configurer", "pw")
+    listed = json.loads(client.http.get("/rest/v1/system/configs", headers=reader).body)
+    assert listed["authentication.gatewaytoken.key"]["value"] == ""
+    resp = client.http.get("/rest/v1/system/configs/authentication.gatewaytoken.key", headers=reader)
+    assert resp.status_code == 403
+    admin_view = json.loads(client.http.get("/rest/v1/system/configs", headers=ADMIN).body)
+    assert admin_view["authentication.gatewaytoken.key"]["value"] == "gw-secret"
+
+
+def test_malformed_logins_are_401(client):
+    import base64
+    for login in ("\\admin:admin", "bad#tenant\\admin:admin", ":admin"):
+        header = {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()}
+        assert client.http.get("/rest/v1/userinfo", headers=header).status_code == 401, login
+    assert client.http.get("/rest/v1/userinfo", headers={"Authorization": "Basic !!!"}).status_code == 401

@@ -55,18 +55,28 @@ def test_gateway_token_of_one_tenant_does_not_open_another(client):
     assert resp.status_code == 401
 
 
-def test_authority_header_mode(client):
+def test_authority_header_mode(client, monkeypatch):
+    from chalicelib import config
+    monkeypatch.setenv("SKYHAWK_TRUSTED_PROXY_SECRET", "proxy-secret")
+    config.reset()
     steps.create_target(client, "cert-dev")
-    headers = {"X-Controller-Id": "cert-dev", "X-Authority": "ABC123"}
+    proxy = {"X-Skyhawk-Proxy-Secret": "proxy-secret"}
+    headers = {**proxy, "X-Controller-Id": "cert-dev", "X-Authority": "ABC123"}
     # enabled by default, but no accepted issuer hash configured: refused
     assert client.http.get("/DEFAULT/controller/v1/cert-dev", headers=headers).status_code == 401
     steps.put_config(client, "authentication.header.authority", "abc123,def456")
     assert client.http.get("/DEFAULT/controller/v1/cert-dev", headers=headers).status_code == 200
     assert client.http.get("/DEFAULT/controller/v1/cert-dev",
-                           headers={"X-Controller-Id": "cert-dev", "X-Authority-0": "zzz",
+                           headers={**proxy, "X-Controller-Id": "cert-dev", "X-Authority-0": "zzz",
                                     "X-Authority-1": "DEF456"}).status_code == 200
     # the header names another controller: refused
     assert client.http.get("/DEFAULT/controller/v1/cert-dev",
-                           headers={"X-Controller-Id": "someone-else", "X-Authority": "abc123"}).status_code == 401
+                           headers={**proxy, "X-Controller-Id": "someone-else", "X-Authority": "abc123"}
+                           ).status_code == 401
+    # without the proxy's secret the same headers prove nothing (any client can send them)
+    forged = {"X-Controller-Id": "cert-dev", "X-Authority": "ABC123"}
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev", headers=forged).status_code == 401
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev",
+                           headers={**forged, "X-Skyhawk-Proxy-Secret": "guess"}).status_code == 401
     steps.put_config(client, "authentication.header.enabled", False)
     assert client.http.get("/DEFAULT/controller/v1/cert-dev", headers=headers).status_code == 401
