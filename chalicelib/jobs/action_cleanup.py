@@ -24,6 +24,11 @@ def run(now_ms: int | None = None) -> dict[str, int]:
     return {"deleted": deleted}
 
 
+def _is_installed(tenant: str, controller_id: str, action_id: int) -> bool:
+    target = target_store.find(tenant, controller_id)
+    return target is not None and target.installed_action_id is not None and int(target.installed_action_id) == action_id
+
+
 def cleanup_tenant(tenant: str, now: int) -> int:
     cfg = tenant_config.values(tenant)
     if not cfg["action.cleanup.enabled"]:
@@ -34,6 +39,8 @@ def cleanup_tenant(tenant: str, now: int) -> int:
     for status in statuses:
         for key in action_store.cleanup_due(tenant, status, now - expiry):
             controller_id = key.target_key.split("#", 1)[1]
+            if status == "FINISHED" and _is_installed(tenant, controller_id, int(key.action_id)):
+                continue  # it anchors the target's installedBase; hawkBit never deletes it either
             action_store.delete_with_history(tenant, controller_id, int(key.action_id))
             target_store.add_action_count(tenant, controller_id, -1)
             deleted += 1

@@ -64,9 +64,9 @@ def parse_new(body: dict) -> NewTarget:
     request_attributes = body.get("requestAttributes", True)
     if not isinstance(request_attributes, bool):
         raise errors.ConstraintViolation("requestAttributes must be a Boolean.", ["requestAttributes"])
-    target_type = body.get("targetType")
-    if target_type is not None and not isinstance(target_type, int):
-        raise errors.ConstraintViolation("targetType must be a number.", ["targetType"])
+    if body.get("targetType") is not None:
+        raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
+    target_type = None
     return NewTarget(controller_id, name, body.get("description"), address, token, request_attributes, target_type)
 
 
@@ -93,6 +93,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1})
     if duplicates:
         raise errors.EntityAlreadyExists(f"Target with controllerId {duplicates[0]} given twice.", duplicates)
+    _check_tokens_free([s.security_token for s in specs if s.security_token])
     existing = store.find_many(tenant, ids)
     if existing:
         first = sorted(existing)[0]
@@ -116,6 +117,16 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
         _undo_create(tenant, written)
         raise
     return items
+
+
+def _check_tokens_free(tokens: list[str]) -> None:
+    """A security token names one device across all tenants (device APIs without a tenant in the path
+    resolve it through the token index), so an operator-chosen token must not be in use: 409."""
+    if len(set(tokens)) != len(tokens):
+        raise errors.EntityAlreadyExists("The same securityToken is given to two targets.", ["securityToken"])
+    for token in tokens:
+        if store.by_security_token(token):
+            raise errors.EntityAlreadyExists("The given securityToken is already in use.", ["securityToken"])
 
 
 def _undo_create(tenant: str, written: list[Target]) -> None:
@@ -172,10 +183,11 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
         if body["requestAttributes"] is not True:
             raise errors.ConstraintViolation("requestAttributes can only be set to true.", ["requestAttributes"])
         actions.append(Target.request_attributes.set(True))
-    if "targetType" in body and body["targetType"] is not None:
-        if not isinstance(body["targetType"], int):
-            raise errors.ConstraintViolation("targetType must be a number.", ["targetType"])
-        actions.append(Target.target_type.set(body["targetType"]))
+    if body.get("targetType") is not None:
+        raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
+    token = body.get("securityToken")
+    if isinstance(token, str) and token != target.security_token:
+        _check_tokens_free([token])
     if actions:
         now = clock.now_ms()
         actions += [Target.last_modified_at.set(now), Target.last_modified_by.set(user)]

@@ -59,7 +59,14 @@ def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dyn
         assert client.http.get(f"/rest/v1/targets/{cid}/actions/{action_id}", headers=ADMIN).status_code == 404
     assert steps.action(client, "fin", finished)["detailStatus"] == "finished"  # FINISHED is not configured
     steps.put_config(client, "action.cleanup.actionStatus", "FINISHED")
+    # the installed action anchors installedBase: kept until a newer installation replaces it
+    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+    ds2, _ = steps.release(client, name="fin2", version="10")
+    newer = steps.assign(client, ds2, "fin")["assignedActions"][0]["id"]
+    steps.feedback(client, "fin", "tok-fin", newer, "closed", "success")
+    clock.set_now(start + 30 * DAY)
     assert _invoke(client, "action_cleanup") == {"deleted": 1}
+    assert client.http.get(f"/rest/v1/targets/fin/actions/{finished}", headers=ADMIN).status_code == 404
 
 
 def test_overdue_detection_reports_each_target_once(client, dynamo_calls):

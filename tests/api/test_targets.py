@@ -152,3 +152,16 @@ def test_switch_action_to_forced(client):
     resp = client.http.put(f"/rest/v1/targets/f1/actions/{action_id}", headers=ADMIN,
                            body=json.dumps({"forceType": "forced"}))
     assert resp.status_code == 200 and json.loads(resp.body)["forceType"] == "forced"
+
+
+def test_security_tokens_are_unique_and_target_types_unsupported(client):
+    _post(client, [{"controllerId": "k1", "name": "k", "securityToken": "same-token"}])
+    body = _post(client, [{"controllerId": "k2", "name": "k", "securityToken": "same-token"}], status=409)
+    assert body["errorCode"] == "hawkbit.server.error.repo.entityAlreadyExists"
+    _post(client, [{"controllerId": "k3", "name": "k", "securityToken": "t3"},
+                   {"controllerId": "k4", "name": "k", "securityToken": "t3"}], status=409)
+    _post(client, [{"controllerId": "k5", "name": "k"}])
+    resp = client.http.put("/rest/v1/targets/k5", headers=ADMIN, body=json.dumps({"securityToken": "same-token"}))
+    assert resp.status_code == 409
+    _post(client, [{"controllerId": "k6", "name": "k", "targetType": True}], status=400)
+    _post(client, [{"controllerId": "k6", "name": "k", "targetType": 5}], status=400)
