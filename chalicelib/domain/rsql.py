@@ -11,7 +11,9 @@ Grammar (rsql-parser, as hawkBit uses it):
 Operators: `==`, `!=`, `=lt=` (`<`), `=le=` (`<=`), `=gt=` (`>`), `=ge=` (`>=`), `=in=`, `=out=`, `=li=`.
 In `==` / `!=` a `*` is a wildcard and `\\*` a literal star; `=li=` is SQL-like (`*` or `%` any run,
 `_` one character; `\\*` a literal star). String comparisons ignore case, as hawkBit's default
-`hawkbit.rsql.ignore-case`.
+`hawkbit.rsql.ignore-case`. Wildcards are matched without regular expressions: each piece between
+stars is searched once, left to right (no backtracking, so no pattern can make a match exponential).
+Queries are limited to `MAX_LENGTH` characters and `MAX_DEPTH` nested parentheses.
 
 Field names are case-insensitive and checked against a whitelist (hawkBit's `*Fields` enums). A
 whitelist entry `name` allows exactly that path; `attribute.*` allows any sub-key below `attribute`.
@@ -36,6 +38,9 @@ _MULTI_VALUE = {"=in=", "=out="}
 _RESERVED = set("\"'();,=!<>~") | {" ", "\t", "\r", "\n"}
 _VALUE_STOP = set("\"'();,") | {" ", "\t", "\r", "\n"}
 _WILDCARD = object()  # a `*` that is not escaped, inside a parsed value
+_ANY_ONE = object()  # `_` of =li=: exactly one character
+MAX_LENGTH = 4096
+MAX_DEPTH = 32
 
 
 class Node:
@@ -96,6 +101,8 @@ def parse(q: str, fields: set[str]) -> Node:
     """Parse `q` against the whitelist `fields` (lower-case names; `prefix.*` allows sub-keys)."""
     if q is None or not q.strip():
         raise errors.RsqlSyntax("The search parameter is empty.", [q or ""])
+    if len(q) > MAX_LENGTH:
+        raise errors.RsqlSyntax(f"The search parameter is longer than {MAX_LENGTH} characters.", [q[:64] + "..."])
     parser = _Parser(q, {f.lower() for f in fields})
     node = parser.parse()
     return node
@@ -142,8 +149,7 @@ def _compare(operator: str, actual: Any, values: tuple[tuple, ...]) -> bool:
 
 def _equals(actual: Any, expected: tuple, wildcards: bool = True) -> bool:
     if wildcards and _WILDCARD in expected:
-        pattern = "".join(".*" if p is _WILDCARD else re.escape(p) for p in expected)
-        return re.fullmatch(pattern, _as_text(actual), re.IGNORECASE | re.DOTALL) is not None
+        return _glob(_as_text(actual), expected)
     text = _plain(expected)
     if isinstance(actual, bool):
         return text.lower() == ("true" if actual else "false")
@@ -154,14 +160,86 @@ def _equals(actual: Any, expected: tuple, wildcards: bool = True) -> bool:
 
 
 def _like(actual: Any, pattern: tuple) -> bool:
-    regex = []
+    """SQL LIKE: `*` / `%` any run of characters, `_` exactly one."""
+    tokens: list[Any] = []
     for piece in pattern:
         if piece is _WILDCARD:
-            regex.append(".*")
+            tokens.append(_WILDCARD)
             continue
         for char in piece:
-            regex.append({"%": ".*", "_": "."}.get(char) or re.escape(char))
-    return re.fullmatch("".join(regex), _as_text(actual), re.IGNORECASE | re.DOTALL) is not None
+            tokens.append({"%": _WILDCARD, "_": _ANY_ONE}.get(char, char))
+    return _glob(_as_text(actual), tuple(tokens))
+
+
+# A segment is a fixed-length run of literal text and `_ANY_ONE` gaps: (length, ((offset, literal), ...)).
+_Segment = tuple[int, tuple[tuple[int, str], ...]]
+
+
+def _glob(text: str, pattern: tuple) -> bool:
+    """Case-insensitive wildcard match without backtracking (no regex).
+
+    The pattern is split on `_WILDCARD` into fixed-length segments. The first must match at the start,
+    the last at the end, the ones between in order, each at its leftmost place after the previous one:
+    taking the leftmost place never loses a match, since a later segment can only use more room.
+    """
+    text = text.lower()
+    segments: list[list[Any]] = [[]]
+    for token in pattern:
+        if token is _WILDCARD:
+            segments.append([])
+        else:
+            segments[-1].extend(token.lower() if isinstance(token, str) else [token])
+    compiled = [_segment(tokens) for tokens in segments]
+    if len(compiled) == 1:
+        return compiled[0][0] == len(text) and _at(text, compiled[0], 0)
+    first, middle, last = compiled[0], compiled[1:-1], compiled[-1]
+    end = len(text) - last[0]
+    if end < first[0] or not _at(text, first, 0) or not _at(text, last, end):
+        return False
+    position = first[0]
+    for segment in middle:
+        found = _find(text, segment, position, end)
+        if found < 0:
+            return False
+        position = found + segment[0]
+    return True
+
+
+def _segment(tokens: list[Any]) -> _Segment:
+    literals: list[tuple[int, str]] = []
+    run: list[str] = []
+    for offset, token in enumerate(tokens):
+        if token is _ANY_ONE:
+            if run:
+                literals.append((offset - len(run), "".join(run)))
+                run = []
+        else:
+            run.append(token)
+    if run:
+        literals.append((len(tokens) - len(run), "".join(run)))
+    return len(tokens), tuple(literals)
+
+
+def _at(text: str, segment: _Segment, start: int) -> bool:
+    length, literals = segment
+    return start + length <= len(text) and all(text.startswith(lit, start + offset) for offset, lit in literals)
+
+
+def _find(text: str, segment: _Segment, start: int, end: int) -> int:
+    """Leftmost place >= start where the segment matches and ends by `end`, or -1."""
+    length, literals = segment
+    if not literals:
+        return start if start + length <= end else -1
+    anchor_offset, anchor = max(literals, key=lambda item: len(item[1]))  # the rarest piece, likely
+    search_from = start + anchor_offset
+    while True:
+        hit = text.find(anchor, search_from, end - length + anchor_offset + len(anchor))
+        if hit < 0:
+            return -1
+        candidate = hit - anchor_offset
+        if _at(text, segment, candidate):
+            return candidate
+        search_from = hit + 1
 
 
 def _order(actual: Any, text: str) -> int | None:
@@ -198,6 +276,7 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.fields = fields
+        self.depth = 0
 
     def parse(self) -> Node:
         node = self._or()
@@ -254,12 +333,16 @@ class _Parser:
     def _constraint(self) -> Node:
         self._skip_space()
         if self._peek("("):
+            if self.depth >= MAX_DEPTH:
+                self._fail(f"more than {MAX_DEPTH} nested parentheses")
             self.pos += 1
+            self.depth += 1
             node = self._or()
             self._skip_space()
             if not self._peek(")"):
                 self._fail("missing ')'")
             self.pos += 1
+            self.depth -= 1
             return node
         return self._comparison()
 

@@ -123,3 +123,67 @@ def test_lookup_receives_lower_cased_path():
     seen = []
     rsql.parse("Attribute.HwRev==x", FIELDS).matches(lambda path: seen.append(path))
     assert seen == ["attribute.hwrev"]
+
+
+@pytest.mark.parametrize("q,value,expected", [
+    ("name==*a*a*a*a*a*a*b", "a" * 60, False),
+    ("name==*a*a*a*a*a*a*b", "a" * 60 + "b", True),
+    ("name=li=%a%a%a%a%a%a%b", "a" * 60, False),
+    ("name=li=%a_a%a_a%a_a%b", "a" * 60, False),
+    ("name=li=*a_*_a*", "a" * 5000, True),
+])
+def test_wildcards_match_in_linear_time(q, value, expected):
+    """A backtracking regex takes seconds on these (exponential in the stars); the matcher must not."""
+    import time
+    started = time.perf_counter()
+    for _ in range(20):
+        assert matches(q, {**ENTITY, "name": value}) is expected
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("q,value,expected", [
+    ("name==*", "", True),
+    ("name==*", "anything", True),
+    ("name==**", "x", True),
+    ("name==a*", "a", True),
+    ("name==*a", "a", True),
+    ("name==a*a", "a", False),                 # first and last piece may not overlap
+    ("name==a*a", "aa", True),
+    ("name==ab*bc", "abc", False),
+    ("name==ab*bc", "abbc", True),
+    ("name==*ab*ab*", "xabyab", True),
+    ("name==*ab*ab*", "xaby", False),
+    ("name==A*B", "a-b", True),                # case-insensitive
+    ("name==a\\*b*", "a*bc", True),            # escaped star stays literal
+    ("name==a\\*b*", "axbc", False),
+    ("name=li=a_c", "abc", True),
+    ("name=li=a_c", "ac", False),
+    ("name=li=a_c", "abbc", False),
+    ("name=li=%b_d%", "abcde", True),
+    ("name=li=%b_d", "abcde", False),
+    ("name=li=_", "", False),
+    ("name=li=___", "abc", True),
+    ("name=li=%__%x", "abx", True),
+    ("name=li=%__%x", "ax", False),
+    ("name=li=%ab_ab%", "abxxab_ab", True),    # the leftmost anchor hit fails, a later one matches
+    ("name=li=%a%", "line\nbreak a", True),
+])
+def test_wildcard_semantics(q, value, expected):
+    assert matches(q, {**ENTITY, "name": value}) is expected
+
+
+def test_deep_nesting_is_a_syntax_error_not_a_crash():
+    with pytest.raises(errors.RsqlSyntax):
+        rsql.parse("(" * 400 + "name==a" + ")" * 400, FIELDS)
+    nested = "(" * rsql.MAX_DEPTH + "name==Gateway-Firmware" + ")" * rsql.MAX_DEPTH
+    assert matches(nested)
+    with pytest.raises(errors.RsqlSyntax):
+        rsql.parse("(" * (rsql.MAX_DEPTH + 1) + "name==a" + ")" * (rsql.MAX_DEPTH + 1), FIELDS)
+
+
+def test_overlong_query_is_a_syntax_error():
+    q = "name==" + "a" * (rsql.MAX_LENGTH - len("name=="))
+    assert rsql.parse(q, FIELDS)
+    with pytest.raises(errors.RsqlSyntax) as caught:
+        rsql.parse(q + "a", FIELDS)
+    assert caught.value.status == 400
