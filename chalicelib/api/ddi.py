@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from urllib.parse import quote
+
 from chalicelib.api.common import base_url, empty, headers, int_param, json_body, json_response, query, route
-from chalicelib.services import controller, downloads
+from chalicelib.services import controller
 
 bp = Blueprint(__name__)
 BASE = "/{tenant}/controller/v1/{controller_id}"
@@ -55,7 +56,7 @@ def poll(tenant, controller_id):
 
 
 def _artifact_json(root: str, sm_id: int, artifact: dict) -> dict:
-    href = f"{root}/softwaremodules/{sm_id}/artifacts/{artifact['filename']}"
+    href = f"{root}/softwaremodules/{sm_id}/artifacts/{quote(artifact['filename'])}"
     return {"filename": artifact["filename"], "hashes": dict(artifact["hashes"]), "size": artifact["size"],
             "_links": {"download": {"href": href}, "download-http": {"href": href},
                        "md5sum": {"href": href + ".MD5SUM"}, "md5sum-http": {"href": href + ".MD5SUM"}}}
@@ -137,22 +138,12 @@ def artifacts(tenant, controller_id, sm_id):
 def download(tenant, controller_id, sm_id, file_name):
     """302 to a signed URL (S3 serves Range/206/416); `<name>.MD5SUM` is answered here as text."""
     device = _device(tenant, controller_id, anonymous_ok=True)
-    sm_id = int_param(sm_id, "softwareModuleId")
     hdrs = headers(bp)
-    module = controller.module_of_target(device, sm_id)
-    names = {a["filename"] for a in module.chunk["artifacts"]}
-    if file_name.endswith(".MD5SUM") and file_name not in names:
-        artifact = controller.artifact_of(module, file_name[:-len(".MD5SUM")])
-        controller.record_download(device, module, bp.current_request.path)
-        return Response(body=f"{artifact['hashes']['md5']}  {artifact['filename']}\n", status_code=200,
-                        headers={"Content-Type": "text/plain",
-                                 "Content-Disposition": f"attachment;filename={artifact['filename']}.MD5SUM"})
-    artifact = controller.artifact_of(module, file_name)
-    if_match = hdrs.get("if-match")
-    if if_match and if_match.strip().strip('"') not in (artifact["hashes"]["sha1"], "*"):
-        raise errors.PreconditionFailed()
-    if not hdrs.get("range"):
-        controller.record_download(device, module, bp.current_request.path)
-    url = downloads.signed_url(artifact["s3Key"], artifact["filename"], controller.url_validity_seconds(device.cfg))
-    return Response(body="", status_code=302, headers={"Location": url, "ETag": f'"{artifact["hashes"]["sha1"]}"',
+    found = controller.download(device, int_param(sm_id, "softwareModuleId"), file_name, hdrs.get("if-match"),
+                                ranged=bool(hdrs.get("range")), uri=bp.current_request.path)
+    disposition = f"attachment;filename={quote(found.filename)}"
+    if found.md5sum is not None:
+        return Response(body=found.md5sum, status_code=200,
+                        headers={"Content-Type": "text/plain", "Content-Disposition": disposition})
+    return Response(body="", status_code=302, headers={"Location": found.url, "ETag": f'"{found.sha1}"',
                                                        "Cache-Control": "no-store"})

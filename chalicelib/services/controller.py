@@ -21,7 +21,7 @@ from chalicelib.domain.durations import format_hms, parse_hms
 from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import targets as target_service
-from chalicelib.services import tenant_config
+from chalicelib.services import downloads, tenant_config
 from chalicelib.services.deployment import close_actions, history_entry, target_after_close
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
@@ -336,6 +336,10 @@ def _target_effects(target: Target, action: Action, outcome: rules.Outcome, feed
         return [Target.active_actions.set(summaries)]
     if not outcome.closes:
         return []
+    if outcome.download_only_done:
+        return [Target.request_attributes.set(True)] + target_after_close(target, action, now, user)
+    if outcome.fails:
+        return target_after_close(target, action, now, user, UpdateStatus.ERROR)
     remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
     updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
                Target.last_modified_by.set(user)]
@@ -351,28 +355,7 @@ def _target_effects(target: Target, action: Action, outcome: rules.Outcome, feed
         else:
             updates += [Target.assigned_ds.set(int(action.ds_id)), Target.assigned_ds_key.set(ds_key),
                         Target.update_status.set(UpdateStatus.IN_SYNC.value)]
-    elif outcome.download_only_done:
-        updates += [Target.request_attributes.set(True)] + _fall_back_to(target, remaining, UpdateStatus.IN_SYNC)
-    elif outcome.fails:
-        updates += _fall_back_to(target, remaining, UpdateStatus.ERROR)
     return updates
-
-
-def _fall_back_to(target: Target, remaining: list[dict], status_if_none: UpdateStatus) -> list:
-    if remaining:
-        newest = max(remaining, key=lambda a: int(a["id"]))
-        return [Target.assigned_ds.set(int(newest["dsId"])),
-                Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}"),
-                Target.update_status.set(UpdateStatus.PENDING.value)]
-    if status_if_none == UpdateStatus.ERROR:
-        return [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
-                Target.update_status.set(UpdateStatus.ERROR.value)]
-    if target.installed_ds is not None:
-        return [Target.assigned_ds.set(int(target.installed_ds)),
-                Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
-                Target.update_status.set(status_if_none.value)]
-    return [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
-            Target.update_status.set(status_if_none.value)]
 
 
 def _append_history(device: Device, action: Action, status: Status, messages: list[str],
@@ -477,6 +460,36 @@ def record_download(device: Device, module: ModuleView, uri: str) -> None:
                         [rules.SERVER_MESSAGE_PREFIX + f"Target downloads {uri}"])
 
 
-def url_validity_seconds(cfg: Mapping[str, Any]) -> int:
-    return int(cfg["cdn.validity.days"]) * 86400
+class Download(NamedTuple):
+    filename: str
+    sha1: str
+    url: str | None = None  # a signed URL to redirect to ...
+    md5sum: str | None = None  # ... or the text of a `<name>.MD5SUM` file
+
+
+MD5SUM_SUFFIX = ".MD5SUM"
+
+
+def download(device: Device, sm_id: int, file_name: str, if_match: str | None, ranged: bool, uri: str) -> Download:
+    """An artifact of the device's module as a signed URL (S3 then serves Range, 206 and 416), or its md5sum.
+
+    If-Match is compared with the SHA-1 (412 on a mismatch). A full download (no Range) and an md5sum
+    fetch are noted in the action history, as hawkBit does; range requests are not (issue #1249).
+    """
+    module = module_of_target(device, sm_id)
+    names = {a["filename"] for a in module.chunk["artifacts"]}
+    if file_name.endswith(MD5SUM_SUFFIX) and file_name not in names:
+        artifact = artifact_of(module, file_name[:-len(MD5SUM_SUFFIX)])
+        record_download(device, module, uri)
+        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"],
+                        md5sum=f"{artifact['hashes']['md5']}  {artifact['filename']}\n")
+    artifact = artifact_of(module, file_name)
+    sha1 = artifact["hashes"]["sha1"]
+    if if_match and if_match.strip().strip('"') not in (sha1, "*"):
+        raise errors.PreconditionFailed()
+    if not ranged:
+        record_download(device, module, uri)
+    validity = int(device.cfg["cdn.validity.days"]) * 86400
+    return Download(artifact["filename"], sha1, url=downloads.signed_url(artifact["s3Key"], artifact["filename"],
+                                                                         validity))
 

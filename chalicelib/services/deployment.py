@@ -347,21 +347,25 @@ def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
     retrying(RETRIES, attempt)
 
 
-def target_after_close(target: Target, action: Action, now: int, user: str, cancelled: bool = True) -> list:
-    """Target changes when an action ends by cancellation: next open action's DS, or installed and IN_SYNC."""
+def target_after_close(target: Target, action: Action, now: int, user: str,
+                       status_if_none: UpdateStatus = UpdateStatus.IN_SYNC) -> list:
+    """Target changes when an action ends without installing (canceled, failed, downloaded only).
+
+    The newest open action's set stays assigned and PENDING. With none left: after a failure the target
+    is in ERROR with nothing assigned; otherwise the installed set (if any) is assigned again.
+    """
     remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
     updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
                Target.last_modified_by.set(user)]
     if remaining:
         newest = max(remaining, key=lambda a: int(a["id"]))
-        updates += [Target.assigned_ds.set(int(newest["dsId"])),
-                    Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}")]
-    elif target.installed_ds is not None:
-        updates += [Target.assigned_ds.set(int(target.installed_ds)),
-                    Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
-                    Target.update_status.set(UpdateStatus.IN_SYNC.value)]
-    else:
-        updates += [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
-                    Target.update_status.set(UpdateStatus.IN_SYNC.value if cancelled else UpdateStatus.ERROR.value)]
-    return updates
+        return updates + [Target.assigned_ds.set(int(newest["dsId"])),
+                          Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}"),
+                          Target.update_status.set(UpdateStatus.PENDING.value)]
+    if status_if_none != UpdateStatus.ERROR and target.installed_ds is not None:
+        return updates + [Target.assigned_ds.set(int(target.installed_ds)),
+                          Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
+                          Target.update_status.set(status_if_none.value)]
+    return updates + [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
+                      Target.update_status.set(status_if_none.value)]
 
