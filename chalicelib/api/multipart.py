@@ -29,11 +29,22 @@ def parse_form(content_type: str | None, body: bytes | None) -> Form:
         raise errors.BodyNotReadable("The request must be multipart/form-data with a 'file' part.")
     if not isinstance(body, (bytes, bytearray)) or not body:
         raise errors.BodyNotReadable("The multipart request body is empty.")
+    try:
+        header = content_type.encode("latin-1")  # HTTP header values are Latin-1 at most
+    except UnicodeEncodeError as exc:
+        raise errors.BodyNotReadable("The Content-Type header contains characters outside Latin-1.") from exc
+    try:
+        return _parse(header, bytes(body))
+    except (LookupError, UnicodeError) as exc:  # e.g. `charset=bogus` on a part
+        raise errors.BodyNotReadable(f"The multipart request body cannot be decoded: {exc}.") from exc
+
+
+def _parse(content_type: bytes, body: bytes) -> Form:
     import email.parser  # only uploads need the (slow to import) email package
     import email.policy
 
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body))
+        b"Content-Type: " + content_type + b"\r\n\r\n" + body)
     if not message.is_multipart():
         raise errors.BodyNotReadable("The multipart request body is not well formed.")
     fields: dict[str, str] = {}

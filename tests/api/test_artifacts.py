@@ -239,3 +239,24 @@ def test_presigned_urls_are_capped_at_seven_days(aws_env):
     assert parse_qs(urlparse(blobs.presigned_get("k", 60)).query)["X-Amz-Expires"] == ["60"]
     assert parse_qs(urlparse(blobs.presigned_put("k", 10 ** 9)).query)["X-Amz-Expires"] == ["604800"]
     assert blobs.head("missing") is None and blobs.get_bytes("missing") is None
+
+
+def test_undecodable_multipart_is_400_not_500(client):
+    sm = create_sm(client)
+    url = f"{SM}/{sm['id']}/artifacts"
+    payload = (b"--zzz\r\n"
+               b'Content-Disposition: form-data; name="filename"\r\n'
+               b"Content-Type: text/plain; charset=bogus\r\n\r\n"
+               b"fw.bin\r\n"
+               b"--zzz\r\n"
+               b'Content-Disposition: form-data; name="file"; filename="fw.bin"\r\n'
+               b"Content-Type: application/octet-stream\r\n\r\n"
+               b"data\r\n"
+               b"--zzz--\r\n")
+    resp = client.http.post(url, headers={**ADMIN, "Content-Type": "multipart/form-data; boundary=zzz"},
+                            body=payload)
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    resp = client.http.post(url, headers={**ADMIN, "Content-Type": "multipart/form-data; boundary=zzz; x=\u20ac"},
+                            body=payload)
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    assert _module_state(client, sm["id"]) == ([], 0, [])
