@@ -84,9 +84,10 @@ class TenantRegistration(Model):
 
 # --- targets --------------------------------------------------------------------------------------
 class AssignedDsIndex(GlobalSecondaryIndex):
+    """Keys only: a full projection would rewrite the index on every last-seen write of the target."""
     class Meta:
         index_name = "assigned-ds"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     assigned_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
     controller_id = UnicodeAttribute(range_key=True)
 
@@ -94,7 +95,7 @@ class AssignedDsIndex(GlobalSecondaryIndex):
 class InstalledDsIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "installed-ds"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     installed_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
     controller_id = UnicodeAttribute(range_key=True)
 

@@ -28,11 +28,30 @@ def query_all(tenant: str, start_after: str | None = None) -> Iterator[Target]:
 
 
 def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[Target]:
-    return Target.assigned_ds_index.query(f"{tenant}#{ds_id}")
+    return _full_items(tenant, Target.assigned_ds_index.query(f"{tenant}#{ds_id}"))
 
 
 def by_installed_ds(tenant: str, ds_id: int) -> Iterator[Target]:
-    return Target.installed_ds_index.query(f"{tenant}#{ds_id}")
+    return _full_items(tenant, Target.installed_ds_index.query(f"{tenant}#{ds_id}"))
+
+
+def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterator[Target]:
+    """Keys-only index entries, completed with BatchGetItem, in the index's (controllerId) order."""
+    pending: list[str] = []
+
+    def flush() -> Iterator[Target]:
+        found = find_many(tenant, pending)
+        for cid in pending:
+            if cid in found:
+                yield found[cid]
+
+    for key in keys:
+        pending.append(key.controller_id)
+        if len(pending) == batch:
+            yield from flush()
+            pending = []
+    if pending:
+        yield from flush()
 
 
 def by_security_token(token: str) -> list[tuple[str, str]]:
