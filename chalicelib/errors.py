@@ -191,6 +191,12 @@ class EntityReadOnly(InsufficientPermission):
     default_message = "The entity is read-only."
 
 
+class ConfigValueChangeNotAllowed(InsufficientPermission):
+    code = "hawkbit.server.error.repo.tenantConfigurationValueChangeNotAllowed"
+    exception_class = _JAVA_PKG + "TenantConfigurationValueChangeNotAllowedException"
+    default_message = "The configuration value cannot be changed."
+
+
 # --- 404 / 405 / 409 / 410 / 412 / 423 / 429 -------------------------------------------------
 class EntityNotFound(SkyhawkError):
     status, code, dcs_reason = 404, "hawkbit.server.error.repo.entityNotFound", "notFound"

@@ -25,6 +25,11 @@ class Key:
     default: Any
     effect: str
     check: Callable[[Any], None] | None = None
+    # The feature behind the key is not built yet: only the default is accepted, so that no stored value
+    # pretends to change something (a stored key without an effect is a defect).
+    available: bool = True
+    # Once set to this value it may not change again (hawkBit: multi-assignment cannot be switched off).
+    one_way_to: Any = None
 
 
 def _duration(value: str) -> None:
@@ -82,17 +87,19 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("authentication.header.authority", str, "", "accepted issuer hash(es) for header authentication"),
     Key("anonymous.download.enabled", bool, False, "DDI artifact downloads without device credentials"),
     Key("repository.actions.autoclose.enabled", bool, False, "a new assignment closes open actions at once"),
-    Key("multi.assignments.enabled", bool, False, "several distribution sets active per target, by weight"),
-    Key("batch.assignments.enabled", bool, False, "one assignment request handled as one batch"),
-    Key("user.confirmation.flow.enabled", bool, False, "new actions wait for confirmation"),
-    Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval"),
+    Key("multi.assignments.enabled", bool, False, "several distribution sets active per target, by weight",
+        one_way_to=True),
+    Key("batch.assignments.enabled", bool, False, "one assignment request handled as one batch",
+        available=False),
+    Key("user.confirmation.flow.enabled", bool, False, "new actions wait for confirmation", available=False),
+    Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval", available=False),
     Key("action.cleanup.enabled", bool, False, "the scheduled cleanup deletes expired closed actions"),
     Key("action.cleanup.actionExpiry", int, 2592000000, "ms after which a closed action may be deleted",
         _not_negative),
     Key("action.cleanup.actionStatus", str, "CANCELED,ERROR", "statuses the cleanup deletes", _statuses),
     Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
-    Key("dmf.enabled", bool, False, "Device Management Federation channel"),
-    Key("sie.enabled", bool, False, "Service Integration Events"),
+    Key("dmf.enabled", bool, False, "Device Management Federation channel", available=False),
+    Key("sie.enabled", bool, False, "Service Integration Events", available=False),
     Key("deviceconfiguration.task.retentionDays", int, 90,
         "days a configuration task stays after reaching a final state before the expiry job deletes it",
         _retention_days),

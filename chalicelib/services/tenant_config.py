@@ -76,7 +76,10 @@ def set_values(tenant: str, changes: dict[str, Any], user: str) -> dict[str, Con
     # Checked against the stored values (not the cache) and written only if none changed meanwhile.
     invalidate(tenant)
     stored = repo.load_all(tenant)
-    merged = {**values(tenant), **typed}
+    current = values(tenant)
+    for key, value in typed.items():
+        _check_change_allowed(tenant_keys.KEYS[key], current[key], value)
+    merged = {**current, **typed}
     try:
         tenant_keys.check_consistency(merged)
     except tenant_keys.InvalidValue as exc:
@@ -89,13 +92,23 @@ def set_values(tenant: str, changes: dict[str, Any], user: str) -> dict[str, Con
 def delete_value(tenant: str, key: str) -> None:
     spec = _known(key)
     invalidate(tenant)
-    merged = {**values(tenant), key: spec.default}
+    current = values(tenant)
+    _check_change_allowed(spec, current[key], spec.default)
+    merged = {**current, key: spec.default}
     try:
         tenant_keys.check_consistency(merged)
     except tenant_keys.InvalidValue as exc:
         raise errors.ConfigValueInvalid(str(exc), [key]) from exc
     repo.delete(tenant, key)
     invalidate(tenant)
+
+
+def _check_change_allowed(spec: tenant_keys.Key, current: Any, new: Any) -> None:
+    if not spec.available and new != spec.default:
+        raise errors.ConfigValueChangeNotAllowed(
+            f"'{spec.name}' cannot be changed: this server does not offer the feature yet.", [spec.name])
+    if spec.one_way_to is not None and current == spec.one_way_to and new != current:
+        raise errors.ConfigValueChangeNotAllowed(f"'{spec.name}' cannot be switched back once enabled.", [spec.name])
 
 
 def invalidate(tenant: str | None = None) -> None:
