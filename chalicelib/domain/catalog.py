@@ -4,6 +4,7 @@ metadata and artifact checksums. hawkBit's column sizes and `JpaDistributionSet`
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -16,7 +17,8 @@ VENDOR_MAX = 256
 TYPE_KEY_MAX = 64
 TYPE_NAME_MAX = 64
 COLOUR_MAX = 16
-FILENAME_MAX = 256
+FILENAME_MAX_BYTES = 255  # UTF-8; a common file system limit, and it keeps the guard's sort key small
+FILENAME_FORBIDDEN = frozenset("/\\?#%")
 METADATA_KEY_MAX = 128
 METADATA_VALUE_MAX = 4000
 UNLIMITED_ASSIGNMENTS = 2147483647
@@ -305,10 +307,18 @@ def verify_checksums(actual: Hashes, md5: str | None = None, sha1: str | None = 
 
 
 def valid_filename(name: str | None) -> str:
+    """An artifact file name: a path segment of the DDI download URL and a `Content-Disposition` value.
+
+    At most 255 UTF-8 bytes; no `/ \\ ? # %` (they change a URL's path or query) and no control
+    characters (CR/LF would split a response header) or lone surrogates. Spaces and Unicode letters are fine.
+    """
     if name is None or not name.strip():
         raise errors.ConstraintViolation("The artifact needs a file name ('filename' or the file part's name).",
                                          ["filename"])
-    if len(name) > FILENAME_MAX:
-        raise errors.ConstraintViolation(f"'filename' must be at most {FILENAME_MAX} characters long.",
+    if len(name.encode("utf-8", errors="surrogatepass")) > FILENAME_MAX_BYTES:
+        raise errors.ConstraintViolation(f"'filename' must be at most {FILENAME_MAX_BYTES} bytes long (UTF-8).",
                                          ["filename"])
+    if any(char in FILENAME_FORBIDDEN or unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise errors.ConstraintViolation("'filename' must not contain '/', '\\', '?', '#', '%' or control "
+                                         "characters.", ["filename"])
     return name

@@ -260,3 +260,31 @@ def test_undecodable_multipart_is_400_not_500(client):
                             body=payload)
     assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
     assert _module_state(client, sm["id"]) == ([], 0, [])
+
+
+@pytest.mark.parametrize("filename", [
+    pytest.param("\U0001F600" * 256, id="256-emoji"),   # 1,024 bytes: was a 500 (sort key too long)
+    pytest.param("\U0001F600" * 64, id="64-emoji"),     # 256 UTF-8 bytes
+    pytest.param("x" * 256, id="256-ascii"),
+    "a/b.bin", "a\\b.bin", "a?b.bin", "a#b.bin", "a%2e.bin",
+    "fw.bin\r\nX-Injected: 1", "fw\x00.bin", "fw\x7f.bin", "fw\tbin",
+])
+def test_invalid_filenames_are_400(client, filename):
+    sm = create_sm(client)
+    resp = upload(client, sm["id"], DATA, filename=filename)
+    assert resp.status_code == 400, resp.body
+    assert error_code(resp) == "hawkbit.server.error.repo.constraintViolation"
+    assert body(resp)["parameters"] == ["filename"]
+    assert _module_state(client, sm["id"]) == ([], 0, [])
+
+
+@pytest.mark.parametrize("filename", [
+    pytest.param("\U0001F600" * 63, id="63-emoji"), pytest.param("x" * 255, id="255-ascii"),
+    "Prüfung Ω 1.0 (final).bin", "日本語.img",
+])
+def test_filenames_up_to_255_bytes_with_spaces_and_unicode(client, filename):
+    sm = create_sm(client)
+    resp = upload(client, sm["id"], DATA, filename=filename)
+    assert resp.status_code == 201, resp.body
+    assert body(resp)["providedFilename"] == filename
+    assert [a["providedFilename"] for a in body(get(client, f"{SM}/{sm['id']}/artifacts"))] == [filename]
