@@ -244,9 +244,7 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                                      ["close obsolete action due to new update"], now))
                 summaries.pop(int(old.action_id), None)
             else:
-                tx.update(old, [Action.status.set(Status.CANCELING.value), Action.status_seq.set(seq),
-                                Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
-                                Action.last_modified_at.set(now), Action.last_modified_by.set(user)])
+                tx.update(old, request_cancel(old, now, user, seq))
                 tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELING,
                                      ["cancel obsolete action due to new update"], now))
                 summaries[int(old.action_id)] = {**summaries.get(int(old.action_id), {}), "canceling": True}
@@ -289,15 +287,27 @@ def close_actions(tenant: str, action: Action, status: Status, now: int, user: s
 
 
 # --- operator cancel / force ---------------------------------------------------------------------------
+def _target_and_action(tenant: str, controller_id: str, action_id: int) -> tuple[Target, Action]:
+    target = target_store.find(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    action = action_store.find(tenant, controller_id, action_id)
+    if action is None:
+        raise errors.EntityNotFound.of("Action", action_id)
+    return target, action
+
+
+def request_cancel(action: Action, now: int, user: str, sequence: int) -> list:
+    """Update actions that ask the device to cancel (the action stays open, CANCELING)."""
+    return [Action.status.set(Status.CANCELING.value), Action.status_seq.set(sequence),
+            Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
+            Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
+
+
 def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bool = False) -> None:
     """DELETE /targets/{id}/actions/{actionId}: ask the device to cancel; `force` closes a canceling action."""
     def attempt() -> None:
-        target = target_store.find(tenant, controller_id)
-        if target is None:
-            raise errors.EntityNotFound.of("Target", controller_id)
-        action = action_store.find(tenant, controller_id, action_id)
-        if action is None:
-            raise errors.EntityNotFound.of("Action", action_id)
+        target, action = _target_and_action(tenant, controller_id, action_id)
         now = clock.now_ms()
         seq = int(action.status_seq or 0) + 1
         tx = Tx()
@@ -312,9 +322,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
             if not action.active or action.status == Status.CANCELING.value:
                 raise errors.ActionNotCancelable(
                     f"Action {action_id} is not active or already canceling.", [action_id])
-            tx.update(action, [Action.status.set(Status.CANCELING.value), Action.status_seq.set(seq),
-                               Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
-                               Action.last_modified_at.set(now), Action.last_modified_by.set(user)])
+            tx.update(action, request_cancel(action, now, user, seq))
             tx.put(history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"], now))
             summaries = [{**a, "canceling": True} if int(a["id"]) == int(action_id) else a
                          for a in target.active_actions or []]
@@ -328,12 +336,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
 def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
     """PUT /targets/{id}/actions/{actionId} {"forceType":"forced"}: only the switch to forced is allowed."""
     def attempt() -> None:
-        target = target_store.find(tenant, controller_id)
-        if target is None:
-            raise errors.EntityNotFound.of("Target", controller_id)
-        action = action_store.find(tenant, controller_id, action_id)
-        if action is None:
-            raise errors.EntityNotFound.of("Action", action_id)
+        target, action = _target_and_action(tenant, controller_id, action_id)
         if action.action_type == "forced":
             return
         now = clock.now_ms()
