@@ -1,4 +1,5 @@
-"""Management API renderings shared by the catalogue blueprints: audit fields, paged lists, types, metadata.
+"""Management API renderings shared by the catalogue blueprints: audit fields, types, metadata, and the
+PagedList of every Management list (mgmt_views re-exports `paged` for targets and deployments).
 
 Shapes follow hawkBit's classic/Oct-2025 JSON (`MgmtSoftwareModuleType`, `MgmtDistributionSetType`,
 `MgmtSoftwareModuleMetadata`, `MgmtMetadata`, `PagedList`); absent optional values are omitted.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from chalicelib import clock
+from chalicelib.api.catalog_views import paged  # noqa: F401  (the one PagedList renderer, re-exported here)
 from chalicelib.domain.polling import poll_status
 from chalicelib.lazy import lazy_import
 from chalicelib.store.tables import Action, ActionStatusEntry, Target
@@ -89,10 +90,6 @@ def status_json(entry: ActionStatusEntry) -> dict[str, Any]:
     if entry.code is not None:
         body["code"] = int(entry.code)
     return body
-
-
-def paged(content: list[dict], total: int) -> dict[str, Any]:
-    return {"content": content, "total": total, "size": len(content)}
 
 
 def assignment_json(result, root: str) -> dict[str, Any]:

@@ -234,3 +234,9 @@ def test_metadata_quota(client, monkeypatch):
     resp = post(client, base, [{"key": "c"}])
     assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert body(get(client, base))["total"] == 2
+
+
+def test_one_paged_list_renderer():
+    from chalicelib.api import catalog_views, mgmt_views
+    assert mgmt_views.paged is catalog_views.paged
+    assert catalog_views.paged([{"a": 1}], 7) == {"content": [{"a": 1}], "total": 7, "size": 1}
