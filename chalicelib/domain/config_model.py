@@ -30,7 +30,6 @@ KEY = "mdsp-core-configurationDeployment"
 CONFIGURED = "CONFIGURED"
 OPEN = "OPEN"
 MAX_FILES_PER_TASK = 50
-MAX_DATA_CHARS = 100_000
 
 _DEFINITION = {
     "key": KEY,

@@ -16,6 +16,8 @@ Rules (reference/device-configuration-api.md §2-§3, wfx as design analogue):
   state, and closed in final states.
 - `history` lists every state entered, oldest first, the current one last; a state left keeps its
   last `updated` time as its exit time.
+- Sizes are UTF-8 bytes of compact JSON, the form the store writes, so that model, data, current state
+  and history together stay well below DynamoDB's 400 KB item limit (which counts bytes, not characters).
 """
 from __future__ import annotations
 
@@ -32,12 +34,16 @@ DEVICE_TIME_TRIGGER = "DEVICE_TIME_TRIGGER"
 TRANSITION_TYPES = (INSTANTANEOUS, BACKEND_TRIGGER, DEVICE_TRIGGER, BACKEND_TIME_TRIGGER, DEVICE_TIME_TRIGGER)
 
 MAX_MESSAGE_CHARS = 200
-MAX_DETAILS_CHARS = 20_000
+MAX_DETAILS_CHARS = 20_000  # the reference's limit, in characters of the JSON string form (<= 80 KB as UTF-8)
 MAX_KEY_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_STATES = 100
-# An instance item must stay well below DynamoDB's 400 KB: old history entries lose their details first.
-MAX_HISTORY_CHARS = 250_000
+# Byte budgets of one instance item (DynamoDB: 409,600 bytes with attribute names). The model copy, the
+# data, the current state (details <= 80 KB) and the history (which repeats the current state) add up
+# to at most ~350 KB; old history entries lose their details first, then the oldest entries go.
+MAX_MODEL_BYTES = 64_000
+MAX_DATA_BYTES = 100_000
+MAX_HISTORY_BYTES = 100_000
 INSTANTANEOUS_MESSAGE = "State machine is triggered instantaneously."
 
 
@@ -164,6 +170,9 @@ class WorkflowModel:
             raise InvalidModel("A model needs at least one state.")
         if len(self.states) > MAX_STATES:
             raise InvalidModel(f"A model has at most {MAX_STATES} states.")
+        size = json_bytes(self.to_json(), "The model")
+        if size > MAX_MODEL_BYTES:
+            raise InvalidModel(f"The model has {size} bytes as JSON; at most {MAX_MODEL_BYTES} are allowed.")
         names = [s.name for s in self.states]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -377,7 +386,7 @@ def apply(model: WorkflowModel, progress: Progress, update: StatusUpdate, actor:
                           progress=current.progress if update.progress is None else update.progress,
                           message=current.message if update.message is None else update.message,
                           details=update.details if update.has_details else current.details)
-        return Progress(changed, progress.history[:-1] + (changed,), ())
+        return Progress(changed, _bounded(progress.history[:-1] + (changed,)), ())
     transition = model.transition(current.state, update.state)
     if transition is None:
         raise IllegalTransition(f"Model {model.key} has no transition {current.state} -> {update.state}.")
@@ -408,23 +417,51 @@ def _follow_instantaneous(model: WorkflowModel, progress: Progress, now: int) ->
 
 
 def _bounded(history: tuple[StateInfo, ...]) -> tuple[StateInfo, ...]:
-    """Drop the details of the oldest entries while the serialized history is too large (never the current)."""
-    size = len(json.dumps([h.to_store() for h in history], separators=(",", ":")))
-    if size <= MAX_HISTORY_CHARS:
+    """Keep the stored history within MAX_HISTORY_BYTES: the oldest entries lose their details, then
+    (a long-running cyclic model) the oldest entries themselves go. The current entry always stays."""
+    sizes = [json_bytes(h.to_store()) for h in history]
+    total = sum(sizes) + len(sizes) + 1  # brackets and commas
+    if total <= MAX_HISTORY_BYTES:
         return history
     entries = list(history)
     for i in range(len(entries) - 1):
-        if size <= MAX_HISTORY_CHARS:
+        if total <= MAX_HISTORY_BYTES:
             break
-        before = len(json.dumps(entries[i].details, separators=(",", ":")))
-        entries[i] = replace(entries[i], details=None)
-        size -= before - 4
-    return tuple(entries)
+        if entries[i].details is not None:
+            entries[i] = replace(entries[i], details=None)
+            smaller = json_bytes(entries[i].to_store())
+            total -= sizes[i] - smaller
+            sizes[i] = smaller
+    first = 0
+    while total > MAX_HISTORY_BYTES and first < len(entries) - 1:
+        total -= sizes[first] + 1
+        first += 1
+    return tuple(entries[first:])
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+def compact_json(value: Any) -> str:
+    """The stored form of a JSON value: compact and UTF-8 (not \\u-escaped)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_bytes(value: Any, what: str = "The value") -> int:
+    """UTF-8 bytes of `value` as stored; InvalidInput when it is not JSON."""
+    try:
+        return len(compact_json(value).encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} must be JSON.") from exc
+
+
+def check_bytes(value: Any, what: str, limit: int) -> None:
+    size = json_bytes(value, what)
+    if size > limit:
+        raise InvalidInput(f"{what} has {size} bytes as JSON (UTF-8); at most {limit} are allowed.")
+
+
 def details_size(details: Any) -> int:
-    return len(json.dumps(details, separators=(",", ":"), ensure_ascii=False))
+    """Characters of the JSON string form (the reference's measure for `details`)."""
+    return len(compact_json(details))
 
 
 def _check_details(details: Any) -> None:

@@ -108,8 +108,9 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
         definition = _domain(lambda: config_model.parse_task(data))
         files = config_files.resolve_task_files(caller.tenant, definition)
         data = config_model.task_data(files["data"], definition.custom_data, definition.target)
-    if data is not None and engine.details_size(data) > config_model.MAX_DATA_CHARS:
-        raise errors.BadRequest(f"'data' exceeds {config_model.MAX_DATA_CHARS} characters as JSON.", ["data"])
+    # What the instance stores beside its model and progress: the data, and for a task its resolved files.
+    stored = data if not is_task else [data, files.get("resolved"), files.get("refs")]
+    _domain(lambda: engine.check_bytes(stored, "'data'" if not is_task else "The task", engine.MAX_DATA_BYTES))
     now = clock.now_ms()
     instance_id = repo.new_instance_id(now)
     item = WorkflowInstance(

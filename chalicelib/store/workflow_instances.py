@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import errors
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
+
+# DynamoDB refuses items above 400 KB (409,600 bytes, attribute names included). The domain's budgets keep
+# instances and models far below; this last check turns a miscount into a 400, not a 500 from the write.
+MAX_ITEM_BYTES = 380_000
 
 _seq_lock = threading.Lock()
 _last_ms = -1
@@ -61,6 +65,7 @@ def find_model(tenant: str, key: str) -> WorkflowModelItem | None:
 
 
 def create_model(item: WorkflowModelItem) -> None:
+    _check_size(item)
     Tx().put(item, condition=WorkflowModelItem.sk.does_not_exist(),
              on_fail=lambda: errors.EntityAlreadyExists(f"A model with key '{item.key}' already exists.",
                                                         ["key", item.key])).commit()
@@ -80,9 +85,36 @@ def find(tenant: str, instance_id: str) -> WorkflowInstance | None:
 
 def save(tx: Tx, item: WorkflowInstance, new: bool = False) -> Tx:
     """Put the whole instance, conditional on its version (a concurrent change -> ConcurrentModification)."""
+    _check_size(item)
     condition = WorkflowInstance.sk.does_not_exist() if new else None
     tx.put(item, condition=condition)
     return tx
+
+
+def item_bytes(item: Any) -> int:
+    """The item's size as DynamoDB counts it (UTF-8 names and values; numbers counted generously)."""
+    return sum(len(name.encode("utf-8")) + _value_bytes(value) for name, value in item.serialize().items())
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    kind, raw = next(iter(value.items()))
+    if kind == "S":
+        return len(raw.encode("utf-8"))
+    if kind == "N":
+        return len(str(raw)) + 1
+    if kind == "L":
+        return 3 + sum(1 + _value_bytes(v) for v in raw)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + _value_bytes(v) for k, v in raw.items())
+    if kind == "SS":
+        return sum(len(v.encode("utf-8")) for v in raw)
+    return 1 if kind in ("BOOL", "NULL") else len(str(raw))
+
+
+def _check_size(item: Any) -> None:
+    size = item_bytes(item)
+    if size > MAX_ITEM_BYTES:
+        raise errors.BadRequest(f"The request would store {size} bytes in one item; at most {MAX_ITEM_BYTES} fit.")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,14 @@
   device poll), by model (`tenant#modelKey`, sk), and the sparse expiry index (`expiry_key`, `final_at`)
   that only final configuration tasks carry, so the retention job reads only what is due.
   List indexes project the few attributes their filters need; pages are then read by BatchGetItem.
+  JSON attributes are stored compact and as UTF-8 (PynamoDB's JSONAttribute \\u-escapes: 12 bytes an
+  emoji), the form whose size domain.workflow bounds.
 - `device-configuration` (`tenant#deviceId` / path): the device's actual configuration, newest per path.
 """
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -28,6 +33,15 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyPr
 from pynamodb.models import Model
 
 from chalicelib.store.tables import _meta
+
+
+class Utf8JSONAttribute(JSONAttribute):
+    """JSON as compact UTF-8 text; reads both this and JSONAttribute's escaped form."""
+
+    def serialize(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- configuration files -------------------------------------------------------------------------------
@@ -124,17 +138,17 @@ class WorkflowInstance(Model):
     model_key = UnicodeAttribute()
     model_index_key = UnicodeAttribute()  # "tenant#modelKey"
     # The instance's own model when it differs from the registered one (custom transitions, user models).
-    model_json = JSONAttribute(null=True)
-    data = JSONAttribute(null=True)
+    model_json = Utf8JSONAttribute(null=True)
+    data = Utf8JSONAttribute(null=True)
     current_state = UnicodeAttribute()
     group_name = UnicodeAttribute(null=True)
-    current = JSONAttribute()
-    history = JSONAttribute()
+    current = Utf8JSONAttribute()
+    history = Utf8JSONAttribute()
     device_visible = BooleanAttribute(default=True)
     # Configuration tasks: the DCS revisions the device may download while the task is open
     # ("<fileId>/<hash>", plus "<fileId>/head" for head URIs), and the files resolved at creation.
     file_refs = ListAttribute(of=UnicodeAttribute, null=True)
-    resolved_files = JSONAttribute(null=True)
+    resolved_files = Utf8JSONAttribute(null=True)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     final_at = NumberAttribute(null=True)
@@ -153,7 +167,7 @@ class WorkflowModelItem(Model):
     tenant = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     key = UnicodeAttribute()
-    definition = JSONAttribute()
+    definition = Utf8JSONAttribute()
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
 

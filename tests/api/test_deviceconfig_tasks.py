@@ -198,6 +198,22 @@ def test_limits_are_400(client):
     assert resp.status_code == 200
 
 
+def test_task_size_is_bounded_in_bytes(client):
+    make_device("dev-1")
+    emoji = "\U0001F600"  # 4 bytes in UTF-8
+    # customData of 30k emoji: 30k characters but 120 KB
+    resp = client.http.post(f"{DCS}/devices/dev-1/configurationTasks", headers=JSON_HEADERS,
+                            body=json.dumps({"files": [], "customData": {"x": emoji * 30_000}}))
+    assert resp.status_code == 400 and error_code(resp) == "mdsp.core.deviceconfiguration.invalidRequest"
+    # 50 files with long URIs (~80 KB) count twice: they are stored as data and as resolved files
+    files = [{"name": f"f{i}", "uri": f"https://x.example/{i}/" + "u" * 1_500} for i in range(50)]
+    resp = client.http.post(f"{DCS}/devices/dev-1/configurationTasks", headers=JSON_HEADERS,
+                            body=json.dumps({"files": files}))
+    assert resp.status_code == 400 and error_code(resp) == "mdsp.core.deviceconfiguration.invalidRequest"
+    ok = create_task(client, "dev-1", [{"name": "a", "uri": "https://x.example/a"}], customData={"x": emoji * 10_000})
+    assert ok["customData"] == {"x": emoji * 10_000}
+
+
 def test_unknown_device_file_and_task_are_404(client):
     make_device("dev-1")
     f = file_with_head(client, "/a", b"x")

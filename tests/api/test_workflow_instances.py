@@ -234,3 +234,51 @@ def test_permissions(client):
     assert post(client, "/models", FW_MODEL, headers=reader).status_code == 403
     assert patch_instance(client, inst["id"], {"state": "CONFIGURE"}, headers=reader).status_code == 403
     assert client.http.post(f"{DWS}/instances/{inst['id']}/cancel", headers=reader).status_code == 403
+
+
+LOOP_MODEL = {"key": "loop", "states": [{"name": "A", "initial": True}, {"name": "B"}],
+              "transitions": [{"from": "A", "to": "B", "type": "BACKEND_TRIGGER"},
+                              {"from": "B", "to": "A", "type": "BACKEND_TRIGGER"}]}
+EMOJI = "\U0001F600"  # 1 character, 4 bytes in UTF-8
+
+
+def test_model_and_instance_sizes_are_bounded_in_bytes(client):
+    make_device("dev-1")
+    # A model with a 450 KB description, or with 20k emoji descriptions, is refused in the DCS shape
+    for description in ("d" * 450_000, EMOJI * 20_000):
+        states = [{"name": "A", "initial": True, "description": description}]
+        resp = post(client, "/models", {"key": "huge", "states": states})
+        assert resp.status_code == 400, resp.body[:200]
+        assert error_code(resp) == "mdsp.core.deploymentworkflow.invalidRequest"
+    assert client.http.get(f"{DWS}/models/huge", headers=ADMIN).status_code == 404
+    assert post(client, "/models", LOOP_MODEL).status_code == 201
+    # Instance data of 99k emoji (fewer than 100k characters, ~400 KB) or 30k emoji (120 KB) is too large
+    for count in (99_000, 30_000):
+        resp = post(client, "/instances", {"deviceId": "dev-1", "model": {"key": "loop"}, "data": {"x": EMOJI * count}})
+        assert resp.status_code == 400, resp.body[:200]
+        assert error_code(resp) == "mdsp.core.deploymentworkflow.invalidRequest"
+    # 20k emoji (80 KB) fit, and survive the round trip unchanged
+    data = {"x": EMOJI * 20_000}
+    inst = new_instance(client, "dev-1", "loop", data=data)
+    assert inst["data"] == data
+
+
+def test_instance_with_large_data_and_details_keeps_taking_updates(client, aws_env):
+    from chalicelib.store import workflow_instances
+    make_device("dev-1")
+    post(client, "/models", LOOP_MODEL)
+    # Given an instance near the data budget, with details of 19k emoji (within 20k characters, ~76 KB)
+    inst = new_instance(client, "dev-1", "loop", data={"x": EMOJI * 24_000})
+    details = {"trace": EMOJI * 19_000}
+    # When it moves back and forth many times, each time with such details and an in-place update as well
+    state = "A"
+    for _ in range(8):
+        state = "B" if state == "A" else "A"
+        for update in ({"state": state, "details": details}, {"state": state, "progress": 0.5, "details": details}):
+            resp = patch_instance(client, inst["id"], update)
+            assert resp.status_code == 200, resp.body[:200]
+    # Then the item stays well below DynamoDB's 400 KB and the newest details are kept
+    item = workflow_instances.find("DEFAULT", inst["id"])
+    assert workflow_instances.item_bytes(item) < 360_000
+    got = body(client.http.get(f"{DWS}/instances/{inst['id']}?history=true", headers=ADMIN))
+    assert got["currentState"]["details"] == details and got["history"][-1]["details"] == details

@@ -186,18 +186,88 @@ def test_minimal_model_is_accepted():
     assert model.initial.name == "A" and model.groups == ()
 
 
+def _loop_model():
+    return wf.WorkflowModel.parse(_user_model(transitions=[{"from": "STOPPED", "to": "RUN", "type": "BACKEND_TRIGGER"},
+                                                           {"from": "RUN", "to": "STOPPED", "type": "BACKEND_TRIGGER"}]))
+
+
+def _toggle(model, progress, now, **update):
+    state = "RUN" if progress.current.state == "STOPPED" else "STOPPED"
+    return wf.apply(model, progress, StatusUpdate(state, **update), OPERATOR, now)
+
+
+def _history_bytes(progress):
+    return wf.json_bytes([h.to_store() for h in progress.history])
+
+
 def test_history_stays_bounded():
-    body = _user_model(transitions=[{"from": "STOPPED", "to": "RUN", "type": "BACKEND_TRIGGER"},
-                                    {"from": "RUN", "to": "STOPPED", "type": "BACKEND_TRIGGER"}])
-    model = wf.WorkflowModel.parse(body)
+    model = _loop_model()
     progress = wf.start(model, 0)
     big = {"trace": "z" * 19_000}
     for i in range(30):
-        state = "RUN" if progress.current.state == "STOPPED" else "STOPPED"
-        progress = wf.apply(model, progress, StatusUpdate(state, details=big, has_details=True), OPERATOR, i + 1)
+        progress = _toggle(model, progress, i + 1, details=big, has_details=True)
     assert len(progress.history) == 31
     assert progress.history[0].details is None and progress.current.details == big
-    assert wf.details_size([h.to_store() for h in progress.history]) <= wf.MAX_HISTORY_CHARS
+    assert _history_bytes(progress) <= wf.MAX_HISTORY_BYTES
+
+
+def test_history_is_bounded_in_utf8_bytes_not_characters():
+    # Given details within the reference's 20k characters, but of 4-byte characters (~76 KB)
+    model = _loop_model()
+    progress = wf.start(model, 0)
+    wide = {"trace": "\U0001F600" * 19_000}
+    assert wf.details_size(wide) <= wf.MAX_DETAILS_CHARS
+    for i in range(10):
+        progress = _toggle(model, progress, i + 1, details=wide, has_details=True)
+        # and an in-place update with such details as well
+        progress = wf.apply(model, progress, StatusUpdate(progress.current.state, details=wide, has_details=True),
+                            OPERATOR, i + 1)
+        assert _history_bytes(progress) <= wf.MAX_HISTORY_BYTES
+    assert progress.current.details == wide and progress.history[-1] == progress.current
+
+
+def test_history_of_a_cyclic_model_drops_its_oldest_entries():
+    # Given a loop taken thousands of times, each entry small (no details) but with a 200-character message
+    model = _loop_model()
+    progress = wf.start(model, 0)
+    for i in range(3000):
+        progress = _toggle(model, progress, i + 1, message="\u00e9" * 200)
+    # Then the history keeps the newest entries within its byte budget, the current one last
+    assert _history_bytes(progress) <= wf.MAX_HISTORY_BYTES
+    assert 100 < len(progress.history) < 3001
+    assert progress.history[-1] == progress.current and progress.history[-1].entered == 3000
+
+
+def test_model_size_is_bounded_in_bytes():
+    # A 450 KB description, or one of 20k 4-byte characters (80 KB), makes the model too large
+    for description in ("d" * 450_000, "\U0001F600" * 20_000):
+        states = [{"name": "STOPPED", "description": description, "initial": True}]
+        with pytest.raises(wf.InvalidModel, match="bytes"):
+            wf.WorkflowModel.parse(_user_model(states=states, transitions=[], groups=[]))
+    # as are many transitions whose details add up, whether in the model or as custom transitions
+    details = {"note": "\u00e9" * 9_000}
+    many = [{"from": "STOPPED", "to": f"S{i}", "type": "BACKEND_TRIGGER", "details": details} for i in range(5)]
+    states = [{"name": "STOPPED", "initial": True}] + [{"name": f"S{i}"} for i in range(5)]
+    with pytest.raises(wf.InvalidModel, match="bytes"):
+        wf.WorkflowModel.parse(_user_model(states=states, transitions=many, groups=[]))
+    custom = [{"from": t["from"], "to": t["to"], "type": "BACKEND_TRIGGER", "details": details} for t in many]
+    plain = wf.WorkflowModel.parse(_user_model(states=states, transitions=[dict(t, details=None) for t in many],
+                                               groups=[]))
+    with pytest.raises(wf.InvalidModel, match="bytes"):
+        plain.with_custom_transitions(custom)
+    # a model at the budget is fine
+    fits = "d" * (wf.MAX_MODEL_BYTES - 1_000)
+    wf.WorkflowModel.parse(_user_model(states=[{"name": "A", "description": fits, "initial": True}],
+                                       transitions=[], groups=[]))
+
+
+def test_sizes_count_utf8_bytes_of_the_stored_form():
+    assert wf.json_bytes({"a": "\U0001F600"}) == len('{"a":""}') + 4
+    assert wf.details_size({"a": "\U0001F600"}) == len('{"a":""}') + 1
+    with pytest.raises(wf.InvalidInput):
+        wf.check_bytes({"a": "x" * 10}, "'data'", 5)
+    with pytest.raises(wf.InvalidInput):
+        wf.json_bytes({"a": object()})
 
 
 def test_file_references_and_checksums():
