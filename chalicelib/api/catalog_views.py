@@ -7,6 +7,7 @@ Shapes follow hawkBit's classic/Oct-2025 JSON (`MgmtSoftwareModuleType`, `MgmtDi
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
@@ -25,6 +26,12 @@ def without_none(body: dict[str, Any]) -> dict[str, Any]:
 
 def paged(content: list[dict], total: int) -> dict[str, Any]:
     return {"content": content, "total": int(total), "size": len(content)}
+
+
+def path_text(segment: str) -> str:
+    """A free-text path parameter (a metadata key such as `a[0]`): chalice and API Gateway REST APIs
+    hand path parameters over still percent-encoded, as the client sent them."""
+    return unquote(segment)
 
 
 def paging_query(paging: Paging) -> str:

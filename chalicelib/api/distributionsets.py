@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.catalog_views import audit, metadata_json, paged, without_none
+from chalicelib.api.catalog_views import audit, metadata_json, paged, path_text, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.softwaremodules import sm_json
 from chalicelib.domain.listing import Paging
@@ -138,18 +138,20 @@ def create_metadata(ds_id):
 @route(bp, BASE + "/{ds_id}/metadata/{key}")
 def get_metadata(ds_id, key):
     who = principal(bp, READ)
-    return json_response(metadata_json(distribution_sets.get_metadata(who.tenant, _ds_id(ds_id), key), False))
+    entry = distribution_sets.get_metadata(who.tenant, _ds_id(ds_id), path_text(key))
+    return json_response(metadata_json(entry, False))
 
 
 @route(bp, BASE + "/{ds_id}/metadata/{key}", methods=["PUT"])
 def update_metadata(ds_id, key):
     who = principal(bp, UPDATE)
-    entry = distribution_sets.update_metadata(who.tenant, _ds_id(ds_id), key, json_body(bp, dict), who.username)
+    body = json_body(bp, dict)
+    entry = distribution_sets.update_metadata(who.tenant, _ds_id(ds_id), path_text(key), body, who.username)
     return json_response(metadata_json(entry, False))
 
 
 @route(bp, BASE + "/{ds_id}/metadata/{key}", methods=["DELETE"])
 def delete_metadata(ds_id, key):
     who = principal(bp, UPDATE)
-    distribution_sets.delete_metadata(who.tenant, _ds_id(ds_id), key, who.username)
+    distribution_sets.delete_metadata(who.tenant, _ds_id(ds_id), path_text(key), who.username)
     return empty(200)

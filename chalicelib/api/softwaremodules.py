@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import errors
 from chalicelib.api import multipart
-from chalicelib.api.catalog_views import audit, metadata_json, paged, without_none
+from chalicelib.api.catalog_views import audit, metadata_json, paged, path_text, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.domain.listing import Paging
 from chalicelib.lazy import lazy_import
@@ -166,18 +166,20 @@ def create_metadata(sm_id):
 @route(bp, BASE + "/{sm_id}/metadata/{key}")
 def get_metadata(sm_id, key):
     who = principal(bp, READ)
-    return json_response(metadata_json(software_modules.get_metadata(who.tenant, _sm_id(sm_id), key), True))
+    entry = software_modules.get_metadata(who.tenant, _sm_id(sm_id), path_text(key))
+    return json_response(metadata_json(entry, True))
 
 
 @route(bp, BASE + "/{sm_id}/metadata/{key}", methods=["PUT"])
 def update_metadata(sm_id, key):
     who = principal(bp, UPDATE)
-    entry = software_modules.update_metadata(who.tenant, _sm_id(sm_id), key, json_body(bp, dict), who.username)
+    body = json_body(bp, dict)
+    entry = software_modules.update_metadata(who.tenant, _sm_id(sm_id), path_text(key), body, who.username)
     return json_response(metadata_json(entry, True))
 
 
 @route(bp, BASE + "/{sm_id}/metadata/{key}", methods=["DELETE"])
 def delete_metadata(sm_id, key):
     who = principal(bp, UPDATE)
-    software_modules.delete_metadata(who.tenant, _sm_id(sm_id), key, who.username)
+    software_modules.delete_metadata(who.tenant, _sm_id(sm_id), path_text(key), who.username)
     return empty(200)

@@ -1,8 +1,9 @@
 """Key/value metadata kept as a map on a software module or distribution set item.
 
 hawkBit allows 100 entries per entity (`maxMetaDataEntriesPer*`), so the map stays far below the
-item size limit and one GetItem answers every metadata read. Writes are conditional on the item's
-version (a concurrent change is retried on fresh data) and on the key's absence/presence.
+item size limit and one GetItem answers every metadata read. A write replaces the whole map, on
+the condition of the item's version (a concurrent change is retried on fresh data): keys are map
+keys inside a value, never parts of a DynamoDB document path, so any key works (`a.b`, `a[0]`).
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEnt
                 f"Quota exceeded: Cannot assign {len(entries)} more metadata entries to {kind} '{entity.id}'. "
                 f"The maximum is {quota_rules.MAX_METADATA_ENTRIES}.")
         if entries:
-            _update(entity, model, [model.metadata[e.key].set(_stored(e, with_visibility)) for e in entries], user)
+            _save(entity, model, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
+                  user)
         return entries
     return retrying(RETRIES, attempt)
 
@@ -84,7 +86,7 @@ def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str
         changed = rules.MetadataEntry(
             key, value.value if "value" in body else current.value,
             value.target_visible if "targetVisible" in body else current.target_visible)
-        _update(entity, model, [model.metadata[key].set(_stored(changed, with_visibility))], user)
+        _save(entity, model, {**_stored_map(entity), key: _stored(changed, with_visibility)}, user)
         return changed
     return retrying(RETRIES, attempt)
 
@@ -93,12 +95,17 @@ def delete(load: Callable[[], Any], model: type, key: str, user: str, kind: str)
     def attempt() -> None:
         entity = load()
         entry_of(entity, key, kind)
-        _update(entity, model, [model.metadata[key].remove()], user)
+        _save(entity, model, {k: v for k, v in _stored_map(entity).items() if k != key}, user)
     retrying(RETRIES, attempt)
 
 
-def _update(entity: Any, model: type, actions: list, user: str) -> None:
-    actions = actions + [model.last_modified_at.set(clock.now_ms()), model.last_modified_by.set(user)]
+def _stored_map(entity: Any) -> dict[str, dict]:
+    return dict(entity.metadata.as_dict()) if entity.metadata is not None else {}
+
+
+def _save(entity: Any, model: type, metadata: dict[str, dict], user: str) -> None:
+    actions = [model.metadata.set(metadata), model.last_modified_at.set(clock.now_ms()),
+               model.last_modified_by.set(user)]
     try:
         entity.update(actions=actions)  # conditional on the loaded version
     except UpdateError as exc:

@@ -337,3 +337,17 @@ def test_get_distribution_sets_batch(client):
     assert ds_json(found[first["id"]], "http://localhost") == first
     cheap = distribution_sets.get_distribution_sets(TENANT, [second["id"]], with_modules=False)
     assert cheap[second["id"]].name == "b"
+
+
+def test_metadata_keys_with_dots_and_brackets(client):
+    from urllib.parse import quote
+    ds = create_ds(client)
+    base = f"{DS}/{ds['id']}/metadata"
+    keys = ["a[0]", "a.b", "x[1].y[2]", ("k.[9]" * 26)[:128]]
+    assert post(client, base, [{"key": key, "value": "v"} for key in keys]).status_code == 201
+    for key in keys:
+        path = f"{base}/{quote(key, safe='')}"
+        assert put(client, path, {"value": "w"}).status_code == 200
+        assert body(get(client, path)) == {"key": key, "value": "w"}
+        assert delete(client, path).status_code == 200
+    assert body(get(client, base))["total"] == 0

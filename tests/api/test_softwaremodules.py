@@ -240,3 +240,26 @@ def test_one_paged_list_renderer():
     from chalicelib.api import catalog_views, mgmt_views
     assert mgmt_views.paged is catalog_views.paged
     assert catalog_views.paged([{"a": 1}], 7) == {"content": [{"a": 1}], "total": 7, "size": 1}
+
+
+METADATA_KEYS = ["a[0]", "a.b", "x[1].y[2]", "[", "]", "a]b[", "#0", ":v", "a b", ("k.[9]" * 26)[:128]]
+
+
+def test_metadata_keys_with_dots_and_brackets(client):
+    """Keys are data, not DynamoDB document paths: `a[0]` was a 500 (invalid document path)."""
+    from urllib.parse import quote
+    sm = create_sm(client)
+    base = f"{SM}/{sm['id']}/metadata"
+    resp = post(client, base, [{"key": key, "value": f"v-{key}"} for key in METADATA_KEYS])
+    assert resp.status_code == 201, resp.body
+    assert body(get(client, base))["total"] == len(METADATA_KEYS)
+    for key in METADATA_KEYS:
+        path = f"{base}/{quote(key, safe='')}"
+        assert body(get(client, path)) == {"key": key, "value": f"v-{key}", "targetVisible": False}
+        resp = put(client, path, {"value": "new", "targetVisible": True})
+        assert resp.status_code == 200, resp.body
+        assert body(get(client, path)) == {"key": key, "value": "new", "targetVisible": True}
+    assert post(client, base, [{"key": "a[0]"}]).status_code == 409
+    for key in METADATA_KEYS:
+        assert delete(client, f"{base}/{quote(key, safe='')}").status_code == 200
+    assert body(get(client, base))["total"] == 0
