@@ -2,8 +2,9 @@
 
 - name + version + type are unique per tenant (guard item in the creating transaction -> 409).
 - A module that was ever assigned (locked) or is listed by a distribution set is soft-deleted
-  (`deleted=true`, hidden from lists, name free again); otherwise it is removed. Either way its
-  artifacts and their bytes go, as in hawkBit (devices then get 404/410 for them).
+  (`deleted=true`, hidden from lists, name free again) and keeps its artifacts and their bytes, so
+  devices whose actions name it can still download them; otherwise it is removed, and its artifacts
+  and their bytes with it, after the module's own transaction.
 - Artifact bytes live in S3 only. The service hashes them; client hashes are checked and a
   mismatch stores nothing. The bytes are written before the transaction that records the artifact
   and removed again if that transaction fails, so a refused upload leaves no object, item or count.
@@ -128,14 +129,20 @@ def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModule
 
 
 def delete_software_module(tenant: str, sm_id: int) -> None:
-    sm = live_software_module(tenant, sm_id)
-    _delete_artifacts(tenant, sm, catalog.artifacts_of(tenant, sm_id))
+    """Soft delete (locked or in a set) keeps the artifacts; a hard delete removes them afterwards.
 
-    def attempt() -> None:
+    The module's own change is decided and committed first: a refused or failed transaction leaves
+    the artifacts untouched. Only once the module item is gone (no upload can add to it any more)
+    are its artifacts read and removed, items first, then bytes.
+    """
+    def attempt() -> bool:
         current = live_software_module(tenant, sm_id)
         tx = Tx()
-        if rules.soft_delete(bool(current.locked), int(current.in_sets or 0)):
-            tx.update(current, [SoftwareModule.deleted.set(True), SoftwareModule.artifact_count.set(0),
+        soft = rules.soft_delete(bool(current.locked), int(current.in_sets or 0))
+        if soft:
+            # Devices whose actions name the module keep downloading its artifacts (hawkBit keeps the
+            # binaries of assigned modules until the module is purged): items, bytes and usage stay.
+            tx.update(current, [SoftwareModule.deleted.set(True),
                                 SoftwareModule.last_modified_at.set(clock.now_ms())])
         else:
             tx.delete(current)
@@ -146,17 +153,19 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
         catalog.release_unique(tx, tenant, "sm", (current.type_key, current.name, current.version_name))
         counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
         tx.commit()
-    retrying(RETRIES, attempt)
+        return soft
+    if not retrying(RETRIES, attempt):
+        _delete_artifacts(tenant, sm_id, catalog.artifacts_of(tenant, sm_id))
 
 
-def _delete_artifacts(tenant: str, sm: SoftwareModule, artifacts: list[Artifact]) -> None:
+def _delete_artifacts(tenant: str, sm_id: int, artifacts: list[Artifact]) -> None:
     """Artifact items, guards and storage usage in transactions of <= 99 items, then the bytes."""
     for start in range(0, len(artifacts), 49):
         chunk = artifacts[start:start + 49]
         tx = Tx()
         for artifact in chunk:
             tx.delete(artifact)
-            catalog.release_unique(tx, tenant, "art", (int(sm.id), artifact.filename))
+            catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE",
                               -sum(quota_rules.artifact_storage_mb(int(a.size)) for a in chunk))
         tx.commit()

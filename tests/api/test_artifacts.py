@@ -288,3 +288,48 @@ def test_filenames_up_to_255_bytes_with_spaces_and_unicode(client, filename):
     assert resp.status_code == 201, resp.body
     assert body(resp)["providedFilename"] == filename
     assert [a["providedFilename"] for a in body(get(client, f"{SM}/{sm['id']}/artifacts"))] == [filename]
+
+
+def test_soft_deleted_module_keeps_serving_its_artifacts_to_devices(client):
+    """An assigned (locked) module is only soft-deleted: its actions still download the bytes."""
+    from tests.api import steps
+
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "dev1", "tok-dev1")
+    ds_id, sm_id = steps.release(client, data=DATA, filename="fw.bin")
+    steps.assign(client, ds_id, "dev1")
+    assert delete(client, f"{SM}/{sm_id}").status_code == 200
+    assert body(get(client, f"{SM}/{sm_id}"))["deleted"] is True
+    listed, storage, keys = _module_state(client, sm_id)
+    assert [a["providedFilename"] for a in listed] == ["fw.bin"] and storage == 1 and len(keys) == 1
+    resp = client.http.get(f"/DEFAULT/controller/v1/dev1/softwaremodules/{sm_id}/artifacts/fw.bin",
+                           headers=steps.device("tok-dev1"))
+    assert resp.status_code == 302
+    downloaded = requests.get(resp.headers["Location"], timeout=10)
+    assert downloaded.status_code == 200 and downloaded.content == DATA
+
+
+def test_failed_module_delete_keeps_the_artifacts(client, monkeypatch):
+    """The module's transaction comes first: when it fails, artifacts, usage and bytes are untouched."""
+    from chalicelib import errors
+    from chalicelib.store import tx
+    from chalicelib.store.tables import SoftwareModule
+
+    sm = create_sm(client)
+    upload(client, sm["id"], b"1", part_name="a.bin")
+    before = _module_state(client, sm["id"])
+    commit = tx.Tx.commit
+
+    def refuse_module_changes(self):
+        if any(isinstance(args[0], SoftwareModule) for args, _, _ in self._deletes + self._updates):
+            raise errors.ConcurrentModification()
+        return commit(self)
+
+    monkeypatch.setattr(tx.Tx, "commit", refuse_module_changes)
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 409
+    monkeypatch.undo()
+    assert _module_state(client, sm["id"]) == before
+    assert body(get(client, f"{SM}/{sm['id']}"))["deleted"] is False
+    # a hard delete then removes items, usage and bytes
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200
+    assert usage("ARTIFACT_STORAGE") == 0 and bucket_keys() == []
