@@ -6,7 +6,7 @@ Siemens JSON (no HAL), `application/json`, times as ISO-8601 `...Z`, lists as
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from chalice import Blueprint, Response
 
@@ -16,6 +16,7 @@ from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.lazy import lazy_import
 
 config_model = lazy_import("chalicelib.domain.config_model")
+ids = lazy_import("chalicelib.domain.dcs_ids")
 workflow_rules = lazy_import("chalicelib.domain.workflow")
 callers = lazy_import("chalicelib.services.callers")
 
@@ -41,6 +42,50 @@ def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
         return device
     who = principal(bp, permission)
     return callers.Caller.operator(who.tenant, who.username)
+
+
+# Path ids are checked before any key lookup: one that cannot name an entity (DynamoDB would refuse it
+# as a key) is answered as an unknown one.
+def _known(kind: str, value: str, valid: Callable[[Any], bool]) -> str:
+    if not valid(value):
+        raise errors.EntityNotFound.of(kind, ids.shortened(value))
+    return value
+
+
+def file_param(value: str) -> str:
+    return _known("ConfigurationFile", value, ids.is_uuid)
+
+
+def revision_param(value: str) -> str:
+    return _known("Revision", value, ids.is_sha256)
+
+
+def device_param(value: str) -> str:
+    return _known("Device", value, ids.is_device_id)
+
+
+def task_param(value: str) -> str:
+    return _known("ConfigurationTask", value, ids.is_uuid)
+
+
+def instance_param(value: str) -> str:
+    return _known("Instance", value, ids.is_uuid)
+
+
+def model_param(value: str) -> str:
+    return _known("Model", value, ids.is_model_key)
+
+
+def could_be_file(value: str) -> bool:
+    return ids.is_uuid(value)
+
+
+def filter_param(bp: Blueprint, name: str, valid: Callable[[Any], bool]) -> str | None:
+    """An optional query filter that reaches a key condition; one no key could hold is a 400."""
+    value = query(bp).get(name) or None
+    if value is not None and not valid(value):
+        raise errors.BadRequest(f"'{name}' is not a valid value: '{ids.shortened(value)}'.", [name])
+    return value
 
 
 def page_request(bp: Blueprint, sortable: Sequence[str], default_field: str, descending: bool = False) -> PageRequest:

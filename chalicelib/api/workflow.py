@@ -8,9 +8,20 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.common import empty, json_body, query, route
-from chalicelib.api.dcs_wire import caller, flag, instance_json, page_json, page_request, respond
+from chalicelib.api.dcs_wire import (
+    caller,
+    filter_param,
+    flag,
+    instance_json,
+    instance_param,
+    model_param,
+    page_json,
+    page_request,
+    respond,
+)
 from chalicelib.lazy import lazy_import
 
+ids = lazy_import("chalicelib.domain.dcs_ids")
 workflow = lazy_import("chalicelib.services.workflow")
 
 bp = Blueprint(__name__)
@@ -33,12 +44,14 @@ def create_model():
 @route(bp, f"{BASE}/models/{{model_key}}")
 def get_model(model_key):
     who = caller(bp, READ)
+    model_key = model_param(model_key)
     return respond(workflow.get_model(who, model_key).to_json())
 
 
 @route(bp, f"{BASE}/models/{{model_key}}", methods=["DELETE"])
 def delete_model(model_key):
     who = caller(bp, UPDATE)
+    model_key = model_param(model_key)
     workflow.delete_model(who, model_key)
     return empty(204)
 
@@ -54,9 +67,10 @@ def create_instance():
 def list_instances():
     who = caller(bp, READ, devices=True)
     page = page_request(bp, ("createdAt",), "createdAt")
-    params = query(bp)
-    where = workflow.InstanceFilter(device_id=params.get("deviceId") or None, model_key=params.get("modelKey") or None,
-                                    group=params.get("group") or None, current_state=params.get("currentState") or None)
+    where = workflow.InstanceFilter(device_id=filter_param(bp, "deviceId", ids.is_device_id),
+                                    model_key=filter_param(bp, "modelKey", ids.is_model_key),
+                                    group=filter_param(bp, "group", ids.is_group),
+                                    current_state=query(bp).get("currentState") or None)
     views, total = workflow.list_instances(who, where, page)
     return respond(page_json([_instance(v) for v in views], page, total))
 
@@ -64,16 +78,19 @@ def list_instances():
 @route(bp, f"{BASE}/instances/{{instance_id}}")
 def get_instance(instance_id):
     who = caller(bp, READ, devices=True)
+    instance_id = instance_param(instance_id)
     return respond(_instance(workflow.get_instance(who, instance_id)))
 
 
 @route(bp, f"{BASE}/instances/{{instance_id}}", methods=["PATCH"])
 def patch_instance(instance_id):
     who = caller(bp, UPDATE, devices=True)
+    instance_id = instance_param(instance_id)
     return respond(_instance(workflow.update_instance(who, instance_id, json_body(bp))))
 
 
 @route(bp, f"{BASE}/instances/{{instance_id}}/cancel", methods=["POST"])
 def cancel_instance(instance_id):
     who = caller(bp, UPDATE, devices=True)
+    instance_id = instance_param(instance_id)
     return respond(_instance(workflow.cancel_instance(who, instance_id)))

@@ -110,6 +110,8 @@ def parse_task(body: Any) -> TaskDefinition:
         name, uri, checksum = entry.get("name"), entry.get("uri"), entry.get("checksum")
         if not isinstance(name, str) or not name:
             raise InvalidInput("Each file needs a 'name'.")
+        if len(name.encode("utf-8")) > MAX_PATH_BYTES:  # a foreign file's name keys the actual configuration
+            raise InvalidInput(f"A file's 'name' is longer than {MAX_PATH_BYTES} bytes.")
         if not isinstance(uri, str) or not uri:
             raise InvalidInput(f"File '{name}' needs a 'uri'.")
         if checksum is not None and (not isinstance(checksum, str) or ":" not in checksum):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib import errors
+from chalicelib.domain import dcs_ids
 from chalicelib.domain.workflow import Actor
 from chalicelib.store import targets as target_store
 
@@ -37,7 +38,7 @@ class Caller:
 
 def device_by_token(token: str) -> Caller:
     """The device whose target security token this is, else 401."""
-    found = target_store.by_security_token(token)
+    found = target_store.by_security_token(token) if dcs_ids.is_token(token) else []
     if len(found) != 1:
         raise errors.Unauthorized("The device credentials are not valid.")
     tenant, controller_id = found[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib import clock, errors
-from chalicelib.domain import config_model
+from chalicelib.domain import config_model, dcs_ids
 from chalicelib.domain.config_model import TaskDefinition
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.services.callers import Caller
@@ -188,15 +188,15 @@ def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any
             data.append(entry)
             resolved.append({**entry, "path": ref.name, "fileId": None, "hash": None})
             continue
-        item = repo.find(tenant, ref.file_id)
+        item = repo.find(tenant, ref.file_id) if dcs_ids.is_uuid(ref.file_id) else None
         if item is None:
-            raise errors.EntityNotFound.of("ConfigurationFile", ref.file_id)
+            raise errors.EntityNotFound.of("ConfigurationFile", dcs_ids.shortened(ref.file_id))
         sha256 = ref.revision or item.head
         if sha256 is None:
             raise errors.BadRequest(f"File '{item.path}' has no head revision to configure.", [ref.file_id])
-        revision = repo.find_revision(tenant, ref.file_id, sha256)
+        revision = repo.find_revision(tenant, ref.file_id, sha256) if dcs_ids.is_sha256(sha256) else None
         if revision is None:
-            raise errors.EntityNotFound.of("Revision", sha256)
+            raise errors.EntityNotFound.of("Revision", dcs_ids.shortened(sha256))
         if not config_model.checksum_matches(ref.checksum, revision.hash, revision.sha1):
             raise errors.BadRequest(f"File '{ref.name}': checksum {ref.checksum} does not match revision "
                                     f"{revision.hash}.", ["checksum"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from chalicelib import clock, config, errors
-from chalicelib.domain import config_model
+from chalicelib.domain import config_model, dcs_ids
 from chalicelib.domain import workflow as engine
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.domain.workflow import Progress, StateInfo, WorkflowModel
@@ -50,9 +50,9 @@ class InstanceFilter:
 def get_model(caller: Caller, key: str) -> WorkflowModel:
     if key == config_model.KEY:
         return config_model.MODEL
-    item = repo.find_model(caller.tenant, key)
+    item = repo.find_model(caller.tenant, key) if dcs_ids.is_model_key(key) else None
     if item is None:
-        raise errors.EntityNotFound.of("Model", key)
+        raise errors.EntityNotFound.of("Model", dcs_ids.shortened(key))
     return WorkflowModel.from_json(item.definition)
 
 
@@ -98,8 +98,8 @@ def create_task(caller: Caller, device_id: str, body: Any) -> InstanceView:
 
 def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: Any) -> InstanceView:
     _operator_only(caller)
-    if target_store.find(caller.tenant, device_id) is None:
-        raise errors.EntityNotFound.of("Device", device_id)
+    if not dcs_ids.is_device_id(device_id) or target_store.find(caller.tenant, device_id) is None:
+        raise errors.EntityNotFound.of("Device", dcs_ids.shortened(device_id))
     registered = get_model(caller, model_key)
     model = _domain(lambda: registered.with_custom_transitions(custom))
     is_task = model_key == config_model.KEY

@@ -314,3 +314,24 @@ def test_paging_parameters():
                 {"sort": "path,sideways"}):
         with pytest.raises(wf.InvalidInput):
             PageRequest.parse(bad, ("path",), "path")
+
+
+def test_ids_that_no_key_could_hold():
+    from chalicelib.domain import dcs_ids
+    assert dcs_ids.is_uuid("01a200b1-580b-705b-9dd1-73a7fa72cf3f") and not dcs_ids.is_uuid("nope")
+    assert not dcs_ids.is_uuid("01A200B1-580B-705B-9DD1-73A7FA72CF3F\n")
+    assert dcs_ids.is_sha256("ab" * 32) and not dcs_ids.is_sha256("ab" * 33)
+    assert dcs_ids.is_device_id("dev-1") and dcs_ids.is_device_id("\U0001F600" * 256)
+    for bad in ("", "x" * 257, "a b", "a/b", "a%b", "a#b", "a?b", None):
+        assert not dcs_ids.is_device_id(bad), bad
+    assert dcs_ids.is_model_key("k" * 200) and not dcs_ids.is_model_key("k" * 201)
+    assert dcs_ids.is_group("OPEN") and not dcs_ids.is_group("A#B") and not dcs_ids.is_group("g" * 201)
+    assert dcs_ids.is_path_prefix("") and not dcs_ids.is_path_prefix("\u00e9" * 501)
+    assert dcs_ids.is_token("t" * 2048) and not dcs_ids.is_token("t" * 2049) and not dcs_ids.is_token("")
+    assert dcs_ids.shortened("x" * 100) == "x" * 64 + "..."
+
+
+def test_task_file_names_fit_the_actual_configuration_key():
+    config_model.parse_task({"files": [{"name": "n" * 1000, "uri": "https://x.example/a"}]})
+    with pytest.raises(wf.InvalidInput):
+        config_model.parse_task({"files": [{"name": "\u00e9" * 501, "uri": "https://x.example/a"}]})
