@@ -1,9 +1,11 @@
 """Software module types and distribution set types (hawkBit `SoftwareModuleTypeManagement`,
 `DistributionSetTypeManagement`).
 
-Keys and names are unique per tenant (guard items in the creating transaction). A type still used
-by modules / sets (or, for module types, named by a set type) is soft-deleted (`deleted=true`,
-hidden from lists, its key free again); an unused one is removed. A set type's module types are
+Keys and names are unique per tenant (guard items in the creating transaction). Creating several
+types is all or nothing: taken keys and names are refused before the first write, and if a later
+transaction still fails, the earlier ones are undone. A type still used by modules / sets (or, for
+module types, named by a set type) is soft-deleted (`deleted=true`, hidden from lists, its key free
+again); an unused one is removed. A set type's module types are
 read-only once a distribution set uses it (hawkBit `EntityReadOnlyException`).
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_lists, quotas
 from chalicelib.store import catalog, counters
+from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
 from chalicelib.store.tx import Tx, retrying
 
@@ -34,6 +37,33 @@ def _duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
 
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+CREATE_CHUNK = 33  # types per transaction: 3 items each + the usage counter
+
+
+def _refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
+    """409 for the first key or name (in request order) that another type holds already: one BatchGet."""
+    wanted = [(f"{guard}-{field}", (getattr(spec, field),)) for spec in specs for field in ("key", "name")]
+    taken = catalog.taken_unique(tenant, wanted)
+    for natural in wanted:
+        if natural in taken:
+            raise _duplicate(kind, natural[1][0])
+
+
+def _write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_puts) -> None:
+    """Items with their key and name guards (`add_puts`), per transaction, all or none (store.all_or_nothing)."""
+    with AllOrNothing() as steps:
+        for chunk in _chunks(items, CREATE_CHUNK):
+            tx, undo = Tx(), Tx()
+            for item in chunk:
+                add_puts(tx, tenant, item)
+                undo.delete(item, add_version_condition=False)
+                catalog.release_unique(undo, tenant, f"{guard}-key", (item.key,))
+                catalog.release_unique(undo, tenant, f"{guard}-name", (item.name,))
+            counters.usage_update(tx, tenant, quota, len(chunk), limit)
+            counters.usage_update(undo, tenant, quota, -len(chunk))
+            steps.commit(tx, undo)
 
 
 # --- software module types ---------------------------------------------------------------------
@@ -95,15 +125,11 @@ def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTy
                                    f"The maximum is {limit}.")
     if not specs:
         return []
+    _refuse_taken(tenant, "SoftwareModuleType", "smtype", specs)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModuleType], len(specs))
     now = clock.now_ms()
     items = [new_sm_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    for chunk in _chunks(items, 33):  # 3 items each + the usage counter per transaction
-        tx = Tx()
-        for item in chunk:
-            add_sm_type_puts(tx, tenant, item)
-        counters.usage_update(tx, tenant, "SOFTWARE_MODULE_TYPE", len(chunk), limit)
-        tx.commit()
+    _write_all(tenant, "SOFTWARE_MODULE_TYPE", limit, items, "smtype", add_sm_type_puts)
     return items
 
 
@@ -230,15 +256,11 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
     for type_id in sorted(wanted):
         if type_id not in found or found[type_id].deleted:
             raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
+    _refuse_taken(tenant, "DistributionSetType", "dstype", specs)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSetType], len(specs))
     now = clock.now_ms()
     items = [new_ds_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    for chunk in _chunks(items, 33):
-        tx = Tx()
-        for item in chunk:
-            add_ds_type_puts(tx, tenant, item)
-        counters.usage_update(tx, tenant, "DISTRIBUTION_SET_TYPE", len(chunk), limit)
-        tx.commit()
+    _write_all(tenant, "DISTRIBUTION_SET_TYPE", limit, items, "dstype", add_ds_type_puts)
     return items
 
 

@@ -9,11 +9,14 @@ handed to assignments (hawkBit `DistributionSetManagement`).
 - A locked set (explicitly, or implicitly by its first assignment) refuses module changes (423) and
   locks its modules. Deleting a locked set soft-deletes it; otherwise it is removed.
 - Each set counts in its modules' `in_sets` and its type's `used_by` (soft vs. hard deletes there).
-- Creating several sets validates them all first, then writes them in one transaction (per 30 sets).
+- Creating several sets validates them all first (natural keys with one BatchGet), then writes them
+  in one transaction per 30 sets, all or nothing: if a later transaction fails, the earlier ones are
+  undone. Modules of sets created locked are locked last, once every set is written.
 """
 from __future__ import annotations
 
 from collections import Counter as Tally
+from typing import Any, NamedTuple
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
@@ -23,6 +26,7 @@ from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_defaults, catalog_lists, catalog_metadata, catalog_types, quotas
 from chalicelib.services import software_modules
 from chalicelib.store import catalog, counters
+from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import (
     DistributionSet,
     DistributionSetType,
@@ -136,8 +140,16 @@ def _load_for_composition(tenant: str, ids: set[int]) -> tuple[dict[int, Softwar
     return modules, sm_types
 
 
+class _ModuleUpdate(NamedTuple):
+    sm: SoftwareModule
+    actions: list
+    condition: Any
+    on_fail: Any
+    undo: list  # actions that reverse `actions` (in-set counts; a lock is never taken back)
+
+
 def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int, int],
-                    lock: set[int]) -> list:
+                    lock: set[int]) -> list[_ModuleUpdate]:
     """In-set counts (+1 added, -1 dropped) and locks of modules; returned as deferred tx additions."""
     pending = []
     for sm_id in sorted(set(delta) | lock):
@@ -154,24 +166,35 @@ def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int,
             condition = SoftwareModule.deleted == False  # noqa: E712
         else:
             condition = SoftwareModule.sk.exists()
-        pending.append((sm, actions, condition,
-                        lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id)))
+        undo = [SoftwareModule.in_sets.add(-delta[sm_id])] if delta.get(sm_id) else []
+        pending.append(_ModuleUpdate(sm, actions, condition,
+                                     lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id), undo))
     return pending
 
 
-def _commit_with_modules(tx: Tx, pending: list) -> None:
+def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothing | None = None,
+                         undo: Tx | None = None) -> None:
     """Commit `tx` plus module updates; updates beyond one transaction's 100 items follow in their own
-    transactions (they only move `in_sets` counts, where a stale count merely turns a delete soft)."""
-    room = MAX_ITEMS - len(tx)
-    for sm, actions, condition, on_fail in pending[:room]:
-        tx.update(sm, actions, condition=condition, on_fail=on_fail, add_version_condition=False)
-    tx.commit()
+    transactions (they only move `in_sets` counts, where a stale count merely turns a delete soft).
+
+    With `steps`, every transaction is committed there with its inverse (`undo` reverses `tx`), so a
+    failing one takes back the earlier ones."""
+    room = max(MAX_ITEMS - len(tx), 0)
     rest = pending[room:]
-    for start in range(0, len(rest), MAX_ITEMS):
-        extra = Tx()
-        for sm, actions, condition, on_fail in rest[start:start + MAX_ITEMS]:
-            extra.update(sm, actions, condition=condition, on_fail=on_fail, add_version_condition=False)
-        extra.commit()
+    batches = [pending[:room]] + [rest[start:start + MAX_ITEMS] for start in range(0, len(rest), MAX_ITEMS)]
+    for index, batch in enumerate(batches):
+        forward = tx if index == 0 else Tx()
+        backward = (undo or Tx()) if index == 0 else Tx()
+        for update in batch:
+            forward.update(update.sm, update.actions, condition=update.condition, on_fail=update.on_fail,
+                           add_version_condition=False)
+            if update.undo:
+                backward.update(update.sm, update.undo, condition=SoftwareModule.sk.exists(),
+                                add_version_condition=False)
+        if steps is None:
+            forward.commit()
+        else:
+            steps.commit(forward, backward)
 
 
 def _duplicate(name: str, version: str) -> errors.EntityAlreadyExists:
@@ -198,40 +221,51 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
     modules, sm_types = _load_for_composition(tenant, {i for s in specs for i in s.module_ids})
     compositions = [_compose(tenant, ds_types[s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY], [],
                              list(s.module_ids), modules, sm_types) for s in specs]
+    keys = [("ds", (s.name, s.version)) for s in specs]
+    taken = catalog.taken_unique(tenant, keys)
+    for spec, natural in zip(specs, keys):
+        if natural in taken:
+            raise _duplicate(spec.name, spec.version)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSet], len(specs))
     now = clock.now_ms()
     created = []
-    for start in range(0, len(specs), CREATE_CHUNK):
-        chunk = list(zip(ids, specs, compositions))[start:start + CREATE_CHUNK]
-        tx = Tx()
-        in_sets: Tally = Tally()
-        locks: set[int] = set()
-        for ds_id, spec, composition in chunk:
-            ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
-            ds = DistributionSet(
-                tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
-                version_name=spec.version, type_key=ds_type.key, type_id=int(ds_type.id), type_name=ds_type.name,
-                description=spec.description, modules=composition.module_ids, complete=composition.complete,
-                required_migration_step=spec.required_migration_step, locked=spec.locked, deleted=False,
-                valid=True, metadata={}, created_at=now, created_by=user, last_modified_at=now,
-                last_modified_by=user)
-            tx.put(ds, condition=DistributionSet.sk.does_not_exist())
-            catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
-                                 lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
-            in_sets.update(composition.module_ids)
-            if spec.locked:
-                locks.update(composition.module_ids)
-            created.append(ds)
-        for type_key, count in Tally(spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
-                                     for _, spec, _ in chunk).items():
-            ds_type = ds_types[type_key]
-            tx.update(ds_type, [DistributionSetType.used_by.add(count)], add_version_condition=False,
-                      condition=DistributionSetType.deleted == False,  # noqa: E712
-                      on_fail=lambda key=type_key: errors.EntityNotFound.of("DistributionSetType", key))
-        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
-        _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), locks))
-        for sm_id in locks:
-            modules[sm_id].locked = True
+    locks: set[int] = set()
+    with AllOrNothing() as steps:
+        for start in range(0, len(specs), CREATE_CHUNK):
+            chunk = list(zip(ids, specs, compositions))[start:start + CREATE_CHUNK]
+            tx, undo = Tx(), Tx()
+            in_sets: Tally = Tally()
+            for ds_id, spec, composition in chunk:
+                ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
+                ds = DistributionSet(
+                    tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
+                    version_name=spec.version, type_key=ds_type.key, type_id=int(ds_type.id),
+                    type_name=ds_type.name, description=spec.description, modules=composition.module_ids,
+                    complete=composition.complete, required_migration_step=spec.required_migration_step,
+                    locked=spec.locked, deleted=False, valid=True, metadata={}, created_at=now, created_by=user,
+                    last_modified_at=now, last_modified_by=user)
+                tx.put(ds, condition=DistributionSet.sk.does_not_exist())
+                catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
+                                     lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
+                undo.delete(ds, add_version_condition=False)
+                catalog.release_unique(undo, tenant, "ds", (ds.name, ds.version_name))
+                in_sets.update(composition.module_ids)
+                if spec.locked:
+                    locks.update(composition.module_ids)
+                created.append(ds)
+            for type_key, count in Tally(spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
+                                         for _, spec, _ in chunk).items():
+                ds_type = ds_types[type_key]
+                tx.update(ds_type, [DistributionSetType.used_by.add(count)], add_version_condition=False,
+                          condition=DistributionSetType.deleted == False,  # noqa: E712
+                          on_fail=lambda key=type_key: errors.EntityNotFound.of("DistributionSetType", key))
+                undo.update(ds_type, [DistributionSetType.used_by.add(-count)], add_version_condition=False,
+                            condition=DistributionSetType.sk.exists())
+            counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
+            counters.usage_update(undo, tenant, "DISTRIBUTION_SET", -len(chunk))
+            _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo)
+        # Locks last: unlike counts they cannot be taken back (another set may lock the same module).
+        _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
     return attach_modules(tenant, created)
 
 
@@ -415,8 +449,8 @@ def lock_for_assignment(tenant: str, ds_id: int) -> None:
             return
         tx = Tx()
         tx.update(ds, [DistributionSet.locked.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
-        pending = [(catalog.unread_module(tenant, int(sm_id)), [SoftwareModule.locked.set(True)],
-                    SoftwareModule.sk.exists(), None) for sm_id in ds.modules]
+        pending = [_ModuleUpdate(catalog.unread_module(tenant, int(sm_id)), [SoftwareModule.locked.set(True)],
+                                 SoftwareModule.sk.exists(), None, []) for sm_id in ds.modules]
         _commit_with_modules(tx, pending)
     retrying(RETRIES, attempt)
 

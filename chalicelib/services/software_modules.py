@@ -1,6 +1,8 @@
 """Software modules, their artifacts and metadata (hawkBit `SoftwareModuleManagement`, `ArtifactManagement`).
 
 - name + version + type are unique per tenant (guard item in the creating transaction -> 409).
+  Creating several modules is all or nothing: taken names are refused before the first write (one
+  BatchGet), and if a later transaction still fails, the earlier ones are undone.
 - A module that was ever assigned (locked) or is listed by a distribution set is soft-deleted
   (`deleted=true`, hidden from lists, name free again) and keeps its artifacts and their bytes, so
   devices whose actions name it can still download them; otherwise it is removed, and its artifacts
@@ -20,6 +22,7 @@ from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_lists, catalog_metadata, catalog_types, quotas
 from chalicelib.store import blobs, catalog, counters
+from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import Artifact, SoftwareModule, SoftwareModuleType
 from chalicelib.store.tx import Tx, retrying
 
@@ -58,10 +61,13 @@ def live_software_module(tenant: str, sm_id: int) -> SoftwareModule:
     return sm
 
 
-def _duplicate(sm: SoftwareModule) -> errors.EntityAlreadyExists:
+CREATE_CHUNK = 40  # modules per transaction: 2 items each + one per type used + the usage counter
+
+
+def _duplicate(name: str, version: str, type_key: str) -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(
-        f"SoftwareModule with name {{{sm.name}}}, version {{{sm.version_name}}} and type {{{sm.type_key}}} "
-        f"already exists.", [KIND, sm.name, sm.version_name, sm.type_key])
+        f"SoftwareModule with name {{{name}}}, version {{{version}}} and type {{{type_key}}} already exists.",
+        [KIND, name, version, type_key])
 
 
 def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], user: str) -> list[SoftwareModule]:
@@ -83,6 +89,11 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
                                    f"The maximum is {limit}.")
     if not specs:
         return []
+    keys = [("sm", (s.type_key, s.name, s.version)) for s in specs]
+    taken = catalog.taken_unique(tenant, keys)
+    for spec, natural in zip(specs, keys):
+        if natural in taken:
+            raise _duplicate(spec.name, spec.version, spec.type_key)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModule], len(specs))
     now = clock.now_ms()
     modules = [SoftwareModule(
@@ -91,22 +102,28 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
         description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
         artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
         last_modified_by=user) for sm_id, spec in zip(ids, specs)]
-    # Each transaction: 2 items per module + one per type used + the usage counter (<= 100).
-    for start in range(0, len(modules), 40):
-        chunk = modules[start:start + 40]
-        tx = Tx()
-        for sm in chunk:
-            tx.put(sm, condition=SoftwareModule.sk.does_not_exist())
-            catalog.claim_unique(tx, tenant, "sm", (sm.type_key, sm.name, sm.version_name), sm.id,
-                                 lambda sm=sm: _duplicate(sm))
-        for type_key, count in Tally(sm.type_key for sm in chunk).items():
-            sm_type = types[type_key]
-            tx.update(sm_type, [SoftwareModuleType.used_by.add(count)],
-                      condition=SoftwareModuleType.deleted == False,  # noqa: E712
-                      on_fail=lambda key=type_key: errors.EntityNotFound.of("SoftwareModuleType", key),
-                      add_version_condition=False)
-        counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
-        tx.commit()
+    with AllOrNothing() as steps:
+        for start in range(0, len(modules), CREATE_CHUNK):
+            chunk = modules[start:start + CREATE_CHUNK]
+            tx, undo = Tx(), Tx()
+            for sm in chunk:
+                natural = (sm.type_key, sm.name, sm.version_name)
+                tx.put(sm, condition=SoftwareModule.sk.does_not_exist())
+                catalog.claim_unique(tx, tenant, "sm", natural, sm.id,
+                                     lambda sm=sm: _duplicate(sm.name, sm.version_name, sm.type_key))
+                undo.delete(sm, add_version_condition=False)
+                catalog.release_unique(undo, tenant, "sm", natural)
+            for type_key, count in Tally(sm.type_key for sm in chunk).items():
+                sm_type = types[type_key]
+                tx.update(sm_type, [SoftwareModuleType.used_by.add(count)],
+                          condition=SoftwareModuleType.deleted == False,  # noqa: E712
+                          on_fail=lambda key=type_key: errors.EntityNotFound.of("SoftwareModuleType", key),
+                          add_version_condition=False)
+                undo.update(sm_type, [SoftwareModuleType.used_by.add(-count)], add_version_condition=False,
+                            condition=SoftwareModuleType.sk.exists())
+            counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
+            counters.usage_update(undo, tenant, "SOFTWARE_MODULE", -len(chunk))
+            steps.commit(tx, undo)
     return modules
 
 

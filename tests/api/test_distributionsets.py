@@ -351,3 +351,41 @@ def test_metadata_keys_with_dots_and_brackets(client):
         assert body(get(client, path)) == {"key": key, "value": "w"}
         assert delete(client, path).status_code == 200
     assert body(get(client, base))["total"] == 0
+
+
+def _batch(count: int, module_id: int) -> list[dict]:
+    return [{"name": f"bulk-{i}", "version": "1", "type": "os", "modules": [{"id": module_id}],
+             "locked": i % 2 == 0} for i in range(count)]
+
+
+def _catalogue_state(client, sm_id: int) -> tuple:
+    from chalicelib.services import catalog_types, software_modules
+    sm = software_modules.get_software_module(TENANT, sm_id)
+    return (body(get(client, DS))["total"], usage("DISTRIBUTION_SET"), int(sm.in_sets or 0), bool(sm.locked),
+            int(catalog_types.distribution_set_type_by_key(TENANT, "os").used_by or 0))
+
+
+def test_bulk_create_with_a_taken_name_after_the_first_transaction_writes_nothing(client):
+    """31 sets take two transactions (30 each): a duplicate in the second is refused before the first."""
+    sm = create_sm(client)
+    create_ds(client, "taken", "1", type_key="os")
+    before = _catalogue_state(client, sm["id"])
+    resp = post(client, DS, _batch(30, sm["id"]) + [{"name": "taken", "version": "1", "type": "os"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert _catalogue_state(client, sm["id"]) == before
+
+
+def test_bulk_create_failing_in_a_later_transaction_undoes_the_earlier_ones(client, monkeypatch):
+    """A concurrent request takes a name after the check: the second transaction fails, the first is undone."""
+    from chalicelib.store import catalog
+
+    sm = create_sm(client)
+    create_ds(client, "taken", "1", type_key="os")
+    before = _catalogue_state(client, sm["id"])
+    monkeypatch.setattr(catalog, "taken_unique", lambda tenant, keys: set())
+    resp = post(client, DS, _batch(30, sm["id"]) + [{"name": "taken", "version": "1", "type": "os"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert _catalogue_state(client, sm["id"]) == before  # sets, usage, module counts and lock, type count
+    resp = post(client, DS, _batch(31, sm["id"]))  # names and versions are free again
+    assert resp.status_code == 201 and len(body(resp)) == 31
+    assert _catalogue_state(client, sm["id"])[:4] == (32, 32, 31, True)

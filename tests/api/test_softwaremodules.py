@@ -1,6 +1,8 @@
 """/rest/v1/softwaremodules: CRUD, duplicates, quota, paging/sort/q, soft delete, metadata, permissions."""
 from __future__ import annotations
 
+import pytest
+
 from tests.api.catalog_helpers import (
     JSON,
     SM,
@@ -263,3 +265,27 @@ def test_metadata_keys_with_dots_and_brackets(client):
     for key in METADATA_KEYS:
         assert delete(client, f"{base}/{quote(key, safe='')}").status_code == 200
     assert body(get(client, base))["total"] == 0
+
+
+def _modules_state(client) -> tuple:
+    from chalicelib.services import catalog_types
+    return (body(get(client, SM))["total"], usage("SOFTWARE_MODULE"),
+            int(catalog_types.software_module_type_by_key("DEFAULT", "os").used_by or 0))
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_bulk_create_is_all_or_nothing(client, monkeypatch, concurrent):
+    """41 modules take two transactions (40 each); a taken name in the second writes nothing: refused
+    up front, or (taken concurrently after that check) by undoing the first transaction."""
+    from chalicelib.store import catalog
+
+    create_sm(client, "taken", "1")
+    before = _modules_state(client)
+    if concurrent:
+        monkeypatch.setattr(catalog, "taken_unique", lambda tenant, keys: set())
+    batch = [{"name": f"bulk-{i}", "version": "1", "type": "os"} for i in range(40)]
+    resp = post(client, SM, batch + [{"name": "taken", "version": "1", "type": "os"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert _modules_state(client) == before
+    assert post(client, SM, batch).status_code == 201  # the names are free again
+    assert _modules_state(client) == (41, 41, 41)

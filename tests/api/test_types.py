@@ -1,6 +1,8 @@
 """/rest/v1/softwaremoduletypes and /rest/v1/distributionsettypes: defaults, CRUD, sub-resources, errors."""
 from __future__ import annotations
 
+import pytest
+
 from tests.api.catalog_helpers import (
     DS_TYPES,
     JSON,
@@ -264,3 +266,22 @@ def test_update_distribution_set_type(client):
     resp = put(client, f"{DS_TYPES}/{item['id']}", {"description": "apps", "colour": "green"})
     assert resp.status_code == 200
     assert (body(resp)["description"], body(resp)["colour"], body(resp)["key"]) == ("apps", "green", "app")
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+@pytest.mark.parametrize("path,quota", [(SM_TYPES, "SOFTWARE_MODULE_TYPE"), (DS_TYPES, "DISTRIBUTION_SET_TYPE")])
+def test_bulk_create_of_types_is_all_or_nothing(client, monkeypatch, concurrent, path, quota):
+    """34 types take two transactions (33 each); a taken key in the second writes nothing: refused up
+    front, or (taken concurrently after that check) by undoing the first transaction."""
+    from chalicelib.store import catalog
+
+    assert post(client, path, [{"key": "taken", "name": "Taken"}]).status_code == 201
+    before = (body(get(client, path))["total"], usage(quota))
+    if concurrent:
+        monkeypatch.setattr(catalog, "taken_unique", lambda tenant, keys: set())
+    batch = [{"key": f"bulk-{i}", "name": f"Bulk {i}"} for i in range(33)]
+    resp = post(client, path, batch + [{"key": "taken", "name": "Another name"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert (body(get(client, path))["total"], usage(quota)) == before
+    assert post(client, path, batch).status_code == 201  # keys and names are free again
+    assert usage(quota) == before[1] + 33
