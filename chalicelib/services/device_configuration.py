@@ -4,16 +4,21 @@ When a configuration task reaches CONFIGURED, each of its files is recorded for 
 file id and revision hash (resolved when the task was created), task id and time. A later
 CONFIGURED task overwrites the paths it names, so the record holds the newest revision per path.
 Files named by foreign URIs are recorded by their `name` with the task's checksum.
+
+A deleted device leaves nothing behind (`forget_device`): a new target with the same controllerId
+starts without tasks, download grants or configuration.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from chalicelib import errors
+from chalicelib.domain import dcs_ids
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.services.callers import Caller
 from chalicelib.store import device_configuration as repo
 from chalicelib.store import targets as target_store
+from chalicelib.store import workflow_instances
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import DeviceConfigurationEntry, WorkflowInstance
 
@@ -49,3 +54,19 @@ def actual_configuration(caller: Caller, device_id: str, page: PageRequest) -> t
     files = [ConfiguredFile(e.path, e.file_id, e.hash, e.checksum, e.uri, e.task_id, int(e.configured_at))
              for e in entries]
     return page.window(files), len(files)
+
+
+def forget_device(tenant: str, device_id: str) -> int:
+    """Delete what these APIs keep for a device (call it once its target is deleted); the number of items deleted.
+
+    Its workflow instances and configuration tasks in any state (and with them the file-revision
+    grants they carry and their places in the retention index), then its actual configuration. Files
+    and revisions belong to the tenant and stay. The cost follows what is deleted: one Query on the
+    device index and one on the device's configuration partition (a page per MB), a BatchWriteItem per
+    25 items; nothing is scanned. Instances are created under a condition on the target's existence,
+    so none can be added after the target is gone.
+    """
+    if not dcs_ids.is_device_id(device_id):
+        return 0
+    deleted = workflow_instances.delete_many(workflow_instances.keys_by_device(tenant, device_id))
+    return deleted + repo.delete_all(tenant, device_id)

@@ -20,6 +20,7 @@ from chalicelib.services.callers import Caller
 from chalicelib.store import targets as target_store
 from chalicelib.store import tx as tx_store
 from chalicelib.store import workflow_instances as repo
+from chalicelib.store.tables import Target
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
 
@@ -121,7 +122,10 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
         file_refs=files.get("refs") or None, resolved_files=files.get("resolved"),
         created_at=now, created_by=caller.name)
     progress = engine.start(model, now)
-    tx = Tx()
+    # The target must still exist when the instance is written: a deleted device's instances are removed
+    # once (device_configuration.forget_device), none may appear afterwards.
+    tx = Tx().check(Target, caller.tenant, device_id, Target.controller_id.exists(),
+                    on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
     _apply(item, model, progress, now, tx)
     repo.save(tx, item, new=True).commit()
     return _view(item, model)

@@ -21,6 +21,18 @@ def entries(tenant: str, device_id: str, descending: bool = False) -> list[Devic
     return list(DeviceConfigurationEntry.query(device_key(tenant, device_id), scan_index_forward=not descending))
 
 
+def delete_all(tenant: str, device_id: str) -> int:
+    """Delete the device's whole actual configuration: one Query on its partition, BatchWriteItem deletes."""
+    entries_of_device = DeviceConfigurationEntry.query(device_key(tenant, device_id), consistent_read=True,
+                                                       attributes_to_get=["device_key", "path"])
+    count = 0
+    with DeviceConfigurationEntry.batch_write() as batch:
+        for entry in entries_of_device:
+            batch.delete(entry)
+            count += 1
+    return count
+
+
 def find(tenant: str, device_id: str, path: str) -> DeviceConfigurationEntry | None:
     try:
         return DeviceConfigurationEntry.get(device_key(tenant, device_id), path)

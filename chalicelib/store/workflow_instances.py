@@ -141,6 +141,12 @@ def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[Ro
     return (_row(i) for i in items)
 
 
+def keys_by_device(tenant: str, device_id: str) -> Iterator[tuple[str, str]]:
+    """Keys of every instance of the device, in any state (the device index, keys only)."""
+    items = WorkflowInstance.by_device.query(device_key(tenant, device_id), attributes_to_get=["tenant", "sk"])
+    return ((i.tenant, i.sk) for i in items)
+
+
 def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bool) -> Iterator[Row]:
     items = WorkflowInstance.by_device_group.query(
         device_key(tenant, device_id), WorkflowInstance.device_group_key.startswith(group + "#"),
