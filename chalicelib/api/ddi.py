@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from chalicelib.api.common import base_url, empty, headers, int_param, json_body, json_response, query, route
 from chalicelib.services import controller
@@ -139,7 +139,8 @@ def download(tenant, controller_id, sm_id, file_name):
     """302 to a signed URL (S3 serves Range/206/416); `<name>.MD5SUM` is answered here as text."""
     device = _device(tenant, controller_id, anonymous_ok=True)
     hdrs = headers(bp)
-    found = controller.download(device, int_param(sm_id, "softwareModuleId"), file_name, hdrs.get("if-match"),
+    # Path parameters arrive percent-encoded; artifact names cannot contain '%', so decoding is unambiguous.
+    found = controller.download(device, int_param(sm_id, "softwareModuleId"), unquote(file_name), hdrs.get("if-match"),
                                 ranged=bool(hdrs.get("range")), uri=bp.current_request.path)
     disposition = f"attachment;filename={quote(found.filename)}"
     if found.md5sum is not None:

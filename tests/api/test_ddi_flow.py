@@ -320,3 +320,20 @@ def test_repeated_downloads_do_not_use_up_the_device_status_quota(client, monkey
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
     steps.feedback(client, cid, token, action_id, "proceeding", "none", status=429)
+
+
+def test_artifact_names_with_spaces_download_through_their_link(client):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "sp1", "tok-sp1")
+    ds_id, sm_id = steps.release(client, filename="fw image.bin", data=b"spaced")
+    steps.assign(client, ds_id, "sp1")
+    href = steps.poll(client, "sp1", "tok-sp1")["_links"]["deploymentBase"]["href"]
+    artifact = json.loads(client.http.get(ddi_path(href), headers=device("tok-sp1")).body)[
+        "deployment"]["chunks"][0]["artifacts"][0]
+    link = artifact["_links"]["download-http"]["href"]
+    assert link.endswith("/fw%20image.bin")
+    resp = client.http.get(ddi_path(link), headers=device("tok-sp1"))
+    assert resp.status_code == 302
+    assert requests.get(resp.headers["Location"]).content == b"spaced"
+    md5 = client.http.get(ddi_path(artifact["_links"]["md5sum-http"]["href"]), headers=device("tok-sp1"))
+    assert md5.status_code == 200 and md5.body.decode().endswith("  fw image.bin\n")
