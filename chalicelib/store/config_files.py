@@ -8,31 +8,23 @@ from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import config, errors
-from chalicelib.store import aws
+from chalicelib import errors
+from chalicelib.store import blobs
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import ConfigBlob, ConfigFile, ConfigFilePath, ConfigRevision
 
 
-# --- S3 -----------------------------------------------------------------------------------------------
+# --- S3 (through the project's adapter, store.blobs) ----------------------------------------------------
 def blob_key(tenant: str, sha256: str) -> str:
     return f"{tenant}/config-files/{sha256}"
 
 
 def put_content(tenant: str, sha256: str, content: bytes, content_type: str) -> None:
-    aws.s3().put_object(Bucket=config.settings().bucket, Key=blob_key(tenant, sha256), Body=content,
-                        ContentType=content_type)
+    blobs.put_bytes(blob_key(tenant, sha256), content, content_type)
 
 
 def get_content(tenant: str, sha256: str) -> bytes | None:
-    try:
-        return aws.s3().get_object(Bucket=config.settings().bucket, Key=blob_key(tenant, sha256))["Body"].read()
-    except aws.s3().exceptions.NoSuchKey:
-        return None
-
-
-def delete_content(tenant: str, sha256: str) -> None:
-    aws.s3().delete_object(Bucket=config.settings().bucket, Key=blob_key(tenant, sha256))
+    return blobs.get_bytes(blob_key(tenant, sha256))
 
 
 # --- files --------------------------------------------------------------------------------------------
@@ -124,5 +116,5 @@ def drop_blob_if_unused(tenant: str, sha256: str) -> bool:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
-    delete_content(tenant, sha256)
+    blobs.delete(blob_key(tenant, sha256))
     return True

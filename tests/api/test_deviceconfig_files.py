@@ -234,3 +234,27 @@ def test_device_downloads_only_what_its_open_tasks_reference(client):
     # devices may not use operator endpoints
     assert client.http.get(f"{DCS}/files?pathPrefix=/", headers=bearer(token1)).status_code == 403
     assert client.http.patch(f"{DCS}/files/{a['id']}/head", headers=bearer(token1), body=b"x").status_code == 403
+
+
+def test_bytes_go_through_the_projects_s3_adapter(client, monkeypatch):
+    from chalicelib.store import blobs
+    from chalicelib.store import config_files as store
+    calls = []
+
+    def spy(name):
+        original = getattr(blobs, name)
+
+        def recorded(key, *args, **kwargs):
+            calls.append((name, key))
+            return original(key, *args, **kwargs)
+        return recorded
+
+    for name in ("put_bytes", "get_bytes", "delete"):
+        monkeypatch.setattr(blobs, name, spy(name))
+    f = file_with_head(client, "/d/adapter", SAMPLE)
+    key = f"DEFAULT/config-files/{f['head']}"
+    assert client.http.get(f"{DCS}/files/{f['id']}/head", headers={**ADMIN, "Accept": "*/*"}).body == SAMPLE
+    assert client.http.delete(f"{DCS}/files/{f['id']}", headers=ADMIN).status_code == 204
+    assert calls == [("put_bytes", key), ("get_bytes", key), ("delete", key)]
+    assert blobs.head(key) is None
+    assert not hasattr(store, "aws")  # no S3 client of its own
