@@ -34,7 +34,7 @@ DEVICE_SCHEMES = ("Bearer", "TargetToken")
 # --- request side -------------------------------------------------------------------------------------
 def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
     """The operator (HTTP Basic + `permission`) or, where `devices`, the device owning the bearer token."""
-    credential = auth.device_credential(bp.current_request.headers or {})
+    credential = auth.device_credential(bp.current_request.headers)
     if credential and credential[0] in DEVICE_SCHEMES:
         device = callers.device_by_token(credential[1])
         if not devices:
@@ -102,10 +102,6 @@ def flag(bp: Blueprint, name: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise errors.BadRequest(f"'{name}' must be true or false, got '{value}'.", [name])
     return value.lower() == "true"
-
-
-def header(bp: Blueprint, name: str) -> str | None:
-    return (bp.current_request.headers or {}).get(name.lower())
 
 
 def raw_body(bp: Blueprint) -> bytes:

@@ -16,7 +16,6 @@ from chalicelib.api.dcs_wire import (
     file_json,
     file_param,
     filter_param,
-    header,
     page_json,
     page_request,
     raw,
@@ -76,14 +75,15 @@ def delete_file(file_id):
 def get_head(file_id):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
-    return raw(bp, config_files.head_content(who, file_id, header(bp, "Accept")))
+    return raw(bp, config_files.head_content(who, file_id, bp.current_request.headers.get("Accept")))
 
 
 @route(bp, f"{BASE}/files/{{file_id}}/head", methods=["PATCH"])
 def patch_head(file_id):
     who = caller(bp, UPDATE)
     file_id = file_param(file_id)
-    view = config_files.update_head(who, file_id, raw_body(bp), header(bp, "Content-Type"), header(bp, "If-Match"))
+    headers = bp.current_request.headers  # chalice's CaseInsensitiveMapping
+    view = config_files.update_head(who, file_id, raw_body(bp), headers.get("Content-Type"), headers.get("If-Match"))
     return respond(file_json(view), headers={"ETag": config_model.etag(view.head)})
 
 
@@ -101,7 +101,8 @@ def list_revisions(file_id):
 def create_revision(file_id):
     who = caller(bp, UPDATE)
     file_id = file_param(file_id)
-    revision, created = config_files.add_revision(who, file_id, raw_body(bp), header(bp, "Content-Type"))
+    content_type = bp.current_request.headers.get("Content-Type")
+    revision, created = config_files.add_revision(who, file_id, raw_body(bp), content_type)
     return respond(revision_json(revision), status=201 if created else 200,
                    headers={"ETag": config_model.etag(revision.hash)})
 
@@ -119,7 +120,7 @@ def get_revision_content(file_id, sha):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
     sha = revision_param(sha)
-    return raw(bp, config_files.revision_content(who, file_id, sha, header(bp, "Accept")))
+    return raw(bp, config_files.revision_content(who, file_id, sha, bp.current_request.headers.get("Accept")))
 
 
 # --- configuration tasks ------------------------------------------------------------------------------

@@ -258,3 +258,25 @@ def test_bytes_go_through_the_projects_s3_adapter(client, monkeypatch):
     assert calls == [("put_bytes", key), ("get_bytes", key), ("delete", key)]
     assert blobs.head(key) is None
     assert not hasattr(store, "aws")  # no S3 client of its own
+
+
+def test_headers_are_read_case_insensitively_from_the_request(client):
+    from chalicelib.api import dcs_wire
+    # no header lookup of its own (auth has one; chalice's request headers are case-insensitive already)
+    assert not hasattr(dcs_wire, "header")
+    created = create_file(client, "/d/case")
+    resp = client.http.patch(f"{DCS}/files/{created['id']}/head", body=SAMPLE,
+                             headers={**ADMIN, "CONTENT-TYPE": "application/json"})
+    assert resp.status_code == 200
+    head = body(resp)["head"]
+    stale = client.http.patch(f"{DCS}/files/{created['id']}/head", body=b"{}",
+                              headers={**ADMIN, "content-type": "application/json", "IF-MATCH": '"stale"'})
+    assert stale.status_code == 412
+    got = client.http.get(f"{DCS}/files/{created['id']}/head", headers={**ADMIN, "ACCEPT": "text/plain"})
+    assert got.status_code == 406
+    resp = client.http.post(f"{DCS}/files/{created['id']}/revisions", body=b"abc",
+                            headers={**ADMIN, "cOnTeNt-TyPe": "text/plain"})
+    assert resp.status_code == 201 and body(resp)["contentType"] == "text/plain"
+    content = client.http.get(f"{DCS}/files/{created['id']}/revisions/{head}/content",
+                              headers={**ADMIN, "accept": "application/json"})
+    assert content.status_code == 200 and content.body == SAMPLE
