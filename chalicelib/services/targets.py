@@ -21,6 +21,7 @@ MAX_ADDRESS = 512
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
+device_configuration = lazy_import("chalicelib.services.device_configuration")
 
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
@@ -200,8 +201,10 @@ def delete(tenant: str, controller_id: str) -> None:
     tx = Tx().delete(target)
     counters.usage_update(tx, tenant, "TARGET", -1)
     tx.commit()
+    # What belonged to the device goes with it, so a new target of the same id inherits nothing.
     for action in action_store.of_target(tenant, controller_id):
         action_store.delete_with_history(tenant, controller_id, int(action.action_id))
+    device_configuration.forget_device(tenant, controller_id)
 
 
 def search_view(target: Target) -> dict[str, Any]:

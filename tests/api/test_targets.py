@@ -165,3 +165,18 @@ def test_security_tokens_are_unique_and_target_types_unsupported(client):
     assert resp.status_code == 409
     _post(client, [{"controllerId": "k6", "name": "k", "targetType": True}], status=400)
     _post(client, [{"controllerId": "k6", "name": "k", "targetType": 5}], status=400)
+
+
+def test_deleting_a_target_forgets_its_configuration_tasks(client):
+    from tests.api import dcs_steps
+    steps.create_target(client, "cfg-dev", "tok-cfg")
+    file = dcs_steps.file_with_head(client, "cfg-dev/app.json", b'{"a": 1}')
+    task = dcs_steps.create_task(client, "cfg-dev", [{"name": "app.json", "uri": dcs_steps.head_uri(file["id"])}])
+    listed = client.http.get("/api/deviceconfiguration/v3/devices/cfg-dev/configurationTasks", headers=ADMIN)
+    assert len(json.loads(listed.body)["content"]) == 1
+    assert client.http.delete("/rest/v1/targets/cfg-dev", headers=ADMIN).status_code == 200
+    steps.create_target(client, "cfg-dev", "tok-cfg-2")  # same id, a new device
+    listed = client.http.get("/api/deviceconfiguration/v3/devices/cfg-dev/configurationTasks", headers=ADMIN)
+    assert json.loads(listed.body)["content"] == []
+    assert client.http.get(f"/api/deviceconfiguration/v3/devices/cfg-dev/configurationTasks/{task['id']}",
+                           headers=ADMIN).status_code == 404
