@@ -441,16 +441,16 @@ def _bounded(history: tuple[StateInfo, ...]) -> tuple[StateInfo, ...]:
 
 # --- helpers -----------------------------------------------------------------------------------------
 def compact_json(value: Any) -> str:
-    """The stored form of a JSON value: compact and UTF-8 (not \\u-escaped)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """The stored form of a JSON value: compact, UTF-8 (not \\u-escaped), strict (no NaN or Infinity)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def json_bytes(value: Any, what: str = "The value") -> int:
-    """UTF-8 bytes of `value` as stored; InvalidInput when it is not JSON."""
+    """UTF-8 bytes of `value` as stored; InvalidInput when it is not JSON (NaN and Infinity are not)."""
     try:
         return len(compact_json(value).encode("utf-8"))
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} must be JSON.") from exc
+        raise InvalidInput(f"{what} must be JSON, with finite numbers only.") from exc
 
 
 def check_bytes(value: Any, what: str, limit: int) -> None:
@@ -470,7 +470,7 @@ def _check_details(details: Any) -> None:
     try:
         size = details_size(details)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput("'details' must be JSON.") from exc
+        raise InvalidInput("'details' must be JSON, with finite numbers only.") from exc
     if size > MAX_DETAILS_CHARS:
         raise InvalidInput(f"'details' has {size} characters as JSON; at most {MAX_DETAILS_CHARS} are allowed.")
 

@@ -36,12 +36,13 @@ from chalicelib.store.tables import _meta
 
 
 class Utf8JSONAttribute(JSONAttribute):
-    """JSON as compact UTF-8 text; reads both this and JSONAttribute's escaped form."""
+    """JSON as compact UTF-8 text; reads both this and JSONAttribute's escaped form. NaN and Infinity are
+    not JSON: writing them fails rather than storing what no client could parse back."""
 
     def serialize(self, value: Any) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 # --- configuration files -------------------------------------------------------------------------------

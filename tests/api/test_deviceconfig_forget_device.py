@@ -125,8 +125,8 @@ def test_no_instance_is_created_for_a_target_deleted_meanwhile(client, aws_env, 
     resp = client.http.post(f"{DCS}/devices/dev-1/configurationTasks", headers=JSON_HEADERS,
                             body=json.dumps({"files": []}))
     assert resp.status_code == 404, resp.body
-    resp = client.http.post(f"{DWS}/instances", headers=JSON_HEADERS,
-                            body=json.dumps({"deviceId": "dev-1", "model": {"key": CONFIG_MODEL}, "data": {"files": []}}))
+    instance = {"deviceId": "dev-1", "model": {"key": CONFIG_MODEL}, "data": {"files": []}}
+    resp = client.http.post(f"{DWS}/instances", headers=JSON_HEADERS, body=json.dumps(instance))
     assert resp.status_code == 404, resp.body
     monkeypatch.undo()
     make_device("dev-1")

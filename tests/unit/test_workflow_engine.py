@@ -187,8 +187,9 @@ def test_minimal_model_is_accepted():
 
 
 def _loop_model():
-    return wf.WorkflowModel.parse(_user_model(transitions=[{"from": "STOPPED", "to": "RUN", "type": "BACKEND_TRIGGER"},
-                                                           {"from": "RUN", "to": "STOPPED", "type": "BACKEND_TRIGGER"}]))
+    loop = [{"from": "STOPPED", "to": "RUN", "type": "BACKEND_TRIGGER"},
+            {"from": "RUN", "to": "STOPPED", "type": "BACKEND_TRIGGER"}]
+    return wf.WorkflowModel.parse(_user_model(transitions=loop))
 
 
 def _toggle(model, progress, now, **update):
@@ -335,3 +336,20 @@ def test_task_file_names_fit_the_actual_configuration_key():
     config_model.parse_task({"files": [{"name": "n" * 1000, "uri": "https://x.example/a"}]})
     with pytest.raises(wf.InvalidInput):
         config_model.parse_task({"files": [{"name": "\u00e9" * 501, "uri": "https://x.example/a"}]})
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_not_json(number):
+    # JSON has no NaN or Infinity: stored, they would be rendered as bodies no client can parse
+    with pytest.raises(wf.InvalidInput):
+        StatusUpdate.parse({"state": "CONFIGURE", "details": {"value": number}})
+    with pytest.raises(wf.InvalidInput):
+        StatusUpdate.parse({"state": "CONFIGURE", "progress": number})
+    with pytest.raises(wf.InvalidInput):
+        wf.check_bytes({"data": [1, number]}, "'data'", wf.MAX_DATA_BYTES)
+    transitions = [{"from": "STOPPED", "to": "RUN", "type": "BACKEND_TRIGGER", "details": {"n": number}}]
+    with pytest.raises(wf.InvalidInput):
+        wf.WorkflowModel.parse(_user_model(transitions=transitions))
+    with pytest.raises(wf.InvalidInput):
+        MODEL.with_custom_transitions([{"from": "CREATED", "to": "CONFIGURE", "type": "INSTANTANEOUS",
+                                        "details": {"n": number}}])
