@@ -123,6 +123,35 @@ def upload_artifact(sm_id):
     return json_response(artifact_json(artifact, base_url(bp)), status=201)
 
 
+@route(bp, BASE + "/{sm_id}/uploads", methods=["POST"])
+def start_upload(sm_id):
+    """Artifacts beyond the Lambda request limit (about 6 MB): a presigned PUT straight to S3, then complete.
+
+    Body `{"filename": "..."}`; answers 201 `{"uploadId", "uploadUrl", "method": "PUT", "expiresIn",
+    "_links": {"complete"}}`.
+    """
+    who = principal(bp, CREATE)
+    body = json_body(bp, dict)
+    upload_id, url = software_modules.start_direct_upload(who.tenant, _sm_id(sm_id), body.get("filename"))
+    complete = f"{base_url(bp)}{BASE}/{_sm_id(sm_id)}/uploads/{upload_id}/complete"
+    return json_response({"uploadId": upload_id, "uploadUrl": url, "method": "PUT",
+                          "expiresIn": software_modules.UPLOAD_URL_SECONDS,
+                          "_links": {"complete": {"href": complete}}}, status=201)
+
+
+@route(bp, BASE + "/{sm_id}/uploads/{upload_id}/complete", methods=["POST"])
+def complete_upload(sm_id, upload_id):
+    """Verify and register an uploaded artifact; optional body `{"md5sum", "sha1sum", "sha256sum"}`."""
+    who = principal(bp, CREATE)
+    body = json_body(bp, dict, optional=True) or {}
+    sums = {name: body.get(name) if isinstance(body.get(name), str) else None
+            for name in ("md5sum", "sha1sum", "sha256sum")}
+    artifact = software_modules.complete_direct_upload(who.tenant, _sm_id(sm_id), upload_id, who.username,
+                                                       md5=sums["md5sum"], sha1=sums["sha1sum"],
+                                                       sha256=sums["sha256sum"])
+    return json_response(artifact_json(artifact, base_url(bp)), status=201)
+
+
 @route(bp, BASE + "/{sm_id}/artifacts/{artifact_id}")
 def get_artifact(sm_id, artifact_id):
     who = principal(bp, READ)

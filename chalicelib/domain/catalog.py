@@ -294,7 +294,18 @@ class Hashes:
 
 
 def hashes_of(data: bytes) -> Hashes:
-    return Hashes(hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest())
+    return hashes_of_chunks([data])[0]
+
+
+def hashes_of_chunks(chunks: Iterable[bytes]) -> tuple[Hashes, int]:
+    """Hashes and size of bytes that arrive in pieces (an S3 object read as a stream)."""
+    md5, sha1, sha256, size = hashlib.md5(), hashlib.sha1(), hashlib.sha256(), 0
+    for chunk in chunks:
+        md5.update(chunk)
+        sha1.update(chunk)
+        sha256.update(chunk)
+        size += len(chunk)
+    return Hashes(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()), size
 
 
 def verify_checksums(actual: Hashes, md5: str | None = None, sha1: str | None = None,

@@ -14,7 +14,10 @@
 """
 from __future__ import annotations
 
+import re
+import uuid
 from collections import Counter as Tally
+from urllib.parse import quote, unquote
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
@@ -207,23 +210,40 @@ def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> Artifact:
 def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, user: str,
                     md5: str | None = None, sha1: str | None = None, sha256: str | None = None,
                     content_type: str = "application/octet-stream") -> Artifact:
+    sm, filename = _accepting_module(tenant, sm_id, filename)
+    _check_size(filename, len(data))
+    hashes = rules.hashes_of(data)
+    rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
+    return _add_artifact(tenant, sm, filename, len(data), hashes, user,
+                         lambda key: blobs.put_bytes(key, data, content_type or "application/octet-stream"))
+
+
+def _accepting_module(tenant: str, sm_id: int, filename: str | None) -> tuple[SoftwareModule, str]:
     sm = live_software_module(tenant, sm_id)
     if sm.locked:
         raise errors.Locked(f"SoftwareModule {sm_id} is locked: artifacts cannot be added.", [KIND, sm_id])
-    filename = rules.valid_filename(filename)
-    if len(data) > quota_rules.MAX_ARTIFACT_SIZE:
+    return sm, rules.valid_filename(filename)
+
+
+def _check_size(filename: str, size: int) -> None:
+    if size > quota_rules.MAX_ARTIFACT_SIZE:
         raise errors.FileSizeQuotaExceeded(
-            f"Quota exceeded: The artifact '{filename}' ({len(data)} bytes) exceeds the maximum artifact size of "
-            f"{quota_rules.MAX_ARTIFACT_SIZE} bytes.", [filename, len(data), quota_rules.MAX_ARTIFACT_SIZE])
-    hashes = rules.hashes_of(data)
-    rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
+            f"Quota exceeded: The artifact '{filename}' ({size} bytes) exceeds the maximum artifact size of "
+            f"{quota_rules.MAX_ARTIFACT_SIZE} bytes.", [filename, size, quota_rules.MAX_ARTIFACT_SIZE])
+
+
+def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, hashes: rules.Hashes, user: str,
+                  store_bytes) -> Artifact:
+    """Quotas and uniqueness checked, bytes stored at the artifact's key, then the items in one transaction
+    (which removes the bytes again if it fails)."""
+    sm_id = int(sm.id)
     if int(sm.artifact_count or 0) >= quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE:
         raise errors.QuotaExceeded(
             f"Quota exceeded: Cannot assign 1 more Artifact entities to SoftwareModule '{sm_id}'. "
             f"The maximum is {quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE}.")
     if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
         raise _duplicate_artifact(sm_id, filename)
-    storage_mb = quota_rules.artifact_storage_mb(len(data))
+    storage_mb = quota_rules.artifact_storage_mb(size)
     storage_limit = quotas.limit("ARTIFACT_STORAGE")
     if counters.usage(tenant, "ARTIFACT_STORAGE") + storage_mb > storage_limit:
         raise _storage_exceeded(storage_limit)
@@ -232,10 +252,10 @@ def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, 
     now = clock.now_ms()
     artifact = Artifact(
         tenant, catalog.artifact_sort_key(sm_id, artifact_id), id=artifact_id, sm_id=int(sm_id), filename=filename,
-        size=len(data), md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
+        size=size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
         s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id), created_at=now, created_by=user,
         last_modified_at=now, last_modified_by=user)
-    blobs.put_bytes(artifact.s3_key, data, content_type or "application/octet-stream")
+    store_bytes(artifact.s3_key)
     tx = Tx()
     tx.put(artifact, condition=Artifact.sk.does_not_exist())
     catalog.claim_unique(tx, tenant, "art", (int(sm_id), filename), artifact_id,
@@ -253,6 +273,40 @@ def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, 
         blobs.delete(artifact.s3_key)
         raise
     return artifact
+
+
+# --- direct uploads: large artifacts go straight to S3 --------------------------------------------------
+UPLOAD_URL_SECONDS = 3600
+
+
+def start_direct_upload(tenant: str, sm_id: int, filename: str | None) -> tuple[str, str]:
+    """(uploadId, presigned PUT URL): the client PUTs the bytes to S3, then completes the upload."""
+    sm, filename = _accepting_module(tenant, sm_id, filename)
+    if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
+        raise _duplicate_artifact(sm_id, filename)
+    upload_id = uuid.uuid4().hex
+    key = catalog.upload_prefix(tenant, sm_id, upload_id) + quote(filename, safe="")
+    return upload_id, blobs.presigned_put(key, UPLOAD_URL_SECONDS)
+
+
+def complete_direct_upload(tenant: str, sm_id: int, upload_id: str, user: str, md5: str | None = None,
+                           sha1: str | None = None, sha256: str | None = None) -> Artifact:
+    """Hash the uploaded object as a stream (hashes are computed here, never trusted), check the client's
+    hashes and the quotas, then copy it to the artifact's key. Any refusal removes the upload."""
+    if not re.fullmatch(r"[0-9a-f]{32}", upload_id or ""):
+        raise errors.EntityNotFound.of("Upload", upload_id)
+    keys = blobs.keys_under(catalog.upload_prefix(tenant, sm_id, upload_id), limit=1)
+    if not keys:
+        raise errors.EntityNotFound(f"No bytes were uploaded for upload {upload_id}.", ["Upload", upload_id])
+    staged = keys[0]
+    try:
+        sm, filename = _accepting_module(tenant, sm_id, unquote(staged.rsplit("/", 1)[1]))
+        hashes, size = rules.hashes_of_chunks(blobs.chunks(staged))
+        _check_size(filename, size)
+        rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
+        return _add_artifact(tenant, sm, filename, size, hashes, user, lambda key: blobs.copy(staged, key))
+    finally:
+        blobs.delete(staged)
 
 
 def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists:

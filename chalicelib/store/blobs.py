@@ -6,7 +6,7 @@ over behind it); callers never talk to boto3 for that.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import quote
 
 from chalicelib import config
@@ -38,6 +38,25 @@ def get_bytes(key: str) -> bytes | None:
 def delete(key: str) -> None:
     """Idempotent: deleting a missing object is not an error (S3 semantics)."""
     aws.s3().delete_object(Bucket=_bucket(), Key=key)
+
+
+def chunks(key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """The object's bytes in pieces, so a Lambda can hash a 1 GiB artifact without holding it."""
+    body = aws.s3().get_object(Bucket=_bucket(), Key=key)["Body"]
+    try:
+        yield from body.iter_chunks(size)
+    finally:
+        body.close()
+
+
+def copy(source_key: str, target_key: str) -> None:
+    """Server-side copy (no bytes through the Lambda); one CopyObject holds up to 5 GB."""
+    aws.s3().copy_object(Bucket=_bucket(), Key=target_key, CopySource={"Bucket": _bucket(), "Key": source_key})
+
+
+def keys_under(prefix: str, limit: int = 10) -> list[str]:
+    found = aws.s3().list_objects_v2(Bucket=_bucket(), Prefix=prefix, MaxKeys=limit)
+    return [item["Key"] for item in found.get("Contents", [])]
 
 
 def head(key: str) -> int | None:

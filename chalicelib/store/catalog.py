@@ -45,6 +45,11 @@ def artifact_sort_key(sm_id: int, artifact_id: int) -> str:
     return f"{Artifact.PREFIX}{pad(int(sm_id))}#{pad(int(artifact_id))}"
 
 
+def upload_prefix(tenant: str, sm_id: int, upload_id: str) -> str:
+    """Where a direct upload lands before it is verified (the bucket expires `uploads/` after a day)."""
+    return f"uploads/{tenant}/{int(sm_id)}/{upload_id}/"
+
+
 def artifact_s3_key(tenant: str, sm_id: int, artifact_id: int) -> str:
     """One object per artifact: the key never changes while a deployment snapshot names it."""
     return f"artifacts/{tenant}/{int(sm_id)}/{int(artifact_id)}"

@@ -333,3 +333,38 @@ def test_failed_module_delete_keeps_the_artifacts(client, monkeypatch):
     # a hard delete then removes items, usage and bytes
     assert delete(client, f"{SM}/{sm['id']}").status_code == 200
     assert usage("ARTIFACT_STORAGE") == 0 and bucket_keys() == []
+
+
+def test_direct_upload_through_a_presigned_put(client):
+    import json
+
+    from chalicelib import config
+    from chalicelib.store import aws
+    resp = client.http.post("/rest/v1/softwaremodules", headers=ADMIN,
+                            body=json.dumps([{"name": "big", "version": "1", "type": "os"}]))
+    sm_id = json.loads(resp.body)[0]["id"]
+    started = client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=ADMIN,
+                               body=json.dumps({"filename": "big image.bin"}))
+    assert started.status_code == 201
+    upload = json.loads(started.body)
+    data = b"\x00\x01" * 300_000
+    assert requests.put(upload["uploadUrl"], data=data).status_code == 200  # moto answers the signed URL
+    path = "/" + upload["_links"]["complete"]["href"].split("://", 1)[1].split("/", 1)[1]
+    wrong = client.http.post(path, headers=ADMIN, body=json.dumps({"sha1sum": "0" * 40}))
+    assert wrong.status_code == 400
+    assert json.loads(wrong.body)["errorCode"] == "hawkbit.server.error.artifact.uploadFailed.checksum.sha1.match"
+    # a refused upload is gone: the client uploads again
+    assert client.http.post(path, headers=ADMIN).status_code == 404
+    again = json.loads(client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=ADMIN,
+                                        body=json.dumps({"filename": "big image.bin"})).body)
+    assert requests.put(again["uploadUrl"], data=data).status_code == 200
+    path = "/" + again["_links"]["complete"]["href"].split("://", 1)[1].split("/", 1)[1]
+    done = client.http.post(path, headers=ADMIN, body=json.dumps({"sha256sum": hashlib.sha256(data).hexdigest()}))
+    assert done.status_code == 201
+    artifact = json.loads(done.body)
+    assert artifact["size"] == len(data) and artifact["providedFilename"] == "big image.bin"
+    assert artifact["hashes"]["md5"] == hashlib.md5(data).hexdigest()
+    listed = aws.s3().list_objects_v2(Bucket=config.settings().bucket, Prefix="uploads/")
+    assert listed.get("KeyCount", 0) == 0  # the staging object is gone
+    assert client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=ADMIN,
+                            body=json.dumps({"filename": "big image.bin"})).status_code == 409
