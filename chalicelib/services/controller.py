@@ -86,7 +86,30 @@ def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address
         if target.update_status == UpdateStatus.UNKNOWN.value:
             _register_known(target, now)
     _record_presence(target, cfg, now, ip_address)
+    target = _cancel_if_window_lapsed(target, now)
     return _poll_view(tenant, target, cfg, now)
+
+
+def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
+    """hawkBit cancels an action whose maintenance schedule has no window left: it could never install."""
+    active = rules.pick_active(list(target.active_actions or []))
+    if active is None or active.get("canceling") or not active.get("maintenanceWindow"):
+        return target
+    if window_of(active["maintenanceWindow"]).has_future(now):
+        return target
+    action = action_store.find(target.tenant, target.controller_id, int(active["id"]))
+    if action is None or not action.active:
+        return target
+    seq = int(action.status_seq or 0) + 1
+    tx = Tx().update(action, close_actions(target.tenant, action, Status.CANCELED, now, "CONTROLLER", seq))
+    tx.put(history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
+                         [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."], now))
+    tx.update(target, target_after_close(target, action, now, "CONTROLLER"))
+    try:
+        tx.commit()
+    except errors.ConcurrentModification:
+        pass  # someone else changed the target: the next poll decides again
+    return target_store.find(target.tenant, target.controller_id) or target
 
 
 def _register_known(target: Target, now: int) -> None:

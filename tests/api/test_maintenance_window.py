@@ -69,3 +69,17 @@ def test_invalid_or_lapsed_windows_are_400(client):
         assert resp.status_code == 400, window
         assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.maintenanceScheduleInvalid"
     assert client.http.get("/rest/v1/targets/mw2/assignedDS", headers=ADMIN).status_code == 204
+
+
+def test_action_whose_schedule_lapsed_is_canceled_at_the_next_poll(client):
+    clock.set_now(_ms(2027, 12, 30, 0, 0))
+    action_id = _assigned(client, {"schedule": "0 0 3 ? * * 2027", "duration": "01:00:00",
+                                   "timezone": "+00:00"})["assignedActions"][0]["id"]
+    assert "deploymentBase" in steps.poll(client, "mw1", "tok-mw1")["_links"]
+    clock.set_now(_ms(2028, 1, 2, 0, 0))  # the last window (2027-12-31 03:00) is over
+    assert "deploymentBase" not in steps.poll(client, "mw1", "tok-mw1")["_links"]
+    action = steps.action(client, "mw1", action_id)
+    assert action["detailStatus"] == "canceled" and action["status"] == "finished"
+    assert steps.history(client, "mw1", action_id)[0]["messages"] == [
+        "Update Server: Maintenance window lapsed: the action was canceled."]
+    assert steps.target(client, "mw1")["updateStatus"] == "in_sync"
