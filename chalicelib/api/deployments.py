@@ -5,7 +5,8 @@ from chalice import Blueprint
 
 from chalicelib import clock, errors
 from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
-from chalicelib.api.mgmt_views import action_json, assignment_json, paged, target_json
+from chalicelib.api.catalog_views import paged
+from chalicelib.api.mgmt_views import action_json, assignment_json, target_json
 from chalicelib.domain import listing
 from chalicelib.services import actions as action_service
 from chalicelib.lazy import lazy_import

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from chalicelib import clock
-from chalicelib.api.catalog_views import paged  # noqa: F401  (the one PagedList renderer, re-exported here)
 from chalicelib.domain.polling import poll_status
 from chalicelib.lazy import lazy_import
 from chalicelib.store.tables import Action, ActionStatusEntry, Target

@@ -1,4 +1,4 @@
-"""Action lifecycle: statuses, handling types, DDI feedback mapping and cancel semantics (hawkbit-api.md §1.4-1.5, §3).
+"""Action lifecycle: statuses, handling types, DDI feedback mapping, cancel semantics (hawkbit-api.md §1.4-1.5, §3).
 
 Pure: takes the current action/target facts and returns what must change. Services apply it.
 """

@@ -26,7 +26,8 @@ def run(now_ms: int | None = None) -> dict[str, int]:
 
 def _is_installed(tenant: str, controller_id: str, action_id: int) -> bool:
     target = target_store.find(tenant, controller_id)
-    return target is not None and target.installed_action_id is not None and int(target.installed_action_id) == action_id
+    installed = target.installed_action_id if target is not None else None
+    return installed is not None and int(installed) == action_id
 
 
 def cleanup_tenant(tenant: str, now: int) -> int:

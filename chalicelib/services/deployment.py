@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
-from chalicelib.domain.actions import ACTION_TYPES, DEFAULT_WEIGHT, Status, UpdateStatus, status_id
+from chalicelib.domain.actions import ACTION_TYPES, Status, UpdateStatus, status_id
 from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import tenant_config

@@ -1,6 +1,4 @@
 """Scheduled jobs: action cleanup (action.cleanup.*) and overdue detection (pollingOverdueTime)."""
-import json
-
 from chalicelib import clock
 from tests.api import steps
 from tests.conftest import ADMIN

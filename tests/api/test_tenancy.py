@@ -3,7 +3,7 @@ import json
 
 from tests.api import steps
 from tests.api.steps import device
-from tests.conftest import ADMIN, basic
+from tests.conftest import basic
 
 OTHER = basic("admin", "other-pw", tenant="OTHER")
 
