@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import clock, errors
+from chalicelib import errors
 from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
-from chalicelib.api.mgmt_views import action_json, assignment_json, target_json
+from chalicelib.api.mgmt_views import action_json, assignment_json, targets_json
 from chalicelib.domain import listing
-from chalicelib.services import actions as action_service
 from chalicelib.lazy import lazy_import
-from chalicelib.services import deployment, tenant_config
+from chalicelib.services import actions as action_service
+from chalicelib.services import deployment
 from chalicelib.services import targets as target_service
 from chalicelib.store import targets as target_store
 
@@ -40,9 +40,7 @@ def _targets_of(who, ds_id, finder):
     params = query(bp)
     paging = listing.Paging.parse(params, target_service.SORT_FIELDS, "controllerId:ASC")
     content, total = target_service.filter_and_page(finder(who.tenant, ds_id), params.get("q"), paging)
-    cfg, now, root = tenant_config.values(who.tenant), clock.now_ms(), base_url(bp)
-    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
-    return json_response(paged([target_json(t, root, cfg, now, with_token) for t in content], total))
+    return json_response(paged(targets_json(content, who, base_url(bp)), total))
 
 
 @route(bp, BASE + "/assignedTargets")

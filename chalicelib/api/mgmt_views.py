@@ -1,12 +1,16 @@
 """Management API renderings of targets, actions and action history (MgmtTarget, MgmtAction, MgmtActionStatus)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from chalicelib import clock
 from chalicelib.domain.polling import poll_status
 from chalicelib.lazy import lazy_import
+from chalicelib.services import tenant_config
 from chalicelib.store.tables import Action, ActionStatusEntry, Target
+
+if TYPE_CHECKING:
+    from chalicelib.auth import Principal
 
 maintenance = lazy_import("chalicelib.domain.maintenance")
 
@@ -44,6 +48,13 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
         "actions": {"href": f"{href}/actions?offset=0&limit=50&sort=id%3ADESC"},
     }
     return {k: v for k, v in body.items() if v is not None}
+
+
+def targets_json(targets: Iterable[Target], who: Principal, root: str) -> list[dict[str, Any]]:
+    """MgmtTargets as the caller may see them (the security token needs READ_TARGET_SECURITY_TOKEN)."""
+    cfg, now = tenant_config.values(who.tenant), clock.now_ms()
+    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
+    return [target_json(t, root, cfg, now, with_token) for t in targets]
 
 
 def maintenance_window_json(stored: Mapping[str, Any], now: int) -> dict[str, Any]:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import clock, errors
+from chalicelib import errors
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
-from chalicelib.api.mgmt_views import action_json, assignment_json, status_json, target_json
+from chalicelib.api.mgmt_views import action_json, assignment_json, status_json, targets_json
 from chalicelib.domain.numbers import is_int64
 from chalicelib.services import actions as action_service
-from chalicelib.services import deployment, tenant_config
+from chalicelib.services import deployment
 from chalicelib.services import targets as target_service
 
 bp = Blueprint(__name__)
@@ -17,9 +17,7 @@ BASE = "/rest/v1/targets"
 
 
 def _render(targets, who) -> list[dict]:
-    cfg, now, root = tenant_config.values(who.tenant), clock.now_ms(), base_url(bp)
-    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
-    return [target_json(t, root, cfg, now, with_token) for t in targets]
+    return targets_json(targets, who, base_url(bp))
 
 
 @route(bp, BASE)

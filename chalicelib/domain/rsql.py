@@ -52,25 +52,21 @@ class Node:
 
 
 @dataclass(frozen=True)
-class And(Node):
+class _Junction(Node):
     children: tuple[Node, ...]
 
+    def fields(self) -> set[str]:
+        return set().union(*(child.fields() for child in self.children))
+
+
+class And(_Junction):
     def matches(self, lookup: Lookup) -> bool:
         return all(child.matches(lookup) for child in self.children)
 
-    def fields(self) -> set[str]:
-        return set().union(*(child.fields() for child in self.children))
 
-
-@dataclass(frozen=True)
-class Or(Node):
-    children: tuple[Node, ...]
-
+class Or(_Junction):
     def matches(self, lookup: Lookup) -> bool:
         return any(child.matches(lookup) for child in self.children)
-
-    def fields(self) -> set[str]:
-        return set().union(*(child.fields() for child in self.children))
 
 
 @dataclass(frozen=True)
