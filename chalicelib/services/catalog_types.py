@@ -77,19 +77,20 @@ def list_software_module_types(tenant: str, q: str | None, paging: Paging) -> tu
                                    "SOFTWARE_MODULE_TYPE")
 
 
-def get_software_module_type(tenant: str, type_id: int) -> SoftwareModuleType:
-    """By id; soft-deleted types are still answered (with `deleted=true`), as hawkBit does."""
-    item = catalog.get(SoftwareModuleType, tenant, type_id)
-    if item is None:
-        raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
+def _by_id(model, tenant: str, type_id: int, live: bool):
+    """A type by id; soft-deleted types are still answered unless `live` (hawkBit shows them as deleted)."""
+    item = catalog.get(model, tenant, type_id)
+    if item is None or (live and item.deleted):
+        raise errors.EntityNotFound.of(model.__name__, type_id)
     return item
+
+
+def get_software_module_type(tenant: str, type_id: int) -> SoftwareModuleType:
+    return _by_id(SoftwareModuleType, tenant, type_id, live=False)
 
 
 def _live_sm_type(tenant: str, type_id: int) -> SoftwareModuleType:
-    item = get_software_module_type(tenant, type_id)
-    if item.deleted:
-        raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
-    return item
+    return _by_id(SoftwareModuleType, tenant, type_id, live=True)
 
 
 def software_module_type_by_key(tenant: str, key: str) -> SoftwareModuleType:
@@ -202,17 +203,11 @@ def list_distribution_set_types(tenant: str, q: str | None, paging: Paging) -> t
 
 
 def get_distribution_set_type(tenant: str, type_id: int) -> DistributionSetType:
-    item = catalog.get(DistributionSetType, tenant, type_id)
-    if item is None:
-        raise errors.EntityNotFound.of("DistributionSetType", type_id)
-    return item
+    return _by_id(DistributionSetType, tenant, type_id, live=False)
 
 
 def _live_ds_type(tenant: str, type_id: int) -> DistributionSetType:
-    item = get_distribution_set_type(tenant, type_id)
-    if item.deleted:
-        raise errors.EntityNotFound.of("DistributionSetType", type_id)
-    return item
+    return _by_id(DistributionSetType, tenant, type_id, live=True)
 
 
 def distribution_set_type_by_key(tenant: str, key: str) -> DistributionSetType:
