@@ -197,7 +197,7 @@ class ConfigValueChangeNotAllowed(InsufficientPermission):
     default_message = "The configuration value cannot be changed."
 
 
-# --- 404 / 405 / 409 / 410 / 412 / 423 / 429 -------------------------------------------------
+# --- 404 / 405 / 409 / 410 / 412 / 423 / quota (403) ----------------------------------------------
 class EntityNotFound(SkyhawkError):
     status, code, dcs_reason = 404, "hawkbit.server.error.repo.entityNotFound", "notFound"
     exception_class = _JAVA_PKG + "EntityNotFoundException"
@@ -304,7 +304,9 @@ class Locked(SkyhawkError):
 
 
 class QuotaExceeded(SkyhawkError):
-    status, code, dcs_reason = 429, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
+    """403: seed 002 (the product's spec) answers a data-volume restriction with 403 and keeps 429 for rate
+    limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Differences from hawkBit"."""
+    status, code, dcs_reason = 403, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
     exception_class = _JAVA_PKG + "AssignmentQuotaExceededException"
     default_message = "Quota exceeded."
 

@@ -57,7 +57,7 @@ def _stored(entry: rules.MetadataEntry, with_visibility: bool) -> dict:
 
 def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEntry], user: str, kind: str,
            with_visibility: bool) -> list[rules.MetadataEntry]:
-    """Add entries; an existing key is a 409, more than 100 entries a 429, nothing written then."""
+    """Add entries; an existing key is a 409, more than 100 entries a 403, nothing written then."""
     def attempt() -> list[rules.MetadataEntry]:
         entity = load()
         existing = {e.key for e in entries_of(entity)}

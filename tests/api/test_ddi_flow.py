@@ -210,7 +210,7 @@ def test_config_data_attribute_quota(client):
     url = f"/DEFAULT/controller/v1/{cid}/configData"
     hdrs = {**device(token), "Content-Type": "application/json"}
     resp = client.http.put(url, headers=hdrs, body=json.dumps({"data": {f"k{i}": "v" for i in range(101)}}))
-    assert resp.status_code == 429
+    assert resp.status_code == 403
     assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.quota.tooManyEntries"
     assert json.loads(client.http.get(f"/rest/v1/targets/{cid}/attributes", headers=ADMIN).body) == {}
 
@@ -319,7 +319,7 @@ def test_repeated_downloads_do_not_use_up_the_device_status_quota(client, monkey
         assert client.http.get(url, headers=device(token)).status_code == 302
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
-    steps.feedback(client, cid, token, action_id, "proceeding", "none", status=429)
+    steps.feedback(client, cid, token, action_id, "proceeding", "none", status=403)
 
 
 def test_artifact_names_with_spaces_download_through_their_link(client):
