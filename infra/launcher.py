@@ -191,14 +191,37 @@ def _ensure_resources() -> None:
     tenants.ensure_tenant(settings.default_tenant, settings.admin_password)
 
 
+def _head_aware_handler() -> type:
+    """chalice local answers HEAD like GET: its own `Content-Length: 0` next to the app's, and a body.
+
+    A HEAD response keeps the app's Content-Length (the size a GET would send, which SWUpdate reads before
+    every download) and carries no body, as API Gateway answers it.
+    """
+    from chalice.local import ChaliceRequestHandler
+
+    class HeadAwareRequestHandler(ChaliceRequestHandler):
+        def _send_http_response_with_body(self, code: int, headers: dict, body: Any) -> None:
+            if self.command != "HEAD":
+                return super()._send_http_response_with_body(code, headers, body)
+            self.send_response(code)
+            length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+            self.send_header("Content-Length", str(length if length is not None else len(body or b"")))
+            self._send_headers(headers)
+            return None
+
+    return HeadAwareRequestHandler
+
+
 def _local_server(factory: Any, app: Any, config: Any, port: int) -> Any:
     from chalice import local
 
-    # create_local_server rebases the app's class onto LocalChalice; doing it twice in one process
-    # (a second start()) would make the class its own base.
-    if isinstance(app, local.LocalChalice):
-        return local.LocalDevServer(app, config, LOOPBACK, port)
-    return factory.create_local_server(app, config, LOOPBACK, port)
+    # create_local_server rebases the app's class onto LocalChalice (once: doing it twice in one process,
+    # a second start(), would make the class its own base); the server is built here for its handler.
+    if not isinstance(app, local.LocalChalice):
+        local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
+        app.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(app, config, LOOPBACK, port, handler_cls=_head_aware_handler())
 
 
 def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = None,
