@@ -208,6 +208,13 @@ class EntityNotFound(SkyhawkError):
         return cls(f"{entity_type} with given identifier {{{entity_id}}} does not exist.", [entity_type, entity_id])
 
 
+class RouteNotFound(EntityNotFound):
+    """No such resource at all (Spring: no handler); API Gateway's gateway responses render it too."""
+    code = "hawkbit.server.error.notFound"
+    exception_class = "org.springframework.web.servlet.NoHandlerFoundException"
+    default_message = "The requested resource does not exist."
+
+
 class NotFoundNoBody(EntityNotFound):
     """DDI deploymentBase of a canceled/waiting action: bare 404."""
     empty_body = True

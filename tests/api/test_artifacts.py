@@ -112,7 +112,7 @@ def test_upload_errors(client):
     assert upload(client, 999, DATA).status_code == 404
     resp = client.http.post(f"{SM}/{sm['id']}/artifacts", headers={**ADMIN, "Content-Type": "application/json"},
                             body=b'{"file": "x"}')
-    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    assert resp.status_code == 415 and error_code(resp) == "hawkbit.server.error.unsupportedMediaType"
     from tests.api.catalog_helpers import multipart
     payload, content_type = multipart({"md5sum": "abc"})
     resp = client.http.post(f"{SM}/{sm['id']}/artifacts", headers={**ADMIN, "Content-Type": content_type},
