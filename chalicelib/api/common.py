@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
@@ -118,6 +119,7 @@ def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, opti
         body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise errors.BodyNotReadable(f"The given request body is not well formed: {exc}") from exc
+    refuse_lone_surrogates(raw, body)
     if expect is not None and not isinstance(body, expect):
         names = expect.__name__ if isinstance(expect, type) else "/".join(t.__name__ for t in expect)
         want = {"list": "a JSON array", "dict": "a JSON object"}.get(names, names)
@@ -156,6 +158,25 @@ def int_param(value: Any, name: str) -> int:
     if not is_int64(number):
         raise errors.BadRequest(f"'{name}' is out of range.", [name])
     return number
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def refuse_lone_surrogates(raw: bytes | str, body: Any) -> None:
+    """JSON may escape half of a UTF-16 pair (`"x\\ud800"`); no UTF-8 store can hold it (DynamoDB: 500).
+
+    Pairs are joined by the parser, so only a lone half is left over; the raw text says cheaply whether
+    any escape could be one.
+    """
+    raw_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if not _SURROGATE_ESCAPE.search(raw_bytes):
+        return
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                                     "which is not text.") from exc
 
 
 def _refuse_constant(name: str) -> Any:

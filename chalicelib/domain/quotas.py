@@ -31,3 +31,14 @@ MAX_ACTIONS_PER_TARGET = 2000
 MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000
 MAX_ARTIFACT_SIZE = 1073741824
 MAX_ACTION_HISTORY = 100
+# DynamoDB refuses items over 400 KB. Metadata lives as one map on its module or set item, whose other
+# attributes are bounded far below this; 100 entries of 4,000 characters (up to 4 bytes each) would not be.
+# Below half the item limit: a change rewrites the whole map, and moto (the tests' and `make run`'s
+# DynamoDB) counts the replaced map and its replacement together.
+MAX_METADATA_BYTES = 150_000
+
+
+def metadata_bytes(metadata: dict[str, dict]) -> int:
+    """What a metadata map costs in its item: keys and values as UTF-8, plus the attribute names around them."""
+    return sum(len(key.encode("utf-8", "surrogatepass")) + len(str(entry.get("value") or "").encode(
+        "utf-8", "surrogatepass")) + 32 for key, entry in metadata.items())

@@ -311,8 +311,10 @@ def _with_fresh_target(device: Device, attempt) -> None:
 
 def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:
     """One transaction: action status, the history entry, and the target when the action ends."""
-    if len(feedback.messages) > quotas.MAX_MESSAGES_PER_ACTION_STATUS:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {len(feedback.messages)} messages to one action "
+    # Counted as stored: a long detail becomes several messages of at most 512 characters.
+    reported = [piece for message in feedback.messages for piece in rules.split_message(message)]
+    if len(reported) > quotas.MAX_MESSAGES_PER_ACTION_STATUS:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {len(reported)} messages to one action "
                                    f"status. The maximum is {quotas.MAX_MESSAGES_PER_ACTION_STATUS}.")
     intermediate = not outcome.closes and rules.is_intermediate(outcome.history)
     if intermediate and int(action.intermediate_count or 0) + 1 > quotas.MAX_STATUS_ENTRIES_PER_ACTION:
@@ -321,8 +323,7 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
     now = clock.now_ms()
     user = "CONTROLLER"
     seq = int(action.status_seq or 0) + 1
-    messages = [piece for message in feedback.messages for piece in rules.split_message(message)]
-    messages = list(outcome.messages) + messages
+    messages = list(outcome.messages) + reported
     if feedback.code is not None:
         messages.append(f"Device reported status code: {feedback.code}")
     if not messages:

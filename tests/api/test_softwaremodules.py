@@ -257,6 +257,23 @@ def test_metadata_quota(client, monkeypatch):
     assert body(get(client, base))["total"] == 2
 
 
+@pytest.mark.parametrize("collection", ["softwaremodules", "distributionsets"])
+def test_metadata_within_hawkbits_limits_that_would_not_fit_an_item_is_a_quota_error(client, collection):
+    """100 entries of 4,000 characters are within hawkBit's limits; in one DynamoDB item they were a 500."""
+    owner = create_sm(client) if collection == "softwaremodules" else create_ds(client)
+    base = f"/rest/v1/{collection}/{owner['id']}/metadata"
+    big = "\u00e9" * 4000  # 8,000 bytes as UTF-8
+    first = [{"key": f"k{i}", "value": big} for i in range(18)]
+    assert post(client, base, first).status_code == 201
+    resp = post(client, base, [{"key": f"more{i}", "value": big} for i in range(10)])
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert body(get(client, f"{base}?limit=100"))["total"] == 18
+    assert put(client, f"{base}/k0", {"value": "x" * 4000}).status_code == 200  # smaller values still change
+    assert put(client, f"{base}/k1", {"value": "\U0001F600" * 4000}).status_code == 200  # 16,000 bytes: fits
+    assert put(client, f"{base}/k3", {"value": "\U0001F600" * 4000}).status_code == 403  # would grow past it
+    assert delete(client, f"{base}/k2").status_code == 200
+
+
 def test_one_paged_list_renderer():
     from chalicelib.api import catalog_views, mgmt_views
     assert not hasattr(mgmt_views, "paged")  # targets and deployments use catalog_views.paged
