@@ -71,7 +71,7 @@ ADMIN = basic()
 
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
-    from chalicelib.services import tenant_config
+    from chalicelib.services import health, tenant_config
     from chalicelib.store import aws, tx
 
     config.reset()
@@ -80,6 +80,7 @@ def reset_process_state() -> None:
     tx.reset()
     tenant_config.invalidate()
     auth.forget_verified()
+    health.forget()
 
 
 @pytest.fixture
