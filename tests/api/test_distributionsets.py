@@ -200,7 +200,7 @@ def test_delete_locked_is_soft_and_hidden(client):
     assert [d["name"] for d in listed["content"]] == ["visible"] and listed["total"] == 1
     assert body(get(client, f"{DS}?q=name==set"))["total"] == 0
     assert delete(client, f"{DS}/{ds['id']}").status_code == 404
-    assert post(client, f"{DS}/{ds['id']}/metadata", [{"key": "k"}]).status_code == 404
+    assert post(client, f"{DS}/{ds['id']}/metadata", [{"key": "k", "value": "v"}]).status_code == 404
 
 
 def test_paging_sorting_and_search(client):
@@ -231,7 +231,12 @@ def test_metadata(client):
     assert body(one) == {"key": "channel", "value": "beta"}
     assert one.headers["Content-Type"] == "application/json"  # hawkBit: produces application/json only
     assert body(put(client, f"{base}/channel", {"value": "stable"})) == {"key": "channel", "value": "stable"}
-    assert post(client, base, [{"key": "owner"}]).status_code == 409
+    assert post(client, base, [{"key": "owner", "value": "again"}]).status_code == 409
+    for entries in ([{"key": "nothing"}], [{"key": "nothing", "value": None}]):
+        resp = post(client, base, entries)  # hawkBit renders no null value: there is none to store
+        assert resp.status_code == 400 and "value" in body(resp)["parameters"]
+    assert put(client, f"{base}/channel", {"value": None}).status_code == 400
+    assert body(get(client, f"{base}/channel"))["value"] == "stable"
     assert delete(client, f"{base}/owner").status_code == 200
     assert get(client, f"{base}/owner").status_code == 404
     assert body(get(client, f"{DS}?q=metadata.channel==stable"))["total"] == 1
