@@ -29,9 +29,10 @@ class ViolationLog:
 
     def __init__(self) -> None:
         self.seen: list[ContractViolation] = []
+        self.enabled = True  # off for a test marked OPT_OUT_MARKER
 
     def check(self, method: str, url: str, base_url: str, status: int, headers: Any, body: bytes) -> None:
-        if not url.startswith(base_url):
+        if not self.enabled or not url.startswith(base_url):
             return  # the strict S3 proxy, moto: not ours to judge
         path = urlsplit(url)
         try:

@@ -1,10 +1,16 @@
 """The OpenAPI response contract the api and e2e tests run under (tests/contract): it must refuse drift."""
 from __future__ import annotations
 
+import asyncio
+import http.server
 import json
+import threading
 
+import aiohttp
 import pytest
+import requests
 
+from tests.contract.hooks import ViolationLog, aiohttp_response_class, checking_requests
 from tests.contract.openapi_contract import ContractViolation, contract
 
 HAL = {"Content-Type": "application/hal+json"}
@@ -111,3 +117,57 @@ def test_the_most_specific_path_template_wins():
 
 def test_documents_are_parsed_once_per_process():
     assert contract() is contract()
+
+
+# --- the e2e hooks: requests and aiohttp against a server on loopback ------------------------------------
+class _DriftingTargets(http.server.BaseHTTPRequestHandler):
+    """Answers any GET with a target that lost its required `name`."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = json.dumps({k: v for k, v in TARGET.items() if k != "name"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/hal+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def drifting_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DriftingTargets)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_requests_calls_to_the_stack_are_checked_and_logged(drifting_server):
+    log = ViolationLog()
+    with checking_requests(drifting_server, log):
+        with pytest.raises(ContractViolation, match="'name' is a required property"):
+            requests.get(f"{drifting_server}/rest/v1/targets/dev-1", timeout=10)
+        assert len(log.take()) == 1
+        log.enabled = False  # what the no_contract marker does in tests/e2e
+        assert requests.get(f"{drifting_server}/rest/v1/targets/dev-1", timeout=10).status_code == 200
+        assert log.take() == []
+    with checking_requests("http://elsewhere.invalid", ViolationLog()):  # other hosts are not judged
+        assert requests.get(f"{drifting_server}/rest/v1/targets/dev-1", timeout=10).status_code == 200
+
+
+def test_aiohttp_bodies_are_checked_once_read(drifting_server):
+    log = ViolationLog()
+
+    async def fetch():
+        async with aiohttp.ClientSession(response_class=aiohttp_response_class(drifting_server, log)) as session:
+            async with session.get(f"{drifting_server}/rest/v1/targets/dev-1") as resp:
+                await resp.json(content_type=None)
+
+    with pytest.raises(ContractViolation, match="'name' is a required property"):
+        asyncio.run(fetch())
+    assert len(log.take()) == 1
