@@ -85,8 +85,6 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
         body["lastStatusCode"] = int(action.last_status_code)
     if action.external_ref:
         body["externalRef"] = action.external_ref
-    if action.rollout_id is not None:
-        body["rollout"] = int(action.rollout_id)
     if action.maintenance_window:
         body["maintenanceWindow"] = maintenance_window_json(action.maintenance_window, now)
     body["_links"] = {"self": {"href": href}}
