@@ -6,8 +6,9 @@ request matches an operation of either document (path template + method) and the
 schema for its status code and a JSON media type: routes hawkBit does not have (skyhawk extensions,
 DCS/DWS, /health), undeclared status codes, and empty or non-JSON bodies pass unchecked.
 
-What fails: a media type the operation does not produce for that status, a body that is not JSON although
-it says so, a missing required field, a wrong type or format. Extra fields pass (responses may add fields).
+What fails, where a schema is declared: a media type the operation does not produce for that status, a body
+that is not JSON although it says so, a missing required field, a wrong type or format. Extra fields pass
+(responses may add fields).
 """
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ class OpenApiContract:
         content = (declared or {}).get("content") or {}
         media_type = _media_type(headers)
         where = f"{method.upper()} {path} -> {status} ({uri} {template})"
-        if content and "*/*" not in content and media_type not in content:
+        described = any("schema" in declared_type for declared_type in content.values())
+        if described and "*/*" not in content and media_type not in content:
             raise ContractViolation(f"{where}: Content-Type {media_type or '(none)'} is not one of {sorted(content)}")
         schema_at = next((m for m in (media_type, *content) if m in content and _is_json(m)
                           and "schema" in content[m]), None)

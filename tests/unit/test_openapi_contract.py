@@ -96,6 +96,7 @@ def test_tenant_config_values_are_any_json_value_as_hawkbit_sends_them(value):
     ("GET", "/api/deviceconfiguration/v3/tasks", 200, JSON, {"content": 1}),         # DCS
     ("DELETE", "/rest/v1/targets/dev-1/actions", 200, HAL, {"x": 1}),                # method hawkBit lacks
     ("GET", "/rest/v1/targets/dev-1", 404, JSON, {"message": 1}),                     # no schema declared
+    ("GET", "/rest/v1/targets/dev-1", 405, {"Content-Type": "text/plain"}, b"nope"),  # nor here
     ("GET", "/rest/v1/targets/dev-1", 200, HAL, b""),                                 # empty body
     ("HEAD", "/rest/v1/targets/dev-1", 200, HAL, {"name": 1}),
     ("GET", "/DEFAULT/controller/v1/d/softwaremodules/1/artifacts/f.bin", 200,
