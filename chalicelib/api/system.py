@@ -51,7 +51,8 @@ def put_configs():
     body = json_body(bp, dict)
     changed = tenant_config.set_values(who.tenant, body, who.username)
     root = base_url(bp)
-    return json_response({k: _config_json(e, root, True, who) for k, e in changed.items()})
+    # hawkBit answers a list of the new values; each names its key only through its self link.
+    return json_response([_config_json(e, root, True, who) for e in changed.values()])
 
 
 @route(bp, "/rest/v1/system/configs/{key}")
