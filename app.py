@@ -6,6 +6,7 @@ from chalicelib.api import distributionsets, distributionsettypes, softwaremodul
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
+app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
 

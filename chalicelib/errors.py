@@ -312,7 +312,7 @@ class Locked(SkyhawkError):
 
 class QuotaExceeded(SkyhawkError):
     """403: seed 002 (the product's spec) answers a data-volume restriction with 403 and keeps 429 for rate
-    limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Differences from hawkBit"."""
+    limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Compatibility notes"."""
     status, code, dcs_reason = 403, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
     exception_class = _JAVA_PKG + "AssignmentQuotaExceededException"
     default_message = "Quota exceeded."

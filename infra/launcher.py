@@ -221,7 +221,7 @@ def _request_handler() -> type:
                 return super()._send_error_response(error)
             path = self.path.split("?", 1)[0]
             response = render(errors.RouteNotFound(f"No resource {path}."), path)
-            headers = dict(response.headers)
+            headers = {**response.headers, "X-Content-Type-Options": "nosniff"}
             return self._send_http_response(response.status_code, headers, response.body)
 
     return SkyhawkRequestHandler
@@ -351,16 +351,16 @@ def main() -> int:
     print(f"skyhawk ready on {running.url} ({where})", flush=True)
     log.info("started in %.2f s (after interpreter start-up)", time.monotonic() - started)
 
-    stopping = threading.Event()
+    # The handler only flips a flag: it runs in the main thread between two bytecodes, possibly inside a lock
+    # the main thread holds (an Event's set() inside its own wait() deadlocked), so it must take no lock.
+    signals: list[int] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
-        stopping.set()
+        signals.append(signum)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # A short timeout, not a bare wait(): the kernel may deliver the signal to a server thread, and
-    # Python runs handlers only when the main thread executes bytecode; a blocked wait() would never see it.
-    while not stopping.wait(0.2):
-        pass
+    while not signals:
+        time.sleep(0.2)
     running.stop()
     return 0
 

@@ -58,3 +58,26 @@ def etags(event, get_response):
     if tag in offered or "*" in offered:
         return Response(body="", status_code=304, headers={"ETag": tag})
     return response
+
+
+# Marks of a credential in an answer: a target's security token, or a URL signed for S3 or CloudFront.
+_SECRET_MARKS = ('"securityToken"', "X-Amz-Signature=", "Signature=", "Key-Pair-Id=")
+_CHALLENGES = (("/api/", 'Basic realm="skyhawk", Bearer realm="skyhawk"'), ("/rest/", 'Basic realm="skyhawk"'))
+_DEVICE_CHALLENGE = 'TargetToken realm="skyhawk", GatewayToken realm="skyhawk"'
+
+
+def security_headers(event, get_response):
+    """On every answer: no MIME sniffing; no caching of answers that carry a credential; 401 names the
+    schemes that would be accepted (RFC 9110 requires WWW-Authenticate on 401)."""
+    response = get_response(event)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    body = response.body if isinstance(response.body, str) else ""
+    location = headers.get("Location", "")
+    if any(mark in body or mark in location for mark in _SECRET_MARKS):
+        headers["Cache-Control"] = "no-store"
+    if response.status_code == 401 and "WWW-Authenticate" not in headers:
+        path = event.path or ""
+        headers["WWW-Authenticate"] = next((challenge for prefix, challenge in _CHALLENGES
+                                            if path.startswith(prefix)), _DEVICE_CHALLENGE)
+    return response

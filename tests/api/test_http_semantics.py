@@ -76,3 +76,33 @@ def test_media_errors_come_before_permission_errors_as_in_hawkbit(client):
     resp = client.http.post("/rest/v1/targets", headers={**reader, "Content-Type": "application/json"},
                             body=json.dumps([{"controllerId": "x"}]))
     assert resp.status_code == 403
+
+
+def test_every_answer_forbids_mime_sniffing(client):
+    for resp in (client.http.get("/health"), client.http.get("/rest/v1/targets", headers=ADMIN),
+                 client.http.get("/rest/v1/targets"), client.http.get("/DEFAULT/controller/v1/x"),
+                 client.http.request("PATCH", "/rest/v1/targets/x", headers=ADMIN)):
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_answers_with_a_credential_are_not_cached(client):
+    from tests.api import steps
+    created = client.http.post("/rest/v1/targets", headers=JSON,
+                               body=json.dumps([{"controllerId": "dev1", "name": "dev1", "securityToken": "t1"}]))
+    assert created.headers["Cache-Control"] == "no-store"
+    assert client.http.get("/rest/v1/targets/dev1", headers=ADMIN).headers["Cache-Control"] == "no-store"
+    reader = user_with(client, "reader", "READ_TARGET")  # sees no token: may be cached
+    assert "Cache-Control" not in client.http.get("/rest/v1/targets/dev1", headers=reader).headers
+    steps.enable_target_tokens(client)
+    ds_id, sm_id = steps.release(client)
+    steps.assign(client, ds_id, "dev1")
+    download = client.http.get(f"/DEFAULT/controller/v1/dev1/softwaremodules/{sm_id}/artifacts/example.file",
+                               headers=steps.device("t1"))
+    assert download.status_code == 302 and download.headers["Cache-Control"] == "no-store"
+
+
+def test_401_names_the_accepted_schemes(client):
+    assert client.http.get("/rest/v1/targets").headers["WWW-Authenticate"] == 'Basic realm="skyhawk"'
+    assert "TargetToken" in client.http.get("/DEFAULT/controller/v1/x").headers["WWW-Authenticate"]
+    challenge = client.http.get("/api/deviceconfiguration/v3/files").headers["WWW-Authenticate"]
+    assert "Basic" in challenge and "Bearer" in challenge

@@ -163,3 +163,26 @@ def test_launcher_refuses_busy_moto_port():
     assert result.returncode == 1
     assert f"moto port 127.0.0.1:{busy} is in use" in result.stderr
 
+
+
+def test_launcher_stops_on_a_burst_of_signals():
+    """Ctrl-C pressed repeatedly: every signal lands while the main loop waits, and the launcher still exits
+    (a handler that took the lock its own wait held deadlocked there)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "infra.launcher"], cwd=PROJECT_DIR,
+                            env=_launcher_env(PORT=str(port), MOTO_PORT=str(free_port())),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        for n in range(40):
+            if proc.poll() is not None:
+                break
+            proc.send_signal(signal.SIGINT if n % 2 else signal.SIGTERM)
+            time.sleep(0.001)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("launcher did not stop")
+    assert proc.returncode == 0
