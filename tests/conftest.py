@@ -83,18 +83,42 @@ def reset_process_state() -> None:
     health.forget()
 
 
+def _dynamodb_tables() -> dict:
+    """moto's DynamoDB tables of the test account and region (its backend state, by table name)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib import config
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][config.settings().region].tables
+
+
+_bootstrapped_tables: dict | None = None
+
+
 @pytest.fixture
 def aws_env():
-    """Fresh moto state with every table, the bucket and tenant DEFAULT (admin/admin)."""
+    """Fresh moto state with every table, the bucket and tenant DEFAULT (admin/admin).
+
+    Tables and tenant are made once per test process, through the code under test, and their moto state
+    copied; each test starts from a fresh copy of it (creating 9 tables and a tenant per test was most of
+    the suite's time). Everything else moto holds is new for every test, as `mock_aws` resets it.
+    """
+    import copy
+
+    global _bootstrapped_tables
     reset_process_state()
     with mock_aws():
         from chalicelib import config
         from chalicelib.services import tenants
         from chalicelib.store import aws, schema
 
-        schema.ensure_tables()
+        if _bootstrapped_tables is None:
+            schema.ensure_tables()
+            tenants.ensure_tenant(TENANT)
+            _bootstrapped_tables = copy.deepcopy(_dynamodb_tables())
+        else:
+            _dynamodb_tables().update(copy.deepcopy(_bootstrapped_tables))
         aws.s3().create_bucket(Bucket=config.settings().bucket)
-        tenants.ensure_tenant(TENANT)
         yield
     reset_process_state()
 
