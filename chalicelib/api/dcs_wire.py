@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from chalice import Blueprint, Response
 
 from chalicelib import auth, errors
-from chalicelib.api.common import json_response, principal, query
+from chalicelib.api.catalog_views import path_text
+from chalicelib.api.common import json_body, json_response, principal, query
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.lazy import lazy_import
 
@@ -45,7 +46,8 @@ def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
 
 
 # Path ids are checked before any key lookup: one that cannot name an entity (DynamoDB would refuse it
-# as a key) is answered as an unknown one.
+# as a key) is answered as an unknown one. Free-text ids (device ids, model keys) arrive percent-encoded
+# as the client sent them (path_text decodes them; neither may contain '%').
 def _known(kind: str, value: str, valid: Callable[[Any], bool]) -> str:
     if not valid(value):
         raise errors.EntityNotFound.of(kind, ids.shortened(value))
@@ -61,7 +63,7 @@ def revision_param(value: str) -> str:
 
 
 def device_param(value: str) -> str:
-    return _known("Device", value, ids.is_device_id)
+    return _known("Device", path_text(value), ids.is_device_id)
 
 
 def task_param(value: str) -> str:
@@ -73,7 +75,7 @@ def instance_param(value: str) -> str:
 
 
 def model_param(value: str) -> str:
-    return _known("Model", value, ids.is_model_key)
+    return _known("Model", path_text(value), ids.is_model_key)
 
 
 def could_be_file(value: str) -> bool:
@@ -102,6 +104,21 @@ def flag(bp: Blueprint, name: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise errors.BadRequest(f"'{name}' must be true or false, got '{value}'.", [name])
     return value.lower() == "true"
+
+
+def json_request(bp: Blueprint) -> Any:
+    """The request's JSON body, refused with 400 when a string in it is not Unicode text.
+
+    JSON can escape a lone UTF-16 surrogate ("x\\ud800"); Python's parser turns it into a str that has no
+    UTF-8 form, so every later size check, key and DynamoDB write would fail on it (a 500, not a 400).
+    """
+    body = json_body(bp)
+    try:
+        workflow_rules.compact_json(body).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (such as \\ud800); "
+                                     "JSON strings must be Unicode text.") from exc
+    return body
 
 
 def raw_body(bp: Blueprint) -> bytes:

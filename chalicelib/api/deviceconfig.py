@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import empty, json_body, route
+from chalicelib.api.common import empty, route
 from chalicelib.api.dcs_wire import (
     caller,
     configured_json,
@@ -16,6 +16,7 @@ from chalicelib.api.dcs_wire import (
     file_json,
     file_param,
     filter_param,
+    json_request,
     page_json,
     page_request,
     raw,
@@ -53,7 +54,7 @@ def list_files():
 @route(bp, f"{BASE}/files", methods=["POST"])
 def create_file():
     who = caller(bp, UPDATE)
-    return respond(file_json(config_files.create_file(who, json_body(bp))), status=201)
+    return respond(file_json(config_files.create_file(who, json_request(bp))), status=201)
 
 
 @route(bp, f"{BASE}/files/{{file_id}}")
@@ -137,7 +138,7 @@ def list_tasks(device_id):
 def create_task(device_id):
     who = caller(bp, UPDATE)
     device_id = device_param(device_id)
-    return respond(task_json(workflow.create_task(who, device_id, json_body(bp))), status=201)
+    return respond(task_json(workflow.create_task(who, device_id, json_request(bp))), status=201)
 
 
 @route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks/{{task_id}}")
@@ -153,7 +154,7 @@ def patch_task(device_id, task_id):
     who = caller(bp, UPDATE, devices=True)
     device_id = device_param(device_id)
     task_id = task_param(task_id)
-    return respond(task_json(workflow.update_task(who, device_id, task_id, json_body(bp))))
+    return respond(task_json(workflow.update_task(who, device_id, task_id, json_request(bp))))
 
 
 @route(bp, f"{BASE}/devices/{{device_id}}/configuration")
