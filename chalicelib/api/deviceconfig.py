@@ -76,7 +76,7 @@ def delete_file(file_id):
 def get_head(file_id):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
-    return raw(bp, config_files.head_content(who, file_id, bp.current_request.headers.get("Accept")))
+    return raw(config_files.head_content(who, file_id, bp.current_request.headers.get("Accept")))
 
 
 @route(bp, f"{BASE}/files/{{file_id}}/head", methods=["PATCH"])
@@ -121,7 +121,7 @@ def get_revision_content(file_id, sha):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
     sha = revision_param(sha)
-    return raw(bp, config_files.revision_content(who, file_id, sha, bp.current_request.headers.get("Accept")))
+    return raw(config_files.revision_content(who, file_id, sha, bp.current_request.headers.get("Accept")))
 
 
 # --- configuration tasks ------------------------------------------------------------------------------

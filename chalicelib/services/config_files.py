@@ -168,9 +168,9 @@ def revision_content(caller: Caller, file_id: str, sha256: str, accept: str | No
 
 def head_content(caller: Caller, file_id: str, accept: str | None) -> Content:
     item = _file(caller, file_id)
+    _device_may_read(caller, file_id, item.head or "", item.head)
     if item.head is None:
         raise errors.EntityNotFound(f"File {file_id} has no head revision yet.", ["ConfigurationFile", file_id])
-    _device_may_read(caller, file_id, item.head, item.head)
     return _content(caller, _revision(caller, file_id, item.head), accept)
 
 
@@ -220,13 +220,14 @@ def open_file_grants(tenant: str, device_id: str) -> set[str]:
 
 # --- internals ----------------------------------------------------------------------------------------
 def _device_may_read(caller: Caller, file_id: str, sha256: str, head: str | None) -> None:
-    """A device reads a revision only while one of its open tasks references it (else it looks absent)."""
+    """A device reads a revision only while one of its open tasks references it. Else the file looks absent,
+    and the answer names no revision: a device must not learn the hashes of files it may not read."""
     if not caller.is_device:
         return
     grants = open_file_grants(caller.tenant, caller.name)
     if f"{file_id}/{sha256}" in grants or (head is not None and f"{file_id}/head" in grants):
         return
-    raise errors.EntityNotFound.of("Revision", sha256)
+    raise errors.EntityNotFound.of("ConfigurationFile", file_id)
 
 
 def _file(caller: Caller, file_id: str, consistent: bool = False) -> ConfigFile:
