@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
 from chalicelib import auth, errors
 from chalicelib.api.catalog_views import path_text
-from chalicelib.api.common import json_body, json_response, principal, query
+from chalicelib.api.common import base_url, json_body, json_response, principal, query
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.lazy import lazy_import
 
@@ -87,6 +88,13 @@ def filter_param(bp: Blueprint, name: str, valid: Callable[[Any], bool]) -> str 
     value = query(bp).get(name) or None
     if value is not None and not valid(value):
         raise errors.BadRequest(f"'{name}' is not a valid value: '{ids.shortened(value)}'.", [name])
+    return value
+
+
+def required_param(bp: Blueprint, name: str, valid: Callable[[Any], bool]) -> str:
+    value = filter_param(bp, name, valid)
+    if value is None:
+        raise errors.BadRequest(f"The query parameter '{name}' is required.", [name])
     return value
 
 
@@ -179,9 +187,15 @@ def revision_json(view: RevisionView) -> dict[str, Any]:
             "contentType": view.content_type}
 
 
-def configured_json(entry: ConfiguredFile) -> dict[str, Any]:
+def configured_json(bp: Blueprint, device_id: str, entry: ConfiguredFile) -> dict[str, Any]:
+    """One file of the actual configuration; `contentUri` reads its stored copy (DCS files only)."""
+    content = None
+    if entry.file_id is not None:
+        content = (f"{base_url(bp)}/api/deviceconfiguration/v3/devices/{quote(device_id, safe='')}"
+                   f"/configuration/content?path={quote(entry.path, safe='/')}")
     return {"path": entry.path, "fileId": entry.file_id, "hash": entry.hash, "checksum": entry.checksum,
-            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at)}
+            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at),
+            "contentType": entry.content_type, "contentLength": entry.content_length, "contentUri": content}
 
 
 def raw(content: Content) -> Response:

@@ -21,6 +21,7 @@ from chalicelib.api.dcs_wire import (
     page_request,
     raw,
     raw_body,
+    required_param,
     respond,
     revision_json,
     revision_param,
@@ -157,10 +158,20 @@ def patch_task(device_id, task_id):
     return respond(task_json(workflow.update_task(who, device_id, task_id, json_request(bp))))
 
 
+# The copy of the device's actual configuration (seed step 5): what its CONFIGURED tasks recorded, per path.
 @route(bp, f"{BASE}/devices/{{device_id}}/configuration")
 def get_configuration(device_id):
     who = caller(bp, READ, devices=True)
     device_id = device_param(device_id)
     page = page_request(bp, ("path",), "path")
     entries, total = device_configuration.actual_configuration(who, device_id, page)
-    return respond(page_json([configured_json(e) for e in entries], page, total))
+    return respond(page_json([configured_json(bp, device_id, e) for e in entries], page, total))
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configuration/content")
+def get_configured_content(device_id):
+    who = caller(bp, READ, devices=True)
+    device_id = device_param(device_id)
+    path = required_param(bp, "path", ids.is_path_prefix)
+    accept = bp.current_request.headers.get("Accept")
+    return raw(device_configuration.configured_content(who, device_id, path, accept))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain.workflow import InvalidInput, WorkflowModel
 
@@ -128,6 +128,20 @@ def parse_task(body: Any) -> TaskDefinition:
     if target is not None and not isinstance(target, Mapping):
         raise InvalidInput("'target' must be a JSON object.")
     return TaskDefinition(tuple(refs), custom if custom is not None else {}, target if target is not None else {})
+
+
+def pinned_uri(uri: str, sha256: str) -> str:
+    """A DCS head URI turned into the URI of revision `sha256`'s content, everything else kept as sent.
+
+    A task pins what it sends: the head resolved when the task was created is what the device downloads
+    and what the actual configuration records, even if the head moves before the device fetches it.
+    """
+    parts = urlsplit(uri)
+    match = _DCS_URI.search(parts.path)
+    if match is None or match["hash"] is not None:
+        return uri
+    path = parts.path[:match.start()] + f"/api/deviceconfiguration/v3/files/{match['file']}/revisions/{sha256}/content"
+    return urlunsplit(parts._replace(path=path))
 
 
 def checksum_matches(checksum: str | None, sha256: str, sha1: str) -> bool:

@@ -126,8 +126,15 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
     # once (device_configuration.forget_device), none may appear afterwards.
     tx = Tx().check(Target, caller.tenant, device_id, Target.controller_id.exists(),
                     on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
-    _apply(item, model, progress, now, tx)
-    repo.save(tx, item, new=True).commit()
+    after = _apply(item, model, progress, now, tx)
+    repo.save(tx, item, new=True)
+    copies = config_files.copy_task_files(caller.tenant, device_id, instance_id, files["resolved"]) if is_task else []
+    try:
+        tx.commit()
+    except Exception:
+        config_files.discard_copies(copies)  # a refused task leaves no copies behind
+        raise
+    after()
     return _view(item, model)
 
 
@@ -203,15 +210,17 @@ def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instanc
         now = clock.now_ms()
         progress = _domain(lambda: decide(model, _progress_of(item), now))
         tx = Tx()
-        _apply(item, model, progress, now, tx)
+        after = _apply(item, model, progress, now, tx)
         repo.save(tx, item).commit()
+        after()
         return _view(item, model)
 
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
 
-def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> None:
-    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED)."""
+def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> Callable[[], None]:
+    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED);
+    returns what to run once `tx` committed."""
     state = progress.state
     group = model.group_of(state)
     item.current = progress.current.to_store()
@@ -225,7 +234,8 @@ def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now
         if item.model_key == config_model.KEY:
             item.expiry_key = item.tenant  # joins the sparse index the retention job reads
     if item.model_key == config_model.KEY and config_model.CONFIGURED in progress.entered:
-        device_configuration.record_task(tx, item, now)
+        return device_configuration.record_task(tx, item, now)
+    return lambda: None
 
 
 def _visible(caller: Caller, item: WorkflowInstance | None, instance_id: str) -> WorkflowInstance:

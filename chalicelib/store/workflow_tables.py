@@ -184,6 +184,9 @@ class DeviceConfigurationEntry(Model):
     uri = UnicodeAttribute()
     task_id = UnicodeAttribute()
     configured_at = NumberAttribute()
+    # DCS files: their content is the configuring task's copy (services.config_files.copy_task_files).
+    content_type = UnicodeAttribute(null=True)
+    content_length = NumberAttribute(null=True)
 
 
 TABLE_MODELS = (ConfigFile, ConfigRevision, WorkflowInstance, DeviceConfigurationEntry)
