@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from chalicelib import errors
-from chalicelib.domain import dcs_ids
+from chalicelib.domain import config_model, dcs_ids
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.services import config_files
 from chalicelib.services.callers import Caller
@@ -72,6 +72,22 @@ def record_task(tx: Tx, task: WorkflowInstance, now: int) -> Callable[[], None]:
             except Exception:  # noqa: BLE001 - the configuration is recorded; an unreleased copy only costs storage
                 log.exception("could not release the copy of %s for device %s", old.path, task.device_id)
     return release_replaced
+
+
+def release_task_copies(task: WorkflowInstance) -> None:
+    """Delete the copies a task took, except those its device's actual configuration names (idempotent).
+
+    Call on a task in a final state that is about to go: only a CONFIGURED task recorded entries (one
+    BatchGetItem finds those still naming its copies; later tasks may have replaced them).
+    """
+    pinned = [e for e in task.resolved_files or [] if e.get("fileId") is not None]
+    recorded: set[tuple[str, str]] = set()
+    if pinned and task.current_state == config_model.CONFIGURED:
+        current = repo.find_many(task.tenant, task.device_id, [e["path"] for e in pinned])
+        recorded = {(e.file_id, e.hash) for e in current.values() if e.task_id == task.instance_id}
+    for entry in pinned:
+        if (entry["fileId"], entry["hash"]) not in recorded:
+            config_files.release_copy(task.tenant, task.device_id, task.instance_id, entry["fileId"], entry["hash"])
 
 
 def actual_configuration(caller: Caller, device_id: str, page: PageRequest) -> tuple[list[ConfiguredFile], int]:
