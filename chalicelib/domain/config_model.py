@@ -164,6 +164,23 @@ MAX_DESCRIPTION_CHARS = 1000
 # Content travels through API Gateway and Lambda (6 MB payloads, base64 for binary types).
 MAX_REVISION_BYTES = 4 * 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# RFC 9110 media type (type/subtype; parameters) in printable ASCII: it is stored, sent to S3 and sent back
+# as a response header, where anything else is refused or could split the header.
+MAX_MEDIA_TYPE_CHARS = 255
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf'{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|"[ !#-\[\]-~]*"))*[ \t]*')
+
+
+def content_type_of(header: str | None) -> str:
+    """The media type a revision is stored with: the request's Content-Type, application/octet-stream when
+    absent; InvalidInput when it is not a media type."""
+    value = (header or "").strip()
+    if not value:
+        return DEFAULT_CONTENT_TYPE
+    if len(value) > MAX_MEDIA_TYPE_CHARS or not _MEDIA_TYPE.fullmatch(value):
+        raise InvalidInput(f"The Content-Type must be a media type (type/subtype; parameters) of at most "
+                           f"{MAX_MEDIA_TYPE_CHARS} printable ASCII characters.")
+    return value
 
 
 def etag(sha256: str) -> str:

@@ -24,6 +24,7 @@ from chalicelib import clock, errors
 from chalicelib.domain import config_model, dcs_ids
 from chalicelib.domain.config_model import TaskDefinition
 from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.workflow import InvalidInput
 from chalicelib.services.callers import Caller
 from chalicelib.store import config_files as repo
 from chalicelib.store import tx as tx_store
@@ -127,6 +128,7 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
         return _revision_view(revision), True
 
     _check_size(content)
+    content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
@@ -149,6 +151,7 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
         return _file_view(item)
 
     _check_size(content)
+    content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
@@ -355,9 +358,14 @@ def _check_size(content: bytes) -> None:
                                      f"got {len(content)}.")
 
 
-def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, content_type: str | None,
-                 digest: str) -> ConfigRevision:
-    kind = (content_type or "").strip() or config_model.DEFAULT_CONTENT_TYPE
+def _content_type(header: str | None) -> str:
+    try:
+        return config_model.content_type_of(header)
+    except InvalidInput as exc:
+        raise errors.BadRequest(str(exc), ["Content-Type"]) from exc
+
+
+def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, kind: str, digest: str) -> ConfigRevision:
     repo.put_content(caller.tenant, digest, content, kind)
     return ConfigRevision(repo.file_key(caller.tenant, item.file_id), digest, file_id=item.file_id,
                           content_length=len(content), content_type=kind, sha1=hashlib.sha1(content).hexdigest(),

@@ -111,3 +111,17 @@ def test_device_404_for_a_file_it_may_not_read_names_no_hash(client):
     empty = create_file(client, "/dev-1/empty")
     resp = client.http.get(f"{DCS}/files/{empty['id']}/head", headers=bearer(token))
     assert resp.status_code == 404 and "head" not in body(resp)["errors"][0]["message"].lower()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain\x01", "text", "a/" + "b" * 300, "text/plain; x=é",
+                                          "text/plain; charset", "text/plain\r\nX-Injected: 1"])
+def test_a_content_type_that_is_no_media_type_is_400_and_nothing_is_stored(client, content_type):
+    f = create_file(client, "/d/typed")
+    for resp in (client.http.post(f"{DCS}/files/{f['id']}/revisions", headers={**ADMIN, "Content-Type": content_type},
+                                  body=b"data"),
+                 client.http.patch(f"{DCS}/files/{f['id']}/head", headers={**ADMIN, "Content-Type": content_type},
+                                   body=b"data")):
+        assert resp.status_code == 400 and error_code(resp) == "mdsp.core.deviceconfiguration.invalidRequest"
+    assert body(client.http.get(f"{DCS}/files/{f['id']}/revisions", headers=ADMIN))["page"]["totalElements"] == 0
+    # parameters, quoted or not, are media type syntax
+    assert _revision(client, f["id"], b"data", 'text/plain; charset=utf-8; note="a b"')
