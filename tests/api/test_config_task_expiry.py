@@ -114,15 +114,18 @@ def _due_tasks_with_others(client, token, files, others):
         release(client, "dev-1", create_task(client, "dev-1", files)["id"])
 
 
-def test_cost_follows_what_is_due_never_the_table(client, aws_env, dynamo_calls):
-    from chalicelib import clock
+def test_cost_follows_what_is_due_never_the_table(client, aws_env, dynamo_calls, monkeypatch):
+    from chalicelib import clock, config
     from chalicelib.jobs.config_task_expiry import expire_config_tasks
 
+    # a warm container keeps the tenant's configuration cached (its expiry is wall-clock time: not counted here)
+    monkeypatch.setenv("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "86400")
+    config.reset()
     token = make_device("dev-1")
     f = file_with_head(client, "/dev-1/a.json", b"v1")
     files = [{"name": "a", "uri": head_uri(f["id"])}]
     clock.set_now(T0 + 91 * DAY)
-    expire_config_tasks()  # the tenant's configuration is cached now, as it is in a warm Lambda
+    expire_config_tasks()  # loads the tenant's configuration into the cache
     measured = []
     for others in (0, 30):  # 30 more tasks that are not due must not make the run dearer
         _due_tasks_with_others(client, token, files, others)
