@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
 from chalicelib import auth, errors
-from chalicelib.api.common import json_response, principal, query
+from chalicelib.api.catalog_views import path_text
+from chalicelib.api.common import base_url, json_body, json_response, principal, query
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.lazy import lazy_import
 
@@ -45,7 +47,8 @@ def caller(bp: Blueprint, permission: str, devices: bool = False) -> Caller:
 
 
 # Path ids are checked before any key lookup: one that cannot name an entity (DynamoDB would refuse it
-# as a key) is answered as an unknown one.
+# as a key) is answered as an unknown one. Free-text ids (device ids, model keys) arrive percent-encoded
+# as the client sent them (path_text decodes them; neither may contain '%').
 def _known(kind: str, value: str, valid: Callable[[Any], bool]) -> str:
     if not valid(value):
         raise errors.EntityNotFound.of(kind, ids.shortened(value))
@@ -61,7 +64,7 @@ def revision_param(value: str) -> str:
 
 
 def device_param(value: str) -> str:
-    return _known("Device", value, ids.is_device_id)
+    return _known("Device", path_text(value), ids.is_device_id)
 
 
 def task_param(value: str) -> str:
@@ -73,7 +76,7 @@ def instance_param(value: str) -> str:
 
 
 def model_param(value: str) -> str:
-    return _known("Model", value, ids.is_model_key)
+    return _known("Model", path_text(value), ids.is_model_key)
 
 
 def could_be_file(value: str) -> bool:
@@ -85,6 +88,13 @@ def filter_param(bp: Blueprint, name: str, valid: Callable[[Any], bool]) -> str 
     value = query(bp).get(name) or None
     if value is not None and not valid(value):
         raise errors.BadRequest(f"'{name}' is not a valid value: '{ids.shortened(value)}'.", [name])
+    return value
+
+
+def required_param(bp: Blueprint, name: str, valid: Callable[[Any], bool]) -> str:
+    value = filter_param(bp, name, valid)
+    if value is None:
+        raise errors.BadRequest(f"The query parameter '{name}' is required.", [name])
     return value
 
 
@@ -102,6 +112,21 @@ def flag(bp: Blueprint, name: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise errors.BadRequest(f"'{name}' must be true or false, got '{value}'.", [name])
     return value.lower() == "true"
+
+
+def json_request(bp: Blueprint) -> Any:
+    """The request's JSON body, refused with 400 when a string in it is not Unicode text.
+
+    JSON can escape a lone UTF-16 surrogate ("x\\ud800"); Python's parser turns it into a str that has no
+    UTF-8 form, so every later size check, key and DynamoDB write would fail on it (a 500, not a 400).
+    """
+    body = json_body(bp)
+    try:
+        workflow_rules.compact_json(body).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (such as \\ud800); "
+                                     "JSON strings must be Unicode text.") from exc
+    return body
 
 
 def raw_body(bp: Blueprint) -> bytes:
@@ -162,24 +187,21 @@ def revision_json(view: RevisionView) -> dict[str, Any]:
             "contentType": view.content_type}
 
 
-def configured_json(entry: ConfiguredFile) -> dict[str, Any]:
+def configured_json(bp: Blueprint, device_id: str, entry: ConfiguredFile) -> dict[str, Any]:
+    """One file of the actual configuration; `contentUri` reads its stored copy (DCS files only)."""
+    content = None
+    if entry.file_id is not None:
+        content = (f"{base_url(bp)}/api/deviceconfiguration/v3/devices/{quote(device_id, safe='')}"
+                   f"/configuration/content?path={quote(entry.path, safe='/')}")
     return {"path": entry.path, "fileId": entry.file_id, "hash": entry.hash, "checksum": entry.checksum,
-            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at)}
+            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at),
+            "contentType": entry.content_type, "contentLength": entry.content_length, "contentUri": content}
 
 
-def raw(bp: Blueprint, content: Content) -> Response:
-    """The revision's bytes with its content type and ETag.
-
-    Chalice (like API Gateway) base64-encodes bodies whose type is a binary type and needs text for
-    the rest; text content that is not UTF-8 can only have arrived locally and leaves as bytes.
-    """
-    headers = {"Content-Type": content.content_type, "ETag": config_model.etag(content.hash)}
-    media = content.content_type.split(";", 1)[0].strip().lower()
-    binary = {t.lower() for t in bp.current_app.api.binary_types}
-    body: bytes | str = content.data
-    if media not in binary and "*/*" not in binary:
-        try:
-            body = content.data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return Response(body=body, status_code=200, headers=headers)
+def raw(content: Content) -> Response:
+    """The revision's bytes, as bytes whatever their type (app.py makes every type binary), with the
+    content type stored with the revision and its ETag. `nosniff`: a browser must not run stored
+    content as a script or page of ours."""
+    return Response(body=content.data, status_code=200,
+                    headers={"Content-Type": content.content_type, "ETag": config_model.etag(content.hash),
+                             "X-Content-Type-Options": "nosniff"})

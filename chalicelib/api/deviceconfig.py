@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import empty, json_body, route
+from chalicelib.api.common import empty, route
 from chalicelib.api.dcs_wire import (
     caller,
     configured_json,
@@ -16,10 +16,12 @@ from chalicelib.api.dcs_wire import (
     file_json,
     file_param,
     filter_param,
+    json_request,
     page_json,
     page_request,
     raw,
     raw_body,
+    required_param,
     respond,
     revision_json,
     revision_param,
@@ -53,7 +55,7 @@ def list_files():
 @route(bp, f"{BASE}/files", methods=["POST"])
 def create_file():
     who = caller(bp, UPDATE)
-    return respond(file_json(config_files.create_file(who, json_body(bp))), status=201)
+    return respond(file_json(config_files.create_file(who, json_request(bp))), status=201)
 
 
 @route(bp, f"{BASE}/files/{{file_id}}")
@@ -75,7 +77,7 @@ def delete_file(file_id):
 def get_head(file_id):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
-    return raw(bp, config_files.head_content(who, file_id, bp.current_request.headers.get("Accept")))
+    return raw(config_files.head_content(who, file_id, bp.current_request.headers.get("Accept")))
 
 
 @route(bp, f"{BASE}/files/{{file_id}}/head", methods=["PATCH"])
@@ -120,7 +122,7 @@ def get_revision_content(file_id, sha):
     who = caller(bp, READ, devices=True)
     file_id = file_param(file_id)
     sha = revision_param(sha)
-    return raw(bp, config_files.revision_content(who, file_id, sha, bp.current_request.headers.get("Accept")))
+    return raw(config_files.revision_content(who, file_id, sha, bp.current_request.headers.get("Accept")))
 
 
 # --- configuration tasks ------------------------------------------------------------------------------
@@ -137,7 +139,7 @@ def list_tasks(device_id):
 def create_task(device_id):
     who = caller(bp, UPDATE)
     device_id = device_param(device_id)
-    return respond(task_json(workflow.create_task(who, device_id, json_body(bp))), status=201)
+    return respond(task_json(workflow.create_task(who, device_id, json_request(bp))), status=201)
 
 
 @route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks/{{task_id}}")
@@ -153,13 +155,23 @@ def patch_task(device_id, task_id):
     who = caller(bp, UPDATE, devices=True)
     device_id = device_param(device_id)
     task_id = task_param(task_id)
-    return respond(task_json(workflow.update_task(who, device_id, task_id, json_body(bp))))
+    return respond(task_json(workflow.update_task(who, device_id, task_id, json_request(bp))))
 
 
+# The copy of the device's actual configuration (seed step 5): what its CONFIGURED tasks recorded, per path.
 @route(bp, f"{BASE}/devices/{{device_id}}/configuration")
 def get_configuration(device_id):
     who = caller(bp, READ, devices=True)
     device_id = device_param(device_id)
     page = page_request(bp, ("path",), "path")
     entries, total = device_configuration.actual_configuration(who, device_id, page)
-    return respond(page_json([configured_json(e) for e in entries], page, total))
+    return respond(page_json([configured_json(bp, device_id, e) for e in entries], page, total))
+
+
+@route(bp, f"{BASE}/devices/{{device_id}}/configuration/content")
+def get_configured_content(device_id):
+    who = caller(bp, READ, devices=True)
+    device_id = device_param(device_id)
+    path = required_param(bp, "path", ids.is_path_prefix)
+    accept = bp.current_request.headers.get("Accept")
+    return raw(device_configuration.configured_content(who, device_id, path, accept))

@@ -1,14 +1,33 @@
-"""HTTP middleware: catalogue errors rendered in their wire format; ETag / If-None-Match on GET JSON."""
+"""HTTP middleware: bodies as bytes for API Gateway; catalogue errors rendered in their wire format;
+ETag / If-None-Match on GET JSON."""
 from __future__ import annotations
 
 import hashlib
 
-from chalice.app import Response
+from chalice.app import CaseInsensitiveMapping, Response
 
 from chalicelib import errors
 
 _DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
                  ("/api/deploymentworkflow/", "deploymentworkflow"))
+
+
+def binary_bodies(event, get_response):
+    """Every body leaves as bytes, so that API Gateway can hand any content type back unchanged.
+
+    Configuration files have any media type, and devices download them with any Accept or none.
+    API Gateway (REST) turns a base64 body back into bytes only when the request's first Accept
+    matches one of the API's binary media types: they are `*/*` (app.py). Chalice then base64-encodes
+    every response body, which must be bytes for it (text is encoded here), and refuses with a 400 of
+    its own a binary response to a request without Accept: no Accept means any type (RFC 9110), said
+    explicitly here.
+    """
+    if event.headers.get("accept") is None:
+        event.headers = CaseInsensitiveMapping({**dict(event.headers), "accept": "*/*"})
+    response = get_response(event)
+    if isinstance(response.body, str):
+        response.body = response.body.encode("utf-8")
+    return response
 
 
 def render_errors(event, get_response):

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import empty, json_body, query, route
+from chalicelib.api.common import empty, query, route
 from chalicelib.api.dcs_wire import (
     caller,
     filter_param,
     flag,
     instance_json,
     instance_param,
+    json_request,
     model_param,
     page_json,
     page_request,
@@ -38,7 +39,7 @@ def _instance(view):
 @route(bp, f"{BASE}/models", methods=["POST"])
 def create_model():
     who = caller(bp, UPDATE)
-    return respond(workflow.create_model(who, json_body(bp)).to_json(), status=201)
+    return respond(workflow.create_model(who, json_request(bp)).to_json(), status=201)
 
 
 @route(bp, f"{BASE}/models/{{model_key}}")
@@ -60,7 +61,7 @@ def delete_model(model_key):
 @route(bp, f"{BASE}/instances", methods=["POST"])
 def create_instance():
     who = caller(bp, UPDATE)
-    return respond(_instance(workflow.create_instance(who, json_body(bp))), status=201)
+    return respond(_instance(workflow.create_instance(who, json_request(bp))), status=201)
 
 
 @route(bp, f"{BASE}/instances")
@@ -86,7 +87,7 @@ def get_instance(instance_id):
 def patch_instance(instance_id):
     who = caller(bp, UPDATE, devices=True)
     instance_id = instance_param(instance_id)
-    return respond(_instance(workflow.update_instance(who, instance_id, json_body(bp))))
+    return respond(_instance(workflow.update_instance(who, instance_id, json_request(bp))))
 
 
 @route(bp, f"{BASE}/instances/{{instance_id}}/cancel", methods=["POST"])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain.workflow import InvalidInput, WorkflowModel
 
@@ -130,6 +130,20 @@ def parse_task(body: Any) -> TaskDefinition:
     return TaskDefinition(tuple(refs), custom if custom is not None else {}, target if target is not None else {})
 
 
+def pinned_uri(uri: str, sha256: str) -> str:
+    """A DCS head URI turned into the URI of revision `sha256`'s content, everything else kept as sent.
+
+    A task pins what it sends: the head resolved when the task was created is what the device downloads
+    and what the actual configuration records, even if the head moves before the device fetches it.
+    """
+    parts = urlsplit(uri)
+    match = _DCS_URI.search(parts.path)
+    if match is None or match["hash"] is not None:
+        return uri
+    path = parts.path[:match.start()] + f"/api/deviceconfiguration/v3/files/{match['file']}/revisions/{sha256}/content"
+    return urlunsplit(parts._replace(path=path))
+
+
 def checksum_matches(checksum: str | None, sha256: str, sha1: str) -> bool:
     """A client checksum against a revision; algorithms we do not compute are passed on unchecked."""
     if not checksum:
@@ -150,6 +164,23 @@ MAX_DESCRIPTION_CHARS = 1000
 # Content travels through API Gateway and Lambda (6 MB payloads, base64 for binary types).
 MAX_REVISION_BYTES = 4 * 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# RFC 9110 media type (type/subtype; parameters) in printable ASCII: it is stored, sent to S3 and sent back
+# as a response header, where anything else is refused or could split the header.
+MAX_MEDIA_TYPE_CHARS = 255
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf'{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|"[ !#-\[\]-~]*"))*[ \t]*')
+
+
+def content_type_of(header: str | None) -> str:
+    """The media type a revision is stored with: the request's Content-Type, application/octet-stream when
+    absent; InvalidInput when it is not a media type."""
+    value = (header or "").strip()
+    if not value:
+        return DEFAULT_CONTENT_TYPE
+    if len(value) > MAX_MEDIA_TYPE_CHARS or not _MEDIA_TYPE.fullmatch(value):
+        raise InvalidInput(f"The Content-Type must be a media type (type/subtype; parameters) of at most "
+                           f"{MAX_MEDIA_TYPE_CHARS} printable ASCII characters.")
+    return value
 
 
 def etag(sha256: str) -> str:

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from chalicelib.domain.config_model import MAX_PATH_BYTES
-from chalicelib.domain.workflow import MAX_KEY_CHARS, MAX_NAME_CHARS
+from chalicelib.domain.workflow import MAX_KEY_CHARS, MAX_NAME_CHARS, is_addressable_key
 
 MAX_PARTITION_KEY_BYTES = 2048  # e.g. a security token, the partition key of the targets' token index
 
@@ -35,7 +35,7 @@ def is_device_id(value: Any) -> bool:
 
 
 def is_model_key(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_KEY_CHARS
+    return isinstance(value, str) and 0 < len(value) <= MAX_KEY_CHARS and is_addressable_key(value)
 
 
 def is_group(value: Any) -> bool:

@@ -41,7 +41,10 @@ class PageRequest:
         field, descending = default_field, default_descending
         raw = (params.get("sort") or "").strip()
         if raw:
-            terms = [t.strip() for t in raw.split(",") if t.strip()]
+            terms = [t.strip() for t in raw.split(",")]
+            if "" in terms:
+                raise workflow_rules.InvalidInput(f"The sort parameter '{raw}' has an empty term; it must read "
+                                                  "'field' or 'field,asc|desc'.")
             field = terms[0]
             if field not in sortable:
                 raise workflow_rules.InvalidInput(f"Cannot sort by '{field}'; sortable: {', '.join(sortable)}.")

@@ -102,7 +102,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("dmf.enabled", bool, False, "Device Management Federation channel", available=False),
     Key("sie.enabled", bool, False, "Service Integration Events", available=False),
     Key("deviceconfiguration.task.retentionDays", int, 90,
-        "days a configuration task stays after reaching a final state before the expiry job deletes it",
+        "days after its creation when the retention job deletes a configuration task (an open one is closed first)",
         _retention_days),
 ]}
 

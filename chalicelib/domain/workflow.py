@@ -22,6 +22,7 @@ Rules (reference/device-configuration-api.md §2-§3, wfx as design analogue):
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Mapping
@@ -130,6 +131,9 @@ class WorkflowModel:
         key = body.get("key")
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_CHARS:
             raise InvalidModel(f"'key' must be a non-empty string of at most {MAX_KEY_CHARS} characters.")
+        if not is_addressable_key(key):
+            raise InvalidModel("'key' must not be '.' or '..' nor contain '/', '#', '%' or control characters: "
+                               "it names the model in URLs (/models/{key}, ?modelKey=).")
         states = tuple(_parse_state(s) for s in _list(body, "states", required=True))
         transitions = tuple(_parse_transition(t) for t in _list(body, "transitions"))
         groups = tuple(_parse_group(g) for g in _list(body, "groups"))
@@ -298,6 +302,19 @@ class WorkflowModel:
             raise IllegalTransition(f"Canceling from state {name} is not triggered by the "
                                     f"{_who(actor)} in model {self.key}.")
         return allowed[0].target
+
+
+def is_addressable_key(key: str) -> bool:
+    """Whether a URL path segment can carry `key` to us unchanged.
+
+    A model is read and deleted at /models/{key}: '/' would split the segment, '#' end the path, '%' be
+    decoded a second time on the way through API Gateway, and clients resolve '.' and '..' as dot segments;
+    control characters are not allowed in URLs at all. A model with such a key could be created but never
+    read or deleted again, so it is refused at creation.
+    """
+    if key in (".", ".."):
+        return False
+    return not any(ch in "/#%" or unicodedata.category(ch) == "Cc" for ch in key)
 
 
 # --- state information ------------------------------------------------------------------------------

@@ -6,8 +6,12 @@ removes only the bytes no other file's revision still uses. Bytes are written to
 metadata that names them, so metadata never points at missing bytes; a refused write can leave
 unreferenced bytes behind, which the next upload of the same content reuses.
 
-Devices read only what their open configuration tasks reference (`file_refs` on the task, read from
-the device-poll index in one Query).
+A configuration task pins what it sends: each file it names is resolved to a revision when the task is
+created (a head URI becomes that revision's content URI), and the task takes its own copy of those
+bytes. Devices read only what their open tasks pin (`file_refs` on the task, read from the device-poll
+index in one Query), from the task's copy; the actual configuration keeps the copies of what was
+configured. So a file's later changes, or its deletion, never change what an open task sends nor
+what a device's recorded configuration holds (and DELETE /files stays the reference's unconditional 204).
 """
 from __future__ import annotations
 
@@ -20,12 +24,13 @@ from chalicelib import clock, errors
 from chalicelib.domain import config_model, dcs_ids
 from chalicelib.domain.config_model import TaskDefinition
 from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.workflow import InvalidInput
 from chalicelib.services.callers import Caller
 from chalicelib.store import config_files as repo
 from chalicelib.store import tx as tx_store
 from chalicelib.store import workflow_instances
 from chalicelib.store.tx import Tx
-from chalicelib.store.workflow_tables import ConfigFile, ConfigRevision
+from chalicelib.store.workflow_tables import ConfigFile, ConfigRevision, WorkflowInstance
 
 CONCURRENT_ATTEMPTS = 3
 
@@ -89,7 +94,11 @@ def list_files(caller: Caller, path_prefix: str, page: PageRequest) -> tuple[lis
 
 
 def delete_file(caller: Caller, file_id: str) -> None:
-    """Idempotent. The file disappears first (one transaction); its revisions and unused bytes follow."""
+    """Idempotent. The file disappears first (one transaction); its revisions and unused bytes follow.
+
+    Open tasks that pin one of its revisions keep working, and recorded configurations keep their content:
+    both read the copies the tasks took when they were created (copy_task_files).
+    """
     item = repo.find(caller.tenant, file_id, consistent=True)
     if item is not None:
         try:
@@ -119,6 +128,7 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
         return _revision_view(revision), True
 
     _check_size(content)
+    content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
@@ -141,6 +151,7 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
         return _file_view(item)
 
     _check_size(content)
+    content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
@@ -155,22 +166,27 @@ def list_revisions(caller: Caller, file_id: str, page: PageRequest) -> tuple[lis
 
 
 def get_revision(caller: Caller, file_id: str, sha256: str) -> RevisionView:
+    if caller.is_device:
+        return _pinned(caller, file_id, sha256).view
     _file(caller, file_id)
-    _device_may_read(caller, file_id, sha256, None)
     return _revision_view(_revision(caller, file_id, sha256))
 
 
 def revision_content(caller: Caller, file_id: str, sha256: str, accept: str | None) -> Content:
+    if caller.is_device:
+        return _pinned(caller, file_id, sha256).content(accept)
     _file(caller, file_id)
-    _device_may_read(caller, file_id, sha256, None)
     return _content(caller, _revision(caller, file_id, sha256), accept)
 
 
 def head_content(caller: Caller, file_id: str, accept: str | None) -> Content:
+    """The head's bytes; for a device, the revision its newest open task pinned for this file (not the
+    head of now: what a task sends was fixed when it was created)."""
+    if caller.is_device:
+        return _pinned(caller, file_id, None).content(accept)
     item = _file(caller, file_id)
     if item.head is None:
         raise errors.EntityNotFound(f"File {file_id} has no head revision yet.", ["ConfigurationFile", file_id])
-    _device_may_read(caller, file_id, item.head, item.head)
     return _content(caller, _revision(caller, file_id, item.head), accept)
 
 
@@ -178,8 +194,9 @@ def head_content(caller: Caller, file_id: str, accept: str | None) -> Content:
 def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any]:
     """Pin each DCS file a task names to a revision (the URI's hash, or the head now) and check checksums.
 
-    Returns the device-facing `files` (checksum filled in as sha256 when absent), the resolved
-    entries the actual configuration is recorded from, and the grants (`file_refs`) for downloads.
+    Returns the device-facing `files` (a head URI replaced by the pinned revision's content URI, checksum
+    filled in as sha256 when absent), the resolved entries the actual configuration is recorded from
+    (with each revision's content type and length), and the grants (`file_refs`) for downloads.
     """
     data, resolved, refs = [], [], []
     for ref in definition.files:
@@ -200,33 +217,115 @@ def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any
         if not config_model.checksum_matches(ref.checksum, revision.hash, revision.sha1):
             raise errors.BadRequest(f"File '{ref.name}': checksum {ref.checksum} does not match revision "
                                     f"{revision.hash}.", ["checksum"])
+        entry["uri"] = config_model.pinned_uri(ref.uri, revision.hash)
         entry["checksum"] = ref.checksum or f"sha256:{revision.hash}"
         data.append(entry)
-        resolved.append({**entry, "path": item.path, "fileId": item.file_id, "hash": revision.hash})
+        resolved.append({**entry, "path": item.path, "fileId": item.file_id, "hash": revision.hash,
+                         "contentType": revision.content_type, "contentLength": int(revision.content_length)})
         refs.append(f"{ref.file_id}/{revision.hash}")
-        if ref.names_head:
-            refs.append(f"{ref.file_id}/head")
     return {"data": data, "resolved": resolved, "refs": sorted(set(refs))}
 
 
-def open_file_grants(tenant: str, device_id: str) -> set[str]:
-    """`<fileId>/<hash>` and `<fileId>/head` that the device's open configuration tasks reference."""
-    grants: set[str] = set()
-    for row in workflow_instances.rows_by_device_group(tenant, device_id, config_model.OPEN, False):
-        if row.model_key == config_model.KEY:
-            grants.update(row.file_refs)
-    return grants
+def copy_task_files(tenant: str, device_id: str, task_id: str, resolved: list[dict[str, Any]]) -> list[str]:
+    """The task's own copy of each revision it pins; call before the task is written (bytes before metadata).
+
+    The copies are what the device downloads and what its actual configuration keeps, so neither depends
+    on the file any more. Returns the keys written (discard_copies undoes them when the task is refused).
+    A revision whose bytes went meanwhile (its file was deleted) is a 404, and nothing stays copied.
+    """
+    keys: list[str] = []
+    for entry in resolved:
+        if entry["fileId"] is None:
+            continue
+        key = repo.copy_key(tenant, device_id, task_id, entry["fileId"], entry["hash"])
+        if key in keys:
+            continue
+        if not repo.put_copy(tenant, entry["hash"], key):
+            discard_copies(keys)
+            raise errors.EntityNotFound.of("ConfigurationFile", entry["fileId"])
+        keys.append(key)
+    return keys
+
+
+def discard_copies(keys: list[str]) -> None:
+    for key in keys:
+        repo.delete_copy(key)
+
+
+def release_copy(tenant: str, device_id: str, task_id: str, file_id: str, sha256: str) -> None:
+    """Delete a copy nothing needs any more (idempotent)."""
+    repo.delete_copy(repo.copy_key(tenant, device_id, task_id, file_id, sha256))
+
+
+def forget_copies(tenant: str, device_id: str) -> int:
+    return repo.delete_copies(tenant, device_id)
+
+
+def copied_content(tenant: str, device_id: str, task_id: str, file_id: str, sha256: str, content_type: str | None,
+                   accept: str | None) -> Content:
+    """The bytes a task copied (tasks and configurations recorded before copies existed fall back to the
+    content-addressed original, the same bytes by their hash, while it exists)."""
+    kind = content_type or _stored_type(tenant, file_id, sha256)
+    if not config_model.accepts(accept, kind):
+        raise errors.NotAcceptable(f"The revision's content type is {kind}; the request accepts only {accept}.")
+    data = repo.get_copy(repo.copy_key(tenant, device_id, task_id, file_id, sha256))
+    if data is None:
+        data = repo.get_content(tenant, sha256)
+    if data is None:
+        raise errors.BinaryDeleted(f"The content of revision {sha256} is gone.")
+    return Content(data, kind, sha256)
 
 
 # --- internals ----------------------------------------------------------------------------------------
-def _device_may_read(caller: Caller, file_id: str, sha256: str, head: str | None) -> None:
-    """A device reads a revision only while one of its open tasks references it (else it looks absent)."""
-    if not caller.is_device:
-        return
-    grants = open_file_grants(caller.tenant, caller.name)
-    if f"{file_id}/{sha256}" in grants or (head is not None and f"{file_id}/head" in grants):
-        return
-    raise errors.EntityNotFound.of("Revision", sha256)
+@dataclass(frozen=True)
+class _Pinned:
+    """A revision one of the device's open tasks sends: the task and its resolved entry for the file."""
+    caller: Caller
+    task: WorkflowInstance
+    entry: dict[str, Any]
+
+    @property
+    def view(self) -> RevisionView:
+        entry = self.entry
+        if entry.get("contentType") is None:  # pinned before tasks recorded it: the revision tells
+            return _revision_view(_revision(self.caller, entry["fileId"], entry["hash"]))
+        return RevisionView(entry["hash"], entry["fileId"], int(entry["contentLength"]), entry["contentType"],
+                            int(self.task.created_at))
+
+    def content(self, accept: str | None) -> Content:
+        entry = self.entry
+        return copied_content(self.caller.tenant, self.caller.name, self.task.instance_id, entry["fileId"],
+                              entry["hash"], entry.get("contentType"), accept)
+
+
+def _pinned(caller: Caller, file_id: str, sha256: str | None) -> _Pinned:
+    """The revision of `file_id` an open task of the device pins (`sha256`, or for None the newest task's).
+
+    One Query on the device-poll index finds the task, one consistent read confirms it is still open.
+    Else the file looks absent, and the answer names no revision: a device must not learn the hashes of
+    files it may not read.
+    """
+    wanted: tuple[str, str] | None = None
+    for row in workflow_instances.rows_by_device_group(caller.tenant, caller.name, config_model.OPEN, False):
+        if row.model_key != config_model.KEY:
+            continue
+        for ref in row.file_refs:
+            ref_file, _, ref_hash = ref.partition("/")
+            if ref_file == file_id and ref_hash != "head" and sha256 in (None, ref_hash):
+                wanted = (row.sk[len(WorkflowInstance.PREFIX):], ref_hash)  # rows come oldest first
+    if wanted is not None:
+        task = workflow_instances.find(caller.tenant, wanted[0])
+        if task is not None and task.device_id == caller.name and task.group_name == config_model.OPEN:
+            for entry in task.resolved_files or []:
+                if entry.get("fileId") == file_id and entry.get("hash") == wanted[1]:
+                    return _Pinned(caller, task, entry)
+    raise errors.EntityNotFound.of("ConfigurationFile", file_id)
+
+
+def _stored_type(tenant: str, file_id: str, sha256: str) -> str:
+    """The content type of a revision pinned before tasks recorded it: the revision's, while it exists."""
+    revision = repo.find_revision(tenant, file_id, sha256)
+    return revision.content_type if revision is not None else config_model.DEFAULT_CONTENT_TYPE
 
 
 def _file(caller: Caller, file_id: str, consistent: bool = False) -> ConfigFile:
@@ -259,9 +358,14 @@ def _check_size(content: bytes) -> None:
                                      f"got {len(content)}.")
 
 
-def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, content_type: str | None,
-                 digest: str) -> ConfigRevision:
-    kind = (content_type or "").strip() or config_model.DEFAULT_CONTENT_TYPE
+def _content_type(header: str | None) -> str:
+    try:
+        return config_model.content_type_of(header)
+    except InvalidInput as exc:
+        raise errors.BadRequest(str(exc), ["Content-Type"]) from exc
+
+
+def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, kind: str, digest: str) -> ConfigRevision:
     repo.put_content(caller.tenant, digest, content, kind)
     return ConfigRevision(repo.file_key(caller.tenant, item.file_id), digest, file_id=item.file_id,
                           content_length=len(content), content_type=kind, sha1=hashlib.sha1(content).hexdigest(),

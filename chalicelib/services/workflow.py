@@ -7,6 +7,7 @@ configuration in the same transaction.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -126,8 +127,15 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
     # once (device_configuration.forget_device), none may appear afterwards.
     tx = Tx().check(Target, caller.tenant, device_id, Target.controller_id.exists(),
                     on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
-    _apply(item, model, progress, now, tx)
-    repo.save(tx, item, new=True).commit()
+    after = _apply(item, model, progress, now, tx)
+    repo.save(tx, item, new=True)
+    copies = config_files.copy_task_files(caller.tenant, device_id, instance_id, files["resolved"]) if is_task else []
+    try:
+        tx.commit()
+    except Exception:
+        config_files.discard_copies(copies)  # a refused task leaves no copies behind
+        raise
+    after()
     return _view(item, model)
 
 
@@ -203,15 +211,17 @@ def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instanc
         now = clock.now_ms()
         progress = _domain(lambda: decide(model, _progress_of(item), now))
         tx = Tx()
-        _apply(item, model, progress, now, tx)
+        after = _apply(item, model, progress, now, tx)
         repo.save(tx, item).commit()
+        after()
         return _view(item, model)
 
     return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
 
 
-def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> None:
-    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED)."""
+def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> Callable[[], None]:
+    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED);
+    returns what to run once `tx` committed."""
     state = progress.state
     group = model.group_of(state)
     item.current = progress.current.to_store()
@@ -220,12 +230,11 @@ def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now
     item.group_name = group
     item.device_group_key = repo.group_key(group, item.instance_id)
     item.device_visible = model.device_visible(state)
-    if model.is_final(state) and item.final_at is None:
-        item.final_at = now
-        if item.model_key == config_model.KEY:
-            item.expiry_key = item.tenant  # joins the sparse index the retention job reads
+    if item.model_key == config_model.KEY and item.expiry_key is None:
+        item.expiry_key = item.tenant  # joins the sparse index the retention job reads (by creation time)
     if item.model_key == config_model.KEY and config_model.CONFIGURED in progress.entered:
-        device_configuration.record_task(tx, item, now)
+        return device_configuration.record_task(tx, item, now)
+    return lambda: None
 
 
 def _visible(caller: Caller, item: WorkflowInstance | None, instance_id: str) -> WorkflowInstance:
@@ -296,11 +305,45 @@ def task_retention_days(tenant: str) -> int:
     return int(entry.value) if not entry.is_global else config.settings().config_task_retention_days
 
 
-def expire_final_tasks(tenant: str, now: int) -> int:
-    """Delete the tenant's configuration tasks that reached a final state more than the retention ago.
+def expire_tasks(tenant: str, now: int) -> int:
+    """Delete the tenant's configuration tasks created more than the retention ago, whatever their state.
 
-    Reads only the sparse expiry index range that is due; files, revisions and the recorded actual
-    configuration stay.
+    The sparse retention index yields only what is due (the cost follows what is deleted, never the
+    table): per 100 due tasks one BatchGetItem, and per 25 one BatchWriteItem of deletes. Each task goes
+    in three steps, each one idempotent, the task staying in the index until the last: an open task is
+    closed first (canceled by the backend, so its device stops seeing it and its downloads), then the
+    copies it took are released unless its device's actual configuration still names them, then the task
+    is deleted. A run that stops half-way leaves what the next run completes. Files, revisions and the
+    recorded actual configuration stay.
     """
-    cutoff = now - task_retention_days(tenant) * DAY_MS
-    return repo.delete_many(repo.due_for_expiry(tenant, cutoff))
+    days = task_retention_days(tenant)
+    due = repo.due_for_retention(tenant, now - days * DAY_MS)
+    deleted = 0
+    while keys := list(itertools.islice(due, 100)):
+        closed = [_closed(task, days, now) for task in repo.fetch_keys(keys)]
+        for task in closed:
+            if task is not None:
+                device_configuration.release_task_copies(task)
+        deleted += repo.delete_many((t.tenant, t.sk) for t in closed if t is not None)
+    return deleted
+
+
+def _closed(task: WorkflowInstance, days: int, now: int) -> WorkflowInstance | None:
+    """The task in a final state: an open one is canceled first. None: it could not be closed this time
+    (changed concurrently) and waits for the next run."""
+    if _model_of(task).is_final(task.current_state):
+        return task
+    message = f"Expired: configuration tasks are deleted {days} days after their creation."
+
+    def cancel(model: WorkflowModel, progress: Progress, at: int) -> Progress:
+        target = model.cancel_target(progress.state, engine.Actor.BACKEND)
+        return engine.apply(model, progress, engine.StatusUpdate(target, message=message), engine.Actor.BACKEND, at)
+
+    try:
+        _change(Caller.operator(task.tenant, "retention"), lambda: repo.find(task.tenant, task.instance_id),
+                task.instance_id, cancel)
+    except errors.IllegalStateTransition:
+        pass  # it reached a final state meanwhile (or its model cannot cancel it): delete it as it is
+    except (errors.ConcurrentModification, errors.EntityNotFound):
+        return None
+    return repo.find(task.tenant, task.instance_id)

@@ -30,7 +30,7 @@ def get_bytes(key: str) -> bytes | None:
     try:
         return aws.s3().get_object(Bucket=_bucket(), Key=key)["Body"].read()
     except Exception as exc:  # noqa: BLE001 - botocore ClientError; only "missing" is an answer
-        if _is_missing(exc):
+        if is_missing(exc):
             return None
         raise
 
@@ -64,7 +64,7 @@ def head(key: str) -> int | None:
     try:
         return int(aws.s3().head_object(Bucket=_bucket(), Key=key)["ContentLength"])
     except Exception as exc:  # noqa: BLE001
-        if _is_missing(exc):
+        if is_missing(exc):
             return None
         raise
 
@@ -103,7 +103,7 @@ def content_disposition(filename: str) -> str:
     return value
 
 
-def _is_missing(exc: Exception) -> bool:
+def is_missing(exc: Exception) -> bool:
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
     return code in ("404", "NoSuchKey", "NotFound")

@@ -1,9 +1,11 @@
-"""Configuration files: metadata in DynamoDB, content-addressed bytes in S3 at `{tenant}/config-files/{sha256}`.
+"""Configuration files: metadata in DynamoDB, content-addressed bytes in S3 at `{tenant}/config-files/{sha256}`,
+and the copies configuration tasks take of what they send, under `{tenant}/config-copies/...`.
 
 One function per access pattern; writes that must happen together are added to a caller's `Tx`.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist
@@ -25,6 +27,47 @@ def put_content(tenant: str, sha256: str, content: bytes, content_type: str) -> 
 
 def get_content(tenant: str, sha256: str) -> bytes | None:
     return blobs.get_bytes(blob_key(tenant, sha256))
+
+
+# --- copies taken by configuration tasks -----------------------------------------------------------------
+# Grouped by device so that forgetting a device deletes one prefix; the device id (up to 1 KB of UTF-8) is
+# hashed to keep keys short and free of characters S3 tools mistreat.
+def copies_prefix(tenant: str, device_id: str) -> str:
+    return f"{tenant}/config-copies/{hashlib.sha256(device_id.encode('utf-8')).hexdigest()[:32]}/"
+
+
+def copy_key(tenant: str, device_id: str, task_id: str, file_id: str, sha256: str) -> str:
+    return f"{copies_prefix(tenant, device_id)}{task_id}/{file_id}/{sha256}"
+
+
+def put_copy(tenant: str, sha256: str, key: str) -> bool:
+    """Copy the content-addressed bytes to `key` (server-side, nothing passes through the Lambda);
+    False when they are gone (their last file was deleted meanwhile)."""
+    try:
+        blobs.copy(blob_key(tenant, sha256), key)
+    except Exception as exc:  # noqa: BLE001 - botocore ClientError; only "missing" is an answer
+        if blobs.is_missing(exc):
+            return False
+        raise
+    return True
+
+
+def get_copy(key: str) -> bytes | None:
+    return blobs.get_bytes(key)
+
+
+def delete_copy(key: str) -> None:
+    blobs.delete(key)
+
+
+def delete_copies(tenant: str, device_id: str) -> int:
+    """Delete every copy a device's tasks took (one listing per 1000 copies)."""
+    count = 0
+    while keys := blobs.keys_under(copies_prefix(tenant, device_id), limit=1000):
+        for key in keys:
+            blobs.delete(key)
+        count += len(keys)
+    return count
 
 
 # --- files --------------------------------------------------------------------------------------------

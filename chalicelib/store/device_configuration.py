@@ -11,10 +11,21 @@ def device_key(tenant: str, device_id: str) -> str:
     return f"{tenant}#{device_id}"
 
 
-def record(tx: Tx, entry: DeviceConfigurationEntry) -> Tx:
-    """Last configured wins: the entry is written in the transaction that moves the task to CONFIGURED."""
-    tx.put(entry)
+def record(tx: Tx, entry: DeviceConfigurationEntry, replaces: DeviceConfigurationEntry | None) -> Tx:
+    """Last configured wins: the entry is written in the transaction that moves the task to CONFIGURED, on
+    the condition that the entry it replaces (None: no entry) is still there (else ConcurrentModification)."""
+    condition = (DeviceConfigurationEntry.path.does_not_exist() if replaces is None
+                 else DeviceConfigurationEntry.task_id == replaces.task_id)
+    tx.put(entry, condition=condition)
     return tx
+
+
+def find_many(tenant: str, device_id: str, paths: list[str]) -> dict[str, DeviceConfigurationEntry]:
+    """The device's entries at `paths` (BatchGetItem, consistent), by path."""
+    keys = [(device_key(tenant, device_id), path) for path in dict.fromkeys(paths)]
+    if not keys:
+        return {}
+    return {e.path: e for e in DeviceConfigurationEntry.batch_get(keys, consistent_read=True)}
 
 
 def entries(tenant: str, device_id: str, descending: bool = False) -> list[DeviceConfigurationEntry]:

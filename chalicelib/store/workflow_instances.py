@@ -177,10 +177,17 @@ def fetch(rows: Iterable[Row]) -> list[WorkflowInstance]:
 
 
 # --- retention ----------------------------------------------------------------------------------------
-def due_for_expiry(tenant: str, final_before: int) -> Iterator[tuple[str, str]]:
-    """Keys of the tenant's final configuration tasks that reached their final state before `final_before`."""
-    items = WorkflowInstance.expiry_due.query(tenant, WorkflowInstance.final_at < final_before)
+def due_for_retention(tenant: str, created_until: int) -> Iterator[tuple[str, str]]:
+    """Keys of the tenant's configuration tasks created at `created_until` or before, oldest first (the sparse
+    index)."""
+    items = WorkflowInstance.retention_due.query(tenant, WorkflowInstance.created_at <= created_until)
     return ((i.tenant, i.sk) for i in items)
+
+
+def fetch_keys(keys: Iterable[tuple[str, str]]) -> list[WorkflowInstance]:
+    """The items of `keys` that exist (consistent BatchGetItem, 100 keys a call), in no particular order."""
+    keys = list(keys)
+    return list(WorkflowInstance.batch_get(keys, consistent_read=True)) if keys else []
 
 
 def delete_many(keys: Iterable[tuple[str, str]]) -> int:

@@ -9,8 +9,9 @@
 - `workflow` (tenant / sk): models (`model#<key>`) and instances (`inst#<id>`). Instance ids are
   time-ordered UUIDs (version 7), so `sk` order is creation order and every list index ranges on it.
   Indexes: by device (`tenant#deviceId`, sk), by device + group (`tenant#deviceId`, `group#id`: the
-  device poll), by model (`tenant#modelKey`, sk), and the sparse expiry index (`expiry_key`, `final_at`)
-  that only final configuration tasks carry, so the retention job reads only what is due.
+  device poll), by model (`tenant#modelKey`, sk), and the sparse retention index (`expiry_key`,
+  `created_at`) that only configuration tasks carry, so the retention job reads only what is due. Its
+  keys never change after creation, so device updates never write to it.
   List indexes project the few attributes their filters need; pages are then read by BatchGetItem.
   JSON attributes are stored compact and as UTF-8 (PynamoDB's JSONAttribute \\u-escapes: 12 bytes an
   emoji), the form whose size domain.workflow bounds.
@@ -118,13 +119,13 @@ class InstancesByModel(GlobalSecondaryIndex):
     sk = UnicodeAttribute(range_key=True)
 
 
-class InstancesDueForExpiry(GlobalSecondaryIndex):
-    """Sparse: only configuration tasks in a final state carry `expiry_key` (= tenant) and `final_at`."""
+class InstancesDueForRetention(GlobalSecondaryIndex):
+    """Sparse: only configuration tasks carry `expiry_key` (= tenant), from their creation on."""
     class Meta:
-        index_name = "expiry-due"
+        index_name = "retention-due"
         projection = KeysOnlyProjection()
     expiry_key = UnicodeAttribute(hash_key=True)
-    final_at = NumberAttribute(range_key=True)
+    created_at = NumberAttribute(range_key=True)
 
 
 class WorkflowInstance(Model):
@@ -152,14 +153,13 @@ class WorkflowInstance(Model):
     resolved_files = Utf8JSONAttribute(null=True)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
-    final_at = NumberAttribute(null=True)
     expiry_key = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_device = InstancesByDevice()
     by_device_group = InstancesByDeviceGroup()
     by_model = InstancesByModel()
-    expiry_due = InstancesDueForExpiry()
+    retention_due = InstancesDueForRetention()
 
 
 class WorkflowModelItem(Model):
@@ -184,6 +184,9 @@ class DeviceConfigurationEntry(Model):
     uri = UnicodeAttribute()
     task_id = UnicodeAttribute()
     configured_at = NumberAttribute()
+    # DCS files: their content is the configuring task's copy (services.config_files.copy_task_files).
+    content_type = UnicodeAttribute(null=True)
+    content_length = NumberAttribute(null=True)
 
 
 TABLE_MODELS = (ConfigFile, ConfigRevision, WorkflowInstance, DeviceConfigurationEntry)

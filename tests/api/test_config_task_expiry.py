@@ -1,7 +1,10 @@
-"""The configuration-task retention job: deletes only final tasks past the retention, reading only what is due."""
+"""The configuration-task retention job: every task goes 90 days (tenant key) after its creation, an open one
+closed first; it reads only what is due, and a run that stops half-way is completed by the next."""
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from tests.api.dcs_steps import (
     DCS,
@@ -13,6 +16,7 @@ from tests.api.dcs_steps import (
     head_uri,
     make_device,
     patch_task,
+    poll,
     release,
 )
 from tests.conftest import ADMIN
@@ -37,48 +41,134 @@ def task_ids(client):
                                                   headers=ADMIN))["content"]}
 
 
-def test_expiry_removes_only_final_tasks_older_than_90_days(client, aws_env, dynamo_calls):
+def copies(device_id="dev-1"):
+    from chalicelib.store import blobs
+    from chalicelib.store import config_files as store
+    return sorted(k.split("/")[-3] for k in blobs.keys_under(store.copies_prefix("DEFAULT", device_id), limit=1000))
+
+
+def tasks_in_every_state(client, token, files):
+    """Tasks of dev-1 in every state: CONFIGURED, FAILED, CANCELED, CONFIGURING, CONFIGURE, CREATED."""
+    ids = {}
+    for state in ("CONFIGURED", "FAILED", "CANCELED"):
+        ids[state] = create_task(client, "dev-1", files)["id"]
+        finish(client, token, ids[state], state)
+    ids["CONFIGURING"] = create_task(client, "dev-1", files)["id"]
+    release(client, "dev-1", ids["CONFIGURING"])
+    patch_task(client, "dev-1", ids["CONFIGURING"], {"state": "CONFIGURING", "progress": 0.5}, headers=bearer(token))
+    ids["CONFIGURE"] = create_task(client, "dev-1", files)["id"]
+    release(client, "dev-1", ids["CONFIGURE"])
+    ids["CREATED"] = create_task(client, "dev-1", files)["id"]
+    return ids
+
+
+def test_every_task_goes_90_days_after_its_creation_whatever_its_state(client, aws_env):
     from chalicelib import clock
     from chalicelib.jobs.config_task_expiry import expire_config_tasks
 
+    # Given tasks in every state created at T0, and one created 60 days later
     clock.set_now(T0)
     token = make_device("dev-1")
     f = file_with_head(client, "/dev-1/a.json", b"v1")
     files = [{"name": "a", "uri": head_uri(f["id"])}]
-    old_done = create_task(client, "dev-1", files)["id"]
-    finish(client, token, old_done)
-    old_failed = create_task(client, "dev-1", files)["id"]
-    finish(client, token, old_failed, "FAILED")
-    old_open = create_task(client, "dev-1", files)["id"]
-    release(client, "dev-1", old_open)
-    old_created = create_task(client, "dev-1", files)["id"]
-    clock.advance(60 * DAY)
-    recent_canceled = create_task(client, "dev-1", files)["id"]
-    finish(client, token, recent_canceled, "CANCELED")
+    old = tasks_in_every_state(client, token, files)
+    open_uri = f"{DCS}/files/{f['id']}/revisions/{f['head']}/content"
+    assert len(poll(client, token)["content"]) == 2  # CONFIGURE and CONFIGURING
+    clock.set_now(T0 + 60 * DAY)
+    recent = create_task(client, "dev-1", files)["id"]
 
-    # Nothing is due at 89 days
-    clock.set_now(T0 + 89 * DAY)
+    # Nothing is due a millisecond before 90 days
+    clock.set_now(T0 + 90 * DAY - 1)
     assert expire_config_tasks() == {"deleted": 0, "tenants": {}}
 
-    # When the job runs 91 days after the first tasks closed
-    clock.set_now(T0 + 91 * DAY)
-    dynamo_calls.reset()
+    # When the job runs at 90 days
+    clock.set_now(T0 + 90 * DAY)
     result = expire_config_tasks()
-    # Then only the two old final tasks are gone; open, created and recent ones stay
-    assert result == {"deleted": 2, "tenants": {"DEFAULT": 2}}
-    assert dynamo_calls.calls["Scan"] == 0 and dynamo_calls.calls["BatchWriteItem"] == 1
-    assert task_ids(client) == {old_open, old_created, recent_canceled}
-    assert client.http.get(f"{DWS}/instances/{old_done}", headers=ADMIN).status_code == 404
-    # files, revisions and the recorded actual configuration stay
-    assert client.http.get(f"{DCS}/files/{f['id']}/head", headers={**ADMIN, "Accept": "*/*"}).body == b"v1"
+    # Then every old task is gone, open ones included: the device sees none of them, downloads nothing
+    assert result == {"deleted": 6, "tenants": {"DEFAULT": 6}}
+    assert task_ids(client) == {recent}
+    for task_id in old.values():
+        assert client.http.get(f"{DWS}/instances/{task_id}", headers=ADMIN).status_code == 404
+    assert poll(client, token)["content"] == []
+    assert client.http.get(open_uri, headers=bearer(token)).status_code == 404
+    # only the copies the actual configuration names (and the recent task's) stay
+    assert copies() == sorted([old["CONFIGURED"], recent])
+    # files, revisions and the recorded actual configuration stay, content included
+    assert client.http.get(f"{DCS}/files/{f['id']}/head", headers=ADMIN).body == b"v1"
     config = body(client.http.get(f"{DCS}/devices/dev-1/configuration", headers=ADMIN))
-    assert config["content"][0]["taskId"] == old_done
-    # a second run finds nothing
+    assert config["content"][0]["taskId"] == old["CONFIGURED"]
+    assert client.http.get(f"{DCS}/devices/dev-1/configuration/content?path=/dev-1/a.json",
+                           headers=ADMIN).body == b"v1"
+    # a second run finds nothing; the recent task goes 90 days after its own creation
     assert expire_config_tasks()["deleted"] == 0
+    assert expire_config_tasks(now_ms=T0 + 150 * DAY)["deleted"] == 1
+    assert task_ids(client) == set()
 
-    # And at 60 + 91 days the canceled one goes too (explicit time argument)
-    assert expire_config_tasks(now_ms=T0 + 151 * DAY)["deleted"] == 1
-    assert task_ids(client) == {old_open, old_created}
+
+def _due_tasks_with_others(client, token, files, others):
+    from chalicelib import clock
+    clock.set_now(T0)
+    tasks_in_every_state(client, token, files)
+    clock.set_now(T0 + 30 * DAY)
+    for _ in range(others):
+        release(client, "dev-1", create_task(client, "dev-1", files)["id"])
+
+
+def test_cost_follows_what_is_due_never_the_table(client, aws_env, dynamo_calls, monkeypatch):
+    from chalicelib import clock, config
+    from chalicelib.jobs.config_task_expiry import expire_config_tasks
+
+    # a warm container keeps the tenant's configuration cached (its expiry is wall-clock time: not counted here)
+    monkeypatch.setenv("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "86400")
+    config.reset()
+    token = make_device("dev-1")
+    f = file_with_head(client, "/dev-1/a.json", b"v1")
+    files = [{"name": "a", "uri": head_uri(f["id"])}]
+    clock.set_now(T0 + 91 * DAY)
+    expire_config_tasks()  # loads the tenant's configuration into the cache
+    measured = []
+    for others in (0, 30):  # 30 more tasks that are not due must not make the run dearer
+        _due_tasks_with_others(client, token, files, others)
+        clock.set_now(T0 + 91 * DAY)
+        dynamo_calls.reset()
+        assert expire_config_tasks()["deleted"] == 6
+        measured.append(dict(dynamo_calls.calls))
+    assert measured[0] == measured[1]
+    # the tenants and one page of the retention index; the six tasks, then the configured one's entries,
+    # in two batch reads; each of the three open ones (CREATED, CONFIGURE, CONFIGURING) read, closed and
+    # read again; one batch of deletes. No Scan.
+    assert measured[0] == {"Query": 2, "BatchGetItem": 2, "GetItem": 6, "TransactWriteItems": 3, "BatchWriteItem": 1}
+
+
+def test_a_run_that_stops_half_way_is_completed_by_the_next(client, aws_env, monkeypatch):
+    from chalicelib import clock
+    from chalicelib.jobs.config_task_expiry import expire_config_tasks
+    from chalicelib.store import blobs
+
+    clock.set_now(T0)
+    token = make_device("dev-1")
+    f = file_with_head(client, "/dev-1/a.json", b"v1")
+    task = create_task(client, "dev-1", [{"name": "a", "uri": head_uri(f["id"])}])["id"]
+    release(client, "dev-1", task)
+    # When the run crashes after closing the open task, while releasing its copy
+    clock.set_now(T0 + 91 * DAY)
+    original = blobs.delete
+
+    def crash(key):
+        raise RuntimeError("the Lambda timed out")
+
+    monkeypatch.setattr(blobs, "delete", crash)
+    with pytest.raises(RuntimeError):
+        expire_config_tasks()
+    monkeypatch.setattr(blobs, "delete", original)
+    # Then the device no longer sees the task, which is closed and still there
+    assert poll(client, token)["content"] == []
+    got = body(client.http.get(f"{DCS}/devices/dev-1/configurationTasks/{task}", headers=ADMIN))
+    assert got["currentState"]["state"] == "CANCELED" and got["currentState"]["message"].startswith("Expired")
+    assert copies() == [task]
+    # and the next run completes the work
+    assert expire_config_tasks()["deleted"] == 1
+    assert task_ids(client) == set() and copies() == []
 
 
 def test_tenant_retention_override(client, aws_env):

@@ -90,7 +90,7 @@ def test_forget_device_deletes_its_instances_grants_and_configuration_only(clien
         assert client.http.get(url, headers={**bearer(new_token), "Accept": "*/*"}).status_code == 404
     # the retention job has nothing of dev-1 left either
     from chalicelib.store import workflow_instances
-    assert all(sk[len("inst#"):] not in old_ids for _, sk in workflow_instances.due_for_expiry(TENANT, 2**62))
+    assert all(sk[len("inst#"):] not in old_ids for _, sk in workflow_instances.due_for_retention(TENANT, 2**62))
 
     # while dev-2 keeps everything, and the files stay
     listed = body(client.http.get(f"{DWS}/instances?deviceId=dev-2&size=100", headers=ADMIN))["content"]

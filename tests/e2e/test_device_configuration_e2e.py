@@ -3,7 +3,8 @@
 Operator: files, revisions and head (If-Match), a task released with CONFIGURE. Device (its target
 token as Bearer / TargetToken): polls DWS for OPEN configuration instances, downloads the files named
 in the task, reports CONFIGURING with progress and CONFIGURED. Then the history, the recorded actual
-configuration, and the 90-day expiry job removing only what is due.
+configuration, a task pinning a head that then moves and whose file is deleted, and the 90-day retention
+job removing every task that is due, open ones included.
 """
 from __future__ import annotations
 
@@ -123,14 +124,40 @@ def test_device_configuration_workflow(stack):
         ("/dcs-dev-1/app.json", file_id, v2_hash, task_id)]
     assert actual["content"][0]["configuredAt"].endswith("Z")
 
-    # --- retention: only final tasks past 90 days go --------------------------------------------------
+    # --- a head URI is pinned at creation; deleting the file keeps what the open task sends -------------
+    v3 = bytes(range(256))  # binary, downloaded without any Accept header
+    binary = admin.post(f"{host}{DCS}/files", json={"path": "/dcs-dev-1/blob.bin"}).json()["id"]
+    admin.patch(f"{host}{DCS}/files/{binary}/head", data=v3, headers={"Content-Type": "application/octet-stream"})
+    pinned = admin.post(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks", json={
+        "files": [{"name": "/dcs-dev-1/blob.bin", "uri": f"{host}{DCS}/files/{binary}/head"}]}).json()
+    admin.patch(f"{host}{DCS}/files/{binary}/head", data=b"moved on",
+                headers={"Content-Type": "application/octet-stream"})
+    assert admin.delete(f"{host}{DCS}/files/{binary}").status_code == 204
+    admin.patch(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks/{pinned['id']}",
+                json={"state": "CONFIGURE", "progress": 0})
+    sent = device1.get(f"{host}{DWS}/instances/{pinned['id']}").json()["data"]["files"][0]
+    assert sent["uri"] == f"{host}{DCS}/files/{binary}/revisions/{hashlib.sha256(v3).hexdigest()}/content"
+    got = device1.get(sent["uri"], headers={"Accept": None})
+    assert got.status_code == 200 and got.content == v3
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert sent["checksum"] == "sha256:" + hashlib.sha256(got.content).hexdigest()
+    for state in ("CONFIGURING", "CONFIGURED"):
+        assert device1.patch(f"{host}{DWS}/instances/{pinned['id']}",
+                             json={"state": state, "progress": 1}).status_code == 200
+    configured = {e["path"]: e for e in admin.get(f"{host}{DCS}/devices/dcs-dev-1/configuration").json()["content"]}
+    assert configured["/dcs-dev-1/blob.bin"]["hash"] == hashlib.sha256(v3).hexdigest()
+    assert admin.get(configured["/dcs-dev-1/blob.bin"]["contentUri"], headers={"Accept": None}).content == v3
+
+    # --- retention: every task goes 90 days after its creation, open ones closed first ----------------
     still_created = admin.post(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks",
                                json={"files": [{"name": "x", "uri": content_uri}]}).json()["id"]
-    failed = admin.post(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks",
-                        json={"files": [{"name": "x", "uri": content_uri}]}).json()["id"]
-    admin.patch(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks/{failed}",
+    still_open = admin.post(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks",
+                            json={"files": [{"name": "x", "uri": content_uri}]}).json()["id"]
+    admin.patch(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks/{still_open}",
                 json={"state": "CONFIGURE", "progress": 0})
-    assert device1.patch(f"{host}{DWS}/instances/{failed}", json={"state": "FAILED", "progress": 0}).status_code == 200
+    assert [i["id"] for i in device1.get(f"{host}{DWS}/instances", params=poll_params).json()["content"]] == [
+        still_open]
 
     from chalicelib import clock
     from chalicelib.jobs.config_task_expiry import expire_config_tasks
@@ -139,10 +166,13 @@ def test_device_configuration_workflow(stack):
     assert fired["config_task_expiry"] == {"deleted": 0, "tenants": {}}
     assert expire_config_tasks(now_ms=clock.now_ms() + 89 * DAY_MS)["deleted"] == 0
     result = expire_config_tasks(now_ms=clock.now_ms() + 91 * DAY_MS)
-    assert result["deleted"] == 2 and result["tenants"] == {"DEFAULT": 2}
-    remaining = admin.get(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks").json()
-    assert [t["id"] for t in remaining["content"]] == [still_created]
-    assert admin.get(f"{host}{DWS}/instances/{task_id}").status_code == 404
-    # files, revisions and the actual configuration stay
+    assert result["deleted"] == 4 and result["tenants"] == {"DEFAULT": 4}
+    assert admin.get(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks").json()["content"] == []
+    assert device1.get(f"{host}{DWS}/instances", params=poll_params).json()["content"] == []
+    for gone in (task_id, still_created, still_open):
+        assert admin.get(f"{host}{DWS}/instances/{gone}").status_code == 404
+    # files, revisions and the actual configuration stay, content included
     assert admin.get(f"{host}{DCS}/files/{file_id}/head").content == v2
-    assert admin.get(f"{host}{DCS}/devices/dcs-dev-1/configuration").json()["content"][0]["taskId"] == task_id
+    configured = {e["path"]: e for e in admin.get(f"{host}{DCS}/devices/dcs-dev-1/configuration").json()["content"]}
+    assert configured["/dcs-dev-1/app.json"]["taskId"] == task_id
+    assert admin.get(configured["/dcs-dev-1/app.json"]["contentUri"]).content == v2
