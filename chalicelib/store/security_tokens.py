@@ -10,8 +10,8 @@ The guard is also how the Device Configuration / Deployment Workflow APIs, whose
 find the device of a token: one strongly consistent GetItem, so a replaced or deleted token stops
 working at once.
 
-The key holds a hash, not the token: keys show up where attribute values do not (CloudTrail data
-events, condition failures), and a guard only has to match a token, never to reveal it. Guards live
+The key holds a hash, not the token: keys show up where attribute values do not (CloudTrail's
+DynamoDB data events log them), and a guard only has to match a token, never to reveal it. Guards live
 in the tenants table next to the tenant's configuration, counters and users: every read of them names
 the tenant, and the tenant's other queries read their own key prefixes only.
 """
