@@ -59,10 +59,13 @@ def hash_password(password: str, salt: str | None = None, iterations: int | None
     return salt, digest.hex()
 
 
+TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+TOKEN_LENGTH = 32  # 32 x log2(36) = 165 bits; hawkBit's tokens carry 128 (16 random bytes as hex)
+
+
 def generate_token() -> str:
-    """32 alphanumerics, as hawkBit generates target security tokens."""
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(32))
+    """A target security token: 32 lower-case alphanumerics drawn from the OS's CSPRNG."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
 # Verified credentials are remembered briefly so a burst of management calls hashes once.

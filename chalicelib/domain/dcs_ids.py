@@ -12,7 +12,6 @@ from typing import Any
 from chalicelib.domain.config_model import MAX_PATH_BYTES
 from chalicelib.domain.workflow import MAX_KEY_CHARS, MAX_NAME_CHARS, is_addressable_key
 
-MAX_PARTITION_KEY_BYTES = 2048  # e.g. a security token, the partition key of the targets' token index
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # file and instance ids
 _SHA256 = re.compile(r"[0-9a-f]{64}")  # revision hashes
@@ -20,6 +19,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")  # revision hashes
 # '?', '#' or '%' (services/targets.py); 256 four-byte characters still fit a 1 KB sort key.
 MAX_DEVICE_ID_CHARS = 256
 _DEVICE_ID = re.compile(r"[^\s/\\?#%]{1," + str(MAX_DEVICE_ID_CHARS) + "}")
+# Its security token has 1 to 128 characters (services/targets.py): a longer one names no device.
+MAX_TOKEN_CHARS = 128
 
 
 def is_uuid(value: Any) -> bool:
@@ -47,7 +48,7 @@ def is_path_prefix(value: Any) -> bool:
 
 
 def is_token(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value.encode("utf-8")) <= MAX_PARTITION_KEY_BYTES
+    return isinstance(value, str) and 0 < len(value) <= MAX_TOKEN_CHARS
 
 
 def shortened(value: Any, limit: int = 64) -> str:

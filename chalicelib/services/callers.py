@@ -1,20 +1,26 @@
 """Who calls the Device Configuration / Deployment Workflow APIs: an operator or a device.
 
 Operators authenticate with HTTP Basic (chalicelib.auth) and take BACKEND transitions; devices
-authenticate with their target security token (`Bearer <token>` or `TargetToken <token>`), found in
-one Query on the targets' security-token index, and take DEVICE transitions. The DDI switch
+authenticate with their target security token and take DEVICE transitions. The DDI switch
 `authentication.targettoken.enabled` does not apply here: these APIs have no anonymous or
 header-authenticated mode, the token is their only device credential (as the agent token is in
 Insights Hub).
+
+Their paths name no tenant, and a token is unique only within its tenant, so the credential names it:
+`Bearer TENANT\\<token>`, or `Bearer <token>` for the default tenant, as a management login is
+`TENANT\\user` or `user` (`TargetToken` works alike). One strongly consistent GetItem of the tenant's
+token guard finds the device. Why the tenant is in the credential rather than tokens being unique
+across tenants: a global guard would have to refuse a token some other tenant holds, and that refusal
+would tell the caller that another tenant holds it (README, "Device authentication").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import errors
+from chalicelib import auth, config, errors
 from chalicelib.domain import dcs_ids
 from chalicelib.domain.workflow import Actor
-from chalicelib.store import targets as target_store
+from chalicelib.store import security_tokens
 
 
 @dataclass(frozen=True)
@@ -36,10 +42,20 @@ class Caller:
         return self.actor is Actor.DEVICE
 
 
-def device_by_token(token: str) -> Caller:
-    """The device whose target security token this is, else 401."""
-    found = target_store.by_security_token(token) if dcs_ids.is_token(token) else []
-    if len(found) != 1:
+def device_by_token(credential: str) -> Caller:
+    """The device holding this tenant-qualified (or default-tenant) security token, else 401."""
+    tenant, token = tenant_and_token(credential)
+    controller_id = security_tokens.holder(tenant, token) if dcs_ids.is_token(token) else None
+    if controller_id is None:
         raise errors.Unauthorized("The device credentials are not valid.")
-    tenant, controller_id = found[0]
     return Caller.device(tenant, controller_id)
+
+
+def tenant_and_token(credential: str) -> tuple[str, str]:
+    """`TENANT\\token` names its tenant when the part before the first backslash is a tenant name;
+    anything else is a token of the default tenant (so a default-tenant token with a backslash is sent
+    as `DEFAULT\\token`)."""
+    prefix, backslash, token = credential.partition("\\")
+    if backslash and auth.valid_tenant(prefix):
+        return prefix.upper(), token
+    return config.settings().default_tenant.upper(), credential

@@ -1,4 +1,9 @@
-"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction."""
+"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction.
+
+A target's security token is unique within its tenant (the device APIs without a device in the path find
+the device by it): its guard item is claimed and released in the transactions that write the target
+(store/security_tokens.py). Nothing here reads another tenant, so no answer depends on other tenants' tokens.
+"""
 from __future__ import annotations
 
 import re
@@ -10,7 +15,7 @@ from chalicelib.lazy import lazy_import
 from chalicelib.domain.actions import UpdateStatus
 from chalicelib.services import quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import counters
+from chalicelib.store import counters, security_tokens
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
 from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
@@ -20,6 +25,8 @@ MAX_TOKEN = 128
 MAX_ADDRESS = 512
 # First polls of many new devices meet on the tenant's TARGET usage counter; each retries until it gets in.
 REGISTRATION_ATTEMPTS = 8
+# A target writes its item and its token guard: a transaction of MAX_ITEMS holds the usage counter and this many.
+TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1) // 2
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
@@ -96,7 +103,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1})
     if duplicates:
         raise errors.EntityAlreadyExists(f"Target with controllerId {duplicates[0]} given twice.", duplicates)
-    _check_tokens_free([s.security_token for s in specs if s.security_token])
+    _check_tokens_free(tenant, [s.security_token for s in specs if s.security_token])
     existing = store.find_many(tenant, ids)
     if existing:
         first = sorted(existing)[0]
@@ -104,7 +111,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
     limit = quotas.limit("TARGET")
-    chunk = MAX_ITEMS - 1
+    chunk = TARGETS_PER_TRANSACTION
     written: list[Target] = []
     try:
         for start in range(0, len(items), chunk):
@@ -113,6 +120,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
             for item in part:
                 tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
                     f"Target with controllerId '{cid}' already exists.", [cid]))
+                security_tokens.claim(tx, tenant, item.security_token, item.controller_id, _token_in_use)
             counters.usage_update(tx, tenant, "TARGET", len(part), limit)
             tx.commit()
             written += part
@@ -122,23 +130,27 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     return items
 
 
-def _check_tokens_free(tokens: list[str]) -> None:
-    """A security token names one device across all tenants (device APIs without a tenant in the path
-    resolve it through the token index), so an operator-chosen token must not be in use: 409."""
+def _token_in_use() -> errors.SkyhawkError:
+    return errors.EntityAlreadyExists("The given securityToken is already in use.", ["securityToken"])
+
+
+def _check_tokens_free(tenant: str, tokens: list[str]) -> None:
+    """An operator-chosen token must not be held by another target of the tenant: 409. The guards in the
+    create's transactions decide; this read spares a create of several transactions its undo."""
     if len(set(tokens)) != len(tokens):
         raise errors.EntityAlreadyExists("The same securityToken is given to two targets.", ["securityToken"])
-    for token in tokens:
-        if store.by_security_token(token):
-            raise errors.EntityAlreadyExists("The given securityToken is already in use.", ["securityToken"])
+    if security_tokens.taken(tenant, tokens):
+        raise _token_in_use()
 
 
 def _undo_create(tenant: str, written: list[Target]) -> None:
     """A later chunk failed: remove what earlier chunks wrote, so the request leaves nothing behind."""
-    for start in range(0, len(written), MAX_ITEMS - 1):
-        part = written[start:start + MAX_ITEMS - 1]
+    for start in range(0, len(written), TARGETS_PER_TRANSACTION):
+        part = written[start:start + TARGETS_PER_TRANSACTION]
         tx = Tx()
         for item in part:
             tx.delete(item, add_version_condition=False)
+            security_tokens.release(tx, tenant, item.security_token, item.controller_id)
         counters.usage_update(tx, tenant, "TARGET", -len(part))
         tx.commit()
 
@@ -153,6 +165,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
                         UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
         item.ip_address = ip_address
         tx = Tx().put(item)
+        security_tokens.claim(tx, tenant, item.security_token, controller_id)
         counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
         try:
             tx.commit()
@@ -190,19 +203,22 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
         actions.append(Target.request_attributes.set(True))
     if body.get("targetType") is not None:
         raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
+    tx = Tx()
     token = body.get("securityToken")
     if isinstance(token, str) and token != target.security_token:
-        _check_tokens_free([token])
+        security_tokens.release(tx, tenant, target.security_token, controller_id)
+        security_tokens.claim(tx, tenant, token, controller_id, _token_in_use)
     if actions:
         now = clock.now_ms()
         actions += [Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
-        Tx().update(target, actions).commit()
+        tx.update(target, actions).commit()
     return get(tenant, controller_id)
 
 
 def delete(tenant: str, controller_id: str) -> None:
     target = get(tenant, controller_id)
     tx = Tx().delete(target)
+    security_tokens.release(tx, tenant, target.security_token, controller_id)
     counters.usage_update(tx, tenant, "TARGET", -1)
     tx.commit()
     # What belonged to the device goes with it, so a new target of the same id inherits nothing.

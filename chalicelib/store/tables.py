@@ -76,6 +76,19 @@ class User(Model):
     created_at = NumberAttribute()
 
 
+class SecurityTokenGuard(Model):
+    """Claims a security token within its tenant for one target (`token#<sha256 of the token>`).
+
+    Put (if absent) and deleted in the transactions that write and remove the target or change its token,
+    so a token is unique per tenant without reading any index, and the device APIs without a tenant
+    path find the device of a token in one GetItem (store/security_tokens.py).
+    """
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    controller_id = UnicodeAttribute()
+
+
 REGISTRY_TENANT = "#registry"
 
 
@@ -114,14 +127,6 @@ class OverdueIndex(GlobalSecondaryIndex):
     overdue_at = NumberAttribute(range_key=True)
 
 
-class SecurityTokenIndex(GlobalSecondaryIndex):
-    """Device APIs without tenant or device in the path (Deployment Workflow polls) find the target by token."""
-    class Meta:
-        index_name = "security-token"
-        projection = KeysOnlyProjection()
-    security_token = UnicodeAttribute(hash_key=True)
-
-
 class Target(Model):
     """Everything an idle DDI poll needs is on this one item (data-model.md, hot path)."""
     Meta = _meta("targets")
@@ -156,7 +161,6 @@ class Target(Model):
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
     overdue_index = OverdueIndex()
-    security_token_index = SecurityTokenIndex()
 
 
 class TargetPresence(Model):

@@ -54,10 +54,6 @@ def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterat
         yield from flush()
 
 
-def by_security_token(token: str) -> list[tuple[str, str]]:
-    return [(t.tenant, t.controller_id) for t in Target.security_token_index.query(token, limit=2)]
-
-
 def overdue_due(tenant: str, now_ms: int) -> Iterator[Target]:
     return Target.overdue_index.query(tenant, Target.overdue_at <= now_ms)
 

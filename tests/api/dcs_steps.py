@@ -12,14 +12,17 @@ JSON_HEADERS = {**ADMIN, "Content-Type": "application/json"}
 
 
 def make_device(controller_id: str, token: str | None = None, tenant: str = TENANT) -> str:
-    """Save a target directly (the devices of these APIs); returns its security token."""
+    """Save a target and its token guard directly (the devices of these APIs); returns its security token."""
     from chalicelib import clock
+    from chalicelib.store import security_tokens
     from chalicelib.store.tables import Target
+    from chalicelib.store.tx import Tx
 
     token = token or f"token-{controller_id}"
     now = clock.now_ms()
-    Target(tenant, controller_id, name=controller_id, security_token=token, created_at=now, created_by="test",
-           last_modified_at=now, last_modified_by="test").save()
+    tx = Tx().put(Target(tenant, controller_id, name=controller_id, security_token=token, created_at=now,
+                         created_by="test", last_modified_at=now, last_modified_by="test"))
+    security_tokens.claim(tx, tenant, token, controller_id).commit()
     return token
 
 

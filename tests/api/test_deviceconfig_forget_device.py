@@ -129,5 +129,5 @@ def test_no_instance_is_created_for_a_target_deleted_meanwhile(client, aws_env, 
     resp = client.http.post(f"{DWS}/instances", headers=JSON_HEADERS, body=json.dumps(instance))
     assert resp.status_code == 404, resp.body
     monkeypatch.undo()
-    make_device("dev-1")
+    make_device("dev-1", token="token-of-the-new-dev-1")  # the store-level delete above kept the old token's guard
     assert body(client.http.get(f"{DCS}/devices/dev-1/configurationTasks", headers=ADMIN))["content"] == []

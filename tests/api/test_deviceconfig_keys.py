@@ -166,7 +166,7 @@ def test_device_paths_with_over_long_ids_are_404_for_devices_too(client, strict_
                 f"{DWS}/instances/{LONG}", f"{DCS}/devices/dev-1/configurationTasks/{LONG}",
                 f"{DCS}/devices/{LONG}/configuration"):
         assert client.http.get(url, headers={**bearer(token), "Accept": "*/*"}).status_code == 404, url[:90]
-    # an over-long token is not a token (the token index is keyed by it)
+    # an over-long token is not a token: no read
     assert client.http.get(f"{DWS}/instances", headers=bearer(LONGER)).status_code == 401
     assert strict_keys == []
 

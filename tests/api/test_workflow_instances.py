@@ -150,8 +150,8 @@ def test_device_poll_is_cheap_and_scoped(client, dynamo_calls):
                            headers=bearer(token))
     assert resp.status_code == 200
     assert [i["id"] for i in body(resp)["content"]] == [task["id"]]
-    # one Query for the token, one on the device-poll index, one BatchGet for the page
-    assert dynamo_calls.calls == {"Query": 2, "BatchGetItem": 1}
+    # one GetItem for the token's guard, one Query on the device-poll index, one BatchGet for the page
+    assert dynamo_calls.calls == {"GetItem": 1, "Query": 1, "BatchGetItem": 1}
     assert dynamo_calls.writes == 0
 
 
