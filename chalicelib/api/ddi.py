@@ -167,11 +167,6 @@ def download_head(tenant, controller_id, sm_id, file_name):
                                          headers(bp).get("if-match"))
     head = {"Content-Length": str(found.size), "Accept-Ranges": "bytes", "ETag": f'"{found.sha1}"',
             "Content-Disposition": _disposition(found.filename)}
-    if found.filename.endswith(controller.MD5SUM_SUFFIX):
-        head["Content-Type"] = "text/plain"
-    elif "*/*" in (accept := headers(bp).get("accept") or "") or "application/octet-stream" in accept:
-        # chalice (like API Gateway) refuses a binary Content-Type the request did not accept, body or not,
-        # and wants a binary type's body as bytes
-        head["Content-Type"] = "application/octet-stream"
-        return Response(body=b"", status_code=200, headers=head)
-    return Response(body="", status_code=200, headers=head)
+    md5sum = found.filename.endswith(controller.MD5SUM_SUFFIX)
+    head["Content-Type"] = "text/plain" if md5sum else "application/octet-stream"
+    return Response(body=b"", status_code=200, headers=head)

@@ -185,7 +185,7 @@ def test_a_refused_task_leaves_no_copy(client, aws_env, monkeypatch):
     assert resp.status_code == 404 and copies("dev-1") == []
     monkeypatch.undo()
     # the file's bytes vanish between the revision's read and the copy (its file was deleted meanwhile)
-    make_device("dev-1")
+    make_device("dev-1", token="token-dev-1-again")  # the first one's guard outlived its target (deleted above)
     blobs.delete(store.blob_key(TENANT, sha(V1)))
     resp = client.http.post(f"{DCS}/devices/dev-1/configurationTasks", headers=JSON_HEADERS, body=files)
     assert resp.status_code == 404 and error_code(resp) == "mdsp.core.deviceconfiguration.notFound"
