@@ -5,7 +5,8 @@ from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, t
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
-app.api.binary_types.extend(["multipart/form-data"])
+# Bodies of these types reach the routes as bytes (API Gateway base64-encodes them): uploads, and DDI in CBOR.
+app.api.binary_types.extend(["multipart/form-data", "application/cbor"])
 app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
 
