@@ -51,10 +51,12 @@ lint: venv
 bench: venv
 	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "no benchmarks exist yet"; fi
 
-# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt.
+# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge template makes API
+# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403.
 package: venv
 	rm -rf out
-	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev out/
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev \
+	  --merge-template infra/api-gateway-responses.json out/
 	$(VENV)/bin/cfn-lint out/sam.json
 
 # Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by

@@ -162,8 +162,37 @@ def target_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], security
 PROXY_SECRET_HEADER = "X-Skyhawk-Proxy-Secret"
 
 
+# A reverse proxy names the certificate's common name and its issuers' hashes in headers. Both families are
+# read: skyhawk's documented `X-Controller-Id` + `X-Authority[-n]` and hawkBit's default `X-Ssl-Client-Cn` +
+# `X-Ssl-Issuer-Hash-n`, so a proxy configured for hawkBit works unchanged.
+_COMMON_NAME_HEADERS = ("X-Controller-Id", "X-Ssl-Client-Cn")
+_ISSUER_HASH_HEADERS = ("X-Authority", "X-Ssl-Issuer-Hash")
+
+
+def numbered_headers(headers: Mapping[str, str], base: str) -> list[str]:
+    """Values of `base-0`, `base-1`, ... up to the first gap. hawkBit counts from 1 (its docs and real proxy
+    set-ups send `-1` only), so a missing `-0` does not end the list before it starts."""
+    values = []
+    index = 0 if _header(headers, f"{base}-0") is not None else 1
+    while (value := _header(headers, f"{base}-{index}")) is not None:
+        values.append(value)
+        index += 1
+    return values
+
+
+def _offered_issuer_hashes(headers: Mapping[str, str]) -> list[str]:
+    offered = []
+    for base in _ISSUER_HASH_HEADERS:
+        single = _header(headers, base)
+        if single:
+            offered += single.replace(";", ",").split(",")
+        offered += numbered_headers(headers, base)
+    return [o.strip().lower() for o in offered if o.strip()]
+
+
 def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str) -> bool:
-    """Client certificate checked by a reverse proxy: X-Controller-Id + an accepted X-Authority issuer hash.
+    """Client certificate checked by a reverse proxy: the common name equals the controllerId and one of the
+    issuer hashes is an accepted one (`authentication.header.authority`, `,` or `;` separated).
 
     Only requests from the trusted proxy count (its shared secret in X-Skyhawk-Proxy-Secret): behind API
     Gateway nothing strips these headers, so without that proof any client could claim any device.
@@ -175,17 +204,10 @@ def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], cont
         return False
     accepted = {a.strip().lower() for a in str(cfg.get("authentication.header.authority") or "").replace(";", ",")
                 .split(",") if a.strip()}
-    if not accepted or _header(headers, "X-Controller-Id") != controller_id:
+    common_names = {value for name in _COMMON_NAME_HEADERS if (value := _header(headers, name)) is not None}
+    if not accepted or common_names != {controller_id}:
         return False
-    offered = []
-    single = _header(headers, "X-Authority")
-    if single:
-        offered += single.replace(";", ",").split(",")
-    index = 0
-    while (numbered := _header(headers, f"X-Authority-{index}")) is not None:
-        offered.append(numbered)
-        index += 1
-    return any(o.strip().lower() in accepted for o in offered)
+    return any(offered in accepted for offered in _offered_issuer_hashes(headers))
 
 
 def check_device(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str,

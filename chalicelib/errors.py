@@ -197,7 +197,7 @@ class ConfigValueChangeNotAllowed(InsufficientPermission):
     default_message = "The configuration value cannot be changed."
 
 
-# --- 404 / 405 / 409 / 410 / 412 / 423 / 429 -------------------------------------------------
+# --- 404 / 405 / 409 / 410 / 412 / 423 / quota (403) ----------------------------------------------
 class EntityNotFound(SkyhawkError):
     status, code, dcs_reason = 404, "hawkbit.server.error.repo.entityNotFound", "notFound"
     exception_class = _JAVA_PKG + "EntityNotFoundException"
@@ -206,6 +206,13 @@ class EntityNotFound(SkyhawkError):
     @classmethod
     def of(cls, entity_type: str, entity_id: Any) -> "EntityNotFound":
         return cls(f"{entity_type} with given identifier {{{entity_id}}} does not exist.", [entity_type, entity_id])
+
+
+class RouteNotFound(EntityNotFound):
+    """No such resource at all (Spring: no handler); API Gateway's gateway responses render it too."""
+    code = "hawkbit.server.error.notFound"
+    exception_class = "org.springframework.web.servlet.NoHandlerFoundException"
+    default_message = "The requested resource does not exist."
 
 
 class NotFoundNoBody(EntityNotFound):
@@ -319,7 +326,9 @@ class Locked(SkyhawkError):
 
 
 class QuotaExceeded(SkyhawkError):
-    status, code, dcs_reason = 429, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
+    """403: seed 002 (the product's spec) answers a data-volume restriction with 403 and keeps 429 for rate
+    limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Differences from hawkBit"."""
+    status, code, dcs_reason = 403, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
     exception_class = _JAVA_PKG + "AssignmentQuotaExceededException"
     default_message = "Quota exceeded."
 

@@ -191,14 +191,51 @@ def _ensure_resources() -> None:
     tenants.ensure_tenant(settings.default_tenant, settings.admin_password)
 
 
+def _request_handler() -> type:
+    """chalice local's request handler, answering two things as the deployed API does.
+
+    HEAD: chalice local sends its own `Content-Length: 0` next to the app's, and a body. A HEAD response
+    keeps the app's Content-Length (the size a GET would send, which SWUpdate reads before every download)
+    and carries no body.
+    Unknown routes: API Gateway's 403 "Missing Authentication Token", which the deployed API's gateway
+    responses (infra/api-gateway-responses.json) turn into a 404 in the API's error shape, as here.
+    """
+    from chalice.local import ChaliceRequestHandler, ForbiddenError
+
+    from chalicelib import errors
+    from chalicelib.api.middleware import render
+
+    class SkyhawkRequestHandler(ChaliceRequestHandler):
+        def _send_http_response_with_body(self, code: int, headers: dict, body: Any) -> None:
+            if self.command != "HEAD":
+                return super()._send_http_response_with_body(code, headers, body)
+            self.send_response(code)
+            length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+            self.send_header("Content-Length", str(length if length is not None else len(body or b"")))
+            self._send_headers(headers)
+            return None
+
+        def _send_error_response(self, error: Any) -> None:
+            if not isinstance(error, ForbiddenError):
+                return super()._send_error_response(error)
+            path = self.path.split("?", 1)[0]
+            response = render(errors.RouteNotFound(f"No resource {path}."), path)
+            headers = dict(response.headers)
+            return self._send_http_response(response.status_code, headers, response.body)
+
+    return SkyhawkRequestHandler
+
+
 def _local_server(factory: Any, app: Any, config: Any, port: int) -> Any:
     from chalice import local
 
-    # create_local_server rebases the app's class onto LocalChalice; doing it twice in one process
-    # (a second start()) would make the class its own base.
-    if isinstance(app, local.LocalChalice):
-        return local.LocalDevServer(app, config, LOOPBACK, port)
-    return factory.create_local_server(app, config, LOOPBACK, port)
+    # create_local_server rebases the app's class onto LocalChalice (once: doing it twice in one process,
+    # a second start(), would make the class its own base); the server is built here for its handler.
+    if not isinstance(app, local.LocalChalice):
+        local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
+        app.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(app, config, LOOPBACK, port, handler_cls=_request_handler())
 
 
 def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = None,

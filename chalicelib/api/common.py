@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
@@ -17,8 +18,22 @@ HAL_JSON = "application/hal+json"
 ANY_CONTENT = ["*/*"]  # content types are validated here, so errors keep the documented shape
 
 
-def route(bp: Blueprint, path: str, methods: list[str] | None = None, **kwargs: Any) -> Callable:
-    """`bp.route` accepting any content type, turning unexpected exceptions into the catalogue's 500."""
+JSON_MEDIA = ("application/json", "application/hal+json")
+MULTIPART = ("multipart/form-data",)
+BINARY = ("application/octet-stream",)
+# (route template, method) -> (media types the body may have, media types the answer may have)
+_MEDIA: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: tuple[str, ...] = JSON_MEDIA,
+          produces: tuple[str, ...] = JSON_MEDIA, **kwargs: Any) -> Callable:
+    """`bp.route` accepting any content type, turning unexpected exceptions into the catalogue's 500.
+
+    `consumes`/`produces` are what the Management API checks (415/406) once the caller is authenticated.
+    """
+    for method in methods or ["GET"]:
+        _MEDIA[(path, method)] = (consumes, produces)
+
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args: Any, **kw: Any) -> Any:
@@ -46,10 +61,52 @@ def query(bp: Blueprint) -> dict[str, str]:
 
 
 def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
-    """Authenticate the management caller (HTTP Basic) and check the endpoint's permissions."""
-    who = auth.authenticate_basic(bp.current_request.headers.get("authorization"))
+    """Authenticate the management caller (HTTP Basic) and check the endpoint's permissions.
+
+    In hawkBit's order: credentials (401), then content negotiation (406/415, Spring's handler mapping), then
+    the endpoint's permissions (403).
+    """
+    request = bp.current_request
+    who = auth.authenticate_basic(request.headers.get("authorization"))
+    if request.path.startswith("/rest/v1/"):
+        negotiate(request)
     who.require(*permissions)
     return who
+
+
+def negotiate(request: Any) -> None:
+    """406 when Accept admits nothing the route produces; 415 when a body's Content-Type is not one it reads.
+
+    A request without Content-Type is read as JSON (curl users); seed 002 lists both errors.
+    """
+    consumes, produces = _MEDIA.get((request.path, request.method), (JSON_MEDIA, JSON_MEDIA))
+    accept = request.headers.get("accept")
+    if accept and not any(media_matches(offered, produces) for offered in accepted_media(accept)):
+        raise errors.NotAcceptable(f"None of the accepted media types ({accept}) can be produced; "
+                                   f"this resource answers {', '.join(produces)}.")
+    content_type = request.headers.get("content-type")
+    if request.method in ("POST", "PUT", "PATCH") and content_type and request.raw_body:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media not in consumes:
+            raise errors.UnsupportedMediaType(f"Content type '{media}' is not supported; "
+                                              f"this resource reads {', '.join(consumes)}.")
+
+
+def accepted_media(accept: str) -> list[str]:
+    """The media ranges of an Accept header, without those refused with q=0."""
+    ranges = []
+    for part in accept.split(","):
+        media, *params = [p.strip().lower() for p in part.split(";")]
+        if media and not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            ranges.append(media)
+    return ranges
+
+
+def media_matches(offered: str, produced: tuple[str, ...]) -> bool:
+    if offered == "*/*":
+        return True
+    kind, _, sub = offered.partition("/")
+    return any(offered == media or (sub == "*" and media.startswith(kind + "/")) for media in produced)
 
 
 def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, optional: bool = False) -> Any:
@@ -62,6 +119,7 @@ def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, opti
         body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise errors.BodyNotReadable(f"The given request body is not well formed: {exc}") from exc
+    refuse_lone_surrogates(raw, body)
     if expect is not None and not isinstance(body, expect):
         names = expect.__name__ if isinstance(expect, type) else "/".join(t.__name__ for t in expect)
         want = {"list": "a JSON array", "dict": "a JSON object"}.get(names, names)
@@ -100,6 +158,25 @@ def int_param(value: Any, name: str) -> int:
     if not is_int64(number):
         raise errors.BadRequest(f"'{name}' is out of range.", [name])
     return number
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def refuse_lone_surrogates(raw: bytes | str, body: Any) -> None:
+    """JSON may escape half of a UTF-16 pair (`"x\\ud800"`); no UTF-8 store can hold it (DynamoDB: 500).
+
+    Pairs are joined by the parser, so only a lone half is left over; the raw text says cheaply whether
+    any escape could be one.
+    """
+    raw_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if not _SURROGATE_ESCAPE.search(raw_bytes):
+        return
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                                     "which is not text.") from exc
 
 
 def _refuse_constant(name: str) -> Any:

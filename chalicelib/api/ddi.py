@@ -226,6 +226,15 @@ def artifacts(tenant, controller_id, sm_id):
     return ddi_wire.respond([_artifact_json(root, sm_id, a) for a in module.chunk["artifacts"]], media)
 
 
+def _request_path() -> str:
+    """The path as requested (hawkBit's request URI): `current_request.path` is the route template."""
+    return (bp.current_request.context or {}).get("path") or bp.current_request.path
+
+
+def _disposition(filename: str) -> str:
+    return f"attachment;filename={quote(filename)}"
+
+
 @route(bp, BASE + "/softwaremodules/{sm_id}/artifacts/{file_name}")
 def download(tenant, controller_id, sm_id, file_name):
     """302 to a signed URL (S3 serves Range/206/416); `<name>.MD5SUM` is answered here as text."""
@@ -233,10 +242,28 @@ def download(tenant, controller_id, sm_id, file_name):
     hdrs = headers(bp)
     # Path parameters arrive percent-encoded; artifact names cannot contain '%', so decoding is unambiguous.
     found = controller.download(device, int_param(sm_id, "softwareModuleId"), unquote(file_name), hdrs.get("if-match"),
-                                ranged=bool(hdrs.get("range")), uri=bp.current_request.path)
-    disposition = f"attachment;filename={quote(found.filename)}"
+                                ranged=bool(hdrs.get("range")), uri=_request_path())
     if found.md5sum is not None:
         return Response(body=found.md5sum, status_code=200,
-                        headers={"Content-Type": "text/plain", "Content-Disposition": disposition})
+                        headers={"Content-Type": "text/plain", "Content-Disposition": _disposition(found.filename)})
     return Response(body="", status_code=302, headers={"Location": found.url, "ETag": f'"{found.sha1}"',
                                                        "Cache-Control": "no-store"})
+
+
+@route(bp, BASE + "/softwaremodules/{sm_id}/artifacts/{file_name}", methods=["HEAD"])
+def download_head(tenant, controller_id, sm_id, file_name):
+    """200 with the size and no body, never a redirect: a HEAD sent on to a URL presigned for GET fails,
+    and SWUpdate reads the size from it before every download."""
+    device = _device(tenant, controller_id, anonymous_ok=True)
+    found = controller.describe_download(device, int_param(sm_id, "softwareModuleId"), unquote(file_name),
+                                         headers(bp).get("if-match"))
+    head = {"Content-Length": str(found.size), "Accept-Ranges": "bytes", "ETag": f'"{found.sha1}"',
+            "Content-Disposition": _disposition(found.filename)}
+    if found.filename.endswith(controller.MD5SUM_SUFFIX):
+        head["Content-Type"] = "text/plain"
+    elif "*/*" in (accept := headers(bp).get("accept") or "") or "application/octet-stream" in accept:
+        # chalice (like API Gateway) refuses a binary Content-Type the request did not accept, body or not,
+        # and wants a binary type's body as bytes
+        head["Content-Type"] = "application/octet-stream"
+        return Response(body=b"", status_code=200, headers=head)
+    return Response(body="", status_code=200, headers=head)

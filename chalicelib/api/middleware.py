@@ -14,17 +14,41 @@ _DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
 
 def render_errors(event, get_response):
     try:
-        return get_response(event)
+        response = get_response(event)
     except errors.SkyhawkError as error:
-        path = event.path or ""
-        for prefix, service in _DCS_SERVICES:
-            if path.startswith(prefix):
-                return errors.render_dcs(error, service)
-        if ddi_wire.is_ddi_path(path):
-            as_cbor = ddi_wire.error_response(error, (event.headers or {}).get("accept"))
-            if as_cbor is not None:
-                return as_cbor
-        return errors.render_hawkbit(error)
+        return render(error, event.path or "", _accept(event))
+    framework_error = _framework_error(response)
+    return render(framework_error, event.path or "", _accept(event)) if framework_error else response
+
+
+def _accept(event) -> str | None:
+    return (event.headers or {}).get("accept")
+
+
+def render(error: errors.SkyhawkError, path: str, accept: str | None = None) -> Response:
+    """The error in the wire format of the API the path belongs to (CBOR for a DDI client asking for it)."""
+    for prefix, service in _DCS_SERVICES:
+        if path.startswith(prefix):
+            return errors.render_dcs(error, service)
+    if ddi_wire.is_ddi_path(path):
+        as_cbor = ddi_wire.error_response(error, accept)
+        if as_cbor is not None:
+            return as_cbor
+    return errors.render_hawkbit(error)
+
+
+# chalice answers some requests itself, as `{"Code": ..., "Message": ...}`: a method the route lacks, and a
+# binary answer the request's Accept does not admit. Clients get the API's own error shape instead.
+_FRAMEWORK_ERRORS = {"MethodNotAllowedError": errors.MethodNotAllowed, "BadRequest": errors.NotAcceptable,
+                     "UnsupportedMediaType": errors.UnsupportedMediaType}
+
+
+def _framework_error(response: Response) -> errors.SkyhawkError | None:
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return None
+    kind = _FRAMEWORK_ERRORS.get(body["Code"])
+    return kind and kind(body["Message"], headers={k: v for k, v in response.headers.items() if k.lower() == "allow"})
 
 
 def etags(event, get_response):

@@ -8,7 +8,18 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.api import multipart
 from chalicelib.api.catalog_views import audit, metadata_json, paged, path_text, without_none
-from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
+from chalicelib.api.common import (
+    BINARY,
+    MULTIPART,
+    base_url,
+    empty,
+    int_param,
+    json_body,
+    json_response,
+    principal,
+    query,
+    route,
+)
 from chalicelib.domain.listing import Paging
 from chalicelib.lazy import lazy_import
 
@@ -104,7 +115,7 @@ def list_artifacts(sm_id):
     return json_response([artifact_json(a, root) for a in software_modules.list_artifacts(who.tenant, _sm_id(sm_id))])
 
 
-@route(bp, BASE + "/{sm_id}/artifacts", methods=["POST"])
+@route(bp, BASE + "/{sm_id}/artifacts", methods=["POST"], consumes=MULTIPART)
 def upload_artifact(sm_id):
     who = principal(bp, CREATE)
     request = bp.current_request
@@ -166,7 +177,7 @@ def delete_artifact(sm_id, artifact_id):
     return empty(200)
 
 
-@route(bp, BASE + "/{sm_id}/artifacts/{artifact_id}/download")
+@route(bp, BASE + "/{sm_id}/artifacts/{artifact_id}/download", produces=BINARY)
 def download_artifact(sm_id, artifact_id):
     """302 to a signed S3 URL: a Lambda cannot stream large artifacts (DESIGN.md, Downloads)."""
     who = principal(bp, DOWNLOAD)

@@ -323,9 +323,14 @@ def valid_filename(name: str | None) -> str:
     At most 255 UTF-8 bytes; no `/ \\ ? # %` (they change a URL's path or query) and no control
     characters (CR/LF would split a response header) or lone surrogates. Spaces and Unicode letters are fine.
     """
+    if name is not None and not isinstance(name, str):
+        raise errors.BodyNotReadable("'filename' must be a string.", ["filename"])
     if name is None or not name.strip():
         raise errors.ConstraintViolation("The artifact needs a file name ('filename' or the file part's name).",
                                          ["filename"])
+    if name in (".", ".."):
+        # URLs normalise these path segments away: the download link could never name the file.
+        raise errors.ConstraintViolation("'filename' must not be '.' or '..'.", ["filename"])
     if len(name.encode("utf-8", errors="surrogatepass")) > FILENAME_MAX_BYTES:
         raise errors.ConstraintViolation(f"'filename' must be at most {FILENAME_MAX_BYTES} bytes long (UTF-8).",
                                          ["filename"])

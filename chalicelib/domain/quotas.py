@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 TENANT_QUOTAS: dict[str, int] = {
-    "ARTIFACT_STORAGE": 1073741824,  # MB
+    # Bytes, for both limit and used: seed 002's example limit 1073741824 is hawkBit's 1 GiB in bytes (its
+    # text says "MegaBytes", which would make the limit 1 PiB). README "Differences from hawkBit".
+    "ARTIFACT_STORAGE": 1073741824,
     "DISTRIBUTION_SET": 200000,
     "DISTRIBUTION_SET_TAG": 1000,
     "DISTRIBUTION_SET_TYPE": 500,
@@ -17,7 +19,7 @@ TENANT_QUOTAS: dict[str, int] = {
     "USER_ROLE": 300,
 }
 
-# hawkBit's finer quotas (hawkbit-api.md §5); violations are 429 quota.tooManyEntries as well.
+# hawkBit's finer quotas (hawkbit-api.md §5); violations are 403 quota.tooManyEntries as well.
 MAX_STATUS_ENTRIES_PER_ACTION = 1000
 MAX_MESSAGES_PER_ACTION_STATUS = 50
 MAX_MESSAGE_LENGTH = 512
@@ -29,8 +31,14 @@ MAX_ACTIONS_PER_TARGET = 2000
 MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000
 MAX_ARTIFACT_SIZE = 1073741824
 MAX_ACTION_HISTORY = 100
+# DynamoDB refuses items over 400 KB. Metadata lives as one map on its module or set item, whose other
+# attributes are bounded far below this; 100 entries of 4,000 characters (up to 4 bytes each) would not be.
+# Below half the item limit: a change rewrites the whole map, and moto (the tests' and `make run`'s
+# DynamoDB) counts the replaced map and its replacement together.
+MAX_METADATA_BYTES = 150_000
 
 
-def artifact_storage_mb(size_bytes: int) -> int:
-    """ARTIFACT_STORAGE is counted in whole megabytes (rounded up), per artifact."""
-    return -(-size_bytes // (1024 * 1024))
+def metadata_bytes(metadata: dict[str, dict]) -> int:
+    """What a metadata map costs in its item: keys and values as UTF-8, plus the attribute names around them."""
+    return sum(len(key.encode("utf-8", "surrogatepass")) + len(str(entry.get("value") or "").encode(
+        "utf-8", "surrogatepass")) + 32 for key, entry in metadata.items())

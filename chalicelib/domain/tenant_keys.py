@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib.domain.durations import parse_hms
+from chalicelib.domain.numbers import is_int64
 
 MAX_POLLING_MS = parse_hms("23:59:59")
 MIN_POLLING_MS = parse_hms("00:00:30")
@@ -107,6 +108,15 @@ KEYS: dict[str, Key] = {k.name: k for k in [
 ]}
 
 
+# hawkBit's TenantConfiguration.VALUE_MAX_SIZE; it also keeps every value far below an item's size limit.
+VALUE_MAX_LENGTH = 512
+
+
+def _shown(raw: Any) -> str:
+    text = str(raw)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
 def coerce(key: Key, raw: Any) -> Any:
     """Type-check a value from the wire (JSON) for `key`; InvalidValue when it does not fit."""
     if key.kind is bool:
@@ -115,7 +125,7 @@ def coerce(key: Key, raw: Any) -> Any:
         elif isinstance(raw, str) and raw.lower() in ("true", "false"):
             value = raw.lower() == "true"
         else:
-            raise InvalidValue(f"'{raw}' is not a Boolean")
+            raise InvalidValue(f"'{_shown(raw)}' is not a Boolean")
     elif key.kind is int:
         if isinstance(raw, bool):
             raise InvalidValue(f"'{raw}' is not a number")
@@ -126,10 +136,14 @@ def coerce(key: Key, raw: Any) -> Any:
         elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
             value = int(raw.strip())
         else:
-            raise InvalidValue(f"'{raw}' is not a whole number")
+            raise InvalidValue(f"'{_shown(raw)}' is not a whole number")
+        if not is_int64(value):
+            raise InvalidValue(f"'{_shown(raw)}' is out of range")
     else:
         if not isinstance(raw, str):
-            raise InvalidValue(f"'{raw}' is not a string")
+            raise InvalidValue(f"'{_shown(raw)}' is not a string")
+        if len(raw) > VALUE_MAX_LENGTH:
+            raise InvalidValue(f"the value is longer than {VALUE_MAX_LENGTH} characters")
         value = raw
     if key.check:
         key.check(value)

@@ -57,7 +57,7 @@ def _stored(entry: rules.MetadataEntry, with_visibility: bool) -> dict:
 
 def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEntry], user: str, kind: str,
            with_visibility: bool) -> list[rules.MetadataEntry]:
-    """Add entries; an existing key is a 409, more than 100 entries a 429, nothing written then."""
+    """Add entries; an existing key is a 409, more than 100 entries a 403, nothing written then."""
     def attempt() -> list[rules.MetadataEntry]:
         entity = load()
         existing = {e.key for e in entries_of(entity)}
@@ -104,6 +104,11 @@ def _stored_map(entity: Any) -> dict[str, dict]:
 
 
 def _save(entity: Any, model: type, metadata: dict[str, dict], user: str) -> None:
+    size = quota_rules.metadata_bytes(metadata)
+    if size > quota_rules.MAX_METADATA_BYTES and size > quota_rules.metadata_bytes(_stored_map(entity)):
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: the metadata of {type(entity).__name__} '{entity.id}' would take {size} bytes. "
+            f"The maximum is {quota_rules.MAX_METADATA_BYTES}.", [entity.id, size, quota_rules.MAX_METADATA_BYTES])
     actions = [model.metadata.set(metadata), model.last_modified_at.set(clock.now_ms()),
                model.last_modified_by.set(user)]
     try:

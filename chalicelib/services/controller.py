@@ -362,13 +362,14 @@ def _with_fresh_target(device: Device, attempt) -> None:
 
 def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:
     """One transaction: action status, the history entry, and the target when the action ends."""
+    # Counted as stored: a long detail becomes several messages of at most 512 characters.
+    reported = [piece for message in feedback.messages for piece in rules.split_message(message)]
     intermediate = not outcome.closes and rules.is_intermediate(outcome.history)
-    check_status_quota(action, len(feedback.messages), intermediate)
+    check_status_quota(action, len(reported), intermediate)
     now = clock.now_ms()
     user = "CONTROLLER"
     seq = int(action.status_seq or 0) + 1
-    messages = [piece for message in feedback.messages for piece in rules.split_message(message)]
-    messages = list(outcome.messages) + messages
+    messages = list(outcome.messages) + reported
     if feedback.code is not None:
         messages.append(f"Device reported status code: {feedback.code}")
     if not messages:
@@ -549,6 +550,7 @@ def record_download(device: Device, module: ModuleView, uri: str) -> None:
 class Download(NamedTuple):
     filename: str
     sha1: str
+    size: int  # of what a GET would send: the artifact, or the md5sum text
     url: str | None = None  # a signed URL to redirect to ...
     md5sum: str | None = None  # ... or the text of a `<name>.MD5SUM` file
 
@@ -556,26 +558,55 @@ class Download(NamedTuple):
 MD5SUM_SUFFIX = ".MD5SUM"
 
 
+def _md5sum_text(artifact: dict) -> str:
+    return f"{artifact['hashes']['md5']}  {artifact['filename']}\n"
+
+
+def _requested_file(module: ModuleView, file_name: str) -> tuple[dict, bool]:
+    """(artifact, is the `<name>.MD5SUM` of it): a real artifact of that name wins over the suffix."""
+    names = {a["filename"] for a in module.chunk["artifacts"]}
+    if file_name.endswith(MD5SUM_SUFFIX) and file_name not in names:
+        return artifact_of(module, file_name[:-len(MD5SUM_SUFFIX)]), True
+    return artifact_of(module, file_name), False
+
+
+def _check_if_match(artifact: dict, if_match: str | None) -> None:
+    if if_match and if_match.strip().strip('"') not in (artifact["hashes"]["sha1"], "*"):
+        raise errors.PreconditionFailed()
+
+
 def download(device: Device, sm_id: int, file_name: str, if_match: str | None, ranged: bool, uri: str) -> Download:
     """An artifact of the device's module as a signed URL (S3 then serves Range, 206 and 416), or its md5sum.
 
     If-Match is compared with the SHA-1 (412 on a mismatch). A full download (no Range) and an md5sum
-    fetch are noted in the action history, as hawkBit does; range requests are not (issue #1249).
+    fetch are noted in the action history with the request's path, as hawkBit does; range requests are
+    not (issue #1249).
     """
     module = module_of_target(device, sm_id)
-    names = {a["filename"] for a in module.chunk["artifacts"]}
-    if file_name.endswith(MD5SUM_SUFFIX) and file_name not in names:
-        artifact = artifact_of(module, file_name[:-len(MD5SUM_SUFFIX)])
+    artifact, md5sum = _requested_file(module, file_name)
+    if md5sum:
         record_download(device, module, uri)
-        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"],
-                        md5sum=f"{artifact['hashes']['md5']}  {artifact['filename']}\n")
-    artifact = artifact_of(module, file_name)
-    sha1 = artifact["hashes"]["sha1"]
-    if if_match and if_match.strip().strip('"') not in (sha1, "*"):
-        raise errors.PreconditionFailed()
+        text = _md5sum_text(artifact)
+        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"], len(text.encode()),
+                        md5sum=text)
+    _check_if_match(artifact, if_match)
     if not ranged:
         record_download(device, module, uri)
     validity = int(device.cfg["cdn.validity.days"]) * 86400
-    return Download(artifact["filename"], sha1, url=downloads.signed_url(artifact["s3Key"], artifact["filename"],
-                                                                         validity))
+    return Download(artifact["filename"], artifact["hashes"]["sha1"], int(artifact["size"]),
+                    url=downloads.signed_url(artifact["s3Key"], artifact["filename"], validity))
 
+
+def describe_download(device: Device, sm_id: int, file_name: str, if_match: str | None) -> Download:
+    """What a GET of the artifact would send, without sending it (HEAD): SWUpdate asks for the size first.
+
+    Nothing is signed (a URL presigned for GET must never answer a HEAD) and nothing is recorded: a HEAD
+    downloads nothing.
+    """
+    module = module_of_target(device, sm_id)
+    artifact, md5sum = _requested_file(module, file_name)
+    if md5sum:
+        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"],
+                        len(_md5sum_text(artifact).encode()))
+    _check_if_match(artifact, if_match)
+    return Download(artifact["filename"], artifact["hashes"]["sha1"], int(artifact["size"]))

@@ -303,7 +303,11 @@ def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionS
 
 def delete_distribution_set(tenant: str, ds_id: int) -> None:
     def attempt() -> None:
-        ds = _live(tenant, ds_id)
+        ds = catalog.get(DistributionSet, tenant, ds_id)
+        if ds is None:
+            raise errors.EntityNotFound.of(KIND, ds_id)
+        if ds.deleted:
+            return  # hawkBit answers 200: a soft-deleted set stays as it is (locked sets are never purged)
         tx = Tx()
         pending = []
         if rules.soft_delete(bool(ds.locked), 0):

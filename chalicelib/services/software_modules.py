@@ -10,7 +10,7 @@
 - Artifact bytes live in S3 only. The service hashes them; client hashes are checked and a
   mismatch stores nothing. The bytes are written before the transaction that records the artifact
   and removed again if that transaction fails, so a refused upload leaves no object, item or count.
-- Quotas (429): SOFTWARE_MODULE, ARTIFACT_STORAGE (MB), artifacts per module, artifact size.
+- Quotas (403): SOFTWARE_MODULE, ARTIFACT_STORAGE (bytes), artifacts per module, artifact size.
 """
 from __future__ import annotations
 
@@ -156,9 +156,13 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
     are its artifacts read and removed, items first, then bytes.
     """
     def attempt() -> bool:
-        current = live_software_module(tenant, sm_id)
-        tx = Tx()
+        current = get_software_module(tenant, sm_id)
         soft = rules.soft_delete(bool(current.locked), int(current.in_sets or 0))
+        if current.deleted:
+            # hawkBit answers 200 and marks it deleted again. Its usage and natural key were released by
+            # the first delete; once no set holds it any more, the second delete purges it.
+            return soft or _purge(tenant, current)
+        tx = Tx()
         if soft:
             # Devices whose actions name the module keep downloading its artifacts (hawkBit keeps the
             # binaries of assigned modules until the module is purged): items, bytes and usage stay.
@@ -178,6 +182,17 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
         _delete_artifacts(tenant, sm_id, catalog.artifacts_of(tenant, sm_id))
 
 
+def _purge(tenant: str, deleted: SoftwareModule) -> bool:
+    """Remove a soft-deleted module nothing references any more (its artifacts follow, as a hard delete's)."""
+    tx = Tx().delete(deleted)
+    sm_type = catalog.get(SoftwareModuleType, tenant, int(deleted.type_id))
+    if sm_type is not None:
+        tx.update(sm_type, [SoftwareModuleType.used_by.add(-1)], add_version_condition=False,
+                  condition=SoftwareModuleType.sk.exists())
+    tx.commit()
+    return False
+
+
 def _delete_artifacts(tenant: str, sm_id: int, artifacts: list[Artifact]) -> None:
     """Artifact items, guards and storage usage in transactions of <= 99 items, then the bytes."""
     for start in range(0, len(artifacts), 49):
@@ -187,7 +202,7 @@ def _delete_artifacts(tenant: str, sm_id: int, artifacts: list[Artifact]) -> Non
             tx.delete(artifact)
             catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE",
-                              -sum(quota_rules.artifact_storage_mb(int(a.size)) for a in chunk))
+                              -sum(int(a.size) for a in chunk))
         tx.commit()
         for artifact in chunk:
             blobs.delete(artifact.s3_key)
@@ -243,9 +258,8 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
             f"The maximum is {quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE}.")
     if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
         raise _duplicate_artifact(sm_id, filename)
-    storage_mb = quota_rules.artifact_storage_mb(size)
     storage_limit = quotas.limit("ARTIFACT_STORAGE")
-    if counters.usage(tenant, "ARTIFACT_STORAGE") + storage_mb > storage_limit:
+    if counters.usage(tenant, "ARTIFACT_STORAGE") + size > storage_limit:
         raise _storage_exceeded(storage_limit)
 
     artifact_id = counters.allocate_id(tenant, catalog.SEQUENCE[Artifact])
@@ -263,7 +277,7 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
     # The module's version condition: locked or given more artifacts meanwhile -> refused, nothing kept.
     tx.update(sm, [SoftwareModule.artifact_count.add(1), SoftwareModule.last_modified_at.set(now),
                    SoftwareModule.last_modified_by.set(user)])
-    counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", storage_mb, storage_limit)
+    counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", size, storage_limit)
     try:
         tx.commit()
     except errors.QuotaExceeded as exc:
@@ -314,9 +328,9 @@ def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists
         f"Artifact with filename {{{filename}}} already exists in SoftwareModule {sm_id}.", ["Artifact", filename])
 
 
-def _storage_exceeded(limit_mb: int) -> errors.StorageQuotaExceeded:
+def _storage_exceeded(limit_bytes: int) -> errors.StorageQuotaExceeded:
     return errors.StorageQuotaExceeded(
-        f"Quota exceeded: The artifact storage of the tenant would exceed {limit_mb} MB.", [limit_mb])
+        f"Quota exceeded: The artifact storage of the tenant would exceed {limit_bytes} bytes.", [limit_bytes])
 
 
 def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
@@ -331,7 +345,7 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         tx.delete(artifact)
         catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         tx.update(sm, [SoftwareModule.artifact_count.add(-1), SoftwareModule.last_modified_at.set(clock.now_ms())])
-        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -quota_rules.artifact_storage_mb(int(artifact.size)))
+        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -int(artifact.size))
         tx.commit()
         return artifact
     deleted = retrying(RETRIES, attempt)

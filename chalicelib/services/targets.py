@@ -87,7 +87,7 @@ def new_item(tenant: str, spec: NewTarget, user: str, now: int, status: UpdateSt
 
 
 def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
-    """Create all or none: duplicates (in the request or stored) are 409, a full TARGET quota is 429."""
+    """Create all or none: duplicates (in the request or stored) are 409, a full TARGET quota is 403."""
     if not specs:
         return []
     ids = [s.controller_id for s in specs]

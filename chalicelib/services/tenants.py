@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import auth, clock, config
+from chalicelib import auth, clock, config, errors
+from chalicelib.services import quotas
 from chalicelib.store import users
 from chalicelib.store.tables import REGISTRY_TENANT, TenantRegistration
 
@@ -24,12 +25,13 @@ def ensure_tenant(tenant: str, admin_password: str | None = None) -> None:
 
 
 def create_user(tenant: str, name: str, password: str, permissions: list[str]) -> None:
+    """Counted against LOCAL_USER. Bootstrap-safe: a user a concurrent bootstrap created is kept as is."""
     salt, digest = auth.hash_password(password)
     try:
         users.create(tenant, name, salt, digest, config.settings().password_hash_iterations, permissions,
-                     clock.now_ms())
-    except PutError:
-        pass  # a concurrent bootstrap created it
+                     clock.now_ms(), quotas.limit("LOCAL_USER"))
+    except errors.EntityAlreadyExists:
+        pass
 
 
 def registered_tenants() -> list[str]:

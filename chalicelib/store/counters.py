@@ -38,7 +38,7 @@ def usages(tenant: str) -> dict[str, int]:
 
 def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None = None,
                  message: str | None = None) -> Tx:
-    """Add `delta` to the usage counter inside `tx`; with `limit`, refuse (429) if it would pass it."""
+    """Add `delta` to the usage counter inside `tx`; with `limit`, refuse (403) if it would pass it."""
     counter = Counter(tenant, f"usage#{quota}")
     condition = None
     if delta > 0 and limit is not None:

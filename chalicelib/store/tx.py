@@ -2,7 +2,7 @@
 
 PynamoDB reports cancellation reasons in request order: condition checks, deletes, puts, updates.
 Each operation may name the error its failed condition means (a duplicate -> 409 EntityAlreadyExists,
-a full quota -> 429); unnamed ones mean a concurrent change (409 ConcurrentModification) that callers
+a full quota -> 403); unnamed ones mean a concurrent change (409 ConcurrentModification) that callers
 may retry after reading again.
 """
 from __future__ import annotations

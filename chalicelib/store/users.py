@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import errors
+from chalicelib.store import counters
 from chalicelib.store.tables import User
+from chalicelib.store.tx import Tx
 
 PREFIX = "user#"
 
@@ -20,8 +23,12 @@ def any_user(tenant: str) -> bool:
 
 
 def create(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
-           now: int) -> User:
+           now: int, limit: int) -> User:
+    """The user and its LOCAL_USER usage in one transaction: an existing name is 409, a full quota 403."""
     user = User(tenant, PREFIX + name, salt=salt, password_hash=password_hash, iterations=iterations,
                 permissions=permissions, created_at=now)
-    user.save(condition=User.key.does_not_exist())
+    tx = Tx().put(user, condition=User.key.does_not_exist(),
+                  on_fail=lambda: errors.EntityAlreadyExists(f"User {name} already exists.", ["User", name]))
+    counters.usage_update(tx, tenant, "LOCAL_USER", 1, limit)
+    tx.commit()
     return user

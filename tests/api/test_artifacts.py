@@ -44,7 +44,7 @@ def test_upload_computes_hashes_and_stores_bytes(client):
     assert artifact["_links"]["self"]["href"].endswith(href)
     assert artifact["_links"]["download"]["href"].endswith(href + "/download")
     listed, storage, keys = _module_state(client, sm["id"])
-    assert [a["id"] for a in listed] == [artifact["id"]] and storage == 1 and len(keys) == 1
+    assert [a["id"] for a in listed] == [artifact["id"]] and storage == len(DATA) and len(keys) == 1
     from chalicelib.store import blobs
     assert blobs.get_bytes(keys[0]) == DATA and blobs.head(keys[0]) == len(DATA)
     assert body(get(client, href)) == artifact
@@ -93,7 +93,7 @@ def test_duplicate_filename_is_409_and_keeps_one_object(client):
     resp = upload(client, sm["id"], b"two", part_name="fw.bin")
     assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
     listed, storage, keys = _module_state(client, sm["id"])
-    assert len(listed) == 1 and storage == 1 and len(keys) == 1
+    assert len(listed) == 1 and storage == 3 and len(keys) == 1
     # the same filename in another module is fine
     other = create_sm(client, name="other")
     assert upload(client, other["id"], b"two", part_name="fw.bin").status_code == 201
@@ -112,7 +112,7 @@ def test_upload_errors(client):
     assert upload(client, 999, DATA).status_code == 404
     resp = client.http.post(f"{SM}/{sm['id']}/artifacts", headers={**ADMIN, "Content-Type": "application/json"},
                             body=b'{"file": "x"}')
-    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.rest.body.notReadable"
+    assert resp.status_code == 415 and error_code(resp) == "hawkbit.server.error.unsupportedMediaType"
     from tests.api.catalog_helpers import multipart
     payload, content_type = multipart({"md5sum": "abc"})
     resp = client.http.post(f"{SM}/{sm['id']}/artifacts", headers={**ADMIN, "Content-Type": content_type},
@@ -133,19 +133,29 @@ def test_artifact_size_quota(client, monkeypatch):
     monkeypatch.setattr(quotas, "MAX_ARTIFACT_SIZE", 10)
     sm = create_sm(client)
     resp = upload(client, sm["id"], b"x" * 11)
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.fileSizeExceeded"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.fileSizeExceeded"
     assert _module_state(client, sm["id"]) == ([], 0, [])
     assert upload(client, sm["id"], b"x" * 10).status_code == 201
 
 
-def test_storage_quota(client, monkeypatch):
-    monkeypatch.setenv("SKYHAWK_QUOTA_ARTIFACT_STORAGE", "1")
+def test_storage_quota_counts_bytes(client, monkeypatch):
+    monkeypatch.setenv("SKYHAWK_QUOTA_ARTIFACT_STORAGE", "10")
     sm = create_sm(client)
     assert upload(client, sm["id"], b"small", part_name="a.bin").status_code == 201
-    resp = upload(client, sm["id"], b"more", part_name="b.bin")
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.storageExceeded"
+    assert upload(client, sm["id"], b"fits!", part_name="b.bin").status_code == 201  # exactly 10 bytes
+    resp = upload(client, sm["id"], b"1", part_name="c.bin")
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.storageExceeded"
     listed, storage, keys = _module_state(client, sm["id"])
-    assert [a["providedFilename"] for a in listed] == ["a.bin"] and storage == 1 and len(keys) == 1
+    assert [a["providedFilename"] for a in listed] == ["a.bin", "b.bin"] and storage == 10 and len(keys) == 2
+    quota = body(get(client, "/rest/v1/system/quota/ARTIFACT_STORAGE"))
+    assert (quota["limit"], quota["used"]) == (10, 10)
+
+
+def test_storage_quota_default_is_one_gibibyte_in_bytes(client):
+    sm = create_sm(client)
+    upload(client, sm["id"], DATA)
+    quota = body(get(client, "/rest/v1/system/quota/ARTIFACT_STORAGE"))
+    assert (quota["limit"], quota["used"]) == (1024 ** 3, len(DATA))
 
 
 def test_artifacts_per_module_quota(client, monkeypatch):
@@ -154,7 +164,7 @@ def test_artifacts_per_module_quota(client, monkeypatch):
     sm = create_sm(client)
     assert upload(client, sm["id"], b"1", part_name="a.bin").status_code == 201
     resp = upload(client, sm["id"], b"2", part_name="b.bin")
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert len(bucket_keys()) == 1
 
 
@@ -301,7 +311,7 @@ def test_soft_deleted_module_keeps_serving_its_artifacts_to_devices(client):
     assert delete(client, f"{SM}/{sm_id}").status_code == 200
     assert body(get(client, f"{SM}/{sm_id}"))["deleted"] is True
     listed, storage, keys = _module_state(client, sm_id)
-    assert [a["providedFilename"] for a in listed] == ["fw.bin"] and storage == 1 and len(keys) == 1
+    assert [a["providedFilename"] for a in listed] == ["fw.bin"] and storage == len(DATA) and len(keys) == 1
     resp = client.http.get(f"/DEFAULT/controller/v1/dev1/softwaremodules/{sm_id}/artifacts/fw.bin",
                            headers=steps.device("tok-dev1"))
     assert resp.status_code == 302

@@ -161,7 +161,7 @@ def test_actions_per_target_quota(client, monkeypatch):
     steps.assign(client, ds1, "q1")
     resp = client.http.post(f"/rest/v1/distributionsets/{ds2}/assignedTargets", headers=ADMIN,
                             body=json.dumps([{"id": "q1"}]))
-    assert resp.status_code == 429
+    assert resp.status_code == 403
     assert json.loads(client.http.get("/rest/v1/targets/q1/assignedDS", headers=ADMIN).body)["id"] == ds1
 
 

@@ -210,7 +210,7 @@ def test_config_data_attribute_quota(client):
     url = f"/DEFAULT/controller/v1/{cid}/configData"
     hdrs = {**device(token), "Content-Type": "application/json"}
     resp = client.http.put(url, headers=hdrs, body=json.dumps({"data": {f"k{i}": "v" for i in range(101)}}))
-    assert resp.status_code == 429
+    assert resp.status_code == 403
     assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.quota.tooManyEntries"
     assert json.loads(client.http.get(f"/rest/v1/targets/{cid}/attributes", headers=ADMIN).body) == {}
 
@@ -319,7 +319,7 @@ def test_repeated_downloads_do_not_use_up_the_device_status_quota(client, monkey
         assert client.http.get(url, headers=device(token)).status_code == 302
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
     steps.feedback(client, cid, token, action_id, "proceeding", "none")
-    steps.feedback(client, cid, token, action_id, "proceeding", "none", status=429)
+    steps.feedback(client, cid, token, action_id, "proceeding", "none", status=403)
 
 
 def test_artifact_names_with_spaces_download_through_their_link(client):
@@ -337,3 +337,35 @@ def test_artifact_names_with_spaces_download_through_their_link(client):
     assert requests.get(resp.headers["Location"]).content == b"spaced"
     md5 = client.http.get(ddi_path(artifact["_links"]["md5sum-http"]["href"]), headers=device("tok-sp1"))
     assert md5.status_code == 200 and md5.body.decode().endswith("  fw image.bin\n")
+
+
+def test_head_on_an_artifact_answers_its_size_without_body_or_redirect(client):
+    cid, token, ds_id, sm_id = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    url = f"/DEFAULT/controller/v1/{cid}/softwaremodules/{sm_id}/artifacts/example.file"
+    before = steps.history(client, cid, action_id)
+    resp = client.http.request("HEAD", url, headers=device(token))
+    assert resp.status_code == 200 and resp.body == b"", resp.body
+    assert resp.headers["Content-Length"] == str(len(DATA)) and "Location" not in resp.headers
+    assert resp.headers["ETag"] == f'"{hashlib.sha1(DATA).hexdigest()}"'
+    assert resp.headers["Accept-Ranges"] == "bytes"
+    curl_like = client.http.request("HEAD", url, headers={**device(token), "Accept": "*/*"})
+    assert curl_like.status_code == 200 and curl_like.headers["Content-Type"] == "application/octet-stream"
+    md5 = client.http.request("HEAD", url + ".MD5SUM", headers=device(token))
+    text = f"{hashlib.md5(DATA).hexdigest()}  example.file\n"
+    assert md5.status_code == 200 and md5.headers["Content-Length"] == str(len(text)) and md5.body == b""
+    # a HEAD downloads nothing: the history is unchanged
+    assert steps.history(client, cid, action_id) == before
+    # the same checks as a GET: credentials, the module of one of its actions, the file, If-Match
+    assert client.http.request("HEAD", url).status_code == 401
+    assert client.http.request("HEAD", url.replace("example.file", "nope.bin"), headers=device(token)).status_code == 404
+    assert client.http.request("HEAD", url, headers={**device(token), "If-Match": '"x"'}).status_code == 412
+
+
+def test_download_history_names_the_requested_path(client):
+    cid, token, ds_id, sm_id = _ready(client)
+    action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
+    path = f"/DEFAULT/controller/v1/{cid}/softwaremodules/{sm_id}/artifacts/example.file"
+    assert client.http.get(path, headers=device(token)).status_code == 302
+    downloads = [e["messages"] for e in steps.history(client, cid, action_id) if e["type"] == "download"]
+    assert downloads == [[f"Update Server: Target downloads {path}"]]

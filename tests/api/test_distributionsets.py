@@ -83,7 +83,7 @@ def test_quota(client, monkeypatch):
     monkeypatch.setenv("SKYHAWK_QUOTA_DISTRIBUTION_SET", "1")
     create_ds(client)
     resp = post(client, DS, [{"name": "second", "version": "1"}])
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert usage("DISTRIBUTION_SET") == 1 and body(get(client, DS))["total"] == 1
 
 
@@ -93,7 +93,7 @@ def test_modules_per_set_quota(client, monkeypatch):
     apps = [create_sm(client, f"app{i}", "1", "application")["id"] for i in range(3)]
     ds = create_ds(client, type_key="app", modules=apps[:2])
     resp = post(client, f"{DS}/{ds['id']}/assignedSM", [{"id": apps[2]}])
-    assert resp.status_code == 429
+    assert resp.status_code == 403
     assert _module_ids(body(get(client, f"{DS}/{ds['id']}"))) == apps[:2]
 
 
@@ -199,7 +199,9 @@ def test_delete_locked_is_soft_and_hidden(client):
     listed = body(get(client, DS))
     assert [d["name"] for d in listed["content"]] == ["visible"] and listed["total"] == 1
     assert body(get(client, f"{DS}?q=name==set"))["total"] == 0
-    assert delete(client, f"{DS}/{ds['id']}").status_code == 404
+    # deleting it again is a 200 (hawkBit) and changes nothing
+    assert delete(client, f"{DS}/{ds['id']}").status_code == 200
+    assert body(get(client, f"{DS}/{ds['id']}"))["deleted"] is True and usage("DISTRIBUTION_SET") == 1
     assert post(client, f"{DS}/{ds['id']}/metadata", [{"key": "k"}]).status_code == 404
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from tests.api.catalog_helpers import (
     JSON,
+    bucket_keys,
     SM,
     body,
     create_ds,
@@ -14,6 +15,7 @@ from tests.api.catalog_helpers import (
     get,
     post,
     put,
+    upload,
     usage,
     user_with,
 )
@@ -103,10 +105,10 @@ def test_quota_refuses_and_writes_nothing(client, monkeypatch):
     monkeypatch.setenv("SKYHAWK_QUOTA_SOFTWARE_MODULE", "2")
     create_sm(client, "a")
     resp = post(client, SM, [{"name": "b", "version": "1", "type": "os"}, {"name": "c", "version": "1", "type": "os"}])
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert usage("SOFTWARE_MODULE") == 1 and body(get(client, SM))["total"] == 1
     create_sm(client, "b")
-    assert post(client, SM, [{"name": "c", "version": "1", "type": "os"}]).status_code == 429
+    assert post(client, SM, [{"name": "c", "version": "1", "type": "os"}]).status_code == 403
     assert usage("SOFTWARE_MODULE") == 2
     quota = body(client.http.get("/rest/v1/system/quota/SOFTWARE_MODULE", headers=JSON))
     assert (quota["limit"], quota["used"]) == (2, 2)
@@ -159,9 +161,26 @@ def test_locked_module_delete_is_soft(client):
     assert listed["content"] == [] and listed["total"] == 0
     assert body(get(client, f"{SM}?q=name==firmware"))["total"] == 0
     assert usage("SOFTWARE_MODULE") == 0
-    assert delete(client, f"{SM}/{sm['id']}").status_code == 404
+    # deleting it again is a 200 (hawkBit), and changes nothing: still there, still counted once
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200
+    assert body(get(client, f"{SM}/{sm['id']}"))["deleted"] is True and usage("SOFTWARE_MODULE") == 0
     assert put(client, f"{SM}/{sm['id']}", {"description": "x"}).status_code == 404
     create_sm(client)  # the natural key is free again
+    assert usage("SOFTWARE_MODULE") == 1
+
+
+def test_deleting_a_soft_deleted_module_again_purges_it_once_no_set_holds_it(client):
+    sm = create_sm(client)
+    upload(client, sm["id"], b"bytes", part_name="a.bin")
+    ds = create_ds(client, modules=[sm["id"]])
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200  # soft: the set lists it
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200  # still soft
+    assert body(get(client, f"{SM}/{sm['id']}"))["deleted"] is True and len(bucket_keys()) == 1
+    assert delete(client, f"/rest/v1/distributionsets/{ds['id']}").status_code == 200  # unlocked: hard
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 200
+    assert get(client, f"{SM}/{sm['id']}").status_code == 404
+    assert bucket_keys() == [] and usage("ARTIFACT_STORAGE") == 0 and usage("SOFTWARE_MODULE") == 0
+    assert delete(client, f"{SM}/{sm['id']}").status_code == 404
 
 
 def test_module_in_a_distribution_set_is_soft_deleted_and_stays_in_the_set(client):
@@ -234,8 +253,25 @@ def test_metadata_quota(client, monkeypatch):
     base = f"{SM}/{sm['id']}/metadata"
     assert post(client, base, [{"key": "a"}, {"key": "b"}]).status_code == 201
     resp = post(client, base, [{"key": "c"}])
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert body(get(client, base))["total"] == 2
+
+
+@pytest.mark.parametrize("collection", ["softwaremodules", "distributionsets"])
+def test_metadata_within_hawkbits_limits_that_would_not_fit_an_item_is_a_quota_error(client, collection):
+    """100 entries of 4,000 characters are within hawkBit's limits; in one DynamoDB item they were a 500."""
+    owner = create_sm(client) if collection == "softwaremodules" else create_ds(client)
+    base = f"/rest/v1/{collection}/{owner['id']}/metadata"
+    big = "\u00e9" * 4000  # 8,000 bytes as UTF-8
+    first = [{"key": f"k{i}", "value": big} for i in range(18)]
+    assert post(client, base, first).status_code == 201
+    resp = post(client, base, [{"key": f"more{i}", "value": big} for i in range(10)])
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert body(get(client, f"{base}?limit=100"))["total"] == 18
+    assert put(client, f"{base}/k0", {"value": "x" * 4000}).status_code == 200  # smaller values still change
+    assert put(client, f"{base}/k1", {"value": "\U0001F600" * 4000}).status_code == 200  # 16,000 bytes: fits
+    assert put(client, f"{base}/k3", {"value": "\U0001F600" * 4000}).status_code == 403  # would grow past it
+    assert delete(client, f"{base}/k2").status_code == 200
 
 
 def test_one_paged_list_renderer():

@@ -1,6 +1,8 @@
 """/rest/v1/system/configs, /quota, /userinfo: shapes, typed validation, permissions."""
 import json
 
+import pytest
+
 from tests.conftest import ADMIN, basic
 
 
@@ -84,6 +86,25 @@ def test_quota_lists_every_quota_alphabetically(client):
     assert body["TARGET"]["limit"] == 200000 and body["TARGET"]["used"] == 0
     one = json.loads(client.http.get("/rest/v1/system/quota/TARGET", headers=ADMIN).body)
     assert one["limit"] == 200000
+
+
+def test_local_user_quota_counts_the_tenants_users(client, monkeypatch):
+    from chalicelib import errors
+    from chalicelib.services import tenants
+
+    def used() -> int:
+        return json.loads(client.http.get("/rest/v1/system/quota/LOCAL_USER", headers=ADMIN).body)["used"]
+
+    assert used() == 1  # the bootstrap admin
+    tenants.create_user("DEFAULT", "second", "pw", ["READ_TARGET"])
+    tenants.create_user("DEFAULT", "second", "other", ["READ_TARGET"])  # exists already: kept, not counted
+    assert used() == 2
+    assert client.http.get("/rest/v1/userinfo", headers=basic("second", "pw")).status_code == 200
+    monkeypatch.setenv("SKYHAWK_QUOTA_LOCAL_USER", "2")
+    with pytest.raises(errors.QuotaExceeded):
+        tenants.create_user("DEFAULT", "third", "pw", ["READ_TARGET"])
+    assert used() == 2
+    assert client.http.get("/rest/v1/userinfo", headers=basic("third", "pw")).status_code == 401
 
 
 def test_wrong_password_is_401_and_userinfo_names_the_user(client):

@@ -40,10 +40,10 @@ def test_invalid_bodies_are_400(client):
     assert json.loads(client.http.get("/rest/v1/targets", headers=ADMIN).body)["total"] == 0
 
 
-def test_target_quota_is_429_and_exact(client, monkeypatch):
+def test_target_quota_is_403_and_exact(client, monkeypatch):
     monkeypatch.setenv("SKYHAWK_QUOTA_TARGET", "3")
     _post(client, [{"controllerId": "q1", "name": "q"}, {"controllerId": "q2", "name": "q"}])
-    body = _post(client, [{"controllerId": "q3", "name": "q"}, {"controllerId": "q4", "name": "q"}], status=429)
+    body = _post(client, [{"controllerId": "q3", "name": "q"}, {"controllerId": "q4", "name": "q"}], status=403)
     assert body["errorCode"] == "hawkbit.server.error.quota.tooManyEntries"
     assert client.http.get("/rest/v1/targets/q3", headers=ADMIN).status_code == 404
     quota = json.loads(client.http.get("/rest/v1/system/quota/TARGET", headers=ADMIN).body)

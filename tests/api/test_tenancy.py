@@ -69,6 +69,22 @@ def test_authority_header_mode(client, monkeypatch):
     assert client.http.get("/DEFAULT/controller/v1/cert-dev",
                            headers={**proxy, "X-Controller-Id": "cert-dev", "X-Authority-0": "zzz",
                                     "X-Authority-1": "DEF456"}).status_code == 200
+    # hawkBit counts the numbered headers from 1: X-Authority-1 alone is read
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev",
+                           headers={**proxy, "X-Controller-Id": "cert-dev", "X-Authority-1": "DEF456"}
+                           ).status_code == 200
+    # ... and stops at the first gap
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev",
+                           headers={**proxy, "X-Controller-Id": "cert-dev", "X-Authority-1": "zzz",
+                                    "X-Authority-3": "DEF456"}).status_code == 401
+    # hawkBit's own header names, as a proxy configured for hawkBit sends them
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev",
+                           headers={**proxy, "X-Ssl-Client-Cn": "cert-dev", "X-Ssl-Issuer-Hash-1": "zzz",
+                                    "X-Ssl-Issuer-Hash-2": "abc123"}).status_code == 200
+    # two common-name headers that disagree: refused
+    assert client.http.get("/DEFAULT/controller/v1/cert-dev",
+                           headers={**proxy, "X-Ssl-Client-Cn": "cert-dev", "X-Controller-Id": "other",
+                                    "X-Ssl-Issuer-Hash-1": "abc123"}).status_code == 401
     # the header names another controller: refused
     assert client.http.get("/DEFAULT/controller/v1/cert-dev",
                            headers={**proxy, "X-Controller-Id": "someone-else", "X-Authority": "abc123"}

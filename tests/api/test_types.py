@@ -161,7 +161,7 @@ def test_software_module_type_quota(client, monkeypatch):
     monkeypatch.setenv("SKYHAWK_QUOTA_SOFTWARE_MODULE_TYPE", "4")
     assert post(client, SM_TYPES, [{"key": "one", "name": "One"}]).status_code == 201
     resp = post(client, SM_TYPES, [{"key": "two", "name": "Two"}])
-    assert resp.status_code == 429 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert usage("SOFTWARE_MODULE_TYPE") == 4 and body(get(client, SM_TYPES))["total"] == 4
 
 

@@ -257,3 +257,19 @@ def test_cdn_is_optional_and_uses_origin_access_control():
     [origin] = resources["CdnDistribution"]["Properties"]["DistributionConfig"]["Origins"]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["CdnOriginAccessControl", "Id"]}
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
+
+
+# --- (d) API Gateway answers unknown routes as the app does -------------------------------------------
+
+def test_gateway_responses_render_the_apps_route_not_found():
+    from chalicelib import errors
+    template = json.loads((PROJECT_DIR / "infra" / "api-gateway-responses.json").read_text())
+    app_body = json.loads(errors.render_hawkbit(errors.RouteNotFound()).body)
+    kinds = set()
+    for resource in template["Resources"].values():
+        props = resource["Properties"]
+        kinds.add(props["ResponseType"])
+        assert props["StatusCode"] == "404" and props["RestApiId"] == {"Ref": "RestAPI"}
+        body = json.loads(props["ResponseTemplates"]["application/json"])
+        assert (body["errorCode"], body["exceptionClass"]) == (app_body["errorCode"], app_body["exceptionClass"])
+    assert kinds == {"MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"}
