@@ -109,20 +109,22 @@ def _deployment_json(tenant: str, controller_id: str, view: controller.Deploymen
     return body
 
 
-@route(bp, BASE + "/deploymentBase/{action_id}")
-def deployment_base(tenant, controller_id, action_id):
+def _action_resource(tenant: str, controller_id: str, action_id: str, read, field: str):
+    """deploymentBase, installedBase and confirmationBase/{id}: one action in deploymentBase's shape."""
     media = _representation(tenant, controller_id)
     device = _device(tenant, controller_id)
-    view = controller.deployment_base(device, int_param(action_id, "actionId"), _history_count())
-    return ddi_wire.respond(_deployment_json(tenant, controller_id, view, "deployment"), media)
+    view = read(device, int_param(action_id, "actionId"), _history_count())
+    return ddi_wire.respond(_deployment_json(tenant, controller_id, view, field), media)
+
+
+@route(bp, BASE + "/deploymentBase/{action_id}")
+def deployment_base(tenant, controller_id, action_id):
+    return _action_resource(tenant, controller_id, action_id, controller.deployment_base, "deployment")
 
 
 @route(bp, BASE + "/installedBase/{action_id}")
 def installed_base(tenant, controller_id, action_id):
-    media = _representation(tenant, controller_id)
-    device = _device(tenant, controller_id)
-    view = controller.installed_base(device, int_param(action_id, "actionId"), _history_count())
-    return ddi_wire.respond(_deployment_json(tenant, controller_id, view, "deployment"), media)
+    return _action_resource(tenant, controller_id, action_id, controller.installed_base, "deployment")
 
 
 @route(bp, BASE + "/installedBase", methods=["PUT"])
@@ -160,10 +162,7 @@ def confirmation_state(tenant, controller_id):
 
 @route(bp, BASE + "/confirmationBase/{action_id}")
 def confirmation_base(tenant, controller_id, action_id):
-    media = _representation(tenant, controller_id)
-    device = _device(tenant, controller_id)
-    view = controller.confirmation_base(device, int_param(action_id, "actionId"), _history_count())
-    return ddi_wire.respond(_deployment_json(tenant, controller_id, view, "confirmation"), media)
+    return _action_resource(tenant, controller_id, action_id, controller.confirmation_base, "confirmation")
 
 
 @route(bp, BASE + "/confirmationBase/{action_id}/feedback", methods=["POST"])

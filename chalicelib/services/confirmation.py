@@ -13,9 +13,9 @@ from chalicelib.domain import actions as rules
 from chalicelib.domain import confirmation
 from chalicelib.domain.actions import Status
 from chalicelib.domain.numbers import is_int64
+from chalicelib.services import targets as target_service
 from chalicelib.services.deployment import check_status_quota, history_entry
 from chalicelib.store import actions as action_store
-from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, Target
 from chalicelib.store.tx import Tx, retrying
 
@@ -35,13 +35,6 @@ def auto_confirm_of(target: Target) -> AutoConfirm | None:
     if not state:
         return None
     return AutoConfirm(state.get("initiator"), state.get("remark"), int(state["activatedAt"]))
-
-
-def _target(tenant: str, controller_id: str) -> Target:
-    target = target_store.find(tenant, controller_id)
-    if target is None:
-        raise errors.EntityNotFound.of("Target", controller_id)
-    return target
 
 
 def _optional_text(body: dict, key: str) -> str | None:
@@ -68,7 +61,7 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
 
     def attempt() -> None:
         nonlocal more
-        target = _target(tenant, controller_id)
+        target = target_service.get(tenant, controller_id)
         if target.auto_confirm:
             raise errors.AutoConfirmAlreadyActive.of(controller_id)
         now = clock.now_ms()
@@ -88,7 +81,7 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
 def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
     """Switch auto-confirmation off; actions keep their state (hawkBit). Off already: nothing changes."""
     def attempt() -> None:
-        target = _target(tenant, controller_id)
+        target = target_service.get(tenant, controller_id)
         if target.auto_confirm is None:
             return
         now = clock.now_ms()
@@ -101,7 +94,7 @@ def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
 def confirm_waiting_actions(tenant: str, controller_id: str, user: str) -> None:
     """Confirm what still waits while auto-confirmation is on, a transaction per batch; a retry completes it."""
     def attempt() -> bool:
-        target = _target(tenant, controller_id)
+        target = target_service.get(tenant, controller_id)
         if not target.auto_confirm or not _waiting_ids(target):
             return False
         now = clock.now_ms()
@@ -180,7 +173,7 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
     """
     def attempt() -> None:
         nonlocal target
-        current = target or _target(tenant, controller_id)
+        current = target or target_service.get(tenant, controller_id)
         target = None  # a retry reads it again
         action = action_store.find(tenant, controller_id, action_id)
         if action is None:
@@ -215,4 +208,4 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
 # --- views -------------------------------------------------------------------------------------------------
 def state_of(tenant: str, controller_id: str) -> AutoConfirm | None:
     """GET .../autoConfirm: the target's auto-confirmation (404 for an unknown target)."""
-    return auto_confirm_of(_target(tenant, controller_id))
+    return auto_confirm_of(target_service.get(tenant, controller_id))

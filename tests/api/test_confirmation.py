@@ -469,7 +469,6 @@ def test_a_stale_confirmation_is_retried_on_fresh_state(client, monkeypatch):
 def test_a_stale_activation_sees_the_concurrent_one(client, monkeypatch):
     """Two activations race: the one that read the target before the other wrote is refused, re-reads, 409."""
     _waiting(client)
-    from chalicelib.services import confirmation
     from chalicelib.store import targets as target_store
     real_find = target_store.find
     stale = real_find("DEFAULT", CID)
@@ -481,7 +480,7 @@ def test_a_stale_activation_sees_the_concurrent_one(client, monkeypatch):
         reads.append(controller_id)
         return stale if len(reads) == 1 else real_find(tenant, controller_id)
 
-    monkeypatch.setattr(confirmation.target_store, "find", stale_first)
+    monkeypatch.setattr(target_store, "find", stale_first)
     resp = client.http.post(f"/rest/v1/targets/{CID}/autoConfirm/activate", headers=ADMIN,
                             body=json.dumps({"initiator": "second"}))
     assert resp.status_code == 409 and len(reads) == 2
