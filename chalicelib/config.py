@@ -21,6 +21,27 @@ def table_prefix() -> str:
     return os.environ.get("SKYHAWK_TABLE_PREFIX", DEFAULT_TABLE_PREFIX)
 
 
+@dataclass(frozen=True)
+class AwsTimeouts:
+    """How long one AWS call may take: a dependency that stalls must cost seconds, not the Lambda's 30 s.
+
+    Read when the clients are created (PynamoDB fixes its models' settings at class creation). Worst case of
+    one call: attempts x (connect + read) plus botocore's jittered backoff between attempts.
+    """
+    connect_seconds: float
+    dynamodb_read_seconds: float
+    s3_read_seconds: float  # S3 answers a large server-side copy only when it is done
+    max_attempts: int
+
+
+def aws_timeouts() -> AwsTimeouts:
+    env = os.environ.get
+    return AwsTimeouts(connect_seconds=float(env("SKYHAWK_AWS_CONNECT_TIMEOUT_SECONDS", "1")),
+                       dynamodb_read_seconds=float(env("SKYHAWK_AWS_READ_TIMEOUT_SECONDS", "2")),
+                       s3_read_seconds=float(env("SKYHAWK_S3_READ_TIMEOUT_SECONDS", "10")),
+                       max_attempts=int(env("SKYHAWK_AWS_MAX_ATTEMPTS", "3")))
+
+
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 

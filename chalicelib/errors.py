@@ -349,6 +349,17 @@ class InternalError(SkyhawkError):
     pass
 
 
+class ServiceUnavailable(SkyhawkError):
+    """An AWS dependency is unreachable, throttling or failing: the request can be repeated after a while."""
+    status, code, dcs_reason = 503, "hawkbit.server.error.serviceUnavailable", "serviceUnavailable"
+    exception_class = "org.springframework.dao.TransientDataAccessResourceException"
+    default_message = "The service is temporarily unavailable; retry after the time given in Retry-After."
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, message: str | None = None, retry_after: int = RETRY_AFTER_SECONDS):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class ArtifactUploadFailed(SkyhawkError):
     code = "hawkbit.server.error.artifact.uploadFailed"
     exception_class = "org.eclipse.hawkbit.artifact.repository.ArtifactStoreException"

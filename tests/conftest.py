@@ -71,7 +71,7 @@ ADMIN = basic()
 
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
-    from chalicelib.services import tenant_config
+    from chalicelib.services import health, tenant_config
     from chalicelib.store import aws, tx
 
     config.reset()
@@ -80,6 +80,7 @@ def reset_process_state() -> None:
     tx.reset()
     tenant_config.invalidate()
     auth.forget_verified()
+    health.forget()
 
 
 @pytest.fixture
@@ -98,13 +99,24 @@ def aws_env():
     reset_process_state()
 
 
+def pytest_configure(config):
+    from tests.contract.hooks import OPT_OUT_MARKER
+
+    config.addinivalue_line("markers", f"{OPT_OUT_MARKER}: do not check this test's responses against "
+                                       "hawkBit's OpenAPI documents (tests/contract)")
+
+
 @pytest.fixture
-def client(aws_env):
+def client(aws_env, request):
+    """chalice's test client; every response it returns is checked against hawkBit's OpenAPI contract."""
     from chalice.test import Client
 
     from app import app
+    from tests.contract.hooks import OPT_OUT_MARKER, check_chalice_client
 
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
+        if request.node.get_closest_marker(OPT_OUT_MARKER) is None:
+            check_chalice_client(test_client.http)
         yield test_client
 
 

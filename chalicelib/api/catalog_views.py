@@ -58,7 +58,9 @@ def ds_type_json(item: DistributionSetType, root: str) -> dict[str, Any]:
 
 
 def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"key": entry.key, "value": entry.value}
+    body: dict[str, Any] = {"key": entry.key}
+    if entry.value is not None:  # only entries stored before values were required lack one; hawkBit omits nulls
+        body["value"] = entry.value
     if with_target_visible:
         body["targetVisible"] = bool(entry.target_visible)
     return body

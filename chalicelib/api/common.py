@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib import auth, errors
+from chalicelib import auth, errors, faults
 from chalicelib.domain.numbers import is_int64
 
 log = logging.getLogger("skyhawk")
@@ -41,7 +41,10 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
                 return view(*args, **kw)
             except errors.SkyhawkError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - rendered as the generic 500, logged with the stack
+            except Exception as exc:  # noqa: BLE001 - 503 for an AWS outage, else the generic 500 with the stack
+                if faults.unavailable(exc):
+                    log.warning("unavailable: %s %s: %s", bp.current_request.method, path, faults.describe(exc))
+                    raise errors.ServiceUnavailable() from exc
                 log.exception("unhandled error on %s", path)
                 raise errors.InternalError() from exc
         return bp.route(path, methods=methods or ["GET"], content_types=ANY_CONTENT, **kwargs)(guarded)

@@ -139,7 +139,8 @@ def create_metadata(ds_id):
 def get_metadata(ds_id, key):
     who = principal(bp, READ)
     entry = distribution_sets.get_metadata(who.tenant, _ds_id(ds_id), path_text(key))
-    return json_response(metadata_json(entry, False))
+    # hawkBit's getMetadataValue produces application/json only here (its software-module twin: HAL first).
+    return json_response(metadata_json(entry, False), content_type="application/json")
 
 
 @route(bp, BASE + "/{ds_id}/metadata/{key}", methods=["PUT"])

@@ -84,13 +84,16 @@ def maintenance_window_json(stored: Mapping[str, Any], now: int) -> dict[str, An
 
 
 def action_json(action: Action, root: str, now: int | None = None) -> dict[str, Any]:
+    """hawkBit's MgmtAction: `status` is the action's own status (`canceled`, `running`, ...) and `active` says
+    whether it is open (hawkBit 0.10 replaced the old pending/finished `status`); `detailStatus` keeps the same
+    value for clients written against the older shape."""
     now = clock.now_ms() if now is None else now
     target_href = f"{root}/rest/v1/targets/{action.controller_id}"
     href = f"{target_href}/actions/{int(action.action_id)}"
-    body = {**_base(action), "id": int(action.action_id), "type": "cancel" if action.status in (
-        "CANCELING", "CANCELED") else "update",
-        "status": "pending" if action.active else "finished", "detailStatus": action.status.lower(),
-        "forceType": action.action_type}
+    canceling_or_canceled = action.status in ("CANCELING", "CANCELED")
+    body = {**_base(action), "id": int(action.action_id), "type": "cancel" if canceling_or_canceled else "update",
+            "status": action.status.lower(), "detailStatus": action.status.lower(), "active": bool(action.active),
+            "forceType": action.action_type}
     if action.action_type == "timeforced" and action.force_time is not None:
         body["forceTime"] = int(action.force_time)
     if action.weight is not None:
@@ -101,13 +104,15 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
         body["externalRef"] = action.external_ref
     if action.maintenance_window:
         body["maintenanceWindow"] = maintenance_window_json(action.maintenance_window, now)
-    body["_links"] = {
-        "self": {"href": href},
+    body["_links"] = {"self": {"href": href}}
+    if canceling_or_canceled:
+        body["_links"]["canceledaction"] = {"href": href}
+    body["_links"].update({
         "target": {"href": target_href, "name": action.controller_id},
         "distributionset": {"href": f"{root}/rest/v1/distributionsets/{int(action.ds_id)}",
                             "name": f"{action.ds_name}:{action.ds_version}"},
         "status": {"href": f"{href}/status?offset=0&limit=50&sort=id%3ADESC"},
-    }
+    })
     return body
 
 

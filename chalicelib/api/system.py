@@ -27,7 +27,15 @@ def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool, who=No
 
 @route(bp, "/health")
 def health():
-    return json_response({"status": "UP"}, content_type="application/json")
+    """200 UP when DynamoDB and S3 answer; 503 DOWN with the failing components (and Retry-After) otherwise."""
+    from chalicelib.services import health as service  # loaded by probes only, not by every cold start
+    current = service.current()
+    if current.up:
+        return json_response({"status": "UP"}, content_type="application/json")
+    components = {name: {"status": "UP" if up else "DOWN"} for name, up in current.components.items()}
+    return json_response({"status": "DOWN", "components": components}, status=503,
+                         content_type="application/json",
+                         extra_headers={"Retry-After": str(errors.ServiceUnavailable.RETRY_AFTER_SECONDS)})
 
 
 @route(bp, "/rest/v1/system/configs")
@@ -43,7 +51,8 @@ def put_configs():
     body = json_body(bp, dict)
     changed = tenant_config.set_values(who.tenant, body, who.username)
     root = base_url(bp)
-    return json_response({k: _config_json(e, root, True, who) for k, e in changed.items()})
+    # hawkBit answers a list of the new values; each names its key only through its self link.
+    return json_response([_config_json(e, root, True, who) for e in changed.values()])
 
 
 @route(bp, "/rest/v1/system/configs/{key}")

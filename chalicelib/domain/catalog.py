@@ -234,13 +234,20 @@ def metadata_entries(body: Any, with_target_visible: bool) -> list[MetadataEntry
     return entries
 
 
-def metadata_entry(body: Any, with_target_visible: bool, key: str | None = None) -> MetadataEntry:
+def metadata_entry(body: Any, with_target_visible: bool, key: str | None = None,
+                   value_required: bool = True) -> MetadataEntry:
+    """One entry; a value may be empty but not absent or null (hawkBit's metadata maps reject null values, and
+    DDI's DdiMetadata requires one). An update that leaves the value alone says `value_required=False`."""
     body = _object(body, "metadata entry")
     key = key if key is not None else _text(body, "key", METADATA_KEY_MAX, required=True)
     if len(key) > METADATA_KEY_MAX or not key:
         raise errors.ConstraintViolation(f"'key' must be 1 to {METADATA_KEY_MAX} characters long.", ["key"])
     visible = bool(_flag(body, "targetVisible", False)) if with_target_visible else False
-    return MetadataEntry(key, _text(body, "value", METADATA_VALUE_MAX), visible)
+    value = _text(body, "value", METADATA_VALUE_MAX)
+    if value is None and value_required:
+        raise errors.ConstraintViolation(f"Metadata '{key}' needs a 'value' (it may be empty, not null).",
+                                         ["value"])
+    return MetadataEntry(key, value, visible)
 
 
 # --- distribution set composition ---------------------------------------------------------------

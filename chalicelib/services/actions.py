@@ -9,17 +9,19 @@ from chalicelib.store import actions as store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, ActionStatusEntry
 
-SORT_FIELDS = {"id": "id", "status": "status", "detailstatus": "detailStatus", "weight": "weight",
-               "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt", "laststatuscode": "lastStatusCode"}
-SEARCH_FIELDS = {"id", "status", "detailstatus", "weight", "laststatuscode", "createdat", "createdby",
+SORT_FIELDS = {"id": "id", "active": "active", "status": "status", "detailstatus": "detailStatus",
+               "weight": "weight", "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt",
+               "laststatuscode": "lastStatusCode"}
+SEARCH_FIELDS = {"id", "active", "status", "detailstatus", "weight", "laststatuscode", "createdat", "createdby",
                  "lastmodifiedat", "lastmodifiedby", "externalref", "target.*", "distributionset.*"}
 STATUS_SORT_FIELDS = {"id": "id", "reportedat": "reportedAt", "timestamp": "timestamp"}
 
 
 def view(action: Action) -> dict[str, Any]:
-    """Fields q= and sort see. [classic] status is pending/finished; detailStatus is the real status."""
+    """Fields q= and sort see, as rendered: status (and its older name detailStatus) is the action's status,
+    active whether it is open."""
     return {
-        "id": int(action.action_id), "status": "pending" if action.active else "finished",
+        "id": int(action.action_id), "active": bool(action.active), "status": action.status.lower(),
         "detailstatus": action.status.lower(), "detailStatus": action.status.lower(),
         "weight": action.weight, "laststatuscode": action.last_status_code,
         "lastStatusCode": action.last_status_code, "createdat": action.created_at, "createdAt": action.created_at,

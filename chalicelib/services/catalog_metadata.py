@@ -82,7 +82,7 @@ def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str
     def attempt() -> rules.MetadataEntry:
         entity = load()
         current = entry_of(entity, key, kind)
-        value = rules.metadata_entry({"key": key, **body}, with_visibility, key=key)
+        value = rules.metadata_entry({"key": key, **body}, with_visibility, key=key, value_required="value" in body)
         changed = rules.MetadataEntry(
             key, value.value if "value" in body else current.value,
             value.target_visible if "targetVisible" in body else current.target_visible)

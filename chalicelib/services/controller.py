@@ -10,10 +10,11 @@ of a dataclass to define.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, Mapping, NamedTuple
 
-from chalicelib import auth, clock, config, errors
+from chalicelib import auth, clock, config, errors, faults
 from chalicelib.domain import actions as rules
 from chalicelib.domain import polling, quotas
 from chalicelib.domain.actions import Status, UpdateStatus
@@ -27,9 +28,10 @@ from chalicelib.services.deployment import history_entry, target_after_close
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, Target
-from chalicelib.store.tx import Tx
+from chalicelib.store.tx import Tx, backoff
 
 RETRIES = 5
+log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
@@ -137,8 +139,13 @@ def _record_presence(target: Target, cfg: Mapping[str, Any], now: int, ip_addres
     interval = config.settings().last_seen_write_interval_ms
     if target.last_request_at is not None and now - int(target.last_request_at) < interval:
         return
-    target_store.touch_last_seen(target.tenant, target.controller_id, now, polling.overdue_at(now, cfg),
-                                 ip_address, now - interval)
+    try:
+        target_store.touch_last_seen(target.tenant, target.controller_id, now, polling.overdue_at(now, cfg),
+                                     ip_address, now - interval)
+    except Exception as exc:  # noqa: BLE001 - the answer does not depend on it; a later poll writes it
+        if not faults.unavailable(exc):
+            raise
+        log.warning("last-seen of %s not written: %s", target.controller_id, faults.describe(exc))
 
 
 def window_of(stored: Mapping[str, Any] | None):
@@ -353,6 +360,7 @@ def _with_fresh_target(device: Device, attempt) -> None:
         except errors.ConcurrentModification:
             if n == RETRIES - 1:
                 raise
+            backoff(n)
             target = target_store.find(device.tenant, device.target.controller_id)
             if target is None:
                 raise errors.EntityNotFound.of("Target", device.target.controller_id)

@@ -23,7 +23,7 @@ from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, ActionStatusEntry, Target
-from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
+from chalicelib.store.tx import MAX_ITEMS, Tx, backoff, retrying
 
 RETRIES = 5
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
@@ -130,6 +130,8 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     flow = bool(cfg["user.confirmation.flow.enabled"])
     remaining = [req.controller_id for req in todo]
     for attempt in range(RETRIES):
+        if attempt:
+            backoff(attempt - 1)
         fresh = targets if attempt == 0 else target_store.find_many(tenant, remaining)
         open_actions = _open_actions(tenant, [fresh[cid] for cid in remaining if cid in fresh])
         plans = []

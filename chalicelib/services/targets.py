@@ -13,11 +13,13 @@ from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
-from chalicelib.store.tx import MAX_ITEMS, Tx
+from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
 MAX_TOKEN = 128
 MAX_ADDRESS = 512
+# First polls of many new devices meet on the tenant's TARGET usage counter; each retries until it gets in.
+REGISTRATION_ATTEMPTS = 8
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
@@ -145,21 +147,23 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
     """First poll of an unknown controller under a gateway token: REGISTERED, as hawkBit does."""
     if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
-    now = clock.now_ms()
-    item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", now,
-                    UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
-    item.ip_address = ip_address
-    tx = Tx().put(item)
-    counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
-    try:
-        tx.commit()
-    except errors.ConcurrentModification:
-        found = store.find(tenant, controller_id)  # registered by a concurrent first poll
-        if found is None:
-            raise
-        return found
-    item.version = 1
-    return item
+
+    def attempt() -> Target:
+        item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
+                        UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
+        item.ip_address = ip_address
+        tx = Tx().put(item)
+        counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
+        try:
+            tx.commit()
+        except errors.ConcurrentModification:
+            found = store.find(tenant, controller_id)  # registered by a concurrent first poll ...
+            if found is None:
+                raise  # ... or other devices' first polls met on the usage counter: try again
+            return found
+        item.version = 1
+        return item
+    return retrying(REGISTRATION_ATTEMPTS, attempt)
 
 
 def get(tenant: str, controller_id: str) -> Target:

@@ -16,8 +16,10 @@ def ensure_tenant(tenant: str, admin_password: str | None = None) -> None:
     try:
         TenantRegistration(REGISTRY_TENANT, tenant, created_at=now).save(
             condition=TenantRegistration.key.does_not_exist())
-    except PutError:
-        pass  # already registered
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        # already registered
     from chalicelib.services import catalog_defaults
     catalog_defaults.ensure_default_types(tenant)
     if not users.any_user(tenant):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import errors
-from chalicelib.store.tx import Tx
+from chalicelib.store.tx import Tx, backoff
 
 log = logging.getLogger("skyhawk")
 
@@ -49,6 +49,8 @@ class AllOrNothing:
                 except errors.ConcurrentModification:
                     if attempt == UNDO_ATTEMPTS - 1:
                         log.error("could not undo a step of a failed multi-transaction request", exc_info=True)
+                    else:
+                        backoff(attempt)
                 except Exception:  # noqa: BLE001 - keep undoing the other steps, keep the original error
                     log.error("could not undo a step of a failed multi-transaction request", exc_info=True)
                     break

@@ -8,12 +8,17 @@ from chalicelib import config
 
 
 @functools.lru_cache(maxsize=None)
-def client(service: str, endpoint_url: str | None = None) -> Any:
+def client(service: str, endpoint_url: str | None = None, attempts: int | None = None) -> Any:
+    """`attempts` overrides the configured attempts (a health probe asks once and answers at once)."""
     import boto3
     from botocore.config import Config
 
+    timeouts = config.aws_timeouts()
+    read = timeouts.s3_read_seconds if service == "s3" else timeouts.dynamodb_read_seconds
     cfg = Config(region_name=config.settings().region, signature_version="s3v4" if service == "s3" else None,
-                 retries={"mode": "standard"}, s3={"addressing_style": "path"} if endpoint_url else None)
+                 connect_timeout=timeouts.connect_seconds, read_timeout=read,
+                 retries={"mode": "standard", "total_max_attempts": attempts or timeouts.max_attempts},
+                 s3={"addressing_style": "path"} if endpoint_url else None)
     return boto3.session.Session().client(service, config=cfg, endpoint_url=endpoint_url or None)
 
 

@@ -28,10 +28,15 @@ from chalicelib import config
 
 
 def _meta(name: str):
+    timeouts = config.aws_timeouts()
+
     class Meta:
         table_name = config.table_prefix() + name
         region = config.region()
         billing_mode = "PAY_PER_REQUEST"
+        connect_timeout_seconds = timeouts.connect_seconds
+        read_timeout_seconds = timeouts.dynamodb_read_seconds
+        max_retry_attempts = timeouts.max_attempts - 1
     return Meta
 
 

@@ -8,13 +8,15 @@ may retry after reading again.
 from __future__ import annotations
 
 import functools
+import random
+import time
 from typing import Any, Callable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import config, errors
+from chalicelib import config, errors, faults
 
 MAX_ITEMS = 100
 ErrorFactory = Callable[[], errors.SkyhawkError]
@@ -79,7 +81,10 @@ class Tx:
 
 @functools.lru_cache(maxsize=1)
 def _connection() -> Connection:
-    return Connection(region=config.region())
+    timeouts = config.aws_timeouts()
+    return Connection(region=config.region(), connect_timeout_seconds=timeouts.connect_seconds,
+                      read_timeout_seconds=timeouts.dynamodb_read_seconds,
+                      max_retry_attempts=timeouts.max_attempts - 1)
 
 
 def reset() -> None:
@@ -93,15 +98,29 @@ def _error_for(exc: TransactWriteError, ordered: list) -> errors.SkyhawkError:
             return on_fail() if on_fail else errors.ConcurrentModification()
     if any(r is not None and r.code == "TransactionConflict" for r in reasons):
         return errors.ConcurrentModification()
+    if any(r is not None and r.code in faults.RETRYABLE_CODES for r in reasons) or faults.unavailable(exc):
+        return errors.ServiceUnavailable()
     return errors.InternalError(f"transaction failed: {exc.cause_response_code}")
 
 
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.25
+
+
+def backoff(attempt: int) -> None:
+    """Pause before the next try: "full jitter" (a random time up to base x 2^attempt, capped), so writers that
+    collided spread out instead of colliding again in step. AWS calls themselves are retried by botocore."""
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)))
+
+
 def retrying(attempts: int, fn: Callable[[], Any]) -> Any:
-    """Run read-decide-write `fn` again when a concurrent change beat it (optimistic locking)."""
+    """Run read-decide-write `fn` again, after a jittered pause, when a concurrent change beat it (optimistic
+    locking); only the last conflict reaches the caller (409)."""
     for attempt in range(attempts):
         try:
             return fn()
         except errors.ConcurrentModification:
             if attempt == attempts - 1:
                 raise
+            backoff(attempt)
     return None

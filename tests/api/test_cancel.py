@@ -40,6 +40,27 @@ def test_accepted_cancel_closes_action_and_target_in_sync(client):
     assert "cancelAction" not in steps.poll(client, cid, token)["_links"]
 
 
+def test_action_json_says_canceled_as_hawkbit_does(client):
+    """Clients written against hawkBit read `status == "canceled"` (and `active`), not pending/finished."""
+    cid, token, _, action_id = _running(client)
+    running = steps.action(client, cid, action_id)
+    assert (running["type"], running["status"], running["detailStatus"], running["active"]) == (
+        "update", "running", "running", True)
+    assert "canceledaction" not in running["_links"]
+    _cancel(client, cid, action_id)
+    canceling = steps.action(client, cid, action_id)
+    assert (canceling["type"], canceling["status"], canceling["active"]) == ("cancel", "canceling", True)
+    assert canceling["_links"]["canceledaction"]["href"].endswith(f"/rest/v1/targets/{cid}/actions/{action_id}")
+    steps.feedback(client, cid, token, action_id, "closed", "success", kind="cancelAction")
+    canceled = steps.action(client, cid, action_id)
+    assert (canceled["type"], canceled["status"], canceled["detailStatus"], canceled["active"]) == (
+        "cancel", "canceled", "canceled", False)
+    listed = json.loads(client.http.get(f"/rest/v1/targets/{cid}/actions?q=active==false", headers=ADMIN).body)
+    assert [a["id"] for a in listed["content"]] == [action_id]
+    listed = json.loads(client.http.get(f"/rest/v1/targets/{cid}/actions?q=status==canceled", headers=ADMIN).body)
+    assert [a["status"] for a in listed["content"]] == ["canceled"]
+
+
 def test_canceled_execution_is_only_a_warning(client):
     cid, token, _, action_id = _running(client)
     _cancel(client, cid, action_id)

@@ -68,7 +68,7 @@ def test_full_update_registered_pending_in_sync(client):
     assert after["updateStatus"] == "in_sync"
     assert isinstance(after["installedAt"], int)
     action = steps.action(client, cid, action_id)
-    assert action["status"] == "finished" and action["detailStatus"] == "finished"
+    assert (action["status"], action["detailStatus"], action["active"]) == ("finished", "finished", False)
     types = [entry["type"] for entry in steps.history(client, cid, action_id)]
     assert types[0] == "finished" and types[-1] == "running"
     assert "retrieved" in types and "download" in types

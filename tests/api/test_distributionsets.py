@@ -202,7 +202,7 @@ def test_delete_locked_is_soft_and_hidden(client):
     # deleting it again is a 200 (hawkBit) and changes nothing
     assert delete(client, f"{DS}/{ds['id']}").status_code == 200
     assert body(get(client, f"{DS}/{ds['id']}"))["deleted"] is True and usage("DISTRIBUTION_SET") == 1
-    assert post(client, f"{DS}/{ds['id']}/metadata", [{"key": "k"}]).status_code == 404
+    assert post(client, f"{DS}/{ds['id']}/metadata", [{"key": "k", "value": "v"}]).status_code == 404
 
 
 def test_paging_sorting_and_search(client):
@@ -229,9 +229,16 @@ def test_metadata(client):
     assert body(resp) == [{"key": "channel", "value": "beta"}, {"key": "owner", "value": "ops"}]
     listed = body(get(client, f"{base}?q=value==ops"))
     assert listed["content"] == [{"key": "owner", "value": "ops"}] and listed["total"] == 1
-    assert body(get(client, f"{base}/channel")) == {"key": "channel", "value": "beta"}
+    one = get(client, f"{base}/channel")
+    assert body(one) == {"key": "channel", "value": "beta"}
+    assert one.headers["Content-Type"] == "application/json"  # hawkBit: produces application/json only
     assert body(put(client, f"{base}/channel", {"value": "stable"})) == {"key": "channel", "value": "stable"}
-    assert post(client, base, [{"key": "owner"}]).status_code == 409
+    assert post(client, base, [{"key": "owner", "value": "again"}]).status_code == 409
+    for entries in ([{"key": "nothing"}], [{"key": "nothing", "value": None}]):
+        resp = post(client, base, entries)  # hawkBit renders no null value: there is none to store
+        assert resp.status_code == 400 and "value" in body(resp)["parameters"]
+    assert put(client, f"{base}/channel", {"value": None}).status_code == 400
+    assert body(get(client, f"{base}/channel"))["value"] == "stable"
     assert delete(client, f"{base}/owner").status_code == 200
     assert get(client, f"{base}/owner").status_code == 404
     assert body(get(client, f"{DS}?q=metadata.channel==stable"))["total"] == 1

@@ -79,7 +79,7 @@ def test_action_whose_schedule_lapsed_is_canceled_at_the_next_poll(client):
     clock.set_now(_ms(2028, 1, 2, 0, 0))  # the last window (2027-12-31 03:00) is over
     assert "deploymentBase" not in steps.poll(client, "mw1", "tok-mw1")["_links"]
     action = steps.action(client, "mw1", action_id)
-    assert action["detailStatus"] == "canceled" and action["status"] == "finished"
+    assert (action["status"], action["detailStatus"], action["active"]) == ("canceled", "canceled", False)
     assert steps.history(client, "mw1", action_id)[0]["messages"] == [
         "Update Server: Maintenance window lapsed: the action was canceled."]
     assert steps.target(client, "mw1")["updateStatus"] == "in_sync"

@@ -201,7 +201,7 @@ def test_permissions(client):
     assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.insufficientPermission"
     assert put(client, f"{SM}/{sm['id']}", {"description": "x"}, headers=reader_json).status_code == 403
     assert delete(client, f"{SM}/{sm['id']}", headers=reader).status_code == 403
-    assert post(client, f"{SM}/{sm['id']}/metadata", [{"key": "k"}], headers=reader_json).status_code == 403
+    assert post(client, f"{SM}/{sm['id']}/metadata", [{"key": "k", "value": "v"}], headers=reader_json).status_code == 403
     assert client.http.get(SM).status_code == 401
     assert usage("SOFTWARE_MODULE") == 1
 
@@ -237,13 +237,33 @@ def test_metadata_errors(client):
     resp = post(client, base, [{"key": "b", "value": "2"}, {"key": "a", "value": "3"}])
     assert resp.status_code == 409
     assert body(get(client, base))["total"] == 1  # nothing written
-    assert post(client, base, [{"key": "c"}, {"key": "c"}]).status_code == 409
+    assert post(client, base, [{"key": "c", "value": "1"}, {"key": "c", "value": "2"}]).status_code == 409
     assert post(client, base, [{"value": "no key"}]).status_code == 400
     assert post(client, base, {"key": "x"}).status_code == 400
     assert put(client, f"{base}/missing", {"value": "x"}).status_code == 404
     assert delete(client, f"{base}/missing").status_code == 404
     assert get(client, f"{SM}/999/metadata").status_code == 404
-    assert post(client, f"{SM}/999/metadata", [{"key": "a"}]).status_code == 404
+    assert post(client, f"{SM}/999/metadata", [{"key": "a", "value": "1"}]).status_code == 404
+
+
+def test_metadata_value_must_be_given_on_create_and_not_nulled_on_update(client):
+    """hawkBit never renders a null value (and DDI's DdiMetadata requires one): absent or null is a 400, an
+    empty string is a value; a PUT without `value` keeps the stored one."""
+    sm = create_sm(client)
+    base = f"{SM}/{sm['id']}/metadata"
+    for entries in ([{"key": "a"}], [{"key": "a", "value": None}], [{"key": "b", "value": "1"}, {"key": "a"}]):
+        resp = post(client, base, entries)
+        assert resp.status_code == 400, resp.body
+        assert error_code(resp) == "hawkbit.server.error.repo.constraintViolation"
+        assert "value" in body(resp)["parameters"]
+    assert body(get(client, base))["total"] == 0  # nothing written
+    resp = post(client, base, [{"key": "empty", "value": "", "targetVisible": True}])
+    assert resp.status_code == 201 and body(resp) == [{"key": "empty", "value": "", "targetVisible": True}]
+    resp = put(client, f"{base}/empty", {"value": None})
+    assert resp.status_code == 400 and error_code(resp) == "hawkbit.server.error.repo.constraintViolation"
+    resp = put(client, f"{base}/empty", {"targetVisible": False})
+    assert resp.status_code == 200 and body(resp) == {"key": "empty", "value": "", "targetVisible": False}
+    assert body(get(client, f"{base}/empty")) == {"key": "empty", "value": "", "targetVisible": False}
 
 
 def test_metadata_quota(client, monkeypatch):
@@ -251,8 +271,8 @@ def test_metadata_quota(client, monkeypatch):
     monkeypatch.setattr(quotas, "MAX_METADATA_ENTRIES", 2)
     sm = create_sm(client)
     base = f"{SM}/{sm['id']}/metadata"
-    assert post(client, base, [{"key": "a"}, {"key": "b"}]).status_code == 201
-    resp = post(client, base, [{"key": "c"}])
+    assert post(client, base, [{"key": "a", "value": ""}, {"key": "b", "value": ""}]).status_code == 201
+    resp = post(client, base, [{"key": "c", "value": ""}])
     assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert body(get(client, base))["total"] == 2
 
@@ -297,7 +317,7 @@ def test_metadata_keys_with_dots_and_brackets(client):
         resp = put(client, path, {"value": "new", "targetVisible": True})
         assert resp.status_code == 200, resp.body
         assert body(get(client, path)) == {"key": key, "value": "new", "targetVisible": True}
-    assert post(client, base, [{"key": "a[0]"}]).status_code == 409
+    assert post(client, base, [{"key": "a[0]", "value": "again"}]).status_code == 409
     for key in METADATA_KEYS:
         assert delete(client, f"{base}/{quote(key, safe='')}").status_code == 200
     assert body(get(client, base))["total"] == 0

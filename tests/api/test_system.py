@@ -70,6 +70,22 @@ def test_malformed_json_is_body_not_readable(client):
     assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.rest.body.notReadable"
 
 
+def test_batch_put_answers_the_new_values_as_a_list(client):
+    """hawkBit's PUT /system/configs answers List<MgmtSystemTenantConfigurationValue>; the self links name the keys."""
+    resp = client.http.put("/rest/v1/system/configs", headers=ADMIN,
+                           body=json.dumps({"pollingTime": "00:10:00", "cdn.validity.days": 3}))
+    assert resp.status_code == 200
+    body = json.loads(resp.body)
+    assert isinstance(body, list)
+    by_key = {item["_links"]["self"]["href"].rsplit("/", 1)[1]: item for item in body}
+    assert set(by_key) == {"pollingTime", "cdn.validity.days"}
+    assert by_key["pollingTime"]["value"] == "00:10:00" and by_key["pollingTime"]["global"] is False
+    assert by_key["cdn.validity.days"]["value"] == 3
+    assert by_key["pollingTime"]["lastModifiedBy"] == "admin"
+    got = json.loads(client.http.get("/rest/v1/system/configs/cdn.validity.days", headers=ADMIN).body)
+    assert got["value"] == 3
+
+
 def test_batch_put_is_all_or_nothing(client):
     resp = client.http.put("/rest/v1/system/configs", headers=ADMIN,
                            body=json.dumps({"pollingTime": "00:10:00", "cdn.validity.days": "x"}))

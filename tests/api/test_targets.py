@@ -129,9 +129,12 @@ def test_actions_lists_and_global_actions(client):
     a2 = steps.assign(client, ds2, "l1")["assignedActions"][0]["id"]
     body = json.loads(client.http.get("/rest/v1/targets/l1/actions", headers=ADMIN).body)
     assert [a["id"] for a in body["content"]] == [a2, a1]
-    assert body["content"][1]["detailStatus"] == "canceling" and body["content"][1]["status"] == "pending"
+    first = body["content"][1]
+    assert (first["status"], first["detailStatus"], first["active"]) == ("canceling", "canceling", True)
     only = json.loads(client.http.get("/rest/v1/targets/l1/actions?q=detailStatus==running", headers=ADMIN).body)
     assert [a["id"] for a in only["content"]] == [a2]
+    only = json.loads(client.http.get("/rest/v1/targets/l1/actions?q=status==canceling", headers=ADMIN).body)
+    assert [a["id"] for a in only["content"]] == [a1]
     one = json.loads(client.http.get(f"/rest/v1/actions/{a1}", headers=ADMIN).body)
     assert one["id"] == a1 and one["forceType"] == "forced"
     assert client.http.get("/rest/v1/actions/987654", headers=ADMIN).status_code == 404

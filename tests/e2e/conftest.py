@@ -32,6 +32,7 @@ if str(PROJECT_DIR) not in sys.path:
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
+from tests.contract.hooks import OPT_OUT_MARKER, ViolationLog, checking_requests  # noqa: E402
 from tests.e2e.strict_s3 import StrictS3Proxy  # noqa: E402
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -59,6 +60,7 @@ class Stack:
     s3: StrictS3Proxy
     admin: requests.Session
     running: object  # infra.launcher.Running
+    contract: ViolationLog  # every response from `url` is checked against hawkBit's OpenAPI documents
 
     def session(self, user: str = "admin", password: str = "admin", tenant: str | None = None) -> requests.Session:
         """A management session; `tenant` gives hawkBit's `TENANT\\user` login."""
@@ -82,9 +84,31 @@ def stack():
     running = launcher.start(port=0, moto_port=moto_port, s3_public_endpoint=s3.url, schedule_every=0)
     admin = requests.Session()
     admin.auth = ("admin", "admin")
+    log = ViolationLog()
     try:
-        yield Stack(url=running.url, moto_url=running.moto_url, s3=s3, admin=admin, running=running)
+        with checking_requests(running.url, log):
+            yield Stack(url=running.url, moto_url=running.moto_url, s3=s3, admin=admin, running=running,
+                        contract=log)
     finally:
         admin.close()
         running.stop()
         s3.stop()
+
+
+@pytest.fixture(autouse=True)
+def responses_meet_the_contract(request):
+    """Fail a test whose responses broke the OpenAPI contract even where the violation was raised in a thread
+    (or swallowed) instead of in the test itself."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    log = request.getfixturevalue("stack").contract
+    log.take()
+    log.enabled = request.node.get_closest_marker(OPT_OUT_MARKER) is None
+    try:
+        yield
+    finally:
+        log.enabled = True
+    seen = log.take()
+    if seen:
+        pytest.fail("responses broke hawkBit's OpenAPI contract:\n" + "\n".join(map(str, seen)), pytrace=False)

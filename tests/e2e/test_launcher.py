@@ -84,10 +84,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> No
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"launcher exited early: {proc.communicate()}"
         try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or a loaded machine
         time.sleep(0.02)
     raise AssertionError(f"{url}/health not ready within {timeout} s")
 

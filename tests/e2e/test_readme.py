@@ -26,5 +26,5 @@ def test_quick_start_runs_as_printed(stack, tmp_path):
         outputs.append(done.stdout)
     assert '{"status":"UP"}' in outputs[0]
     flow = outputs[-1]
-    assert "pending\n" in flow and "in_sync\n" in flow
+    assert "pending\n" in flow and "in_sync\n" in flow and "finished\n" in flow
     assert "This is a test update file." in flow
