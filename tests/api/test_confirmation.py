@@ -39,7 +39,7 @@ def test_new_action_waits_and_the_poll_links_confirmation_base(client):
     assert "deploymentBase" not in links and "cancelAction" not in links
     assert f"/{TENANT}/controller/v1/{CID}/confirmationBase/{action_id}?c=" in links["confirmationBase"]["href"]
     action = steps.action(client, CID, action_id)
-    assert (action["status"], action["detailStatus"]) == ("pending", "wait_for_confirmation")
+    assert (action["status"], action["active"]) == ("wait_for_confirmation", True)
     [entry] = steps.history(client, CID, action_id)
     assert entry["type"] == "wait_for_confirmation"
     assert entry["messages"] == [ASSIGNED, rules.WAITING_MESSAGE]

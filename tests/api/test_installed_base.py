@@ -42,7 +42,7 @@ def test_a_reported_set_becomes_installed_with_a_finished_action(client):
     for kind in ("assignedDS", "installedDS"):
         assert json.loads(client.http.get(f"/rest/v1/targets/{CID}/{kind}", headers=ADMIN).body)["id"] == ds_id
     [action] = _actions(client)
-    assert (action["status"], action["detailStatus"], action["createdBy"]) == ("finished", "finished", CID)
+    assert (action["status"], action["active"], action["createdBy"]) == ("finished", False, CID)
     [entry] = steps.history(client, CID, action["id"])
     assert entry["type"] == "finished"
     assert entry["messages"] == [f"Assignment initiated by user '{CID}'",
