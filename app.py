@@ -5,7 +5,8 @@ from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, t
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
-# Every media type is binary: configuration files have any type (middleware.binary_bodies says why).
+# Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
+# multipart (middleware.binary_bodies says why).
 app.api.binary_types = ["*/*"]
 app.register_middleware(middleware.binary_bodies, "http")
 app.register_middleware(middleware.security_headers, "http")

@@ -244,6 +244,11 @@ class NotAcceptable(SkyhawkError):
     default_message = "The requested media type is not supported."
 
 
+class DeviceNotAcceptable(NotAcceptable):
+    """DDI: no representation (hal+json, json, cbor) fits the Accept header; a bare 406, as Spring answers."""
+    empty_body = True
+
+
 class EntityAlreadyExists(SkyhawkError):
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.entityAlreadyExists", "conflict"
     exception_class = _JAVA_PKG + "EntityAlreadyExistsException"
@@ -254,6 +259,16 @@ class ConcurrentModification(SkyhawkError):
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.concurrentModification", "conflict"
     exception_class = _JAVA_PKG + "ConcurrentModificationException"
     default_message = "The entity was modified by another request at the same time; retry."
+
+
+class AutoConfirmAlreadyActive(SkyhawkError):
+    status, code, dcs_reason = 409, "hawkbit.server.error.repo.autoConfAlreadyActive", "conflict"
+    exception_class = _JAVA_PKG + "AutoConfirmationAlreadyActiveException"
+    default_message = "Auto confirmation is already active"
+
+    @classmethod
+    def of(cls, controller_id: str) -> "AutoConfirmAlreadyActive":
+        return cls(f"Auto confirmation is already active for device {controller_id}", [controller_id])
 
 
 class IllegalStateTransition(SkyhawkError):
@@ -355,17 +370,22 @@ class ArtifactUploadFailed(SkyhawkError):
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def render_hawkbit(error: SkyhawkError) -> Response:
-    headers = dict(error.headers)
-    if error.empty_body:
-        return Response(body="", status_code=error.status, headers=headers)
-    body = {
+def hawkbit_body(error: SkyhawkError) -> dict[str, Any]:
+    """hawkBit's ExceptionInfo, whatever the representation (JSON, or CBOR for a DDI client asking for it)."""
+    return {
         "exceptionClass": error.exception_class,
         "errorCode": error.code,
         "message": error.message,
         "parameters": error.parameters,
     }
-    return Response(body=json.dumps(body), status_code=error.status, headers={**_JSON_HEADERS, **headers})
+
+
+def render_hawkbit(error: SkyhawkError) -> Response:
+    headers = dict(error.headers)
+    if error.empty_body:
+        return Response(body="", status_code=error.status, headers=headers)
+    return Response(body=json.dumps(hawkbit_body(error)), status_code=error.status,
+                    headers={**_JSON_HEADERS, **headers})
 
 
 def render_dcs(error: SkyhawkError, service: str, logref: str | None = None) -> Response:

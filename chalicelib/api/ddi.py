@@ -3,6 +3,8 @@
 Wire rules (reference/ddi-client-interop.md): exactly 200 on success, `id`/`stopId` as strings,
 `?c=` on the deploymentBase link, artifacts with md5/sha1/sha256 and download/md5sum links, and
 downloads answered with a 302 to a freshly signed URL (clients drop Authorization on that redirect).
+Bodies are JSON or CBOR both ways (ddi_wire); the one exception to "exactly 200" is hawkBit's own:
+PUT installedBase answers 201 when it recorded a new installation.
 """
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ from chalice import Blueprint, Response
 
 from urllib.parse import quote, unquote
 
-from chalicelib.api.common import base_url, empty, headers, int_param, json_body, json_response, query, route
-from chalicelib.services import controller
+from chalicelib import errors
+from chalicelib.api import ddi_wire
+from chalicelib.api.common import base_url, empty, headers, int_param, query, route
+from chalicelib.domain.confirmation import DDI_FALLBACK_REMARK
+from chalicelib.services import confirmation, controller
 
 bp = Blueprint(__name__)
 BASE = "/{tenant}/controller/v1/{controller_id}"
@@ -33,6 +38,23 @@ def _device(tenant: str, controller_id: str, anonymous_ok: bool = False) -> cont
     return controller.authenticate(tenant, controller_id, headers(bp), anonymous_ok=anonymous_ok)
 
 
+def _representation(tenant: str, controller_id: str) -> str:
+    """The media type the device accepts; otherwise 406, after authentication as Spring would (a wrong
+    credential stays a 401), and before any side effect of the request."""
+    media = ddi_wire.negotiate(headers(bp).get("accept"))
+    if media is None:
+        try:
+            _device(tenant, controller_id)
+        except errors.EntityNotFound:
+            pass  # an unknown device a gateway token vouches for
+        raise errors.DeviceNotAcceptable()
+    return media
+
+
+def _body(optional: bool = False):
+    return ddi_wire.body(bp, dict, optional)
+
+
 def _history_count() -> int:
     raw = query(bp).get("actionHistory")
     return int_param(raw, "actionHistory") if raw not in (None, "") else 0
@@ -40,10 +62,14 @@ def _history_count() -> int:
 
 @route(bp, BASE)
 def poll(tenant, controller_id):
+    media = _representation(tenant, controller_id)
     view = controller.poll(tenant, controller_id, headers(bp), _source_ip())
     root = _root(tenant, controller_id)
     links = {}
-    if view.cancel is not None:
+    if view.confirmation is not None:
+        action_id, c = view.confirmation
+        links["confirmationBase"] = {"href": f"{root}/confirmationBase/{action_id}?c={c}"}
+    elif view.cancel is not None:
         links["cancelAction"] = {"href": f"{root}/cancelAction/{view.cancel}"}
     elif view.deployment is not None:
         action_id, c = view.deployment
@@ -52,7 +78,7 @@ def poll(tenant, controller_id):
         links["installedBase"] = {"href": f"{root}/installedBase/{view.installed}"}
     if view.config_data:
         links["configData"] = {"href": f"{root}/configData"}
-    return json_response({"config": {"polling": {"sleep": view.sleep}}, "_links": links})
+    return ddi_wire.respond({"config": {"polling": {"sleep": view.sleep}}, "_links": links}, media)
 
 
 def _artifact_json(root: str, sm_id: int, artifact: dict) -> dict:
@@ -83,55 +109,120 @@ def _deployment_json(tenant: str, controller_id: str, view: controller.Deploymen
     return body
 
 
+def _action_resource(tenant: str, controller_id: str, action_id: str, read, field: str):
+    """deploymentBase, installedBase and confirmationBase/{id}: one action in deploymentBase's shape."""
+    media = _representation(tenant, controller_id)
+    device = _device(tenant, controller_id)
+    view = read(device, int_param(action_id, "actionId"), _history_count())
+    return ddi_wire.respond(_deployment_json(tenant, controller_id, view, field), media)
+
+
 @route(bp, BASE + "/deploymentBase/{action_id}")
 def deployment_base(tenant, controller_id, action_id):
-    device = _device(tenant, controller_id)
-    view = controller.deployment_base(device, int_param(action_id, "actionId"), _history_count())
-    return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
+    return _action_resource(tenant, controller_id, action_id, controller.deployment_base, "deployment")
 
 
 @route(bp, BASE + "/installedBase/{action_id}")
 def installed_base(tenant, controller_id, action_id):
+    return _action_resource(tenant, controller_id, action_id, controller.installed_base, "deployment")
+
+
+@route(bp, BASE + "/installedBase", methods=["PUT"])
+def report_installed(tenant, controller_id):
+    """EXPERIMENTAL in hawkBit: the device runs the set {name, version}; 201 when that is news, else 200."""
     device = _device(tenant, controller_id)
-    view = controller.installed_base(device, int_param(action_id, "actionId"), _history_count())
-    return json_response(_deployment_json(tenant, controller_id, view, "deployment"))
+    return empty(201 if controller.report_installed(device, _body()) else 200)
 
 
 @route(bp, BASE + "/deploymentBase/{action_id}/feedback", methods=["POST"])
 def deployment_feedback(tenant, controller_id, action_id):
     device = _device(tenant, controller_id)
-    controller.deployment_feedback(device, int_param(action_id, "actionId"), json_body(bp))
+    controller.deployment_feedback(device, int_param(action_id, "actionId"), _body())
+    return empty(200)
+
+
+@route(bp, BASE + "/confirmationBase")
+def confirmation_state(tenant, controller_id):
+    media = _representation(tenant, controller_id)
+    state = controller.confirmation_state(tenant, controller_id, headers(bp), _source_ip())
+    root = _root(tenant, controller_id)
+    if state.auto_confirm is None:
+        body = {"autoConfirm": {"active": False},
+                "_links": {"activateAutoConfirm": {"href": f"{root}/confirmationBase/activateAutoConfirm"}}}
+    else:
+        auto = {"active": True, "initiator": state.auto_confirm.initiator, "remark": state.auto_confirm.remark,
+                "activatedAt": state.auto_confirm.activated_at}
+        body = {"autoConfirm": {k: v for k, v in auto.items() if v is not None},
+                "_links": {"deactivateAutoConfirm": {"href": f"{root}/confirmationBase/deactivateAutoConfirm"}}}
+    if state.waiting is not None:
+        action_id, c = state.waiting
+        body["_links"]["confirmationBase"] = {"href": f"{root}/confirmationBase/{action_id}?c={c}"}
+    return ddi_wire.respond(body, media)
+
+
+@route(bp, BASE + "/confirmationBase/{action_id}")
+def confirmation_base(tenant, controller_id, action_id):
+    return _action_resource(tenant, controller_id, action_id, controller.confirmation_base, "confirmation")
+
+
+@route(bp, BASE + "/confirmationBase/{action_id}/feedback", methods=["POST"])
+def confirmation_feedback(tenant, controller_id, action_id):
+    device = _device(tenant, controller_id)
+    action_id = int_param(action_id, "actionId")
+    feedback = confirmation.parse_feedback(_body())
+    confirmation.give_feedback(device.tenant, device.target.controller_id, action_id, feedback, "CONTROLLER",
+                               missing=lambda: controller.not_an_action_of(device, action_id), target=device.target)
+    return empty(200)
+
+
+@route(bp, BASE + "/confirmationBase/activateAutoConfirm", methods=["POST"])
+def activate_auto_confirm(tenant, controller_id):
+    device = _device(tenant, controller_id)
+    body = _body(optional=True)
+    initiator, remark = confirmation.parse_activation(body)
+    if body is None:
+        remark = DDI_FALLBACK_REMARK  # hawkBit's remark for an activation without a body
+    confirmation.activate_auto_confirm(device.tenant, device.target.controller_id, initiator, remark, "CONTROLLER")
+    return empty(200)
+
+
+@route(bp, BASE + "/confirmationBase/deactivateAutoConfirm", methods=["POST"])
+def deactivate_auto_confirm(tenant, controller_id):
+    device = _device(tenant, controller_id)
+    confirmation.deactivate_auto_confirm(device.tenant, device.target.controller_id, "CONTROLLER")
     return empty(200)
 
 
 @route(bp, BASE + "/cancelAction/{action_id}")
 def cancel_action(tenant, controller_id, action_id):
+    media = _representation(tenant, controller_id)
     action = controller.cancel_command(_device(tenant, controller_id), int_param(action_id, "actionId"))
     stop_id = str(int(action.action_id))
-    return json_response({"id": stop_id, "cancelAction": {"stopId": stop_id}})
+    return ddi_wire.respond({"id": stop_id, "cancelAction": {"stopId": stop_id}}, media)
 
 
 @route(bp, BASE + "/cancelAction/{action_id}/feedback", methods=["POST"])
 def cancel_feedback(tenant, controller_id, action_id):
     device = _device(tenant, controller_id)
-    controller.cancel_feedback(device, int_param(action_id, "actionId"), json_body(bp))
+    controller.cancel_feedback(device, int_param(action_id, "actionId"), _body())
     return empty(200)
 
 
 @route(bp, BASE + "/configData", methods=["PUT"])
 def config_data(tenant, controller_id):
     device = _device(tenant, controller_id)
-    controller.config_data(device, json_body(bp))
+    controller.config_data(device, _body())
     return empty(200)
 
 
 @route(bp, BASE + "/softwaremodules/{sm_id}/artifacts")
 def artifacts(tenant, controller_id, sm_id):
+    media = _representation(tenant, controller_id)
     device = _device(tenant, controller_id)
     sm_id = int_param(sm_id, "softwareModuleId")
     module = controller.module_of_target(device, sm_id)
     root = _root(tenant, controller_id)
-    return json_response([_artifact_json(root, sm_id, a) for a in module.chunk["artifacts"]])
+    return ddi_wire.respond([_artifact_json(root, sm_id, a) for a in module.chunk["artifacts"]], media)
 
 
 def _request_path() -> str:

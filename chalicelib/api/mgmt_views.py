@@ -11,6 +11,7 @@ from chalicelib.store.tables import Action, ActionStatusEntry, Target
 
 if TYPE_CHECKING:
     from chalicelib.auth import Principal
+    from chalicelib.services.confirmation import AutoConfirm
 
 maintenance = lazy_import("chalicelib.domain.maintenance")
 
@@ -24,7 +25,11 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
     href = f"{root}/rest/v1/targets/{target.controller_id}"
     body = {**_base(target), "name": target.name, "description": target.description,
             "controllerId": target.controller_id, "updateStatus": (target.update_status or "unknown").lower(),
-            "requestAttributes": bool(target.request_attributes), "autoConfirmActive": False}
+            "requestAttributes": bool(target.request_attributes)}
+    # hawkBit shows auto-confirmation (field and link) only while the tenant's confirmation flow is on.
+    flow = bool(cfg["user.confirmation.flow.enabled"])
+    if flow:
+        body["autoConfirmActive"] = target.auto_confirm is not None
     if target.last_request_at is not None:
         body["lastControllerRequestAt"] = int(target.last_request_at)
         status = poll_status(int(target.last_request_at), cfg, now)
@@ -47,7 +52,19 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
         "attributes": {"href": f"{href}/attributes"},
         "actions": {"href": f"{href}/actions?offset=0&limit=50&sort=id%3ADESC"},
     }
+    if flow:
+        body["_links"]["autoConfirm"] = {"href": f"{href}/autoConfirm"}
     return {k: v for k, v in body.items() if v is not None}
+
+
+def auto_confirm_json(state: AutoConfirm | None, target_href: str) -> dict[str, Any]:
+    """MgmtTargetAutoConfirm: the state, and the link that switches it."""
+    if state is None:
+        return {"active": False, "_links": {"activate": {"href": f"{target_href}/autoConfirm/activate"}}}
+    body = {"active": True, "initiator": state.initiator, "remark": state.remark, "activatedAt": state.activated_at}
+    body = {k: v for k, v in body.items() if v is not None}
+    body["_links"] = {"deactivate": {"href": f"{target_href}/autoConfirm/deactivate"}}
+    return body
 
 
 def targets_json(targets: Iterable[Target], who: Principal, root: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import hashlib
 from chalice.app import CaseInsensitiveMapping, Response
 
 from chalicelib import errors
+from chalicelib.api import ddi_wire
 
 _DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
                  ("/api/deploymentworkflow/", "deploymentworkflow"))
@@ -34,16 +35,24 @@ def render_errors(event, get_response):
     try:
         response = get_response(event)
     except errors.SkyhawkError as error:
-        return render(error, event.path or "")
+        return render(error, event.path or "", _accept(event))
     framework_error = _framework_error(response)
-    return render(framework_error, event.path or "") if framework_error else response
+    return render(framework_error, event.path or "", _accept(event)) if framework_error else response
 
 
-def render(error: errors.SkyhawkError, path: str) -> Response:
-    """The error in the wire format of the API the path belongs to."""
+def _accept(event) -> str | None:
+    return (event.headers or {}).get("accept")
+
+
+def render(error: errors.SkyhawkError, path: str, accept: str | None = None) -> Response:
+    """The error in the wire format of the API the path belongs to (CBOR for a DDI client asking for it)."""
     for prefix, service in _DCS_SERVICES:
         if path.startswith(prefix):
             return errors.render_dcs(error, service)
+    if ddi_wire.is_ddi_path(path):
+        as_cbor = ddi_wire.error_response(error, accept)
+        if as_cbor is not None:
+            return as_cbor
     return errors.render_hawkbit(error)
 
 
@@ -62,15 +71,16 @@ def _framework_error(response: Response) -> errors.SkyhawkError | None:
 
 
 def etags(event, get_response):
-    """hawkBit's ShallowEtagHeaderFilter: MD5 of a JSON body as ETag; a matching If-None-Match gets 304."""
+    """hawkBit's ShallowEtagHeaderFilter: MD5 of a JSON (or CBOR) body as ETag; a matching If-None-Match gets 304."""
     response = get_response(event)
-    if event.method != "GET" or response.status_code != 200 or not isinstance(response.body, str):
+    if event.method != "GET" or response.status_code != 200 or not isinstance(response.body, (str, bytes)):
         return response
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
-    if "json" not in content_type:
+    if "json" not in content_type and "cbor" not in content_type:
         return response
+    payload = response.body.encode() if isinstance(response.body, str) else response.body
     # A route's own ETag (e.g. a configuration file's head revision hash) is kept: clients send it back in If-Match.
-    tag = response.headers.get("ETag") or '"0' + hashlib.md5(response.body.encode()).hexdigest() + '"'
+    tag = response.headers.get("ETag") or '"0' + hashlib.md5(payload).hexdigest() + '"'
     response.headers["ETag"] = tag
     if_none_match = (event.headers or {}).get("if-none-match")
     offered = [t.strip() for t in (if_none_match or "").split(",")]

@@ -6,10 +6,10 @@ from chalice import Blueprint
 from chalicelib import errors
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
-from chalicelib.api.mgmt_views import action_json, assignment_json, status_json, targets_json
+from chalicelib.api.mgmt_views import action_json, assignment_json, auto_confirm_json, status_json, targets_json
 from chalicelib.domain.numbers import is_int64
 from chalicelib.services import actions as action_service
-from chalicelib.services import deployment
+from chalicelib.services import confirmation, deployment
 from chalicelib.services import targets as target_service
 
 bp = Blueprint(__name__)
@@ -92,6 +92,40 @@ def cancel_action(target_id, action_id):
     who = principal(bp, "UPDATE_TARGET")
     force = (query(bp).get("force") or "false").lower() == "true"
     deployment.cancel(who.tenant, target_id, int_param(action_id, "actionId"), who.username, force=force)
+    return empty(200)
+
+
+@route(bp, BASE + "/{target_id}/actions/{action_id}/confirmation", methods=["PUT"])
+def confirm_action(target_id, action_id):
+    """An operator confirms or denies for the device: a bare 410 for a closed action, 404 when nothing waits."""
+    who = principal(bp, "UPDATE_TARGET")
+    action_id = int_param(action_id, "actionId")
+    feedback = confirmation.parse_feedback(json_body(bp, dict))
+    confirmation.give_feedback(who.tenant, target_id, action_id, feedback, who.username,
+                               missing=lambda: errors.EntityNotFound.of("Action", action_id))
+    return empty(200)
+
+
+@route(bp, BASE + "/{target_id}/autoConfirm")
+def auto_confirm_state(target_id):
+    who = principal(bp, "READ_TARGET")
+    state = confirmation.state_of(who.tenant, target_id)
+    return json_response(auto_confirm_json(state, f"{base_url(bp)}{BASE}/{target_id}"))
+
+
+@route(bp, BASE + "/{target_id}/autoConfirm/activate", methods=["POST"])
+def activate_auto_confirm(target_id):
+    """Body {initiator?, remark?} or none; 409 autoConfAlreadyActive when it is on already."""
+    who = principal(bp, "UPDATE_TARGET")
+    initiator, remark = confirmation.parse_activation(json_body(bp, dict, optional=True))
+    confirmation.activate_auto_confirm(who.tenant, target_id, initiator, remark, who.username)
+    return empty(200)
+
+
+@route(bp, BASE + "/{target_id}/autoConfirm/deactivate", methods=["POST"])
+def deactivate_auto_confirm(target_id):
+    who = principal(bp, "UPDATE_TARGET")
+    confirmation.deactivate_auto_confirm(who.tenant, target_id, who.username)
     return empty(200)
 
 

@@ -22,8 +22,9 @@ from chalicelib.domain.durations import format_hms, parse_hms
 from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import targets as target_service
-from chalicelib.services import downloads, tenant_config
-from chalicelib.services.deployment import close_actions, history_entry, target_after_close
+from chalicelib.services import confirmation, downloads, tenant_config
+from chalicelib.services.deployment import AssignmentRequest, assign, check_status_quota, close_actions
+from chalicelib.services.deployment import history_entry, target_after_close
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, Target
@@ -32,6 +33,7 @@ from chalicelib.store.tx import Tx, backoff
 RETRIES = 5
 log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
+distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
@@ -47,6 +49,7 @@ class PollView(NamedTuple):
     cancel: int | None
     installed: int | None
     config_data: bool
+    confirmation: tuple[int, int] | None = None  # (actionId, c) of an action waiting for confirmation
 
 
 def _known_shape(tenant: str, controller_id: str) -> str:
@@ -75,6 +78,15 @@ def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], an
 
 # --- poll ----------------------------------------------------------------------------------------------
 def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None) -> PollView:
+    device, now = _arrive(tenant, controller_id, headers, ip_address)
+    target = _cancel_if_window_lapsed(device.target, now)
+    return _poll_view(device.tenant, target, device.cfg, now)
+
+
+def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None
+            ) -> tuple[Device, int]:
+    """hawkBit's findOrRegisterTargetIfItDoesNotExist: authenticate the device (registering an unknown one
+    that a gateway token or the proxy's authority vouches for) and note that it was seen."""
     tenant = _known_shape(tenant, controller_id)
     cfg = tenant_config.values(tenant)
     target = target_store.find(tenant, controller_id)
@@ -88,8 +100,7 @@ def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address
         if target.update_status == UpdateStatus.UNKNOWN.value:
             _register_known(target, now)
     _record_presence(target, cfg, now, ip_address)
-    target = _cancel_if_window_lapsed(target, now)
-    return _poll_view(tenant, target, cfg, now)
+    return Device(tenant, target, cfg), now
 
 
 def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
@@ -142,28 +153,62 @@ def window_of(stored: Mapping[str, Any] | None):
     return maintenance.Window.parse(**stored) if stored else None
 
 
+def _cache_buster(tenant: str, summary: Mapping[str, Any], now: int) -> int:
+    window = window_of(summary.get("maintenanceWindow"))
+    available = window is not None and window.is_available(now)
+    return rules.cache_buster(tenant, int(summary["id"]), summary.get("type"), summary.get("forceTime"), now,
+                              available)
+
+
 def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) -> PollView:
     active = rules.pick_active(list(target.active_actions or []))
-    deployment = cancel = None
+    deployment = cancel = waiting = None
     sleep_ms = polling.polling_ms(cfg)
     if active is not None:
         if active.get("canceling"):
             cancel = int(active["id"])
         else:
             window = window_of(active.get("maintenanceWindow"))
-            available = window is not None and window.is_available(now)
             if window is not None:
                 # poll a few times before the window opens (maintenanceWindowPollCount), within the bounds
                 sleep_ms = maintenance.polling_sleep_ms(window, now, sleep_ms, parse_hms(cfg["minPollingTime"]),
                                                         int(cfg["maintenanceWindowPollCount"]))
-            deployment = (int(active["id"]), rules.cache_buster(tenant, int(active["id"]), active.get("type"),
-                                                                 active.get("forceTime"), now, available))
+            link = (int(active["id"]), _cache_buster(tenant, active, now))
+            if active.get("waiting"):
+                waiting = link
+            else:
+                deployment = link
     installed = target.installed_action_id
     if installed is not None and active is not None and int(installed) == int(active["id"]):
         installed = None
     return PollView(sleep=format_hms(sleep_ms), deployment=deployment, cancel=cancel,
                     installed=int(installed) if installed is not None else None,
-                    config_data=bool(target.request_attributes))
+                    config_data=bool(target.request_attributes), confirmation=waiting)
+
+
+# --- confirmation -------------------------------------------------------------------------------------
+class ConfirmationState(NamedTuple):
+    auto_confirm: confirmation.AutoConfirm | None
+    waiting: tuple[int, int] | None  # (actionId, c) when the device's next action waits for confirmation
+
+
+def confirmation_state(tenant: str, controller_id: str, headers: Mapping[str, str],
+                       ip_address: str | None) -> ConfirmationState:
+    """GET confirmationBase: like a poll, it registers an unknown device and notes that it was seen."""
+    device, now = _arrive(tenant, controller_id, headers, ip_address)
+    active = rules.pick_active(list(device.target.active_actions or []))
+    waiting = None
+    if active is not None and active.get("waiting") and not active.get("canceling"):
+        waiting = (int(active["id"]), _cache_buster(device.tenant, active, now))
+    return ConfirmationState(confirmation.auto_confirm_of(device.target), waiting)
+
+
+def confirmation_base(device: Device, action_id: int, history_count: int) -> DeploymentView:
+    """The action waiting for confirmation, in deploymentBase's shape; a bare 404 for any other action."""
+    action = _action_of(device, action_id)
+    if not action.active or action.status != Status.WAIT_FOR_CONFIRMATION.value:
+        raise errors.NotFoundNoBody()
+    return _deployment_view(device, action, history_count)
 
 
 # --- deployment command --------------------------------------------------------------------------------
@@ -220,9 +265,13 @@ def _deployment_view(device: Device, action: Action, history_count: int) -> Depl
 def _action_of(device: Device, action_id: int) -> Action:
     action = action_store.find(device.tenant, device.target.controller_id, action_id)
     if action is None:
-        raise errors.EntityNotFound(
-            f"Not a valid action ({action_id}) for target: {device.target.controller_id}", ["Action", action_id])
+        raise not_an_action_of(device, action_id)
     return action
+
+
+def not_an_action_of(device: Device, action_id: int) -> errors.EntityNotFound:
+    return errors.EntityNotFound(
+        f"Not a valid action ({action_id}) for target: {device.target.controller_id}", ["Action", action_id])
 
 
 # --- feedback ------------------------------------------------------------------------------------------
@@ -270,6 +319,8 @@ def deployment_feedback(device: Device, action_id: int, body: Any) -> None:
 
     def attempt(device: Device) -> None:
         action = _action_of(device, action_id)
+        if action.status == Status.WAIT_FOR_CONFIRMATION.value:
+            raise errors.NotFoundNoBody()  # hawkBit answers this before looking at whether it is active
         if not action.active:
             raise errors.Gone()
         outcome = rules.deployment_feedback(feedback.execution, feedback.finished, action.action_type)
@@ -321,13 +372,8 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
     """One transaction: action status, the history entry, and the target when the action ends."""
     # Counted as stored: a long detail becomes several messages of at most 512 characters.
     reported = [piece for message in feedback.messages for piece in rules.split_message(message)]
-    if len(reported) > quotas.MAX_MESSAGES_PER_ACTION_STATUS:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {len(reported)} messages to one action "
-                                   f"status. The maximum is {quotas.MAX_MESSAGES_PER_ACTION_STATUS}.")
     intermediate = not outcome.closes and rules.is_intermediate(outcome.history)
-    if intermediate and int(action.intermediate_count or 0) + 1 > quotas.MAX_STATUS_ENTRIES_PER_ACTION:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign 1 more ActionStatus entities to Action "
-                                   f"'{action.action_id}'. The maximum is {quotas.MAX_STATUS_ENTRIES_PER_ACTION}.")
+    check_status_quota(action, len(reported), intermediate)
     now = clock.now_ms()
     user = "CONTROLLER"
     seq = int(action.status_seq or 0) + 1
@@ -363,7 +409,7 @@ def _target_effects(target: Target, action: Action, outcome: rules.Outcome, feed
         return target_after_close(target, action, now, user)
     if outcome.action_status == Status.RUNNING and not outcome.closes:
         # cancel rejected / failed: the device keeps updating; the summary shows it as deployable again.
-        summaries = [{**a, "canceling": False} if int(a["id"]) == int(action.action_id) else a
+        summaries = [{**a, "canceling": False, "waiting": False} if int(a["id"]) == int(action.action_id) else a
                      for a in target.active_actions or []]
         return [Target.active_actions.set(summaries)]
     if not outcome.closes:
@@ -407,6 +453,23 @@ def _append_history(device: Device, action: Action, status: Status, messages: li
         tx.commit()
     except errors.ConcurrentModification:
         pass
+
+
+# --- installedBase (PUT) -------------------------------------------------------------------------------
+def report_installed(device: Device, body: Any) -> bool:
+    """The device runs a set it got some other way (hawkBit's EXPERIMENTAL updateOfflineAssignedVersion): an
+    offline assignment, FINISHED at once. True when it created an action; False when the target has the set
+    assigned already or an update pending (hawkBit leaves such targets alone)."""
+    if not isinstance(body, dict):
+        raise errors.BodyNotReadable("The body must be an object {name, version}.")
+    for key in ("name", "version"):
+        if not isinstance(body.get(key), str):
+            raise errors.BodyNotReadable(f"{key} (a string) is required.", [key])
+    ds_id = distribution_sets.id_by_name_and_version(device.tenant, body["name"], body["version"])
+    controller_id = device.target.controller_id
+    # hawkBit runs it as the device: the action's initiator is the controller id.
+    result = assign(device.tenant, ds_id, [AssignmentRequest(controller_id)], controller_id, offline=True)
+    return result.assigned > 0
 
 
 # --- configData ----------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chalicelib import clock, errors
+from chalicelib.domain import confirmation
 from chalicelib.domain import quotas as quota_rules
-from chalicelib.domain.actions import ACTION_TYPES, Status, UpdateStatus, status_id
+from chalicelib.domain.actions import ACTION_TYPES, SERVER_MESSAGE_PREFIX, Status, UpdateStatus, status_id
 from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import tenant_config
@@ -36,6 +37,7 @@ class AssignmentRequest(NamedTuple):
     force_time: int | None = None
     weight: int | None = None
     maintenance_window: dict | None = None
+    confirmation_required: bool | None = None  # None: required while the tenant's confirmation flow is on
 
 
 @dataclass
@@ -61,8 +63,12 @@ def parse_request(body: dict, id_key: str = "id") -> dict[str, Any]:
     weight = body.get("weight")
     if weight is not None and (not is_int64(weight) or not 0 <= weight <= 1000):
         raise errors.ConstraintViolation("weight must be a number between 0 and 1000.", ["weight"])
+    confirmation_required = body.get("confirmationRequired")
+    if confirmation_required is not None and not isinstance(confirmation_required, bool):
+        raise errors.ConstraintViolation("confirmationRequired must be true or false.", ["confirmationRequired"])
     return {"action_type": action_type, "force_time": force_time if action_type == "timeforced" else None,
-            "weight": weight, "maintenance_window": parse_window(body.get("maintenanceWindow"))}
+            "weight": weight, "maintenance_window": parse_window(body.get("maintenanceWindow")),
+            "confirmation_required": confirmation_required}
 
 
 def parse_window(raw: Any) -> dict | None:
@@ -121,6 +127,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     ids = counters.allocate_ids(tenant, "action", len(todo))
     id_of = {req.controller_id: action_id for req, action_id in zip(todo, ids)}
     autoclose = bool(cfg["repository.actions.autoclose.enabled"])
+    flow = bool(cfg["user.confirmation.flow.enabled"])
     remaining = [req.controller_id for req in todo]
     for attempt in range(RETRIES):
         if attempt:
@@ -136,7 +143,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
                 result.already_assigned += 1
                 continue
             plans.append((cid, _plan(tenant, target, pending[cid], id_of[cid], snapshot, user,
-                                     open_actions.get(cid, []), multi, autoclose, offline)))
+                                     open_actions.get(cid, []), multi, autoclose, offline, flow)))
         failed = []
         for batch in _pack(plans):
             tx = Tx()
@@ -183,6 +190,8 @@ def assign_to_target(tenant: str, controller_id: str, assignments: list[tuple[in
 def _already_assigned(target: Target, ds_id: int, multi: bool, offline: bool) -> bool:
     if multi and not offline:
         return any(int(a["dsId"]) == ds_id and not a.get("canceling") for a in target.active_actions or [])
+    if offline and not multi and target.update_status == UpdateStatus.PENDING.value:
+        return True  # hawkBit's offline assignment leaves a target with a pending update alone
     return target.assigned_ds is not None and int(target.assigned_ds) == ds_id
 
 
@@ -223,14 +232,30 @@ def history_entry(tenant: str, action_id: int, sequence: int, status: Status | s
                              timestamp=timestamp or now, code=code)
 
 
+def check_status_quota(action: Action, message_count: int, intermediate: bool) -> None:
+    """maxMessagesPerActionStatus for any new history entry, maxStatusEntriesPerAction for intermediate ones."""
+    if message_count > quota_rules.MAX_MESSAGES_PER_ACTION_STATUS:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {message_count} messages to one action "
+                                   f"status. The maximum is {quota_rules.MAX_MESSAGES_PER_ACTION_STATUS}.")
+    if intermediate and int(action.intermediate_count or 0) + 1 > quota_rules.MAX_STATUS_ENTRIES_PER_ACTION:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign 1 more ActionStatus entities to Action "
+                                   f"'{action.action_id}'. The maximum is {quota_rules.MAX_STATUS_ENTRIES_PER_ACTION}.")
+
+
 def summary(action: Action) -> dict[str, Any]:
     return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
-            "type": action.action_type, "weight": action.weight, "forceTime": action.force_time,
-            "dsId": int(action.ds_id), "maintenanceWindow": action.maintenance_window}
+            "waiting": action.status == Status.WAIT_FOR_CONFIRMATION.value, "type": action.action_type,
+            "weight": action.weight, "forceTime": action.force_time, "dsId": int(action.ds_id),
+            "maintenanceWindow": action.maintenance_window}
+
+
+def canceling(summary_entry: dict[str, Any]) -> dict[str, Any]:
+    """The summary of an action asked to cancel: the device sees cancelAction (a waiting action waits no more)."""
+    return {**summary_entry, "canceling": True, "waiting": False}
 
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
-          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool) -> Tx:
+          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool) -> Tx:
     """The writes of one target's assignment: superseded actions, the new action, the target."""
     now = clock.now_ms()
     tx = Tx()
@@ -249,22 +274,28 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                 tx.update(old, request_cancel(old, now, user, seq))
                 tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELING,
                                      ["cancel obsolete action due to new update"], now))
-                summaries[int(old.action_id)] = {**summaries.get(int(old.action_id), {}), "canceling": True}
-    status = Status.FINISHED if offline else Status.RUNNING
+                summaries[int(old.action_id)] = canceling(summaries.get(int(old.action_id), {}))
+    if offline:
+        begin = confirmation.Start(Status.FINISHED, Status.FINISHED,
+                                   (SERVER_MESSAGE_PREFIX + "Action reported as offline deployment",))
+    else:
+        required = flow if req.confirmation_required is None else req.confirmation_required
+        begin = confirmation.start(flow, required, target.auto_confirm, user)
+    status = begin.status
     action = Action(action_store.target_key(tenant, target.controller_id), action_id, tenant=tenant,
                     controller_id=target.controller_id, ds_id=snapshot.ds_id, ds_name=snapshot.name,
                     ds_version=snapshot.version, action_type=req.action_type, force_time=req.force_time,
                     weight=req.weight, maintenance_window=req.maintenance_window,
                     status=status.value, active=not offline,
                     snapshot=json.dumps(snapshot.chunks), status_seq=1, intermediate_count=0 if offline else 1,
-                    latest_entry=status.value, created_at=now, created_by=user, last_modified_at=now,
+                    latest_entry=begin.history.value, created_at=now, created_by=user, last_modified_at=now,
                     last_modified_by=user)
-    message = ("Offline update reported by user '%s'" if offline else "Assignment initiated by user '%s'") % user
     if offline:
         action.closed_at = now
         action.cleanup_key = f"{tenant}#{status.value}"
     tx.put(action)
-    tx.put(history_entry(tenant, action_id, 1, status, [message], now))
+    tx.put(history_entry(tenant, action_id, 1, begin.history,
+                         [f"Assignment initiated by user '{user}'", *begin.messages], now))
     ds_key = f"{tenant}#{snapshot.ds_id}"
     updates = [Target.assigned_ds.set(snapshot.ds_id), Target.assigned_ds_key.set(ds_key),
                Target.action_count.add(1), Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
@@ -326,8 +357,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
                     f"Action {action_id} is not active or already canceling.", [action_id])
             tx.update(action, request_cancel(action, now, user, seq))
             tx.put(history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"], now))
-            summaries = [{**a, "canceling": True} if int(a["id"]) == int(action_id) else a
-                         for a in target.active_actions or []]
+            summaries = [canceling(a) if int(a["id"]) == int(action_id) else a for a in target.active_actions or []]
             tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now),
                                Target.last_modified_by.set(user)])
         tx.commit()

@@ -425,6 +425,15 @@ def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
                               required_migration_step=bool(ds.required_migration_step), chunks=chunks)
 
 
+def id_by_name_and_version(tenant: str, name: str, version: str) -> int:
+    """The set's id through its name+version guard (one GetItem); 404 when there is none (deleted sets have none)."""
+    ds_id = catalog.unique_owner(tenant, "ds", name, version)
+    if ds_id is None:
+        raise errors.EntityNotFound(f"{KIND} with given identifier {{{name}={version}}} does not exist.",
+                                    [KIND, f"{name}={version}"])
+    return ds_id
+
+
 def check_assignable(tenant: str, ds_id: int) -> DistributionSet:
     """404 for an unknown or deleted set, 400 for an invalidated or incomplete one."""
     return _assignable(tenant, ds_id)

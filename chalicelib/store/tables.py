@@ -149,8 +149,11 @@ class Target(Model):
     installed_ds_key = UnicodeAttribute(null=True)
     last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
     overdue_at = NumberAttribute(null=True)
-    # Summary of the open actions: [{id, canceling, type, weight, forceTime, dsId}]
+    # Summary of the open actions: [{id, canceling, waiting, type, weight, forceTime, dsId, maintenanceWindow}];
+    # `waiting` marks an action in WAIT_FOR_CONFIRMATION, so a poll links confirmationBase without reading it.
     active_actions = JSONAttribute(default=list)
+    # Auto-confirmation while active: {initiator, remark, activatedAt, activatedBy}; absent when off.
+    auto_confirm = JSONAttribute(null=True)
     action_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()

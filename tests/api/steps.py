@@ -132,3 +132,23 @@ def history(client, controller_id: str, action_id: int) -> list[dict]:
     resp = client.http.get(f"/rest/v1/targets/{controller_id}/actions/{action_id}/status", headers=ADMIN)
     assert resp.status_code == 200, resp.body
     return body_of(resp)["content"]
+
+
+def enable_confirmation_flow(client, enabled: bool = True) -> None:
+    put_config(client, "user.confirmation.flow.enabled", enabled)
+
+
+def confirm(client, controller_id: str, token: str, action_id: int | str, confirmation: str = "confirmed",
+            status: int = 200, **extra):
+    """POST confirmationBase/{id}/feedback: `confirmed` or `denied`, with optional code and details."""
+    resp = client.http.post(f"/{TENANT}/controller/v1/{controller_id}/confirmationBase/{action_id}/feedback",
+                            headers={**device(token), "Content-Type": "application/json"},
+                            body=json.dumps({"confirmation": confirmation, **extra}))
+    assert resp.status_code == status, resp.body
+    return resp
+
+
+def ddi_get(client, controller_id: str, token: str, path: str, status: int = 200, **hdrs):
+    resp = client.http.get(f"/{TENANT}/controller/v1/{controller_id}{path}", headers={**device(token), **hdrs})
+    assert resp.status_code == status, resp.body
+    return resp
