@@ -3,11 +3,13 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
+from chalicelib.api import request_limits
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
 app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
+app.register_middleware(request_limits.limit_requests, "http")
 
 app.register_blueprint(system.bp)
 app.register_blueprint(softwaremoduletypes.bp)

@@ -14,6 +14,10 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "skyhawk-"
 DEFAULT_BUCKET = "skyhawk-artifacts"
 DEFAULT_TENANT = "DEFAULT"
+# hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
+HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
+                         r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
+                         r"|172\.2[0-9]\.\d{1,3}\.\d{1,3}|172\.3[0-1]\.\d{1,3}\.\d{1,3}")
 
 
 def table_prefix() -> str:
@@ -49,6 +53,16 @@ class Settings:
     trusted_proxy_secret: str
     # PBKDF2 rounds for new password hashes (stored per user, so lowering it affects only new users).
     password_hash_iterations: int
+    # Request limits per second (0: off), hawkBit's DosFilter defaults (200 reads, 50 writes per client IP),
+    # each counted per Lambda container. The IP limit spares addresses matching the whitelist (a regular
+    # expression, hawkBit's default: private, loopback and link-local IPv4), as hawkBit's filter does.
+    reads_per_ip: int
+    writes_per_ip: int
+    ip_whitelist: str
+    reads_per_device: int
+    writes_per_device: int
+    reads_per_login: int
+    writes_per_login: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,6 +81,13 @@ def settings() -> Settings:
         last_seen_write_interval_ms=int(env("SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS", "60000")),
         config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
         password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "120000")),
+        reads_per_ip=int(env("SKYHAWK_RATE_LIMIT_READS_PER_IP", "200")),
+        writes_per_ip=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_IP", "50")),
+        ip_whitelist=env("SKYHAWK_RATE_LIMIT_IP_WHITELIST", HAWKBIT_DOS_WHITELIST),
+        reads_per_device=int(env("SKYHAWK_RATE_LIMIT_READS_PER_DEVICE", "200")),
+        writes_per_device=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_DEVICE", "50")),
+        reads_per_login=int(env("SKYHAWK_RATE_LIMIT_READS_PER_LOGIN", "200")),
+        writes_per_login=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_LOGIN", "50")),
         trusted_proxy_secret=env("SKYHAWK_TRUSTED_PROXY_SECRET", ""),
     )
 

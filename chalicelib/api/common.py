@@ -74,6 +74,12 @@ def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
     return who
 
 
+def source_ip(request: Any) -> str | None:
+    """The client address API Gateway saw (`X-Forwarded-For` is not read: a client writes what it likes there)."""
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+
 def negotiate(request: Any) -> None:
     """406 when Accept admits nothing the route produces; 415 when a body's Content-Type is not one it reads.
 

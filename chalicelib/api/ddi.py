@@ -10,7 +10,8 @@ from chalice import Blueprint, Response
 
 from urllib.parse import quote, unquote
 
-from chalicelib.api.common import base_url, empty, headers, int_param, json_body, json_response, query, route
+from chalicelib.api.common import (base_url, empty, headers, int_param, json_body, json_response, query, route,
+                                   source_ip)
 from chalicelib.services import controller
 
 bp = Blueprint(__name__)
@@ -21,11 +22,6 @@ _LEGACY_PART = {"application": "bApp", "runtime": "jvm"}
 
 def _root(tenant: str, controller_id: str) -> str:
     return f"{base_url(bp)}/{tenant}/controller/v1/{controller_id}"
-
-
-def _source_ip() -> str | None:
-    identity = (bp.current_request.context or {}).get("identity") or {}
-    return identity.get("sourceIp")
 
 
 def _device(tenant: str, controller_id: str, anonymous_ok: bool = False) -> controller.Device:
@@ -40,7 +36,7 @@ def _history_count() -> int:
 
 @route(bp, BASE)
 def poll(tenant, controller_id):
-    view = controller.poll(tenant, controller_id, headers(bp), _source_ip())
+    view = controller.poll(tenant, controller_id, headers(bp), source_ip(bp.current_request))
     root = _root(tenant, controller_id)
     links = {}
     if view.cancel is not None:

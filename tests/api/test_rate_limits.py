@@ -1,0 +1,136 @@
+"""Request limits per client IP, device and login (429 + Retry-After). Time is frozen: buckets refill only
+when a test moves the clock."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import clock
+from tests.api import steps
+from tests.api.dcs_steps import DWS, bearer, make_device
+from tests.conftest import ADMIN, basic
+
+LIMIT_VARIABLES = [f"SKYHAWK_RATE_LIMIT_{way}_PER_{kind}" for kind in ("IP", "DEVICE", "LOGIN")
+                   for way in ("READS", "WRITES")]
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Set some limits (the others at their defaults) and freeze the clock."""
+    from chalicelib import config
+
+    def apply(**values):
+        for name in LIMIT_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in values.items():
+            monkeypatch.setenv(f"SKYHAWK_{name.upper()}", str(value))
+        config.reset()
+    clock.set_now(1_800_000_000_000)
+    yield apply
+    monkeypatch.undo()
+    config.reset()
+
+
+def _too_many(resp, seconds: str = "1"):
+    assert resp.status_code == 429, resp.body
+    assert resp.headers["Retry-After"] == seconds
+    return json.loads(resp.body)
+
+
+def _device_ready(client, controller_id="d1", token="tok-d1"):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, controller_id, token)
+
+
+def test_a_device_past_its_read_limit_gets_429_with_retry_after(client, limits):
+    _device_ready(client)
+    steps.create_target(client, "d2", "tok-d2")
+    limits(rate_limit_reads_per_device=3)
+    for _ in range(3):
+        steps.poll(client, "d1", "tok-d1")
+    body = _too_many(client.http.get("/DEFAULT/controller/v1/d1", headers=steps.device("tok-d1")))
+    assert body["errorCode"] == "hawkbit.server.error.tooManyRequests"
+    assert set(body) == {"exceptionClass", "errorCode", "message", "parameters"}
+    steps.poll(client, "d2", "tok-d2")  # another device has its own budget
+    # writes are counted apart: the device may still report
+    resp = client.http.post("/DEFAULT/controller/v1/d1/deploymentBase/99/feedback",
+                            headers={**steps.device("tok-d1"), "Content-Type": "application/json"},
+                            body=json.dumps({"id": "99", "status": {"execution": "closed",
+                                                                    "result": {"finished": "success"}}}))
+    assert resp.status_code != 429
+    clock.advance(1000 // 3 + 1)  # one token back
+    steps.poll(client, "d1", "tok-d1")
+    _too_many(client.http.get("/DEFAULT/controller/v1/d1", headers=steps.device("tok-d1")))
+
+
+def test_a_device_past_its_write_limit_gets_429(client, limits):
+    _device_ready(client)
+    limits(rate_limit_writes_per_device=1)
+    url = "/DEFAULT/controller/v1/d1/configData"
+    headers = {**steps.device("tok-d1"), "Content-Type": "application/json"}
+    body = json.dumps({"data": {"k": "v"}, "mode": "merge"})
+    assert client.http.put(url, headers=headers, body=body).status_code == 200
+    _too_many(client.http.put(url, headers=headers, body=body))
+    steps.poll(client, "d1", "tok-d1")  # reads are not affected
+
+
+def test_requests_without_the_device_credential_cannot_use_up_its_budget(client, limits):
+    _device_ready(client)
+    limits(rate_limit_reads_per_device=2)
+    for _ in range(2):
+        assert client.http.get("/DEFAULT/controller/v1/d1", headers=steps.device("guess")).status_code == 401
+    _too_many(client.http.get("/DEFAULT/controller/v1/d1", headers=steps.device("guess")))
+    # each credential presented has a bucket of its own: the device's is untouched
+    assert client.http.get("/DEFAULT/controller/v1/d1").status_code == 401
+    steps.poll(client, "d1", "tok-d1")
+    steps.poll(client, "d1", "tok-d1")
+
+
+def test_a_device_of_the_workflow_api_is_limited_by_its_token_in_that_api_s_error_shape(client, limits):
+    token = make_device("dev-1")
+    limits(rate_limit_reads_per_device=1)
+    assert client.http.get(f"{DWS}/instances", headers=bearer(token)).status_code == 200
+    resp = client.http.get(f"{DWS}/instances", headers=bearer(token))
+    _too_many(resp)
+    assert json.loads(resp.body)["errors"][0]["code"] == "mdsp.core.deploymentworkflow.tooManyRequests"
+
+
+def test_a_login_past_its_limit_gets_429(client, limits):
+    from chalicelib.services import tenants
+    tenants.create_user("DEFAULT", "other", "other-password", ["READ_TARGET"])
+    limits(rate_limit_reads_per_login=2, rate_limit_writes_per_login=1)
+    for _ in range(2):
+        assert client.http.get("/rest/v1/targets", headers=ADMIN).status_code == 200
+    body = _too_many(client.http.get("/rest/v1/targets", headers=ADMIN))
+    assert body["errorCode"] == "hawkbit.server.error.tooManyRequests"
+    assert client.http.get("/rest/v1/targets", headers=basic("other", "other-password")).status_code == 200
+    created = client.http.post("/rest/v1/targets", headers={**ADMIN, "Content-Type": "application/json"},
+                               body=json.dumps([{"controllerId": "t1"}]))
+    assert created.status_code == 201
+    _too_many(client.http.post("/rest/v1/targets", headers={**ADMIN, "Content-Type": "application/json"},
+                               body=json.dumps([{"controllerId": "t2"}])))
+    assert client.http.get("/rest/v1/targets/t2", headers=basic("other", "other-password")).status_code == 404
+    clock.advance(500)
+    assert client.http.get("/rest/v1/targets", headers=ADMIN).status_code == 200
+
+
+def test_the_client_ip_is_limited_unless_the_whitelist_spares_it(client, limits):
+    limits(rate_limit_reads_per_ip=2)  # hawkBit's whitelist spares 127.0.0.1, the test client's address
+    for _ in range(4):
+        assert client.http.get("/rest/v1/userinfo", headers=ADMIN).status_code == 200
+    limits(rate_limit_reads_per_ip=2, rate_limit_ip_whitelist="")
+    for _ in range(2):
+        assert client.http.get("/rest/v1/userinfo", headers=ADMIN).status_code == 200
+    _too_many(client.http.get("/rest/v1/userinfo", headers=basic("someone", "else")))
+    _too_many(client.http.get("/DEFAULT/controller/v1/any"))
+    assert client.http.get("/health").status_code == 200  # never limited
+
+
+def test_the_idle_poll_stays_one_get_item_with_the_default_limits(client, limits, dynamo_calls):
+    _device_ready(client)
+    limits()  # every limit at its default
+    steps.poll(client, "d1", "tok-d1")
+    dynamo_calls.reset()
+    steps.poll(client, "d1", "tok-d1")
+    assert dynamo_calls.total == 1 and dynamo_calls.calls["GetItem"] == 1
