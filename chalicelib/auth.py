@@ -19,18 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib import config, errors
+from chalicelib.domain import permissions
 
-PERMISSIONS = (
-    "READ_TARGET", "UPDATE_TARGET", "CREATE_TARGET", "DELETE_TARGET", "READ_TARGET_SECURITY_TOKEN",
-    "READ_REPOSITORY", "UPDATE_REPOSITORY", "CREATE_REPOSITORY", "DELETE_REPOSITORY",
-    "DOWNLOAD_REPOSITORY_ARTIFACT", "READ_TENANT_CONFIGURATION", "TENANT_CONFIGURATION",
-    "READ_GATEWAY_SECURITY_TOKEN", "READ_ROLLOUT", "CREATE_ROLLOUT", "UPDATE_ROLLOUT", "DELETE_ROLLOUT",
-    "HANDLE_ROLLOUT", "APPROVE_ROLLOUT", "SYSTEM_ADMIN",
-    "READ_DEVICE_CONFIGURATION", "UPDATE_DEVICE_CONFIGURATION",
-)
-# Holding the key permission implies the listed ones (hawkBit: TENANT_CONFIGURATION reads too).
-_IMPLIED = {"TENANT_CONFIGURATION": ("READ_TENANT_CONFIGURATION",),
-            "UPDATE_DEVICE_CONFIGURATION": ("READ_DEVICE_CONFIGURATION",)}
+# Re-exported for callers that name every permission (the domain module holds the list and its implications).
+PERMISSIONS = permissions.PERMISSIONS
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -43,13 +36,6 @@ class Principal:
         if missing:
             raise errors.InsufficientPermission(
                 f"Insufficient permission: {', '.join(missing)} required.", missing)
-
-
-def expand(permissions: list[str] | tuple[str, ...]) -> frozenset[str]:
-    result = set(permissions)
-    for perm in permissions:
-        result.update(_IMPLIED.get(perm, ()))
-    return frozenset(result)
 
 
 def hash_password(password: str, salt: str | None = None, iterations: int | None = None) -> tuple[str, str]:
@@ -114,7 +100,7 @@ def authenticate_basic(header: str | None) -> Principal:
     _, digest = hash_password(password, user.salt, int(user.iterations))
     if not hmac.compare_digest(digest, user.password_hash):
         raise errors.Unauthorized()
-    principal = Principal(tenant, name, expand(list(user.permissions)))
+    principal = Principal(tenant, name, permissions.expand(user.permissions))
     with _verified_lock:
         _verified[cache_key] = (now + _VERIFIED_SECONDS, principal)
     return principal
