@@ -3,7 +3,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
-from chalicelib.api import request_limits
+from chalicelib.api import request_limits, users
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
@@ -21,6 +21,7 @@ app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)
 app.register_blueprint(workflow.bp)
+app.register_blueprint(users.bp)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

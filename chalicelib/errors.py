@@ -310,6 +310,19 @@ class Locked(SkyhawkError):
     default_message = "The entity is locked."
 
 
+class RoleInUse(EntityInUse):
+    code = "hawkbit.server.error.role.used"
+    exception_class = _JAVA_PKG + "EntityInUseException"
+    default_message = "The role is held by users."
+
+
+class LastUserAdmin(SkyhawkError):
+    """409: the change would leave the tenant without a user who can manage users (nobody could undo it)."""
+    status, code, dcs_reason = 409, "hawkbit.server.error.user.lastAdmin", "conflict"
+    exception_class = _JAVA_PKG + "LastUserAdminException"
+    default_message = "The tenant's last user holding USER_ADMIN cannot lose it."
+
+
 class TooManyRequests(SkyhawkError):
     """429 with Retry-After (seed 002: "the client has to wait another second"). hawkBit's DosFilter answers
     a bare 429; skyhawk sends the error body every other refusal carries."""

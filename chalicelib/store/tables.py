@@ -61,14 +61,45 @@ class Counter(Model):
 
 
 class User(Model):
+    """A management user. Audit fields are absent on users created before they existed (rendered without)."""
     Meta = _meta("tenants")
+    PREFIX = "user#"
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)  # "user#<name>"
     salt = UnicodeAttribute()
     password_hash = UnicodeAttribute()
-    iterations = NumberAttribute()
-    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    iterations = NumberAttribute()  # PBKDF2-SHA256 rounds of this user's hash
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)  # held directly
+    roles = ListAttribute(of=UnicodeAttribute, default=list)  # role names
     created_at = NumberAttribute()
+    created_by = UnicodeAttribute(null=True)
+    last_modified_at = NumberAttribute(null=True)
+    last_modified_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @property
+    def username(self) -> str:
+        return self.key[len(self.PREFIX):]
+
+
+class Role(Model):
+    """A named set of permissions (`role#<name>`); `members` counts the users holding it."""
+    Meta = _meta("tenants")
+    PREFIX = "role#"
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    description = UnicodeAttribute(null=True)
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    members = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @property
+    def name(self) -> str:
+        return self.key[len(self.PREFIX):]
 
 
 REGISTRY_TENANT = "#registry"
