@@ -94,8 +94,8 @@ def valid_tenant(name: str) -> bool:
     return bool(_TENANT.match(name or ""))
 
 
-def authenticate_basic(header: str | None) -> Principal:
-    """The management caller; 401 for wrong credentials."""
+def authenticate_basic(header: str | None, source_ip: str | None = None) -> Principal:
+    """The management caller; 401 for wrong credentials, 429 while failed logins are throttled."""
     from chalicelib.services import logins
 
     tenant, name, password = parse_basic(header)
@@ -106,7 +106,7 @@ def authenticate_basic(header: str | None) -> Principal:
         generation = _generation
     if hit and hit[0] > now:
         return hit[1]
-    principal = Principal(tenant, name, logins.verify(tenant, name, password))
+    principal = Principal(tenant, name, logins.verify(tenant, name, password, source_ip))
     with _verified_lock:
         if generation == _generation:
             if len(_verified) > _PRUNE_ABOVE:

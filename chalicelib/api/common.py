@@ -67,7 +67,7 @@ def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
     the endpoint's permissions (403).
     """
     request = bp.current_request
-    who = auth.authenticate_basic(request.headers.get("authorization"))
+    who = auth.authenticate_basic(request.headers.get("authorization"), source_ip(request))
     if request.path.startswith("/rest/v1/"):
         negotiate(request)
     who.require(*permissions)

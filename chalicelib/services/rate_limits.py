@@ -2,13 +2,14 @@
 
 Requests: a token bucket per client IP (hawkBit: 200 reads and 50 writes a second, addresses on the
 whitelist spared), per device and per management login (the same numbers, so a device behind a shared NAT
-address or a login used from many places is still held to them).
+address or a login used from many places is still held to them). Failed logins: a bucket per source IP.
 
 Why memory and not DynamoDB: the limits sit in front of every request, and an idle device poll is one
 GetItem (DESIGN.md); a shared counter would add a write to each. Cost per request: one BLAKE2 hash of the
 credential, up to two dictionary lookups and a little arithmetic under a lock, no I/O. The price: every
 Lambda container counts for itself, so a client spread over k concurrent containers gets up to k times the
-limit, and a new container starts with full buckets.
+limit, and a new container starts with full buckets. Failed logins per user are counted in DynamoDB instead
+(services/logins.py), where every container sees them.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class _Limits:
     settings: config.Settings
     requests: dict[tuple[str, str], Buckets | None]  # (kind, read|write) -> buckets, None: no limit
     whitelist: re.Pattern | None
+    login_failures_by_ip: Buckets | None
 
 
 _state: _Limits | None = None
@@ -47,10 +49,13 @@ def _limits() -> _Limits:
             per_second = {(IP, READ): settings.reads_per_ip, (IP, WRITE): settings.writes_per_ip,
                           (DEVICE, READ): settings.reads_per_device, (DEVICE, WRITE): settings.writes_per_device,
                           (LOGIN, READ): settings.reads_per_login, (LOGIN, WRITE): settings.writes_per_login}
+            failures = settings.login_failures_per_ip
             _state = _Limits(
                 settings=settings,
                 requests={kind: Buckets(limit) if limit > 0 else None for kind, limit in per_second.items()},
-                whitelist=re.compile(settings.ip_whitelist) if settings.ip_whitelist else None)
+                whitelist=re.compile(settings.ip_whitelist) if settings.ip_whitelist else None,
+                login_failures_by_ip=Buckets(failures, settings.login_failure_window_seconds * 1000)
+                if failures > 0 else None)
         return _state
 
 
@@ -77,3 +82,16 @@ def ip_whitelisted(ip: str) -> bool:
     address must match here."""
     whitelist = _limits().whitelist
     return bool(whitelist and whitelist.fullmatch(ip))
+
+
+# --- failed logins ---------------------------------------------------------------------------------------
+def login_wait(ip: str | None, now_ms: int) -> int:
+    """ms until a login from this IP may be tried again (0: now)."""
+    buckets = _limits().login_failures_by_ip
+    return buckets.wait(ip, now_ms) if ip and buckets is not None else 0
+
+
+def note_login_failure(ip: str | None, now_ms: int) -> None:
+    buckets = _limits().login_failures_by_ip
+    if ip and buckets is not None:
+        buckets.take(ip, now_ms)

@@ -134,7 +134,8 @@ def update_user(who: auth.Principal, name: str, body: Mapping[str, Any]) -> User
                 rounds = config.settings().password_hash_iterations
                 hashed.append((*auth.hash_password(change.password, iterations=rounds), rounds))
             salt, digest, rounds = hashed[0]
-            actions += [User.salt.set(salt), User.password_hash.set(digest), User.iterations.set(rounds)]
+            actions += [User.salt.set(salt), User.password_hash.set(digest), User.iterations.set(rounds),
+                        User.login_failures.remove(), User.login_failures_since.remove()]
         tx = Tx().update(user, actions)
         changed_roles = (after_roles ^ before_roles) & set(roles)
         for role_name in changed_roles:

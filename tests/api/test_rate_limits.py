@@ -1,7 +1,8 @@
-"""Request limits per client IP, device and login (429 + Retry-After). Time is frozen: buckets refill only
-when a test moves the clock."""
+"""Request limits per client IP, device and login (429 + Retry-After), and failed-login throttling that
+refuses before any password is hashed. Time is frozen: buckets refill only when a test moves the clock."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -30,6 +31,19 @@ def limits(monkeypatch):
     yield apply
     monkeypatch.undo()
     config.reset()
+
+
+@pytest.fixture
+def hashing(monkeypatch):
+    """Counts PBKDF2 computations (hashlib is the seam every password check goes through)."""
+    calls = []
+    real = hashlib.pbkdf2_hmac
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counting)
+    return calls
 
 
 def _too_many(resp, seconds: str = "1"):
@@ -134,3 +148,68 @@ def test_the_idle_poll_stays_one_get_item_with_the_default_limits(client, limits
     dynamo_calls.reset()
     steps.poll(client, "d1", "tok-d1")
     assert dynamo_calls.total == 1 and dynamo_calls.calls["GetItem"] == 1
+
+
+# --- failed logins -------------------------------------------------------------------------------------------
+def _create_user(name="alice", password="alice-password"):
+    from chalicelib.services import tenants
+    tenants.create_user("DEFAULT", name, password, ["READ_TARGET"])
+
+
+def _userinfo(client, user="alice", password="alice-password"):
+    return client.http.get("/rest/v1/userinfo", headers=basic(user, password))
+
+
+def test_failed_logins_lock_the_user_before_any_hashing_in_every_container(client, limits, hashing):
+    from chalicelib.services import rate_limits
+    from chalicelib.store import users
+    _create_user()
+    limits(login_failures_per_user=3, login_failure_window_seconds=300)
+    hashing.clear()
+    for _ in range(3):
+        assert _userinfo(client, password="wrong").status_code == 401
+    assert len(hashing) == 3
+    body = _too_many(_userinfo(client), "300")  # even the right password, for the rest of the window
+    assert body["errorCode"] == "hawkbit.server.error.tooManyRequests"
+    assert len(hashing) == 3
+    rate_limits.reset()  # another container: it reads the count from the user item
+    clock.advance(60_000)
+    _too_many(_userinfo(client, password="wrong"), "240")
+    assert len(hashing) == 3
+    assert client.http.get("/rest/v1/userinfo", headers=ADMIN).status_code == 200  # others are not locked
+    clock.advance(240_000)
+    assert _userinfo(client).status_code == 200
+    assert users.find("DEFAULT", "alice").login_failures is None  # a success clears the count
+
+
+def test_a_success_clears_the_failures_and_a_new_password_unlocks(client, limits):
+    from chalicelib import auth
+    _create_user()
+    limits(login_failures_per_user=3)
+    for _ in range(2):
+        assert _userinfo(client, password="wrong").status_code == 401
+    assert _userinfo(client).status_code == 200
+    auth.forget_verified()
+    for _ in range(3):
+        assert _userinfo(client, password="wrong").status_code == 401
+    _too_many(_userinfo(client), "300")
+    resp = client.http.put("/rest/v1/users/alice", headers={**ADMIN, "Content-Type": "application/json"},
+                           body=json.dumps({"password": "a-new-password"}))
+    assert resp.status_code == 200, resp.body
+    assert _userinfo(client, password="a-new-password").status_code == 200
+
+
+def test_failed_logins_from_one_ip_are_throttled_before_any_read_or_hash(client, limits, hashing, dynamo_calls):
+    _create_user()
+    limits(login_failures_per_ip=3, login_failures_per_user=100, login_failure_window_seconds=60)
+    hashing.clear()
+    assert _userinfo(client, "nobody", "wrong").status_code == 401  # unknown users cost a hash too
+    assert _userinfo(client, "alice", "wrong").status_code == 401
+    assert _userinfo(client, "admin", "wrong").status_code == 401
+    assert len(hashing) == 3
+    dynamo_calls.reset()
+    _too_many(_userinfo(client), "20")  # one failure's worth of the window
+    _too_many(_userinfo(client, "nobody", "guess"), "20")
+    assert len(hashing) == 3 and dynamo_calls.total == 0
+    clock.advance(20_000)
+    assert _userinfo(client).status_code == 200

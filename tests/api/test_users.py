@@ -337,6 +337,40 @@ def test_two_demotions_that_each_leave_the_other_admin_cannot_both_pass(client):
 
 
 # --- passwords and the login cache ----------------------------------------------------------------------------
+def test_passwords_are_pbkdf2_sha256_with_600000_rounds_by_default(monkeypatch):
+    from chalicelib import config
+    monkeypatch.delenv("SKYHAWK_PASSWORD_HASH_ITERATIONS")
+    config.reset()
+    try:
+        assert config.settings().password_hash_iterations == 600_000
+    finally:
+        monkeypatch.undo()
+        config.reset()
+
+
+def test_new_and_changed_passwords_store_the_configured_rounds_and_old_hashes_are_upgraded(client, monkeypatch):
+    from chalicelib import auth, config
+    user(client, "alice")
+    assert int(stored_user("alice").iterations) == 1000  # tests configure 1000 rounds
+    old_hash = stored_user("alice").password_hash
+    monkeypatch.setenv("SKYHAWK_PASSWORD_HASH_ITERATIONS", "2000")
+    config.reset()
+    assert client.http.get("/rest/v1/userinfo", headers=login("alice")).status_code == 200
+    upgraded = stored_user("alice")
+    assert int(upgraded.iterations) == 2000 and upgraded.password_hash != old_hash
+    auth.forget_verified()
+    assert client.http.get("/rest/v1/userinfo", headers=login("alice")).status_code == 200
+    assert client.http.get("/rest/v1/userinfo", headers=basic("alice", "wrong-password")).status_code == 401
+    # fewer configured rounds never weaken a stored hash
+    monkeypatch.setenv("SKYHAWK_PASSWORD_HASH_ITERATIONS", "1000")
+    config.reset()
+    auth.forget_verified()
+    assert client.http.get("/rest/v1/userinfo", headers=login("alice")).status_code == 200
+    assert int(stored_user("alice").iterations) == 2000
+    _ok(_send(client, "put", f"{USERS}/alice", {"password": "changed-password"}))
+    assert int(stored_user("alice").iterations) == 1000
+
+
 def test_a_password_change_ends_the_cached_login_at_once(client):
     user(client, "alice")
     assert client.http.get("/rest/v1/userinfo", headers=login("alice")).status_code == 200  # verified and cached

@@ -1,5 +1,5 @@
-"""Rate limits over real HTTP through the launcher: a device and a login past their limits get 429 with
-Retry-After and the hawkBit error body."""
+"""Rate limits over real HTTP through the launcher: a device and a login past their limits, and failed logins,
+get 429 with Retry-After and the hawkBit error body."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,8 @@ def low_limits():
     """Low limits and a frozen clock (buckets refill only when the test moves it); both restored after."""
     from chalicelib import clock, config
 
-    values = {"SKYHAWK_RATE_LIMIT_READS_PER_DEVICE": "2", "SKYHAWK_RATE_LIMIT_READS_PER_LOGIN": "2"}
+    values = {"SKYHAWK_RATE_LIMIT_READS_PER_DEVICE": "2", "SKYHAWK_RATE_LIMIT_READS_PER_LOGIN": "2",
+              "SKYHAWK_LOGIN_FAILURES_PER_USER": "2"}
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     config.reset()
@@ -37,14 +38,15 @@ def _refused(resp: requests.Response, retry_after: str) -> None:
     assert body["errorCode"] == "hawkbit.server.error.tooManyRequests" and body["message"]
 
 
-def test_device_and_login_past_their_limits_get_429(stack, low_limits):
+def test_device_and_login_past_their_limits_and_failed_logins_get_429(stack, low_limits):
     url, admin = stack.url, stack.admin
     assert admin.put(f"{url}/rest/v1/system/configs/authentication.targettoken.enabled",
                      json={"value": True}).status_code == 200
     assert admin.post(f"{url}/rest/v1/targets", json=[{"controllerId": "limited-dev",
                                                        "securityToken": "tok-limited"}]).status_code == 201
-    from chalicelib.services import tenants
-    tenants.create_user("DEFAULT", "limited-user", "limited-password", ["READ_TARGET"])
+    assert admin.post(f"{url}/rest/v1/users", json=[
+        {"username": "limited-user", "password": "limited-password", "permissions": ["READ_TARGET"]},
+        {"username": "guessed-user", "password": "guessed-password"}]).status_code == 201
 
     device = {"Authorization": "TargetToken tok-limited"}
     poll = f"{url}/DEFAULT/controller/v1/limited-dev"
@@ -58,3 +60,6 @@ def test_device_and_login_past_their_limits_get_429(stack, low_limits):
     assert requests.get(poll, headers=device).status_code == 200
     assert user.get(f"{url}/rest/v1/targets").status_code == 200
 
+    for _ in range(2):
+        assert stack.session("guessed-user", "wrong").get(f"{url}/rest/v1/userinfo").status_code == 401
+    _refused(stack.session("guessed-user", "guessed-password").get(f"{url}/rest/v1/userinfo"), "300")
