@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from chalicelib import auth, clock, errors
 from chalicelib.api.common import source_ip
+from chalicelib.api.ddi import BASE as _DDI
 from chalicelib.domain.rate_limits import retry_after_seconds
 from chalicelib.services import rate_limits
 
@@ -23,8 +24,10 @@ _READS = ("GET", "HEAD", "OPTIONS")
 
 
 def limit_requests(event, get_response):
-    path = event.path or ""
-    if path in _UNLIMITED:
+    # chalice's request path is the route template (`/{tenant}/controller/v1/{controller_id}`), the values
+    # are in its URI parameters.
+    route = event.path or ""
+    if route in _UNLIMITED:
         return get_response(event)
     now = clock.now_ms()
     write = event.method not in _READS
@@ -32,7 +35,7 @@ def limit_requests(event, get_response):
     ip = source_ip(event)
     if ip and not rate_limits.ip_whitelisted(ip):
         wait = rate_limits.admit(rate_limits.IP, ip, write, now)
-    caller = None if wait else counted_caller(path, event.headers or {})
+    caller = None if wait else counted_caller(route, event.uri_params or {}, event.headers or {})
     if caller is not None:
         wait = rate_limits.admit(*caller, write, now)
     if wait:
@@ -40,13 +43,13 @@ def limit_requests(event, get_response):
     return get_response(event)
 
 
-def counted_caller(path: str, headers) -> tuple[str, str] | None:
+def counted_caller(route: str, params, headers) -> tuple[str, str] | None:
     """(kind, bucket key) of the device or login a request comes from, or None (no credential to count)."""
     authorization = headers.get("authorization") or ""
-    parts = path.split("/", 5)  # "", tenant, "controller", "v1", controllerId, ...
-    if len(parts) >= 5 and parts[2] == "controller" and parts[3] == "v1":
+    if route.startswith(_DDI):
         proof = headers.get(auth.PROXY_SECRET_HEADER.lower()) or ""
-        return rate_limits.DEVICE, rate_limits.credential_key(parts[1].upper(), parts[4], authorization, proof)
+        return rate_limits.DEVICE, rate_limits.credential_key(
+            str(params.get("tenant", "")).upper(), str(params.get("controller_id", "")), authorization, proof)
     if not authorization:
         return None
     if authorization.split(" ", 1)[0].lower() == "basic":

@@ -101,6 +101,16 @@ def test_requests_without_the_device_credential_cannot_use_up_its_budget(client,
     steps.poll(client, "d1", "tok-d1")
 
 
+def test_devices_behind_one_gateway_token_are_counted_apart(client, limits):
+    steps.enable_gateway_token(client)
+    limits(rate_limit_reads_per_device=1)
+    gateway = {"Authorization": "GatewayToken gw-secret"}
+    assert client.http.get("/DEFAULT/controller/v1/g1", headers=gateway).status_code == 200
+    assert client.http.get("/DEFAULT/controller/v1/g2", headers=gateway).status_code == 200
+    _too_many(client.http.get("/DEFAULT/controller/v1/g1", headers=gateway))
+    _too_many(client.http.get("/default/controller/v1/g2", headers=gateway))  # the tenant in any case
+
+
 def test_a_device_of_the_workflow_api_is_limited_by_its_token_in_that_api_s_error_shape(client, limits):
     token = make_device("dev-1")
     limits(rate_limit_reads_per_device=1)
