@@ -3,6 +3,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
+from chalicelib.api import request_limits, users
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
@@ -12,6 +13,7 @@ app.register_middleware(middleware.binary_bodies, "http")
 app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")
+app.register_middleware(request_limits.limit_requests, "http")
 
 app.register_blueprint(system.bp)
 app.register_blueprint(softwaremoduletypes.bp)
@@ -23,6 +25,7 @@ app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)
 app.register_blueprint(workflow.bp)
+app.register_blueprint(users.bp)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

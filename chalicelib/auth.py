@@ -1,7 +1,8 @@
 """Credentials and permissions.
 
 Management: HTTP Basic `TENANT\\user:password` (or `user:password` for tenant DEFAULT), users stored
-with salted PBKDF2 hashes; hawkBit's classic permission names are checked per endpoint.
+with salted PBKDF2-SHA256 hashes (services/logins.py verifies them); hawkBit's permission names are checked
+per endpoint.
 Devices: `TargetToken`, `GatewayToken`, or a reverse proxy's certificate headers, each switched by its
 tenant key. The device check takes the already-read target item so an idle poll costs one read.
 """
@@ -19,18 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib import config, errors
+from chalicelib.domain import permissions
 
-PERMISSIONS = (
-    "READ_TARGET", "UPDATE_TARGET", "CREATE_TARGET", "DELETE_TARGET", "READ_TARGET_SECURITY_TOKEN",
-    "READ_REPOSITORY", "UPDATE_REPOSITORY", "CREATE_REPOSITORY", "DELETE_REPOSITORY",
-    "DOWNLOAD_REPOSITORY_ARTIFACT", "READ_TENANT_CONFIGURATION", "TENANT_CONFIGURATION",
-    "READ_GATEWAY_SECURITY_TOKEN", "READ_ROLLOUT", "CREATE_ROLLOUT", "UPDATE_ROLLOUT", "DELETE_ROLLOUT",
-    "HANDLE_ROLLOUT", "APPROVE_ROLLOUT", "SYSTEM_ADMIN",
-    "READ_DEVICE_CONFIGURATION", "UPDATE_DEVICE_CONFIGURATION",
-)
-# Holding the key permission implies the listed ones (hawkBit: TENANT_CONFIGURATION reads too).
-_IMPLIED = {"TENANT_CONFIGURATION": ("READ_TENANT_CONFIGURATION",),
-            "UPDATE_DEVICE_CONFIGURATION": ("READ_DEVICE_CONFIGURATION",)}
+# Re-exported for callers that name every permission (the domain module holds the list and its implications).
+PERMISSIONS = permissions.PERMISSIONS
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -43,13 +37,6 @@ class Principal:
         if missing:
             raise errors.InsufficientPermission(
                 f"Insufficient permission: {', '.join(missing)} required.", missing)
-
-
-def expand(permissions: list[str] | tuple[str, ...]) -> frozenset[str]:
-    result = set(permissions)
-    for perm in permissions:
-        result.update(_IMPLIED.get(perm, ()))
-    return frozenset(result)
 
 
 def hash_password(password: str, salt: str | None = None, iterations: int | None = None) -> tuple[str, str]:
@@ -68,10 +55,20 @@ def generate_token() -> str:
     return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
-# Verified credentials are remembered briefly so a burst of management calls hashes once.
+def password_matches(password: str, salt: str, iterations: int, stored_hash: str) -> bool:
+    _, digest = hash_password(password, salt, iterations)
+    return hmac.compare_digest(digest, stored_hash)
+
+
+# Verified credentials are remembered briefly so a burst of management calls hashes once. A change of a
+# user (password, roles, permissions, deletion) forgets that user's entries in this container; other
+# containers keep theirs for at most _VERIFIED_SECONDS. `_generation` moves with every forgetting, so a
+# verification that began before one does not put back what it forgot.
 _verified: dict[str, tuple[float, Principal]] = {}
 _verified_lock = threading.Lock()
 _VERIFIED_SECONDS = 10.0
+_generation = 0
+_PRUNE_ABOVE = 1000
 
 
 def parse_basic(header: str | None) -> tuple[str, str, str]:
@@ -100,31 +97,41 @@ def valid_tenant(name: str) -> bool:
     return bool(_TENANT.match(name or ""))
 
 
-def authenticate_basic(header: str | None) -> Principal:
-    from chalicelib.store import users
+def authenticate_basic(header: str | None, source_ip: str | None = None) -> Principal:
+    """The management caller; 401 for wrong credentials, 429 while failed logins are throttled."""
+    from chalicelib.services import logins
 
     tenant, name, password = parse_basic(header)
     cache_key = hashlib.sha256(f"{tenant}\0{name}\0{password}".encode()).hexdigest()
     now = time.monotonic()
     with _verified_lock:
         hit = _verified.get(cache_key)
+        generation = _generation
     if hit and hit[0] > now:
         return hit[1]
-    user = users.find(tenant, name)
-    if user is None:
-        hash_password(password)  # same cost whether or not the user exists
-        raise errors.Unauthorized()
-    _, digest = hash_password(password, user.salt, int(user.iterations))
-    if not hmac.compare_digest(digest, user.password_hash):
-        raise errors.Unauthorized()
-    principal = Principal(tenant, name, expand(list(user.permissions)))
+    principal = Principal(tenant, name, logins.verify(tenant, name, password, source_ip))
     with _verified_lock:
-        _verified[cache_key] = (now + _VERIFIED_SECONDS, principal)
+        if generation == _generation:
+            if len(_verified) > _PRUNE_ABOVE:
+                for key in [k for k, (until, _) in _verified.items() if until <= now]:
+                    del _verified[key]
+            _verified[cache_key] = (now + _VERIFIED_SECONDS, principal)
     return principal
 
 
-def forget_verified() -> None:
+def forget_user(tenant: str, username: str) -> None:
+    """Drop this container's verified logins of one user (its password, roles or permissions changed)."""
+    global _generation
     with _verified_lock:
+        _generation += 1
+        for key in [k for k, (_, p) in _verified.items() if p.tenant == tenant and p.username == username]:
+            del _verified[key]
+
+
+def forget_verified() -> None:
+    global _generation
+    with _verified_lock:
+        _generation += 1
         _verified.clear()
 
 

@@ -14,6 +14,10 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "skyhawk-"
 DEFAULT_BUCKET = "skyhawk-artifacts"
 DEFAULT_TENANT = "DEFAULT"
+# hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
+HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
+                         r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
+                         r"|172\.2[0-9]\.\d{1,3}\.\d{1,3}|172\.3[0-1]\.\d{1,3}\.\d{1,3}")
 
 
 def table_prefix() -> str:
@@ -68,8 +72,24 @@ class Settings:
     # Shared secret of the reverse proxy that terminates device TLS: certificate headers (authority-header
     # mode) count only on requests that carry it, since any client can send X-Controller-Id itself.
     trusted_proxy_secret: str
-    # PBKDF2 rounds for new password hashes (stored per user, so lowering it affects only new users).
+    # PBKDF2-SHA256 rounds for new and changed password hashes (OWASP 2023: 600,000). Stored per user: older
+    # hashes keep verifying and are re-hashed with this count at their next successful login.
     password_hash_iterations: int
+    # Request limits per second (0: off), hawkBit's DosFilter defaults (200 reads, 50 writes per client IP),
+    # each counted per Lambda container. The IP limit spares addresses matching the whitelist (a regular
+    # expression, hawkBit's default: private, loopback and link-local IPv4), as hawkBit's filter does.
+    reads_per_ip: int
+    writes_per_ip: int
+    ip_whitelist: str
+    reads_per_device: int
+    writes_per_device: int
+    reads_per_login: int
+    writes_per_login: int
+    # Failed management logins allowed per user (across containers) and per source IP (per container)
+    # within the window; past them, logins are refused with 429 before any password is hashed.
+    login_failures_per_user: int
+    login_failures_per_ip: int
+    login_failure_window_seconds: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,7 +107,17 @@ def settings() -> Settings:
         tenant_config_cache_seconds=float(env("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "10")),
         last_seen_write_interval_ms=int(env("SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS", "60000")),
         config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
-        password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "120000")),
+        password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "600000")),
+        reads_per_ip=int(env("SKYHAWK_RATE_LIMIT_READS_PER_IP", "200")),
+        writes_per_ip=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_IP", "50")),
+        ip_whitelist=env("SKYHAWK_RATE_LIMIT_IP_WHITELIST", HAWKBIT_DOS_WHITELIST),
+        reads_per_device=int(env("SKYHAWK_RATE_LIMIT_READS_PER_DEVICE", "200")),
+        writes_per_device=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_DEVICE", "50")),
+        reads_per_login=int(env("SKYHAWK_RATE_LIMIT_READS_PER_LOGIN", "200")),
+        writes_per_login=int(env("SKYHAWK_RATE_LIMIT_WRITES_PER_LOGIN", "50")),
+        login_failures_per_user=int(env("SKYHAWK_LOGIN_FAILURES_PER_USER", "10")),
+        login_failures_per_ip=int(env("SKYHAWK_LOGIN_FAILURES_PER_IP", "30")),
+        login_failure_window_seconds=int(env("SKYHAWK_LOGIN_FAILURE_WINDOW_SECONDS", "300")),
         trusted_proxy_secret=env("SKYHAWK_TRUSTED_PROXY_SECRET", ""),
     )
 

@@ -325,6 +325,30 @@ class Locked(SkyhawkError):
     default_message = "The entity is locked."
 
 
+class RoleInUse(EntityInUse):
+    code = "hawkbit.server.error.role.used"
+    exception_class = _JAVA_PKG + "EntityInUseException"
+    default_message = "The role is held by users."
+
+
+class LastUserAdmin(SkyhawkError):
+    """409: the change would leave the tenant without a user who can manage users (nobody could undo it)."""
+    status, code, dcs_reason = 409, "hawkbit.server.error.user.lastAdmin", "conflict"
+    exception_class = _JAVA_PKG + "LastUserAdminException"
+    default_message = "The tenant's last user holding USER_ADMIN cannot lose it."
+
+
+class TooManyRequests(SkyhawkError):
+    """429 with Retry-After (seed 002: "the client has to wait another second"). hawkBit's DosFilter answers
+    a bare 429; skyhawk sends the error body every other refusal carries."""
+    status, code, dcs_reason = 429, "hawkbit.server.error.tooManyRequests", "tooManyRequests"
+    exception_class = "org.eclipse.hawkbit.rest.security.TooManyRequestsException"
+    default_message = "Too many requests. The server refuses further attempts until Retry-After seconds passed."
+
+    def __init__(self, retry_after: int, message: str | None = None):
+        super().__init__(message, [str(retry_after)], headers={"Retry-After": str(retry_after)})
+
+
 class QuotaExceeded(SkyhawkError):
     """403: seed 002 (the product's spec) answers a data-volume restriction with 403 and keeps 429 for rate
     limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Compatibility notes"."""

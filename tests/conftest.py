@@ -14,6 +14,11 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "skyhawk")
 os.environ["SKYHAWK_PASSWORD_HASH_ITERATIONS"] = "1000"  # hashing cost is not under test; speed is
+# Request limits run on every request but never refuse one, except in tests that lower them: many tests
+# freeze the clock (buckets would never refill) or send bursts no real client would.
+for _kind in ("IP", "DEVICE", "LOGIN"):
+    for _way in ("READS", "WRITES"):
+        os.environ[f"SKYHAWK_RATE_LIMIT_{_way}_PER_{_kind}"] = "1000000"
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
     os.environ.pop(_var, None)
 
@@ -71,7 +76,7 @@ ADMIN = basic()
 
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
-    from chalicelib.services import health, tenant_config
+    from chalicelib.services import health, rate_limits, tenant_config
     from chalicelib.store import aws, tx
 
     config.reset()
@@ -81,6 +86,7 @@ def reset_process_state() -> None:
     tenant_config.invalidate()
     auth.forget_verified()
     health.forget()
+    rate_limits.reset()
 
 
 def _dynamodb_tables() -> dict:

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 from chalicelib import errors
 from chalicelib.api import ddi_wire
-from chalicelib.api.common import base_url, empty, headers, int_param, query, route
+from chalicelib.api.common import base_url, empty, headers, int_param, query, route, source_ip
 from chalicelib.domain.confirmation import DDI_FALLBACK_REMARK
 from chalicelib.services import confirmation, controller
 
@@ -26,11 +26,6 @@ _LEGACY_PART = {"application": "bApp", "runtime": "jvm"}
 
 def _root(tenant: str, controller_id: str) -> str:
     return f"{base_url(bp)}/{tenant}/controller/v1/{controller_id}"
-
-
-def _source_ip() -> str | None:
-    identity = (bp.current_request.context or {}).get("identity") or {}
-    return identity.get("sourceIp")
 
 
 def _device(tenant: str, controller_id: str, anonymous_ok: bool = False) -> controller.Device:
@@ -63,7 +58,7 @@ def _history_count() -> int:
 @route(bp, BASE)
 def poll(tenant, controller_id):
     media = _representation(tenant, controller_id)
-    view = controller.poll(tenant, controller_id, headers(bp), _source_ip())
+    view = controller.poll(tenant, controller_id, headers(bp), source_ip(bp.current_request))
     root = _root(tenant, controller_id)
     links = {}
     if view.confirmation is not None:
@@ -144,7 +139,7 @@ def deployment_feedback(tenant, controller_id, action_id):
 @route(bp, BASE + "/confirmationBase")
 def confirmation_state(tenant, controller_id):
     media = _representation(tenant, controller_id)
-    state = controller.confirmation_state(tenant, controller_id, headers(bp), _source_ip())
+    state = controller.confirmation_state(tenant, controller_id, headers(bp), source_ip(bp.current_request))
     root = _root(tenant, controller_id)
     if state.auto_confirm is None:
         body = {"autoConfirm": {"active": False},

@@ -66,14 +66,63 @@ class Counter(Model):
 
 
 class User(Model):
+    """A management user. Audit fields are absent on users created before they existed (rendered without)."""
     Meta = _meta("tenants")
+    PREFIX = "user#"
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)  # "user#<name>"
     salt = UnicodeAttribute()
     password_hash = UnicodeAttribute()
-    iterations = NumberAttribute()
-    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    iterations = NumberAttribute()  # PBKDF2-SHA256 rounds of this user's hash
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)  # held directly
+    roles = ListAttribute(of=UnicodeAttribute, default=list)  # role names
+    login_failures = NumberAttribute(null=True)  # failed logins since login_failures_since
+    login_failures_since = NumberAttribute(null=True)
     created_at = NumberAttribute()
+    created_by = UnicodeAttribute(null=True)
+    last_modified_at = NumberAttribute(null=True)
+    last_modified_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    @property
+    def username(self) -> str:
+        return self.key[len(self.PREFIX):]
+
+
+class UserLogin(Model):
+    """The same user item seen through what a login writes: failed-login counts and a re-hashed password.
+
+    Version-less, like TargetPresence: a login must not make a concurrent change of the user retry, and its
+    writes carry their own conditions (the item exists; the hash being replaced is still the stored one).
+    """
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    salt = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    iterations = NumberAttribute(null=True)
+    login_failures = NumberAttribute(null=True)
+    login_failures_since = NumberAttribute(null=True)
+
+
+class Role(Model):
+    """A named set of permissions (`role#<name>`); `members` counts the users holding it."""
+    Meta = _meta("tenants")
+    PREFIX = "role#"
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    description = UnicodeAttribute(null=True)
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
+    members = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+    @property
+    def name(self) -> str:
+        return self.key[len(self.PREFIX):]
 
 
 class SecurityTokenGuard(Model):

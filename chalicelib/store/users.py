@@ -1,14 +1,16 @@
 """Management users of a tenant (`user#<name>` in the tenants table), with salted password hashes."""
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist
+from typing import Iterator
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import errors
 from chalicelib.store import counters
-from chalicelib.store.tables import User
+from chalicelib.store.tables import User, UserLogin
 from chalicelib.store.tx import Tx
 
-PREFIX = "user#"
+PREFIX = User.PREFIX
 
 
 def find(tenant: str, name: str) -> User | None:
@@ -22,13 +24,85 @@ def any_user(tenant: str) -> bool:
     return any(True for _ in User.query(tenant, User.key.startswith(PREFIX), limit=1))
 
 
+def all_users(tenant: str) -> Iterator[User]:
+    """The tenant's users in name order (one Query; LOCAL_USER bounds how many there are)."""
+    return User.query(tenant, User.key.startswith(PREFIX))
+
+
+def new_item(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
+             roles: list[str], now: int, by: str) -> User:
+    return User(tenant, PREFIX + name, salt=salt, password_hash=password_hash, iterations=iterations,
+                permissions=permissions, roles=roles, created_at=now, created_by=by, last_modified_at=now,
+                last_modified_by=by)
+
+
 def create(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
-           now: int, limit: int) -> User:
+           now: int, limit: int, by: str = "system") -> User:
     """The user and its LOCAL_USER usage in one transaction: an existing name is 409, a full quota 403."""
-    user = User(tenant, PREFIX + name, salt=salt, password_hash=password_hash, iterations=iterations,
-                permissions=permissions, created_at=now)
-    tx = Tx().put(user, condition=User.key.does_not_exist(),
-                  on_fail=lambda: errors.EntityAlreadyExists(f"User {name} already exists.", ["User", name]))
+    user = new_item(tenant, name, salt, password_hash, iterations, permissions, [], now, by)
+    tx = put_new(Tx(), user)
     counters.usage_update(tx, tenant, "LOCAL_USER", 1, limit)
     tx.commit()
     return user
+
+
+def put_new(tx: Tx, user: User) -> Tx:
+    return tx.put(user, condition=User.key.does_not_exist(), on_fail=lambda: errors.EntityAlreadyExists(
+        f"User {user.username} already exists.", ["User", user.username]))
+
+
+# --- what a login writes (UserLogin: no version bump) --------------------------------------------------
+def _exists():
+    return UserLogin.key.exists()
+
+
+def add_login_failure(user: User, now: int, window_ms: int) -> None:
+    """Count a failed login in the user's current window, or start a new window with it.
+
+    One UpdateItem; two when the window read with the user ran out or a concurrent failure just moved it.
+    A user deleted meanwhile is not re-created (every write requires the item).
+    """
+    login = UserLogin(user.tenant, user.key)
+    since = user.login_failures_since
+    attempts = []
+    if since is not None and now - int(since) < window_ms:
+        attempts.append(([UserLogin.login_failures.add(1)], _exists() & (UserLogin.login_failures_since == since)))
+    stale = UserLogin.login_failures_since.does_not_exist() | (UserLogin.login_failures_since <= now - window_ms)
+    attempts.append(([UserLogin.login_failures.set(1), UserLogin.login_failures_since.set(now)], _exists() & stale))
+    attempts.append(([UserLogin.login_failures.add(1)], _exists()))
+    for actions, condition in attempts:
+        try:
+            login.update(actions=actions, condition=condition)
+            return
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+
+
+def clear_login_failures(user: User) -> None:
+    try:
+        UserLogin(user.tenant, user.key).update(
+            actions=[UserLogin.login_failures.remove(), UserLogin.login_failures_since.remove()], condition=_exists())
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+
+
+def rehash(user: User, salt: str, password_hash: str, iterations: int) -> bool:
+    """Replace the hash a login just verified, unless the password changed meanwhile (then keep that one).
+    Failed-login counts go with it: the login succeeded."""
+    try:
+        UserLogin(user.tenant, user.key).update(
+            actions=[UserLogin.salt.set(salt), UserLogin.password_hash.set(password_hash),
+                     UserLogin.iterations.set(iterations), UserLogin.login_failures.remove(),
+                     UserLogin.login_failures_since.remove()],
+            condition=_exists() & (UserLogin.password_hash == user.password_hash))
+        return True
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        return False
+
+
+def _condition_failed(exc: UpdateError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"

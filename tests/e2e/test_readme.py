@@ -42,6 +42,9 @@ def test_quick_start_runs_as_printed(stack, tmp_path):
     outputs = _run([block for title in HAWKBIT for block in sections[title]], stack, tmp_path)
     assert len(outputs) >= 2
     assert '{"status":"UP"}' in outputs[0]
+    users = next(out for out in outputs if '"username":"olivia"' in out)
+    assert "403\n" in users and "401\n" in users and users.index("403\n") < users.index("401\n")
+    assert "hawkbit.server.error.role.used" in users
     flow = outputs[-1]
     assert "pending\n" in flow and "in_sync\n" in flow and "finished\n" in flow
     assert "This is a test update file." in flow
