@@ -8,14 +8,16 @@ import subprocess
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-HAWKBIT = ("Quick start", "Quick start: an update end to end")
+HAWKBIT = ("Quick start", "Quick start: users and roles", "Quick start: an update end to end")
 DEVICE_CONFIGURATION = "Quick start: device configuration"
 
 
 def _quick_start_sections() -> dict[str, list[str]]:
     """The `sh` blocks of `## Quick start` and of each `### ...` under it, by heading, in README order."""
     text = README.read_text()
-    quick_start = text[text.index("## Quick start"):text.index("## Configuration")]
+    start = text.index("## Quick start")
+    end = re.compile(r"^## ", re.M).search(text, start + 1)
+    quick_start = text[start:end.start() if end else len(text)]
     parts = re.split(r"^#{2,3} (.+)$", quick_start, flags=re.M)[1:]
     return {title.strip(): re.findall(r"```sh\n(.*?)```", body, flags=re.S)
             for title, body in zip(parts[::2], parts[1::2])}
