@@ -17,9 +17,8 @@ from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain import rsql
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_lists
-from chalicelib.store.tx import retrying
+from chalicelib.store.tx import ATTEMPTS, retrying
 
-RETRIES = 5
 FIELDS = {"key", "value"}
 FIELDS_WITH_VISIBILITY = FIELDS | {"targetvisible"}
 SORTABLE = catalog_lists.sortable(FIELDS)
@@ -73,7 +72,7 @@ def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEnt
             _save(entity, model, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
                   user)
         return entries
-    return retrying(RETRIES, attempt)
+    return retrying(ATTEMPTS, attempt)
 
 
 def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str, kind: str,
@@ -88,7 +87,7 @@ def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str
             value.target_visible if "targetVisible" in body else current.target_visible)
         _save(entity, model, {**_stored_map(entity), key: _stored(changed, with_visibility)}, user)
         return changed
-    return retrying(RETRIES, attempt)
+    return retrying(ATTEMPTS, attempt)
 
 
 def delete(load: Callable[[], Any], model: type, key: str, user: str, kind: str) -> None:
@@ -96,7 +95,7 @@ def delete(load: Callable[[], Any], model: type, key: str, user: str, kind: str)
         entity = load()
         entry_of(entity, key, kind)
         _save(entity, model, {k: v for k, v in _stored_map(entity).items() if k != key}, user)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def _stored_map(entity: Any) -> dict[str, dict]:

@@ -19,7 +19,7 @@ from chalicelib.services import catalog_lists, quotas
 from chalicelib.store import catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
-from chalicelib.store.tx import Tx, retrying
+from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 Which = Literal["mandatory", "optional"]
 
@@ -27,7 +27,6 @@ SM_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "maxassignments", "colour"}
 DS_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "colour"}
 SM_TYPE_SORTABLE = catalog_lists.sortable(SM_TYPE_FIELDS)
 DS_TYPE_SORTABLE = catalog_lists.sortable(DS_TYPE_FIELDS)
-RETRIES = 5
 MAX_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
 
 
@@ -171,7 +170,7 @@ def _retry_save(attempt):
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise errors.ConcurrentModification() from exc
             raise
-    return retrying(RETRIES, guarded)
+    return retrying(ATTEMPTS, guarded)
 
 
 def delete_software_module_type(tenant: str, type_id: int) -> None:
@@ -189,7 +188,7 @@ def delete_software_module_type(tenant: str, type_id: int) -> None:
         catalog.release_unique(tx, tenant, "smtype-name", (item.name,))
         counters.usage_update(tx, tenant, "SOFTWARE_MODULE_TYPE", -1)
         tx.commit()
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 # --- distribution set types -------------------------------------------------------------------------
@@ -289,7 +288,7 @@ def delete_distribution_set_type(tenant: str, type_id: int) -> None:
         catalog.release_unique(tx, tenant, "dstype-name", (item.name,))
         counters.usage_update(tx, tenant, "DISTRIBUTION_SET_TYPE", -1)
         tx.commit()
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def module_types_of(tenant: str, type_id: int, which: Which) -> list[SoftwareModuleType]:
@@ -317,7 +316,7 @@ def add_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, us
         (mandatory if which == "mandatory" else optional).append(int(sm_type_id))
         _check_module_type_quota(len(mandatory) + len(optional))
         return _save_module_types(item, mandatory, optional, user)
-    return retrying(RETRIES, attempt)
+    return retrying(ATTEMPTS, attempt)
 
 
 def remove_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, user: str) -> DistributionSetType:
@@ -330,7 +329,7 @@ def remove_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int,
         if which == "mandatory":
             return _save_module_types(item, listed, [int(i) for i in item.optional], user)
         return _save_module_types(item, [int(i) for i in item.mandatory], listed, user)
-    return retrying(RETRIES, attempt)
+    return retrying(ATTEMPTS, attempt)
 
 
 def _editable_ds_type(tenant: str, type_id: int) -> DistributionSetType:

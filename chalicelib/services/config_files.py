@@ -32,8 +32,6 @@ from chalicelib.store import workflow_instances
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import ConfigFile, ConfigRevision, WorkflowInstance
 
-CONCURRENT_ATTEMPTS = 3
-
 
 @dataclass(frozen=True)
 class FileView:
@@ -130,7 +128,7 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
     _check_size(content)
     content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
-    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+    return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
 
 def update_head(caller: Caller, file_id: str, content: bytes, content_type: str | None,
@@ -153,7 +151,7 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
     _check_size(content)
     content_type = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
-    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+    return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
 
 def list_revisions(caller: Caller, file_id: str, page: PageRequest) -> tuple[list[RevisionView], int]:

@@ -17,9 +17,8 @@ from chalicelib.services import targets as target_service
 from chalicelib.services.deployment import check_status_quota, history_entry
 from chalicelib.store import actions as action_store
 from chalicelib.store.tables import Action, Target
-from chalicelib.store.tx import Tx, retrying
+from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
-RETRIES = 5
 # Each confirmed action costs two items (action, history entry); one transaction holds at most 100.
 ACTIONS_PER_TRANSACTION = 40
 
@@ -73,7 +72,7 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
                   condition=Target.auto_confirm.does_not_exist())
         tx.commit()
 
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
     if more:  # only with multi-assignments can that many actions wait at once
         confirm_waiting_actions(tenant, controller_id, user)
 
@@ -88,7 +87,7 @@ def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
         Tx().update(target, [Target.auto_confirm.remove(), Target.last_modified_at.set(now),
                              Target.last_modified_by.set(user)]).commit()
 
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def confirm_waiting_actions(tenant: str, controller_id: str, user: str) -> None:
@@ -103,7 +102,7 @@ def confirm_waiting_actions(tenant: str, controller_id: str, user: str) -> None:
         tx.commit()
         return True
 
-    while retrying(RETRIES, attempt):
+    while retrying(ATTEMPTS, attempt):
         pass
 
 
@@ -202,7 +201,7 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
                 [{**a, "waiting": waiting} if int(a["id"]) == action_id else a for a in summaries])])
         tx.commit()
 
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 # --- views -------------------------------------------------------------------------------------------------

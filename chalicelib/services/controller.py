@@ -28,9 +28,8 @@ from chalicelib.services.deployment import history_entry, target_after_close
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, Target
-from chalicelib.store.tx import Tx, backoff
+from chalicelib.store.tx import ATTEMPTS, Tx, backoff
 
-RETRIES = 5
 log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
@@ -354,11 +353,11 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
 
 def _with_fresh_target(device: Device, attempt) -> None:
     """Run `attempt` on the authenticated device; after a concurrent change, read the target again."""
-    for n in range(RETRIES):
+    for n in range(ATTEMPTS):
         try:
             return attempt(device)
         except errors.ConcurrentModification:
-            if n == RETRIES - 1:
+            if n == ATTEMPTS - 1:
                 raise
             backoff(n)
             target = target_store.find(device.tenant, device.target.controller_id)

@@ -23,9 +23,8 @@ from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
 from chalicelib.store.tables import Action, ActionStatusEntry, Target
-from chalicelib.store.tx import MAX_ITEMS, Tx, backoff, retrying
+from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, backoff, retrying
 
-RETRIES = 5
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 maintenance = lazy_import("chalicelib.domain.maintenance")
@@ -129,7 +128,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     autoclose = bool(cfg["repository.actions.autoclose.enabled"])
     flow = bool(cfg["user.confirmation.flow.enabled"])
     remaining = [req.controller_id for req in todo]
-    for attempt in range(RETRIES):
+    for attempt in range(ATTEMPTS):
         if attempt:
             backoff(attempt - 1)
         fresh = targets if attempt == 0 else target_store.find_many(tenant, remaining)
@@ -362,7 +361,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
                                Target.last_modified_by.set(user)])
         tx.commit()
 
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
@@ -379,7 +378,7 @@ def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
         tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now)])
         tx.commit()
 
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def target_after_close(target: Target, action: Action, now: int, user: str,

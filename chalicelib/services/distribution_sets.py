@@ -33,9 +33,8 @@ from chalicelib.store.tables import (
     SoftwareModule,
     SoftwareModuleType,
 )
-from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
+from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
-RETRIES = 5
 KIND = "DistributionSet"
 CREATE_CHUNK = 30  # sets per transaction: 2 items each + types + usage counter stay below 100
 FIELDS = catalog_lists.BASE_FIELDS | {
@@ -297,7 +296,7 @@ def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionS
                 pending = _module_updates(tx, modules, {}, set(modules))
         tx.update(ds, actions)
         _commit_with_modules(tx, pending)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
 
@@ -324,7 +323,7 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
         catalog.release_unique(tx, tenant, "ds", (ds.name, ds.version_name))
         counters.usage_update(tx, tenant, "DISTRIBUTION_SET", -1)
         _commit_with_modules(tx, pending)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSet:
@@ -334,7 +333,7 @@ def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) ->
         modules, sm_types = _load_for_composition(tenant, {int(i) for i in ds.modules} | set(module_ids))
         composition = _compose(tenant, ds_type, [int(i) for i in ds.modules], list(module_ids), modules, sm_types)
         _save_composition(ds, composition, modules, user)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
 
@@ -350,7 +349,7 @@ def unassign_module(tenant: str, ds_id: int, sm_id: int, user: str) -> Distribut
         remaining = [i for i in current if i != int(sm_id)]
         complete = rules.is_complete([modules[i].type_id for i in remaining if i in modules], ds_type.mandatory)
         _save_composition(ds, _Composition(remaining, [], [int(sm_id)], complete), modules, user)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
 
@@ -465,7 +464,7 @@ def lock_for_assignment(tenant: str, ds_id: int) -> None:
         pending = [_ModuleUpdate(catalog.unread_module(tenant, int(sm_id)), [SoftwareModule.locked.set(True)],
                                  SoftwareModule.sk.exists(), None, []) for sm_id in ds.modules]
         _commit_with_modules(tx, pending)
-    retrying(RETRIES, attempt)
+    retrying(ATTEMPTS, attempt)
 
 
 # Short name used by the target blueprint (assignedDS / installedDS).

@@ -27,9 +27,8 @@ from chalicelib.services import catalog_lists, catalog_metadata, catalog_types, 
 from chalicelib.store import blobs, catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import Artifact, SoftwareModule, SoftwareModuleType
-from chalicelib.store.tx import Tx, retrying
+from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
-RETRIES = 5
 KIND = "SoftwareModule"
 FIELDS = catalog_lists.BASE_FIELDS | {"version", "type", "type.key", "type.name", "vendor", "locked", "encrypted",
                                       "metadata.*"}
@@ -145,7 +144,7 @@ def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModule
             actions.append(SoftwareModule.locked.set(change.locked))
         Tx().update(sm, actions).commit()
         return live_software_module(tenant, sm_id)
-    return retrying(RETRIES, attempt)
+    return retrying(ATTEMPTS, attempt)
 
 
 def delete_software_module(tenant: str, sm_id: int) -> None:
@@ -178,7 +177,7 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
         counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
         tx.commit()
         return soft
-    if not retrying(RETRIES, attempt):
+    if not retrying(ATTEMPTS, attempt):
         _delete_artifacts(tenant, sm_id, catalog.artifacts_of(tenant, sm_id))
 
 
@@ -348,7 +347,7 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -int(artifact.size))
         tx.commit()
         return artifact
-    deleted = retrying(RETRIES, attempt)
+    deleted = retrying(ATTEMPTS, attempt)
     blobs.delete(deleted.s3_key)
 
 

@@ -18,13 +18,11 @@ from chalicelib.store import actions as action_store
 from chalicelib.store import counters, security_tokens
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
-from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
+from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
 MAX_TOKEN = 128
 MAX_ADDRESS = 512
-# First polls of many new devices meet on the tenant's TARGET usage counter; each retries until it gets in.
-REGISTRATION_ATTEMPTS = 8
 # A target writes its item and its token guard: a transaction of MAX_ITEMS holds the usage counter and this many.
 TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1) // 2
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
@@ -176,7 +174,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
             return found
         item.version = 1
         return item
-    return retrying(REGISTRATION_ATTEMPTS, attempt)
+    return retrying(ATTEMPTS, attempt)  # first polls of many new devices meet on the usage counter
 
 
 def get(tenant: str, controller_id: str) -> Target:

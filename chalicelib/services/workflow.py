@@ -25,8 +25,6 @@ from chalicelib.store.tables import Target
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
 
-CONCURRENT_ATTEMPTS = 3
-
 
 @dataclass(frozen=True)
 class InstanceView:
@@ -216,7 +214,7 @@ def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instanc
         after()
         return _view(item, model)
 
-    return tx_store.retrying(CONCURRENT_ATTEMPTS, attempt)
+    return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
 
 def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> Callable[[], None]:

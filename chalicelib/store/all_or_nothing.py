@@ -20,11 +20,10 @@ from __future__ import annotations
 import logging
 
 from chalicelib import errors
-from chalicelib.store.tx import Tx, backoff
+from chalicelib.store.tx import ATTEMPTS, Tx, backoff
 
 log = logging.getLogger("skyhawk")
 
-UNDO_ATTEMPTS = 5  # an inverse only deletes and adds without conditions on values; retried on conflicts
 
 
 class AllOrNothing:
@@ -42,12 +41,12 @@ class AllOrNothing:
         so that the caller still sees the error that made the request fail."""
         while self._inverses:
             inverse = self._inverses.pop()
-            for attempt in range(UNDO_ATTEMPTS):
+            for attempt in range(ATTEMPTS):
                 try:
                     inverse.commit()
                     break
                 except errors.ConcurrentModification:
-                    if attempt == UNDO_ATTEMPTS - 1:
+                    if attempt == ATTEMPTS - 1:
                         log.error("could not undo a step of a failed multi-transaction request", exc_info=True)
                     else:
                         backoff(attempt)

@@ -103,8 +103,11 @@ def _error_for(exc: TransactWriteError, ordered: list) -> errors.SkyhawkError:
     return errors.InternalError(f"transaction failed: {exc.cause_response_code}")
 
 
-BACKOFF_BASE_SECONDS = 0.01
-BACKOFF_CAP_SECONDS = 0.25
+# Optimistic writes are retried this often before a 409 reaches the caller; with the backoff below the
+# pauses add up to about 1.5 s at most, well inside the Lambda budget.
+ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 0.02
+BACKOFF_CAP_SECONDS = 0.5
 
 
 def backoff(attempt: int) -> None:

@@ -111,3 +111,26 @@ def test_health_is_down_with_the_failing_dependency(client, aws_fails):
     assert resp.status_code == 503 and "Retry-After" in resp.headers
     assert resp.json_body == {"status": "DOWN", "components": {"dynamodb": {"status": "UP"},
                                                                "s3": {"status": "DOWN"}}}
+
+
+def test_a_device_write_that_meets_a_concurrent_one_is_retried_inside_and_loses_neither(client, monkeypatch):
+    """Two writers on one target: the second's commit finds the version moved, reads again and applies."""
+    from chalicelib.services import controller
+    from chalicelib.store import tx
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "dev1", "tok1")
+    commit, interleaved = tx.Tx.commit, []
+
+    def commit_after_a_rival(self):
+        if not interleaved:  # the rival's write lands between this request's read and its commit
+            interleaved.append(1)
+            device = controller.authenticate("DEFAULT", "dev1", {"Authorization": "TargetToken tok1"})
+            controller.config_data(device, {"mode": "merge", "data": {"rival": "1"}})
+        return commit(self)
+    monkeypatch.setattr(tx.Tx, "commit", commit_after_a_rival)
+    resp = client.http.put("/DEFAULT/controller/v1/dev1/configData",
+                           headers={**steps.device("tok1"), "Content-Type": "application/json"},
+                           body=json.dumps({"mode": "merge", "data": {"mine": "2"}}))
+    assert resp.status_code == 200 and interleaved
+    attributes = json.loads(client.http.get("/rest/v1/targets/dev1/attributes", headers=ADMIN).body)
+    assert attributes == {"rival": "1", "mine": "2"}
