@@ -10,14 +10,15 @@ from chalicelib.lazy import lazy_import
 from chalicelib.domain.actions import UpdateStatus
 from chalicelib.services import quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import counters
+from chalicelib.store import counters, pending
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
-from chalicelib.store.tx import MAX_ITEMS, Tx
+from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
 MAX_TOKEN = 128
 MAX_ADDRESS = 512
+RETRIES = 5
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
@@ -94,11 +95,13 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1})
     if duplicates:
         raise errors.EntityAlreadyExists(f"Target with controllerId {duplicates[0]} given twice.", duplicates)
+    existing = store.find_many_any(tenant, ids)
+    live = sorted(cid for cid, target in existing.items() if not target.deletion)
+    if live:
+        raise errors.EntityAlreadyExists(f"Target with controllerId '{live[0]}' already exists.", [live[0]])
+    for target in existing.values():
+        _purge(target)  # a deletion that crashed half-way: its target must be gone before a new one exists
     _check_tokens_free([s.security_token for s in specs if s.security_token])
-    existing = store.find_many(tenant, ids)
-    if existing:
-        first = sorted(existing)[0]
-        raise errors.EntityAlreadyExists(f"Target with controllerId '{first}' already exists.", [first])
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
     limit = quotas.limit("TARGET")
@@ -149,15 +152,19 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
     item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", now,
                     UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
     item.ip_address = ip_address
-    tx = Tx().put(item)
-    counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
-    try:
-        tx.commit()
-    except errors.ConcurrentModification:
-        found = store.find(tenant, controller_id)  # registered by a concurrent first poll
-        if found is None:
-            raise
-        return found
+    for attempt in range(2):
+        tx = Tx().put(item)
+        counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
+        try:
+            tx.commit()
+            break
+        except errors.ConcurrentModification:
+            found = store.find_any(tenant, controller_id)  # registered by a concurrent first poll ...
+            if found is not None and not found.deletion:
+                return found
+            if found is None or attempt:
+                raise
+            _purge(found)  # ... or an earlier target of this id whose deletion crashed half-way
     item.version = 1
     return item
 
@@ -196,15 +203,73 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     return get(tenant, controller_id)
 
 
+# --- delete: tombstone, then what the target owns, then the target ------------------------------------
+DELETION = "target-delete"  # work kind (store.pending)
+PURGE_CHUNK = 25  # actions deleted between two progress notes on the work item
+
+
 def delete(tenant: str, controller_id: str) -> None:
-    target = get(tenant, controller_id)
-    tx = Tx().delete(target)
+    """Delete the target and everything it owns, in an order whose every prefix is safe.
+
+    1. One transaction: the target's tombstone (`deletion`; from then on every read treats it as gone and
+       no action, history entry or configuration task can be added to it), the TARGET usage, and a work
+       item naming the action ids to delete (the reaper's, should this request die).
+    2. The actions and their history, the device's configuration tasks, grants and actual configuration.
+    3. One transaction: the target item and the work item.
+    A retry of the request, a create of the same controllerId, a plug-and-play poll or the reaper each
+    continue at step 2, so a new target of the same id never sees anything of this one.
+    """
+    target = store.find_any(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    if not target.deletion:
+        target = retrying(RETRIES, lambda: _tombstone(tenant, controller_id))
+    _purge(target)
+
+
+def _tombstone(tenant: str, controller_id: str) -> Target:
+    target = store.find_any(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    if target.deletion:
+        return target
+    action_ids = action_store.ids_of_target(tenant, controller_id)
+    work = pending.new(tenant, DELETION, controller_id, clock.now_ms(), detail={"actions": action_ids})
+    # The target's version condition: an assignment committed after the Query above fails this (retried).
+    tx = Tx().update(target, [Target.deletion.set(work.key)])
+    pending.add(tx, work)
     counters.usage_update(tx, tenant, "TARGET", -1)
     tx.commit()
-    # What belonged to the device goes with it, so a new target of the same id inherits nothing.
-    for action in action_store.of_target(tenant, controller_id):
-        action_store.delete_with_history(tenant, controller_id, int(action.action_id))
+    target.deletion = work.key
+    return target
+
+
+def finish_deletion(tenant: str, controller_id: str) -> None:
+    """The reaper's entry: continue a deletion a crash interrupted (nothing to do when none is pending)."""
+    target = store.find_any(tenant, controller_id)
+    if target is not None and target.deletion:
+        _purge(target)
+
+
+def _purge(target: Target) -> None:
+    """Steps 2 and 3 of `delete`; idempotent, and it notes its progress for a retry."""
+    tenant, controller_id, key = target.tenant, target.controller_id, target.deletion
+    work = pending.get(tenant, key)
+    remaining = ([int(i) for i in (work.detail or {}).get("actions", [])] if work is not None
+                 else action_store.ids_of_target(tenant, controller_id))
+    while remaining:
+        chunk, remaining = remaining[:PURGE_CHUNK], remaining[PURGE_CHUNK:]
+        action_store.delete_many(tenant, controller_id, chunk)
+        if remaining:
+            pending.note_progress(work, {"actions": remaining})
     device_configuration.forget_device(tenant, controller_id)
+    tx = Tx().delete(Target(tenant, controller_id), condition=Target.deletion == key, add_version_condition=False)
+    pending.remove(tx, tenant, key)
+    try:
+        tx.commit()
+    except errors.ConcurrentModification:
+        if store.find_any(tenant, controller_id) is not None:
+            raise  # not finished by a concurrent request either: let the caller (or the reaper) try again
 
 
 def search_view(target: Target) -> dict[str, Any]:

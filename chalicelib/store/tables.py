@@ -71,6 +71,17 @@ class User(Model):
     created_at = NumberAttribute()
 
 
+class PendingWork(Model):
+    """A multi-step change in progress, in the reaper's work list (store.pending): due once abandoned."""
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # "pending#<due ms, padded>#<kind>#<ref>"
+    kind = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+    created_at = NumberAttribute()
+
+
 REGISTRY_TENANT = "#registry"
 
 
@@ -142,6 +153,10 @@ class Target(Model):
     # Summary of the open actions: [{id, canceling, type, weight, forceTime, dsId}]
     active_actions = JSONAttribute(default=list)
     action_count = NumberAttribute(default=0)
+    # Set while the target is being deleted (its tombstone): the key of the deletion's work item
+    # (store.pending). Every read treats the target as gone; the item goes last, after its actions and
+    # device data, so a new target of the same controllerId can only appear once nothing of this one is left.
+    deletion = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()

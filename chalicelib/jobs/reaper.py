@@ -1,0 +1,71 @@
+"""Scheduled reaper: finishes or takes back the multi-step changes a crash left half done (issue 6).
+
+Every such change keeps a work item (store.pending) from its first step to its last. Per registered
+tenant, one Query reads the items that are due (written more than the grace period ago, so their request
+is dead); each is handed to the service that owns the change, which finishes it (a target deletion)
+idempotently and removes the item.
+A run costs what it finds: one Query per tenant plus the repairs. It stops starting new work when the
+Lambda's remaining time runs low; what is left stays due for the next run.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from chalicelib import clock
+from chalicelib.lazy import lazy_import
+from chalicelib.services import tenants
+from chalicelib.store import pending
+from chalicelib.store.tables import PendingWork
+
+log = logging.getLogger("skyhawk.jobs")
+
+targets = lazy_import("chalicelib.services.targets")
+
+# Stop taking new work when less than this is left of the invocation (the launcher and Lambda give 30 s).
+RESERVE_MS = 8_000
+
+# A repair finishes (or takes back) one change; False when it ran out of time part-way (it notes its progress).
+Handler = Callable[[str, PendingWork, int, Callable[[], bool]], bool | None]
+
+
+def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]:
+    """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
+    return {
+        targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(tenant, work.ref),
+                           lambda work: ["TARGET"]),
+    }
+
+
+def run(now_ms: int | None = None, time_left_ms: Callable[[], int] | None = None) -> dict:
+    now = clock.now_ms() if now_ms is None else now_ms
+
+    def has_time() -> bool:
+        return time_left_ms is None or time_left_ms() >= RESERVE_MS
+
+    handlers = _handlers()
+    done = failed = 0
+    more = False
+    for tenant in tenants.registered_tenants():
+        for work in pending.due(tenant, now):
+            if not has_time():
+                more = True
+                break
+            repair, counted = handlers.get(work.kind, (None, None))
+            if repair is None:
+                log.error("reaper: unknown work kind %s", work.kind, extra={"tenant": tenant, "key": work.key})
+                failed += 1
+                continue
+            try:
+                if repair(tenant, work, now, has_time) is False:
+                    more = True  # it ran out of time and noted its progress: the next run goes on
+                    continue
+                done += 1
+            except Exception:  # noqa: BLE001 - one stuck item must not block the others; it stays due
+                log.exception("reaper: %s %s failed", work.kind, work.ref, extra={"tenant": tenant})
+                failed += 1
+        if more:
+            break
+    if done or failed:
+        log.info("reaper: %d repaired, %d failed%s", done, failed, ", more due" if more else "")
+    return {"repaired": done, "failed": failed, "more": more}

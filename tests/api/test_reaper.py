@@ -1,0 +1,156 @@
+"""The reaper and the crash-safe multi-step changes it completes (issue 6, "no orphans").
+
+A crash is a process dying at an AWS call (tests.api.crash_sweep): nothing after that call happens. The
+tests check what every reader sees meanwhile, that a retry or the next step of someone else finishes the
+change, and that the reaper does, once the change is due and not before.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api import crash_sweep, dcs_steps, steps
+from tests.conftest import ADMIN, TENANT
+
+JSON = {**ADMIN, "Content-Type": "application/json"}
+TX = "dynamodb:TransactWriteItems"
+AFTER_GRACE_MS = 5 * 60 * 1000 + 1
+
+
+def body(resp):
+    return json.loads(resp.body)
+
+
+def reaper_run(delay_ms: int = AFTER_GRACE_MS, **kwargs) -> dict:
+    from chalicelib import clock
+    from chalicelib.jobs import reaper
+    return reaper.run(now_ms=clock.now_ms() + delay_ms, **kwargs)
+
+
+def work_list() -> list:
+    from chalicelib.store.tables import PendingWork
+    return [(w.kind, w.ref) for w in PendingWork.query(TENANT, PendingWork.key.startswith("pending#"))]
+
+
+def quota_used(client, quota: str) -> int:
+    return body(client.http.get(f"/rest/v1/system/quota/{quota}", headers=ADMIN))["used"]
+
+
+def _target_with_everything(client, controller_id: str = "t1", token: str = "tok-t1") -> int:
+    """A target with an open action (and its history) and a configuration task; returns the action id."""
+    steps.enable_target_tokens(client)
+    steps.create_target(client, controller_id, token)
+    ds_id, _ = steps.release(client)
+    action_id = steps.assign(client, ds_id, controller_id)["assignedActions"][0]["id"]
+    steps.feedback(client, controller_id, token, action_id, "proceeding", "none")
+    dcs_steps.create_task(client, controller_id, [])
+    return action_id
+
+
+def _crash_delete_after_tombstone(client, controller_id: str = "t1") -> None:
+    crash_sweep.crash_after(lambda: client.http.delete(f"/rest/v1/targets/{controller_id}", headers=ADMIN), TX)
+
+
+def _leftovers(controller_id: str, action_id: int) -> tuple:
+    from chalicelib.store.tables import Action, ActionStatusEntry, Target
+    from chalicelib.store.workflow_tables import WorkflowInstance
+    return (sum(1 for _ in Target.query(TENANT, Target.controller_id == controller_id)),
+            sum(1 for _ in Action.query(f"{TENANT}#{controller_id}")),
+            sum(1 for _ in ActionStatusEntry.query(f"{TENANT}#{action_id}")),
+            sum(1 for _ in WorkflowInstance.by_device.query(f"{TENANT}#{controller_id}")))
+
+
+# --- target delete --------------------------------------------------------------------------------
+def test_a_target_whose_deletion_crashed_is_gone_for_every_reader(client):
+    action_id = _target_with_everything(client)
+    assert quota_used(client, "TARGET") == 1
+    _crash_delete_after_tombstone(client)
+    assert _leftovers("t1", action_id)[1:] == (1, 2, 1)  # the tombstoned target still owns all of it
+
+    assert client.http.get("/rest/v1/targets/t1", headers=ADMIN).status_code == 404
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN)) == {"content": [], "total": 0, "size": 0}
+    assert quota_used(client, "TARGET") == 0
+    assert client.http.get("/rest/v1/targets/t1/actions", headers=ADMIN).status_code == 404
+    steps.poll(client, "t1", "tok-t1", status=401)
+    ds_id, _ = steps.release(client, name="other", version="2")
+    assert steps.assign(client, ds_id, "t1")["assigned"] == 0
+    resp = client.http.post(f"{dcs_steps.DCS}/devices/t1/configurationTasks", headers=JSON,
+                            body=json.dumps({"files": []}))
+    assert resp.status_code == 404
+
+    # a retry of the request finishes it
+    assert client.http.delete("/rest/v1/targets/t1", headers=ADMIN).status_code == 200
+    assert _leftovers("t1", action_id) == (0, 0, 0, 0)
+    assert client.http.delete("/rest/v1/targets/t1", headers=ADMIN).status_code == 404
+    assert work_list() == []
+
+
+def test_recreating_a_target_finishes_its_crashed_deletion_first(client):
+    action_id = _target_with_everything(client)
+    _crash_delete_after_tombstone(client)
+    steps.create_target(client, "t1", "tok-t1")  # same id, same token
+    assert _leftovers("t1", action_id) == (1, 0, 0, 0)
+    assert body(client.http.get("/rest/v1/targets/t1/actions", headers=ADMIN))["total"] == 0
+    assert steps.target(client, "t1")["updateStatus"] == "unknown"
+    tasks = client.http.get(f"{dcs_steps.DCS}/devices/t1/configurationTasks", headers=ADMIN)
+    assert body(tasks)["content"] == []
+    assert "deploymentBase" not in steps.poll(client, "t1", "tok-t1")["_links"]
+    assert quota_used(client, "TARGET") == 1
+    assert work_list() == []
+    assert reaper_run()["repaired"] == 0
+
+
+def test_a_plug_and_play_poll_finishes_a_crashed_deletion_first(client):
+    action_id = _target_with_everything(client)
+    steps.enable_gateway_token(client, "gw")
+    _crash_delete_after_tombstone(client)
+    resp = client.http.get(f"/{TENANT}/controller/v1/t1", headers={"Authorization": "GatewayToken gw"})
+    assert resp.status_code == 200 and "deploymentBase" not in body(resp).get("_links", {})
+    assert _leftovers("t1", action_id) == (1, 0, 0, 0)
+    assert steps.target(client, "t1")["updateStatus"] == "registered"
+
+
+def test_the_reaper_finishes_a_crashed_deletion_once_due(client):
+    action_id = _target_with_everything(client)
+    _crash_delete_after_tombstone(client)
+    assert reaper_run(delay_ms=0) == {"repaired": 0, "failed": 0, "more": False}  # not due yet
+    assert _leftovers("t1", action_id)[0] == 1
+    assert reaper_run()["repaired"] == 1
+    assert _leftovers("t1", action_id) == (0, 0, 0, 0)
+    assert quota_used(client, "TARGET") == 0 and work_list() == []
+
+
+def test_a_deletion_interrupted_in_its_actions_goes_on_where_it_stopped(client, monkeypatch):
+    from chalicelib.services import targets
+    monkeypatch.setattr(targets, "PURGE_CHUNK", 2)
+    steps.create_target(client, "many")
+    ds_ids = [steps.release(client, name=f"n{i}", version="1")[0] for i in range(5)]
+    for ds_id in ds_ids:
+        steps.assign(client, ds_id, "many")
+    # dies after the first two actions were deleted and the progress noted (UpdateItem on the work item)
+    crash_sweep.crash_after(lambda: client.http.delete("/rest/v1/targets/many", headers=ADMIN),
+                            "dynamodb:UpdateItem")
+    from chalicelib.store.tables import Action
+    assert sum(1 for _ in Action.query(f"{TENANT}#many")) == 3
+    with crash_sweep.aws_calls() as retry:
+        assert client.http.delete("/rest/v1/targets/many", headers=ADMIN).status_code == 200
+    assert sum(1 for _ in Action.query(f"{TENANT}#many")) == 0
+    # the retry went on with the 3 actions left: history Queries for those, not for all 5
+    assert retry.calls.count("dynamodb:Query") == 3 + 2  # + the device's instances and configuration
+
+
+# --- the job ----------------------------------------------------------------------------------------
+def test_a_run_stops_taking_work_when_its_time_runs_low(client):
+    action_id = _target_with_everything(client)
+    _crash_delete_after_tombstone(client)
+    assert reaper_run(time_left_ms=lambda: 5_000) == {"repaired": 0, "failed": 0, "more": True}
+    assert _leftovers("t1", action_id)[0] == 1
+    assert reaper_run(time_left_ms=lambda: 29_000)["repaired"] == 1
+
+
+def test_the_reaper_is_a_scheduled_job_the_launcher_fires(client):
+    from app import app
+    from infra import launcher
+    results = launcher.fire_schedules(app)
+    assert results["reaper"] == {"repaired": 0, "failed": 0, "more": False}
