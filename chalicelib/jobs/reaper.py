@@ -2,8 +2,8 @@
 
 Every such change keeps a work item (store.pending) from its first step to its last. Per registered
 tenant, one Query reads the items that are due (written more than the grace period ago, so their request
-is dead); each is handed to the service that owns the change, which finishes it (a target deletion)
-idempotently and removes the item.
+is dead); each is handed to the service that owns the change, which finishes it (a target deletion, a
+module purge, an orphan S3 object) or takes it back (a bulk create), idempotently, and removes the item.
 A run costs what it finds: one Query per tenant plus the repairs. It stops starting new work when the
 Lambda's remaining time runs low; what is left stays due for the next run.
 """
@@ -21,6 +21,7 @@ from chalicelib.store.tables import PendingWork
 log = logging.getLogger("skyhawk.jobs")
 
 targets = lazy_import("chalicelib.services.targets")
+software_modules = lazy_import("chalicelib.services.software_modules")
 
 # Stop taking new work when less than this is left of the invocation (the launcher and Lambda give 30 s).
 RESERVE_MS = 8_000
@@ -31,9 +32,16 @@ Handler = Callable[[str, PendingWork, int, Callable[[], bool]], bool | None]
 
 def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]:
     """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
+    none = lambda work: []  # noqa: E731
     return {
         targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(tenant, work.ref),
                            lambda work: ["TARGET"]),
+        software_modules.PURGE: (lambda tenant, work, now, has_time: software_modules.finish_purge(
+            tenant, int(work.ref)), lambda work: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"]),
+        software_modules.ORPHAN_OBJECT: (lambda tenant, work, now, has_time: software_modules.reap_object(
+            tenant, work, now), none),
+        software_modules.UPLOAD: (lambda tenant, work, now, has_time: software_modules.reap_upload(
+            tenant, work, now), none),
     }
 
 

@@ -289,6 +289,9 @@ class SoftwareModule(_CatalogItem):
     artifact_count = NumberAttribute(default=0)
     # Distribution sets listing this module: > 0 -> delete is soft (hawkBit keeps assigned modules).
     in_sets = NumberAttribute(default=0)
+    # Set on a deleted module whose artifacts, bytes and item are being removed: the key of that purge's
+    # work item (store.pending), so a retry or the reaper finishes it.
+    purge = UnicodeAttribute(null=True)
     metadata = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()

@@ -96,6 +96,15 @@ def _error_for(exc: TransactWriteError, ordered: list) -> errors.SkyhawkError:
     return errors.InternalError(f"transaction failed: {exc.cause_response_code}")
 
 
+def refused(exc: BaseException) -> bool:
+    """Whether a failed commit certainly wrote nothing: its conditions refused it (a 4xx catalogue error).
+
+    Anything else (a timeout, a 5xx, a dropped connection) leaves the outcome unknown: the transaction may
+    have committed, so a caller must not take back what it wrote outside of it.
+    """
+    return isinstance(exc, errors.SkyhawkError) and exc.status < 500
+
+
 def retrying(attempts: int, fn: Callable[[], Any]) -> Any:
     """Run read-decide-write `fn` again when a concurrent change beat it (optimistic locking)."""
     for attempt in range(attempts):

@@ -140,7 +140,89 @@ def test_a_deletion_interrupted_in_its_actions_goes_on_where_it_stopped(client, 
     assert retry.calls.count("dynamodb:Query") == 3 + 2  # + the device's instances and configuration
 
 
+# --- software modules and artifacts ---------------------------------------------------------------
+def _objects(sm_id: int) -> list[str]:
+    return crash_sweep.object_keys(f"artifacts/{TENANT}/{sm_id}/")
+
+
+def test_a_module_purge_that_crashed_is_finished_by_a_retry_or_the_reaper(client):
+    sm_id = steps.create_module(client, "mod", "1")
+    steps.upload_artifact(client, sm_id, "a.bin", b"a" * 100)
+    steps.upload_artifact(client, sm_id, "b.bin", b"b" * 50)
+    assert quota_used(client, "ARTIFACT_STORAGE") == 150
+    # dies after the module was marked deleted and the first artifact's bytes went
+    crash_sweep.crash_after(lambda: client.http.delete(f"/rest/v1/softwaremodules/{sm_id}", headers=ADMIN),
+                            "s3:DeleteObject")
+    shown = body(client.http.get(f"/rest/v1/softwaremodules/{sm_id}", headers=ADMIN))
+    assert shown["deleted"] is True
+    assert body(client.http.get("/rest/v1/softwaremodules", headers=ADMIN))["total"] == 0
+    assert quota_used(client, "SOFTWARE_MODULE") == 0
+    steps.create_module(client, "mod", "1")  # its name is free again
+    assert len(_objects(sm_id)) == 1 and quota_used(client, "ARTIFACT_STORAGE") == 150
+
+    assert reaper_run()["repaired"] == 1
+    assert client.http.get(f"/rest/v1/softwaremodules/{sm_id}", headers=ADMIN).status_code == 404
+    assert _objects(sm_id) == [] and quota_used(client, "ARTIFACT_STORAGE") == 0
+    assert client.http.delete(f"/rest/v1/softwaremodules/{sm_id}", headers=ADMIN).status_code == 404
+
+
+def test_a_crashed_artifact_delete_leaves_bytes_the_reaper_deletes(client):
+    sm_id = steps.create_module(client, "mod", "1")
+    artifact = steps.upload_artifact(client, sm_id, "a.bin", b"a" * 100)
+    path = f"/rest/v1/softwaremodules/{sm_id}/artifacts/{artifact['id']}"
+    crash_sweep.crash_after(lambda: client.http.delete(path, headers=ADMIN), TX)
+    assert client.http.get(path, headers=ADMIN).status_code == 404
+    assert quota_used(client, "ARTIFACT_STORAGE") == 0 and len(_objects(sm_id)) == 1
+    reaper_run()
+    assert _objects(sm_id) == [] and work_list() == []
+
+
+def test_bytes_without_an_artifact_are_deleted_and_an_artifacts_bytes_kept(client):
+    from chalicelib import clock
+    from chalicelib.store import pending
+    sm_id = steps.create_module(client, "mod", "1")
+    payload, content_type = steps.multipart({}, "a.bin", b"a" * 100)
+    crash_sweep.crash_after(lambda: client.http.post(f"/rest/v1/softwaremodules/{sm_id}/artifacts",
+                                                     headers={**ADMIN, "Content-Type": content_type},
+                                                     body=payload), "s3:PutObject")
+    assert body(client.http.get(f"/rest/v1/softwaremodules/{sm_id}/artifacts", headers=ADMIN)) == []
+    assert len(_objects(sm_id)) == 1
+    kept = steps.upload_artifact(client, sm_id, "kept.bin", b"k")
+    kept_key = _objects(sm_id)[-1]
+    # a work item naming bytes whose artifact exists (its transaction committed, its answer was lost)
+    pending.put(pending.new(TENANT, "s3-object", kept_key, clock.now_ms()))
+    reaper_run()
+    assert _objects(sm_id) == [kept_key] and work_list() == []
+    assert body(client.http.get(f"/rest/v1/softwaremodules/{sm_id}/artifacts/{kept['id']}", headers=ADMIN))
+
+
+def test_an_abandoned_direct_upload_is_deleted_once_its_url_has_expired(client):
+    from chalicelib import config
+    from chalicelib.store import aws
+    sm_id = steps.create_module(client, "mod", "1")
+    resp = client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=JSON,
+                            body=json.dumps({"filename": "big.bin"}))
+    assert resp.status_code in (200, 201), resp.body
+    upload_id = body(resp)["uploadId"]
+    staged = f"uploads/{TENANT}/{sm_id}/{upload_id}/big.bin"
+    aws.s3().put_object(Bucket=config.settings().bucket, Key=staged, Body=b"x" * 10)  # the client's PUT
+    reaper_run(delay_ms=50 * 60 * 1000)  # the URL (1 h) is still valid: the upload may still complete
+    assert crash_sweep.object_keys("uploads/") == [staged]
+    reaper_run(delay_ms=66 * 60 * 1000)
+    assert crash_sweep.object_keys("uploads/") == [] and work_list() == []
+
+
 # --- the job ----------------------------------------------------------------------------------------
+def test_a_run_reads_only_what_is_due(client, dynamo_calls):
+    sm_id = steps.create_module(client, "mod", "1")
+    client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=JSON,
+                     body=json.dumps({"filename": "big.bin"}))  # due in an hour
+    dynamo_calls.reset()
+    assert reaper_run() == {"repaired": 0, "failed": 0, "more": False}
+    assert dynamo_calls.calls == {"Query": 2}  # the tenant registry, the tenant's due work
+    assert len(work_list()) == 1
+
+
 def test_a_run_stops_taking_work_when_its_time_runs_low(client):
     action_id = _target_with_everything(client)
     _crash_delete_after_tombstone(client)
