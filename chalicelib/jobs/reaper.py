@@ -22,6 +22,7 @@ log = logging.getLogger("skyhawk.jobs")
 
 targets = lazy_import("chalicelib.services.targets")
 software_modules = lazy_import("chalicelib.services.software_modules")
+bulk_creates = lazy_import("chalicelib.services.bulk_creates")
 
 # Stop taking new work when less than this is left of the invocation (the launcher and Lambda give 30 s).
 RESERVE_MS = 8_000
@@ -42,6 +43,9 @@ def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]
             tenant, work, now), none),
         software_modules.UPLOAD: (lambda tenant, work, now, has_time: software_modules.reap_upload(
             tenant, work, now), none),
+        bulk_creates.KIND: (lambda tenant, work, now, has_time: bulk_creates.roll_back(tenant, work, now),
+                            lambda work: bulk_creates.counted_by(work)),
+        bulk_creates.PART: (lambda tenant, work, now, has_time: bulk_creates.drop_part(tenant, work, now), none),
     }
 
 

@@ -25,7 +25,7 @@ from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_lists, catalog_metadata, catalog_types, quotas
+from chalicelib.services import bulk_creates, catalog_lists, catalog_metadata, catalog_types, quotas
 from chalicelib.store import blobs, catalog, counters, pending
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import Artifact, PendingWork, SoftwareModule, SoftwareModuleType
@@ -66,7 +66,9 @@ def live_software_module(tenant: str, sm_id: int) -> SoftwareModule:
     return sm
 
 
-CREATE_CHUNK = 40  # modules per transaction: 2 items each + one per type used + the usage counter
+# Modules per transaction: 2 items each + one per type used (at most one per module) + the usage counter
+# + the journal's room (store.all_or_nothing).
+CREATE_CHUNK = 32
 
 
 def _duplicate(name: str, version: str, type_key: str) -> errors.EntityAlreadyExists:
@@ -107,7 +109,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
         description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
         artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
         last_modified_by=user) for sm_id, spec in zip(ids, specs)]
-    with AllOrNothing() as steps:
+    with AllOrNothing(tenant, bulk_creates.SOFTWARE_MODULES) as steps:
         for start in range(0, len(modules), CREATE_CHUNK):
             chunk = modules[start:start + CREATE_CHUNK]
             tx, undo = Tx(), Tx()
@@ -128,7 +130,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
                             condition=SoftwareModuleType.sk.exists())
             counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
             counters.usage_update(undo, tenant, "SOFTWARE_MODULE", -len(chunk))
-            steps.commit(tx, undo)
+            steps.commit(tx, undo, created=[int(sm.id) for sm in chunk])
     return modules
 
 

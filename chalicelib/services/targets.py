@@ -8,9 +8,9 @@ from chalicelib import auth, clock, errors
 from chalicelib.domain import listing
 from chalicelib.lazy import lazy_import
 from chalicelib.domain.actions import UpdateStatus
-from chalicelib.services import quotas
+from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import counters, pending
+from chalicelib.store import all_or_nothing, counters, pending
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
 from chalicelib.store.tx import MAX_ITEMS, Tx, retrying
@@ -105,21 +105,18 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
     limit = quotas.limit("TARGET")
-    chunk = MAX_ITEMS - 1
-    written: list[Target] = []
-    try:
+    chunk = MAX_ITEMS - 1 - all_or_nothing.ROOM
+    with all_or_nothing.AllOrNothing(tenant, bulk_creates.TARGETS, {"createdAt": now}) as steps:
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            tx = Tx()
+            tx, undo = Tx(), Tx()
             for item in part:
                 tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
                     f"Target with controllerId '{cid}' already exists.", [cid]))
+                undo.delete(Target(tenant, item.controller_id), add_version_condition=False)
             counters.usage_update(tx, tenant, "TARGET", len(part), limit)
-            tx.commit()
-            written += part
-    except errors.SkyhawkError:
-        _undo_create(tenant, written)
-        raise
+            counters.usage_update(undo, tenant, "TARGET", -len(part))
+            steps.commit(tx, undo, created=[item.controller_id for item in part])
     return items
 
 
@@ -131,17 +128,6 @@ def _check_tokens_free(tokens: list[str]) -> None:
     for token in tokens:
         if store.by_security_token(token):
             raise errors.EntityAlreadyExists("The given securityToken is already in use.", ["securityToken"])
-
-
-def _undo_create(tenant: str, written: list[Target]) -> None:
-    """A later chunk failed: remove what earlier chunks wrote, so the request leaves nothing behind."""
-    for start in range(0, len(written), MAX_ITEMS - 1):
-        part = written[start:start + MAX_ITEMS - 1]
-        tx = Tx()
-        for item in part:
-            tx.delete(item, add_version_condition=False)
-        counters.usage_update(tx, tenant, "TARGET", -len(part))
-        tx.commit()
 
 
 def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None) -> Target:
@@ -242,6 +228,15 @@ def _tombstone(tenant: str, controller_id: str) -> Target:
     tx.commit()
     target.deletion = work.key
     return target
+
+
+def delete_if_created_at(tenant: str, controller_id: str, created_at: int) -> None:
+    """Delete the target if it is the one created at `created_at` (a bulk create taken back by the reaper)."""
+    target = store.find_any(tenant, controller_id)
+    if target is not None and target.deletion:
+        _purge(target)
+    elif target is not None and int(target.created_at) == int(created_at):
+        delete(tenant, controller_id)
 
 
 def finish_deletion(tenant: str, controller_id: str) -> None:

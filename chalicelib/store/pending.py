@@ -28,6 +28,11 @@ def new(tenant: str, kind: str, ref: str, now: int, delay_ms: int = GRACE_MS,
                        created_at=now)
 
 
+def part_of(key: str, tenant: str, index: int, kind: str, ref: str, now: int, detail: Any) -> PendingWork:
+    """A part of the change of item `key`: due with it, and found with it by `with_prefix(key + "#")`."""
+    return PendingWork(tenant, f"{key}#{index:05d}", kind=kind, ref=ref, detail=detail, created_at=now)
+
+
 def add(tx: Tx, work: PendingWork) -> Tx:
     """Put the item inside the transaction of the change's first step."""
     return tx.put(work)
@@ -65,3 +70,7 @@ def due(tenant: str, now: int) -> Iterator[PendingWork]:
     """The tenant's items due at `now`, oldest due first (a Query on the key range, paged by DynamoDB)."""
     return PendingWork.query(tenant, PendingWork.key.between(PREFIX, f"{PREFIX}{pad(now)}~"), consistent_read=True)
 
+
+def with_prefix(tenant: str, key_prefix: str) -> Iterator[PendingWork]:
+    """Items whose key starts with `key_prefix` (the parts of one change, written under its item's key)."""
+    return PendingWork.query(tenant, PendingWork.key.startswith(key_prefix), consistent_read=True)

@@ -212,6 +212,58 @@ def test_an_abandoned_direct_upload_is_deleted_once_its_url_has_expired(client):
     assert crash_sweep.object_keys("uploads/") == [] and work_list() == []
 
 
+# --- bulk creates -----------------------------------------------------------------------------------
+def _bulk(count: int, prefix: str = "bulk-") -> str:
+    return json.dumps([{"controllerId": f"{prefix}{i:03d}"} for i in range(count)])
+
+
+def test_a_bulk_create_that_crashed_half_way_is_taken_back_by_the_reaper(client):
+    crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX)
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 98  # the first transaction's
+    # meanwhile one of them is deleted and created again by someone else: that target is not the request's
+    assert client.http.delete("/rest/v1/targets/bulk-000", headers=ADMIN).status_code == 200
+    steps.create_target(client, "bulk-000")
+    assert reaper_run(delay_ms=0)["repaired"] == 0  # within the grace period the request might still run
+    assert reaper_run()["repaired"] == 2  # the create's journal: its header, its first step's record
+    listed = body(client.http.get("/rest/v1/targets", headers=ADMIN))
+    assert [t["controllerId"] for t in listed["content"]] == ["bulk-000"] and listed["total"] == 1
+    assert quota_used(client, "TARGET") == 1 and work_list() == []
+    assert client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150, "again-")).status_code == 201
+
+
+def test_a_bulk_create_whose_undo_fails_is_taken_back_by_the_reaper(client, monkeypatch):
+    """The second transaction is refused (a concurrent create took a controllerId), then AWS fails while
+    undoing the first: the journal is left for the reaper."""
+    from chalicelib.store import targets as target_store
+    steps.create_target(client, "bulk-120")
+    real = target_store.find_many_any
+    monkeypatch.setattr(target_store, "find_many_any",  # the concurrent create happened after this check
+                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-120"})
+    crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX, 2)
+    monkeypatch.undo()
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 99
+    reaper_run()
+    listed = body(client.http.get("/rest/v1/targets", headers=ADMIN))
+    assert [t["controllerId"] for t in listed["content"]] == ["bulk-120"]
+    assert quota_used(client, "TARGET") == 1 and work_list() == []
+
+
+def test_a_completed_bulk_create_leaves_no_journal(client, dynamo_calls):
+    assert client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)).status_code == 201
+    assert work_list() == []
+    resp = client.http.post("/rest/v1/softwaremodules", headers=JSON, body=json.dumps(
+        [{"name": f"m{i}", "version": "1", "type": "os"} for i in range(70)]))
+    assert resp.status_code == 201 and work_list() == []
+
+
+def test_journal_records_without_their_header_are_dropped(client):
+    """A create that committed its last step (deleting the header) and died before its housekeeping."""
+    crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX, 2)
+    assert [kind for kind, _ in work_list()] == ["create-part"]
+    reaper_run()
+    assert work_list() == [] and body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 150
+
+
 # --- the job ----------------------------------------------------------------------------------------
 def test_a_run_reads_only_what_is_due(client, dynamo_calls):
     sm_id = steps.create_module(client, "mod", "1")
