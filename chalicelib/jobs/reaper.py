@@ -6,6 +6,9 @@ is dead); each is handed to the service that owns the change, which finishes it 
 module purge, an orphan S3 object) or takes it back (a bulk create), idempotently, and removes the item.
 A run costs what it finds: one Query per tenant plus the repairs. It stops starting new work when the
 Lambda's remaining time runs low; what is left stays due for the next run.
+
+Counters a repaired change touched are then recounted from their items (services.usage_recount), and
+only those: a crash between the steps of a change is what can leave a counter off.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ log = logging.getLogger("skyhawk.jobs")
 targets = lazy_import("chalicelib.services.targets")
 software_modules = lazy_import("chalicelib.services.software_modules")
 bulk_creates = lazy_import("chalicelib.services.bulk_creates")
+usage_recount = lazy_import("chalicelib.services.usage_recount")
 
 # Stop taking new work when less than this is left of the invocation (the launcher and Lambda give 30 s).
 RESERVE_MS = 8_000
@@ -46,6 +50,8 @@ def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]
         bulk_creates.KIND: (lambda tenant, work, now, has_time: bulk_creates.roll_back(tenant, work, now),
                             lambda work: bulk_creates.counted_by(work)),
         bulk_creates.PART: (lambda tenant, work, now, has_time: bulk_creates.drop_part(tenant, work, now), none),
+        usage_recount.KIND: (lambda tenant, work, now, has_time: usage_recount.recount(tenant, work, now, has_time),
+                             none),
     }
 
 
@@ -72,6 +78,7 @@ def run(now_ms: int | None = None, time_left_ms: Callable[[], int] | None = None
                 if repair(tenant, work, now, has_time) is False:
                     more = True  # it ran out of time and noted its progress: the next run goes on
                     continue
+                usage_recount.mark(tenant, counted(work), now)
                 done += 1
             except Exception:  # noqa: BLE001 - one stuck item must not block the others; it stays due
                 log.exception("reaper: %s %s failed", work.kind, work.ref, extra={"tenant": tenant})

@@ -33,6 +33,13 @@ def work_list() -> list:
     return [(w.kind, w.ref) for w in PendingWork.query(TENANT, PendingWork.key.startswith("pending#"))]
 
 
+def _drift(quota: str, delta: int) -> None:
+    """A counter off by `delta` (what a bug, or a transaction applied twice, would leave)."""
+    from chalicelib.store import counters
+    from chalicelib.store.tx import Tx
+    counters.usage_update(Tx(), TENANT, quota, delta).commit()
+
+
 def quota_used(client, quota: str) -> int:
     return body(client.http.get(f"/rest/v1/system/quota/{quota}", headers=ADMIN))["used"]
 
@@ -111,13 +118,18 @@ def test_a_plug_and_play_poll_finishes_a_crashed_deletion_first(client):
     assert steps.target(client, "t1")["updateStatus"] == "registered"
 
 
-def test_the_reaper_finishes_a_crashed_deletion_once_due(client):
+def test_the_reaper_finishes_a_crashed_deletion_once_due_and_recounts_the_targets(client):
     action_id = _target_with_everything(client)
     _crash_delete_after_tombstone(client)
     assert reaper_run(delay_ms=0) == {"repaired": 0, "failed": 0, "more": False}  # not due yet
     assert _leftovers("t1", action_id)[0] == 1
+    _drift("TARGET", 5)
     assert reaper_run()["repaired"] == 1
     assert _leftovers("t1", action_id) == (0, 0, 0, 0)
+    # the repaired deletion marked the TARGET counter: the next run counts the targets (none) and fixes it
+    assert work_list() == [("recount", "TARGET")]
+    assert quota_used(client, "TARGET") == 5
+    assert reaper_run()["repaired"] == 1
     assert quota_used(client, "TARGET") == 0 and work_list() == []
 
 
@@ -227,6 +239,7 @@ def test_a_bulk_create_that_crashed_half_way_is_taken_back_by_the_reaper(client)
     assert reaper_run()["repaired"] == 2  # the create's journal: its header, its first step's record
     listed = body(client.http.get("/rest/v1/targets", headers=ADMIN))
     assert [t["controllerId"] for t in listed["content"]] == ["bulk-000"] and listed["total"] == 1
+    reaper_run()  # the recount the rollback asked for
     assert quota_used(client, "TARGET") == 1 and work_list() == []
     assert client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150, "again-")).status_code == 201
 
@@ -245,6 +258,7 @@ def test_a_bulk_create_whose_undo_fails_is_taken_back_by_the_reaper(client, monk
     reaper_run()
     listed = body(client.http.get("/rest/v1/targets", headers=ADMIN))
     assert [t["controllerId"] for t in listed["content"]] == ["bulk-120"]
+    reaper_run()
     assert quota_used(client, "TARGET") == 1 and work_list() == []
 
 
@@ -262,6 +276,66 @@ def test_journal_records_without_their_header_are_dropped(client):
     assert [kind for kind, _ in work_list()] == ["create-part"]
     reaper_run()
     assert work_list() == [] and body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 150
+
+
+# --- counters ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("quota", ["SOFTWARE_MODULE", "ARTIFACT_STORAGE", "DISTRIBUTION_SET", "TARGET",
+                                   "SOFTWARE_MODULE_TYPE", "DISTRIBUTION_SET_TYPE"])
+def test_a_marked_counter_is_recounted_from_its_items(client, quota):
+    from chalicelib import clock
+    from chalicelib.services import usage_recount
+    ds_id, sm_id = steps.release(client)
+    steps.create_target(client, "c1")
+    sm2 = steps.create_module(client, "gone", "1")
+    steps.upload_artifact(client, sm2, "x.bin", b"x" * 7)
+    assert client.http.delete(f"/rest/v1/softwaremodules/{sm2}", headers=ADMIN).status_code == 200
+    right = quota_used(client, quota)
+    _drift(quota, 3)
+    usage_recount.mark(TENANT, [quota], clock.now_ms())
+    assert reaper_run(delay_ms=0)["repaired"] == 1
+    assert quota_used(client, quota) == right and work_list() == []
+
+
+def test_a_recount_is_tried_again_when_the_counter_moved_while_counting(client, monkeypatch):
+    from chalicelib import clock
+    from chalicelib.services import usage_recount
+    from chalicelib.store import targets as target_store
+    steps.create_target(client, "c1")
+    _drift("TARGET", 3)
+    usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())
+    real = usage_recount.COUNTED["TARGET"]
+
+    def counting_while_a_target_is_created(tenant, after):
+        items = list(real[0](tenant, after))
+        steps.create_target(client, "c2")  # moves the counter between reading it and writing the count
+        return iter(items)
+
+    monkeypatch.setitem(usage_recount.COUNTED, "TARGET", (counting_while_a_target_is_created, real[1]))
+    reaper_run(delay_ms=0)
+    monkeypatch.undo()
+    assert quota_used(client, "TARGET") == 5 and work_list() == [("recount", "TARGET")]
+    reaper_run(delay_ms=0)
+    assert quota_used(client, "TARGET") == 2 == len(list(target_store.query_all(TENANT))) and work_list() == []
+
+
+def test_a_recount_that_runs_out_of_time_goes_on_at_the_next_run(client, monkeypatch):
+    from chalicelib import clock
+    from chalicelib.jobs import reaper
+    from chalicelib.services import usage_recount
+    monkeypatch.setattr(usage_recount, "PAGE", 2)
+    client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(5))
+    _drift("TARGET", 10)
+    usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())
+    from chalicelib.store import pending
+    budget = iter([30_000, 30_000, 1_000])  # the run starts the recount, and runs low after two targets
+    assert reaper_run(delay_ms=0, time_left_ms=lambda: next(budget, 30_000)) == {
+        "repaired": 0, "failed": 0, "more": True}
+    detail = next(iter(pending.due(TENANT, clock.now_ms()))).detail
+    assert detail["total"] == 2 and detail["after"]
+    assert quota_used(client, "TARGET") == 15
+    reaper_run(delay_ms=0)
+    assert quota_used(client, "TARGET") == 5 and work_list() == []
+    assert reaper.RESERVE_MS > 1_000
 
 
 # --- the job ----------------------------------------------------------------------------------------
