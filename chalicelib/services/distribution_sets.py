@@ -291,7 +291,8 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo,
                                  created=[ds_id for ds_id, _, _ in chunk])
         # Locks last: unlike counts they cannot be taken back (another set may lock the same module).
-        _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
+        if locks:
+            _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
     return attach_modules(tenant, created)
 
 
