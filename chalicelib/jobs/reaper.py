@@ -39,16 +39,15 @@ def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]
     """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
     none = lambda work: []  # noqa: E731
     return {
-        targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(tenant, work.ref),
-                           lambda work: ["TARGET"]),
+        targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(
+            tenant, work.ref, has_time), lambda work: ["TARGET"]),
         software_modules.PURGE: (lambda tenant, work, now, has_time: software_modules.finish_purge(
             tenant, int(work.ref)), lambda work: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"]),
         software_modules.ORPHAN_OBJECT: (lambda tenant, work, now, has_time: software_modules.reap_object(
             tenant, work, now), none),
         software_modules.UPLOAD: (lambda tenant, work, now, has_time: software_modules.reap_upload(
             tenant, work, now), none),
-        bulk_creates.KIND: (lambda tenant, work, now, has_time: bulk_creates.roll_back(tenant, work, now),
-                            lambda work: bulk_creates.counted_by(work)),
+        bulk_creates.KIND: (bulk_creates.roll_back, bulk_creates.counted_by),
         bulk_creates.PART: (lambda tenant, work, now, has_time: bulk_creates.drop_part(tenant, work, now), none),
         usage_recount.KIND: (lambda tenant, work, now, has_time: usage_recount.recount(tenant, work, now, has_time),
                              none),

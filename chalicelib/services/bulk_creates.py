@@ -57,18 +57,22 @@ def counted_by(header: PendingWork) -> list[str]:
     return QUOTAS.get((header.detail or {}).get("entity"), [])
 
 
-def roll_back(tenant: str, header: PendingWork, now: int) -> None:
-    """Delete what the uncompleted create's committed steps created, newest step first; then its journal."""
+def roll_back(tenant: str, header: PendingWork, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
+    """Delete what the uncompleted create's committed steps created, newest step first; then its journal.
+    False when `has_time` ran out first: the records not yet done stay, and the next run goes on."""
     delete = _deleters()[header.detail["entity"]]
     parts = sorted(pending.with_prefix(tenant, header.key + "#"), key=lambda p: p.key, reverse=True)
     for part in parts:
         for ref in reversed(part.detail.get("created", [])):
+            if not has_time():
+                return False
             try:
                 delete(tenant, ref, header.detail)
             except errors.EntityNotFound:
                 pass  # never written, or deleted already
         pending.delete(tenant, part.key)
     pending.delete(tenant, header.key)
+    return True
 
 
 def drop_part(tenant: str, part: PendingWork, now: int) -> None:

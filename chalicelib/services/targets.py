@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from chalicelib import auth, clock, errors
 from chalicelib.domain import listing
@@ -239,14 +239,14 @@ def delete_if_created_at(tenant: str, controller_id: str, created_at: int) -> No
         delete(tenant, controller_id)
 
 
-def finish_deletion(tenant: str, controller_id: str) -> None:
-    """The reaper's entry: continue a deletion a crash interrupted (nothing to do when none is pending)."""
+def finish_deletion(tenant: str, controller_id: str, has_time: Callable[[], bool] = lambda: True) -> bool:
+    """The reaper's entry: continue a deletion a crash interrupted (nothing to do when none is pending).
+    False when `has_time` ran out first (the progress is noted: the next call goes on from there)."""
     target = store.find_any(tenant, controller_id)
-    if target is not None and target.deletion:
-        _purge(target)
+    return _purge(target, has_time) if target is not None and target.deletion else True
 
 
-def _purge(target: Target) -> None:
+def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     """Steps 2 and 3 of `delete`; idempotent, and it notes its progress for a retry."""
     tenant, controller_id, key = target.tenant, target.controller_id, target.deletion
     work = pending.get(tenant, key)
@@ -257,6 +257,8 @@ def _purge(target: Target) -> None:
         action_store.delete_many(tenant, controller_id, chunk)
         if remaining:
             pending.note_progress(work, {"actions": remaining})
+            if not has_time():
+                return False
     device_configuration.forget_device(tenant, controller_id)
     tx = Tx().delete(Target(tenant, controller_id), condition=Target.deletion == key, add_version_condition=False)
     pending.remove(tx, tenant, key)
@@ -265,6 +267,7 @@ def _purge(target: Target) -> None:
     except errors.ConcurrentModification:
         if store.find_any(tenant, controller_id) is not None:
             raise  # not finished by a concurrent request either: let the caller (or the reaper) try again
+    return True
 
 
 def search_view(target: Target) -> dict[str, Any]:

@@ -36,9 +36,9 @@ PAGE = 500
 
 def _catalog(model) -> Callable:
     def query(tenant: str, after):
-        return model.query(tenant, model.sk.startswith(model.PREFIX), filter_condition=model.deleted == False,  # noqa: E712
-                           consistent_read=True, attributes_to_get=["tenant", "sk", "deleted"],
-                           last_evaluated_key=after, page_size=PAGE)
+        live = model.deleted == False  # noqa: E712
+        return model.query(tenant, model.sk.startswith(model.PREFIX), filter_condition=live, consistent_read=True,
+                           attributes_to_get=["tenant", "sk", "deleted"], last_evaluated_key=after, page_size=PAGE)
     return query
 
 

@@ -152,6 +152,21 @@ def test_a_deletion_interrupted_in_its_actions_goes_on_where_it_stopped(client, 
     assert retry.calls.count("dynamodb:Query") == 3 + 2  # + the device's instances and configuration
 
 
+def test_the_reaper_goes_on_with_a_long_deletion_at_its_next_run(client, monkeypatch):
+    from chalicelib.services import targets
+    from chalicelib.store.tables import Action
+    monkeypatch.setattr(targets, "PURGE_CHUNK", 2)
+    steps.create_target(client, "many")
+    for i in range(5):
+        steps.assign(client, steps.release(client, name=f"n{i}", version="1")[0], "many")
+    _crash_delete_after_tombstone(client, "many")
+    budget = iter([30_000, 1_000])  # the run takes the deletion, and runs low after its first chunk
+    assert reaper_run(time_left_ms=lambda: next(budget, 30_000)) == {"repaired": 0, "failed": 0, "more": True}
+    assert sum(1 for _ in Action.query(f"{TENANT}#many")) == 3
+    assert reaper_run()["repaired"] == 1
+    assert _leftovers("many", 0)[:2] == (0, 0)
+
+
 # --- software modules and artifacts ---------------------------------------------------------------
 def _objects(sm_id: int) -> list[str]:
     return crash_sweep.object_keys(f"artifacts/{TENANT}/{sm_id}/")
