@@ -199,10 +199,8 @@ def finish_purge(tenant: str, sm_id: int) -> None:
     sm = catalog.get(SoftwareModule, tenant, sm_id)
     if sm is None or not sm.purge:
         return
-    while True:
-        artifacts = catalog.artifacts_of(tenant, sm_id)[:PURGE_CHUNK]
-        if not artifacts:
-            break
+    conflicts = 0
+    while artifacts := catalog.artifacts_of(tenant, sm_id)[:PURGE_CHUNK]:
         for artifact in artifacts:
             blobs.delete(artifact.s3_key)
         tx = Tx()
@@ -214,7 +212,9 @@ def finish_purge(tenant: str, sm_id: int) -> None:
         try:
             tx.commit()
         except errors.ConcurrentModification:
-            continue  # another purge of this module got there first: read what is left
+            conflicts += 1  # another purge of this module got there first: read what is left
+            if conflicts == RETRIES:
+                raise
     tx = Tx().delete(sm, condition=SoftwareModule.purge == sm.purge, add_version_condition=False)
     sm_type = catalog.get(SoftwareModuleType, tenant, int(sm.type_id))
     if sm_type is not None:

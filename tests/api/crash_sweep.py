@@ -37,10 +37,17 @@ class CallCounter:
     calls: list[str] = field(default_factory=list)
 
 
+def aws_error(name: str) -> BaseException:
+    """What an AWS outage looks like to the code: a botocore error it may handle (unlike Crash)."""
+    from botocore.exceptions import ClientError
+    return ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name.split(":")[1])
+
+
 @contextmanager
-def aws_calls(fail_from: int | None = None, fail_after: tuple[str, int] | None = None):
-    """Count DynamoDB and S3 calls ("dynamodb:GetItem"); every call from the `fail_from`-th on raises Crash,
-    or every call after the n-th call named c, for `fail_after=(c, n)`."""
+def aws_calls(fail_from: int | None = None, fail_after: tuple[str, int] | None = None,
+              error: Callable[[str], BaseException] | None = None):
+    """Count DynamoDB and S3 calls ("dynamodb:GetItem"); every call from the `fail_from`-th on raises Crash
+    (or `error(call)`), or every call after the n-th call named c, for `fail_after=(c, n)`."""
     counter = CallCounter(fail_from)
     original = botocore.client.BaseClient._make_api_call
 
@@ -53,7 +60,7 @@ def aws_calls(fail_from: int | None = None, fail_after: tuple[str, int] | None =
                 counter.fail_from = len(counter.calls) + 1
             counter.calls.append(name)
             if counter.fail_from is not None and len(counter.calls) >= counter.fail_from:
-                raise Crash(f"crash at call {len(counter.calls)}: {name}")
+                raise error(name) if error else Crash(f"crash at call {len(counter.calls)}: {name}")
         return original(self, operation_name, api_params)
 
     with mock.patch.object(botocore.client.BaseClient, "_make_api_call", call):

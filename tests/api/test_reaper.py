@@ -277,6 +277,25 @@ def test_a_bulk_create_whose_undo_fails_is_taken_back_by_the_reaper(client, monk
     assert quota_used(client, "TARGET") == 1 and work_list() == []
 
 
+def test_a_bulk_create_whose_undo_meets_an_aws_failure_answers_its_own_error(client, monkeypatch):
+    """As above, but AWS fails (an error the code sees, not a dead process): the request still answers the
+    409 that made it fail, and leaves the journal to the reaper."""
+    from chalicelib.store import targets as target_store
+    steps.create_target(client, "bulk-120")
+    real = target_store.find_many_any
+    monkeypatch.setattr(target_store, "find_many_any",
+                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-120"})
+    with crash_sweep.aws_calls(fail_after=(TX, 2), error=crash_sweep.aws_error):
+        resp = client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150))
+    monkeypatch.undo()
+    assert resp.status_code == 409 and body(resp)["errorCode"] == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 99
+    assert [kind for kind, _ in work_list()] == ["create", "create-part"]
+    reaper_run()
+    assert [t["controllerId"] for t in body(client.http.get("/rest/v1/targets", headers=ADMIN))["content"]] == [
+        "bulk-120"]
+
+
 def test_a_completed_bulk_create_leaves_no_journal(client, dynamo_calls):
     assert client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)).status_code == 201
     assert work_list() == []
