@@ -259,6 +259,11 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
             pending.note_progress(work, {"actions": remaining})
             if not has_time():
                 return False
+    # The device's data is keyed by controllerId alone: if a concurrent finisher removed the tombstone and a
+    # new target of this id exists already, its tasks are not this deletion's to take.
+    current = store.find_any(tenant, controller_id)
+    if current is None or current.deletion != key:
+        return True
     device_configuration.forget_device(tenant, controller_id)
     tx = Tx().delete(Target(tenant, controller_id), condition=Target.deletion == key, add_version_condition=False)
     pending.remove(tx, tenant, key)

@@ -108,6 +108,22 @@ def test_recreating_a_target_finishes_its_crashed_deletion_first(client):
     assert reaper_run()["repaired"] == 0
 
 
+def test_a_slow_deletion_leaves_a_new_target_of_the_same_id_alone(client):
+    """A DELETE request still busy while a create of the same id finished its deletion and a new target got a
+    configuration task: the slow request must not take that task (the device's data is keyed by id alone)."""
+    from chalicelib.services import targets
+    from chalicelib.store import targets as target_store
+    _target_with_everything(client)
+    _crash_delete_after_tombstone(client)
+    slow = target_store.find_any(TENANT, "t1")  # the tombstone the slow request read
+    steps.create_target(client, "t1", "tok-2")
+    task = dcs_steps.create_task(client, "t1", [])
+    targets._purge(slow)  # the slow request goes on
+    listed = body(client.http.get(f"{dcs_steps.DCS}/devices/t1/configurationTasks", headers=ADMIN))["content"]
+    assert [t["id"] for t in listed] == [task["id"]]
+    assert steps.target(client, "t1")["controllerId"] == "t1"
+
+
 def test_a_plug_and_play_poll_finishes_a_crashed_deletion_first(client):
     action_id = _target_with_everything(client)
     steps.enable_gateway_token(client, "gw")
