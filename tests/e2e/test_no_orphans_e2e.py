@@ -57,10 +57,11 @@ def test_the_reaper_deletes_an_upload_never_completed(stack):
     assert requests.put(upload["uploadUrl"], data=b"x" * 1000).status_code == 200  # the client's bytes, via S3
     staged = [key for key in _staged_keys(stack) if upload["uploadId"] in key]
     assert len(staged) == 1
-    assert stack.run_schedules()["reaper"]["repaired"] == 0  # its URL is valid: it may still be completed
-    clock.advance(2 * 3600 * 1000)
+    assert stack.run_schedules()["reaper"]["failed"] == 0
+    assert [key for key in _staged_keys(stack) if upload["uploadId"] in key] == staged  # it may still complete
+    clock.advance(2 * 3600 * 1000)  # its URL (valid for an hour) has expired
     try:
-        assert stack.run_schedules()["reaper"]["repaired"] >= 1
+        assert stack.run_schedules()["reaper"]["failed"] == 0
     finally:
         clock.advance(-2 * 3600 * 1000)
     assert [key for key in _staged_keys(stack) if upload["uploadId"] in key] == []
