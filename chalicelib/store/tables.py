@@ -9,6 +9,10 @@ Deviations from the recommended model, and why:
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
 - Action-status ids are `actionId << 20 | n` with n from the action's own `status_seq`: unique per
   tenant and ordered within an action, without a counter write per feedback.
+- `tenants` also holds the reaper's work list (`pending#<due>#...`, store.pending): changes of several
+  steps in progress, found by a Query on the due range, never a Scan or an extra index.
+- A target being deleted keeps its item, marked (`deletion`), until what it owns is gone: the idle poll
+  reads the mark with the item it reads anyway.
 """
 from __future__ import annotations
 
