@@ -44,3 +44,9 @@ def overdue_detection(event):
 def config_task_expiry(event):
     from chalicelib.jobs import config_task_expiry as job
     return job.expire_config_tasks()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def reaper(event):
+    from chalicelib.jobs import reaper as job
+    return job.run(time_left_ms=event.context.get_remaining_time_in_millis)

@@ -15,7 +15,7 @@ from typing import Literal
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_lists, quotas
+from chalicelib.services import bulk_creates, catalog_lists, quotas
 from chalicelib.store import catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
@@ -38,7 +38,7 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-CREATE_CHUNK = 33  # types per transaction: 3 items each + the usage counter
+CREATE_CHUNK = 32  # types per transaction: 3 items each + the usage counter + the journal's room
 
 
 def _refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
@@ -52,7 +52,8 @@ def _refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
 
 def _write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_puts) -> None:
     """Items with their key and name guards (`add_puts`), per transaction, all or none (store.all_or_nothing)."""
-    with AllOrNothing() as steps:
+    entity = {"smtype": bulk_creates.SOFTWARE_MODULE_TYPES, "dstype": bulk_creates.DISTRIBUTION_SET_TYPES}[guard]
+    with AllOrNothing(tenant, entity) as steps:
         for chunk in _chunks(items, CREATE_CHUNK):
             tx, undo = Tx(), Tx()
             for item in chunk:
@@ -62,7 +63,7 @@ def _write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add
                 catalog.release_unique(undo, tenant, f"{guard}-name", (item.name,))
             counters.usage_update(tx, tenant, quota, len(chunk), limit)
             counters.usage_update(undo, tenant, quota, -len(chunk))
-            steps.commit(tx, undo)
+            steps.commit(tx, undo, created=[int(item.id) for item in chunk])
 
 
 # --- software module types ---------------------------------------------------------------------

@@ -10,8 +10,9 @@ handed to assignments (hawkBit `DistributionSetManagement`).
   locks its modules. Deleting a locked set soft-deletes it; otherwise it is removed.
 - Each set counts in its modules' `in_sets` and its type's `used_by` (soft vs. hard deletes there).
 - Creating several sets validates them all first (natural keys with one BatchGet), then writes them
-  in one transaction per 30 sets, all or nothing: if a later transaction fails, the earlier ones are
-  undone. Modules of sets created locked are locked last, once every set is written.
+  in one transaction per (up to) 30 sets, all or nothing: if a later transaction fails, the earlier ones
+  are undone, and the reaper takes back a create that died half-way (services.bulk_creates). Modules
+  of sets created locked are locked last, once every set is written.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_defaults, catalog_lists, catalog_metadata, catalog_types, quotas
-from chalicelib.services import software_modules
+from chalicelib.services import bulk_creates, software_modules
 from chalicelib.store import catalog, counters
+from chalicelib.store import all_or_nothing
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tables import (
     DistributionSet,
@@ -172,15 +174,16 @@ def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int,
 
 
 def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothing | None = None,
-                         undo: Tx | None = None) -> None:
+                         undo: Tx | None = None, created: list[int] | None = None) -> None:
     """Commit `tx` plus module updates; updates beyond one transaction's 100 items follow in their own
     transactions (they only move `in_sets` counts, where a stale count merely turns a delete soft).
 
     With `steps`, every transaction is committed there with its inverse (`undo` reverses `tx`), so a
-    failing one takes back the earlier ones."""
-    room = max(MAX_ITEMS - len(tx), 0)
+    failing one takes back the earlier ones; `created` names the sets `tx` creates."""
+    size = MAX_ITEMS - (all_or_nothing.ROOM if steps is not None else 0)
+    room = max(size - len(tx), 0)
     rest = pending[room:]
-    batches = [pending[:room]] + [rest[start:start + MAX_ITEMS] for start in range(0, len(rest), MAX_ITEMS)]
+    batches = [pending[:room]] + [rest[start:start + size] for start in range(0, len(rest), size)]
     for index, batch in enumerate(batches):
         forward = tx if index == 0 else Tx()
         backward = (undo or Tx()) if index == 0 else Tx()
@@ -193,7 +196,7 @@ def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothi
         if steps is None:
             forward.commit()
         else:
-            steps.commit(forward, backward)
+            steps.commit(forward, backward, created=(created or []) if index == 0 else [])
 
 
 def _duplicate(name: str, version: str) -> errors.EntityAlreadyExists:
@@ -202,6 +205,29 @@ def _duplicate(name: str, version: str) -> errors.EntityAlreadyExists:
 
 
 # --- create / update / delete -------------------------------------------------------------------
+def _create_chunks(entries: list[tuple[int, Any, _Composition]]) -> list[list[tuple[int, Any, _Composition]]]:
+    """Sets per transaction: at most CREATE_CHUNK, and few enough that their items (set and name guard each,
+    the types, the usage counter, the journal's room) and their modules' in-set counts fit in one, so a
+    set never exists without its modules counting it (a count left behind merely turns a delete soft)."""
+    chunks: list[list] = []
+    current: list = []
+    modules: set[int] = set()
+    types: set[str] = set()
+    for entry in entries:
+        _, spec, composition = entry
+        type_key = spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
+        more_modules, more_types = modules | set(composition.module_ids), types | {type_key}
+        size = 2 * (len(current) + 1) + len(more_types) + len(more_modules) + 1 + all_or_nothing.ROOM
+        if current and (len(current) == CREATE_CHUNK or size > MAX_ITEMS):
+            chunks.append(current)
+            current, more_modules, more_types = [], set(composition.module_ids), {type_key}
+        current.append(entry)
+        modules, types = more_modules, more_types
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec],
                              user: str) -> list[DistributionSet]:
     seen: set[tuple[str, str]] = set()
@@ -229,9 +255,8 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
     now = clock.now_ms()
     created = []
     locks: set[int] = set()
-    with AllOrNothing() as steps:
-        for start in range(0, len(specs), CREATE_CHUNK):
-            chunk = list(zip(ids, specs, compositions))[start:start + CREATE_CHUNK]
+    with AllOrNothing(tenant, bulk_creates.DISTRIBUTION_SETS) as steps:
+        for chunk in _create_chunks(list(zip(ids, specs, compositions))):
             tx, undo = Tx(), Tx()
             in_sets: Tally = Tally()
             for ds_id, spec, composition in chunk:
@@ -262,9 +287,11 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
                             condition=DistributionSetType.sk.exists())
             counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
             counters.usage_update(undo, tenant, "DISTRIBUTION_SET", -len(chunk))
-            _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo)
+            _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo,
+                                 created=[ds_id for ds_id, _, _ in chunk])
         # Locks last: unlike counts they cannot be taken back (another set may lock the same module).
-        _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
+        if locks:
+            _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
     return attach_modules(tenant, created)
 
 

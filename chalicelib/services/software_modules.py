@@ -5,11 +5,13 @@
   BatchGet), and if a later transaction still fails, the earlier ones are undone.
 - A module that was ever assigned (locked) or is listed by a distribution set is soft-deleted
   (`deleted=true`, hidden from lists, name free again) and keeps its artifacts and their bytes, so
-  devices whose actions name it can still download them; otherwise it is removed, and its artifacts
-  and their bytes with it, after the module's own transaction.
+  devices whose actions name it can still download them; otherwise it is purged, its artifacts and
+  their bytes with it (`delete_software_module`: steps a retry or the reaper finish).
 - Artifact bytes live in S3 only. The service hashes them; client hashes are checked and a
   mismatch stores nothing. The bytes are written before the transaction that records the artifact
-  and removed again if that transaction fails, so a refused upload leaves no object, item or count.
+  and removed again if that transaction is refused, so a refused upload leaves no object, item or count;
+  bytes that a dying request leaves without an item (upload, artifact delete, abandoned direct upload)
+  are named by a work item the reaper acts on (store.pending).
 - Quotas (403): SOFTWARE_MODULE, ARTIFACT_STORAGE (bytes), artifacts per module, artifact size.
 """
 from __future__ import annotations
@@ -23,11 +25,11 @@ from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_lists, catalog_metadata, catalog_types, quotas
-from chalicelib.store import blobs, catalog, counters
+from chalicelib.services import bulk_creates, catalog_lists, catalog_metadata, catalog_types, quotas
+from chalicelib.store import blobs, catalog, counters, pending
 from chalicelib.store.all_or_nothing import AllOrNothing
-from chalicelib.store.tables import Artifact, SoftwareModule, SoftwareModuleType
-from chalicelib.store.tx import ATTEMPTS, Tx, retrying
+from chalicelib.store.tables import Artifact, PendingWork, SoftwareModule, SoftwareModuleType
+from chalicelib.store.tx import ATTEMPTS, Tx, refused, retrying
 
 KIND = "SoftwareModule"
 FIELDS = catalog_lists.BASE_FIELDS | {"version", "type", "type.key", "type.name", "vendor", "locked", "encrypted",
@@ -63,7 +65,9 @@ def live_software_module(tenant: str, sm_id: int) -> SoftwareModule:
     return sm
 
 
-CREATE_CHUNK = 40  # modules per transaction: 2 items each + one per type used + the usage counter
+# Modules per transaction: 2 items each + one per type used (at most one per module) + the usage counter
+# + the journal's room (store.all_or_nothing).
+CREATE_CHUNK = 32
 
 
 def _duplicate(name: str, version: str, type_key: str) -> errors.EntityAlreadyExists:
@@ -104,7 +108,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
         description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
         artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
         last_modified_by=user) for sm_id, spec in zip(ids, specs)]
-    with AllOrNothing() as steps:
+    with AllOrNothing(tenant, bulk_creates.SOFTWARE_MODULES) as steps:
         for start in range(0, len(modules), CREATE_CHUNK):
             chunk = modules[start:start + CREATE_CHUNK]
             tx, undo = Tx(), Tx()
@@ -125,7 +129,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
                             condition=SoftwareModuleType.sk.exists())
             counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
             counters.usage_update(undo, tenant, "SOFTWARE_MODULE", -len(chunk))
-            steps.commit(tx, undo)
+            steps.commit(tx, undo, created=[int(sm.id) for sm in chunk])
     return modules
 
 
@@ -147,64 +151,94 @@ def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModule
     return retrying(ATTEMPTS, attempt)
 
 
-def delete_software_module(tenant: str, sm_id: int) -> None:
-    """Soft delete (locked or in a set) keeps the artifacts; a hard delete removes them afterwards.
+PURGE = "module-purge"  # work kinds (store.pending)
+ORPHAN_OBJECT = "s3-object"
+UPLOAD = "s3-upload"
+PURGE_CHUNK = 48  # artifacts per transaction: item + guard each, and the usage counter
 
-    The module's own change is decided and committed first: a refused or failed transaction leaves
-    the artifacts untouched. Only once the module item is gone (no upload can add to it any more)
-    are its artifacts read and removed, items first, then bytes.
+
+def delete_software_module(tenant: str, sm_id: int) -> None:
+    """Soft delete (locked or in a set) keeps the artifacts; a hard delete purges the module.
+
+    A hard delete is an ordered sequence whose every prefix is safe, and a retry or the reaper finishes it:
+    1. one transaction marks the module deleted (hidden, no upload can add to it, its name free and its
+       SOFTWARE_MODULE usage released) and writes the purge's work item (store.pending);
+    2. per chunk of artifacts, their bytes and then, in one transaction, their items, name guards and
+       ARTIFACT_STORAGE usage (bytes first: an unlocked module is in no deployment, nothing downloads them);
+    3. one transaction removes the module item, its type's use and the work item.
     """
     def attempt() -> bool:
         current = get_software_module(tenant, sm_id)
         soft = rules.soft_delete(bool(current.locked), int(current.in_sets or 0))
-        if current.deleted:
-            # hawkBit answers 200 and marks it deleted again. Its usage and natural key were released by
-            # the first delete; once no set holds it any more, the second delete purges it.
-            return soft or _purge(tenant, current)
+        if current.deleted and (soft or current.purge):
+            # hawkBit answers 200 and marks it deleted again: a module some set or action still needs stays;
+            # a purge that was interrupted goes on.
+            return not soft
         tx = Tx()
-        if soft:
-            # Devices whose actions name the module keep downloading its artifacts (hawkBit keeps the
-            # binaries of assigned modules until the module is purged): items, bytes and usage stay.
-            tx.update(current, [SoftwareModule.deleted.set(True),
-                                SoftwareModule.last_modified_at.set(clock.now_ms())])
-        else:
-            tx.delete(current)
-            sm_type = catalog.get(SoftwareModuleType, tenant, int(current.type_id))
-            if sm_type is not None:
-                tx.update(sm_type, [SoftwareModuleType.used_by.add(-1)], add_version_condition=False,
-                          condition=SoftwareModuleType.sk.exists())
-        catalog.release_unique(tx, tenant, "sm", (current.type_key, current.name, current.version_name))
-        counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
+        updates = [SoftwareModule.deleted.set(True), SoftwareModule.last_modified_at.set(clock.now_ms())]
+        if not soft:
+            # Once no set holds it any more (now, or since its soft delete), the module is purged.
+            work = pending.new(tenant, PURGE, str(int(sm_id)), clock.now_ms())
+            updates.append(SoftwareModule.purge.set(work.key))
+            pending.add(tx, work)
+        # Soft: devices whose actions name the module keep downloading its artifacts (hawkBit keeps the
+        # binaries of assigned modules until the module is purged): items, bytes and usage stay.
+        tx.update(current, updates)
+        if not current.deleted:
+            catalog.release_unique(tx, tenant, "sm", (current.type_key, current.name, current.version_name))
+            counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
         tx.commit()
-        return soft
-    if not retrying(ATTEMPTS, attempt):
-        _delete_artifacts(tenant, sm_id, catalog.artifacts_of(tenant, sm_id))
+        return not soft
+    if retrying(ATTEMPTS, attempt):
+        finish_purge(tenant, sm_id)
 
 
-def _purge(tenant: str, deleted: SoftwareModule) -> bool:
-    """Remove a soft-deleted module nothing references any more (its artifacts follow, as a hard delete's)."""
-    tx = Tx().delete(deleted)
-    sm_type = catalog.get(SoftwareModuleType, tenant, int(deleted.type_id))
+def finish_purge(tenant: str, sm_id: int) -> None:
+    """Steps 2 and 3 of a hard delete; idempotent (the reaper's entry too)."""
+    sm = catalog.get(SoftwareModule, tenant, sm_id)
+    if sm is None or not sm.purge:
+        return
+    conflicts = 0
+    while artifacts := catalog.artifacts_of(tenant, sm_id)[:PURGE_CHUNK]:
+        for artifact in artifacts:
+            blobs.delete(artifact.s3_key)
+        tx = Tx()
+        for artifact in artifacts:
+            # Conditional: a transaction repeated after an unknown outcome cannot release the usage twice.
+            tx.delete(artifact, condition=Artifact.sk.exists())
+            catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
+        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -sum(int(a.size) for a in artifacts))
+        try:
+            tx.commit()
+        except errors.ConcurrentModification:
+            conflicts += 1  # another purge of this module got there first: read what is left
+            if conflicts == ATTEMPTS:
+                raise
+    tx = Tx().delete(sm, condition=SoftwareModule.purge == sm.purge, add_version_condition=False)
+    sm_type = catalog.get(SoftwareModuleType, tenant, int(sm.type_id))
     if sm_type is not None:
         tx.update(sm_type, [SoftwareModuleType.used_by.add(-1)], add_version_condition=False,
                   condition=SoftwareModuleType.sk.exists())
-    tx.commit()
-    return False
-
-
-def _delete_artifacts(tenant: str, sm_id: int, artifacts: list[Artifact]) -> None:
-    """Artifact items, guards and storage usage in transactions of <= 99 items, then the bytes."""
-    for start in range(0, len(artifacts), 49):
-        chunk = artifacts[start:start + 49]
-        tx = Tx()
-        for artifact in chunk:
-            tx.delete(artifact)
-            catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
-        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE",
-                              -sum(int(a.size) for a in chunk))
+    pending.remove(tx, tenant, sm.purge)
+    try:
         tx.commit()
-        for artifact in chunk:
-            blobs.delete(artifact.s3_key)
+    except errors.ConcurrentModification:
+        if catalog.get(SoftwareModule, tenant, sm_id) is not None:
+            raise
+
+
+def reap_object(tenant: str, work: PendingWork, now: int) -> None:
+    """An artifact's bytes whose upload or delete did not finish: kept if the artifact exists, else deleted."""
+    if catalog.artifact_of_s3_key(tenant, work.ref) is None:
+        blobs.delete(work.ref)
+    pending.delete(tenant, work.key)
+
+
+def reap_upload(tenant: str, work: PendingWork, now: int) -> None:
+    """A direct upload whose URL has expired: whatever was staged and not completed is abandoned."""
+    for key in blobs.keys_under(work.ref, limit=1000):
+        blobs.delete(key)
+    pending.delete(tenant, work.key)
 
 
 # --- artifacts --------------------------------------------------------------------------------------
@@ -268,6 +302,8 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
         size=size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
         s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id), created_at=now, created_by=user,
         last_modified_at=now, last_modified_by=user)
+    # Bytes without an item if this request dies before its transaction: the reaper's to delete.
+    work = pending.put(pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, now))
     store_bytes(artifact.s3_key)
     tx = Tx()
     tx.put(artifact, condition=Artifact.sk.does_not_exist())
@@ -277,13 +313,15 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
     tx.update(sm, [SoftwareModule.artifact_count.add(1), SoftwareModule.last_modified_at.set(now),
                    SoftwareModule.last_modified_by.set(user)])
     counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", size, storage_limit)
+    pending.remove(tx, tenant, work.key)
     try:
         tx.commit()
-    except errors.QuotaExceeded as exc:
-        blobs.delete(artifact.s3_key)
-        raise _storage_exceeded(storage_limit) from exc
-    except Exception:
-        blobs.delete(artifact.s3_key)
+    except Exception as exc:
+        if refused(exc):  # nothing was written: the bytes go now (else the reaper decides, seeing the item)
+            blobs.delete(artifact.s3_key)
+            pending.delete(tenant, work.key)
+        if isinstance(exc, errors.QuotaExceeded):
+            raise _storage_exceeded(storage_limit) from exc
         raise
     return artifact
 
@@ -298,8 +336,11 @@ def start_direct_upload(tenant: str, sm_id: int, filename: str | None) -> tuple[
     if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
         raise _duplicate_artifact(sm_id, filename)
     upload_id = uuid.uuid4().hex
-    key = catalog.upload_prefix(tenant, sm_id, upload_id) + quote(filename, safe="")
-    return upload_id, blobs.presigned_put(key, UPLOAD_URL_SECONDS)
+    prefix = catalog.upload_prefix(tenant, sm_id, upload_id)
+    # Abandoned once its URL has expired: the reaper deletes what was staged and never completed.
+    pending.put(pending.new(tenant, UPLOAD, prefix, clock.now_ms(),
+                            delay_ms=UPLOAD_URL_SECONDS * 1000 + pending.GRACE_MS))
+    return upload_id, blobs.presigned_put(prefix + quote(filename, safe=""), UPLOAD_URL_SECONDS)
 
 
 def complete_direct_upload(tenant: str, sm_id: int, upload_id: str, user: str, md5: str | None = None,
@@ -341,14 +382,18 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         if artifact is None:
             raise errors.EntityNotFound.of("Artifact", artifact_id)
         tx = Tx()
-        tx.delete(artifact)
+        tx.delete(artifact, condition=Artifact.sk.exists())
         catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         tx.update(sm, [SoftwareModule.artifact_count.add(-1), SoftwareModule.last_modified_at.set(clock.now_ms())])
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -int(artifact.size))
+        # The bytes go after the items; should this request die in between, the reaper deletes them.
+        work = pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, clock.now_ms())
+        pending.add(tx, work)
         tx.commit()
-        return artifact
-    deleted = retrying(ATTEMPTS, attempt)
+        return artifact, work
+    deleted, work = retrying(ATTEMPTS, attempt)
     blobs.delete(deleted.s3_key)
+    pending.delete(tenant, work.key)
 
 
 def artifact_download(tenant: str, sm_id: int, artifact_id: int) -> str:

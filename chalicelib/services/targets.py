@@ -1,21 +1,16 @@
-"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction.
-
-A target's security token is unique within its tenant (the device APIs without a device in the path find
-the device by it): its guard item is claimed and released in the transactions that write the target
-(store/security_tokens.py). Nothing here reads another tenant, so no answer depends on other tenants' tokens.
-"""
+"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from chalicelib import auth, clock, errors
 from chalicelib.domain import listing
 from chalicelib.lazy import lazy_import
 from chalicelib.domain.actions import UpdateStatus
-from chalicelib.services import quotas
+from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import counters, security_tokens
+from chalicelib.store import all_or_nothing, counters, pending, security_tokens
 from chalicelib.store import targets as store
 from chalicelib.store.tables import Target
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
@@ -23,8 +18,8 @@ from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 MAX_CONTROLLER_ID = 256
 MAX_TOKEN = 128
 MAX_ADDRESS = 512
-# A target writes its item and its token guard: a transaction of MAX_ITEMS holds the usage counter and this many.
-TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1) // 2
+# A target writes its item and its token guard; a transaction also holds the usage counter and the journal's room.
+TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1 - all_or_nothing.ROOM) // 2
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
@@ -101,30 +96,30 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1})
     if duplicates:
         raise errors.EntityAlreadyExists(f"Target with controllerId {duplicates[0]} given twice.", duplicates)
+    existing = store.find_many_any(tenant, ids)
+    live = sorted(cid for cid, target in existing.items() if not target.deletion)
+    if live:
+        raise errors.EntityAlreadyExists(f"Target with controllerId '{live[0]}' already exists.", [live[0]])
+    for target in existing.values():
+        _purge(target)  # a deletion that crashed half-way: its target must be gone before a new one exists
     _check_tokens_free(tenant, [s.security_token for s in specs if s.security_token])
-    existing = store.find_many(tenant, ids)
-    if existing:
-        first = sorted(existing)[0]
-        raise errors.EntityAlreadyExists(f"Target with controllerId '{first}' already exists.", [first])
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
     limit = quotas.limit("TARGET")
     chunk = TARGETS_PER_TRANSACTION
-    written: list[Target] = []
-    try:
+    with all_or_nothing.AllOrNothing(tenant, bulk_creates.TARGETS, {"createdAt": now}) as steps:
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            tx = Tx()
+            tx, undo = Tx(), Tx()
             for item in part:
                 tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
                     f"Target with controllerId '{cid}' already exists.", [cid]))
                 security_tokens.claim(tx, tenant, item.security_token, item.controller_id, _token_in_use)
+                undo.delete(Target(tenant, item.controller_id), add_version_condition=False)
+                security_tokens.release(undo, tenant, item.security_token, item.controller_id)
             counters.usage_update(tx, tenant, "TARGET", len(part), limit)
-            tx.commit()
-            written += part
-    except errors.SkyhawkError:
-        _undo_create(tenant, written)
-        raise
+            counters.usage_update(undo, tenant, "TARGET", -len(part))
+            steps.commit(tx, undo, created=[item.controller_id for item in part])
     return items
 
 
@@ -141,23 +136,10 @@ def _check_tokens_free(tenant: str, tokens: list[str]) -> None:
         raise _token_in_use()
 
 
-def _undo_create(tenant: str, written: list[Target]) -> None:
-    """A later chunk failed: remove what earlier chunks wrote, so the request leaves nothing behind."""
-    for start in range(0, len(written), TARGETS_PER_TRANSACTION):
-        part = written[start:start + TARGETS_PER_TRANSACTION]
-        tx = Tx()
-        for item in part:
-            tx.delete(item, add_version_condition=False)
-            security_tokens.release(tx, tenant, item.security_token, item.controller_id)
-        counters.usage_update(tx, tenant, "TARGET", -len(part))
-        tx.commit()
-
-
 def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None) -> Target:
     """First poll of an unknown controller under a gateway token: REGISTERED, as hawkBit does."""
     if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
-
     def attempt() -> Target:
         item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
                         UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
@@ -168,13 +150,15 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
         try:
             tx.commit()
         except errors.ConcurrentModification:
-            found = store.find(tenant, controller_id)  # registered by a concurrent first poll ...
-            if found is None:
-                raise  # ... or other devices' first polls met on the usage counter: try again
-            return found
+            found = store.find_any(tenant, controller_id)  # registered by a concurrent first poll ...
+            if found is not None and not found.deletion:
+                return found
+            if found is not None:
+                _purge(found)  # ... or an earlier target of this id whose deletion crashed half-way
+            raise  # ... or other devices' first polls met on the usage counter: try again
         item.version = 1
         return item
-    return retrying(ATTEMPTS, attempt)  # first polls of many new devices meet on the usage counter
+    return retrying(ATTEMPTS, attempt)
 
 
 def get(tenant: str, controller_id: str) -> Target:
@@ -213,16 +197,91 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     return get(tenant, controller_id)
 
 
+# --- delete: tombstone, then what the target owns, then the target ------------------------------------
+DELETION = "target-delete"  # work kind (store.pending)
+PURGE_CHUNK = 25  # actions deleted between two progress notes on the work item
+
+
 def delete(tenant: str, controller_id: str) -> None:
-    target = get(tenant, controller_id)
-    tx = Tx().delete(target)
-    security_tokens.release(tx, tenant, target.security_token, controller_id)
+    """Delete the target and everything it owns, in an order whose every prefix is safe.
+
+    1. One transaction: the target's tombstone (`deletion`; from then on every read treats it as gone and
+       no action, history entry or configuration task can be added to it), the TARGET usage, and a work
+       item naming the action ids to delete (the reaper's, should this request die).
+    2. The actions and their history, the device's configuration tasks, grants and actual configuration.
+    3. One transaction: the target item and the work item.
+    A retry of the request, a create of the same controllerId, a plug-and-play poll or the reaper each
+    continue at step 2, so a new target of the same id never sees anything of this one.
+    """
+    target = store.find_any(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    if not target.deletion:
+        target = retrying(ATTEMPTS, lambda: _tombstone(tenant, controller_id))
+    _purge(target)
+
+
+def _tombstone(tenant: str, controller_id: str) -> Target:
+    target = store.find_any(tenant, controller_id)
+    if target is None:
+        raise errors.EntityNotFound.of("Target", controller_id)
+    if target.deletion:
+        return target
+    action_ids = action_store.ids_of_target(tenant, controller_id)
+    work = pending.new(tenant, DELETION, controller_id, clock.now_ms(), detail={"actions": action_ids})
+    # The target's version condition: an assignment committed after the Query above fails this (retried).
+    tx = Tx().update(target, [Target.deletion.set(work.key)])
+    security_tokens.release(tx, tenant, target.security_token, controller_id)  # its device is gone at once
+    pending.add(tx, work)
     counters.usage_update(tx, tenant, "TARGET", -1)
     tx.commit()
-    # What belonged to the device goes with it, so a new target of the same id inherits nothing.
-    for action in action_store.of_target(tenant, controller_id):
-        action_store.delete_with_history(tenant, controller_id, int(action.action_id))
+    target.deletion = work.key
+    return target
+
+
+def delete_if_created_at(tenant: str, controller_id: str, created_at: int) -> None:
+    """Delete the target if it is the one created at `created_at` (a bulk create taken back by the reaper)."""
+    target = store.find_any(tenant, controller_id)
+    if target is not None and target.deletion:
+        _purge(target)
+    elif target is not None and int(target.created_at) == int(created_at):
+        delete(tenant, controller_id)
+
+
+def finish_deletion(tenant: str, controller_id: str, has_time: Callable[[], bool] = lambda: True) -> bool:
+    """The reaper's entry: continue a deletion a crash interrupted (nothing to do when none is pending).
+    False when `has_time` ran out first (the progress is noted: the next call goes on from there)."""
+    target = store.find_any(tenant, controller_id)
+    return _purge(target, has_time) if target is not None and target.deletion else True
+
+
+def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
+    """Steps 2 and 3 of `delete`; idempotent, and it notes its progress for a retry."""
+    tenant, controller_id, key = target.tenant, target.controller_id, target.deletion
+    work = pending.get(tenant, key)
+    remaining = ([int(i) for i in (work.detail or {}).get("actions", [])] if work is not None
+                 else action_store.ids_of_target(tenant, controller_id))
+    while remaining:
+        chunk, remaining = remaining[:PURGE_CHUNK], remaining[PURGE_CHUNK:]
+        action_store.delete_many(tenant, controller_id, chunk)
+        if remaining:
+            pending.note_progress(work, {"actions": remaining})
+            if not has_time():
+                return False
+    # The device's data is keyed by controllerId alone: if a concurrent finisher removed the tombstone and a
+    # new target of this id exists already, its tasks are not this deletion's to take.
+    current = store.find_any(tenant, controller_id)
+    if current is None or current.deletion != key:
+        return True
     device_configuration.forget_device(tenant, controller_id)
+    tx = Tx().delete(Target(tenant, controller_id), condition=Target.deletion == key, add_version_condition=False)
+    pending.remove(tx, tenant, key)
+    try:
+        tx.commit()
+    except errors.ConcurrentModification:
+        if store.find_any(tenant, controller_id) is not None:
+            raise  # not finished by a concurrent request either: let the caller (or the reaper) try again
+    return True
 
 
 def search_view(target: Target) -> dict[str, Any]:

@@ -121,9 +121,9 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
         file_refs=files.get("refs") or None, resolved_files=files.get("resolved"),
         created_at=now, created_by=caller.name)
     progress = engine.start(model, now)
-    # The target must still exist when the instance is written: a deleted device's instances are removed
-    # once (device_configuration.forget_device), none may appear afterwards.
-    tx = Tx().check(Target, caller.tenant, device_id, Target.controller_id.exists(),
+    # The target must still exist, and not be being deleted, when the instance is written: a deleted device's
+    # instances are removed once (device_configuration.forget_device), none may appear afterwards.
+    tx = Tx().check(Target, caller.tenant, device_id, target_store.live_condition(),
                     on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
     after = _apply(item, model, progress, now, tx)
     repo.save(tx, item, new=True)

@@ -48,6 +48,29 @@ def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[Action
     return Action.cleanup_index.query(f"{tenant}#{status}", Action.closed_at <= closed_before)
 
 
+def ids_of_target(tenant: str, controller_id: str) -> list[int]:
+    """Every action id of the target (a consistent Query of its partition, keys only)."""
+    return [int(a.action_id) for a in Action.query(target_key(tenant, controller_id), consistent_read=True,
+                                                   attributes_to_get=["target_key", "action_id"])]
+
+
+def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
+    """Delete actions, then their history; idempotent.
+
+    The action items go first: every history entry is written in a transaction conditional on its
+    action's version, so once the action is gone no entry can be added, and the history deleted next
+    is complete. (History first would miss an entry a device reports in between.)
+    """
+    with Action.batch_write() as batch:
+        for action_id in action_ids:
+            batch.delete(Action(target_key(tenant, controller_id), int(action_id)))
+    with ActionStatusEntry.batch_write() as batch:
+        for action_id in action_ids:
+            for entry in ActionStatusEntry.query(action_key(tenant, action_id), consistent_read=True,
+                                                 attributes_to_get=["action_key", "status_id"]):
+                batch.delete(entry)
+
+
 def delete_with_history(tenant: str, controller_id: str, action_id: int) -> int:
     """Delete one action and its history in batches; returns the number of items deleted."""
     deleted = 0

@@ -130,6 +130,14 @@ def artifacts_of(tenant: str, sm_id: int) -> list[Artifact]:
     return list(Artifact.query(tenant, Artifact.sk.startswith(prefix), consistent_read=True))
 
 
+def artifact_of_s3_key(tenant: str, s3_key: str) -> Artifact | None:
+    """The artifact whose bytes live at `s3_key` (`artifact_s3_key`), or None (also for a foreign key)."""
+    parts = s3_key.split("/")
+    if len(parts) != 4 or parts[:2] != ["artifacts", tenant] or not all(p.isdigit() for p in parts[2:]):
+        return None
+    return get_artifact(tenant, int(parts[2]), int(parts[3]))
+
+
 def find_artifact_by_filename(tenant: str, sm_id: int, filename: str) -> Artifact | None:
     owner = unique_owner(tenant, "art", int(sm_id), filename)
     return get_artifact(tenant, sm_id, owner) if owner is not None else None

@@ -9,6 +9,10 @@ Deviations from the recommended model, and why:
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
 - Action-status ids are `actionId << 20 | n` with n from the action's own `status_seq`: unique per
   tenant and ordered within an action, without a counter write per feedback.
+- `tenants` also holds the reaper's work list (`pending#<due>#...`, store.pending): changes of several
+  steps in progress, found by a Query on the due range, never a Scan or an extra index.
+- A target being deleted keeps its item, marked (`deletion`), until what it owns is gone: the idle poll
+  reads the mark with the item it reads anyway.
 """
 from __future__ import annotations
 
@@ -138,6 +142,17 @@ class SecurityTokenGuard(Model):
     controller_id = UnicodeAttribute()
 
 
+class PendingWork(Model):
+    """A multi-step change in progress, in the reaper's work list (store.pending): due once abandoned."""
+    Meta = _meta("tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # "pending#<due ms, padded>#<kind>#<ref>"
+    kind = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+    created_at = NumberAttribute()
+
+
 REGISTRY_TENANT = "#registry"
 
 
@@ -204,6 +219,10 @@ class Target(Model):
     # Auto-confirmation while active: {initiator, remark, activatedAt, activatedBy}; absent when off.
     auto_confirm = JSONAttribute(null=True)
     action_count = NumberAttribute(default=0)
+    # Set while the target is being deleted (its tombstone): the key of the deletion's work item
+    # (store.pending). Every read treats the target as gone; the item goes last, after its actions and
+    # device data, so a new target of the same controllerId can only appear once nothing of this one is left.
+    deletion = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -335,6 +354,9 @@ class SoftwareModule(_CatalogItem):
     artifact_count = NumberAttribute(default=0)
     # Distribution sets listing this module: > 0 -> delete is soft (hawkBit keeps assigned modules).
     in_sets = NumberAttribute(default=0)
+    # Set on a deleted module whose artifacts, bytes and item are being removed: the key of that purge's
+    # work item (store.pending), so a retry or the reaper finishes it.
+    purge = UnicodeAttribute(null=True)
     metadata = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()

@@ -1,4 +1,8 @@
-"""Target repository: one function per access pattern of the targets table."""
+"""Target repository: one function per access pattern of the targets table.
+
+A target being deleted (`deletion` set, its tombstone) is gone for every read here; only the deletion
+itself, and creates that finish a crashed deletion first, see it (`find_any`, `find_many_any`).
+"""
 from __future__ import annotations
 
 from typing import Iterator
@@ -9,14 +13,24 @@ from chalicelib.store.tables import Target, TargetPresence
 
 
 def find(tenant: str, controller_id: str) -> Target | None:
+    target = find_any(tenant, controller_id, consistent=False)
+    return None if target is None or target.deletion else target
+
+
+def find_any(tenant: str, controller_id: str, consistent: bool = True) -> Target | None:
+    """The item, tombstone or not."""
     try:
-        return Target.get(tenant, controller_id)
+        return Target.get(tenant, controller_id, consistent_read=consistent)
     except DoesNotExist:
         return None
 
 
 def find_many(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
     """BatchGetItem (100 keys a call), duplicates removed."""
+    return {cid: t for cid, t in find_many_any(tenant, controller_ids).items() if not t.deletion}
+
+
+def find_many_any(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
     keys = [(tenant, cid) for cid in dict.fromkeys(controller_ids)]
     return {t.controller_id: t for t in Target.batch_get(keys)} if keys else {}
 
@@ -24,7 +38,12 @@ def find_many(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
 def query_all(tenant: str, start_after: str | None = None) -> Iterator[Target]:
     """All targets of the tenant in controllerId order (a Query; its cost grows with the tenant's targets)."""
     condition = Target.controller_id > start_after if start_after else None
-    return Target.query(tenant, condition)
+    return Target.query(tenant, condition, filter_condition=Target.deletion.does_not_exist())
+
+
+def live_condition():
+    """Condition on the target item: it exists and is not being deleted (for writes of data it owns)."""
+    return Target.controller_id.exists() & Target.deletion.does_not_exist()
 
 
 def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[Target]:

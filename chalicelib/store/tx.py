@@ -116,6 +116,15 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)))
 
 
+def refused(exc: BaseException) -> bool:
+    """Whether a failed commit certainly wrote nothing: its conditions refused it (a 4xx catalogue error).
+
+    Anything else (a timeout, a 5xx, a dropped connection) leaves the outcome unknown: the transaction may
+    have committed, so a caller must not take back what it wrote outside of it.
+    """
+    return isinstance(exc, errors.SkyhawkError) and exc.status < 500
+
+
 def retrying(attempts: int, fn: Callable[[], Any]) -> Any:
     """Run read-decide-write `fn` again, after a jittered pause, when a concurrent change beat it (optimistic
     locking); only the last conflict reaches the caller (409)."""
