@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from chalicelib.services.targets import TARGETS_PER_TRANSACTION
+
 from tests.api import crash_sweep, dcs_steps, steps
 from tests.conftest import ADMIN, TENANT
 
@@ -262,7 +264,7 @@ def _bulk(count: int, prefix: str = "bulk-") -> str:
 
 def test_a_bulk_create_that_crashed_half_way_is_taken_back_by_the_reaper(client):
     crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX)
-    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 98  # the first transaction's
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == TARGETS_PER_TRANSACTION  # the first
     # meanwhile one of them is deleted and created again by someone else: that target is not the request's
     assert client.http.delete("/rest/v1/targets/bulk-000", headers=ADMIN).status_code == 200
     steps.create_target(client, "bulk-000")
@@ -279,16 +281,16 @@ def test_a_bulk_create_whose_undo_fails_is_taken_back_by_the_reaper(client, monk
     """The second transaction is refused (a concurrent create took a controllerId), then AWS fails while
     undoing the first: the journal is left for the reaper."""
     from chalicelib.store import targets as target_store
-    steps.create_target(client, "bulk-120")
+    steps.create_target(client, "bulk-060")
     real = target_store.find_many_any
     monkeypatch.setattr(target_store, "find_many_any",  # the concurrent create happened after this check
-                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-120"})
+                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-060"})
     crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX, 2)
     monkeypatch.undo()
-    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 99
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == TARGETS_PER_TRANSACTION + 1
     reaper_run()
     listed = body(client.http.get("/rest/v1/targets", headers=ADMIN))
-    assert [t["controllerId"] for t in listed["content"]] == ["bulk-120"]
+    assert [t["controllerId"] for t in listed["content"]] == ["bulk-060"]
     reaper_run()
     assert quota_used(client, "TARGET") == 1 and work_list() == []
 
@@ -297,19 +299,19 @@ def test_a_bulk_create_whose_undo_meets_an_aws_failure_answers_its_own_error(cli
     """As above, but AWS fails (an error the code sees, not a dead process): the request still answers the
     409 that made it fail, and leaves the journal to the reaper."""
     from chalicelib.store import targets as target_store
-    steps.create_target(client, "bulk-120")
+    steps.create_target(client, "bulk-060")
     real = target_store.find_many_any
     monkeypatch.setattr(target_store, "find_many_any",
-                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-120"})
+                        lambda tenant, ids: {k: v for k, v in real(tenant, ids).items() if k != "bulk-060"})
     with crash_sweep.aws_calls(fail_after=(TX, 2), error=crash_sweep.aws_error):
         resp = client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150))
     monkeypatch.undo()
     assert resp.status_code == 409 and body(resp)["errorCode"] == "hawkbit.server.error.repo.entityAlreadyExists"
-    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 99
+    assert body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == TARGETS_PER_TRANSACTION + 1
     assert [kind for kind, _ in work_list()] == ["create", "create-part"]
     reaper_run()
     assert [t["controllerId"] for t in body(client.http.get("/rest/v1/targets", headers=ADMIN))["content"]] == [
-        "bulk-120"]
+        "bulk-060"]
 
 
 def test_a_completed_bulk_create_leaves_no_journal(client, dynamo_calls):
@@ -322,8 +324,9 @@ def test_a_completed_bulk_create_leaves_no_journal(client, dynamo_calls):
 
 def test_journal_records_without_their_header_are_dropped(client):
     """A create that committed its last step (deleting the header) and died before its housekeeping."""
-    crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX, 2)
-    assert [kind for kind, _ in work_list()] == ["create-part"]
+    last = -(-150 // TARGETS_PER_TRANSACTION)  # the create's last transaction
+    crash_sweep.crash_after(lambda: client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(150)), TX, last)
+    assert [kind for kind, _ in work_list()] == ["create-part"] * (last - 1)
     reaper_run()
     assert work_list() == [] and body(client.http.get("/rest/v1/targets", headers=ADMIN))["total"] == 150
 
