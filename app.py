@@ -1,11 +1,15 @@
 """skyhawk: Chalice app. Thin: blueprints, middleware, schedules. Nothing else."""
 from chalice import Chalice, Rate
 
+from chalicelib import telemetry
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data"])
+# Outermost: logs and metrics see the answer every other middleware made (errors rendered, headers set).
+app.register_middleware(telemetry.observe_requests, "http")
+app.register_middleware(telemetry.observe_jobs, "scheduled")
 app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")
 app.register_middleware(middleware.etags, "http")

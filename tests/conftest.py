@@ -13,6 +13,7 @@ os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "skyhawk")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # tests that assert EMF output turn them on
 os.environ["SKYHAWK_PASSWORD_HASH_ITERATIONS"] = "1000"  # hashing cost is not under test; speed is
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
     os.environ.pop(_var, None)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib import auth, errors, faults
+from chalicelib import auth, errors, faults, logs
 from chalicelib.domain.numbers import is_int64
 
 log = logging.getLogger("skyhawk")
@@ -71,6 +71,7 @@ def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
     """
     request = bp.current_request
     who = auth.authenticate_basic(request.headers.get("authorization"))
+    logs.append_keys(tenant=who.tenant, user=who.username)
     if request.path.startswith("/rest/v1/"):
         negotiate(request)
     who.require(*permissions)

@@ -5,7 +5,7 @@ import hashlib
 
 from chalice.app import Response
 
-from chalicelib import errors
+from chalicelib import errors, logs
 
 _DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
                  ("/api/deploymentworkflow/", "deploymentworkflow"))
@@ -21,10 +21,11 @@ def render_errors(event, get_response):
 
 
 def render(error: errors.SkyhawkError, path: str) -> Response:
-    """The error in the wire format of the API the path belongs to."""
+    """The error in the wire format of the API the path belongs to (a DCS/DWS `logref` is the request's
+    correlation id: the caller can quote it, and the logs find it)."""
     for prefix, service in _DCS_SERVICES:
         if path.startswith(prefix):
-            return errors.render_dcs(error, service)
+            return errors.render_dcs(error, service, logref=logs.correlation_id())
     return errors.render_hawkbit(error)
 
 

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any, Mapping, NamedTuple
 
-from chalicelib import auth, clock, config, errors, faults
+from chalicelib import auth, clock, config, errors, faults, metrics
 from chalicelib.domain import actions as rules
 from chalicelib.domain import polling, quotas
 from chalicelib.domain.actions import Status, UpdateStatus
@@ -89,7 +89,9 @@ def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address
             _register_known(target, now)
     _record_presence(target, cfg, now, ip_address)
     target = _cancel_if_window_lapsed(target, now)
-    return _poll_view(tenant, target, cfg, now)
+    view = _poll_view(tenant, target, cfg, now)
+    metrics.count("DdiPolls")
+    return view
 
 
 def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
@@ -276,6 +278,7 @@ def deployment_feedback(device: Device, action_id: int, body: Any) -> None:
         _apply(device, action, feedback, outcome)
 
     _with_fresh_target(device, attempt)
+    metrics.count("DdiFeedback")
 
 
 def cancel_command(device: Device, action_id: int) -> Action:
@@ -299,6 +302,7 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
         _apply(device, action, feedback, rules.cancel_feedback(feedback.execution, feedback.finished))
 
     _with_fresh_target(device, attempt)
+    metrics.count("DdiFeedback")
 
 
 def _with_fresh_target(device: Device, attempt) -> None:
