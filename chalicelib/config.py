@@ -70,6 +70,8 @@ class Settings:
     trusted_proxy_secret: str
     # PBKDF2 rounds for new password hashes (stored per user, so lowering it affects only new users).
     password_hash_iterations: int
+    # How long the answer to a request with an Idempotency-Key is remembered (and replayed to a retry).
+    idempotency_expiry_seconds: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,6 +91,7 @@ def settings() -> Settings:
         config_task_retention_days=int(env("SKYHAWK_CONFIG_TASK_RETENTION_DAYS", "90")),
         password_hash_iterations=int(env("SKYHAWK_PASSWORD_HASH_ITERATIONS", "120000")),
         trusted_proxy_secret=env("SKYHAWK_TRUSTED_PROXY_SECRET", ""),
+        idempotency_expiry_seconds=int(env("SKYHAWK_IDEMPOTENCY_EXPIRY_SECONDS", "3600")),
     )
 
 
