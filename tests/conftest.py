@@ -147,6 +147,23 @@ class DynamoCalls:
 
 
 @pytest.fixture
+def aws_fails(monkeypatch):
+    """`aws_fails(when, error)`: raise `error()` for AWS calls `when(service, operation, params)` selects."""
+    original = botocore.client.BaseClient._make_api_call
+    rules = []
+
+    def failing(self, operation, params):
+        service = self.meta.service_model.service_name
+        for when, error in rules:
+            if when(service, operation, params):
+                raise error()
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
+    return lambda when, error: rules.append((when, error))
+
+
+@pytest.fixture
 def dynamo_calls(monkeypatch):
     spy = DynamoCalls()
     original = botocore.client.BaseClient._make_api_call

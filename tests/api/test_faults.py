@@ -3,29 +3,11 @@ endpoints answer 503 + Retry-After in the API's error shape with one log line; c
 import json
 import logging
 
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from tests.api import steps
 from tests.conftest import ADMIN
-
-
-@pytest.fixture
-def aws_fails(monkeypatch):
-    """`aws_fails(when, error)`: raise `error()` for AWS calls `when(service, operation, params)` selects."""
-    original = botocore.client.BaseClient._make_api_call
-    rules = []
-
-    def failing(self, operation, params):
-        service = self.meta.service_model.service_name
-        for when, error in rules:
-            if when(service, operation, params):
-                raise error()
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
-    return lambda when, error: rules.append((when, error))
 
 
 def throttled(operation="GetItem"):

@@ -172,17 +172,11 @@ def test_an_answer_too_large_to_store_is_returned_and_not_remembered(client, mon
     assert post(client, "/rest/v1/targets", [{"controllerId": "big-1"}], key="big").status_code == 409
 
 
-def test_an_unreachable_idempotency_table_is_503_and_creates_nothing(client, released, monkeypatch):
-    import botocore.client
+def test_an_unreachable_idempotency_table_is_503_and_creates_nothing(client, released, aws_fails):
     from botocore.exceptions import EndpointConnectionError
 
-    original = botocore.client.BaseClient._make_api_call
-
-    def failing(self, operation, params):
-        if params.get("TableName", "").endswith("idempotency"):
-            raise EndpointConnectionError(endpoint_url="http://dynamodb")
-        return original(self, operation, params)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
+    aws_fails(lambda service, op, params: params.get("TableName", "").endswith("idempotency"),
+              lambda: EndpointConnectionError(endpoint_url="http://dynamodb"))
     resp = post(client, f"/rest/v1/distributionsets/{released}/assignedTargets", [{"id": "dev1"}], key="k")
     assert resp.status_code == 503 and "Retry-After" in resp.headers
     assert actions_of(client, "dev1") == 0

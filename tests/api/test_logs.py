@@ -84,20 +84,12 @@ def test_a_dcs_error_names_the_correlation_id_as_its_logref(client):
     assert json.loads(resp.body)["errors"][0]["logref"] == "find-me-1"
 
 
-def test_an_outage_is_one_warning_line_with_the_request_keys_and_no_traceback(client, log_lines, monkeypatch):
-    import botocore.client
+def test_an_outage_is_one_warning_line_with_the_request_keys_and_no_traceback(client, log_lines, aws_fails):
     from botocore.exceptions import EndpointConnectionError
 
-    steps.enable_target_tokens(client)
-    steps.create_target(client, "dev1", "tok1")
     client.http.get("/rest/v1/userinfo", headers=ADMIN)  # the login is verified before the outage
-    original = botocore.client.BaseClient._make_api_call
-
-    def unreachable(self, operation, params):
-        if self.meta.service_model.service_name == "dynamodb":
-            raise EndpointConnectionError(endpoint_url="http://dynamodb")
-        return original(self, operation, params)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", unreachable)
+    aws_fails(lambda service, op, params: service == "dynamodb",
+              lambda: EndpointConnectionError(endpoint_url="http://dynamodb"))
     resp = client.http.get("/rest/v1/targets", headers={**ADMIN, "X-Correlation-Id": "outage-1"})
     assert resp.status_code == 503
     warnings = [line for line in log_lines.refresh() if line["level"] == "WARNING"]

@@ -40,19 +40,13 @@ def test_a_poll_writes_one_line_counting_it_by_route(client, emf):
     assert (line["correlation_id"], line["statusCode"]) == ("p-1", 200)
 
 
-def test_a_5xx_is_counted_by_its_route_template(client, emf, monkeypatch):
-    import botocore.client
+def test_a_5xx_is_counted_by_its_route_template(client, emf, aws_fails):
     from botocore.exceptions import ReadTimeoutError
 
     steps.create_target(client, "dev1")
     emf()
-    original = botocore.client.BaseClient._make_api_call
-
-    def timing_out(self, operation, params):
-        if operation == "GetItem" and params.get("Key", {}).get("controller_id"):
-            raise ReadTimeoutError(endpoint_url="http://dynamodb")
-        return original(self, operation, params)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", timing_out)
+    aws_fails(lambda service, op, params: op == "GetItem" and "controller_id" in params.get("Key", {}),
+              lambda: ReadTimeoutError(endpoint_url="http://dynamodb"))
     assert client.http.get("/rest/v1/targets/dev1", headers=ADMIN).status_code == 503
     [line] = emf()
     assert metric_names(line) == {"Http5xx"}
