@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib import config, errors
+from chalicelib.store import secret_settings
 
 PERMISSIONS = (
     "READ_TARGET", "UPDATE_TARGET", "CREATE_TARGET", "DELETE_TARGET", "READ_TARGET_SECURITY_TOKEN",
@@ -197,7 +198,7 @@ def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], cont
     Only requests from the trusted proxy count (its shared secret in X-Skyhawk-Proxy-Secret): behind API
     Gateway nothing strips these headers, so without that proof any client could claim any device.
     """
-    secret = config.settings().trusted_proxy_secret
+    secret = secret_settings.trusted_proxy_secret() if cfg.get("authentication.header.enabled") else ""
     offered_secret = _header(headers, PROXY_SECRET_HEADER) or ""
     if not cfg.get("authentication.header.enabled") or not secret \
             or not hmac.compare_digest(offered_secret.encode(), secret.encode()):

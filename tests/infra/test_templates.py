@@ -205,6 +205,23 @@ def test_cfn_lint_is_clean():
 
 # --- (c) moto deploys the data template (without CloudFront, which moto cannot create) -------------
 
+@pytest.fixture(autouse=True)
+def _no_value_drops_list_items(monkeypatch):
+    """CloudFormation drops a list item that resolves to AWS::NoValue (the app policy's optional Secrets
+    statement and its resources); moto 5.2 keeps it as null and then refuses the policy. Correct moto here,
+    and only that: every other value is resolved by moto as before (cfn-lint checks the real semantics)."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+    monkeypatch.setattr(parsing, "clean_json", clean_json)
+
+
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
 def test_moto_creates_the_data_stack():
     import boto3
@@ -238,6 +255,38 @@ def test_moto_creates_the_data_stack():
         assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         policy = boto3.client("iam", region_name="us-east-1").get_policy(PolicyArn=outputs["AppPolicyArn"])
         assert policy["Policy"]["Arn"] == outputs["AppPolicyArn"]
+
+
+def _app_policy_statements(parameters: dict[str, str]) -> list[dict]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="skyhawk-ci-data", TemplateBody=DATA_TEMPLATE.read_text(),
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                                     for k, v in {"Stage": "ci", **parameters}.items()],
+                         Capabilities=["CAPABILITY_IAM"])
+        stack = cfn.describe_stacks(StackName="skyhawk-ci-data")["Stacks"][0]
+        arn = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["AppPolicyArn"]
+        iam = boto3.client("iam", region_name="us-east-1")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        return document["Statement"]
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
+def test_the_app_policy_reads_exactly_the_named_secrets():
+    ssm_arn = "arn:aws:ssm:us-east-1:123456789012:parameter/skyhawk/ci/proxy-secret"
+    secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:skyhawk/ci/cdn-key-AbCdEf"
+    named = _app_policy_statements({"CdnPrivateKeyParameterArn": secret_arn,
+                                    "TrustedProxySecretParameterArn": ssm_arn})
+    [secrets] = [s for s in named if s.get("Sid") == "Secrets"]
+    assert sorted(secrets["Action"]) == ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
+    assert secrets["Resource"] == [secret_arn, ssm_arn]
+    one = _app_policy_statements({"TrustedProxySecretParameterArn": ssm_arn})
+    assert [s["Resource"] for s in one if s.get("Sid") == "Secrets"] == [[ssm_arn]]
+    assert not [s for s in _app_policy_statements({}) if s.get("Sid") == "Secrets"]
 
 
 def test_bucket_is_private_encrypted_and_tidy():
