@@ -56,7 +56,27 @@ def _copy_each_table_once_per_transaction() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _no_value_drops_list_items() -> None:
+    """Correct moto, not speed it up: CloudFormation drops a list item that resolves to AWS::NoValue (the data
+    template's optional Secrets statement and its resources); moto 5.2 keeps it as null and then refuses the
+    policy. Every other value is resolved by moto as before; cfn-lint checks the template against the real
+    semantics. Here for the e2e tests too (they deploy the template to the launcher's in-process moto).
+    """
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json
+
+
 _copy_each_table_once_per_transaction()
+_no_value_drops_list_items()
 sys.path.insert(0, str(PROJECT_DIR))
 
 TENANT = "DEFAULT"

@@ -205,23 +205,6 @@ def test_cfn_lint_is_clean():
 
 # --- (c) moto deploys the data template (without CloudFront, which moto cannot create) -------------
 
-@pytest.fixture(autouse=True)
-def _no_value_drops_list_items(monkeypatch):
-    """CloudFormation drops a list item that resolves to AWS::NoValue (the app policy's optional Secrets
-    statement and its resources); moto 5.2 keeps it as null and then refuses the policy. Correct moto here,
-    and only that: every other value is resolved by moto as before (cfn-lint checks the real semantics)."""
-    from moto.cloudformation import parsing
-
-    original = parsing.clean_json
-
-    def clean_json(resource_json, resources_map):
-        cleaned = original(resource_json, resources_map)
-        if isinstance(resource_json, list):
-            return [value for value in cleaned if value is not None]
-        return cleaned
-    monkeypatch.setattr(parsing, "clean_json", clean_json)
-
-
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
 def test_moto_creates_the_data_stack():
     import boto3
