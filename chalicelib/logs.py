@@ -24,10 +24,12 @@ CORRELATION_HEADER = "X-Correlation-Id"
 
 # --- masking ------------------------------------------------------------------------------------------
 MASK = "***"
-# Names under which a value is a secret wherever it appears: JSON fields, headers, forms, reprs, extra keys.
-_SECRET_NAMES = (r"securityToken|security_token|password|passwd|secret|authentication\.gatewaytoken\.key|"
-                 r"X-Skyhawk-Proxy-Secret|authorization|private_?key|privateKeyPem|aws_secret_access_key")
-_SECRET_NAME = re.compile(rf"^(?:{_SECRET_NAMES})$", re.IGNORECASE)
+# Names under which a value is a secret wherever it appears: JSON fields, headers, forms, reprs, extra keys;
+# also as the end of a longer name (PROXY_SECRET, X-Skyhawk-Proxy-Secret, security_token, cloudfront_private_key).
+_SECRET_NAMES = (r"securityToken|token|password|passwd|secret|authentication\.gatewaytoken\.key|authorization|"
+                 r"private_?key|privateKeyPem|secret_access_key")
+_NAME_START = r"(?<![A-Za-z0-9])"
+_SECRET_NAME = re.compile(rf"{_NAME_START}(?:{_SECRET_NAMES})$", re.IGNORECASE)
 _PATTERNS = (
     # PEM private keys (a CloudFront signing key in an error message)
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
@@ -38,7 +40,7 @@ _PATTERNS = (
     (re.compile(r"\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|AWSAccessKeyId|Signature|Key-Pair-Id|"
                 r"Policy)=[^&\s\"'<>]+", re.IGNORECASE), rf"\1={MASK}"),
     # a named secret followed by its value: "securityToken": "x", password=x, X-Skyhawk-Proxy-Secret: x
-    (re.compile(rf"""(["']?\b(?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)[^"'\s,;&}}\]]+""", re.IGNORECASE),
+    (re.compile(rf"""({_NAME_START}(?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)[^"'\s,;&}}\]]+""", re.IGNORECASE),
      rf"\1{MASK}"),
 )
 
@@ -50,7 +52,7 @@ def redact(value: Any) -> Any:
             value = pattern.sub(replacement, value)
         return value
     if isinstance(value, Mapping):
-        return {key: MASK if isinstance(key, str) and _SECRET_NAME.match(key) and val else redact(val)
+        return {key: MASK if isinstance(key, str) and _SECRET_NAME.search(key) and val else redact(val)
                 for key, val in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(item) for item in value]

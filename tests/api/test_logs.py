@@ -171,3 +171,8 @@ def test_the_redaction_patterns():
         "-----PRIVATE KEY ***-----"
     assert redact({"Authorization": "TargetToken t", "path": "/a", "n": 3}) == {
         "Authorization": "***", "path": "/a", "n": 3}
+    assert redact("SKYHAWK_TRUSTED_PROXY_SECRET=abc X-Skyhawk-Proxy-Secret: def") == \
+        "SKYHAWK_TRUSTED_PROXY_SECRET=*** X-Skyhawk-Proxy-Secret: ***"
+    assert redact({"cloudfront_private_key": "k", "security_token": "t", "tokens_left": 3}) == {
+        "cloudfront_private_key": "***", "security_token": "***", "tokens_left": 3}
+    assert redact("3 targets, token bucket of 5") == "3 targets, token bucket of 5"  # words, not values
