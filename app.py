@@ -1,6 +1,7 @@
 """skyhawk: Chalice app. Thin: blueprints, middleware, schedules. Nothing else."""
 from chalice import Chalice, Rate
 
+from chalicelib import telemetry
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 from chalicelib.api import request_limits, users
@@ -9,6 +10,9 @@ app = Chalice(app_name="skyhawk", configure_logs=False)
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
 # multipart (middleware.binary_bodies says why).
 app.api.binary_types = ["*/*"]
+# Outermost: logs and metrics see the answer every other middleware made (errors rendered, headers set).
+app.register_middleware(telemetry.observe_requests, "http")
+app.register_middleware(telemetry.observe_jobs, "scheduled")
 app.register_middleware(middleware.binary_bodies, "http")
 app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")

@@ -24,6 +24,7 @@ from chalicelib.domain import permissions
 
 # Re-exported for callers that name every permission (the domain module holds the list and its implications).
 PERMISSIONS = permissions.PERMISSIONS
+from chalicelib.store import secret_settings
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], cont
     Only requests from the trusted proxy count (its shared secret in X-Skyhawk-Proxy-Secret): behind API
     Gateway nothing strips these headers, so without that proof any client could claim any device.
     """
-    secret = config.settings().trusted_proxy_secret
+    secret = secret_settings.trusted_proxy_secret() if cfg.get("authentication.header.enabled") else ""
     offered_secret = _header(headers, PROXY_SECRET_HEADER) or ""
     if not cfg.get("authentication.header.enabled") or not secret \
             or not hmac.compare_digest(offered_secret.encode(), secret.encode()):

@@ -90,6 +90,14 @@ class Settings:
     login_failures_per_user: int
     login_failures_per_ip: int
     login_failure_window_seconds: int
+    # How long the answer to a request with an Idempotency-Key is remembered (and replayed to a retry).
+    idempotency_expiry_seconds: int
+    # Where the CloudFront private key and the proxy secret are kept instead of the environment: an SSM
+    # parameter (SecureString) name or ARN, or a Secrets Manager secret ARN (chalicelib/store/secret_settings.py).
+    cloudfront_private_key_parameter: str
+    trusted_proxy_secret_parameter: str
+    # How long a container keeps a secret read from SSM / Secrets Manager (a rotation reaches it after that).
+    secret_cache_seconds: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,6 +127,10 @@ def settings() -> Settings:
         login_failures_per_ip=int(env("SKYHAWK_LOGIN_FAILURES_PER_IP", "30")),
         login_failure_window_seconds=int(env("SKYHAWK_LOGIN_FAILURE_WINDOW_SECONDS", "300")),
         trusted_proxy_secret=env("SKYHAWK_TRUSTED_PROXY_SECRET", ""),
+        idempotency_expiry_seconds=int(env("SKYHAWK_IDEMPOTENCY_EXPIRY_SECONDS", "3600")),
+        cloudfront_private_key_parameter=env("SKYHAWK_CLOUDFRONT_PRIVATE_KEY_PARAMETER", ""),
+        trusted_proxy_secret_parameter=env("SKYHAWK_TRUSTED_PROXY_SECRET_PARAMETER", ""),
+        secret_cache_seconds=int(env("SKYHAWK_SECRET_CACHE_SECONDS", "300")),
     )
 
 

@@ -108,6 +108,11 @@ class ModuleUnsupported(BadRequest):
     default_message = "The software module type is not supported by the distribution set type."
 
 
+class IdempotencyKeyInvalid(BadRequest):
+    code = "hawkbit.server.error.idempotencyKeyInvalid"
+    default_message = "An Idempotency-Key must be 1 to 255 visible ASCII characters."
+
+
 class DistributionSetTypeUndefined(BadRequest):
     code = "hawkbit.server.error.distributionset.type.undefined"
     exception_class = _JAVA_PKG + "DistributionSetTypeUndefinedException"
@@ -284,6 +289,16 @@ class EntityInUse(SkyhawkError):
     default_message = "The entity is in use."
 
 
+class IdempotentRequestInProgress(SkyhawkError):
+    """A request with the same Idempotency-Key is still being answered (IETF draft idempotency-key-header: 409)."""
+    status, code, dcs_reason = 409, "hawkbit.server.error.idempotentRequestInProgress", "conflict"
+    default_message = "A request with this Idempotency-Key is in progress; retry after the time given in Retry-After."
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})
+
+
 class Gone(SkyhawkError):
     """DDI feedback on a closed action: hawkBit answers 410 with no body."""
     status, code, dcs_reason = 410, "hawkbit.server.error.gone", "gone"
@@ -317,6 +332,13 @@ class UnsupportedMediaType(SkyhawkError):
 class RangeNotSatisfiable(SkyhawkError):
     status, code, dcs_reason = 416, "hawkbit.server.error.rangeNotSatisfiable", "rangeNotSatisfiable"
     default_message = "The requested range is not satisfiable."
+
+
+class IdempotencyKeyReused(SkyhawkError):
+    """The Idempotency-Key was used with another body or query (IETF draft idempotency-key-header: 422)."""
+    status, code, dcs_reason = 422, "hawkbit.server.error.idempotencyKeyReused", "idempotencyKeyReused"
+    default_message = ("This Idempotency-Key was used for a different request (body or query); "
+                       "use a new key for a new request.")
 
 
 class Locked(SkyhawkError):

@@ -30,7 +30,8 @@ LOOPBACK = "127.0.0.1"
 STAGE = "local"
 FAKE_ACCOUNT = "123456789012"
 
-log = logging.getLogger("skyhawk.launcher")
+# Not under "skyhawk": the app's records are JSON lines (chalicelib/logs.py), the launcher's stay plain text.
+log = logging.getLogger("launcher")
 
 
 @dataclass
@@ -113,6 +114,14 @@ def _fake_credentials() -> None:
     os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def _quiet_telemetry() -> None:
+    """A local run prints no EMF metric lines, and the app's JSON log only from WARNING up (chalice's access
+    log already shows every request): POWERTOOLS_METRICS_DISABLED=false and POWERTOOLS_LOG_LEVEL=INFO in the
+    shell show them."""
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 
 def _port_free(port: int) -> bool:
@@ -270,6 +279,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("pynamodb").setLevel(logging.WARNING)
     _fake_credentials()
+    _quiet_telemetry()
 
     def restore_env() -> None:
         for name in set(os.environ) - set(saved_env):

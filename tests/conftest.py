@@ -13,6 +13,7 @@ os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "skyhawk")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # tests that assert EMF output turn them on
 os.environ["SKYHAWK_PASSWORD_HASH_ITERATIONS"] = "1000"  # hashing cost is not under test; speed is
 # Request limits run on every request but never refuse one, except in tests that lower them: many tests
 # freeze the clock (buckets would never refill) or send bursts no real client would.
@@ -60,7 +61,27 @@ def _copy_each_table_once_per_transaction() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _no_value_drops_list_items() -> None:
+    """Correct moto, not speed it up: CloudFormation drops a list item that resolves to AWS::NoValue (the data
+    template's optional Secrets statement and its resources); moto 5.2 keeps it as null and then refuses the
+    policy. Every other value is resolved by moto as before; cfn-lint checks the template against the real
+    semantics. Here for the e2e tests too (they deploy the template to the launcher's in-process moto).
+    """
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json
+
+
 _copy_each_table_once_per_transaction()
+_no_value_drops_list_items()
 sys.path.insert(0, str(PROJECT_DIR))
 
 TENANT = "DEFAULT"
@@ -173,6 +194,23 @@ class DynamoCalls:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
+
+
+@pytest.fixture
+def aws_fails(monkeypatch):
+    """`aws_fails(when, error)`: raise `error()` for AWS calls `when(service, operation, params)` selects."""
+    original = botocore.client.BaseClient._make_api_call
+    rules = []
+
+    def failing(self, operation, params):
+        service = self.meta.service_model.service_name
+        for when, error in rules:
+            if when(service, operation, params):
+                raise error()
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
+    return lambda when, error: rules.append((when, error))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib import auth, errors, faults
+from chalicelib import auth, errors, faults, logs
 from chalicelib.domain.numbers import is_int64
 
 log = logging.getLogger("skyhawk")
@@ -26,10 +26,12 @@ _MEDIA: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: tuple[str, ...] = JSON_MEDIA,
-          produces: tuple[str, ...] = JSON_MEDIA, **kwargs: Any) -> Callable:
+          produces: tuple[str, ...] = JSON_MEDIA, idempotent: bool = False, **kwargs: Any) -> Callable:
     """`bp.route` accepting any content type, turning unexpected exceptions into the catalogue's 500.
 
     `consumes`/`produces` are what the Management API checks (415/406) once the caller is authenticated.
+    `idempotent`: a request carrying an Idempotency-Key is answered once per key (chalicelib/api/idempotency.py);
+    the module, and Powertools' idempotency utility, load only when one does.
     """
     for method in methods or ["GET"]:
         _MEDIA[(path, method)] = (consumes, produces)
@@ -38,6 +40,9 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
         @functools.wraps(view)
         def guarded(*args: Any, **kw: Any) -> Any:
             try:
+                if idempotent and "idempotency-key" in bp.current_request.headers:
+                    from chalicelib.api import idempotency
+                    return idempotency.answer_once(bp.current_request, path, lambda: view(*args, **kw))
                 return view(*args, **kw)
             except errors.SkyhawkError:
                 raise
@@ -71,6 +76,7 @@ def principal(bp: Blueprint, *permissions: str) -> auth.Principal:
     """
     request = bp.current_request
     who = auth.authenticate_basic(request.headers.get("authorization"), source_ip(request))
+    logs.append_keys(tenant=who.tenant, user=who.username)
     if request.path.startswith("/rest/v1/"):
         negotiate(request)
     who.require(*permissions)

@@ -19,7 +19,7 @@ distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 BASE = "/rest/v1/distributionsets/{ds_id}"
 
 
-@route(bp, BASE + "/assignedTargets", methods=["POST"])
+@route(bp, BASE + "/assignedTargets", methods=["POST"], idempotent=True)
 def assign_targets(ds_id):
     who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
     body = json_body(bp, list)

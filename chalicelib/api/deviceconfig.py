@@ -135,7 +135,7 @@ def list_tasks(device_id):
     return respond(page_json([task_json(t) for t in tasks], page, total))
 
 
-@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks", methods=["POST"])
+@route(bp, f"{BASE}/devices/{{device_id}}/configurationTasks", methods=["POST"], idempotent=True)
 def create_task(device_id):
     who = caller(bp, UPDATE)
     device_id = device_param(device_id)

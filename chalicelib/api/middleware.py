@@ -6,7 +6,7 @@ import hashlib
 
 from chalice.app import CaseInsensitiveMapping, Response
 
-from chalicelib import errors
+from chalicelib import errors, logs
 from chalicelib.api import ddi_wire
 
 _DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
@@ -45,10 +45,11 @@ def _accept(event) -> str | None:
 
 
 def render(error: errors.SkyhawkError, path: str, accept: str | None = None) -> Response:
-    """The error in the wire format of the API the path belongs to (CBOR for a DDI client asking for it)."""
+    """The error in the wire format of the API the path belongs to (CBOR for a DDI client asking for it; a
+    DCS/DWS `logref` is the request's correlation id: the caller can quote it, and the logs find it)."""
     for prefix, service in _DCS_SERVICES:
         if path.startswith(prefix):
-            return errors.render_dcs(error, service)
+            return errors.render_dcs(error, service, logref=logs.correlation_id())
     if ddi_wire.is_ddi_path(path):
         as_cbor = ddi_wire.error_response(error, accept)
         if as_cbor is not None:

@@ -27,7 +27,7 @@ def list_targets():
     return json_response(paged(_render(content, who), total))
 
 
-@route(bp, BASE, methods=["POST"])
+@route(bp, BASE, methods=["POST"], idempotent=True)
 def create_targets():
     who = principal(bp, "CREATE_TARGET")
     body = json_body(bp, list)
@@ -156,7 +156,7 @@ def installed_ds(target_id):
     return empty(204) if target.installed_ds is None else _distribution_set_json(who, target.installed_ds)
 
 
-@route(bp, BASE + "/{target_id}/assignedDS", methods=["POST"])
+@route(bp, BASE + "/{target_id}/assignedDS", methods=["POST"], idempotent=True)
 def assign_ds(target_id):
     """Body: one MgmtDistributionSetAssignment or an array of them (several only with multi-assignments)."""
     who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")

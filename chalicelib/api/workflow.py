@@ -58,7 +58,7 @@ def delete_model(model_key):
 
 
 # --- instances ----------------------------------------------------------------------------------------
-@route(bp, f"{BASE}/instances", methods=["POST"])
+@route(bp, f"{BASE}/instances", methods=["POST"], idempotent=True)
 def create_instance():
     who = caller(bp, UPDATE)
     return respond(_instance(workflow.create_instance(who, json_request(bp))), status=201)

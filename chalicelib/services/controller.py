@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any, Mapping, NamedTuple
 
-from chalicelib import auth, clock, config, errors, faults
+from chalicelib import auth, clock, config, errors, faults, metrics
 from chalicelib.domain import actions as rules
 from chalicelib.domain import polling, quotas
 from chalicelib.domain.actions import Status, UpdateStatus
@@ -79,7 +79,9 @@ def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], an
 def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None) -> PollView:
     device, now = _arrive(tenant, controller_id, headers, ip_address)
     target = _cancel_if_window_lapsed(device.target, now)
-    return _poll_view(device.tenant, target, device.cfg, now)
+    view = _poll_view(device.tenant, target, device.cfg, now)
+    metrics.count("DdiPolls")
+    return view
 
 
 def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None
@@ -326,6 +328,7 @@ def deployment_feedback(device: Device, action_id: int, body: Any) -> None:
         _apply(device, action, feedback, outcome)
 
     _with_fresh_target(device, attempt)
+    metrics.count("DdiFeedback")
 
 
 def cancel_command(device: Device, action_id: int) -> Action:
@@ -349,6 +352,7 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
         _apply(device, action, feedback, rules.cancel_feedback(feedback.execution, feedback.finished))
 
     _with_fresh_target(device, attempt)
+    metrics.count("DdiFeedback")
 
 
 def _with_fresh_target(device: Device, attempt) -> None:

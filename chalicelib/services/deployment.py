@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, metrics
 from chalicelib.domain import confirmation
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.actions import ACTION_TYPES, SERVER_MESSAGE_PREFIX, Status, UpdateStatus, status_id
@@ -161,6 +161,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     else:
         raise errors.ConcurrentModification(
             f"{len(remaining)} target(s) changed concurrently during the assignment; retry.", remaining)
+    metrics.count("TargetsAssigned", result.assigned)
     return result
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.store import tables, workflow_tables
+from chalicelib.store import idempotency, tables, workflow_tables
 
 # One model per physical table (models sharing a table share its keys; the first one creates it).
 TABLE_MODELS: list[type[Model]] = [
@@ -16,6 +16,7 @@ TABLE_MODELS: list[type[Model]] = [
     workflow_tables.ConfigRevision,
     workflow_tables.WorkflowInstance,
     workflow_tables.DeviceConfigurationEntry,
+    idempotency.IdempotencyRecord,
 ]
 
 

@@ -20,6 +20,8 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATA_TEMPLATE = PROJECT_DIR / "infra" / "skyhawk-data.yaml"
 NAME_PREFIX = "skyhawk-${Stage}-"
+# TTL attribute of a table whose model declares none (a backstop behind the cleanup jobs, data-model.md); a
+# model with a pynamodb TTLAttribute (the idempotency records) names its own.
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -67,7 +69,7 @@ def _projection(projection: dict) -> tuple:
 
 
 def expected_tables() -> dict[str, dict]:
-    """suffix -> {attributes, keys, gsi, lsi} from the models' own create_table description."""
+    """suffix -> {attributes, keys, gsi, lsi, ttl} from the models' own create_table description."""
     from chalicelib.store import schema
 
     tables: dict[str, dict] = {}
@@ -82,6 +84,7 @@ def expected_tables() -> dict[str, dict]:
             "keys": _keys(described["key_schema"]),
             "gsi": indexes["global_secondary_indexes"],
             "lsi": indexes["local_secondary_indexes"],
+            "ttl": ttl.attr_name if (ttl := model._ttl_attribute()) else TTL_ATTRIBUTE,
         }
     return tables
 
@@ -101,6 +104,7 @@ def template_tables(template: dict) -> dict[str, dict]:
                     for i in props.get("GlobalSecondaryIndexes", [])},
             "lsi": {i["IndexName"]: (_keys(i["KeySchema"]), _projection(i["Projection"]))
                     for i in props.get("LocalSecondaryIndexes", [])},
+            "ttl": props.get("TimeToLiveSpecification", {}).get("AttributeName"),
         }
     return tables
 
@@ -131,17 +135,17 @@ def render_table(suffix: str, table: dict) -> str:
         if table[kind]:
             text += f"      {prop}:\n" + "".join(index_lines(name, keys, projection, "        ")
                                                  for name, (keys, projection) in sorted(table[kind].items()))
-    text += COMMON_TABLE_PROPERTIES
+    text += COMMON_TABLE_PROPERTIES.format(ttl=table["ttl"])
     return text
 
 
-COMMON_TABLE_PROPERTIES = f"""\
+COMMON_TABLE_PROPERTIES = """\
       PointInTimeRecoverySpecification:
         PointInTimeRecoveryEnabled: true
       SSESpecification:
         SSEEnabled: true
       TimeToLiveSpecification:
-        AttributeName: {TTL_ATTRIBUTE}
+        AttributeName: {ttl}
         Enabled: true
       DeletionProtectionEnabled: !If [IsProd, true, false]
 """
@@ -168,13 +172,15 @@ def test_template_tables_equal_the_models():
 def test_every_table_has_the_operational_settings():
     tables = {logical: r["Properties"] for logical, r in load_template()["Resources"].items()
               if r["Type"] == "AWS::DynamoDB::Table"}
+    ttl_of = {suffix: table["ttl"] for suffix, table in expected_tables().items()}
     assert tables
     for logical, props in tables.items():
+        suffix = props["TableName"]["Fn::Sub"].removeprefix(NAME_PREFIX)
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
         assert props["SSESpecification"] == {"SSEEnabled": True}, logical
-        # TTL is the backstop behind the cleanup jobs (data-model.md), on one attribute name everywhere.
-        assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}, logical
+        # TTL is the backstop behind the cleanup jobs (data-model.md), on the attribute its model names.
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_of[suffix], "Enabled": True}, logical
         assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, logical
 
 
@@ -232,6 +238,38 @@ def test_moto_creates_the_data_stack():
         assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         policy = boto3.client("iam", region_name="us-east-1").get_policy(PolicyArn=outputs["AppPolicyArn"])
         assert policy["Policy"]["Arn"] == outputs["AppPolicyArn"]
+
+
+def _app_policy_statements(parameters: dict[str, str]) -> list[dict]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="skyhawk-ci-data", TemplateBody=DATA_TEMPLATE.read_text(),
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                                     for k, v in {"Stage": "ci", **parameters}.items()],
+                         Capabilities=["CAPABILITY_IAM"])
+        stack = cfn.describe_stacks(StackName="skyhawk-ci-data")["Stacks"][0]
+        arn = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["AppPolicyArn"]
+        iam = boto3.client("iam", region_name="us-east-1")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        return document["Statement"]
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
+def test_the_app_policy_reads_exactly_the_named_secrets():
+    ssm_arn = "arn:aws:ssm:us-east-1:123456789012:parameter/skyhawk/ci/proxy-secret"
+    secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:skyhawk/ci/cdn-key-AbCdEf"
+    named = _app_policy_statements({"CdnPrivateKeyParameterArn": secret_arn,
+                                    "TrustedProxySecretParameterArn": ssm_arn})
+    [secrets] = [s for s in named if s.get("Sid") == "Secrets"]
+    assert sorted(secrets["Action"]) == ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
+    assert secrets["Resource"] == [secret_arn, ssm_arn]
+    one = _app_policy_statements({"TrustedProxySecretParameterArn": ssm_arn})
+    assert [s["Resource"] for s in one if s.get("Sid") == "Secrets"] == [[ssm_arn]]
+    assert not [s for s in _app_policy_statements({}) if s.get("Sid") == "Secrets"]
 
 
 def test_bucket_is_private_encrypted_and_tidy():

@@ -13,7 +13,8 @@ import importlib.util, json, sys
 import app
 executed = {name for name, module in sys.modules.items()
             if name.startswith("chalicelib") and type(module).__name__ != "_LazyModule"}
-print(json.dumps({"executed": sorted(executed), "boto3": "boto3" in sys.modules}))
+powertools = sorted({name for name in sys.modules if name.startswith("aws_lambda_powertools.utilities.")})
+print(json.dumps({"executed": sorted(executed), "boto3": "boto3" in sys.modules, "powertools": powertools}))
 """
 
 
@@ -28,3 +29,9 @@ def test_import_app_runs_the_device_path_only():
                      "chalicelib.services.distribution_sets", "chalicelib.domain.catalog", "chalicelib.domain.rsql"):
         assert deferred not in executed, deferred
     assert report["boto3"] is False  # clients are created on first use
+    # Powertools' idempotency (~300 ms) and parameters utilities load with the first request that needs them
+    # (an Idempotency-Key; a secret named by a *_PARAMETER setting), never with the app
+    loaded = report["powertools"]
+    assert not [m for m in loaded if m.startswith(("aws_lambda_powertools.utilities.idempotency",
+                                                   "aws_lambda_powertools.utilities.parameters"))], loaded
+    assert "chalicelib.logs" in executed and "chalicelib.metrics" in executed  # logs and metrics are ready
