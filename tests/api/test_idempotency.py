@@ -181,3 +181,19 @@ def test_an_unreachable_idempotency_table_is_503_and_creates_nothing(client, rel
     assert resp.status_code == 503 and "Retry-After" in resp.headers
     assert actions_of(client, "dev1") == 0
 
+
+
+def test_a_retried_configuration_task_create_makes_one_task(client):
+    from tests.api.dcs_steps import DCS, make_device
+    make_device("dev-c")
+    files = {"files": [{"name": "app", "uri": "https://example.com/app.json"}]}
+    path = f"{DCS}/devices/dev-c/configurationTasks"
+    first = post(client, path, files, key="task-1")
+    again = post(client, path, files, key="task-1")
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert json.loads(again.body)["id"] == json.loads(first.body)["id"]
+    listed = json.loads(client.http.get(path, headers=ADMIN).body)["content"]
+    assert len(listed) == 1
+    reused = post(client, path, {"files": []}, key="task-1")
+    assert reused.status_code == 422
+    assert json.loads(reused.body)["errors"][0]["code"] == "mdsp.core.deviceconfiguration.idempotencyKeyReused"
