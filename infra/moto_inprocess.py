@@ -1,0 +1,122 @@
+"""The app's AWS calls to the embedded moto, answered by moto's backends in this process instead of over HTTP.
+
+`make run` holds moto and the app in one process. Over HTTP every DynamoDB call paid for a TCP round trip,
+werkzeug and Flask parsing, and moto's server dispatcher (which lists moto's modules on the disk to find the
+service), all under the same GIL as the app: about half of an idle poll's time (issue 7). This botocore
+`before-send` handler gives a request addressed to the embedded moto straight to the backend method moto's
+server would call, the way moto's own `mock_aws` does, and returns its answer as the HTTP response.
+
+What stays the same:
+- The clients keep `AWS_ENDPOINT_URL` (the embedded moto's URL): they sign for it, presigned URLs point at it,
+  and a request this handler does not serve (a service moto lacks, an unmatched path) still goes over HTTP.
+- The backends are moto's process-wide ones, which its HTTP server serves too: a second client (the AWS CLI,
+  a device downloading a signed URL) sees exactly the app's data, and the app sees what it writes.
+- Only requests to the embedded moto's origin are taken; an external AWS_ENDPOINT_URL is never installed here,
+  so that mode (and the fault tests behind a proxy) keep real HTTP.
+
+moto's backends are not thread-safe (a transaction deep-copies its tables to roll back, and a write from
+another thread in the middle breaks the copy): the calls go through one lock, as DynamoDB isolates them.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+log = logging.getLogger("skyhawk.launcher")
+
+# (compiled URL pattern, backend method) in moto's order, per service; built on first use.
+Route = tuple["re.Pattern[str]", Callable[..., Any]]
+
+
+class InProcessMoto:
+    """botocore `before-send` handler serving requests for `endpoint` from moto's backends in-process."""
+
+    def __init__(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.served = 0  # requests answered in-process (tests read it)
+        self._routes: dict[str, list[Route] | None] = {}
+        self._lock = threading.RLock()
+
+    def __call__(self, request: Any, event_name: str = "", **_: Any) -> Any:
+        url = request.url
+        if not (url == self.origin or url.startswith(self.origin + "/") or url.startswith(self.origin + "?")):
+            return None
+        service = event_name.split(".")[1] if event_name.count(".") >= 2 else ""
+        method = self._method(service, url[len(self.origin):])
+        if method is None:
+            return None  # not one moto serves this way: over HTTP, as before
+        return self._answer(method, request)
+
+    def _method(self, service: str, path: str) -> Callable[..., Any] | None:
+        routes = self._routes.get(service, ())
+        if routes == ():
+            routes = self._routes[service] = _routes_of(service)
+        if not routes:
+            return None
+        # moto's URL patterns name AWS hosts; the path decides among a service's methods.
+        aws_url = f"https://{service}.us-east-1.amazonaws.com{path.split('?', 1)[0] or '/'}"
+        for pattern, method in routes:
+            if pattern.match(aws_url):
+                return method
+        return None
+
+    def _answer(self, method: Callable[..., Any], request: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+        from moto.core.exceptions import HTTPException
+        from moto.core.request import normalize_request
+
+        normalized = normalize_request(request)
+        with self._lock:
+            try:
+                status, headers, body = method(normalized, normalized.raw_url, normalized.headers)
+            except HTTPException as error:
+                status, headers, body = error.code, error.get_headers(), error.get_body()
+            except Exception:  # noqa: BLE001 - moto's HTTP server answers 500 too; botocore retries it
+                log.exception("moto failed on %s %s", request.method, request.url)
+                status, headers, body = 500, {}, "moto failed"
+            self.served += 1
+        return AWSResponse(request.url, status, {str(k): str(v) for k, v in headers.items()}, MockRawResponse(body))
+
+
+def _routes_of(service: str) -> list[Route] | None:
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+
+    try:
+        backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+    except (KeyError, ValueError, ImportError, AttributeError):
+        return None
+    if isinstance(backend_dict, BackendDict):
+        regions = backend_dict[DEFAULT_ACCOUNT_ID]
+        backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+    else:
+        backend = backend_dict["global"]
+    return [(re.compile(url), method) for url, method in backend.urls.items()]
+
+
+def install(endpoint: str) -> InProcessMoto:
+    """Serve calls to `endpoint` in-process for every botocore session created from now on; `uninstall()` ends it.
+
+    Sessions copy botocore's built-in handlers when they are created, so this runs before the app builds its
+    clients (the launcher resets them right after).
+    """
+    from botocore import handlers
+
+    handler = InProcessMoto(endpoint)
+    handlers.BUILTIN_HANDLERS.append(("before-send", handler))
+    return handler
+
+
+def uninstall(handler: InProcessMoto) -> None:
+    from botocore import handlers
+
+    spec = ("before-send", handler)
+    if spec in handlers.BUILTIN_HANDLERS:
+        handlers.BUILTIN_HANDLERS.remove(spec)
+    handler.origin = "\0"  # clients created meanwhile go over HTTP again
