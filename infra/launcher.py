@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from infra import moto_inprocess
+from infra import moto_inprocess, moto_item_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -301,6 +301,8 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         # The app's own calls skip HTTP (moto_inprocess says why); moto's port keeps serving everyone else.
         inprocess = moto_inprocess.install(endpoint)
         stoppers.append(lambda: moto_inprocess.uninstall(inprocess))
+        moto_item_json.install()
+        stoppers.append(moto_item_json.uninstall)
     if s3_public_endpoint is not None:
         os.environ["SKYHAWK_S3_PUBLIC_ENDPOINT"] = s3_public_endpoint
 
