@@ -6,6 +6,13 @@ service), all under the same GIL as the app: about half of an idle poll's time (
 `before-send` handler gives a request addressed to the embedded moto straight to the backend method moto's
 server would call, the way moto's own `mock_aws` does, and returns its answer as the HTTP response.
 
+The idle poll's one call, a plain GetItem (TableName, Key, ConsistentRead, ReturnConsumedCapacity), goes further: a `before-call`
+handler reads the item from moto's table and hands botocore the parsed answer, skipping the request and
+answer marshalling on both sides (botocore's signing, retries and parsing; moto's request parsing and
+serializer), which was most of what was left of an idle poll. Anything else about a GetItem (a projection,
+consumed capacity, a key moto would refuse, a missing table) takes the path above, so its answers and errors
+stay moto's own; tests/infra/test_moto_inprocess.py checks both paths answer alike.
+
 What stays the same:
 - The clients keep `AWS_ENDPOINT_URL` (the embedded moto's URL): they sign for it, presigned URLs point at it,
   and a request this handler does not serve (a service moto lacks, an unmatched path) still goes over HTTP.
@@ -19,9 +26,12 @@ another thread in the middle breaks the copy): the calls go through one lock, as
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import threading
+import uuid
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -38,6 +48,7 @@ class InProcessMoto:
         parts = urlsplit(endpoint)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.served = 0  # requests answered in-process (tests read it)
+        self.read_directly = 0  # of which plain GetItems answered from the table
         self._routes: dict[str, list[Route] | None] = {}
         self._lock = threading.RLock()
 
@@ -50,6 +61,37 @@ class InProcessMoto:
         if method is None:
             return None  # not one moto serves this way: over HTTP, as before
         return self._answer(method, request)
+
+    def get_item(self, params: dict, request_signer: Any = None, **_: Any) -> tuple[Any, dict] | None:
+        """botocore `before-call.dynamodb.GetItem`: a plain GetItem answered from moto's table, or None."""
+        url = params.get("url", "")
+        if not (url == self.origin or url.startswith(self.origin + "/")):
+            return None
+        try:
+            body = json.loads(params.get("body") or b"{}")
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or set(body) - _PLAIN_GET_ITEM or not {"TableName", "Key"} <= set(body):
+            return None
+        backend = _dynamodb_backend(request_signer)
+        table = backend and backend.tables.get(body["TableName"])
+        key = body["Key"]
+        capacity = body.get("ReturnConsumedCapacity", "NONE")
+        if table is None or not _plain_key(table, key) or capacity not in _CONSUMED_CAPACITY:
+            return None
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.utilities import dynamo_to_dict
+
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        with self._lock:
+            item = table.get_item(hash_key, range_key)
+            parsed = {"Item": dynamo_to_dict(item.attrs)} if item is not None else {}
+            self.served += 1
+            self.read_directly += 1
+        if capacity != "NONE":
+            parsed["ConsumedCapacity"] = _CONSUMED_CAPACITY[capacity](body["TableName"])
+        return _http_ok(url), _with_metadata(parsed)
 
     def _method(self, service: str, path: str) -> Callable[..., Any] | None:
         routes = self._routes.get(service, ())
@@ -83,6 +125,62 @@ class InProcessMoto:
         return AWSResponse(request.url, status, {str(k): str(v) for k, v in headers.items()}, MockRawResponse(body))
 
 
+_PLAIN_GET_ITEM = frozenset({"TableName", "Key", "ConsistentRead", "ReturnConsumedCapacity"})
+# What moto 5.2's GetItem reports (always half a unit, whatever the item's size or consistency).
+_GET_ITEM_UNITS = 0.5
+_CONSUMED_CAPACITY: dict[str, Callable[[str], dict] | None] = {
+    "NONE": None,
+    "TOTAL": lambda table: {"TableName": table, "CapacityUnits": _GET_ITEM_UNITS},
+    "INDEXES": lambda table: {"TableName": table, "CapacityUnits": _GET_ITEM_UNITS,
+                              "Table": {"CapacityUnits": _GET_ITEM_UNITS}},
+}
+
+
+def _plain_key(table: Any, key: Any) -> bool:
+    """Exactly the table's key attributes, each one non-empty value of its declared type (else moto refuses)."""
+    expected = {table.hash_key_attr: table.hash_key_type}
+    if table.range_key_attr:
+        expected[table.range_key_attr] = table.range_key_type
+    if not isinstance(key, dict) or set(key) != set(expected):
+        return False
+    for name, value in key.items():
+        if not isinstance(value, dict) or len(value) != 1:
+            return False
+        kind, raw = next(iter(value.items()))
+        if kind != expected[name] or not isinstance(raw, str) or raw == "":
+            return False
+    return True
+
+
+def _dynamodb_backend(request_signer: Any) -> Any:
+    """The backend moto's handler would pick: the account of the access key (or MOTO_ACCOUNT_ID), the region."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.iam.models import get_account_id_from
+
+    region = getattr(request_signer, "region_name", None)
+    credentials = getattr(request_signer, "_credentials", None)
+    access_key = getattr(credentials, "access_key", None)
+    if not region or not access_key:
+        return None
+    account = os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    return dynamodb_backends[account][region]
+
+
+def _http_ok(url: str) -> Any:
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+
+    return AWSResponse(url, 200, {"Content-Type": "application/x-amz-json-1.0"}, MockRawResponse(b""))
+
+
+def _with_metadata(parsed: dict) -> dict:
+    request_id = uuid.uuid4().hex
+    parsed["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200, "RetryAttempts": 0,
+                                  "HTTPHeaders": {"content-type": "application/x-amz-json-1.0",
+                                                  "x-amzn-requestid": request_id}}
+    return parsed
+
+
 def _routes_of(service: str) -> list[Route] | None:
     import moto.backends as backends
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -110,13 +208,14 @@ def install(endpoint: str) -> InProcessMoto:
 
     handler = InProcessMoto(endpoint)
     handlers.BUILTIN_HANDLERS.append(("before-send", handler))
+    handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb.GetItem", handler.get_item))
     return handler
 
 
 def uninstall(handler: InProcessMoto) -> None:
     from botocore import handlers
 
-    spec = ("before-send", handler)
-    if spec in handlers.BUILTIN_HANDLERS:
-        handlers.BUILTIN_HANDLERS.remove(spec)
+    for spec in (("before-send", handler), ("before-call.dynamodb.GetItem", handler.get_item)):
+        if spec in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.remove(spec)
     handler.origin = "\0"  # clients created meanwhile go over HTTP again

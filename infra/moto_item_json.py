@@ -2,7 +2,8 @@
 
 moto 5.2 renders every answer through a generic serializer that walks botocore's output shape member by
 member: an AttributeValue alone is ten members to look up, and a target item about 180. That walk was the
-largest single cost of an idle poll under `make run` (issue 7: 45% of it once the calls skipped HTTP). Item reads
+largest single cost of an idle poll under `make run` (issue 7: 45% of it once the calls skipped HTTP; the
+poll's GetItem is now read directly, infra/moto_inprocess.py), and is still that of lists and batches. Item reads
 (GetItem, BatchGetItem, Query, Scan) answer what moto's own handler computed, the items already in DynamoDB's
 wire form, written as JSON directly, as moto did before it had that serializer: binary values base64, every
 other value as it is. tests/infra/test_moto_item_json.py checks the answers equal the serializer's for items
