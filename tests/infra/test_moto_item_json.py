@@ -26,8 +26,8 @@ READS = {
                                ExpressionAttributeValues={":p": {"S": "a"}}, ReturnConsumedCapacity="TOTAL"),
     "Scan": lambda c: c.scan(TableName="t"),
     "Scan, count": lambda c: c.scan(TableName="t", Select="COUNT"),
-    "BatchGetItem": lambda c: c.batch_get_item(RequestItems={"t": {"Keys": [KEY, {"pk": {"S": "a"}, "sk": {"N": "2"}}]}},
-                                               ReturnConsumedCapacity="INDEXES"),
+    "BatchGetItem": lambda c: c.batch_get_item(
+        RequestItems={"t": {"Keys": [KEY, {"pk": {"S": "a"}, "sk": {"N": "2"}}]}}, ReturnConsumedCapacity="INDEXES"),
 }
 
 
