@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -23,6 +24,7 @@ SYSTEMS = {"skyhawk": (systems.start_skyhawk, systems.register_skyhawk),
 def measure(devices: int = 500, connections: tuple[int, ...] = (4, 16), rounds: int = 3, seconds: float = 8.0,
             only: tuple[str, ...] = tuple(SYSTEMS)) -> dict[str, Any]:
     servers: dict[str, systems.Server] = {}
+    load_before = os.getloadavg()
     try:
         for name in only:
             start, register = SYSTEMS[name]
@@ -48,6 +50,9 @@ def measure(devices: int = 500, connections: tuple[int, ...] = (4, 16), rounds: 
         "skyhawk": "python -m infra.launcher (make run)",
         "goosebit": f"goosebit {systems.GOOSEBIT_VERSION} (PyPI), uvicorn on 127.0.0.1, default settings"
                     if "goosebit" in servers else None,
+        # Other work on the machine moved goosebit's figures far more than skyhawk's (110 to 310 polls/s on a
+        # shared 2-core machine): the load average says how busy it was.
+        "load_average_1m": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
         "connections": {}}
     for c in connections:
         row: dict[str, Any] = {}

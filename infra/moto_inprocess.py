@@ -42,7 +42,8 @@ Route = tuple["re.Pattern[str]", Callable[..., Any]]
 
 
 class InProcessMoto:
-    """botocore `before-send` handler serving requests for `endpoint` from moto's backends in-process."""
+    """botocore handlers serving calls to `endpoint` from moto's backends in-process: every request at
+    `before-send` (`__call__`), a plain GetItem already at `before-call` (`get_item`)."""
 
     def __init__(self, endpoint: str) -> None:
         parts = urlsplit(endpoint)
