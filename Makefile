@@ -16,7 +16,8 @@ help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
 	@echo "make test         lint + unit/api/infra tests, then the HTTP end-to-end tests"
 	@echo "make lint         cfn-lint infra/*.yaml"
-	@echo "make bench        benchmarks"
+	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
+	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
 	@echo "make package      chalice package --stage dev out/ + cfn-lint (needs PyPI)"
 	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
 
@@ -48,8 +49,9 @@ test: venv lint
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml
 
+# goosebit is installed by the bench itself into .bench/goosebit-venv (never into requirements*.txt).
 bench: venv
-	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "no benchmarks exist yet"; fi
+	@$(PY) -m bench $(BENCH_ARGS)
 
 # Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge template makes API
 # Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403.

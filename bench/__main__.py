@@ -1,12 +1,18 @@
-"""Run with `python -m bench` (or `make bench`). Prints figures; asserts nothing (budgets live in tests).
+"""Run with `python -m bench` (or `make bench`). Prints one JSON document; asserts nothing (budgets live in tests).
 
-1. Cold start: `python -c "import app"` against `python -c "import boto3"` (median of N fresh processes).
-2. Device hot path in-process (chalice test client + moto): DynamoDB calls and latency of an idle poll,
-   a poll with an open action, deploymentBase and feedback.
-3. Assigning one distribution set to 1,000 targets: DynamoDB calls by operation and wall time.
+1. cold_import: `python -c "import app"` against `python -c "import boto3"` (median of N fresh processes).
+2. hot_path, in-process (chalice test client + moto): DynamoDB calls and latency of an idle poll,
+   a poll with an open action, deploymentBase and feedback; assigning one distribution set to 1,000 targets:
+   DynamoDB calls by operation and wall time.
+3. polls: idle DDI polls/s of `make run` against goosebit 0.2.12 from PyPI, side by side (bench/polls.py).
+
+    python -m bench [--only cold_import|hot_path|polls ...] [--no-goosebit]
+
+Progress goes to stderr, the JSON to stdout.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -18,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cold_import(runs: int = 15) -> None:
+def cold_import(runs: int = 15) -> dict:
     """Fresh interpreters, alternating the two imports so machine load drifts hit both alike."""
     def once(code: str) -> float:
         start = time.perf_counter()
@@ -30,11 +36,11 @@ def cold_import(runs: int = 15) -> None:
         for code in samples:
             samples[code].append(once(code))
     boto3_s, app_s = (statistics.median(samples[c]) for c in ("import boto3", "import app"))
-    print(f"cold import ({runs} runs, median): boto3 {boto3_s * 1000:.0f} ms, app {app_s * 1000:.0f} ms, "
-          f"ratio {app_s / boto3_s:.2f} (budget 1.5)")
+    return {"runs": runs, "boto3_ms": round(boto3_s * 1000), "app_ms": round(app_s * 1000),
+            "ratio": round(app_s / boto3_s, 2), "budget_ratio": 1.5}
 
 
-def hot_path() -> None:
+def hot_path() -> dict:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
@@ -56,6 +62,7 @@ def hot_path() -> None:
         return original(self, operation, params)
 
     botocore.client.BaseClient._make_api_call = counting
+    report: dict = {"where": "in-process: chalice test client + moto mock_aws"}
     with mock_aws():
         from app import app
         from chalicelib import config
@@ -80,8 +87,8 @@ def hot_path() -> None:
                     fn()
                     samples.append((time.perf_counter() - start) * 1000)
                 samples.sort()
-                print(f"{label}: DynamoDB {first or 'none'}; p50 {samples[len(samples) // 2]:.2f} ms, "
-                      f"p99 {samples[int(len(samples) * 0.99) - 1]:.2f} ms (in-process, moto)")
+                report[label] = {"dynamodb_calls": first, "p50_ms": round(samples[len(samples) // 2], 2),
+                                 "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 2)}
 
             measure("idle poll", lambda: steps.poll(client, "bench-1", "tok"))
             ds_id, _ = steps.release(client)
@@ -100,10 +107,36 @@ def hot_path() -> None:
             started = time.perf_counter()
             result = steps.assign(client, ds_id, *ids)
             elapsed = time.perf_counter() - started
-            print(f"assign 1 set to 1,000 targets: assigned {result['assigned']}, DynamoDB {dict(calls.calls)}, "
-                  f"{elapsed:.2f} s (in-process, moto)")
+            report["assign 1 set to 1,000 targets"] = {"assigned": result["assigned"],
+                                                       "dynamodb_calls": dict(calls.calls),
+                                                       "seconds": round(elapsed, 2)}
+    return report
+
+
+def polls(goosebit: bool = True) -> dict:
+    from bench import polls as side_by_side
+
+    return side_by_side.measure(only=("skyhawk", "goosebit") if goosebit else ("skyhawk",))
+
+
+# In this order: polls' servers are processes of their own, hot_path changes this process (mock_aws, a
+# patched botocore) for good.
+SECTIONS = {"polls": lambda args: polls(goosebit=not args.no_goosebit), "cold_import": lambda args: cold_import(),
+            "hot_path": lambda args: hot_path()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), help="run these sections (default: all)")
+    parser.add_argument("--no-goosebit", action="store_true", help="polls: measure skyhawk alone")
+    args = parser.parse_args(argv)
+    report = {}
+    for name in [n for n in SECTIONS if n in (args.only or SECTIONS)]:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        report[name] = SECTIONS[name](args)
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    cold_import()
-    hot_path()
+    sys.exit(main())

@@ -5,6 +5,10 @@ One process holds an embedded moto server, chalice's local HTTP server and a tic
 restart moto and lose its state (stack-notes §3). `start()` is the same launcher for end-to-end
 tests, on free ports, returning a handle to stop it.
 
+The app's own calls to the embedded moto are answered by moto's backends in-process, not over HTTP
+(infra/moto_inprocess.py); moto's port serves everyone else (devices' signed downloads, the AWS CLI) from
+the same backends. With an external AWS_ENDPOINT_URL every call goes over HTTP.
+
     python -m infra.launcher          # PORT (8080), MOTO_PORT (4566), SKYHAWK_SCHEDULE_EVERY (60)
 
 Everything binds 127.0.0.1: this is a development server with a well-known admin password.
@@ -25,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from infra import moto_inprocess, moto_item_json
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 STAGE = "local"
@@ -41,6 +47,7 @@ class Running:
     moto_url: str | None  # None when an external AWS_ENDPOINT_URL is used
     endpoint_url: str  # where the app's AWS clients go (the embedded moto or the external endpoint)
     app: Any
+    inprocess: Any = None  # infra.moto_inprocess.InProcessMoto serving the embedded moto's calls; None if external
     _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -289,6 +296,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
 
     external = os.environ.get("AWS_ENDPOINT_URL")
     moto_url = None
+    inprocess = None
     if external:
         endpoint = external
     else:
@@ -300,6 +308,11 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         host, bound = moto.get_host_and_port()
         endpoint = moto_url = f"http://{host}:{bound}"
         os.environ["AWS_ENDPOINT_URL"] = endpoint  # before the app is imported (pitfall 6)
+        # The app's own calls skip HTTP (moto_inprocess says why); moto's port keeps serving everyone else.
+        inprocess = moto_inprocess.install(endpoint)
+        stoppers.append(lambda: moto_inprocess.uninstall(inprocess))
+        moto_item_json.install()
+        stoppers.append(moto_item_json.uninstall)
     if s3_public_endpoint is not None:
         os.environ["SKYHAWK_S3_PUBLIC_ENDPOINT"] = s3_public_endpoint
 
@@ -344,7 +357,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
 
     api_host, api_port = httpd.server_address[:2]
     return Running(url=f"http://{api_host}:{api_port}", moto_url=moto_url, endpoint_url=endpoint, app=app,
-                   _stoppers=list(stoppers))
+                   inprocess=inprocess, _stoppers=list(stoppers))
 
 
 def main() -> int:

@@ -1,6 +1,7 @@
 """The `make run` contract over real HTTP: health, auth, a config round trip, start-up as a process."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -63,6 +64,54 @@ def test_config_put_get_roundtrip(stack):
     finally:
         assert stack.admin.delete(url).status_code == 200
     assert stack.admin.get(url).json()["global"] is True
+
+
+# A second client in a process of its own: its calls can only reach moto over HTTP, on the moto port.
+SECOND_CLIENT = """
+import json, sys, boto3
+dynamodb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+key = {"tenant": {"S": "DEFAULT"}, "controller_id": {"S": sys.argv[2]}}
+item = dynamodb.get_item(TableName="skyhawk-targets", Key=key, ConsistentRead=True).get("Item")
+dynamodb.update_item(TableName="skyhawk-targets", Key=key, UpdateExpression="SET #n = :n",
+                     ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": {"S": sys.argv[3]}})
+print(json.dumps(item["name"]["S"] if item else None))
+"""
+
+
+def test_app_and_moto_port_share_one_state(stack):
+    """The app's calls are answered in-process, moto's port by its HTTP server: both read and write the same
+    backends (the AWS CLI, or a device downloading a signed URL, sees what the app wrote, and back)."""
+    created = stack.admin.post(f"{stack.url}/rest/v1/targets", json=[{"controllerId": "shared-1", "name": "by API"}])
+    assert created.status_code == 201, created.text
+    result = subprocess.run([sys.executable, "-c", SECOND_CLIENT, stack.moto_url, "shared-1", "by moto port"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == "by API"
+    got = stack.admin.get(f"{stack.url}/rest/v1/targets/shared-1")
+    assert got.status_code == 200 and got.json()["name"] == "by moto port"
+
+
+def test_app_aws_calls_open_no_connection_to_moto(stack, monkeypatch):
+    """Over HTTP each of the app's calls cost a TCP connection to moto and its server's dispatch (issue 7)."""
+    moto_port = int(stack.moto_url.rsplit(":", 1)[1])
+    connects: list[int] = []
+    real_connect = socket.socket.connect
+
+    def recording_connect(sock, address):
+        if isinstance(address, tuple):
+            connects.append(address[1])
+        return real_connect(sock, address)
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    served = stack.running.inprocess.served
+    for n in range(3):  # fresh connections to the API: new server threads, new per-thread AWS clients
+        with requests.Session() as session:
+            session.auth = ("admin", "admin")
+            created = session.post(f"{stack.url}/rest/v1/targets", json=[{"controllerId": f"inproc-{n}", "name": "x"}])
+            assert created.status_code == 201, created.text
+            assert session.get(f"{stack.url}/rest/v1/targets/inproc-{n}").status_code == 200
+    assert stack.running.inprocess.served > served  # the calls were made, and answered in-process
+    assert connects and moto_port not in connects  # the API was connected to; moto never
 
 
 def test_scheduled_jobs_run_in_process(stack):
