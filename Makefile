@@ -51,12 +51,15 @@ lint: venv
 bench: venv
 	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "no benchmarks exist yet"; fi
 
-# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge template makes API
-# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403.
+# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge templates make API
+# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403, and
+# give devices their front door, a function URL (docs/capacity.md); chalice takes one, so they are merged.
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json
 package: venv
-	rm -rf out
+	rm -rf out && mkdir out
+	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev \
-	  --merge-template infra/api-gateway-responses.json out/
+	  --merge-template out/merge-template.json out/
 	$(VENV)/bin/cfn-lint out/sam.json
 
 # Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by
