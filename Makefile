@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ENABLE_CDN ?= false
 
-.PHONY: help venv run test lint bench package deploy-data
+.PHONY: help venv run test lint bench package capacity deploy-data
 
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint         cfn-lint infra/*.yaml"
 	@echo "make bench        benchmarks"
 	@echo "make package      chalice package --stage dev out/ + cfn-lint (needs PyPI)"
+	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
 	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
 
 # Re-installs only when a requirements file changed. rauc-hawkbit is the real DDI client of the e2e
@@ -61,6 +62,13 @@ package: venv
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev \
 	  --merge-template out/merge-template.json out/
 	$(VENV)/bin/cfn-lint out/sam.json
+
+# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto,
+# then rewrite the page's generated tables.
+capacity: venv
+	$(PY) docs/capacity/measure.py > docs/capacity/measured.json.new
+	mv docs/capacity/measured.json.new docs/capacity/measured.json
+	$(PY) docs/capacity/model.py --write
 
 # Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by
 # the shell from the environment: a multi-line value expanded by make would break the recipe.
