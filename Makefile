@@ -17,7 +17,7 @@ help:
 	@echo "make test         lint + unit/api/infra tests, then the HTTP end-to-end tests"
 	@echo "make lint         cfn-lint infra/*.yaml"
 	@echo "make bench        benchmarks"
-	@echo "make package      chalice package --stage dev out/ + cfn-lint (needs PyPI)"
+	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
 	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
 	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
 
@@ -53,13 +53,14 @@ bench: venv
 	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "no benchmarks exist yet"; fi
 
 # Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge templates make API
-# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403, and
-# give devices their front door, a function URL (docs/capacity.md); chalice takes one, so they are merged.
-MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json
+# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403, give
+# devices their front door, a function URL (docs/capacity.md), and give the functions' role the data stack's
+# policy (parameter AppPolicyArn); chalice takes one merge template, so they are merged first.
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
-	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev \
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template out/merge-template.json out/
 	$(VENV)/bin/cfn-lint out/sam.json
 

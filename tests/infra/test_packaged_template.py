@@ -95,3 +95,13 @@ def test_the_handler_named_in_the_template_is_the_front_door():
     from chalicelib.front_door import FrontDoor
 
     assert isinstance(handler, FrontDoor) and handler.app is app
+
+
+def test_the_functions_role_gets_the_data_stacks_policy(packaged):
+    """Chalice's generated policy cannot see PynamoDB's calls; the data stack's AppPolicy covers them."""
+    template = json.loads((packaged / "sam.json").read_text())
+    assert template["Parameters"]["AppPolicyArn"]["Type"] == "String"
+    assert template["Resources"]["DefaultRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "AppPolicyArn"}]
+    roles = {r["Properties"]["Role"]["Fn::GetAtt"][0] for r in template["Resources"].values()
+             if r["Type"] == "AWS::Serverless::Function"}
+    assert roles == {"DefaultRole"}
