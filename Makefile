@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ENABLE_CDN ?= false
 
-.PHONY: help venv run test lint bench package deploy-data
+.PHONY: help venv run test lint bench package capacity deploy-data
 
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
@@ -18,7 +18,8 @@ help:
 	@echo "make lint         cfn-lint infra/*.yaml"
 	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
 	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
-	@echo "make package      chalice package --stage dev out/ + cfn-lint (needs PyPI)"
+	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
+	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
 	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
 
 # Re-installs only when a requirements file changed. rauc-hawkbit is the real DDI client of the e2e
@@ -53,13 +54,24 @@ lint: venv
 bench: venv
 	@$(PY) -m bench $(BENCH_ARGS)
 
-# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge template makes API
-# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403.
+# Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge templates make API
+# Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403, give
+# devices their front door, a function URL (docs/capacity.md), and give the functions' role the data stack's
+# policy (parameter AppPolicyArn); chalice takes one merge template, so they are merged first.
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json
 package: venv
-	rm -rf out
-	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage dev \
-	  --merge-template infra/api-gateway-responses.json out/
+	rm -rf out && mkdir out
+	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage $(STAGE) \
+	  --merge-template out/merge-template.json out/
 	$(VENV)/bin/cfn-lint out/sam.json
+
+# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto,
+# then rewrite the page's generated tables.
+capacity: venv
+	$(PY) docs/capacity/measure.py > docs/capacity/measured.json.new
+	mv docs/capacity/measured.json.new docs/capacity/measured.json
+	$(PY) docs/capacity/model.py --write
 
 # Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by
 # the shell from the environment: a multi-line value expanded by make would break the recipe.

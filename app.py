@@ -5,6 +5,7 @@ from chalicelib import telemetry
 from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
 from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
 from chalicelib.api import request_limits, users
+from chalicelib.front_door import FrontDoor
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
@@ -30,6 +31,10 @@ app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)
 app.register_blueprint(workflow.bp)
 app.register_blueprint(users.bp)
+
+# The API function's Lambda handler: the REST API's events go to the app as they are, the device front door's
+# (a function URL, payload format 2.0) through chalicelib/front_door.py.
+handler = FrontDoor(app)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

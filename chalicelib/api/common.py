@@ -150,7 +150,8 @@ def base_url(bp: Blueprint) -> str:
     proto = hdrs.get("x-forwarded-proto") or ("https" if host.endswith("amazonaws.com") else "http")
     stage = ""
     if host.endswith("amazonaws.com"):
-        stage = "/" + (req.context or {}).get("stage", "api")
+        name = (req.context or {}).get("stage", "api")
+        stage = "" if name == "$default" else "/" + name  # an HTTP API's $default stage is not in its URLs
     return f"{proto}://{host}{stage}"
 
 

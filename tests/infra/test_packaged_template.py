@@ -1,0 +1,107 @@
+"""The template `make package` deploys: chalice's SAM template with infra's merge templates, linted, with the
+device front door (a function URL on the API function, whose handler serves both events).
+
+`chalice package` needs PyPI only to download the Lambda's dependencies into the zip; the template does not
+depend on them. Here chalice packages a copy of the project with that download left out, so the test runs
+offline and never touches the project's own `.chalice/deployments` cache.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def _merge_templates() -> list[Path]:
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    listed = re.search(r"^MERGE_TEMPLATES := (.+)$", makefile, re.MULTILINE).group(1).split()
+    return [PROJECT_DIR / name for name in listed]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> Path:
+    from chalice.awsclient import TypedAWSClient
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.packager import DependencyBuilder
+    from chalice.package import PackageOptions, create_app_packager
+
+    from infra.merge_templates import merged
+
+    project = tmp_path_factory.mktemp("project")
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    shutil.copytree(PROJECT_DIR / "chalicelib", project / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / ".chalice").mkdir()
+    shutil.copy(PROJECT_DIR / ".chalice" / "config.json", project / ".chalice" / "config.json")
+    merge_template = project / "merge-template.json"
+    merge_template.write_text(json.dumps(merged(_merge_templates())))
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(DependencyBuilder, "build_site_packages", lambda self, abi, requirements, target: None)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        factory = CLIFactory(project_dir=str(project))
+        config = factory.create_config_obj(chalice_stage_name="dev")
+        options = PackageOptions(TypedAWSClient(factory.create_botocore_session()))
+        create_app_packager(config, options, merge_template=str(merge_template)).package_app(
+            config, str(project / "out"), "dev")
+    finally:
+        monkeypatch.undo()
+    return project / "out"
+
+
+def test_every_merge_template_in_infra_is_packaged():
+    assert sorted(_merge_templates()) == sorted((PROJECT_DIR / "infra").glob("*.json"))
+
+
+def test_the_packaged_template_lints_clean(packaged):
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which("cfn-lint")
+    result = subprocess.run([cfn_lint, str(packaged / "sam.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_devices_reach_the_api_function_through_a_public_function_url(packaged):
+    resources = json.loads((packaged / "sam.json").read_text())["Resources"]
+    handler = resources["APIHandler"]["Properties"]["Handler"]
+    module, _, name = handler.rpartition(".")
+    assert (module, name) == ("app", "handler")
+    urls = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Url"}
+    assert list(urls.values()) == [{"AuthType": "NONE", "InvokeMode": "BUFFERED",
+                                    "TargetFunctionArn": {"Fn::GetAtt": ["APIHandler", "Arn"]}}]
+    # Since October 2025 a public function URL needs both permissions (InvokeFunction only via the URL).
+    grants = sorted((r["Properties"]["Action"], r["Properties"].get("FunctionUrlAuthType"),
+                     r["Properties"].get("InvokedViaFunctionUrl"))
+                    for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                    and r["Properties"]["FunctionName"] == {"Ref": "APIHandler"} and r["Properties"]["Principal"] == "*")
+    assert grants == [("lambda:InvokeFunction", None, True), ("lambda:InvokeFunctionUrl", "NONE", None)]
+
+
+def test_the_rest_api_still_serves_everything_through_the_same_function(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    integration = json.dumps(template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"])
+    assert "APIHandler.Arn" in integration
+    assert template["Outputs"]["DeviceEndpointURL"]["Value"] == {"Fn::GetAtt": ["DeviceFunctionUrl", "FunctionUrl"]}
+
+
+def test_the_handler_named_in_the_template_is_the_front_door():
+    from app import app, handler
+    from chalicelib.front_door import FrontDoor
+
+    assert isinstance(handler, FrontDoor) and handler.app is app
+
+
+def test_the_functions_role_gets_the_data_stacks_policy(packaged):
+    """Chalice's generated policy cannot see PynamoDB's calls; the data stack's AppPolicy covers them."""
+    template = json.loads((packaged / "sam.json").read_text())
+    assert template["Parameters"]["AppPolicyArn"]["Type"] == "String"
+    assert template["Resources"]["DefaultRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "AppPolicyArn"}]
+    roles = {r["Properties"]["Role"]["Fn::GetAtt"][0] for r in template["Resources"].values()
+             if r["Type"] == "AWS::Serverless::Function"}
+    assert roles == {"DefaultRole"}
