@@ -119,10 +119,21 @@ def polls(goosebit: bool = True) -> dict:
     return side_by_side.measure(only=("skyhawk", "goosebit") if goosebit else ("skyhawk",))
 
 
+def capacity_units() -> dict:
+    """DynamoDB read and write capacity units per operation, priced from the items the real flows store
+    (docs/capacity/measure.py, in a process of its own: it runs the app under moto)."""
+    done = subprocess.run([sys.executable, "docs/capacity/measure.py", "--repeat", "0"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    # its report is the indented document at the end (log lines of the app may come before it)
+    operations = json.loads(done.stdout[done.stdout.rindex("\n{\n") + 1:])["operations"]
+    return {name: {"rru": op["current"]["rru"], "wru": op["current"]["wru"]}
+            for name, op in sorted(operations.items())}
+
+
 # In this order: polls' servers are processes of their own, hot_path changes this process (mock_aws, a
 # patched botocore) for good.
 SECTIONS = {"polls": lambda args: polls(goosebit=not args.no_goosebit), "cold_import": lambda args: cold_import(),
-            "hot_path": lambda args: hot_path()}
+            "capacity_units": lambda args: capacity_units(), "hot_path": lambda args: hot_path()}
 
 
 def main(argv: list[str] | None = None) -> int:
