@@ -124,8 +124,7 @@ def capacity_units() -> dict:
     (docs/capacity/measure.py, in a process of its own: it runs the app under moto)."""
     done = subprocess.run([sys.executable, "docs/capacity/measure.py", "--repeat", "0"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
-    # its report is the indented document at the end (log lines of the app may come before it)
-    operations = json.loads(done.stdout[done.stdout.rindex("\n{\n") + 1:])["operations"]
+    operations = json.loads(done.stdout)["operations"]
     return {name: {"rru": op["current"]["rru"], "wru": op["current"]["wru"]}
             for name, op in sorted(operations.items())}
 

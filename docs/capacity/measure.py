@@ -226,6 +226,7 @@ def run(repeat: int, quick: bool = False) -> dict:
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "measure"
     # The steady state: a container answers thousands of polls per tenant configuration read (10 s cache).
     os.environ["SKYHAWK_TENANT_CONFIG_CACHE_SECONDS"] = "3600"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # stdout is the report: no log lines of the app
     for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
         os.environ.pop(var, None)
     from moto.core.botocore_stubber import BotocoreStubber

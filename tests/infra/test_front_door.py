@@ -245,7 +245,8 @@ def test_the_rest_apis_events_reach_the_app_unchanged(client):
 
     event = {"requestContext": {"httpMethod": "GET", "resourcePath": "/health", "path": "/api/health",
                                 "identity": {"sourceIp": DEVICE_IP}, "stage": "api"},
-             "headers": {"accept": "application/json"}, "multiValueQueryStringParameters": None,
+             "headers": {"accept": "application/json", "x-correlation-id": "rest-1"},
+             "multiValueQueryStringParameters": None,
              "pathParameters": None, "stageVariables": None, "body": None}
     context = LambdaContext("skyhawk-dev", memory_size=512)
     answer = handler(event, context)
