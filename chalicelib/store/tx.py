@@ -17,6 +17,8 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config, errors, faults
+from chalicelib.domain import changes
+from chalicelib.store import records
 
 MAX_ITEMS = 100
 ErrorFactory = Callable[[], errors.SkyhawkError]
@@ -32,23 +34,32 @@ class Tx:
     def __len__(self) -> int:
         return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
 
+    # Each write takes a domain entity (with a domain Change and Condition, chalicelib/domain/changes.py) or,
+    # inside the store, a PynamoDB model with PynamoDB's own actions and condition.
     def check(self, model_cls, hash_key, range_key, condition, on_fail: ErrorFactory | None = None) -> "Tx":
-        self._checks.append(((model_cls, hash_key, range_key), {"condition": condition}, on_fail))
+        model_cls = records.model_of(model_cls) if model_cls in records._MODELS else model_cls
+        self._checks.append(((model_cls, hash_key, range_key), {"condition": _condition(model_cls, condition)},
+                             on_fail))
         return self
 
-    def put(self, model, condition=None, on_fail: ErrorFactory | None = None) -> "Tx":
-        self._puts.append(((model,), {"condition": condition}, on_fail))
+    def put(self, item, condition=None, on_fail: ErrorFactory | None = None) -> "Tx":
+        model = _model(item)
+        self._puts.append(((model,), {"condition": _condition(type(model), condition)}, on_fail))
         return self
 
-    def update(self, model, actions: list, condition=None, on_fail: ErrorFactory | None = None,
+    def update(self, item, actions, condition=None, on_fail: ErrorFactory | None = None,
                add_version_condition: bool = True) -> "Tx":
-        self._updates.append(((model, actions), {"condition": condition,
+        model = _model(item)
+        if not isinstance(actions, list):
+            actions = records.update_actions(type(model), actions)
+        self._updates.append(((model, actions), {"condition": _condition(type(model), condition),
                                                   "add_version_condition": add_version_condition}, on_fail))
         return self
 
-    def delete(self, model, condition=None, on_fail: ErrorFactory | None = None,
+    def delete(self, item, condition=None, on_fail: ErrorFactory | None = None,
                add_version_condition: bool = True) -> "Tx":
-        self._deletes.append(((model,), {"condition": condition,
+        model = _model(item)
+        self._deletes.append(((model,), {"condition": _condition(type(model), condition),
                                          "add_version_condition": add_version_condition}, on_fail))
         return self
 
@@ -77,6 +88,14 @@ class Tx:
                     tw.update(*args, **kwargs)
         except TransactWriteError as exc:
             raise _error_for(exc, ordered) from exc
+
+
+def _model(item: Any) -> Any:
+    return records.to_model(item) if records.is_entity(item) else item
+
+
+def _condition(model_cls: Any, condition: Any) -> Any:
+    return records.condition(model_cls, condition) if isinstance(condition, changes.Condition) else condition
 
 
 @functools.lru_cache(maxsize=1)
