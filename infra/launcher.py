@@ -165,7 +165,8 @@ def _reset_clients() -> None:
     aws.reset()
     # Process-wide caches of other modules, tied to the data of the endpoint being left.
     for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
-                          ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget")):
+                          ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget"),
+                          ("chalicelib.services.snapshots", "forget")):
         try:
             getattr(importlib.import_module(module), reset)()
         except (ImportError, AttributeError):

@@ -97,7 +97,7 @@ ADMIN = basic()
 
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
-    from chalicelib.services import health, rate_limits, tenant_config
+    from chalicelib.services import health, rate_limits, snapshots, tenant_config
     from chalicelib.store import aws, tx
 
     config.reset()
@@ -108,6 +108,7 @@ def reset_process_state() -> None:
     auth.forget_verified()
     health.forget()
     rate_limits.reset()
+    snapshots.forget()
 
 
 def _dynamodb_tables() -> dict:

@@ -7,7 +7,8 @@ from chalicelib import clock
 from chalicelib.domain.polling import poll_status
 from chalicelib.lazy import lazy_import
 from chalicelib.services import tenant_config
-from chalicelib.store.tables import Action, ActionStatusEntry, Target
+from chalicelib.domain.actions import Action, ActionStatusEntry
+from chalicelib.domain.targets import Target
 
 if TYPE_CHECKING:
     from chalicelib.auth import Principal

@@ -1,12 +1,19 @@
-"""Action lifecycle: statuses, handling types, DDI feedback mapping, cancel semantics (hawkbit-api.md §1.4-1.5, §3).
+"""Action lifecycle, the one home of the action/target state machine (hawkbit-api.md §1.4-1.5, §3).
 
-Pure: takes the current action/target facts and returns what must change. Services apply it.
+Statuses, handling types, the DDI feedback mapping and cancel semantics, the action and history-entry
+entities, and every transition as a pure function: given the current action and target it returns the
+`Change`s (chalicelib/domain/changes.py) the store applies in one transaction. Services only load, call
+these and commit.
 """
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from chalicelib.domain.changes import REMOVE, Add, Change
+from chalicelib.domain.targets import Target, ds_key
 
 
 class Status(str, Enum):
@@ -143,10 +150,246 @@ def pick_active(summaries: list[dict]) -> dict | None:
     return sorted(summaries, key=lambda a: (-weight(a), int(a["id"])))[0]
 
 
+# A history entry's id is `actionId << 20 | sequence`: unique per tenant and ordered within the action without
+# a counter write. The entries an action can have are bounded below 2^20 (device entries by
+# maxStatusEntriesPerAction, server entries by MAX_SERVER_ENTRIES, a handful of others), so ids never collide.
+SEQUENCE_BITS = 20
+MAX_SERVER_ENTRIES = 100  # RETRIEVED / DOWNLOAD entries the server notes per action; later downloads go unnoted
+
+
 def status_id(action_id: int, sequence: int) -> int:
-    """History ids: unique per tenant and ordered within the action, without a counter write."""
-    return (int(action_id) << 20) | int(sequence)
+    if not 0 < int(sequence) < 1 << SEQUENCE_BITS:
+        raise ValueError(f"history sequence {sequence} of action {action_id} is out of range")
+    return (int(action_id) << SEQUENCE_BITS) | int(sequence)
 
 
 def split_message(message: str, limit: int = 512) -> list[str]:
     return [message[i:i + limit] for i in range(0, len(message), limit)] or [""]
+
+
+# --- keys -------------------------------------------------------------------------------------------------
+# Tenant-wide action indexes spread over this many key ranges: an action's shard is its id modulo it, so a
+# rollout's actions (consecutive ids) land on every range in turn instead of on one hot end.
+INDEX_SHARDS = 16
+
+
+def target_key(tenant: str, controller_id: str) -> str:
+    return f"{tenant}#{controller_id}"
+
+
+def action_key(tenant: str, action_id: int) -> str:
+    return f"{tenant}#{int(action_id)}"
+
+
+def tenant_shard(tenant: str, action_id: int) -> str:
+    return f"{tenant}#{int(action_id) % INDEX_SHARDS}"
+
+
+def cleanup_key(tenant: str, status: str, action_id: int) -> str:
+    """The cleanup index's key of a closed action: its tenant, final status and shard."""
+    return f"{tenant}#{status}#{int(action_id) % INDEX_SHARDS}"
+
+
+# --- entities ---------------------------------------------------------------------------------------------
+@dataclass
+class Action:
+    target_key: str
+    action_id: int
+    tenant: str = ""
+    controller_id: str = ""
+    ds_id: int = 0
+    ds_name: str = ""
+    ds_version: str = ""
+    action_type: str = "forced"  # forced | soft | timeforced | downloadonly
+    force_time: int | None = None
+    weight: int | None = None
+    status: str = Status.RUNNING.value
+    active: bool = True
+    maintenance_window: dict[str, Any] | None = None  # {schedule, duration, timezone}
+    last_status_code: int | None = None
+    status_seq: int = 0
+    intermediate_count: int = 0  # quota: maxStatusEntriesPerAction
+    server_entries: int = 0  # RETRIEVED / DOWNLOAD entries noted (at most MAX_SERVER_ENTRIES)
+    latest_entry: str | None = None  # status of the newest history entry
+    rollout_id: int | None = None
+    external_ref: str | None = None
+    tenant_shard: str | None = None
+    cleanup_key: str | None = None
+    closed_at: int | None = None
+    created_at: int = 0
+    created_by: str = ""
+    last_modified_at: int = 0
+    last_modified_by: str = ""
+    version: int | None = None
+
+
+@dataclass
+class ActionStatusEntry:
+    action_key: str
+    status_id: int
+    status: str = Status.RUNNING.value
+    messages: list[str] = field(default_factory=list)
+    reported_at: int = 0
+    timestamp: int = 0
+    code: int | None = None
+
+
+def new_action(tenant: str, controller_id: str, action_id: int, ds_id: int, ds_name: str, ds_version: str,
+               action_type: str, force_time: int | None, weight: int | None, maintenance_window: dict | None,
+               status: Status, first_entry: Status, now: int, user: str, closed: bool) -> Action:
+    """A new action with its first history entry (sequence 1) counted; closed: an offline report."""
+    return Action(target_key(tenant, controller_id), int(action_id), tenant=tenant, controller_id=controller_id,
+                  ds_id=int(ds_id), ds_name=ds_name, ds_version=ds_version, action_type=action_type,
+                  force_time=force_time, weight=weight, maintenance_window=maintenance_window,
+                  status=status.value, active=not closed, status_seq=1, intermediate_count=0 if closed else 1,
+                  latest_entry=first_entry.value, tenant_shard=tenant_shard(tenant, action_id),
+                  cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
+                  closed_at=now if closed else None, created_at=now, created_by=user, last_modified_at=now,
+                  last_modified_by=user)
+
+
+def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
+                  now: int, timestamp: int | None = None, code: int | None = None) -> ActionStatusEntry:
+    return ActionStatusEntry(action_key(tenant, action_id), status_id(action_id, sequence),
+                             status=str(Status(status).value), messages=messages, reported_at=now,
+                             timestamp=timestamp or now, code=code)
+
+
+# --- action transitions -----------------------------------------------------------------------------------
+def close(action: Action, status: Status, now: int, user: str, sequence: int) -> Change:
+    """The action ends in `status` (inactive); the cleanup index learns of it."""
+    return {"status": status.value, "active": False, "status_seq": sequence, "latest_entry": status.value,
+            "closed_at": now, "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
+            "last_modified_at": now, "last_modified_by": user}
+
+
+def request_cancel(now: int, user: str, sequence: int) -> Change:
+    """The device is asked to cancel: the action stays open, CANCELING."""
+    return {"status": Status.CANCELING.value, "status_seq": sequence, "intermediate_count": Add(1),
+            "latest_entry": Status.CANCELING.value, "last_modified_at": now, "last_modified_by": user}
+
+
+def move_to(status: Status, now: int, user: str, sequence: int) -> Change:
+    """The open action takes `status` with a history entry of the same status (confirmations)."""
+    return {"status": status.value, "status_seq": sequence, "latest_entry": status.value,
+            "last_modified_at": now, "last_modified_by": user}
+
+
+def note(action: Action, status: Status, now: int, sequence: int, set_status: Status | None = None) -> Change:
+    """A server-side entry (RETRIEVED, DOWNLOAD); `set_status` also moves a running action to it."""
+    change: dict[str, Any] = {"status_seq": sequence, "latest_entry": status.value, "last_modified_at": now,
+                              "server_entries": Add(1)}
+    if set_status is not None and action.status != Status.CANCELING.value:
+        change["status"] = set_status.value
+    return change
+
+
+def may_note(action: Action) -> bool:
+    """Whether another server-side entry fits: a device that downloads again and again must not grow its
+    action's history without bound (nor use up the device's own maxStatusEntriesPerAction)."""
+    return int(action.server_entries or 0) < MAX_SERVER_ENTRIES
+
+
+def action_after_feedback(action: Action, outcome: Outcome, intermediate: bool, now: int, user: str, sequence: int,
+             code: int | None) -> Change:
+    """What device feedback does to its action."""
+    if outcome.closes:
+        change = dict(close(action, outcome.action_status or outcome.history, now, user, sequence))
+    else:
+        change = {"status_seq": sequence, "latest_entry": outcome.history.value, "last_modified_at": now,
+                  "last_modified_by": user}
+        if intermediate:
+            change["intermediate_count"] = Add(1)
+        if outcome.action_status is not None:
+            change["status"] = outcome.action_status.value
+    if code is not None:
+        change["last_status_code"] = code
+    return change
+
+
+# --- summaries on the target ------------------------------------------------------------------------------
+def summary(action: Action) -> dict[str, Any]:
+    return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
+            "waiting": action.status == Status.WAIT_FOR_CONFIRMATION.value, "type": action.action_type,
+            "weight": action.weight, "forceTime": action.force_time, "dsId": int(action.ds_id),
+            "maintenanceWindow": action.maintenance_window}
+
+
+def canceling(summary_entry: dict[str, Any]) -> dict[str, Any]:
+    """The summary of an action asked to cancel: the device sees cancelAction (a waiting action waits no more)."""
+    return {**summary_entry, "canceling": True, "waiting": False}
+
+
+def with_summary(target: Target, action_id: int, **fields: Any) -> list[dict[str, Any]]:
+    """The target's summaries with one action's entry changed."""
+    return [{**a, **fields} if int(a["id"]) == int(action_id) else a for a in target.active_actions or []]
+
+
+def touched(now: int, user: str) -> Change:
+    return {"last_modified_at": now, "last_modified_by": user}
+
+
+# --- target transitions -----------------------------------------------------------------------------------
+def target_after_close(target: Target, action_id: int, now: int, user: str,
+                       status_if_none: UpdateStatus = UpdateStatus.IN_SYNC) -> Change:
+    """The target when an action ends without installing (canceled, failed, downloaded only).
+
+    The newest open action's set stays assigned and PENDING. With none left: after a failure the target
+    is in ERROR with nothing assigned; otherwise the installed set (if any) is assigned again.
+    """
+    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action_id)]
+    change: dict[str, Any] = {"active_actions": remaining, **touched(now, user)}
+    if remaining:
+        newest = max(remaining, key=lambda a: int(a["id"]))
+        return {**change, "assigned_ds": int(newest["dsId"]), "assigned_ds_key": ds_key(target.tenant, newest["dsId"]),
+                "update_status": UpdateStatus.PENDING.value}
+    if status_if_none != UpdateStatus.ERROR and target.installed_ds is not None:
+        return {**change, "assigned_ds": int(target.installed_ds),
+                "assigned_ds_key": ds_key(target.tenant, target.installed_ds), "update_status": status_if_none.value}
+    return {**change, "assigned_ds": REMOVE, "assigned_ds_key": REMOVE, "update_status": status_if_none.value}
+
+
+def target_after_feedback(target: Target, action: Action, outcome: Outcome, installed_at: int, now: int,
+                          user: str) -> Change:
+    """What device feedback does to the target ({} when nothing)."""
+    action_id = int(action.action_id)
+    if outcome.cancel_completed:
+        return target_after_close(target, action_id, now, user)
+    if outcome.action_status == Status.RUNNING and not outcome.closes:
+        # cancel rejected / failed: the device keeps updating; the summary shows it as deployable again.
+        return {"active_actions": with_summary(target, action_id, canceling=False, waiting=False)}
+    if not outcome.closes:
+        return {}
+    if outcome.download_only_done:
+        return {"request_attributes": True, **target_after_close(target, action_id, now, user)}
+    if outcome.fails:
+        return target_after_close(target, action_id, now, user, UpdateStatus.ERROR)
+    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != action_id]
+    change: dict[str, Any] = {"active_actions": remaining, **touched(now, user)}
+    if outcome.installs:
+        change.update(installed_ds=int(action.ds_id), installed_ds_key=ds_key(target.tenant, action.ds_id),
+                      installed_action_id=action_id, request_attributes=True)
+        if target.installed_at is None or installed_at > int(target.installed_at):
+            change["installed_at"] = installed_at
+        if remaining:  # a newer assignment is still pending
+            change["update_status"] = UpdateStatus.PENDING.value
+        else:
+            change.update(assigned_ds=int(action.ds_id), assigned_ds_key=ds_key(target.tenant, action.ds_id),
+                          update_status=UpdateStatus.IN_SYNC.value)
+    return change
+
+
+def target_after_assignment(target: Target, action: Action, summaries: dict[int, dict[str, Any]], now: int,
+                            user: str, offline: bool) -> Change:
+    """The target once `action` is assigned (`summaries`: its open actions after superseding older ones)."""
+    ds_id = int(action.ds_id)
+    change: dict[str, Any] = {"assigned_ds": ds_id, "assigned_ds_key": ds_key(target.tenant, ds_id),
+                              "action_count": Add(1), **touched(now, user)}
+    if offline:
+        change.update(installed_ds=ds_id, installed_ds_key=ds_key(target.tenant, ds_id), installed_at=now,
+                      installed_action_id=int(action.action_id), update_status=UpdateStatus.IN_SYNC.value)
+    else:
+        summaries = {**summaries, int(action.action_id): summary(action)}
+        change["update_status"] = UpdateStatus.PENDING.value
+    change["active_actions"] = list(summaries.values())
+    return change

@@ -1,6 +1,6 @@
 """Scheduled action cleanup (`action.cleanup.*`): delete closed actions of the configured statuses once expired.
 
-Per tenant and status it queries the sparse `cleanup` index (`tenant#STATUS`, `closed_at`), so a run reads
+Per tenant, status and shard it queries the sparse `cleanup` index (`tenant#STATUS#shard`, `closed_at`), so a run reads
 only actions that are due: its cost grows with what it deletes, not with the table.
 """
 from __future__ import annotations
@@ -38,11 +38,10 @@ def cleanup_tenant(tenant: str, now: int) -> int:
     statuses = [s.strip().upper() for s in str(cfg["action.cleanup.actionStatus"]).split(",") if s.strip()]
     deleted = 0
     for status in statuses:
-        for key in action_store.cleanup_due(tenant, status, now - expiry):
-            controller_id = key.target_key.split("#", 1)[1]
-            if status == "FINISHED" and _is_installed(tenant, controller_id, int(key.action_id)):
+        for controller_id, action_id in action_store.cleanup_due(tenant, status, now - expiry):
+            if status == "FINISHED" and _is_installed(tenant, controller_id, action_id):
                 continue  # it anchors the target's installedBase; hawkBit never deletes it either
-            action_store.delete_with_history(tenant, controller_id, int(key.action_id))
+            action_store.delete_with_history(tenant, controller_id, action_id)
             target_store.add_action_count(tenant, controller_id, -1)
             deleted += 1
     return deleted

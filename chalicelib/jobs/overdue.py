@@ -1,8 +1,8 @@
 """Scheduled overdue detection (`pollingOverdueTime`).
 
 Every poll that writes the last-seen time also writes `overdue_at = lastRequest + pollingTime +
-pollingOverdueTime`, which puts the target into the sparse `overdue` index. A run queries, per
-tenant, only the entries whose time has passed, reports each target once (log line + metric), and
+pollingOverdueTime`, which puts the target into the sparse `overdue` index (keyed `tenant#shard`). A run
+queries, per tenant and shard, only the entries whose time has passed, reports each target once (log line + metric), and
 drops it from the index until its next poll: the cost grows with the overdue targets found.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ def run(now_ms: int | None = None) -> dict[str, int]:
     now = clock.now_ms() if now_ms is None else now_ms
     found = 0
     for tenant in tenants.registered_tenants():
-        for key in target_store.overdue_due(tenant, now):
-            if target_store.clear_overdue(tenant, key.controller_id, now):
+        for controller_id, _ in target_store.overdue_due(tenant, now):
+            if target_store.clear_overdue(tenant, controller_id, now):
                 found += 1
-                log.warning("target overdue", extra={"tenant": tenant, "controllerId": key.controller_id})
+                log.warning("target overdue", extra={"tenant": tenant, "controllerId": controller_id})
     return {"overdue": found}

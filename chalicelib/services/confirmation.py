@@ -10,13 +10,14 @@ from typing import Any, Callable, NamedTuple
 
 from chalicelib import clock, errors
 from chalicelib.domain import actions as rules
-from chalicelib.domain import confirmation
-from chalicelib.domain.actions import Status
+from chalicelib.domain import changes, confirmation
+from chalicelib.domain.actions import Action, Status
+from chalicelib.domain.changes import REMOVE, Add
 from chalicelib.domain.numbers import is_int64
+from chalicelib.domain.targets import Target
 from chalicelib.services import targets as target_service
-from chalicelib.services.deployment import check_status_quota, history_entry
+from chalicelib.services.deployment import check_status_quota
 from chalicelib.store import actions as action_store
-from chalicelib.store.tables import Action, Target
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 # Each confirmed action costs two items (action, history entry); one transaction holds at most 100.
@@ -68,8 +69,8 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
         more = len(_waiting_ids(target)) > ACTIONS_PER_TRANSACTION
         tx = _confirm_waiting(tenant, target, state, now, user)
         # The condition keeps two concurrent activations from both succeeding (the loser retries, sees 409).
-        tx.update(target, [Target.auto_confirm.set(state), *_touched(target, now, user)],
-                  condition=Target.auto_confirm.does_not_exist())
+        tx.update(target, {"auto_confirm": state, **_touched(target, now, user)},
+                  condition=changes.Missing("auto_confirm"))
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
@@ -84,8 +85,7 @@ def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
         if target.auto_confirm is None:
             return
         now = clock.now_ms()
-        Tx().update(target, [Target.auto_confirm.remove(), Target.last_modified_at.set(now),
-                             Target.last_modified_by.set(user)]).commit()
+        Tx().update(target, {"auto_confirm": REMOVE, **rules.touched(now, user)}).commit()
 
     retrying(ATTEMPTS, attempt)
 
@@ -98,7 +98,7 @@ def confirm_waiting_actions(tenant: str, controller_id: str, user: str) -> None:
             return False
         now = clock.now_ms()
         tx = _confirm_waiting(tenant, target, target.auto_confirm, now, user)
-        tx.update(target, _touched(target, now, user), condition=Target.auto_confirm.exists())
+        tx.update(target, _touched(target, now, user), condition=changes.Exists("auto_confirm"))
         tx.commit()
         return True
 
@@ -114,28 +114,21 @@ def _confirm_waiting(tenant: str, target: Target, state: dict, now: int, user: s
     """The writes confirming (a batch of) the target's waiting actions; the caller adds the target update."""
     tx = Tx()
     ids = _waiting_ids(target)[:ACTIONS_PER_TRANSACTION]
-    keys = [(action_store.target_key(tenant, target.controller_id), action_id) for action_id in ids]
     message = confirmation.auto_confirmed(state.get("initiator"), state.get("remark"))
-    for action in Action.batch_get(keys) if keys else []:
+    for action in action_store.find_many(tenant, [(target.controller_id, action_id) for action_id in ids]):
         if not action.active or action.status != Status.WAIT_FOR_CONFIRMATION.value:
             continue  # the summary was stale; the target update below corrects it
         seq = int(action.status_seq or 0) + 1
         # Not quota-checked, like hawkBit's autoConfirmAction: an exhausted quota must not block consent.
-        tx.update(action, _status_updates(action, Status.RUNNING, seq, now, user))
-        tx.put(history_entry(tenant, action.action_id, seq, Status.RUNNING, [message], now))
+        tx.update(action, rules.move_to(Status.RUNNING, now, user, seq))
+        tx.put(rules.history_entry(tenant, action.action_id, seq, Status.RUNNING, [message], now))
     target.active_actions = [{**a, "waiting": False} if int(a["id"]) in ids else a
                              for a in target.active_actions or []]
     return tx
 
 
-def _touched(target: Target, now: int, user: str) -> list:
-    return [Target.active_actions.set(list(target.active_actions or [])), Target.last_modified_at.set(now),
-            Target.last_modified_by.set(user)]
-
-
-def _status_updates(action: Action, status: Status, seq: int, now: int, user: str) -> list:
-    return [Action.status.set(status.value), Action.status_seq.set(seq), Action.latest_entry.set(status.value),
-            Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
+def _touched(target: Target, now: int, user: str) -> changes.Change:
+    return {"active_actions": list(target.active_actions or []), **rules.touched(now, user)}
 
 
 # --- confirmed / denied ------------------------------------------------------------------------------------
@@ -188,17 +181,16 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
         check_status_quota(action, len(messages), intermediate=True)
         now = clock.now_ms()
         seq = int(action.status_seq or 0) + 1
-        updates = _status_updates(action, decision.status, seq, now, user) + [Action.intermediate_count.add(1)]
+        change = {**rules.move_to(decision.status, now, user, seq), "intermediate_count": Add(1)}
         if feedback.code is not None:
-            updates.append(Action.last_status_code.set(feedback.code))
-        tx = Tx().update(action, updates)
-        tx.put(history_entry(tenant, action_id, seq, decision.status, messages, now, code=feedback.code))
+            change["last_status_code"] = feedback.code
+        tx = Tx().update(action, change)
+        tx.put(rules.history_entry(tenant, action_id, seq, decision.status, messages, now, code=feedback.code))
         waiting = decision.status == Status.WAIT_FOR_CONFIRMATION
         summaries = list(current.active_actions or [])
         if any(int(a["id"]) == action_id and bool(a.get("waiting")) != waiting for a in summaries):
             # Only the summary changes: hawkBit's confirmation leaves the target itself untouched.
-            tx.update(current, [Target.active_actions.set(
-                [{**a, "waiting": waiting} if int(a["id"]) == action_id else a for a in summaries])])
+            tx.update(current, {"active_actions": rules.with_summary(current, action_id, waiting=waiting)})
         tx.commit()
 
     retrying(ATTEMPTS, attempt)

@@ -9,25 +9,23 @@ of a dataclass to define.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any, Mapping, NamedTuple
 
 from chalicelib import auth, clock, config, errors, faults, metrics
 from chalicelib.domain import actions as rules
-from chalicelib.domain import polling, quotas
-from chalicelib.domain.actions import Status, UpdateStatus
+from chalicelib.domain import changes, polling, quotas
+from chalicelib.domain.actions import Action, Status, UpdateStatus
+from chalicelib.domain.targets import Target
 from chalicelib.domain.durations import format_hms, parse_hms
 from chalicelib.domain.numbers import is_int64
 from chalicelib.lazy import lazy_import
 from chalicelib.services import targets as target_service
-from chalicelib.services import confirmation, downloads, tenant_config
-from chalicelib.services.deployment import AssignmentRequest, assign, check_status_quota, close_actions
-from chalicelib.services.deployment import history_entry, target_after_close
+from chalicelib.services import confirmation, downloads, snapshots, tenant_config
+from chalicelib.services.deployment import AssignmentRequest, assign, check_status_quota
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
-from chalicelib.store.tables import Action, Target
 from chalicelib.store.tx import ATTEMPTS, Tx, backoff
 
 log = logging.getLogger("skyhawk")
@@ -115,10 +113,11 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
     if action is None or not action.active:
         return target
     seq = int(action.status_seq or 0) + 1
-    tx = Tx().update(action, close_actions(target.tenant, action, Status.CANCELED, now, "CONTROLLER", seq))
-    tx.put(history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
-                         [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."], now))
-    tx.update(target, target_after_close(target, action, now, "CONTROLLER"))
+    tx = Tx().update(action, rules.close(action, Status.CANCELED, now, "CONTROLLER", seq))
+    tx.put(rules.history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
+                               [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."],
+                               now))
+    tx.update(target, rules.target_after_close(target, int(action.action_id), now, "CONTROLLER"))
     try:
         tx.commit()
     except errors.ConcurrentModification:
@@ -129,8 +128,8 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
 def _register_known(target: Target, now: int) -> None:
     """A target created by an operator polls for the first time: UNKNOWN -> REGISTERED, written at once."""
     try:
-        Tx().update(target, [Target.update_status.set(UpdateStatus.REGISTERED.value)],
-                    condition=Target.update_status == UpdateStatus.UNKNOWN.value).commit()
+        Tx().update(target, {"update_status": UpdateStatus.REGISTERED.value},
+                    condition=changes.eq("update_status", UpdateStatus.UNKNOWN.value)).commit()
         target.update_status = UpdateStatus.REGISTERED.value
     except errors.ConcurrentModification:
         pass  # a concurrent request changed it; the next poll sees the stored state
@@ -260,7 +259,8 @@ def _deployment_view(device: Device, action: Action, history_count: int) -> Depl
                 break
         history = (action.status, messages[:count])
     window_state = None if available is None else "available" if available else "unavailable"
-    return DeploymentView(action, download, update, json.loads(action.snapshot), history, window_state)
+    return DeploymentView(action, download, update, snapshots.chunks(device.tenant, int(action.ds_id)), history,
+                          window_state)
 
 
 def _action_of(device: Device, action_id: int) -> Action:
@@ -385,58 +385,13 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
         messages.append(f"Device reported status code: {feedback.code}")
     if not messages:
         messages = [rules.default_message(feedback.execution, feedback.finished)]
-    tx = Tx()
-    if outcome.closes:
-        updates = close_actions(device.tenant, action, outcome.action_status, now, user, seq)
-    else:
-        updates = [Action.status_seq.set(seq), Action.latest_entry.set(outcome.history.value),
-                   Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
-        if intermediate:
-            updates.append(Action.intermediate_count.add(1))
-        if outcome.action_status is not None:
-            updates.append(Action.status.set(outcome.action_status.value))
-    if feedback.code is not None:
-        updates.append(Action.last_status_code.set(feedback.code))
-    tx.update(action, updates)
-    tx.put(history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
-                         feedback.timestamp, feedback.code))
-    target_updates = _target_effects(device.target, action, outcome, feedback, now, user)
-    if target_updates:
-        tx.update(device.target, target_updates)
+    tx = Tx().update(action, rules.action_after_feedback(action, outcome, intermediate, now, user, seq, feedback.code))
+    tx.put(rules.history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
+                               feedback.timestamp, feedback.code))
+    target_change = rules.target_after_feedback(device.target, action, outcome, feedback.timestamp or now, now, user)
+    if target_change:
+        tx.update(device.target, target_change)
     tx.commit()
-
-
-def _target_effects(target: Target, action: Action, outcome: rules.Outcome, feedback: Feedback, now: int,
-                    user: str) -> list:
-    if outcome.cancel_completed:
-        return target_after_close(target, action, now, user)
-    if outcome.action_status == Status.RUNNING and not outcome.closes:
-        # cancel rejected / failed: the device keeps updating; the summary shows it as deployable again.
-        summaries = [{**a, "canceling": False, "waiting": False} if int(a["id"]) == int(action.action_id) else a
-                     for a in target.active_actions or []]
-        return [Target.active_actions.set(summaries)]
-    if not outcome.closes:
-        return []
-    if outcome.download_only_done:
-        return [Target.request_attributes.set(True)] + target_after_close(target, action, now, user)
-    if outcome.fails:
-        return target_after_close(target, action, now, user, UpdateStatus.ERROR)
-    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
-    updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
-               Target.last_modified_by.set(user)]
-    ds_key = f"{target.tenant}#{int(action.ds_id)}"
-    if outcome.installs:
-        installed_at = feedback.timestamp or now
-        updates += [Target.installed_ds.set(int(action.ds_id)), Target.installed_ds_key.set(ds_key),
-                    Target.installed_action_id.set(int(action.action_id)), Target.request_attributes.set(True)]
-        if target.installed_at is None or installed_at > int(target.installed_at):
-            updates.append(Target.installed_at.set(installed_at))
-        if remaining:  # a newer assignment is still pending
-            updates.append(Target.update_status.set(UpdateStatus.PENDING.value))
-        else:
-            updates += [Target.assigned_ds.set(int(action.ds_id)), Target.assigned_ds_key.set(ds_key),
-                        Target.update_status.set(UpdateStatus.IN_SYNC.value)]
-    return updates
 
 
 def _append_history(device: Device, action: Action, status: Status, messages: list[str],
@@ -444,14 +399,15 @@ def _append_history(device: Device, action: Action, status: Status, messages: li
     """Server-side history entry (RETRIEVED, DOWNLOAD); a concurrent change simply skips it.
 
     Not counted against maxStatusEntriesPerAction: that quota limits what devices report, and a device
-    that downloads again and again must not lose its ability to report progress.
+    that downloads again and again must not lose its ability to report progress. Bounded on its own
+    (rules.may_note): past it, downloads go unnoted.
     """
+    if not rules.may_note(action):
+        return
     now = clock.now_ms()
     seq = int(action.status_seq or 0) + 1
-    updates = [Action.status_seq.set(seq), Action.latest_entry.set(status.value), Action.last_modified_at.set(now)]
-    if set_status is not None and action.status not in (Status.CANCELING.value,):
-        updates.append(Action.status.set(set_status.value))
-    tx = Tx().update(action, updates).put(history_entry(device.tenant, action.action_id, seq, status, messages, now))
+    tx = Tx().update(action, rules.note(action, status, now, seq, set_status))
+    tx.put(rules.history_entry(device.tenant, action.action_id, seq, status, messages, now))
     try:
         tx.commit()
     except errors.ConcurrentModification:
@@ -504,7 +460,7 @@ def config_data(device: Device, body: Any) -> None:
             raise errors.QuotaExceeded(
                 f"Quota exceeded: Cannot assign {len(merged) - len(current)} more Attribute entities to Target "
                 f"'{device.target.controller_id}'. The maximum is {quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET}.")
-        Tx().update(device.target, [Target.attributes.set(merged), Target.request_attributes.set(False)]).commit()
+        Tx().update(device.target, {"attributes": merged, "request_attributes": False}).commit()
 
     _with_fresh_target(device, attempt)
 
@@ -521,25 +477,25 @@ def _check_attribute(key: Any, value: Any, mode: str) -> None:
 # --- artifacts -----------------------------------------------------------------------------------------
 class ModuleView(NamedTuple):
     chunk: dict
-    action: Action
+    action_id: int
+    active: bool  # an open action's module: its downloads are noted in the action's history
 
 
 def module_of_target(device: Device, sm_id: int) -> ModuleView:
-    """The module must belong to an open (non-canceling) action of the target, or to its installed action."""
+    """The module must belong to an open (non-canceling) action of the target, or to its installed set.
+
+    Decided from the target's summaries and the sets' snapshots (kept per container): no action is read.
+    """
     target = device.target
-    controller_id = target.controller_id
-    candidates = [int(a["id"]) for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"]))
-                  if not a.get("canceling")]
-    if target.installed_action_id is not None:
-        candidates.append(int(target.installed_action_id))
-    for action_id in candidates:
-        action = action_store.find(device.tenant, controller_id, action_id)
-        if action is None:
-            continue
-        for chunk in json.loads(action.snapshot):
+    candidates = [(int(a["id"]), int(a["dsId"]), True)
+                  for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"])) if not a.get("canceling")]
+    if target.installed_action_id is not None and target.installed_ds is not None:
+        candidates.append((int(target.installed_action_id), int(target.installed_ds), False))
+    for action_id, ds_id, active in candidates:
+        for chunk in snapshots.chunks(device.tenant, ds_id):
             if int(chunk["smId"]) == int(sm_id):
-                return ModuleView(chunk, action)
-    raise errors.EntityNotFound(f"Software module {sm_id} is not assigned to target {controller_id}.",
+                return ModuleView(chunk, action_id, active)
+    raise errors.EntityNotFound(f"Software module {sm_id} is not assigned to target {target.controller_id}.",
                                 ["SoftwareModule", sm_id])
 
 
@@ -553,9 +509,11 @@ def artifact_of(module: ModuleView, filename: str) -> dict:
 
 def record_download(device: Device, module: ModuleView, uri: str) -> None:
     """A full (non-Range) download is noted in the action history, as hawkBit does."""
-    if module.action.active:
-        _append_history(device, module.action, Status.DOWNLOAD,
-                        [rules.SERVER_MESSAGE_PREFIX + f"Target downloads {uri}"])
+    if not module.active:
+        return
+    action = action_store.find(device.tenant, device.target.controller_id, module.action_id)
+    if action is not None and action.active:
+        _append_history(device, action, Status.DOWNLOAD, [rules.SERVER_MESSAGE_PREFIX + f"Target downloads {uri}"])
 
 
 class Download(NamedTuple):

@@ -8,21 +8,21 @@ feedback or assignment is never overwritten: the affected batch is read again an
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chalicelib import clock, errors, metrics
+from chalicelib.domain import actions as rules
 from chalicelib.domain import confirmation
 from chalicelib.domain import quotas as quota_rules
-from chalicelib.domain.actions import ACTION_TYPES, SERVER_MESSAGE_PREFIX, Status, UpdateStatus, status_id
+from chalicelib.domain.actions import ACTION_TYPES, SERVER_MESSAGE_PREFIX, Action, Status, UpdateStatus
 from chalicelib.domain.numbers import is_int64
+from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
-from chalicelib.services import tenant_config
+from chalicelib.services import snapshots, tenant_config
 from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
-from chalicelib.store.tables import Action, ActionStatusEntry, Target
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, backoff, retrying
 
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
@@ -106,9 +106,9 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
     if multi and any(r.weight is None for r in requests):
         raise errors.NoWeightProvided()
     # Lock first, then read what the devices get: a locked set's modules and artifacts cannot change
-    # any more, so the snapshot stored on the actions is what the set says.
+    # any more, so the snapshot stored once for the set is what the set says.
     distribution_sets.lock_for_assignment(tenant, ds_id)  # 404 / 400 for a set that cannot be assigned
-    snapshot = distribution_sets.deployment_snapshot(tenant, ds_id)
+    snapshot = snapshots.for_assignment(tenant, ds_id)
     result = AssignmentResult(total=len(requests))
     pending = {r.controller_id: r for r in requests}
     targets = target_store.find_many(tenant, list(pending))
@@ -204,10 +204,9 @@ def _check_action_quota(targets: list[Target]) -> None:
 
 
 def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
-    keys = [(action_store.target_key(tenant, t.controller_id), int(a["id"]))
-            for t in targets for a in (t.active_actions or [])]
     found: dict[str, list[Action]] = {}
-    for action in Action.batch_get(keys) if keys else []:
+    for action in action_store.find_many(tenant, [(t.controller_id, int(a["id"])) for t in targets
+                                                  for a in (t.active_actions or [])]):
         found.setdefault(action.controller_id, []).append(action)
     return found
 
@@ -225,13 +224,6 @@ def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
     return batches
 
 
-def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
-                  now: int, timestamp: int | None = None, code: int | None = None) -> ActionStatusEntry:
-    return ActionStatusEntry(action_store.action_key(tenant, action_id), status_id(action_id, sequence),
-                             status=str(Status(status).value), messages=messages, reported_at=now,
-                             timestamp=timestamp or now, code=code)
-
-
 def check_status_quota(action: Action, message_count: int, intermediate: bool) -> None:
     """maxMessagesPerActionStatus for any new history entry, maxStatusEntriesPerAction for intermediate ones."""
     if message_count > quota_rules.MAX_MESSAGES_PER_ACTION_STATUS:
@@ -240,18 +232,6 @@ def check_status_quota(action: Action, message_count: int, intermediate: bool) -
     if intermediate and int(action.intermediate_count or 0) + 1 > quota_rules.MAX_STATUS_ENTRIES_PER_ACTION:
         raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign 1 more ActionStatus entities to Action "
                                    f"'{action.action_id}'. The maximum is {quota_rules.MAX_STATUS_ENTRIES_PER_ACTION}.")
-
-
-def summary(action: Action) -> dict[str, Any]:
-    return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
-            "waiting": action.status == Status.WAIT_FOR_CONFIRMATION.value, "type": action.action_type,
-            "weight": action.weight, "forceTime": action.force_time, "dsId": int(action.ds_id),
-            "maintenanceWindow": action.maintenance_window}
-
-
-def canceling(summary_entry: dict[str, Any]) -> dict[str, Any]:
-    """The summary of an action asked to cancel: the device sees cancelAction (a waiting action waits no more)."""
-    return {**summary_entry, "canceling": True, "waiting": False}
 
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
@@ -266,57 +246,29 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                 continue
             seq = int(old.status_seq or 0) + 1
             if autoclose:
-                tx.update(old, close_actions(tenant, old, Status.CANCELED, now, user, seq))
-                tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELED,
-                                     ["close obsolete action due to new update"], now))
+                tx.update(old, rules.close(old, Status.CANCELED, now, user, seq))
+                tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELED,
+                                           ["close obsolete action due to new update"], now))
                 summaries.pop(int(old.action_id), None)
             else:
-                tx.update(old, request_cancel(old, now, user, seq))
-                tx.put(history_entry(tenant, old.action_id, seq, Status.CANCELING,
-                                     ["cancel obsolete action due to new update"], now))
-                summaries[int(old.action_id)] = canceling(summaries.get(int(old.action_id), {}))
+                tx.update(old, rules.request_cancel(now, user, seq))
+                tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELING,
+                                           ["cancel obsolete action due to new update"], now))
+                summaries[int(old.action_id)] = rules.canceling(summaries.get(int(old.action_id), {}))
     if offline:
         begin = confirmation.Start(Status.FINISHED, Status.FINISHED,
                                    (SERVER_MESSAGE_PREFIX + "Action reported as offline deployment",))
     else:
         required = flow if req.confirmation_required is None else req.confirmation_required
         begin = confirmation.start(flow, required, target.auto_confirm, user)
-    status = begin.status
-    action = Action(action_store.target_key(tenant, target.controller_id), action_id, tenant=tenant,
-                    controller_id=target.controller_id, ds_id=snapshot.ds_id, ds_name=snapshot.name,
-                    ds_version=snapshot.version, action_type=req.action_type, force_time=req.force_time,
-                    weight=req.weight, maintenance_window=req.maintenance_window,
-                    status=status.value, active=not offline,
-                    snapshot=json.dumps(snapshot.chunks), status_seq=1, intermediate_count=0 if offline else 1,
-                    latest_entry=begin.history.value, created_at=now, created_by=user, last_modified_at=now,
-                    last_modified_by=user)
-    if offline:
-        action.closed_at = now
-        action.cleanup_key = f"{tenant}#{status.value}"
+    action = rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
+                              snapshot.version, req.action_type, req.force_time, req.weight, req.maintenance_window,
+                              begin.status, begin.history, now, user, closed=offline)
     tx.put(action)
-    tx.put(history_entry(tenant, action_id, 1, begin.history,
-                         [f"Assignment initiated by user '{user}'", *begin.messages], now))
-    ds_key = f"{tenant}#{snapshot.ds_id}"
-    updates = [Target.assigned_ds.set(snapshot.ds_id), Target.assigned_ds_key.set(ds_key),
-               Target.action_count.add(1), Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
-    if offline:
-        updates += [Target.installed_ds.set(snapshot.ds_id), Target.installed_ds_key.set(ds_key),
-                    Target.installed_at.set(now), Target.installed_action_id.set(action_id),
-                    Target.update_status.set(UpdateStatus.IN_SYNC.value)]
-    else:
-        summaries[action_id] = summary(action)
-        updates.append(Target.update_status.set(UpdateStatus.PENDING.value))
-    updates.append(Target.active_actions.set(list(summaries.values())))
-    tx.update(target, updates)
+    tx.put(rules.history_entry(tenant, action_id, 1, begin.history,
+                               [f"Assignment initiated by user '{user}'", *begin.messages], now))
+    tx.update(target, rules.target_after_assignment(target, action, summaries, now, user, offline))
     return tx
-
-
-def close_actions(tenant: str, action: Action, status: Status, now: int, user: str, sequence: int) -> list:
-    """Update actions that make an action inactive in `status`; the cleanup index learns of it."""
-    return [Action.status.set(status.value), Action.active.set(False), Action.status_seq.set(sequence),
-            Action.latest_entry.set(status.value), Action.closed_at.set(now),
-            Action.cleanup_key.set(f"{tenant}#{status.value}"),
-            Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
 
 
 # --- operator cancel / force ---------------------------------------------------------------------------
@@ -330,13 +282,6 @@ def _target_and_action(tenant: str, controller_id: str, action_id: int) -> tuple
     return target, action
 
 
-def request_cancel(action: Action, now: int, user: str, sequence: int) -> list:
-    """Update actions that ask the device to cancel (the action stays open, CANCELING)."""
-    return [Action.status.set(Status.CANCELING.value), Action.status_seq.set(sequence),
-            Action.intermediate_count.add(1), Action.latest_entry.set(Status.CANCELING.value),
-            Action.last_modified_at.set(now), Action.last_modified_by.set(user)]
-
-
 def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bool = False) -> None:
     """DELETE /targets/{id}/actions/{actionId}: ask the device to cancel; `force` closes a canceling action."""
     def attempt() -> None:
@@ -348,18 +293,20 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
             if not action.active or action.status != Status.CANCELING.value:
                 raise errors.ActionNotForceQuitable(
                     f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
-            tx.update(action, close_actions(tenant, action, Status.CANCELED, now, user, seq))
-            tx.put(history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."], now))
-            tx.update(target, target_after_close(target, action, now, user))
+            tx.update(action, rules.close(action, Status.CANCELED, now, user, seq))
+            tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."],
+                                       now))
+            tx.update(target, rules.target_after_close(target, action_id, now, user))
         else:
             if not action.active or action.status == Status.CANCELING.value:
                 raise errors.ActionNotCancelable(
                     f"Action {action_id} is not active or already canceling.", [action_id])
-            tx.update(action, request_cancel(action, now, user, seq))
-            tx.put(history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"], now))
-            summaries = [canceling(a) if int(a["id"]) == int(action_id) else a for a in target.active_actions or []]
-            tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now),
-                               Target.last_modified_by.set(user)])
+            tx.update(action, rules.request_cancel(now, user, seq))
+            tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"],
+                                       now))
+            summaries = [rules.canceling(a) if int(a["id"]) == int(action_id) else a
+                         for a in target.active_actions or []]
+            tx.update(target, {"active_actions": summaries, **rules.touched(now, user)})
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
@@ -372,35 +319,9 @@ def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
         if action.action_type == "forced":
             return
         now = clock.now_ms()
-        summaries = [{**a, "type": "forced"} if int(a["id"]) == int(action_id) else a
-                     for a in target.active_actions or []]
-        tx = Tx().update(action, [Action.action_type.set("forced"), Action.last_modified_at.set(now),
-                                  Action.last_modified_by.set(user)])
-        tx.update(target, [Target.active_actions.set(summaries), Target.last_modified_at.set(now)])
+        tx = Tx().update(action, {"action_type": "forced", **rules.touched(now, user)})
+        tx.update(target, {"active_actions": rules.with_summary(target, action_id, type="forced"),
+                           "last_modified_at": now})
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
-
-
-def target_after_close(target: Target, action: Action, now: int, user: str,
-                       status_if_none: UpdateStatus = UpdateStatus.IN_SYNC) -> list:
-    """Target changes when an action ends without installing (canceled, failed, downloaded only).
-
-    The newest open action's set stays assigned and PENDING. With none left: after a failure the target
-    is in ERROR with nothing assigned; otherwise the installed set (if any) is assigned again.
-    """
-    remaining = [a for a in (target.active_actions or []) if int(a["id"]) != int(action.action_id)]
-    updates = [Target.active_actions.set(remaining), Target.last_modified_at.set(now),
-               Target.last_modified_by.set(user)]
-    if remaining:
-        newest = max(remaining, key=lambda a: int(a["id"]))
-        return updates + [Target.assigned_ds.set(int(newest["dsId"])),
-                          Target.assigned_ds_key.set(f"{target.tenant}#{int(newest['dsId'])}"),
-                          Target.update_status.set(UpdateStatus.PENDING.value)]
-    if status_if_none != UpdateStatus.ERROR and target.installed_ds is not None:
-        return updates + [Target.assigned_ds.set(int(target.installed_ds)),
-                          Target.assigned_ds_key.set(f"{target.tenant}#{int(target.installed_ds)}"),
-                          Target.update_status.set(status_if_none.value)]
-    return updates + [Target.assigned_ds.remove(), Target.assigned_ds_key.remove(),
-                      Target.update_status.set(status_if_none.value)]
-

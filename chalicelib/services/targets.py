@@ -7,12 +7,13 @@ from typing import Any, Callable, Iterable, NamedTuple
 from chalicelib import auth, clock, errors
 from chalicelib.domain import listing
 from chalicelib.lazy import lazy_import
+from chalicelib.domain import changes
 from chalicelib.domain.actions import UpdateStatus
+from chalicelib.domain.targets import Target
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, counters, pending, security_tokens
 from chalicelib.store import targets as store
-from chalicelib.store.tables import Target
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
@@ -115,7 +116,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
                 tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
                     f"Target with controllerId '{cid}' already exists.", [cid]))
                 security_tokens.claim(tx, tenant, item.security_token, item.controller_id, _token_in_use)
-                undo.delete(Target(tenant, item.controller_id), add_version_condition=False)
+                undo.delete(store.key_only(tenant, item.controller_id), add_version_condition=False)
                 security_tokens.release(undo, tenant, item.security_token, item.controller_id)
             counters.usage_update(tx, tenant, "TARGET", len(part), limit)
             counters.usage_update(undo, tenant, "TARGET", -len(part))
@@ -170,19 +171,18 @@ def get(tenant: str, controller_id: str) -> Target:
 
 def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     target = get(tenant, controller_id)
-    actions = []
-    for key, attr, limit in (("name", Target.name, 128), ("description", Target.description, 512),
-                             ("address", Target.address, MAX_ADDRESS), ("securityToken", Target.security_token,
-                                                                       MAX_TOKEN)):
+    change: dict[str, Any] = {}
+    for key, attr, limit in (("name", "name", 128), ("description", "description", 512),
+                             ("address", "address", MAX_ADDRESS), ("securityToken", "security_token", MAX_TOKEN)):
         if key in body and body[key] is not None:
             value = body[key]
             if not isinstance(value, str) or len(value) > limit or (key in ("name", "securityToken") and not value):
                 raise errors.ConstraintViolation(f"{key} is invalid.", [key])
-            actions.append(attr.set(value))
+            change[attr] = value
     if "requestAttributes" in body and body["requestAttributes"] is not None:
         if body["requestAttributes"] is not True:
             raise errors.ConstraintViolation("requestAttributes can only be set to true.", ["requestAttributes"])
-        actions.append(Target.request_attributes.set(True))
+        change["request_attributes"] = True
     if body.get("targetType") is not None:
         raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
     tx = Tx()
@@ -190,10 +190,9 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     if isinstance(token, str) and token != target.security_token:
         security_tokens.release(tx, tenant, target.security_token, controller_id)
         security_tokens.claim(tx, tenant, token, controller_id, _token_in_use)
-    if actions:
+    if change:
         now = clock.now_ms()
-        actions += [Target.last_modified_at.set(now), Target.last_modified_by.set(user)]
-        tx.update(target, actions).commit()
+        tx.update(target, {**change, "last_modified_at": now, "last_modified_by": user}).commit()
     return get(tenant, controller_id)
 
 
@@ -230,7 +229,7 @@ def _tombstone(tenant: str, controller_id: str) -> Target:
     action_ids = action_store.ids_of_target(tenant, controller_id)
     work = pending.new(tenant, DELETION, controller_id, clock.now_ms(), detail={"actions": action_ids})
     # The target's version condition: an assignment committed after the Query above fails this (retried).
-    tx = Tx().update(target, [Target.deletion.set(work.key)])
+    tx = Tx().update(target, {"deletion": work.key})
     security_tokens.release(tx, tenant, target.security_token, controller_id)  # its device is gone at once
     pending.add(tx, work)
     counters.usage_update(tx, tenant, "TARGET", -1)
@@ -274,7 +273,8 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     if current is None or current.deletion != key:
         return True
     device_configuration.forget_device(tenant, controller_id)
-    tx = Tx().delete(Target(tenant, controller_id), condition=Target.deletion == key, add_version_condition=False)
+    tx = Tx().delete(store.key_only(tenant, controller_id), condition=changes.eq("deletion", key),
+                     add_version_condition=False)
     pending.remove(tx, tenant, key)
     try:
         tx.commit()

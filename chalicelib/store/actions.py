@@ -1,51 +1,89 @@
-"""Action and action-history repository."""
+"""Action and action-history repository: one function per access pattern, domain entities in and out."""
 from __future__ import annotations
 
-from typing import Iterator
+import heapq
+from typing import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.domain import actions as domain
+from chalicelib.domain.actions import INDEX_SHARDS, action_key, target_key
+from chalicelib.store import records
 from chalicelib.store.tables import Action, ActionStatusEntry
 
-
-def target_key(tenant: str, controller_id: str) -> str:
-    return f"{tenant}#{controller_id}"
+__all__ = ["target_key", "action_key"]  # the key rules live in the domain; re-exported for the store's callers
 
 
-def action_key(tenant: str, action_id: int) -> str:
-    return f"{tenant}#{action_id}"
+def _action(item: Action) -> domain.Action:
+    return records.to_entity(domain.Action, item)
 
 
-def find(tenant: str, controller_id: str, action_id: int) -> Action | None:
+def _entry(item: ActionStatusEntry) -> domain.ActionStatusEntry:
+    return records.to_entity(domain.ActionStatusEntry, item)
+
+
+def find(tenant: str, controller_id: str, action_id: int) -> domain.Action | None:
     try:
-        return Action.get(target_key(tenant, controller_id), int(action_id))
+        return _action(Action.get(target_key(tenant, controller_id), int(action_id)))
     except DoesNotExist:
         return None
 
 
-def find_by_id(tenant: str, action_id: int) -> Action | None:
-    for action in Action.by_tenant.query(tenant, Action.action_id == int(action_id), limit=1):
-        return action
+def find_many(tenant: str, keys: Iterable[tuple[str, int]]) -> list[domain.Action]:
+    """Actions by (controllerId, actionId), in no particular order (BatchGetItem); missing ones are left out."""
+    wanted = [(target_key(tenant, cid), int(action_id)) for cid, action_id in dict.fromkeys(keys)]
+    return [_action(item) for item in Action.batch_get(wanted)] if wanted else []
+
+
+def find_by_id(tenant: str, action_id: int) -> domain.Action | None:
+    """One Query of the action's shard of the tenant index (keys), then its item."""
+    for key in Action.by_tenant.query(domain.tenant_shard(tenant, action_id), Action.action_id == int(action_id),
+                                      limit=1):
+        return find(tenant, key.target_key.split("#", 1)[1], action_id)
     return None
 
 
-def of_target(tenant: str, controller_id: str, newest_first: bool = True) -> Iterator[Action]:
-    return Action.query(target_key(tenant, controller_id), scan_index_forward=not newest_first)
+def of_target(tenant: str, controller_id: str, newest_first: bool = True) -> Iterator[domain.Action]:
+    for item in Action.query(target_key(tenant, controller_id), scan_index_forward=not newest_first):
+        yield _action(item)
 
 
-def of_tenant(tenant: str, newest_first: bool = True) -> Iterator[Action]:
-    return Action.by_tenant.query(tenant, scan_index_forward=not newest_first)
+def of_tenant(tenant: str, newest_first: bool = True, batch: int = 100) -> Iterator[domain.Action]:
+    """Every action of the tenant in id order: the shards' key ranges merged, completed a batch at a time."""
+    shards = [Action.by_tenant.query(f"{tenant}#{shard}", scan_index_forward=not newest_first)
+              for shard in range(INDEX_SHARDS)]
+    merged = heapq.merge(*shards, key=lambda k: int(k.action_id), reverse=newest_first)
+    pending: list[tuple[str, int]] = []
+
+    def flush() -> Iterator[domain.Action]:
+        found = {(a.target_key, int(a.action_id)): a for a in
+                 (_action(item) for item in Action.batch_get(pending))}
+        for key in pending:
+            if key in found:
+                yield found[key]
+
+    for key in merged:
+        pending.append((key.target_key, int(key.action_id)))
+        if len(pending) == batch:
+            yield from flush()
+            pending = []
+    if pending:
+        yield from flush()
 
 
 def history(tenant: str, action_id: int, newest_first: bool = True, page_size: int | None = None
-            ) -> Iterator[ActionStatusEntry]:
+            ) -> Iterator[domain.ActionStatusEntry]:
     """Newest first by default; `page_size` keeps a caller that stops early from reading everything."""
-    return ActionStatusEntry.query(action_key(tenant, action_id), scan_index_forward=not newest_first,
-                                   page_size=page_size)
+    for item in ActionStatusEntry.query(action_key(tenant, action_id), scan_index_forward=not newest_first,
+                                        page_size=page_size):
+        yield _entry(item)
 
 
-def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[Action]:
-    return Action.cleanup_index.query(f"{tenant}#{status}", Action.closed_at <= closed_before)
+def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[tuple[str, int]]:
+    """(controllerId, actionId) of closed actions in `status` closed before the time, shard by shard."""
+    for shard in range(INDEX_SHARDS):
+        for key in Action.cleanup_index.query(f"{tenant}#{status}#{shard}", Action.closed_at <= closed_before):
+            yield key.target_key.split("#", 1)[1], int(key.action_id)
 
 
 def ids_of_target(tenant: str, controller_id: str) -> list[int]:
@@ -75,7 +113,8 @@ def delete_with_history(tenant: str, controller_id: str, action_id: int) -> int:
     """Delete one action and its history in batches; returns the number of items deleted."""
     deleted = 0
     with ActionStatusEntry.batch_write() as batch:
-        for entry in history(tenant, action_id):
+        for entry in ActionStatusEntry.query(action_key(tenant, action_id),
+                                             attributes_to_get=["action_key", "status_id"]):
             batch.delete(entry)
             deleted += 1
     try:

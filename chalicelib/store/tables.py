@@ -5,10 +5,18 @@ Every key starts with the tenant. Several models share one table where their ite
 model names one kind of item and its sort-key prefix.
 
 Deviations from the recommended model, and why:
-- `actions` items carry `cleanup_key = tenant#STATUS` only while closed: the cleanup job queries
+- `actions` items carry `cleanup_key = tenant#STATUS#shard` only while closed: the cleanup job queries
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
+- Tenant-wide index keys that every device or every action would write are sharded (domain/actions.py
+  INDEX_SHARDS, domain/targets.py OVERDUE_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
+  writes spread over many key ranges instead of one hot end of a time- or id-ordered range.
+- An action holds no deployment snapshot: what devices get for a distribution set is stored once per set
+  (`DeploymentSnapshotPage`, immutable once the set is locked) and cached per container.
 - Action-status ids are `actionId << 20 | n` with n from the action's own `status_seq`: unique per
-  tenant and ordered within an action, without a counter write per feedback.
+  tenant and ordered within an action, without a counter write per feedback (the entries of an action are
+  bounded below 2^20, domain/actions.py).
+- No TTL on these tables: the scheduled jobs remove what expires, on the tenants' own settings (a TTL could
+  not know them); only the idempotency records carry one.
 - `tenants` also holds the reaper's work list (`pending#<due>#...`, store.pending): changes of several
   steps in progress, found by a Query on the due range, never a Scan or an extra index.
 - A target being deleted keeps its item, marked (`deletion`), until what it owns is gone: the idle poll
@@ -25,7 +33,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -183,11 +191,12 @@ class InstalledDsIndex(GlobalSecondaryIndex):
 
 
 class OverdueIndex(GlobalSecondaryIndex):
-    """Sparse: only targets not yet reported overdue carry `overdue_at`."""
+    """Sparse: only targets not yet reported overdue carry `overdue_at`; keyed `tenant#shard` (the last-seen
+    write of every device moves its entry: one key range per tenant would take them all)."""
     class Meta:
         index_name = "overdue"
         projection = KeysOnlyProjection()
-    tenant = UnicodeAttribute(hash_key=True)
+    overdue_shard = UnicodeAttribute(hash_key=True)
     overdue_at = NumberAttribute(range_key=True)
 
 
@@ -213,6 +222,7 @@ class Target(Model):
     installed_ds_key = UnicodeAttribute(null=True)
     last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
     overdue_at = NumberAttribute(null=True)
+    overdue_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the overdue index, written with overdue_at
     # Summary of the open actions: [{id, canceling, waiting, type, weight, forceTime, dsId, maintenanceWindow}];
     # `waiting` marks an action in WAIT_FOR_CONFIRMATION, so a poll links confirmationBase without reading it.
     active_actions = JSONAttribute(default=list)
@@ -245,21 +255,23 @@ class TargetPresence(Model):
     controller_id = UnicodeAttribute(range_key=True)
     last_request_at = NumberAttribute(null=True)
     overdue_at = NumberAttribute(null=True)
+    overdue_shard = UnicodeAttribute(null=True)
     ip_address = UnicodeAttribute(null=True)
     action_count = NumberAttribute(null=True)
 
 
 # --- actions and their status history ---------------------------------------------------------------
 class ActionsByTenantIndex(GlobalSecondaryIndex):
+    """The tenant's actions by id, keys only (completed with BatchGetItem), over INDEX_SHARDS key ranges."""
     class Meta:
         index_name = "by-tenant"
-        projection = AllProjection()
-    tenant = UnicodeAttribute(hash_key=True)
+        projection = KeysOnlyProjection()
+    tenant_shard = UnicodeAttribute(hash_key=True)
     action_id = NumberAttribute(range_key=True)
 
 
 class ActionCleanupIndex(GlobalSecondaryIndex):
-    """Sparse: closed actions carry `cleanup_key = tenant#STATUS` and `closed_at`."""
+    """Sparse: closed actions carry `cleanup_key = tenant#STATUS#shard` and `closed_at`."""
     class Meta:
         index_name = "cleanup"
         projection = KeysOnlyProjection()
@@ -282,13 +294,14 @@ class Action(Model):
     status = UnicodeAttribute()  # Action.Status name, e.g. RUNNING
     active = BooleanAttribute()
     maintenance_window = JSONAttribute(null=True)  # {schedule, duration, timezone}
-    snapshot = UnicodeAttribute()  # JSON: the deployment chunks, frozen at assignment
     last_status_code = NumberAttribute(null=True)
     status_seq = NumberAttribute(default=0)
     intermediate_count = NumberAttribute(default=0)  # quota: maxStatusEntriesPerAction
+    server_entries = NumberAttribute(default=0)  # RETRIEVED / DOWNLOAD entries noted (bounded)
     latest_entry = UnicodeAttribute(null=True)  # status of the newest history entry
     rollout_id = NumberAttribute(null=True)
     external_ref = UnicodeAttribute(null=True)
+    tenant_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the by-tenant index
     cleanup_key = UnicodeAttribute(null=True)
     closed_at = NumberAttribute(null=True)
     created_at = NumberAttribute()
@@ -436,4 +449,25 @@ class UniqueKey(_CatalogItem):
     owner_id = NumberAttribute()
 
 
+class DeploymentSnapshotPage(_CatalogItem):
+    """What devices get for a distribution set (the deployment chunks), written once when the set is first
+    assigned: a locked set cannot change. Split in pages (`snap#<dsId>#<page>`), each far below an item's
+    400 KB, since a set holding hawkBit's maximum of modules and artifacts is larger than one item."""
+    Meta = _meta("catalog")
+    PREFIX = "snap#"
+    pages = NumberAttribute()  # how many pages the snapshot has
+    body = UnicodeAttribute()  # this page's part of the JSON document
+
+
 CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareModule)
+
+
+def _register_entities() -> None:
+    from chalicelib.domain import actions, targets
+    from chalicelib.store import records
+    records.register(targets.Target, Target)
+    records.register(actions.Action, Action)
+    records.register(actions.ActionStatusEntry, ActionStatusEntry)
+
+
+_register_entities()

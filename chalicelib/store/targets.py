@@ -9,41 +9,54 @@ from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.domain import changes
+from chalicelib.domain import targets as domain
+from chalicelib.store import records
 from chalicelib.store.tables import Target, TargetPresence
 
 
-def find(tenant: str, controller_id: str) -> Target | None:
+def _entity(item: Target) -> domain.Target:
+    return records.to_entity(domain.Target, item)
+
+
+def find(tenant: str, controller_id: str) -> domain.Target | None:
     target = find_any(tenant, controller_id, consistent=False)
     return None if target is None or target.deletion else target
 
 
-def find_any(tenant: str, controller_id: str, consistent: bool = True) -> Target | None:
+def find_any(tenant: str, controller_id: str, consistent: bool = True) -> domain.Target | None:
     """The item, tombstone or not."""
     try:
-        return Target.get(tenant, controller_id, consistent_read=consistent)
+        return _entity(Target.get(tenant, controller_id, consistent_read=consistent))
     except DoesNotExist:
         return None
 
 
-def find_many(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
+def find_many(tenant: str, controller_ids: list[str]) -> dict[str, domain.Target]:
     """BatchGetItem (100 keys a call), duplicates removed."""
     return {cid: t for cid, t in find_many_any(tenant, controller_ids).items() if not t.deletion}
 
 
-def find_many_any(tenant: str, controller_ids: list[str]) -> dict[str, Target]:
+def find_many_any(tenant: str, controller_ids: list[str]) -> dict[str, domain.Target]:
     keys = [(tenant, cid) for cid in dict.fromkeys(controller_ids)]
-    return {t.controller_id: t for t in Target.batch_get(keys)} if keys else {}
+    return {t.controller_id: _entity(t) for t in Target.batch_get(keys)} if keys else {}
 
 
-def query_all(tenant: str, start_after: str | None = None) -> Iterator[Target]:
+def query_all(tenant: str, start_after: str | None = None) -> Iterator[domain.Target]:
     """All targets of the tenant in controllerId order (a Query; its cost grows with the tenant's targets)."""
     condition = Target.controller_id > start_after if start_after else None
-    return Target.query(tenant, condition, filter_condition=Target.deletion.does_not_exist())
+    for item in Target.query(tenant, condition, filter_condition=Target.deletion.does_not_exist()):
+        yield _entity(item)
 
 
-def live_condition():
+def live_condition() -> changes.Condition:
     """Condition on the target item: it exists and is not being deleted (for writes of data it owns)."""
-    return Target.controller_id.exists() & Target.deletion.does_not_exist()
+    return changes.Exists("controller_id") & changes.Missing("deletion")
+
+
+def key_only(tenant: str, controller_id: str) -> domain.Target:
+    """The target named by its key alone (deletes and writes that need no version)."""
+    return domain.Target(tenant, controller_id)
 
 
 def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[Target]:
@@ -54,7 +67,7 @@ def by_installed_ds(tenant: str, ds_id: int) -> Iterator[Target]:
     return _full_items(tenant, Target.installed_ds_index.query(f"{tenant}#{ds_id}"))
 
 
-def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterator[Target]:
+def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterator[domain.Target]:
     """Keys-only index entries, completed with BatchGetItem, in the index's (controllerId) order."""
     pending: list[str] = []
 
@@ -73,15 +86,19 @@ def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterat
         yield from flush()
 
 
-def overdue_due(tenant: str, now_ms: int) -> Iterator[Target]:
-    return Target.overdue_index.query(tenant, Target.overdue_at <= now_ms)
+def overdue_due(tenant: str, now_ms: int) -> Iterator[tuple[str, int]]:
+    """(controllerId, overdue_at) of the tenant's targets due by now, shard by shard (keys only)."""
+    for shard in range(domain.OVERDUE_SHARDS):
+        for key in Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms):
+            yield key.controller_id, int(key.overdue_at)
 
 
 def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,
                     older_than_ms: int) -> bool:
     """Write the coarse last-seen time only if the stored one is older than `older_than_ms` (or absent)."""
     view = TargetPresence(tenant, controller_id)
-    actions = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at)]
+    actions = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
+               TargetPresence.overdue_shard.set(domain.overdue_shard(tenant, controller_id))]
     if ip_address:
         actions.append(TargetPresence.ip_address.set(ip_address))
     condition = (TargetPresence.controller_id.exists()

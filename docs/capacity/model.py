@@ -208,14 +208,15 @@ _TIMED_LIKE = {"feedback_closed_success": "feedback_proceeding", "plug_and_play_
 # sort key pattern or None for any) -> (key schema, how the sort key behaves).
 KEY_RANGES = {
     ("targets", "{tenant}", None): ("tenant / controller_id", "spread"),
-    ("targets/overdue", "{tenant}", None): ("tenant / overdue_at (a time)", "grows with time"),
+    ("targets/overdue", "{tenant}#{id}", None): ("tenant#shard / overdue_at (a time)", "grows with time, 16 ranges"),
     ("targets/assigned-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread"),
     ("targets/installed-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread"),
-    ("actions/by-tenant", "{tenant}", None): ("tenant / action_id (allocated in sequence)", "grows with ids"),
+    ("actions/by-tenant", "{tenant}#{id}", None): ("tenant#shard / action_id (in sequence)", "grows with ids, 16 ranges"),
     ("actions/cleanup", "{tenant}#FINISHED", None): ("tenant#FINISHED / closed_at (a time)", "grows with time"),
     ("tenants", "{tenant}", "usage#TARGET"): ("tenant / usage#TARGET (one counter item)", "one item"),
 }
 PARTITION_WCU, PARTITION_RCU = 1000, 3000
+INDEX_SHARDS = 16  # chalicelib.domain.actions.INDEX_SHARDS, targets.OVERDUE_SHARDS: key ranges per tenant
 TABLE_QUOTA = 40_000  # on-demand maximum per table and per index, read and write, by default (adjustable)
 
 
@@ -261,7 +262,7 @@ def section_headline(model: Model) -> str:
     doors = {k: tiered(polls, per_million(PRICES[f"{k}_per_m"])) for k in ("rest_api", "http_api")}
     overdue = next(k["wru"] for k in model.ops["idle_poll_with_last_seen_write"]["current"]["keys"]
                    if k["where"] == "targets/overdue")
-    ceiling = PARTITION_WCU / (model.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"])
+    ceiling = INDEX_SHARDS * PARTITION_WCU / (model.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"])
     return "\n".join([
         f"- **{FLEET['devices'] / 1e6:g} million devices polling every {FLEET['poll_interval_s'] // 60} minutes** "
         f"are {_fmt(model.polls_per_s())} polls/s. A poll reads {rru:g} RRU (one eventually consistent GetItem of "
@@ -275,7 +276,7 @@ def section_headline(model: Model) -> str:
         f"- **Front door**: the DDI traffic alone would cost {_money(doors['rest_api'])} a month through the REST "
         f"API and {_money(doors['http_api'])} through an HTTP API; a Lambda function URL costs nothing on top of "
         "Lambda. skyhawk now deploys one for the DDI routes and keeps the REST API for everything else.",
-        f"- **Hot keys** (current layout): the `overdue` index caps a tenant at {_fmt(ceiling)} devices polling every "
+        f"- **Hot keys**: the `overdue` index (16 shards a tenant) caps a tenant at {_fmt(ceiling)} devices polling every "
         f"{FLEET['poll_interval_s'] // 60} minutes; `actions/by-tenant`, `actions/cleanup`, the targets table's "
         "tenant key and the tenant's usage counter are the other shared key ranges (table below).",
         "- **Limits to raise**: Lambda concurrency (requests/s ÷ 10 binds before duration does), and the on-demand "
@@ -395,27 +396,29 @@ def section_hot_keys(model: Model) -> str:
 
 
 def section_tenant_ceiling(model: Model) -> str:
-    """The largest fleet, rollout pace and onboarding rate one tenant has before a single key range throttles."""
+    """The largest fleet, rollout pace and onboarding rate one tenant has before its index keys throttle."""
     def wru(op: str, where: str, sort: str | None = None) -> float:
         return sum(k["wru"] for k in model.ops[op]["current"]["keys"]
                    if k["where"] == where and (sort is None or k["sort"] == sort))
 
     overdue = wru("idle_poll_with_last_seen_write", "targets/overdue")
     per_device_per_s = model.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"]
-    by_tenant = sum(n * wru(op, "actions/by-tenant") for op, n in model.rollout_requests().items())
-    pace = PARTITION_WCU / by_tenant
+    fleet = INDEX_SHARDS * PARTITION_WCU / per_device_per_s
+    by_tenant = wru("assign_per_target_of_1000", "actions/by-tenant")
+    device_writes = sum(n * wru(op, "actions/by-tenant") for op, n in model.rollout_requests().items())
+    pace = INDEX_SHARDS * PARTITION_WCU / by_tenant
     counter = wru("plug_and_play_first_poll", "tenants", "usage#TARGET")
     onboarding = PARTITION_WCU / counter
     return "\n".join([
-        f"- **Idle fleet**: the `overdue` index takes {overdue:g} WRU per last-seen write, always at the newest "
-        f"end of one key range, so one tenant polling every {FLEET['poll_interval_s'] // 60} minutes tops out at "
-        f"**{_fmt(PARTITION_WCU / per_device_per_s)} devices**. Past that the index throttles, and DynamoDB "
-        "throttles the table writes that feed it: last-seen writes fail (polls still answer, overdue detection "
-        "goes blind).",
-        f"- **Rollout pace**: each device's rollout writes {by_tenant:g} WRU into `actions/by-tenant` (every write "
-        f"of an action re-projects the whole item there), so a rollout runs at most at **{_fmt(pace)} devices/s**: "
-        f"{FLEET['rollout_devices']:,} devices take **{FLEET['rollout_devices'] / pace / 3600:.1f} hours** at best, "
-        "with feedback writes throttled (retried, then 503) all along.",
+        f"- **Idle fleet**: the `overdue` index takes {overdue:g} WRU per last-seen write, at the newest end of "
+        f"one of {INDEX_SHARDS} key ranges per tenant (`tenant#shard`, the shard a hash of the controller id), so "
+        f"one tenant polling every {FLEET['poll_interval_s'] // 60} minutes tops out at **{_fmt(fleet)} devices** "
+        "before the index throttles the last-seen writes that feed it.",
+        f"- **Rollout pace**: an action enters `actions/by-tenant` once, when it is created ({by_tenant:g} WRU, keys "
+        f"only, {INDEX_SHARDS} shards); device requests write {device_writes:g} WRU there (a keys-only index is "
+        "not rewritten when the action's status changes). Assignment tops out at "
+        f"**{_fmt(pace)} actions/s** per tenant on that index: {FLEET['rollout_devices']:,} devices in "
+        f"**{FLEET['rollout_devices'] / pace / 60:.1f} minutes** at best.",
         f"- **Onboarding**: every new target updates the tenant's one `usage#TARGET` counter inside its transaction "
         f"({counter:g} WRU), so a tenant registers at most **{_fmt(onboarding)} targets/s**; "
         f"{FLEET['devices']:,} devices need **{FLEET['devices'] / onboarding / 3600:.1f} hours**, and concurrent "

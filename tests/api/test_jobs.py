@@ -1,5 +1,6 @@
 """Scheduled jobs: action cleanup (action.cleanup.*) and overdue detection (pollingOverdueTime)."""
 from chalicelib import clock
+from chalicelib.domain.actions import INDEX_SHARDS
 from tests.api import steps
 from tests.conftest import ADMIN
 
@@ -50,9 +51,10 @@ def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dyn
     clock.set_now(start + 11 * DAY)
     dynamo_calls.reset()
     assert _invoke(client, "action_cleanup") == {"deleted": 2}
-    # cost follows what is deleted: per action a history query, a batch delete, the action and the counter
+    # cost follows what is deleted: a query per configured status and index shard, then per action a history
+    # query, a batch delete, the action and the counter
     assert dynamo_calls.calls["Scan"] == 0
-    assert dynamo_calls.total <= 4 + 2 * 4 + 2
+    assert dynamo_calls.total <= 4 + 2 * INDEX_SHARDS + 2 * 4 + 2
     for cid, action_id in errored:
         assert client.http.get(f"/rest/v1/targets/{cid}/actions/{action_id}", headers=ADMIN).status_code == 404
     assert steps.action(client, "fin", finished)["detailStatus"] == "finished"  # FINISHED is not configured

@@ -20,9 +20,6 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATA_TEMPLATE = PROJECT_DIR / "infra" / "skyhawk-data.yaml"
 NAME_PREFIX = "skyhawk-${Stage}-"
-# TTL attribute of a table whose model declares none (a backstop behind the cleanup jobs, data-model.md); a
-# model with a pynamodb TTLAttribute (the idempotency records) names its own.
-TTL_ATTRIBUTE = "expires_at"
 
 
 # --- reading CloudFormation YAML (short-form intrinsics) -------------------------------------------
@@ -84,7 +81,8 @@ def expected_tables() -> dict[str, dict]:
             "keys": _keys(described["key_schema"]),
             "gsi": indexes["global_secondary_indexes"],
             "lsi": indexes["local_secondary_indexes"],
-            "ttl": ttl.attr_name if (ttl := model._ttl_attribute()) else TTL_ATTRIBUTE,
+            # TTL only on the attribute a model declares (and so writes): a TTL no item carries deletes nothing
+            "ttl": ttl.attr_name if (ttl := model._ttl_attribute()) else None,
         }
     return tables
 
@@ -135,8 +133,10 @@ def render_table(suffix: str, table: dict) -> str:
         if table[kind]:
             text += f"      {prop}:\n" + "".join(index_lines(name, keys, projection, "        ")
                                                  for name, (keys, projection) in sorted(table[kind].items()))
-    text += COMMON_TABLE_PROPERTIES.format(ttl=table["ttl"])
-    return text
+    text += COMMON_TABLE_PROPERTIES
+    if table["ttl"]:
+        text += TTL_PROPERTY.format(ttl=table["ttl"])
+    return text + DELETION_PROTECTION
 
 
 COMMON_TABLE_PROPERTIES = """\
@@ -144,9 +144,13 @@ COMMON_TABLE_PROPERTIES = """\
         PointInTimeRecoveryEnabled: true
       SSESpecification:
         SSEEnabled: true
+"""
+TTL_PROPERTY = """\
       TimeToLiveSpecification:
         AttributeName: {ttl}
         Enabled: true
+"""
+DELETION_PROTECTION = """\
       DeletionProtectionEnabled: !If [IsProd, true, false]
 """
 
@@ -179,8 +183,11 @@ def test_every_table_has_the_operational_settings():
         assert props["BillingMode"] == "PAY_PER_REQUEST", logical
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
         assert props["SSESpecification"] == {"SSEEnabled": True}, logical
-        # TTL is the backstop behind the cleanup jobs (data-model.md), on the attribute its model names.
-        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_of[suffix], "Enabled": True}, logical
+        # TTL where a model writes its attribute, nowhere else
+        if ttl_of[suffix]:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_of[suffix], "Enabled": True}, logical
+        else:
+            assert "TimeToLiveSpecification" not in props, logical
         assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, logical
 
 

@@ -1,0 +1,57 @@
+"""A target (hawkBit's device record) as the domain sees it: one item holds everything an idle poll needs.
+
+`active_actions` summarises the target's open actions ({id, canceling, waiting, type, weight, forceTime, dsId,
+maintenanceWindow}: chalicelib/domain/actions.py `summary`), so a poll decides its links without reading an
+action. `deletion` is set while the target is being deleted: every read treats it as gone.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+# The overdue index spreads each tenant over this many key ranges, by controllerId: every device's last-seen
+# write moves its entry, and one range per tenant would take them all (docs/capacity.md, hot keys).
+OVERDUE_SHARDS = 16
+
+
+@dataclass
+class Target:
+    tenant: str
+    controller_id: str
+    name: str = ""
+    security_token: str = ""
+    description: str | None = None
+    address: str | None = None
+    update_status: str = "UNKNOWN"  # TargetUpdateStatus name
+    request_attributes: bool = True
+    attributes: dict[str, str] = field(default_factory=dict)  # from configData
+    ip_address: str | None = None
+    target_type: int | None = None
+    assigned_ds: int | None = None
+    installed_ds: int | None = None
+    installed_at: int | None = None
+    installed_action_id: int | None = None
+    assigned_ds_key: str | None = None  # "tenant#dsId", the assigned-ds index
+    installed_ds_key: str | None = None
+    last_request_at: int | None = None  # coarse: written at most once per interval
+    overdue_at: int | None = None
+    overdue_shard: str | None = None
+    active_actions: list[dict[str, Any]] = field(default_factory=list)
+    auto_confirm: dict[str, Any] | None = None  # {initiator, remark, activatedAt, activatedBy} while on
+    action_count: int = 0
+    deletion: str | None = None
+    created_at: int = 0
+    created_by: str = ""
+    last_modified_at: int = 0
+    last_modified_by: str = ""
+    version: int | None = None
+
+
+def ds_key(tenant: str, ds_id: int) -> str:
+    """The key of the assigned/installed-set indexes: sets are numbered per tenant."""
+    return f"{tenant}#{int(ds_id)}"
+
+
+def overdue_shard(tenant: str, controller_id: str) -> str:
+    return f"{tenant}#{zlib.crc32(controller_id.encode()) % OVERDUE_SHARDS}"
