@@ -7,12 +7,10 @@ from chalicelib import errors
 from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
 from chalicelib.api.mgmt_views import action_json, assignment_json, targets_json
-from chalicelib.domain import listing
 from chalicelib.lazy import lazy_import
 from chalicelib.services import actions as action_service
 from chalicelib.services import deployment
 from chalicelib.services import targets as target_service
-from chalicelib.store import targets as target_store
 
 bp = Blueprint(__name__)
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
@@ -34,25 +32,23 @@ def assign_targets(ds_id):
     return json_response(assignment_json(result, base_url(bp)))
 
 
-def _targets_of(who, ds_id, finder):
+def _targets_of(who, ds_id, installed: bool):
     ds_id = int_param(ds_id, "distributionSetId")
     distribution_sets.get_distribution_set(who.tenant, ds_id)  # 404 for an unknown set
-    params = query(bp)
-    paging = listing.Paging.parse(params, target_service.SORT_FIELDS, "controllerId:ASC")
-    content, total = target_service.filter_and_page(finder(who.tenant, ds_id), params.get("q"), paging)
+    content, total = target_service.list_by_set(who.tenant, ds_id, installed, query(bp))
     return json_response(paged(targets_json(content, who, base_url(bp)), total))
 
 
 @route(bp, BASE + "/assignedTargets")
 def assigned_targets(ds_id):
     who = principal(bp, "READ_REPOSITORY", "READ_TARGET")
-    return _targets_of(who, ds_id, target_store.by_assigned_ds)
+    return _targets_of(who, ds_id, installed=False)
 
 
 @route(bp, BASE + "/installedTargets")
 def installed_targets(ds_id):
     who = principal(bp, "READ_REPOSITORY", "READ_TARGET")
-    return _targets_of(who, ds_id, target_store.by_installed_ds)
+    return _targets_of(who, ds_id, installed=True)
 
 
 @route(bp, "/rest/v1/actions")

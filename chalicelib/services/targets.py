@@ -316,6 +316,13 @@ def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int
     return filter_and_page(store.query_all(tenant), query, paging)
 
 
+def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]) -> tuple[list[Target], int]:
+    """The targets a set is assigned to (or installed on), from the set's index: `q=` filters as it reads."""
+    paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
+    found = store.by_installed_ds(tenant, ds_id) if installed else store.by_assigned_ds(tenant, ds_id)
+    return filter_and_page(found, params.get("q"), paging)
+
+
 def filter_and_page(items: Iterable[Target], query: str | None, paging: "listing.Paging") -> tuple[list[Target], int]:
     node = rsql.parse(query, SEARCH_FIELDS) if query else None
     matched = []

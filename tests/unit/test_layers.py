@@ -29,7 +29,6 @@ RULES = {
 
 KNOWN: dict[str, set[str]] = {
     "chalicelib.api.catalog_views": {'chalicelib.store'},
-    "chalicelib.api.deployments": {'chalicelib.store'},
     "chalicelib.api.distributionsets": {'chalicelib.store'},
     "chalicelib.api.idempotency": {'chalicelib.store'},
     "chalicelib.api.softwaremodules": {'chalicelib.store'},
