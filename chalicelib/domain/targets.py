@@ -53,5 +53,10 @@ def ds_key(tenant: str, ds_id: int) -> str:
     return f"{tenant}#{int(ds_id)}"
 
 
+def shard_of(controller_id: str, shards: int = OVERDUE_SHARDS) -> int:
+    """A stable spread of controller ids over `shards` key ranges."""
+    return zlib.crc32(controller_id.encode()) % shards
+
+
 def overdue_shard(tenant: str, controller_id: str) -> str:
-    return f"{tenant}#{zlib.crc32(controller_id.encode()) % OVERDUE_SHARDS}"
+    return f"{tenant}#{shard_of(controller_id)}"

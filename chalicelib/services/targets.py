@@ -118,8 +118,9 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
                 security_tokens.claim(tx, tenant, item.security_token, item.controller_id, _token_in_use)
                 undo.delete(store.key_only(tenant, item.controller_id), add_version_condition=False)
                 security_tokens.release(undo, tenant, item.security_token, item.controller_id)
-            counters.usage_update(tx, tenant, "TARGET", len(part), limit)
-            counters.usage_update(undo, tenant, "TARGET", -len(part))
+            spread = part[0].controller_id
+            counters.usage_update(tx, tenant, "TARGET", len(part), limit, spread_by=spread)
+            counters.usage_update(undo, tenant, "TARGET", -len(part), spread_by=spread)
             steps.commit(tx, undo, created=[item.controller_id for item in part])
     return items
 
@@ -147,7 +148,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
         item.ip_address = ip_address
         tx = Tx().put(item)
         security_tokens.claim(tx, tenant, item.security_token, controller_id)
-        counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"))
+        counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"), spread_by=controller_id)
         try:
             tx.commit()
         except errors.ConcurrentModification:
@@ -156,7 +157,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
                 return found
             if found is not None:
                 _purge(found)  # ... or an earlier target of this id whose deletion crashed half-way
-            raise  # ... or other devices' first polls met on the usage counter: try again
+            raise  # ... or another device's first poll met on the same usage counter shard: try again
         item.version = 1
         return item
     return retrying(ATTEMPTS, attempt)
@@ -232,7 +233,7 @@ def _tombstone(tenant: str, controller_id: str) -> Target:
     tx = Tx().update(target, {"deletion": work.key})
     security_tokens.release(tx, tenant, target.security_token, controller_id)  # its device is gone at once
     pending.add(tx, work)
-    counters.usage_update(tx, tenant, "TARGET", -1)
+    counters.usage_update(tx, tenant, "TARGET", -1, spread_by=controller_id)
     tx.commit()
     target.deletion = work.key
     return target

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from pynamodb.exceptions import UpdateError
-
-from chalicelib.store import pending
+from chalicelib.store import counters, pending
 from chalicelib.store.tables import (
     Artifact,
-    Counter,
     DistributionSet,
     DistributionSetType,
     PendingWork,
@@ -71,13 +68,6 @@ def mark(tenant: str, quotas: Iterable[str], now: int) -> None:
             pending.put(pending.new(tenant, KIND, quota, now, delay_ms=0))
 
 
-def _stored(tenant: str, quota: str) -> int | None:
-    try:
-        return int(Counter.get(tenant, f"usage#{quota}", consistent_read=True).value)
-    except Counter.DoesNotExist:
-        return None
-
-
 def recount(tenant: str, work: PendingWork, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
     """Count and correct one counter; False when it must go on or start again later (its work item stays)."""
     quota = work.ref
@@ -86,20 +76,14 @@ def recount(tenant: str, work: PendingWork, now: int, has_time: Callable[[], boo
     if "read" in state:
         read, total, after = state["read"], int(state["total"]), state.get("after")
     else:
-        read, total, after = _stored(tenant, quota), 0, None
+        read, total, after = counters.stored_usage(tenant, quota), 0, None
     items = query(tenant, after)
     for item in items:
         total += weight(item)
         if not has_time():
             pending.note_progress(work, {"read": read, "total": total, "after": items.last_evaluated_key})
             return False
-    counter = Counter(tenant, f"usage#{quota}")
-    condition = Counter.value.does_not_exist() if read is None else Counter.value == read
-    try:
-        counter.update(actions=[Counter.value.set(total)], condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not counters.correct_usage(tenant, quota, read, total):
         pending.note_progress(work, None)  # the counter moved while counting: count again next run
         return False
     pending.delete(tenant, work.key)

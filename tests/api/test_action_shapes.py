@@ -115,3 +115,23 @@ def test_tenant_actions_spread_over_index_shards_and_list_in_order(client):
         if offset >= page["total"]:
             break
     assert listed == sorted(ids) and page["total"] == 20
+
+
+def test_target_usage_counts_in_shards_and_still_refuses_past_the_quota(client, monkeypatch):
+    """Registrations spread their usage over counter shards (concurrent first polls do not meet on one item);
+    the usage is their sum and the quota still holds."""
+    from chalicelib.store import counters
+    from chalicelib.store.tables import Counter
+    for i in range(12):
+        steps.create_target(client, f"u{i:02d}")
+    shards = {c.key: int(c.value) for c in Counter.query(TENANT, Counter.key.startswith("usage#TARGET#"))}
+    assert len(shards) > 4 and sum(shards.values()) == 12
+    used = json.loads(client.http.get("/rest/v1/system/quota/TARGET", headers=ADMIN).body)["used"]
+    assert used == 12 == counters.usage(TENANT, "TARGET")
+    monkeypatch.setenv("SKYHAWK_QUOTA_TARGET", "13")
+    steps.create_target(client, "u12")
+    resp = client.http.post("/rest/v1/targets", headers={**ADMIN, "Content-Type": "application/json"},
+                            body=json.dumps([{"controllerId": "u13"}]))
+    assert resp.status_code == 403 and "quota" in json.loads(resp.body)["errorCode"]
+    client.http.delete("/rest/v1/targets/u03", headers=ADMIN)
+    assert counters.usage(TENANT, "TARGET") == 12
