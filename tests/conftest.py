@@ -215,6 +215,23 @@ def aws_fails(monkeypatch):
 
 
 @pytest.fixture
+def capacity_units():
+    """A `Meter` (docs/capacity/units.py, the instrument behind `make capacity` and `make bench`): DynamoDB
+    read and write units of the calls made inside `with capacity_units:`, priced from the items moto holds."""
+    import importlib.util
+
+    from chalicelib import config
+
+    units = sys.modules.get("capacity_units")
+    if units is None:
+        path = Path(__file__).resolve().parents[1] / "docs" / "capacity" / "units.py"
+        spec = importlib.util.spec_from_file_location("capacity_units", path)
+        units = sys.modules["capacity_units"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(units)
+    return units.Meter(config.table_prefix())
+
+
+@pytest.fixture
 def dynamo_calls(monkeypatch):
     spy = DynamoCalls()
     original = botocore.client.BaseClient._make_api_call

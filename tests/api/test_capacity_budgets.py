@@ -1,0 +1,87 @@
+"""Capacity-unit budgets of the device hot path and of assignment: read and write units priced from the items
+the requests really touch (their sizes, the indexes they move), not only call counts. docs/capacity.md turns
+these units into the cost of 10 million devices; a change that makes a request dearer fails here first.
+
+RRU: 0.5 an eventually consistent read of up to 4 KB, 1 a consistent one. WRU: 1 per KB written, 2 in a
+transaction, plus index entries moved."""
+import json
+
+from chalicelib import clock
+from tests.api import steps
+
+ATTRIBUTES = {f"attribute-{i}": f"value of a realistic length {i}" for i in range(5)}
+
+
+def _registered_device(client):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "cu1", "tok-cu1")
+    steps.poll(client, "cu1", "tok-cu1")
+    resp = client.http.put("/DEFAULT/controller/v1/cu1/configData",
+                           headers={**steps.device("tok-cu1"), "Content-Type": "application/json"},
+                           body=json.dumps({"mode": "merge", "data": ATTRIBUTES}))
+    assert resp.status_code == 200, resp.body
+
+
+def _measure(meter, request):
+    meter.reset()
+    with meter:
+        request()
+    return meter.totals()
+
+
+def test_idle_poll_reads_half_a_unit_and_writes_last_seen_at_most_once_an_interval(client, capacity_units):
+    _registered_device(client)
+    start = clock.now_ms()
+    clock.set_now(start + 61_000)
+    due = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    # one eventually consistent read of the target (< 4 KB); last-seen: the target (1 KB) and its overdue entry
+    # moved (delete + put)
+    assert due["rru"] == 0.5 and due["wru"] <= 3 and due["index_wru"] <= 2, due
+    clock.set_now(start + 61_000 + 30_000)
+    idle = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    assert idle == {"rru": 0.5, "wru": 0, "index_wru": 0, "calls": {"GetItem": 1}}
+
+
+def test_deployment_requests_stay_within_their_units(client, capacity_units):
+    _registered_device(client)
+    ds_id, _ = steps.release(client)
+    action_id = steps.assign(client, ds_id, "cu1")["assignedActions"][0]["id"]
+
+    poll = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    assert poll["rru"] == 0.5 and poll["wru"] == 0, poll  # the open action rides on the target's summary
+
+    base = {}
+    base.update(_measure(capacity_units, lambda: base.setdefault("body", steps.body_of(
+        steps.ddi_get(client, "cu1", "tok-cu1", f"/deploymentBase/{action_id}")))))
+    # target + action (eventually consistent), the snapshot from the container's cache; RETRIEVED noted: the
+    # action (< 1 KB, no index moved) and a history entry, in one transaction
+    assert base["rru"] <= 1 and base["wru"] <= 4 and base["index_wru"] == 0, base
+
+    href = base["body"]["deployment"]["chunks"][0]["artifacts"][0]["_links"]["download-http"]["href"]
+    download = _measure(capacity_units, lambda: client.http.get(steps.ddi_path(href),
+                                                               headers=steps.device("tok-cu1")))
+    assert download["rru"] <= 1 and download["wru"] <= 4 and download["index_wru"] == 0, download
+
+    proceeding = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
+                                                                 "proceeding", "none"))
+    assert proceeding["rru"] <= 1 and proceeding["wru"] <= 4 and proceeding["index_wru"] == 0, proceeding
+
+    closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
+                                                             "closed", "success"))
+    # and the target (installed set, status) with its assigned/installed and cleanup index entries
+    assert closed["rru"] <= 1 and closed["wru"] <= 8 and closed["index_wru"] <= 2, closed
+
+
+def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):
+    steps.create_target(client, "warm")
+    ds_id, _ = steps.release(client)
+    ids = [f"cap-{i:03d}" for i in range(200)]
+    resp = client.http.post("/rest/v1/targets", headers={"Content-Type": "application/json", **steps.ADMIN},
+                            body=json.dumps([{"controllerId": cid} for cid in ids]))
+    assert resp.status_code == 201
+    steps.assign(client, ds_id, "warm")  # the set's snapshot is written at its first assignment
+    assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
+    per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
+    # a consistent batch read of the target, and in a transaction: the target, the new action and its first
+    # history entry (2 WRU each); index entries: assigned-ds and by-tenant
+    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 8.1 and per_target["index_wru"] <= 2.1, per_target
