@@ -65,7 +65,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter, masking the finished record (message, extra keys, stack trace) last,
     so no call site has to remember which of its values are secret."""
 
-    def serialize(self, log: dict) -> str:
+    def serialize(self, log: Any) -> str:
         return super().serialize(redact(log))
 
 

@@ -5,7 +5,7 @@ import functools
 import json
 import logging
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from chalice import Blueprint, Response
 
@@ -145,7 +145,7 @@ def json_body(bp: Blueprint, expect: type | tuple[type, ...] | None = None, opti
 def base_url(bp: Blueprint) -> str:
     """Scheme, host and (on an API Gateway default domain) the stage, for absolute HAL links."""
     req = bp.current_request
-    hdrs = req.headers or {}
+    hdrs: Mapping[str, str] = req.headers or {}
     host = hdrs.get("x-forwarded-host") or hdrs.get("host") or "localhost"
     proto = hdrs.get("x-forwarded-proto") or ("https" if host.endswith("amazonaws.com") else "http")
     stage = ""

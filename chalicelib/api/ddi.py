@@ -8,6 +8,8 @@ PUT installedBase answers 201 when it recorded a new installation.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from urllib.parse import quote, unquote
@@ -95,7 +97,7 @@ def _deployment_json(tenant: str, controller_id: str, view: controller.Deploymen
         if chunk.get("metadata"):
             rendered["metadata"] = chunk["metadata"]
         chunks.append(rendered)
-    body = {"id": str(int(view.action.action_id)),
+    body: dict[str, Any] = {"id": str(int(view.action.action_id)),
             field: {"download": view.download, "update": view.update, "chunks": chunks}}
     if view.maintenance_window is not None:
         body[field]["maintenanceWindow"] = view.maintenance_window

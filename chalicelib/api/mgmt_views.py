@@ -31,9 +31,9 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
     flow = bool(cfg["user.confirmation.flow.enabled"])
     if flow:
         body["autoConfirmActive"] = target.auto_confirm is not None
-    if target.last_request_at is not None:
-        body["lastControllerRequestAt"] = int(target.last_request_at)
-        status = poll_status(int(target.last_request_at), cfg, now)
+    status = poll_status(target.last_request_at, cfg, now)
+    if status is not None:
+        body["lastControllerRequestAt"] = status.last_request_at
         body["pollStatus"] = {"lastRequestAt": status.last_request_at,
                               "nextExpectedRequestAt": status.next_expected_request_at, "overdue": status.overdue}
     if target.installed_at is not None:
@@ -62,8 +62,8 @@ def auto_confirm_json(state: AutoConfirm | None, target_href: str) -> dict[str, 
     """MgmtTargetAutoConfirm: the state, and the link that switches it."""
     if state is None:
         return {"active": False, "_links": {"activate": {"href": f"{target_href}/autoConfirm/activate"}}}
-    body = {"active": True, "initiator": state.initiator, "remark": state.remark, "activatedAt": state.activated_at}
-    body = {k: v for k, v in body.items() if v is not None}
+    fields = {"active": True, "initiator": state.initiator, "remark": state.remark, "activatedAt": state.activated_at}
+    body: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
     body["_links"] = {"deactivate": {"href": f"{target_href}/autoConfirm/deactivate"}}
     return body
 

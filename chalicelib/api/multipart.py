@@ -51,9 +51,10 @@ def _parse(content_type: bytes, body: bytes) -> Form:
     files: dict[str, FilePart] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        data = part.get_payload(decode=True) or b""
+        if not isinstance(name, str) or not name:
+            continue  # absent, or an RFC 2231 tuple no browser sends
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is not None or name == "file":
             files[name] = FilePart(filename, part.get_content_type(), data)

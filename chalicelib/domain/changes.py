@@ -83,7 +83,7 @@ E = TypeVar("E")
 
 def applied(entity: E, change: Change) -> E:
     """The entity as the change leaves it (what the store will hold once the write commits)."""
-    values = {}
+    values: dict[str, Any] = {}
     for field, value in change.items():
         if value is REMOVE:
             values[field] = None

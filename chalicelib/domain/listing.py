@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping
 
 from chalicelib import errors
@@ -74,8 +75,12 @@ def page(items: list[dict], paging: Paging) -> tuple[list[dict], int]:
     ordered = list(items)
     # Stable sorts from the least to the most significant key give a multi-key order with mixed directions.
     for sort_key in reversed(paging.sort):
-        ordered.sort(key=lambda item, k=sort_key.key: _sortable(item.get(k)), reverse=sort_key.descending)
+        ordered.sort(key=partial(_sorted_by, sort_key.key), reverse=sort_key.descending)
     return ordered[paging.offset:paging.offset + paging.limit], len(ordered)
+
+
+def _sorted_by(key: str, item: Mapping[str, Any]) -> tuple:
+    return _sortable(item.get(key))
 
 
 def _sortable(value: Any) -> tuple:

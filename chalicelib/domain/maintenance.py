@@ -191,12 +191,14 @@ class _QuartzCron:
                 units[position] = allowed
                 units[position + 1:] = smallest[position + 1:]
             position += 1
-        return datetime(*units)
+        year, month, day, hour, minute, second = units
+        return datetime(year, month, day, hour, minute, second)
 
     def _next_allowed_unit(self, position: int, units: list[int]) -> int | None:
         if position == 2:
             return self._next_day(units[0], units[1], units[2])
         allowed = (self.years, self.months, None, self.hours, self.minutes, self.seconds)[position]
+        assert allowed is not None  # the day (position 2) is handled above
         return _next_allowed(allowed, units[position])
 
     def _next_day(self, year: int, month: int, day: int) -> int | None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NoReturn
 
 from chalicelib import errors
 
@@ -281,7 +281,7 @@ class _Parser:
             self._fail(f"unexpected '{self.text[self.pos]}'")
         return node
 
-    def _fail(self, what: str) -> None:
+    def _fail(self, what: str) -> NoReturn:
         raise errors.RsqlSyntax(f"Invalid search parameter at position {self.pos}: {what}.", [self.text])
 
     def _skip_space(self) -> None:

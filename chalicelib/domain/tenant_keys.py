@@ -119,6 +119,7 @@ def _shown(raw: Any) -> str:
 
 def coerce(key: Key, raw: Any) -> Any:
     """Type-check a value from the wire (JSON) for `key`; InvalidValue when it does not fit."""
+    value: bool | int | str
     if key.kind is bool:
         if isinstance(raw, bool):
             value = raw

@@ -155,7 +155,7 @@ class WorkflowModel:
 
     def to_json(self) -> dict[str, Any]:
         """The model as POST/GET /models show it (and as it is stored)."""
-        body = {"key": self.key, "states": [s.to_json() for s in self.states],
+        body: dict[str, Any] = {"key": self.key, "states": [s.to_json() for s in self.states],
                 "transitions": [t.to_json() for t in self.transitions],
                 "groups": [g.to_json() for g in self.groups]}
         for stored, transition in zip(body["transitions"], self.transitions):

@@ -54,7 +54,7 @@ QUOTAS = {TARGETS: ["TARGET"], SOFTWARE_MODULES: ["SOFTWARE_MODULE", "ARTIFACT_S
 
 def counted_by(header: PendingWork) -> list[str]:
     """The usage counters a rollback of this create changes."""
-    return QUOTAS.get((header.detail or {}).get("entity"), [])
+    return QUOTAS.get(str((header.detail or {}).get("entity")), [])
 
 
 def roll_back(tenant: str, header: PendingWork, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:

@@ -156,7 +156,7 @@ def window_of(stored: Mapping[str, Any] | None):
 def _cache_buster(tenant: str, summary: Mapping[str, Any], now: int) -> int:
     window = window_of(summary.get("maintenanceWindow"))
     available = window is not None and window.is_available(now)
-    return rules.cache_buster(tenant, int(summary["id"]), summary.get("type"), summary.get("forceTime"), now,
+    return rules.cache_buster(tenant, int(summary["id"]), str(summary.get("type")), summary.get("forceTime"), now,
                               available)
 
 

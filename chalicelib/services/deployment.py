@@ -135,13 +135,13 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
         open_actions = _open_actions(tenant, [fresh[cid] for cid in remaining if cid in fresh])
         plans = []
         for cid in remaining:
-            target = fresh.get(cid)
-            if target is None:
+            current = fresh.get(cid)
+            if current is None:
                 continue  # deleted meanwhile
-            if attempt and _already_assigned(target, ds_id, multi, offline):
+            if attempt and _already_assigned(current, ds_id, multi, offline):
                 result.already_assigned += 1
                 continue
-            plans.append((cid, _plan(tenant, target, pending[cid], id_of[cid], snapshot, user,
+            plans.append((cid, _plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
                                      open_actions.get(cid, []), multi, autoclose, offline, flow)))
         failed = []
         for batch in _pack(plans):
@@ -212,7 +212,9 @@ def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]
 
 
 def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
-    batches, current, size = [], [], 0
+    batches: list[list[tuple[str, Tx]]] = []
+    current: list[tuple[str, Tx]] = []
+    size = 0
     for cid, plan in plans:
         if current and size + len(plan) > MAX_ITEMS:
             batches.append(current)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple
 
 from chalicelib import auth, clock, errors
@@ -113,8 +114,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
             part = items[start:start + chunk]
             tx, undo = Tx(), Tx()
             for item in part:
-                tx.put(item, on_fail=lambda cid=item.controller_id: errors.EntityAlreadyExists(
-                    f"Target with controllerId '{cid}' already exists.", [cid]))
+                tx.put(item, on_fail=partial(_already_exists, item.controller_id))
                 security_tokens.claim(tx, tenant, item.security_token, item.controller_id, _token_in_use)
                 undo.delete(store.key_only(tenant, item.controller_id), add_version_condition=False)
                 security_tokens.release(undo, tenant, item.security_token, item.controller_id)
@@ -123,6 +123,10 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
             counters.usage_update(undo, tenant, "TARGET", -len(part), spread_by=spread)
             steps.commit(tx, undo, created=[item.controller_id for item in part])
     return items
+
+
+def _already_exists(controller_id: str) -> errors.SkyhawkError:
+    return errors.EntityAlreadyExists(f"Target with controllerId '{controller_id}' already exists.", [controller_id])
 
 
 def _token_in_use() -> errors.SkyhawkError:
@@ -258,13 +262,14 @@ def finish_deletion(tenant: str, controller_id: str, has_time: Callable[[], bool
 def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     """Steps 2 and 3 of `delete`; idempotent, and it notes its progress for a retry."""
     tenant, controller_id, key = target.tenant, target.controller_id, target.deletion
+    assert key is not None  # only a tombstoned target is purged
     work = pending.get(tenant, key)
     remaining = ([int(i) for i in (work.detail or {}).get("actions", [])] if work is not None
                  else action_store.ids_of_target(tenant, controller_id))
     while remaining:
         chunk, remaining = remaining[:PURGE_CHUNK], remaining[PURGE_CHUNK:]
         action_store.delete_many(tenant, controller_id, chunk)
-        if remaining:
+        if remaining and work is not None:
             pending.note_progress(work, {"actions": remaining})
             if not has_time():
                 return False

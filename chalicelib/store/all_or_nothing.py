@@ -26,7 +26,7 @@ committed only when the next one is queued (or at the end), so the last one is k
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from chalicelib import clock
 from chalicelib.store import pending
@@ -56,6 +56,7 @@ class AllOrNothing:
         self._queued = (tx, undo, [str(ref) for ref in created])
 
     def _commit_queued(self, last: bool) -> None:
+        assert self._queued is not None
         tx, undo, created = self._queued
         self._queued = None
         if not last and self._header is None:
@@ -115,7 +116,7 @@ class AllOrNothing:
     def __enter__(self) -> "AllOrNothing":
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> Literal[False]:
         if exc is None and self._queued is not None:
             try:
                 self._commit_queued(last=True)

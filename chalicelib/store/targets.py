@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain import changes
 from chalicelib.domain import targets as domain
@@ -59,11 +60,11 @@ def key_only(tenant: str, controller_id: str) -> domain.Target:
     return domain.Target(tenant, controller_id)
 
 
-def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[Target]:
+def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
     return _full_items(tenant, Target.assigned_ds_index.query(f"{tenant}#{ds_id}"))
 
 
-def by_installed_ds(tenant: str, ds_id: int) -> Iterator[Target]:
+def by_installed_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
     return _full_items(tenant, Target.installed_ds_index.query(f"{tenant}#{ds_id}"))
 
 
@@ -71,7 +72,7 @@ def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterat
     """Keys-only index entries, completed with BatchGetItem, in the index's (controllerId) order."""
     pending: list[str] = []
 
-    def flush() -> Iterator[Target]:
+    def flush() -> Iterator[domain.Target]:
         found = find_many(tenant, pending)
         for cid in pending:
             if cid in found:
@@ -97,7 +98,7 @@ def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: in
                     older_than_ms: int) -> bool:
     """Write the coarse last-seen time only if the stored one is older than `older_than_ms` (or absent)."""
     view = TargetPresence(tenant, controller_id)
-    actions = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
+    actions: list[Action] = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
                TargetPresence.overdue_shard.set(domain.overdue_shard(tenant, controller_id))]
     if ip_address:
         actions.append(TargetPresence.ip_address.set(ip_address))
