@@ -209,7 +209,7 @@ def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instanc
         change = progressed(instance, model, progress)
         tx = Tx()
         after = _record(tx, instance, progress, now)
-        repo.change(tx, instance, change).commit()
+        repo.update(tx, instance, change).commit()
         after()
         return _view(changes.applied(instance, change))
 

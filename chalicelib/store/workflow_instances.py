@@ -83,7 +83,7 @@ def add(tx: Tx, instance: domain.WorkflowInstance) -> Tx:
     return tx.put(instance, condition=changes.Missing("sk"))
 
 
-def change(tx: Tx, instance: domain.WorkflowInstance, change: changes.Change) -> Tx:
+def update(tx: Tx, instance: domain.WorkflowInstance, change: changes.Change) -> Tx:
     """Update the instance as read, conditional on its version (a concurrent change -> ConcurrentModification)."""
     _check_size(changes.applied(instance, change))
     return tx.update(instance, change)
