@@ -23,10 +23,11 @@ workflow_rules = lazy_import("chalicelib.domain.workflow")
 callers = lazy_import("chalicelib.services.callers")
 
 if TYPE_CHECKING:
+    from chalicelib.domain.config_files import Content
+    from chalicelib.domain.device_configuration import ConfiguredFile
     from chalicelib.domain.workflow import StateInfo
     from chalicelib.services.callers import Caller
-    from chalicelib.services.config_files import Content, FileView, RevisionView
-    from chalicelib.services.device_configuration import ConfiguredFile
+    from chalicelib.services.config_files import FileView, RevisionView
     from chalicelib.services.workflow import InstanceView
 
 JSON = "application/json"

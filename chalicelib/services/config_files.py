@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib import clock, errors
-from chalicelib.domain import config_model, dcs_ids
+from chalicelib.domain import changes, config_model, dcs_ids
+from chalicelib.domain.config_files import ConfigFile, ConfigRevision, Content, head_moved, head_unchanged
 from chalicelib.domain.config_model import TaskDefinition
 from chalicelib.domain.dcs_paging import PageRequest
 from chalicelib.domain.workflow import InvalidInput
+from chalicelib.domain.workflow_instances import WorkflowInstance
 from chalicelib.services.callers import Caller
 from chalicelib.store import config_files as repo
 from chalicelib.store import tx as tx_store
 from chalicelib.store import workflow_instances
 from chalicelib.store.tx import Tx
-from chalicelib.store.workflow_tables import ConfigFile, ConfigRevision, WorkflowInstance
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,6 @@ class RevisionView:
     created_at: int
 
 
-@dataclass(frozen=True)
-class Content:
-    data: bytes
-    content_type: str
-    hash: str
-
-
 # --- files --------------------------------------------------------------------------------------------
 def create_file(caller: Caller, body: Any) -> FileView:
     if not isinstance(body, Mapping):
@@ -72,9 +66,7 @@ def create_file(caller: Caller, body: Any) -> FileView:
                                 "characters.", ["description"])
     now = clock.now_ms()
     file_id = str(uuid.uuid4())
-    item = ConfigFile(caller.tenant, ConfigFile.PREFIX + file_id, file_id=file_id, path=path,
-                      description=description or "", head=None, created_at=now, created_by=caller.name,
-                      last_modified_at=now, last_modified_by=caller.name)
+    item = ConfigFile.new(caller.tenant, file_id, path, description, caller.name, now)
     repo.create(Tx(), item).commit()
     return _file_view(item)
 
@@ -120,7 +112,7 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
         if existing is not None:
             return _revision_view(existing), False
         revision = _store_bytes(caller, item, content, content_type, digest)
-        tx = Tx().check(ConfigFile, caller.tenant, item.sk, ConfigFile.sk.exists(),
+        tx = Tx().check(ConfigFile, caller.tenant, item.sk, changes.Exists("sk"),
                         on_fail=lambda: errors.EntityNotFound.of("ConfigurationFile", file_id))
         repo.add_revision(tx, revision, caller.tenant).commit()
         return _revision_view(revision), True
@@ -144,9 +136,14 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
         tx = Tx()
         if repo.find_revision(caller.tenant, file_id, digest) is None:
             repo.add_revision(tx, _store_bytes(caller, item, content, content_type, digest), caller.tenant)
-        repo.move_head(tx, item, digest, item.head, if_match is not None, caller.name, now).commit()
-        item.head = digest
-        return _file_view(item)
+        checked = if_match is not None
+        moved = head_moved(digest, caller.name, now)
+        tx.update(item, moved, condition=head_unchanged(item, checked),
+                  on_fail=lambda: errors.PreconditionFailed(
+                      "The file's head changed since the given ETag (If-Match); read it again.")
+                  if checked else errors.ConcurrentModification())
+        tx.commit()
+        return _file_view(changes.applied(item, moved))
 
     _check_size(content)
     content_type = _content_type(content_type)
@@ -310,7 +307,7 @@ def _pinned(caller: Caller, file_id: str, sha256: str | None) -> _Pinned:
         for ref in row.file_refs:
             ref_file, _, ref_hash = ref.partition("/")
             if ref_file == file_id and ref_hash != "head" and sha256 in (None, ref_hash):
-                wanted = (row.sk[len(WorkflowInstance.PREFIX):], ref_hash)  # rows come oldest first
+                wanted = (row.instance_id, ref_hash)  # rows come oldest first
     if wanted is not None:
         task = workflow_instances.find(caller.tenant, wanted[0])
         if task is not None and task.device_id == caller.name and task.group_name == config_model.OPEN:
@@ -365,9 +362,8 @@ def _content_type(header: str | None) -> str:
 
 def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, kind: str, digest: str) -> ConfigRevision:
     repo.put_content(caller.tenant, digest, content, kind)
-    return ConfigRevision(repo.file_key(caller.tenant, item.file_id), digest, file_id=item.file_id,
-                          content_length=len(content), content_type=kind, sha1=hashlib.sha1(content).hexdigest(),
-                          created_at=clock.now_ms(), created_by=caller.name)
+    return ConfigRevision.new(caller.tenant, item.file_id, content, digest, hashlib.sha1(content).hexdigest(), kind,
+                              caller.name, clock.now_ms())
 
 
 def _file_view(item: ConfigFile) -> FileView:

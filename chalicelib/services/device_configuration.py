@@ -15,34 +15,20 @@ starts without tasks, download grants or configuration.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Callable
 
 from chalicelib import errors
 from chalicelib.domain import config_model, dcs_ids
+from chalicelib.domain.config_files import Content
 from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.device_configuration import ConfiguredFile, configured_files, replacing
+from chalicelib.domain.workflow_instances import WorkflowInstance
 from chalicelib.services import config_files
 from chalicelib.services.callers import Caller
-from chalicelib.services.config_files import Content
 from chalicelib.store import device_configuration as repo
 from chalicelib.store import targets as target_store
 from chalicelib.store import workflow_instances
 from chalicelib.store.tx import Tx
-from chalicelib.store.workflow_tables import DeviceConfigurationEntry, WorkflowInstance
-
-
-@dataclass(frozen=True)
-class ConfiguredFile:
-    path: str
-    file_id: str | None
-    hash: str | None
-    checksum: str | None
-    uri: str
-    task_id: str
-    configured_at: int
-    content_type: str | None
-    content_length: int | None
-
 
 log = logging.getLogger("skyhawk")
 
@@ -55,14 +41,10 @@ def record_task(tx: Tx, task: WorkflowInstance, now: int) -> Callable[[], None]:
     exactly which entry it replaced. Returns what to run once the transaction committed: release the
     copies of the replaced entries (a crash before leaves them behind until the device is forgotten).
     """
-    key = repo.device_key(task.tenant, task.device_id)
-    by_path = {entry["path"]: entry for entry in task.resolved_files or []}  # one write per item in a transaction
-    current = repo.find_many(task.tenant, task.device_id, list(by_path))
-    for path, entry in by_path.items():
-        repo.record(tx, DeviceConfigurationEntry(
-            key, path, file_id=entry.get("fileId"), hash=entry.get("hash"), checksum=entry.get("checksum"),
-            uri=entry["uri"], task_id=task.instance_id, configured_at=now, content_type=entry.get("contentType"),
-            content_length=entry.get("contentLength")), replaces=current.get(path))
+    recorded = configured_files(task, now)
+    current = repo.find_many(task.tenant, task.device_id, [entry.path for entry in recorded])
+    for entry in recorded:
+        tx.put(entry, condition=replacing(current.get(entry.path)))
     replaced = [e for e in current.values() if e.file_id is not None and e.task_id != task.instance_id]
 
     def release_replaced() -> None:
@@ -92,10 +74,7 @@ def release_task_copies(task: WorkflowInstance) -> None:
 
 def actual_configuration(caller: Caller, device_id: str, page: PageRequest) -> tuple[list[ConfiguredFile], int]:
     _readable(caller, device_id)
-    entries = repo.entries(caller.tenant, device_id, descending=page.descending)
-    files = [ConfiguredFile(e.path, e.file_id, e.hash, e.checksum, e.uri, e.task_id, int(e.configured_at),
-                            e.content_type, int(e.content_length) if e.content_length is not None else None)
-             for e in entries]
+    files = repo.entries(caller.tenant, device_id, descending=page.descending)
     return page.window(files), len(files)
 
 

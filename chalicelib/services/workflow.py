@@ -12,18 +12,24 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from chalicelib import clock, config, errors
-from chalicelib.domain import config_model, dcs_ids
+from chalicelib.domain import changes, config_model, dcs_ids
 from chalicelib.domain import workflow as engine
 from chalicelib.domain.dcs_paging import PageRequest
+from chalicelib.domain.targets import Target
 from chalicelib.domain.workflow import Progress, StateInfo, WorkflowModel
+from chalicelib.domain.workflow_instances import (
+    RegisteredModel,
+    WorkflowInstance,
+    becomes_configured,
+    new_instance,
+    progressed,
+)
 from chalicelib.services import config_files, device_configuration, tenant_config
 from chalicelib.services.callers import Caller
 from chalicelib.store import targets as target_store
 from chalicelib.store import tx as tx_store
 from chalicelib.store import workflow_instances as repo
-from chalicelib.store.tables import Target
 from chalicelib.store.tx import Tx
-from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ def get_model(caller: Caller, key: str) -> WorkflowModel:
     item = repo.find_model(caller.tenant, key) if dcs_ids.is_model_key(key) else None
     if item is None:
         raise errors.EntityNotFound.of("Model", dcs_ids.shortened(key))
-    return WorkflowModel.from_json(item.definition)
+    return item.model
 
 
 def create_model(caller: Caller, body: Any) -> WorkflowModel:
@@ -61,8 +67,7 @@ def create_model(caller: Caller, body: Any) -> WorkflowModel:
     if model.key == config_model.KEY:
         raise errors.EntityAlreadyExists(f"The model '{model.key}' is built in.", ["key", model.key])
     now = clock.now_ms()
-    repo.create_model(WorkflowModelItem(caller.tenant, WorkflowModelItem.PREFIX + model.key, key=model.key,
-                                        definition=model.to_json(), created_at=now, created_by=caller.name))
+    repo.create_model(RegisteredModel.new(caller.tenant, model, caller.name, now))
     return model
 
 
@@ -113,20 +118,15 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
     _domain(lambda: engine.check_bytes(stored, "'data'" if not is_task else "The task", engine.MAX_DATA_BYTES))
     now = clock.now_ms()
     instance_id = repo.new_instance_id(now)
-    item = WorkflowInstance(
-        caller.tenant, WorkflowInstance.PREFIX + instance_id, instance_id=instance_id, device_id=device_id,
-        device_key=repo.device_key(caller.tenant, device_id), model_key=model.key,
-        model_index_key=repo.model_index_key(caller.tenant, model.key),
-        model_json=None if model == config_model.MODEL else model.to_json(), data=data if data is not None else {},
-        file_refs=files.get("refs") or None, resolved_files=files.get("resolved"),
-        created_at=now, created_by=caller.name)
     progress = engine.start(model, now)
+    instance = new_instance(caller.tenant, instance_id, device_id, model, progress, data, caller.name, now,
+                            file_refs=files.get("refs"), resolved_files=files.get("resolved"))
     # The target must still exist, and not be being deleted, when the instance is written: a deleted device's
     # instances are removed once (device_configuration.forget_device), none may appear afterwards.
     tx = Tx().check(Target, caller.tenant, device_id, target_store.live_condition(),
                     on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
-    after = _apply(item, model, progress, now, tx)
-    repo.save(tx, item, new=True)
+    after = _record(tx, instance, progress, now)
+    repo.add(tx, instance)
     copies = config_files.copy_task_files(caller.tenant, device_id, instance_id, files["resolved"]) if is_task else []
     try:
         tx.commit()
@@ -134,17 +134,15 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
         config_files.discard_copies(copies)  # a refused task leaves no copies behind
         raise
     after()
-    return _view(item, model)
+    return _view(instance)
 
 
 def get_instance(caller: Caller, instance_id: str) -> InstanceView:
-    item = _visible(caller, repo.find(caller.tenant, instance_id), instance_id)
-    return _view(item, _model_of(item))
+    return _view(_visible(caller, repo.find(caller.tenant, instance_id), instance_id))
 
 
 def get_task(caller: Caller, device_id: str, task_id: str) -> InstanceView:
-    item = _task(caller, device_id, task_id)
-    return _view(item, _model_of(item))
+    return _view(_task(caller, device_id, task_id))
 
 
 def list_instances(caller: Caller, where: InstanceFilter, page: PageRequest) -> tuple[list[InstanceView], int]:
@@ -169,7 +167,7 @@ def list_instances(caller: Caller, where: InstanceFilter, page: PageRequest) -> 
                 and (not where.current_state or r.current_state == where.current_state)
                 and (not caller.is_device or r.device_visible)]
     items = repo.fetch(page.window(matching))
-    return [_view(i, _model_of(i)) for i in items], len(matching)
+    return [_view(i) for i in items], len(matching)
 
 
 def list_tasks(caller: Caller, device_id: str, page: PageRequest) -> tuple[list[InstanceView], int]:
@@ -204,34 +202,25 @@ def cancel_instance(caller: Caller, instance_id: str) -> InstanceView:
 def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instance_id: str,
             decide: Callable[[WorkflowModel, Progress, int], Progress]) -> InstanceView:
     def attempt() -> InstanceView:
-        item = _visible(caller, load(), instance_id)
-        model = _model_of(item)
+        instance = _visible(caller, load(), instance_id)
+        model = instance.model
         now = clock.now_ms()
-        progress = _domain(lambda: decide(model, _progress_of(item), now))
+        progress = _domain(lambda: decide(model, instance.progress, now))
+        change = progressed(instance, model, progress)
         tx = Tx()
-        after = _apply(item, model, progress, now, tx)
-        repo.save(tx, item).commit()
+        after = _record(tx, instance, progress, now)
+        repo.update(tx, instance, change).commit()
         after()
-        return _view(item, model)
+        return _view(changes.applied(instance, change))
 
     return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
 
-def _apply(item: WorkflowInstance, model: WorkflowModel, progress: Progress, now: int, tx: Tx) -> Callable[[], None]:
-    """Write the engine's result onto the item (and the actual configuration when a task got CONFIGURED);
-    returns what to run once `tx` committed."""
-    state = progress.state
-    group = model.group_of(state)
-    item.current = progress.current.to_store()
-    item.history = [h.to_store() for h in progress.history]
-    item.current_state = state
-    item.group_name = group
-    item.device_group_key = repo.group_key(group, item.instance_id)
-    item.device_visible = model.device_visible(state)
-    if item.model_key == config_model.KEY and item.expiry_key is None:
-        item.expiry_key = item.tenant  # joins the sparse index the retention job reads (by creation time)
-    if item.model_key == config_model.KEY and config_model.CONFIGURED in progress.entered:
-        return device_configuration.record_task(tx, item, now)
+def _record(tx: Tx, instance: WorkflowInstance, progress: Progress, now: int) -> Callable[[], None]:
+    """Add the device's actual configuration to `tx` when this change makes a task CONFIGURED; returns what to
+    run once `tx` committed."""
+    if becomes_configured(instance, progress):
+        return device_configuration.record_task(tx, instance, now)
     return lambda: None
 
 
@@ -266,20 +255,10 @@ def _operator_only(caller: Caller) -> None:
         raise errors.InsufficientPermission("Devices cannot create workflow instances.")
 
 
-def _model_of(item: WorkflowInstance) -> WorkflowModel:
-    if item.model_json:
-        return WorkflowModel.from_json(item.model_json)
-    return config_model.MODEL
-
-
-def _progress_of(item: WorkflowInstance) -> Progress:
-    return Progress(StateInfo.from_store(item.current), tuple(StateInfo.from_store(h) for h in item.history))
-
-
-def _view(item: WorkflowInstance, model: WorkflowModel) -> InstanceView:
-    progress = _progress_of(item)
-    return InstanceView(item.instance_id, item.device_id, int(item.created_at), model, progress.current,
-                        progress.history, item.data if item.data is not None else {})
+def _view(instance: WorkflowInstance) -> InstanceView:
+    progress = instance.progress
+    return InstanceView(instance.instance_id, instance.device_id, int(instance.created_at), instance.model,
+                        progress.current, progress.history, instance.data if instance.data is not None else {})
 
 
 def _domain(fn: Callable[[], Any]) -> Any:
@@ -329,7 +308,7 @@ def expire_tasks(tenant: str, now: int) -> int:
 def _closed(task: WorkflowInstance, days: int, now: int) -> WorkflowInstance | None:
     """The task in a final state: an open one is canceled first. None: it could not be closed this time
     (changed concurrently) and waits for the next run."""
-    if _model_of(task).is_final(task.current_state):
+    if task.is_final():
         return task
     message = f"Expired: configuration tasks are deleted {days} days after their creation."
 

@@ -11,7 +11,9 @@ from typing import Iterator
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import errors
-from chalicelib.store import blobs
+from chalicelib.domain import changes
+from chalicelib.domain import config_files as domain
+from chalicelib.store import blobs, records
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import ConfigBlob, ConfigFile, ConfigFilePath, ConfigRevision
 
@@ -71,16 +73,24 @@ def delete_copies(tenant: str, device_id: str) -> int:
 
 
 # --- files --------------------------------------------------------------------------------------------
-def find(tenant: str, file_id: str, consistent: bool = False) -> ConfigFile | None:
+def _file(item: ConfigFile) -> domain.ConfigFile:
+    return records.to_entity(domain.ConfigFile, item)
+
+
+def _revision(item: ConfigRevision) -> domain.ConfigRevision:
+    return records.to_entity(domain.ConfigRevision, item)
+
+
+def find(tenant: str, file_id: str, consistent: bool = False) -> domain.ConfigFile | None:
     try:
-        return ConfigFile.get(tenant, ConfigFile.PREFIX + file_id, consistent_read=consistent)
+        return _file(ConfigFile.get(tenant, ConfigFile.PREFIX + file_id, consistent_read=consistent))
     except DoesNotExist:
         return None
 
 
-def find_many(tenant: str, file_ids: list[str]) -> dict[str, ConfigFile]:
+def find_many(tenant: str, file_ids: list[str]) -> dict[str, domain.ConfigFile]:
     keys = [(tenant, ConfigFile.PREFIX + fid) for fid in dict.fromkeys(file_ids)]
-    return {f.file_id: f for f in ConfigFile.batch_get(keys)} if keys else {}
+    return {f.file_id: _file(f) for f in ConfigFile.batch_get(keys)} if keys else {}
 
 
 def paths(tenant: str, prefix: str, descending: bool) -> list[tuple[str, str]]:
@@ -90,61 +100,43 @@ def paths(tenant: str, prefix: str, descending: bool) -> list[tuple[str, str]]:
     return [(row.sk[len(ConfigFilePath.PREFIX):], row.file_id) for row in rows]
 
 
-def create(tx: Tx, item: ConfigFile) -> Tx:
-    guard = ConfigFilePath(item.tenant, ConfigFilePath.PREFIX + item.path, file_id=item.file_id)
+def create(tx: Tx, file: domain.ConfigFile) -> Tx:
+    """The file and the guard of its unique path (a taken path: 409)."""
+    guard = ConfigFilePath(file.tenant, ConfigFilePath.PREFIX + file.path, file_id=file.file_id)
     tx.put(guard, condition=ConfigFilePath.sk.does_not_exist(),
-           on_fail=lambda: errors.EntityAlreadyExists(f"A file with path '{item.path}' already exists.",
-                                                      ["path", item.path]))
-    tx.put(item, condition=ConfigFile.sk.does_not_exist())
+           on_fail=lambda: errors.EntityAlreadyExists(f"A file with path '{file.path}' already exists.",
+                                                      ["path", file.path]))
+    tx.put(file, condition=changes.Missing("sk"))
     return tx
 
 
-def move_head(tx: Tx, item: ConfigFile, head: str, expected_head: str | None, check_head: bool, user: str,
-              now: int) -> Tx:
-    """Point the file's head at `head`; with `check_head`, only if it still is `expected_head` (If-Match)."""
-    condition = ConfigFile.sk.exists()
-    if check_head:
-        condition &= ConfigFile.head.does_not_exist() if expected_head is None else ConfigFile.head == expected_head
-    tx.update(item, [ConfigFile.head.set(head), ConfigFile.last_modified_at.set(now),
-                     ConfigFile.last_modified_by.set(user)], condition=condition,
-              on_fail=lambda: errors.PreconditionFailed(
-                  "The file's head changed since the given ETag (If-Match); read it again.")
-              if check_head else errors.ConcurrentModification())
-    return tx
-
-
-def delete(tx: Tx, item: ConfigFile) -> Tx:
-    tx.delete(ConfigFilePath(item.tenant, ConfigFilePath.PREFIX + item.path, file_id=item.file_id))
-    tx.delete(item, add_version_condition=False)
+def delete(tx: Tx, file: domain.ConfigFile) -> Tx:
+    tx.delete(ConfigFilePath(file.tenant, ConfigFilePath.PREFIX + file.path, file_id=file.file_id))
+    tx.delete(file, add_version_condition=False)
     return tx
 
 
 # --- revisions ----------------------------------------------------------------------------------------
-def file_key(tenant: str, file_id: str) -> str:
-    return f"{tenant}#{file_id}"
-
-
-def find_revision(tenant: str, file_id: str, sha256: str) -> ConfigRevision | None:
+def find_revision(tenant: str, file_id: str, sha256: str) -> domain.ConfigRevision | None:
     try:
-        return ConfigRevision.get(file_key(tenant, file_id), sha256)
+        return _revision(ConfigRevision.get(domain.file_key(tenant, file_id), sha256))
     except DoesNotExist:
         return None
 
 
-def revisions(tenant: str, file_id: str) -> Iterator[ConfigRevision]:
+def revisions(tenant: str, file_id: str) -> Iterator[domain.ConfigRevision]:
     """Every revision of the file (a Query; its cost grows with the file's revisions)."""
-    return ConfigRevision.query(file_key(tenant, file_id))
+    return (_revision(r) for r in ConfigRevision.query(domain.file_key(tenant, file_id)))
 
 
-def add_revision(tx: Tx, revision: ConfigRevision, tenant: str) -> Tx:
+def add_revision(tx: Tx, revision: domain.ConfigRevision, tenant: str) -> Tx:
     """The revision (new for this file) and one more reference to its bytes."""
-    tx.put(revision, condition=ConfigRevision.hash.does_not_exist(),
-           on_fail=lambda: errors.ConcurrentModification())
+    tx.put(revision, condition=changes.Missing("hash"), on_fail=lambda: errors.ConcurrentModification())
     tx.update(ConfigBlob(tenant, ConfigBlob.PREFIX + revision.hash), [ConfigBlob.refs.add(1)])
     return tx
 
 
-def remove_revision(tx: Tx, revision: ConfigRevision, tenant: str) -> Tx:
+def remove_revision(tx: Tx, revision: domain.ConfigRevision, tenant: str) -> Tx:
     tx.delete(revision)
     tx.update(ConfigBlob(tenant, ConfigBlob.PREFIX + revision.hash), [ConfigBlob.refs.add(-1)])
     return tx

@@ -3,33 +3,27 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store.tx import Tx
+from chalicelib.domain import device_configuration as domain
+from chalicelib.domain.workflow_instances import device_key
+from chalicelib.store import records
 from chalicelib.store.workflow_tables import DeviceConfigurationEntry
 
 
-def device_key(tenant: str, device_id: str) -> str:
-    return f"{tenant}#{device_id}"
+def _entry(item: DeviceConfigurationEntry) -> domain.ConfiguredFile:
+    return records.to_entity(domain.ConfiguredFile, item)
 
 
-def record(tx: Tx, entry: DeviceConfigurationEntry, replaces: DeviceConfigurationEntry | None) -> Tx:
-    """Last configured wins: the entry is written in the transaction that moves the task to CONFIGURED, on
-    the condition that the entry it replaces (None: no entry) is still there (else ConcurrentModification)."""
-    condition = (DeviceConfigurationEntry.path.does_not_exist() if replaces is None
-                 else DeviceConfigurationEntry.task_id == replaces.task_id)
-    tx.put(entry, condition=condition)
-    return tx
-
-
-def find_many(tenant: str, device_id: str, paths: list[str]) -> dict[str, DeviceConfigurationEntry]:
+def find_many(tenant: str, device_id: str, paths: list[str]) -> dict[str, domain.ConfiguredFile]:
     """The device's entries at `paths` (BatchGetItem, consistent), by path."""
     keys = [(device_key(tenant, device_id), path) for path in dict.fromkeys(paths)]
     if not keys:
         return {}
-    return {e.path: e for e in DeviceConfigurationEntry.batch_get(keys, consistent_read=True)}
+    return {e.path: _entry(e) for e in DeviceConfigurationEntry.batch_get(keys, consistent_read=True)}
 
 
-def entries(tenant: str, device_id: str, descending: bool = False) -> list[DeviceConfigurationEntry]:
-    return list(DeviceConfigurationEntry.query(device_key(tenant, device_id), scan_index_forward=not descending))
+def entries(tenant: str, device_id: str, descending: bool = False) -> list[domain.ConfiguredFile]:
+    return [_entry(e) for e in DeviceConfigurationEntry.query(device_key(tenant, device_id),
+                                                              scan_index_forward=not descending)]
 
 
 def delete_all(tenant: str, device_id: str) -> int:
@@ -44,8 +38,8 @@ def delete_all(tenant: str, device_id: str) -> int:
     return count
 
 
-def find(tenant: str, device_id: str, path: str) -> DeviceConfigurationEntry | None:
+def find(tenant: str, device_id: str, path: str) -> domain.ConfiguredFile | None:
     try:
-        return DeviceConfigurationEntry.get(device_key(tenant, device_id), path)
+        return _entry(DeviceConfigurationEntry.get(device_key(tenant, device_id), path))
     except DoesNotExist:
         return None

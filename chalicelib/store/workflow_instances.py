@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import errors
+from chalicelib.domain import changes
+from chalicelib.domain import workflow_instances as domain
+from chalicelib.store import records
 from chalicelib.store.tx import Tx
 from chalicelib.store.workflow_tables import WorkflowInstance, WorkflowModelItem
 
@@ -44,31 +46,19 @@ def new_instance_id(now_ms: int) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def device_key(tenant: str, device_id: str) -> str:
-    return f"{tenant}#{device_id}"
-
-
-def model_index_key(tenant: str, model_key: str) -> str:
-    return f"{tenant}#{model_key}"
-
-
-def group_key(group: str | None, instance_id: str) -> str:
-    return f"{group or ''}#{instance_id}"
-
-
 # --- models -------------------------------------------------------------------------------------------
-def find_model(tenant: str, key: str) -> WorkflowModelItem | None:
+def find_model(tenant: str, key: str) -> domain.RegisteredModel | None:
     try:
-        return WorkflowModelItem.get(tenant, WorkflowModelItem.PREFIX + key)
+        return records.to_entity(domain.RegisteredModel, WorkflowModelItem.get(tenant, WorkflowModelItem.PREFIX + key))
     except DoesNotExist:
         return None
 
 
-def create_model(item: WorkflowModelItem) -> None:
-    _check_size(item)
-    Tx().put(item, condition=WorkflowModelItem.sk.does_not_exist(),
-             on_fail=lambda: errors.EntityAlreadyExists(f"A model with key '{item.key}' already exists.",
-                                                        ["key", item.key])).commit()
+def create_model(model: domain.RegisteredModel) -> None:
+    _check_size(model)
+    Tx().put(model, condition=changes.Missing("sk"),
+             on_fail=lambda: errors.EntityAlreadyExists(f"A model with key '{model.key}' already exists.",
+                                                        ["key", model.key])).commit()
 
 
 def delete_model(tenant: str, key: str) -> None:
@@ -76,24 +66,33 @@ def delete_model(tenant: str, key: str) -> None:
 
 
 # --- instances ----------------------------------------------------------------------------------------
-def find(tenant: str, instance_id: str) -> WorkflowInstance | None:
+def _instance(item: WorkflowInstance) -> domain.WorkflowInstance:
+    return records.to_entity(domain.WorkflowInstance, item)
+
+
+def find(tenant: str, instance_id: str) -> domain.WorkflowInstance | None:
     try:
-        return WorkflowInstance.get(tenant, WorkflowInstance.PREFIX + instance_id, consistent_read=True)
+        return _instance(WorkflowInstance.get(tenant, WorkflowInstance.PREFIX + instance_id, consistent_read=True))
     except DoesNotExist:
         return None
 
 
-def save(tx: Tx, item: WorkflowInstance, new: bool = False) -> Tx:
-    """Put the whole instance, conditional on its version (a concurrent change -> ConcurrentModification)."""
-    _check_size(item)
-    condition = WorkflowInstance.sk.does_not_exist() if new else None
-    tx.put(item, condition=condition)
-    return tx
+def add(tx: Tx, instance: domain.WorkflowInstance) -> Tx:
+    """Put the new instance (its id taken: ConcurrentModification)."""
+    _check_size(instance)
+    return tx.put(instance, condition=changes.Missing("sk"))
+
+
+def update(tx: Tx, instance: domain.WorkflowInstance, change: changes.Change) -> Tx:
+    """Update the instance as read, conditional on its version (a concurrent change -> ConcurrentModification)."""
+    _check_size(changes.applied(instance, change))
+    return tx.update(instance, change)
 
 
 def item_bytes(item: Any) -> int:
     """The item's size as DynamoDB counts it (UTF-8 names and values; numbers counted generously)."""
-    return sum(len(name.encode("utf-8")) + _value_bytes(value) for name, value in item.serialize().items())
+    model = records.to_model(item) if records.is_entity(item) else item
+    return sum(len(name.encode("utf-8")) + _value_bytes(value) for name, value in model.serialize().items())
 
 
 def _value_bytes(value: dict[str, Any]) -> int:
@@ -117,49 +116,38 @@ def _check_size(item: Any) -> None:
         raise errors.BadRequest(f"The request would store {size} bytes in one item; at most {MAX_ITEM_BYTES} fit.")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One index entry of a list: enough to filter, count and fetch the page."""
-    tenant: str
-    sk: str
-    model_key: str | None
-    current_state: str | None
-    group_name: str | None
-    device_visible: bool
-    file_refs: tuple[str, ...] = ()
+def _row(item: WorkflowInstance, group: str | None = None, model_key: str | None = None) -> domain.InstanceRow:
+    return domain.InstanceRow(item.tenant, item.sk, model_key or item.model_key, item.current_state,
+                              group if group is not None else item.group_name,
+                              item.device_visible if item.device_visible is not None else True,
+                              tuple(item.file_refs or ()))
 
 
-def _row(item: WorkflowInstance, group: str | None = None, model_key: str | None = None) -> Row:
-    return Row(item.tenant, item.sk, model_key or item.model_key, item.current_state,
-               group if group is not None else item.group_name,
-               item.device_visible if item.device_visible is not None else True,
-               tuple(item.file_refs or ()))
-
-
-def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[Row]:
-    items = WorkflowInstance.by_device.query(device_key(tenant, device_id), scan_index_forward=not descending)
+def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[domain.InstanceRow]:
+    items = WorkflowInstance.by_device.query(domain.device_key(tenant, device_id), scan_index_forward=not descending)
     return (_row(i) for i in items)
 
 
 def keys_by_device(tenant: str, device_id: str) -> Iterator[tuple[str, str]]:
     """Keys of every instance of the device, in any state (the device index, keys only)."""
-    items = WorkflowInstance.by_device.query(device_key(tenant, device_id), attributes_to_get=["tenant", "sk"])
+    items = WorkflowInstance.by_device.query(domain.device_key(tenant, device_id), attributes_to_get=["tenant", "sk"])
     return ((i.tenant, i.sk) for i in items)
 
 
-def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bool) -> Iterator[Row]:
+def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bool) -> Iterator[domain.InstanceRow]:
     items = WorkflowInstance.by_device_group.query(
-        device_key(tenant, device_id), WorkflowInstance.device_group_key.startswith(group + "#"),
+        domain.device_key(tenant, device_id), WorkflowInstance.device_group_key.startswith(group + "#"),
         scan_index_forward=not descending)
     return (_row(i, group) for i in items)
 
 
-def rows_by_model(tenant: str, model_key: str, descending: bool) -> Iterator[Row]:
-    items = WorkflowInstance.by_model.query(model_index_key(tenant, model_key), scan_index_forward=not descending)
+def rows_by_model(tenant: str, model_key: str, descending: bool) -> Iterator[domain.InstanceRow]:
+    items = WorkflowInstance.by_model.query(domain.model_index_key(tenant, model_key),
+                                            scan_index_forward=not descending)
     return (_row(i, model_key=model_key) for i in items)
 
 
-def rows_by_tenant(tenant: str, descending: bool) -> Iterator[Row]:
+def rows_by_tenant(tenant: str, descending: bool) -> Iterator[domain.InstanceRow]:
     """Every instance of the tenant (the unfiltered operator list; cost grows with the tenant's instances)."""
     items = WorkflowInstance.query(
         tenant, WorkflowInstance.sk.startswith(WorkflowInstance.PREFIX), scan_index_forward=not descending,
@@ -167,13 +155,13 @@ def rows_by_tenant(tenant: str, descending: bool) -> Iterator[Row]:
     return (_row(i) for i in items)
 
 
-def fetch(rows: Iterable[Row]) -> list[WorkflowInstance]:
+def fetch(rows: Iterable[domain.InstanceRow]) -> list[domain.WorkflowInstance]:
     """The full items of `rows`, in the rows' order (BatchGetItem, 100 keys a call)."""
     keys = [(r.tenant, r.sk) for r in rows]
     if not keys:
         return []
     found = {(i.tenant, i.sk): i for i in WorkflowInstance.batch_get(keys)}
-    return [found[k] for k in keys if k in found]
+    return [_instance(found[k]) for k in keys if k in found]
 
 
 # --- retention ----------------------------------------------------------------------------------------
@@ -184,10 +172,10 @@ def due_for_retention(tenant: str, created_until: int) -> Iterator[tuple[str, st
     return ((i.tenant, i.sk) for i in items)
 
 
-def fetch_keys(keys: Iterable[tuple[str, str]]) -> list[WorkflowInstance]:
+def fetch_keys(keys: Iterable[tuple[str, str]]) -> list[domain.WorkflowInstance]:
     """The items of `keys` that exist (consistent BatchGetItem, 100 keys a call), in no particular order."""
     keys = list(keys)
-    return list(WorkflowInstance.batch_get(keys, consistent_read=True)) if keys else []
+    return [_instance(i) for i in WorkflowInstance.batch_get(keys, consistent_read=True)] if keys else []
 
 
 def delete_many(keys: Iterable[tuple[str, str]]) -> int:

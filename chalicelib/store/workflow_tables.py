@@ -33,6 +33,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.domain import config_files, device_configuration, workflow_instances
+from chalicelib.store import records
 from chalicelib.store.tables import _meta
 
 
@@ -49,7 +51,7 @@ class Utf8JSONAttribute(JSONAttribute):
 # --- configuration files -------------------------------------------------------------------------------
 class ConfigFile(Model):
     Meta = _meta("config-files")
-    PREFIX = "file#"
+    PREFIX = config_files.FILE_PREFIX
     tenant = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     file_id = UnicodeAttribute()
@@ -130,7 +132,7 @@ class InstancesDueForRetention(GlobalSecondaryIndex):
 
 class WorkflowInstance(Model):
     Meta = _meta("workflow")
-    PREFIX = "inst#"
+    PREFIX = workflow_instances.INSTANCE_PREFIX
     tenant = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     instance_id = UnicodeAttribute()
@@ -164,7 +166,7 @@ class WorkflowInstance(Model):
 
 class WorkflowModelItem(Model):
     Meta = _meta("workflow")
-    PREFIX = "model#"
+    PREFIX = workflow_instances.MODEL_PREFIX
     tenant = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     key = UnicodeAttribute()
@@ -190,3 +192,9 @@ class DeviceConfigurationEntry(Model):
 
 
 TABLE_MODELS = (ConfigFile, ConfigRevision, WorkflowInstance, DeviceConfigurationEntry)
+
+records.register(config_files.ConfigFile, ConfigFile)
+records.register(config_files.ConfigRevision, ConfigRevision)
+records.register(workflow_instances.RegisteredModel, WorkflowModelItem)
+records.register(workflow_instances.WorkflowInstance, WorkflowInstance)
+records.register(device_configuration.ConfiguredFile, DeviceConfigurationEntry)

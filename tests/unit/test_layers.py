@@ -37,8 +37,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.services.catalog_defaults": {'chalicelib.store.tables'},
     "chalicelib.services.catalog_metadata": {'pynamodb'},
     "chalicelib.services.catalog_types": {'chalicelib.store.tables', 'pynamodb'},
-    "chalicelib.services.config_files": {'chalicelib.store.workflow_tables'},
-    "chalicelib.services.device_configuration": {'chalicelib.store.workflow_tables'},
     "chalicelib.services.distribution_sets": {'chalicelib.store.tables'},
     "chalicelib.services.downloads": {'botocore'},
     "chalicelib.services.logins": {'chalicelib.store.tables'},
@@ -46,7 +44,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
     "chalicelib.services.usage_recount": {'chalicelib.store.tables'},
     "chalicelib.services.users": {'chalicelib.store.tables'},
-    "chalicelib.services.workflow": {'chalicelib.store.tables', 'chalicelib.store.workflow_tables'},
 }
 
 
