@@ -41,7 +41,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.services.config_files": {'chalicelib.store.workflow_tables'},
     "chalicelib.services.device_configuration": {'chalicelib.store.workflow_tables'},
     "chalicelib.services.distribution_sets": {'chalicelib.store.tables'},
-    "chalicelib.services.downloads": {'botocore'},
     "chalicelib.services.logins": {'chalicelib.store.tables'},
     "chalicelib.services.software_modules": {'chalicelib.store.tables'},
     "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
