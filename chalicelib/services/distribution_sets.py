@@ -68,8 +68,8 @@ def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[Distributio
 
 
 # --- reads ------------------------------------------------------------------------------------------
-def list_distribution_sets(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSetWithModules],
-                                                                                 int]:
+def list_distribution_sets(tenant: str, q: str | None,
+                           paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
     sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, record, "DISTRIBUTION_SET",
                                           prepare=lambda items: attach_modules(tenant, items))
     if not all(isinstance(ds, DistributionSetWithModules) for ds in sets):  # a page read without `prepare`
