@@ -12,7 +12,7 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
     from chalicelib.domain.listing import Paging
-    from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
+    from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
 
 
 def audit(entity: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from chalicelib.domain.listing import Paging
 from chalicelib.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from chalicelib.store.tables import DistributionSet
+    from chalicelib.domain.catalog_entities import DistributionSetWithModules
 
 rules = lazy_import("chalicelib.domain.catalog")
 catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
@@ -29,10 +29,10 @@ BASE = "/rest/v1/distributionsets"
 READ, CREATE, UPDATE, DELETE = "READ_REPOSITORY", "CREATE_REPOSITORY", "UPDATE_REPOSITORY", "DELETE_REPOSITORY"
 
 
-def ds_json(ds: DistributionSet, root: str) -> dict[str, Any]:
+def ds_json(ds: DistributionSetWithModules, root: str) -> dict[str, Any]:
     """MgmtDistributionSet with full module objects. `ds` comes from a distribution_sets service call,
     which attaches the modules (`loaded_modules`)."""
-    if ds.loaded_modules is None:
+    if getattr(ds, "loaded_modules", None) is None:
         raise errors.InternalError("distribution set rendered without its modules")
     href = f"{root}{BASE}/{int(ds.id)}"
     return without_none({

@@ -24,7 +24,7 @@ from chalicelib.domain.listing import Paging
 from chalicelib.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from chalicelib.store.tables import Artifact, SoftwareModule
+    from chalicelib.domain.catalog_entities import Artifact, SoftwareModule
 
 rules = lazy_import("chalicelib.domain.catalog")
 catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from chalicelib import errors
+from chalicelib.domain.changes import REMOVE, Change
 
 NAME_MAX = 128
 VERSION_MAX = 64
@@ -248,6 +249,57 @@ def metadata_entry(body: Any, with_target_visible: bool, key: str | None = None,
         raise errors.ConstraintViolation(f"Metadata '{key}' needs a 'value' (it may be empty, not null).",
                                          ["value"])
     return MetadataEntry(key, value, visible)
+
+
+def stored_metadata(metadata: Mapping[str, Mapping[str, Any]] | None) -> list[MetadataEntry]:
+    """Metadata as an entity keeps it (key -> {"value", "targetVisible"}) as entries, in key order."""
+    return [MetadataEntry(key, value.get("value"), bool(value.get("targetVisible", False)))
+            for key, value in sorted((metadata or {}).items())]
+
+
+# --- what an update writes (the Changes services hand the store) ----------------------------------------
+def modified(user: str, now: int) -> Change:
+    return {"last_modified_at": now, "last_modified_by": user}
+
+
+def _texts(user: str, now: int, **given: tuple[bool, str | None]) -> dict:
+    """`modified` and each text given as (present in the request, value): null removes the field."""
+    fields: dict = dict(modified(user, now))
+    fields.update({name: value if value is not None else REMOVE for name, (present, value) in given.items() if present})
+    return fields
+
+
+def software_module_update(change: SoftwareModuleChange, user: str, now: int) -> Change:
+    """PUT of a module: description and vendor (null removes them) and the lock, as given."""
+    fields = _texts(user, now, description=(change.has_description, change.description),
+                    vendor=(change.has_vendor, change.vendor))
+    if change.locked is not None:
+        fields["locked"] = change.locked
+    return fields
+
+
+def type_update(change: TypeChange, user: str, now: int) -> Change:
+    """PUT of a module type or set type: description and colour (null removes them)."""
+    return _texts(user, now, description=(change.has_description, change.description),
+                  colour=(change.has_colour, change.colour))
+
+
+def distribution_set_update(change: DistributionSetChange, name: str, version: str, user: str,
+                            now: int) -> Change:
+    """PUT of a set whose name and version are `name` and `version` (they are written only if they change)."""
+    fields = _texts(user, now, description=(change.has_description, change.description))
+    if (change.name or name, change.version or version) != (name, version):
+        fields.update(name=change.name or name, version_name=change.version or version)
+    if change.required_migration_step is not None:
+        fields["required_migration_step"] = change.required_migration_step
+    if change.locked is not None:
+        fields["locked"] = change.locked
+    return fields
+
+
+def marked_deleted(now: int) -> Change:
+    """A soft delete: the entity stays, hidden from lists (its natural key is released with it)."""
+    return {"deleted": True, "last_modified_at": now}
 
 
 # --- distribution set composition ---------------------------------------------------------------

@@ -31,18 +31,18 @@ def sortable(fields: Iterable[str]) -> dict[str, str]:
     return {f: f for f in fields if not f.endswith(".*")}
 
 
-def list_kind(model: type, tenant: str, q: str | None, paging: Paging, fields: set[str],
+def list_kind(kind: type, tenant: str, q: str | None, paging: Paging, fields: set[str],
               record: Callable[[Any], Record], total_quota: str,
-              prepare: Callable[[list], None] | None = None) -> tuple[list, int]:
-    """(entities of one page, total). `prepare` may load what `record` needs for a batch (e.g. modules)."""
+              prepare: Callable[[list], list] | None = None) -> tuple[list, int]:
+    """(entities of one page, total). `prepare` may return the batch with what `record` needs (e.g. modules)."""
     node = rsql.parse(q, fields) if q else None
     descending = paging.sorted_by("id")
     if node is None and descending is not None:
-        items = catalog.page_visible(model, tenant, paging.offset, paging.limit, descending)
+        items = catalog.page_visible(kind, tenant, paging.offset, paging.limit, descending)
         return items, counters.usage(tenant, total_quota)
-    entities = catalog.all_visible(model, tenant)
+    entities = catalog.all_visible(kind, tenant)
     if prepare is not None:
-        prepare(entities)
+        entities = prepare(entities)
     return filter_and_page([record(e) for e in entities], node, paging)
 
 

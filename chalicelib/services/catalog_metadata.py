@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain import rsql
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_lists
+from chalicelib.store import catalog
 from chalicelib.store.tx import ATTEMPTS, retrying
 
 FIELDS = {"key", "value"}
@@ -25,14 +24,8 @@ SORTABLE = catalog_lists.sortable(FIELDS)
 SORTABLE_WITH_VISIBILITY = catalog_lists.sortable(FIELDS_WITH_VISIBILITY)
 
 
-def entries_of(entity: Any) -> list[rules.MetadataEntry]:
-    stored = entity.metadata.as_dict() if entity.metadata is not None else {}
-    return [rules.MetadataEntry(key, value.get("value"), bool(value.get("targetVisible", False)))
-            for key, value in sorted(stored.items())]
-
-
 def entry_of(entity: Any, key: str, kind: str) -> rules.MetadataEntry:
-    for entry in entries_of(entity):
+    for entry in rules.stored_metadata(entity.metadata):
         if entry.key == key:
             return entry
     raise errors.EntityNotFound(f"{kind} metadata with given key {{{key}}} does not exist.",
@@ -43,7 +36,7 @@ def page(entity: Any, q: str | None, paging: Paging, with_visibility: bool) -> t
     fields = FIELDS_WITH_VISIBILITY if with_visibility else FIELDS
     node = rsql.parse(q, fields) if q else None
     records = [{"key": e.key, "value": e.value, "targetvisible": e.target_visible, catalog_lists.ENTITY: e}
-               for e in entries_of(entity)]
+               for e in rules.stored_metadata(entity.metadata)]
     return catalog_lists.filter_and_page(records, node, paging)
 
 
@@ -54,12 +47,12 @@ def _stored(entry: rules.MetadataEntry, with_visibility: bool) -> dict:
     return value
 
 
-def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEntry], user: str, kind: str,
+def create(load: Callable[[], Any], entries: list[rules.MetadataEntry], user: str, kind: str,
            with_visibility: bool) -> list[rules.MetadataEntry]:
     """Add entries; an existing key is a 409, more than 100 entries a 403, nothing written then."""
     def attempt() -> list[rules.MetadataEntry]:
         entity = load()
-        existing = {e.key for e in entries_of(entity)}
+        existing = {e.key for e in rules.stored_metadata(entity.metadata)}
         for entry in entries:
             if entry.key in existing:
                 raise errors.EntityAlreadyExists(
@@ -69,13 +62,13 @@ def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEnt
                 f"Quota exceeded: Cannot assign {len(entries)} more metadata entries to {kind} '{entity.id}'. "
                 f"The maximum is {quota_rules.MAX_METADATA_ENTRIES}.")
         if entries:
-            _save(entity, model, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
+            _save(entity, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
                   user)
         return entries
     return retrying(ATTEMPTS, attempt)
 
 
-def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str, kind: str,
+def update(load: Callable[[], Any], key: str, body: dict, user: str, kind: str,
            with_visibility: bool) -> rules.MetadataEntry:
     """PUT `{value[, targetVisible]}`: fields absent from the body keep their value."""
     def attempt() -> rules.MetadataEntry:
@@ -85,34 +78,27 @@ def update(load: Callable[[], Any], model: type, key: str, body: dict, user: str
         changed = rules.MetadataEntry(
             key, value.value if "value" in body else current.value,
             value.target_visible if "targetVisible" in body else current.target_visible)
-        _save(entity, model, {**_stored_map(entity), key: _stored(changed, with_visibility)}, user)
+        _save(entity, {**_stored_map(entity), key: _stored(changed, with_visibility)}, user)
         return changed
     return retrying(ATTEMPTS, attempt)
 
 
-def delete(load: Callable[[], Any], model: type, key: str, user: str, kind: str) -> None:
+def delete(load: Callable[[], Any], key: str, user: str, kind: str) -> None:
     def attempt() -> None:
         entity = load()
         entry_of(entity, key, kind)
-        _save(entity, model, {k: v for k, v in _stored_map(entity).items() if k != key}, user)
+        _save(entity, {k: v for k, v in _stored_map(entity).items() if k != key}, user)
     retrying(ATTEMPTS, attempt)
 
 
 def _stored_map(entity: Any) -> dict[str, dict]:
-    return dict(entity.metadata.as_dict()) if entity.metadata is not None else {}
+    return dict(entity.metadata or {})
 
 
-def _save(entity: Any, model: type, metadata: dict[str, dict], user: str) -> None:
+def _save(entity: Any, metadata: dict[str, dict], user: str) -> None:
     size = quota_rules.metadata_bytes(metadata)
     if size > quota_rules.MAX_METADATA_BYTES and size > quota_rules.metadata_bytes(_stored_map(entity)):
         raise errors.QuotaExceeded(
             f"Quota exceeded: the metadata of {type(entity).__name__} '{entity.id}' would take {size} bytes. "
             f"The maximum is {quota_rules.MAX_METADATA_BYTES}.", [entity.id, size, quota_rules.MAX_METADATA_BYTES])
-    actions = [model.metadata.set(metadata), model.last_modified_at.set(clock.now_ms()),
-               model.last_modified_by.set(user)]
-    try:
-        entity.update(actions=actions)  # conditional on the loaded version
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise errors.ConcurrentModification() from exc
-        raise
+    catalog.update(entity, {"metadata": metadata, **rules.modified(user, clock.now_ms())})  # on the loaded version

@@ -14,11 +14,12 @@ from typing import Literal
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
+from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
+from chalicelib.domain.changes import Missing, applied, eq
 from chalicelib.domain.listing import Paging
 from chalicelib.services import bulk_creates, catalog_lists, quotas
 from chalicelib.store import catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
-from chalicelib.store.tables import DistributionSetType, SoftwareModuleType
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 Which = Literal["mandatory", "optional"]
@@ -77,11 +78,11 @@ def list_software_module_types(tenant: str, q: str | None, paging: Paging) -> tu
                                    "SOFTWARE_MODULE_TYPE")
 
 
-def _by_id(model, tenant: str, type_id: int, live: bool):
+def _by_id(kind, tenant: str, type_id: int, live: bool):
     """A type by id; soft-deleted types are still answered unless `live` (hawkBit shows them as deleted)."""
-    item = catalog.get(model, tenant, type_id)
+    item = catalog.get(kind, tenant, type_id)
     if item is None or (live and item.deleted):
-        raise errors.EntityNotFound.of(model.__name__, type_id)
+        raise errors.EntityNotFound.of(kind.__name__, type_id)
     return item
 
 
@@ -103,13 +104,13 @@ def software_module_type_by_key(tenant: str, key: str) -> SoftwareModuleType:
 def new_sm_type_item(tenant: str, type_id: int, spec: rules.SoftwareModuleTypeSpec, user: str,
                      now: int) -> SoftwareModuleType:
     return SoftwareModuleType(
-        tenant, catalog.sort_key(SoftwareModuleType, type_id), id=type_id, key=spec.key, name=spec.name,
+        tenant=tenant, sk=catalog.sort_key(SoftwareModuleType, type_id), id=type_id, key=spec.key, name=spec.name,
         description=spec.description, colour=spec.colour, max_assignments=spec.max_assignments, deleted=False,
         used_by=0, created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
 
 
 def add_sm_type_puts(tx: Tx, tenant: str, item: SoftwareModuleType) -> Tx:
-    tx.put(item, condition=SoftwareModuleType.sk.does_not_exist())
+    tx.put(item, condition=Missing("sk"))
     catalog.claim_unique(tx, tenant, "smtype-key", (item.key,), item.id,
                          lambda key=item.key: _duplicate("SoftwareModuleType", key))
     return catalog.claim_unique(tx, tenant, "smtype-name", (item.name,), item.id,
@@ -143,35 +144,9 @@ def _refuse_repeats(values: list[str], kind: str) -> None:
 
 
 def update_software_module_type(tenant: str, type_id: int, change: rules.TypeChange, user: str) -> SoftwareModuleType:
-    def attempt() -> SoftwareModuleType:
-        item = _live_sm_type(tenant, type_id)
-        _apply_type_change(item, change, user)
-        item.save()  # version condition: a concurrent change -> retry on fresh data
-        return item
-    return _retry_save(attempt)
-
-
-def _apply_type_change(item, change: rules.TypeChange, user: str) -> None:
-    if change.has_description:
-        item.description = change.description
-    if change.has_colour:
-        item.colour = change.colour
-    item.last_modified_at = clock.now_ms()
-    item.last_modified_by = user
-
-
-def _retry_save(attempt):
-    """Optimistic save (`Model.save` raises PutError on a stale version) retried on fresh data."""
-    from pynamodb.exceptions import PutError
-
-    def guarded():
-        try:
-            return attempt()
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise errors.ConcurrentModification() from exc
-            raise
-    return retrying(ATTEMPTS, guarded)
+    # version condition: a concurrent change -> retry on fresh data
+    return retrying(ATTEMPTS, lambda: catalog.update(_live_sm_type(tenant, type_id),
+                                                     rules.type_update(change, user, clock.now_ms())))
 
 
 def delete_software_module_type(tenant: str, type_id: int) -> None:
@@ -181,8 +156,7 @@ def delete_software_module_type(tenant: str, type_id: int) -> None:
                                  for t in catalog.all_visible(DistributionSetType, tenant))
         tx = Tx()
         if rules.soft_delete(False, int(item.used_by or 0) + int(named_by_set_types)):
-            tx.update(item, [SoftwareModuleType.deleted.set(True),
-                             SoftwareModuleType.last_modified_at.set(clock.now_ms())])
+            tx.update(item, rules.marked_deleted(clock.now_ms()))
         else:
             tx.delete(item)
         catalog.release_unique(tx, tenant, "smtype-key", (item.key,))
@@ -220,14 +194,14 @@ def distribution_set_type_by_key(tenant: str, key: str) -> DistributionSetType:
 def new_ds_type_item(tenant: str, type_id: int, spec: rules.DistributionSetTypeSpec, user: str,
                      now: int) -> DistributionSetType:
     return DistributionSetType(
-        tenant, catalog.sort_key(DistributionSetType, type_id), id=type_id, key=spec.key, name=spec.name,
+        tenant=tenant, sk=catalog.sort_key(DistributionSetType, type_id), id=type_id, key=spec.key, name=spec.name,
         description=spec.description, colour=spec.colour, mandatory=list(spec.mandatory),
         optional=list(spec.optional), deleted=False, used_by=0, created_at=now, created_by=user,
         last_modified_at=now, last_modified_by=user)
 
 
 def add_ds_type_puts(tx: Tx, tenant: str, item: DistributionSetType) -> Tx:
-    tx.put(item, condition=DistributionSetType.sk.does_not_exist())
+    tx.put(item, condition=Missing("sk"))
     catalog.claim_unique(tx, tenant, "dstype-key", (item.key,), item.id,
                          lambda key=item.key: _duplicate("DistributionSetType", key))
     return catalog.claim_unique(tx, tenant, "dstype-name", (item.name,), item.id,
@@ -268,12 +242,8 @@ def _check_module_type_quota(count: int) -> None:
 
 def update_distribution_set_type(tenant: str, type_id: int, change: rules.TypeChange,
                                  user: str) -> DistributionSetType:
-    def attempt() -> DistributionSetType:
-        item = _live_ds_type(tenant, type_id)
-        _apply_type_change(item, change, user)
-        item.save()
-        return item
-    return _retry_save(attempt)
+    return retrying(ATTEMPTS, lambda: catalog.update(_live_ds_type(tenant, type_id),
+                                                     rules.type_update(change, user, clock.now_ms())))
 
 
 def delete_distribution_set_type(tenant: str, type_id: int) -> None:
@@ -281,8 +251,7 @@ def delete_distribution_set_type(tenant: str, type_id: int) -> None:
         item = _live_ds_type(tenant, type_id)
         tx = Tx()
         if rules.soft_delete(False, int(item.used_by or 0)):
-            tx.update(item, [DistributionSetType.deleted.set(True),
-                             DistributionSetType.last_modified_at.set(clock.now_ms())])
+            tx.update(item, rules.marked_deleted(clock.now_ms()))
         else:
             tx.delete(item)
         catalog.release_unique(tx, tenant, "dstype-key", (item.key,))
@@ -294,15 +263,14 @@ def delete_distribution_set_type(tenant: str, type_id: int) -> None:
 
 def module_types_of(tenant: str, type_id: int, which: Which) -> list[SoftwareModuleType]:
     item = get_distribution_set_type(tenant, type_id)
-    ids = [int(i) for i in (item.mandatory if which == "mandatory" else item.optional)]
+    ids = item.module_types(which)
     found = catalog.get_many(SoftwareModuleType, tenant, ids)
     return [found[i] for i in ids if i in found]
 
 
 def module_type_of(tenant: str, type_id: int, which: Which, sm_type_id: int) -> SoftwareModuleType:
     item = get_distribution_set_type(tenant, type_id)
-    ids = {int(i) for i in (item.mandatory if which == "mandatory" else item.optional)}
-    if int(sm_type_id) not in ids:
+    if int(sm_type_id) not in item.module_types(which):
         raise errors.EntityNotFound.of("SoftwareModuleType", sm_type_id)
     return get_software_module_type(tenant, sm_type_id)
 
@@ -323,7 +291,7 @@ def add_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, us
 def remove_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, user: str) -> DistributionSetType:
     def attempt() -> DistributionSetType:
         item = _editable_ds_type(tenant, type_id)
-        listed = [int(i) for i in (item.mandatory if which == "mandatory" else item.optional)]
+        listed = item.module_types(which)
         if int(sm_type_id) not in listed:
             raise errors.EntityNotFound.of("SoftwareModuleType", sm_type_id)
         listed.remove(int(sm_type_id))
@@ -344,12 +312,7 @@ def _editable_ds_type(tenant: str, type_id: int) -> DistributionSetType:
 
 def _save_module_types(item: DistributionSetType, mandatory: list[int], optional: list[int],
                        user: str) -> DistributionSetType:
-    tx = Tx()
+    change = {"mandatory": mandatory, "optional": optional, **rules.modified(user, clock.now_ms())}
     # used_by == 0 in the same condition: a set created meanwhile makes the types read-only.
-    tx.update(item, [DistributionSetType.mandatory.set(mandatory), DistributionSetType.optional.set(optional),
-                     DistributionSetType.last_modified_at.set(clock.now_ms()),
-                     DistributionSetType.last_modified_by.set(user)],
-              condition=DistributionSetType.used_by == 0)
-    tx.commit()
-    item.mandatory, item.optional = mandatory, optional
-    return item
+    Tx().update(item, change, condition=eq("used_by", 0)).commit()
+    return applied(item, change)

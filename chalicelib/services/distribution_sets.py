@@ -22,6 +22,15 @@ from typing import Any, NamedTuple
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain.catalog_entities import (
+    DistributionSet,
+    DistributionSetType,
+    DistributionSetWithModules,
+    SoftwareModule,
+    SoftwareModuleType,
+    set_with_modules,
+)
+from chalicelib.domain.changes import Add, Change, Condition, Exists, Missing, eq
 from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
 from chalicelib.domain.listing import Paging
 from chalicelib.services import catalog_defaults, catalog_lists, catalog_metadata, catalog_types, quotas
@@ -29,12 +38,6 @@ from chalicelib.services import bulk_creates, software_modules
 from chalicelib.store import catalog, counters
 from chalicelib.store import all_or_nothing
 from chalicelib.store.all_or_nothing import AllOrNothing
-from chalicelib.store.tables import (
-    DistributionSet,
-    DistributionSetType,
-    SoftwareModule,
-    SoftwareModuleType,
-)
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 KIND = "DistributionSet"
@@ -46,9 +49,9 @@ SORTABLE = catalog_lists.sortable(FIELDS - {"module.id", "module.name", "module.
 MODULE_SORTABLE = software_modules.SORTABLE
 
 
-def record(ds: DistributionSet) -> dict:
-    modules = ds.loaded_modules or []
-    metadata = ds.metadata.as_dict() if ds.metadata is not None else {}
+def record(ds: DistributionSetWithModules) -> dict:
+    modules = ds.loaded_modules
+    metadata = ds.metadata or {}
     return {**catalog_lists.base_record(ds), "version": ds.version_name, "type": ds.type_key,
             "type.key": ds.type_key, "type.name": ds.type_name, "complete": bool(ds.complete),
             "valid": bool(ds.valid), "locked": bool(ds.locked),
@@ -58,24 +61,23 @@ def record(ds: DistributionSet) -> dict:
             "tag": [], "metadata": {k: v.get("value") for k, v in metadata.items()}}
 
 
-def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[DistributionSet]:
-    """Load the modules of `sets` with one BatchGet and attach them as `loaded_modules` (set order kept)."""
-    found = catalog.get_many(SoftwareModule, tenant, {int(i) for ds in sets for i in ds.modules})
-    for ds in sets:
-        ds.loaded_modules = [found[int(i)] for i in ds.modules if int(i) in found]
-    return sets
+def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[DistributionSetWithModules]:
+    """`sets` with their modules (`loaded_modules`, set order), loaded with one BatchGet."""
+    found = catalog.get_many(SoftwareModule, tenant, {i for ds in sets for i in ds.module_ids})
+    return [set_with_modules(ds, found) for ds in sets]
 
 
 # --- reads ------------------------------------------------------------------------------------------
-def list_distribution_sets(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSet], int]:
+def list_distribution_sets(tenant: str, q: str | None,
+                           paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
     sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, record, "DISTRIBUTION_SET",
                                           prepare=lambda items: attach_modules(tenant, items))
-    if any(ds.loaded_modules is None for ds in sets):
-        attach_modules(tenant, sets)
+    if not all(isinstance(ds, DistributionSetWithModules) for ds in sets):  # a page read without `prepare`
+        sets = attach_modules(tenant, sets)
     return sets, total
 
 
-def get_distribution_set(tenant: str, ds_id: int) -> DistributionSet:
+def get_distribution_set(tenant: str, ds_id: int) -> DistributionSetWithModules:
     """By id with its modules; a soft-deleted set is still answered (with `deleted=true`)."""
     ds = catalog.get(DistributionSet, tenant, ds_id)
     if ds is None:
@@ -94,9 +96,9 @@ def get_distribution_sets(tenant: str, ids: list[int], with_modules: bool = True
     """BatchGet by id (soft-deleted sets included: check `.deleted`); unknown ids are absent.
     With `with_modules`, each set carries `loaded_modules` (one more BatchGet) so `ds_json` can render it."""
     found = catalog.get_many(DistributionSet, tenant, ids)
-    if with_modules:
-        attach_modules(tenant, list(found.values()))
-    return found
+    if not with_modules:
+        return found
+    return {int(ds.id): ds for ds in attach_modules(tenant, list(found.values()))}
 
 
 def assigned_modules(tenant: str, ds_id: int, paging: Paging) -> tuple[list[SoftwareModule], int]:
@@ -143,10 +145,10 @@ def _load_for_composition(tenant: str, ids: set[int]) -> tuple[dict[int, Softwar
 
 class _ModuleUpdate(NamedTuple):
     sm: SoftwareModule
-    actions: list
-    condition: Any
+    change: Change
+    condition: Condition
     on_fail: Any
-    undo: list  # actions that reverse `actions` (in-set counts; a lock is never taken back)
+    undo: Change  # what reverses `change` (in-set counts; a lock is never taken back)
 
 
 def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int, int],
@@ -155,20 +157,17 @@ def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int,
     pending = []
     for sm_id in sorted(set(delta) | lock):
         sm = modules[sm_id]
-        actions = []
+        change: dict = {}
         if delta.get(sm_id):
-            actions.append(SoftwareModule.in_sets.add(delta[sm_id]))
+            change["in_sets"] = Add(delta[sm_id])
         if sm_id in lock and not sm.locked:
-            actions.append(SoftwareModule.locked.set(True))
-        if not actions:
+            change["locked"] = True
+        if not change:
             continue
         # Counts are commutative: no version condition, only "still there" for modules being added.
-        if delta.get(sm_id, 0) > 0:
-            condition = SoftwareModule.deleted == False  # noqa: E712
-        else:
-            condition = SoftwareModule.sk.exists()
-        undo = [SoftwareModule.in_sets.add(-delta[sm_id])] if delta.get(sm_id) else []
-        pending.append(_ModuleUpdate(sm, actions, condition,
+        condition = eq("deleted", False) if delta.get(sm_id, 0) > 0 else Exists("sk")
+        undo = {"in_sets": Add(-delta[sm_id])} if delta.get(sm_id) else {}
+        pending.append(_ModuleUpdate(sm, change, condition,
                                      lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id), undo))
     return pending
 
@@ -188,11 +187,10 @@ def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothi
         forward = tx if index == 0 else Tx()
         backward = (undo or Tx()) if index == 0 else Tx()
         for update in batch:
-            forward.update(update.sm, update.actions, condition=update.condition, on_fail=update.on_fail,
+            forward.update(update.sm, update.change, condition=update.condition, on_fail=update.on_fail,
                            add_version_condition=False)
             if update.undo:
-                backward.update(update.sm, update.undo, condition=SoftwareModule.sk.exists(),
-                                add_version_condition=False)
+                backward.update(update.sm, update.undo, condition=Exists("sk"), add_version_condition=False)
         if steps is None:
             forward.commit()
         else:
@@ -262,17 +260,17 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             for ds_id, spec, composition in chunk:
                 ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
                 ds = DistributionSet(
-                    tenant, catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
+                    tenant=tenant, sk=catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
                     version_name=spec.version, type_key=ds_type.key, type_id=int(ds_type.id),
                     type_name=ds_type.name, description=spec.description, modules=composition.module_ids,
                     complete=composition.complete, required_migration_step=spec.required_migration_step,
                     locked=spec.locked, deleted=False, valid=True, metadata={}, created_at=now, created_by=user,
                     last_modified_at=now, last_modified_by=user)
-                tx.put(ds, condition=DistributionSet.sk.does_not_exist())
-                catalog.claim_unique(tx, tenant, "ds", (ds.name, ds.version_name), ds_id,
+                tx.put(ds, condition=Missing("sk"))
+                catalog.claim_unique(tx, tenant, "ds", ds.natural_key, ds_id,
                                      lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
                 undo.delete(ds, add_version_condition=False)
-                catalog.release_unique(undo, tenant, "ds", (ds.name, ds.version_name))
+                catalog.release_unique(undo, tenant, "ds", ds.natural_key)
                 in_sets.update(composition.module_ids)
                 if spec.locked:
                     locks.update(composition.module_ids)
@@ -280,11 +278,10 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             for type_key, count in Tally(spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
                                          for _, spec, _ in chunk).items():
                 ds_type = ds_types[type_key]
-                tx.update(ds_type, [DistributionSetType.used_by.add(count)], add_version_condition=False,
-                          condition=DistributionSetType.deleted == False,  # noqa: E712
+                tx.update(ds_type, {"used_by": Add(count)}, add_version_condition=False,
+                          condition=eq("deleted", False),
                           on_fail=lambda key=type_key: errors.EntityNotFound.of("DistributionSetType", key))
-                undo.update(ds_type, [DistributionSetType.used_by.add(-count)], add_version_condition=False,
-                            condition=DistributionSetType.sk.exists())
+                undo.update(ds_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
             counters.usage_update(undo, tenant, "DISTRIBUTION_SET", -len(chunk))
             _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo,
@@ -296,32 +293,24 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
 
 
 def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionSetChange,
-                            user: str) -> DistributionSet:
+                            user: str) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _live(tenant, ds_id)
         if (change.required_migration_step is not None and ds.locked
                 and bool(change.required_migration_step) != bool(ds.required_migration_step)):
             raise errors.Locked(f"DistributionSet {ds_id} is locked: requiredMigrationStep cannot change.",
                                 [KIND, ds_id])
-        actions = [DistributionSet.last_modified_at.set(clock.now_ms()), DistributionSet.last_modified_by.set(user)]
+        fields = rules.distribution_set_update(change, ds.name, ds.version_name, user, clock.now_ms())
         tx = Tx()
-        name, version = change.name or ds.name, change.version or ds.version_name
-        if (name, version) != (ds.name, ds.version_name):
-            catalog.release_unique(tx, tenant, "ds", (ds.name, ds.version_name))
+        if "name" in fields:
+            name, version = fields["name"], fields["version_name"]
+            catalog.release_unique(tx, tenant, "ds", ds.natural_key)
             catalog.claim_unique(tx, tenant, "ds", (name, version), ds_id, lambda: _duplicate(name, version))
-            actions += [DistributionSet.name.set(name), DistributionSet.version_name.set(version)]
-        if change.has_description:
-            actions.append(DistributionSet.description.set(change.description) if change.description is not None
-                           else DistributionSet.description.remove())
-        if change.required_migration_step is not None:
-            actions.append(DistributionSet.required_migration_step.set(change.required_migration_step))
         pending = []
-        if change.locked is not None:
-            actions.append(DistributionSet.locked.set(change.locked))
-            if change.locked:  # locking a set locks its modules (unlocking leaves them locked)
-                modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
-                pending = _module_updates(tx, modules, {}, set(modules))
-        tx.update(ds, actions)
+        if change.locked:  # locking a set locks its modules (unlocking leaves them locked)
+            modules = catalog.get_many(SoftwareModule, tenant, ds.module_ids)
+            pending = _module_updates(tx, modules, {}, set(modules))
+        tx.update(ds, fields)
         _commit_with_modules(tx, pending)
     retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
@@ -338,36 +327,35 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
         pending = []
         if rules.soft_delete(bool(ds.locked), 0):
             # Still listed in actions and reports: keep the item (and its module references).
-            tx.update(ds, [DistributionSet.deleted.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
+            tx.update(ds, rules.marked_deleted(clock.now_ms()))
         else:
             tx.delete(ds)
             ds_type = catalog.get(DistributionSetType, tenant, int(ds.type_id))
             if ds_type is not None:
-                tx.update(ds_type, [DistributionSetType.used_by.add(-1)], add_version_condition=False,
-                          condition=DistributionSetType.sk.exists())
-            modules = catalog.get_many(SoftwareModule, tenant, [int(i) for i in ds.modules])
+                tx.update(ds_type, {"used_by": Add(-1)}, add_version_condition=False, condition=Exists("sk"))
+            modules = catalog.get_many(SoftwareModule, tenant, ds.module_ids)
             pending = _module_updates(tx, modules, {i: -1 for i in modules}, set())
-        catalog.release_unique(tx, tenant, "ds", (ds.name, ds.version_name))
+        catalog.release_unique(tx, tenant, "ds", ds.natural_key)
         counters.usage_update(tx, tenant, "DISTRIBUTION_SET", -1)
         _commit_with_modules(tx, pending)
     retrying(ATTEMPTS, attempt)
 
 
-def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSet:
+def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _editable(tenant, ds_id)
         ds_type = catalog_types.get_distribution_set_type(tenant, int(ds.type_id))
-        modules, sm_types = _load_for_composition(tenant, {int(i) for i in ds.modules} | set(module_ids))
-        composition = _compose(tenant, ds_type, [int(i) for i in ds.modules], list(module_ids), modules, sm_types)
+        modules, sm_types = _load_for_composition(tenant, set(ds.module_ids) | set(module_ids))
+        composition = _compose(tenant, ds_type, ds.module_ids, list(module_ids), modules, sm_types)
         _save_composition(ds, composition, modules, user)
     retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
 
-def unassign_module(tenant: str, ds_id: int, sm_id: int, user: str) -> DistributionSet:
+def unassign_module(tenant: str, ds_id: int, sm_id: int, user: str) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _editable(tenant, ds_id)
-        current = [int(i) for i in ds.modules]
+        current = ds.module_ids
         if int(sm_id) not in current:
             raise errors.EntityNotFound(f"SoftwareModule {sm_id} is not assigned to DistributionSet {ds_id}.",
                                         ["SoftwareModule", sm_id])
@@ -390,9 +378,8 @@ def _editable(tenant: str, ds_id: int) -> DistributionSet:
 def _save_composition(ds: DistributionSet, composition: _Composition, modules: dict[int, SoftwareModule],
                       user: str) -> None:
     tx = Tx()
-    tx.update(ds, [DistributionSet.modules.set(composition.module_ids),
-                   DistributionSet.complete.set(composition.complete),
-                   DistributionSet.last_modified_at.set(clock.now_ms()), DistributionSet.last_modified_by.set(user)])
+    tx.update(ds, {"modules": composition.module_ids, "complete": composition.complete,
+                   **rules.modified(user, clock.now_ms())})
     delta = Tally({i: 1 for i in composition.added})
     delta.subtract({i: 1 for i in composition.dropped})
     _commit_with_modules(tx, _module_updates(tx, modules, {i: d for i, d in delta.items() if d}, set()))
@@ -415,17 +402,15 @@ def get_metadata(tenant: str, ds_id: int, key: str) -> rules.MetadataEntry:
 
 def create_metadata(tenant: str, ds_id: int, entries: list[rules.MetadataEntry],
                     user: str) -> list[rules.MetadataEntry]:
-    return catalog_metadata.create(lambda: _live(tenant, ds_id), DistributionSet, entries, user, KIND,
-                                   with_visibility=False)
+    return catalog_metadata.create(lambda: _live(tenant, ds_id), entries, user, KIND, with_visibility=False)
 
 
 def update_metadata(tenant: str, ds_id: int, key: str, body: dict, user: str) -> rules.MetadataEntry:
-    return catalog_metadata.update(lambda: _live(tenant, ds_id), DistributionSet, key, body, user, KIND,
-                                   with_visibility=False)
+    return catalog_metadata.update(lambda: _live(tenant, ds_id), key, body, user, KIND, with_visibility=False)
 
 
 def delete_metadata(tenant: str, ds_id: int, key: str, user: str) -> None:
-    catalog_metadata.delete(lambda: _live(tenant, ds_id), DistributionSet, key, user, KIND)
+    catalog_metadata.delete(lambda: _live(tenant, ds_id), key, user, KIND)
 
 
 # --- for deployments ------------------------------------------------------------------------------
@@ -436,7 +421,7 @@ def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
     modules = attach_modules(tenant, [ds])[0].loaded_modules
     chunks = []
     for sm in sorted(modules, key=lambda m: int(m.id)):
-        metadata = sm.metadata.as_dict() if sm.metadata is not None else {}
+        metadata = sm.metadata or {}
         chunks.append({
             "part": sm.type_key, "version": sm.version_name, "name": sm.name, "smId": int(sm.id),
             "encrypted": bool(sm.encrypted),
@@ -487,9 +472,9 @@ def lock_for_assignment(tenant: str, ds_id: int) -> None:
         if ds.locked:
             return
         tx = Tx()
-        tx.update(ds, [DistributionSet.locked.set(True), DistributionSet.last_modified_at.set(clock.now_ms())])
-        pending = [_ModuleUpdate(catalog.unread_module(tenant, int(sm_id)), [SoftwareModule.locked.set(True)],
-                                 SoftwareModule.sk.exists(), None, []) for sm_id in ds.modules]
+        tx.update(ds, {"locked": True, "last_modified_at": clock.now_ms()})
+        pending = [_ModuleUpdate(catalog.unread_module(tenant, sm_id), {"locked": True}, Exists("sk"), None, {})
+                   for sm_id in ds.module_ids]
         _commit_with_modules(tx, pending)
     retrying(ATTEMPTS, attempt)
 

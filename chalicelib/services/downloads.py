@@ -3,42 +3,14 @@
 S3 SigV4 URLs cannot live longer than 7 days (and die with the signing credentials in Lambda); the
 validity is capped there and the cap is documented in the README. With CloudFront configured
 (SKYHAWK_CLOUDFRONT_*, the private key from the environment or from SSM / Secrets Manager), URLs are CloudFront
-signed URLs that carry the full validity.
+signed URLs that carry the full validity (store.cloudfront).
 """
 from __future__ import annotations
 
-import base64
-import datetime
-import functools
-
-from chalicelib import clock, config
-from chalicelib.store import blobs, secret_settings
+from chalicelib.store import blobs, cloudfront
 
 
 def signed_url(s3_key: str, filename: str, validity_seconds: int) -> str:
-    settings = config.settings()
-    private_key = settings.cloudfront_private_key_pem or settings.cloudfront_private_key_parameter
-    if settings.cloudfront_domain and settings.cloudfront_key_pair_id and private_key:
-        return _cloudfront_url(s3_key, validity_seconds)
+    if cloudfront.configured():
+        return cloudfront.signed_url(s3_key, validity_seconds)
     return blobs.presigned_get(s3_key, blobs.clamp_expiry(validity_seconds), filename)
-
-
-def _cloudfront_url(s3_key: str, validity_seconds: int) -> str:
-    from botocore.signers import CloudFrontSigner
-
-    settings = config.settings()
-    expires = datetime.datetime.fromtimestamp((clock.now_ms() // 1000) + validity_seconds, tz=datetime.timezone.utc)
-    signer = CloudFrontSigner(settings.cloudfront_key_pair_id, _rsa_signer(secret_settings.cloudfront_private_key()))
-    return signer.generate_presigned_url(f"https://{settings.cloudfront_domain}/{s3_key}", date_less_than=expires)
-
-
-@functools.lru_cache(maxsize=1)  # keyed by the PEM: a rotated key makes a new signer
-def _rsa_signer(private_key_pem: str):
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    pem = private_key_pem.encode()
-    if b"BEGIN" not in pem:
-        pem = base64.b64decode(pem)
-    key = serialization.load_pem_private_key(pem, password=None)
-    return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())

@@ -19,16 +19,18 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter as Tally
+from typing import Any
 from urllib.parse import quote, unquote
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain.catalog_entities import Artifact, SoftwareModule, SoftwareModuleType
+from chalicelib.domain.changes import Add, Exists, Missing, eq
 from chalicelib.domain.listing import Paging
 from chalicelib.services import bulk_creates, catalog_lists, catalog_metadata, catalog_types, quotas
 from chalicelib.store import blobs, catalog, counters, pending
 from chalicelib.store.all_or_nothing import AllOrNothing
-from chalicelib.store.tables import Artifact, PendingWork, SoftwareModule, SoftwareModuleType
 from chalicelib.store.tx import ATTEMPTS, Tx, refused, retrying
 
 KIND = "SoftwareModule"
@@ -39,7 +41,7 @@ MANAGEMENT_DOWNLOAD_URL_SECONDS = 3600  # the client follows the redirect at onc
 
 
 def record(sm: SoftwareModule) -> dict:
-    metadata = sm.metadata.as_dict() if sm.metadata is not None else {}
+    metadata = sm.metadata or {}
     return {**catalog_lists.base_record(sm), "version": sm.version_name, "type": sm.type_key,
             "type.key": sm.type_key, "type.name": sm.type_name, "vendor": sm.vendor, "locked": bool(sm.locked),
             "encrypted": bool(sm.encrypted), "metadata": {k: v.get("value") for k, v in metadata.items()}}
@@ -103,7 +105,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModule], len(specs))
     now = clock.now_ms()
     modules = [SoftwareModule(
-        tenant, catalog.sort_key(SoftwareModule, sm_id), id=sm_id, name=spec.name, version_name=spec.version,
+        tenant=tenant, sk=catalog.sort_key(SoftwareModule, sm_id), id=sm_id, name=spec.name, version_name=spec.version,
         type_key=spec.type_key, type_id=int(types[spec.type_key].id), type_name=types[spec.type_key].name,
         description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
         artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
@@ -113,20 +115,18 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
             chunk = modules[start:start + CREATE_CHUNK]
             tx, undo = Tx(), Tx()
             for sm in chunk:
-                natural = (sm.type_key, sm.name, sm.version_name)
-                tx.put(sm, condition=SoftwareModule.sk.does_not_exist())
+                natural = sm.natural_key
+                tx.put(sm, condition=Missing("sk"))
                 catalog.claim_unique(tx, tenant, "sm", natural, sm.id,
                                      lambda sm=sm: _duplicate(sm.name, sm.version_name, sm.type_key))
                 undo.delete(sm, add_version_condition=False)
                 catalog.release_unique(undo, tenant, "sm", natural)
             for type_key, count in Tally(sm.type_key for sm in chunk).items():
                 sm_type = types[type_key]
-                tx.update(sm_type, [SoftwareModuleType.used_by.add(count)],
-                          condition=SoftwareModuleType.deleted == False,  # noqa: E712
+                tx.update(sm_type, {"used_by": Add(count)}, condition=eq("deleted", False),
                           on_fail=lambda key=type_key: errors.EntityNotFound.of("SoftwareModuleType", key),
                           add_version_condition=False)
-                undo.update(sm_type, [SoftwareModuleType.used_by.add(-count)], add_version_condition=False,
-                            condition=SoftwareModuleType.sk.exists())
+                undo.update(sm_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
             counters.usage_update(undo, tenant, "SOFTWARE_MODULE", -len(chunk))
             steps.commit(tx, undo, created=[int(sm.id) for sm in chunk])
@@ -137,16 +137,7 @@ def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModule
                            user: str) -> SoftwareModule:
     def attempt() -> SoftwareModule:
         sm = live_software_module(tenant, sm_id)
-        actions = [SoftwareModule.last_modified_at.set(clock.now_ms()), SoftwareModule.last_modified_by.set(user)]
-        if change.has_description:
-            actions.append(SoftwareModule.description.set(change.description) if change.description is not None
-                           else SoftwareModule.description.remove())
-        if change.has_vendor:
-            actions.append(SoftwareModule.vendor.set(change.vendor) if change.vendor is not None
-                           else SoftwareModule.vendor.remove())
-        if change.locked is not None:
-            actions.append(SoftwareModule.locked.set(change.locked))
-        Tx().update(sm, actions).commit()
+        Tx().update(sm, rules.software_module_update(change, user, clock.now_ms())).commit()
         return live_software_module(tenant, sm_id)
     return retrying(ATTEMPTS, attempt)
 
@@ -175,17 +166,17 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
             # a purge that was interrupted goes on.
             return not soft
         tx = Tx()
-        updates = [SoftwareModule.deleted.set(True), SoftwareModule.last_modified_at.set(clock.now_ms())]
+        updates = dict(rules.marked_deleted(clock.now_ms()))
         if not soft:
             # Once no set holds it any more (now, or since its soft delete), the module is purged.
             work = pending.new(tenant, PURGE, str(int(sm_id)), clock.now_ms())
-            updates.append(SoftwareModule.purge.set(work.key))
+            updates["purge"] = work.key
             pending.add(tx, work)
         # Soft: devices whose actions name the module keep downloading its artifacts (hawkBit keeps the
         # binaries of assigned modules until the module is purged): items, bytes and usage stay.
         tx.update(current, updates)
         if not current.deleted:
-            catalog.release_unique(tx, tenant, "sm", (current.type_key, current.name, current.version_name))
+            catalog.release_unique(tx, tenant, "sm", current.natural_key)
             counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
         tx.commit()
         return not soft
@@ -205,7 +196,7 @@ def finish_purge(tenant: str, sm_id: int) -> None:
         tx = Tx()
         for artifact in artifacts:
             # Conditional: a transaction repeated after an unknown outcome cannot release the usage twice.
-            tx.delete(artifact, condition=Artifact.sk.exists())
+            tx.delete(artifact, condition=Exists("sk"))
             catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -sum(int(a.size) for a in artifacts))
         try:
@@ -214,11 +205,10 @@ def finish_purge(tenant: str, sm_id: int) -> None:
             conflicts += 1  # another purge of this module got there first: read what is left
             if conflicts == ATTEMPTS:
                 raise
-    tx = Tx().delete(sm, condition=SoftwareModule.purge == sm.purge, add_version_condition=False)
+    tx = Tx().delete(sm, condition=eq("purge", sm.purge), add_version_condition=False)
     sm_type = catalog.get(SoftwareModuleType, tenant, int(sm.type_id))
     if sm_type is not None:
-        tx.update(sm_type, [SoftwareModuleType.used_by.add(-1)], add_version_condition=False,
-                  condition=SoftwareModuleType.sk.exists())
+        tx.update(sm_type, {"used_by": Add(-1)}, add_version_condition=False, condition=Exists("sk"))
     pending.remove(tx, tenant, sm.purge)
     try:
         tx.commit()
@@ -227,14 +217,14 @@ def finish_purge(tenant: str, sm_id: int) -> None:
             raise
 
 
-def reap_object(tenant: str, work: PendingWork, now: int) -> None:
+def reap_object(tenant: str, work: Any, now: int) -> None:
     """An artifact's bytes whose upload or delete did not finish: kept if the artifact exists, else deleted."""
     if catalog.artifact_of_s3_key(tenant, work.ref) is None:
         blobs.delete(work.ref)
     pending.delete(tenant, work.key)
 
 
-def reap_upload(tenant: str, work: PendingWork, now: int) -> None:
+def reap_upload(tenant: str, work: Any, now: int) -> None:
     """A direct upload whose URL has expired: whatever was staged and not completed is abandoned."""
     for key in blobs.keys_under(work.ref, limit=1000):
         blobs.delete(key)
@@ -298,20 +288,19 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
     artifact_id = counters.allocate_id(tenant, catalog.SEQUENCE[Artifact])
     now = clock.now_ms()
     artifact = Artifact(
-        tenant, catalog.artifact_sort_key(sm_id, artifact_id), id=artifact_id, sm_id=int(sm_id), filename=filename,
-        size=size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
+        tenant=tenant, sk=catalog.artifact_sort_key(sm_id, artifact_id), id=artifact_id, sm_id=int(sm_id),
+        filename=filename, size=size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
         s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id), created_at=now, created_by=user,
         last_modified_at=now, last_modified_by=user)
     # Bytes without an item if this request dies before its transaction: the reaper's to delete.
     work = pending.put(pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, now))
     store_bytes(artifact.s3_key)
     tx = Tx()
-    tx.put(artifact, condition=Artifact.sk.does_not_exist())
+    tx.put(artifact, condition=Missing("sk"))
     catalog.claim_unique(tx, tenant, "art", (int(sm_id), filename), artifact_id,
                          lambda: _duplicate_artifact(sm_id, filename))
     # The module's version condition: locked or given more artifacts meanwhile -> refused, nothing kept.
-    tx.update(sm, [SoftwareModule.artifact_count.add(1), SoftwareModule.last_modified_at.set(now),
-                   SoftwareModule.last_modified_by.set(user)])
+    tx.update(sm, {"artifact_count": Add(1), **rules.modified(user, now)})
     counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", size, storage_limit)
     pending.remove(tx, tenant, work.key)
     try:
@@ -382,9 +371,9 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         if artifact is None:
             raise errors.EntityNotFound.of("Artifact", artifact_id)
         tx = Tx()
-        tx.delete(artifact, condition=Artifact.sk.exists())
+        tx.delete(artifact, condition=Exists("sk"))
         catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
-        tx.update(sm, [SoftwareModule.artifact_count.add(-1), SoftwareModule.last_modified_at.set(clock.now_ms())])
+        tx.update(sm, {"artifact_count": Add(-1), "last_modified_at": clock.now_ms()})
         counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -int(artifact.size))
         # The bytes go after the items; should this request die in between, the reaper deletes them.
         work = pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, clock.now_ms())
@@ -413,14 +402,14 @@ def get_metadata(tenant: str, sm_id: int, key: str) -> rules.MetadataEntry:
 
 def create_metadata(tenant: str, sm_id: int, entries: list[rules.MetadataEntry],
                     user: str) -> list[rules.MetadataEntry]:
-    return catalog_metadata.create(lambda: live_software_module(tenant, sm_id), SoftwareModule, entries, user, KIND,
+    return catalog_metadata.create(lambda: live_software_module(tenant, sm_id), entries, user, KIND,
                                    with_visibility=True)
 
 
 def update_metadata(tenant: str, sm_id: int, key: str, body: dict, user: str) -> rules.MetadataEntry:
-    return catalog_metadata.update(lambda: live_software_module(tenant, sm_id), SoftwareModule, key, body, user,
-                                   KIND, with_visibility=True)
+    return catalog_metadata.update(lambda: live_software_module(tenant, sm_id), key, body, user, KIND,
+                                   with_visibility=True)
 
 
 def delete_metadata(tenant: str, sm_id: int, key: str, user: str) -> None:
-    catalog_metadata.delete(lambda: live_software_module(tenant, sm_id), SoftwareModule, key, user, KIND)
+    catalog_metadata.delete(lambda: live_software_module(tenant, sm_id), key, user, KIND)

@@ -1,4 +1,5 @@
-"""Repository of the software catalogue (`catalog` table): one function per access pattern.
+"""Repository of the software catalogue (`catalog` table): one function per access pattern, taking and
+returning the entities of chalicelib.domain.catalog_entities (a kind is named by its entity class).
 
 Items live under the tenant's partition with a sort-key prefix per kind (`smtype#`, `sm#`,
 `art#<smId>#`, `dstype#`, `ds#`) and zero-padded ids, so a Query on a prefix returns a kind in id
@@ -16,33 +17,35 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator, TypeVar
 
-from chalicelib.store.tables import (
-    Artifact,
-    DistributionSet,
-    DistributionSetType,
-    SoftwareModule,
-    SoftwareModuleType,
-    UniqueKey,
-    pad,
-)
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import errors
+from chalicelib.domain import catalog_entities as entities
+from chalicelib.domain.changes import Change, Condition
+from chalicelib.store import records, tables
+from chalicelib.store.tables import UniqueKey, pad
 from chalicelib.store.tx import Tx
 
-Item = TypeVar("Item", SoftwareModuleType, SoftwareModule, DistributionSetType, DistributionSet)
+Kind = TypeVar("Kind", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
+               entities.DistributionSet)
+Entity = TypeVar("Entity", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
+                 entities.DistributionSet, entities.Artifact)
 
 # Id sequences (counters.allocate_ids) per kind.
-SEQUENCE = {SoftwareModuleType: "softwaremoduletype", SoftwareModule: "softwaremodule",
-            DistributionSetType: "distributionsettype", DistributionSet: "distributionset", Artifact: "artifact"}
+SEQUENCE = {entities.SoftwareModuleType: "softwaremoduletype", entities.SoftwareModule: "softwaremodule",
+            entities.DistributionSetType: "distributionsettype", entities.DistributionSet: "distributionset",
+            entities.Artifact: "artifact"}
 
 DEFAULTS_MARKER = UniqueKey.PREFIX + "default-types"
 _QUERY_PAGE = 200
 
 
-def sort_key(model: type, entity_id: int) -> str:
-    return f"{model.PREFIX}{pad(int(entity_id))}"
+def sort_key(kind: type, entity_id: int) -> str:
+    return f"{records.model_of(kind).PREFIX}{pad(int(entity_id))}"
 
 
 def artifact_sort_key(sm_id: int, artifact_id: int) -> str:
-    return f"{Artifact.PREFIX}{pad(int(sm_id))}#{pad(int(artifact_id))}"
+    return f"{tables.Artifact.PREFIX}{pad(int(sm_id))}#{pad(int(artifact_id))}"
 
 
 def upload_prefix(tenant: str, sm_id: int, upload_id: str) -> str:
@@ -56,49 +59,68 @@ def artifact_s3_key(tenant: str, sm_id: int, artifact_id: int) -> str:
 
 
 # --- one entity by id, several by id ---------------------------------------------------------------
-def get(model: type[Item], tenant: str, entity_id: int) -> Item | None:
-    """The item (soft-deleted ones too), or None."""
+def get(kind: type[Kind], tenant: str, entity_id: int) -> Kind | None:
+    """The entity (soft-deleted ones too), or None."""
+    model = records.model_of(kind)
     try:
-        return model.get(tenant, sort_key(model, entity_id), consistent_read=True)
+        return records.to_entity(kind, model.get(tenant, sort_key(kind, entity_id), consistent_read=True))
     except model.DoesNotExist:
         return None
 
 
-def get_many(model: type[Item], tenant: str, ids: Iterable[int]) -> dict[int, Item]:
+def get_many(kind: type[Kind], tenant: str, ids: Iterable[int]) -> dict[int, Kind]:
     """BatchGetItem (100 keys a call, unprocessed keys retried by PynamoDB); missing ids are absent."""
     wanted = sorted({int(i) for i in ids})
     if not wanted:
         return {}
-    return {int(item.id): item for item in model.batch_get([(tenant, sort_key(model, i)) for i in wanted])}
+    items = records.model_of(kind).batch_get([(tenant, sort_key(kind, i)) for i in wanted])
+    return {int(item.id): records.to_entity(kind, item) for item in items}
 
 
-def unread_module(tenant: str, sm_id: int) -> SoftwareModule:
-    """A module handle for an update without reading the item first (keys only).
+def unread_module(tenant: str, sm_id: int) -> entities.SoftwareModule:
+    """A module handle for an update without reading the item first (keys only, other fields unknown).
 
-    The placeholder version makes PynamoDB add 1 to the stored version (instead of setting it to 1);
-    use it only with `add_version_condition=False` and a condition such as `sk.exists()`.
+    The placeholder version makes the store add 1 to the stored version (instead of setting it to 1);
+    use it only with `add_version_condition=False` and a condition such as `Exists("sk")`.
     """
-    return SoftwareModule(tenant, sort_key(SoftwareModule, sm_id), version=0)
+    return records.to_entity(entities.SoftwareModule,
+                             tables.SoftwareModule(tenant, sort_key(entities.SoftwareModule, sm_id), version=0))
+
+
+def update(entity: Entity, change: Change, condition: Condition | None = None) -> Entity:
+    """One item's change on its own (UpdateItem), on the condition of the version it was read with (and
+    `condition`): a concurrent change -> ConcurrentModification (409), which callers retry on fresh data.
+    Returns the entity as stored afterwards."""
+    model = records.to_model(entity)
+    try:
+        model.update(actions=records.update_actions(type(model), change),
+                     condition=records.condition(type(model), condition) if condition is not None else None)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.ConcurrentModification() from exc
+        raise
+    return records.to_entity(type(entity), model)
 
 
 # --- lists of a kind ---------------------------------------------------------------------------
-def _visible(model: type[Item], tenant: str, descending: bool = False, page_size: int = _QUERY_PAGE,
-             include_deleted: bool = False) -> Iterator[Item]:
-    return model.query(tenant, model.sk.startswith(model.PREFIX),
-                       filter_condition=None if include_deleted else (model.deleted == False),  # noqa: E712
-                       scan_index_forward=not descending, page_size=page_size)
+def _visible(kind: type[Kind], tenant: str, descending: bool = False, page_size: int = _QUERY_PAGE) -> Iterator[Kind]:
+    model = records.model_of(kind)
+    items = model.query(tenant, model.sk.startswith(model.PREFIX),
+                        filter_condition=model.deleted == False,  # noqa: E712
+                        scan_index_forward=not descending, page_size=page_size)
+    return (records.to_entity(kind, item) for item in items)
 
 
-def all_visible(model: type[Item], tenant: str) -> list[Item]:
-    """Every not-deleted item of a kind, id order (one paginated Query)."""
-    return list(_visible(model, tenant))
+def all_visible(kind: type[Kind], tenant: str) -> list[Kind]:
+    """Every not-deleted entity of a kind, id order (one paginated Query)."""
+    return list(_visible(kind, tenant))
 
 
-def page_visible(model: type[Item], tenant: str, offset: int, limit: int, descending: bool = False) -> list[Item]:
-    """One page of not-deleted items in id order, reading only the first `offset + limit` of them."""
+def page_visible(kind: type[Kind], tenant: str, offset: int, limit: int, descending: bool = False) -> list[Kind]:
+    """One page of not-deleted entities in id order, reading only the first `offset + limit` of them."""
     wanted = offset + limit
-    found: list[Item] = []
-    for item in _visible(model, tenant, descending, page_size=min(max(wanted, 1), 1000)):
+    found: list[Kind] = []
+    for item in _visible(kind, tenant, descending, page_size=min(max(wanted, 1), 1000)):
         found.append(item)
         if len(found) >= wanted:
             break
@@ -106,31 +128,33 @@ def page_visible(model: type[Item], tenant: str, offset: int, limit: int, descen
 
 
 # --- software module types / distribution set types by natural key ----------------------------------
-def find_sm_type_by_key(tenant: str, key: str) -> SoftwareModuleType | None:
+def find_sm_type_by_key(tenant: str, key: str) -> entities.SoftwareModuleType | None:
     owner = unique_owner(tenant, "smtype-key", key)
-    return get(SoftwareModuleType, tenant, owner) if owner is not None else None
+    return get(entities.SoftwareModuleType, tenant, owner) if owner is not None else None
 
 
-def find_ds_type_by_key(tenant: str, key: str) -> DistributionSetType | None:
+def find_ds_type_by_key(tenant: str, key: str) -> entities.DistributionSetType | None:
     owner = unique_owner(tenant, "dstype-key", key)
-    return get(DistributionSetType, tenant, owner) if owner is not None else None
+    return get(entities.DistributionSetType, tenant, owner) if owner is not None else None
 
 
 # --- artifacts -------------------------------------------------------------------------------------
-def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> Artifact | None:
+def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> entities.Artifact | None:
     try:
-        return Artifact.get(tenant, artifact_sort_key(sm_id, artifact_id), consistent_read=True)
-    except Artifact.DoesNotExist:
+        item = tables.Artifact.get(tenant, artifact_sort_key(sm_id, artifact_id), consistent_read=True)
+    except tables.Artifact.DoesNotExist:
         return None
+    return records.to_entity(entities.Artifact, item)
 
 
-def artifacts_of(tenant: str, sm_id: int) -> list[Artifact]:
+def artifacts_of(tenant: str, sm_id: int) -> list[entities.Artifact]:
     """A module's artifacts in id order (one Query on `art#<smId>#`)."""
-    prefix = f"{Artifact.PREFIX}{pad(int(sm_id))}#"
-    return list(Artifact.query(tenant, Artifact.sk.startswith(prefix), consistent_read=True))
+    prefix = f"{tables.Artifact.PREFIX}{pad(int(sm_id))}#"
+    return [records.to_entity(entities.Artifact, item)
+            for item in tables.Artifact.query(tenant, tables.Artifact.sk.startswith(prefix), consistent_read=True)]
 
 
-def artifact_of_s3_key(tenant: str, s3_key: str) -> Artifact | None:
+def artifact_of_s3_key(tenant: str, s3_key: str) -> entities.Artifact | None:
     """The artifact whose bytes live at `s3_key` (`artifact_s3_key`), or None (also for a foreign key)."""
     parts = s3_key.split("/")
     if len(parts) != 4 or parts[:2] != ["artifacts", tenant] or not all(p.isdigit() for p in parts[2:]):
@@ -138,7 +162,7 @@ def artifact_of_s3_key(tenant: str, s3_key: str) -> Artifact | None:
     return get_artifact(tenant, int(parts[2]), int(parts[3]))
 
 
-def find_artifact_by_filename(tenant: str, sm_id: int, filename: str) -> Artifact | None:
+def find_artifact_by_filename(tenant: str, sm_id: int, filename: str) -> entities.Artifact | None:
     owner = unique_owner(tenant, "art", int(sm_id), filename)
     return get_artifact(tenant, sm_id, owner) if owner is not None else None
 
@@ -191,3 +215,4 @@ def defaults_created(tenant: str) -> bool:
 def mark_defaults(tx: Tx, tenant: str, on_fail) -> Tx:
     return tx.put(UniqueKey(tenant, DEFAULTS_MARKER, owner_id=0), condition=UniqueKey.sk.does_not_exist(),
                   on_fail=on_fail)
+

@@ -438,9 +438,6 @@ class DistributionSet(_CatalogItem):
     last_modified_by = UnicodeAttribute()
     version = VersionAttribute()
 
-    # Not stored: the module items, attached by the catalogue service so renderers need no reads.
-    loaded_modules: list | None = None
-
 
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
@@ -468,6 +465,12 @@ def _register_entities() -> None:
     records.register(targets.Target, Target)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)
+    from chalicelib.domain import catalog_entities as catalog
+    records.register(catalog.SoftwareModuleType, SoftwareModuleType)
+    records.register(catalog.SoftwareModule, SoftwareModule)
+    records.register(catalog.Artifact, Artifact)
+    records.register(catalog.DistributionSetType, DistributionSetType)
+    records.register(catalog.DistributionSet, DistributionSet)
 
 
 _register_entities()

@@ -153,7 +153,7 @@ def test_target_delete(client):
 # --- software module delete, artifact delete and upload ----------------------------------------------
 def _module_view(client, sm_id: int) -> tuple:
     from chalicelib.store import catalog
-    from chalicelib.store.tables import SoftwareModule
+    from chalicelib.domain.catalog_entities import SoftwareModule
     item = catalog.get(SoftwareModule, TENANT, sm_id)
     os_type = catalog.find_sm_type_by_key(TENANT, "os")
     return (_status(client, f"/rest/v1/softwaremodules/{sm_id}"),
@@ -226,7 +226,7 @@ def test_bulk_create_targets(client):
 
 def test_bulk_create_software_modules(client):
     from chalicelib.store import catalog
-    from chalicelib.store.tables import SoftwareModule
+    from chalicelib.domain.catalog_entities import SoftwareModule
     body = json.dumps([{"name": f"bulk-{i:02d}", "version": "1", "type": "os"} for i in range(41)])
 
     def observe():
@@ -241,13 +241,13 @@ def test_bulk_create_software_modules(client):
 
 def test_bulk_create_distribution_sets(client):
     from chalicelib.store import catalog
-    from chalicelib.store.tables import DistributionSet
+    from chalicelib.domain.catalog_entities import DistributionSet
     sm_id = steps.create_module(client, "in-sets", "1")
     body = json.dumps([{"name": f"bulk-{i:02d}", "version": "1", "type": "os", "modules": [{"id": sm_id}]}
                        for i in range(31)])
 
     def observe():
-        from chalicelib.store.tables import SoftwareModule
+        from chalicelib.domain.catalog_entities import SoftwareModule
         sm = catalog.get(SoftwareModule, TENANT, sm_id)
         return (_catalog_names(DistributionSet, "bulk-"), _guards("ds"), _usage("DISTRIBUTION_SET"),
                 int(catalog.find_ds_type_by_key(TENANT, "os").used_by or 0), int(sm.in_sets or 0))
@@ -259,7 +259,7 @@ def test_bulk_create_distribution_sets(client):
 
 
 def test_bulk_create_types(client):
-    from chalicelib.store.tables import SoftwareModuleType
+    from chalicelib.domain.catalog_entities import SoftwareModuleType
     body = json.dumps([{"key": f"bulk-{i:02d}", "name": f"bulk-{i:02d}"} for i in range(34)])
 
     def observe():
@@ -275,7 +275,7 @@ def test_bulk_create_types(client):
 # --- assignment and feedback --------------------------------------------------------------------------
 def test_assignment(client):
     from chalicelib.store import catalog
-    from chalicelib.store.tables import DistributionSet
+    from chalicelib.domain.catalog_entities import DistributionSet
     devices = [f"as-{i:02d}" for i in range(40)]
     ds1, _ = steps.release(client, name="one", version="1")
     ds2, sm2 = steps.release(client, name="two", version="2")

@@ -289,7 +289,7 @@ def test_deployment_snapshot_refusals(client):
     from chalicelib import errors
     from chalicelib.services import distribution_sets
     from chalicelib.store import catalog
-    from chalicelib.store.tables import DistributionSet
+    from chalicelib.domain.catalog_entities import DistributionSet
 
     incomplete = create_ds(client, "incomplete", "1")
     with pytest.raises(errors.DistributionSetIncomplete):
@@ -297,8 +297,7 @@ def test_deployment_snapshot_refusals(client):
     with pytest.raises(errors.EntityNotFound):
         distribution_sets.deployment_snapshot(TENANT, 999)
     invalid = create_ds(client, "invalid", "1", modules=[create_sm(client)["id"]])
-    item = catalog.get(DistributionSet, TENANT, invalid["id"])
-    item.update(actions=[DistributionSet.valid.set(False)])
+    catalog.update(catalog.get(DistributionSet, TENANT, invalid["id"]), {"valid": False})
     with pytest.raises(errors.DistributionSetInvalid) as caught:
         distribution_sets.deployment_snapshot(TENANT, invalid["id"])
     assert caught.value.status == 400
@@ -312,7 +311,7 @@ def test_lock_for_assignment_is_idempotent_and_cheap(client, dynamo_calls):
     from chalicelib.services import distribution_sets
 
     from chalicelib.store import catalog
-    from chalicelib.store.tables import SoftwareModule
+    from chalicelib.domain.catalog_entities import SoftwareModule
 
     os_module = create_sm(client)
     ds = create_ds(client, modules=[os_module["id"]])

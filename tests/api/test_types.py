@@ -64,7 +64,7 @@ def test_default_distribution_set_types_and_their_module_types(client):
 def test_ensure_default_types_is_idempotent_and_cheap(aws_env, dynamo_calls):
     from chalicelib.services import catalog_defaults
     from chalicelib.store import catalog
-    from chalicelib.store.tables import SoftwareModuleType
+    from chalicelib.domain.catalog_entities import SoftwareModuleType
 
     dynamo_calls.reset()
     catalog_defaults.ensure_default_types("DEFAULT")

@@ -28,19 +28,10 @@ RULES = {
 }
 
 KNOWN: dict[str, set[str]] = {
-    "chalicelib.api.catalog_views": {'chalicelib.store'},
-    "chalicelib.api.distributionsets": {'chalicelib.store'},
     "chalicelib.api.idempotency": {'chalicelib.store'},
-    "chalicelib.api.softwaremodules": {'chalicelib.store'},
     "chalicelib.jobs.reaper": {'chalicelib.store.tables'},
     "chalicelib.services.bulk_creates": {'chalicelib.store.tables'},
-    "chalicelib.services.catalog_defaults": {'chalicelib.store.tables'},
-    "chalicelib.services.catalog_metadata": {'pynamodb'},
-    "chalicelib.services.catalog_types": {'chalicelib.store.tables', 'pynamodb'},
-    "chalicelib.services.distribution_sets": {'chalicelib.store.tables'},
-    "chalicelib.services.downloads": {'botocore'},
     "chalicelib.services.logins": {'chalicelib.store.tables'},
-    "chalicelib.services.software_modules": {'chalicelib.store.tables'},
     "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
     "chalicelib.services.usage_recount": {'chalicelib.store.tables'},
     "chalicelib.services.users": {'chalicelib.store.tables'},
