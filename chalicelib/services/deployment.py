@@ -23,7 +23,7 @@ from chalicelib.services import snapshots, tenant_config
 from chalicelib.store import actions as action_store
 from chalicelib.store import counters
 from chalicelib.store import targets as target_store
-from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, backoff, retrying
+from chalicelib.store.tx import ATTEMPTS, MAX_BYTES, MAX_ITEMS, Tx, backoff, retrying
 
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
@@ -212,15 +212,19 @@ def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]
 
 
 def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
+    """Whole targets' plans into transactions, each within DynamoDB's 100 items and 4 MB (a target with many
+    open actions carries a long summary list)."""
     batches: list[list[tuple[str, Tx]]] = []
     current: list[tuple[str, Tx]] = []
-    size = 0
+    items = size = 0
     for cid, plan in plans:
-        if current and size + len(plan) > MAX_ITEMS:
+        plan_bytes = plan.request_bytes()
+        if current and (items + len(plan) > MAX_ITEMS or size + plan_bytes > MAX_BYTES):
             batches.append(current)
-            current, size = [], 0
+            current, items, size = [], 0, 0
         current.append((cid, plan))
-        size += len(plan)
+        items += len(plan)
+        size += plan_bytes
     if current:
         batches.append(current)
     return batches

@@ -8,6 +8,7 @@ may retry after reading again.
 from __future__ import annotations
 
 import functools
+import json
 import random
 import time
 from typing import Any, Callable
@@ -21,6 +22,8 @@ from chalicelib.domain import changes
 from chalicelib.store import records
 
 MAX_ITEMS = 100
+# TransactWriteItems takes at most 4 MB in all; packers stay below with room for the request's own framing.
+MAX_BYTES = 3_500_000
 ErrorFactory = Callable[[], errors.SkyhawkError]
 
 
@@ -70,6 +73,19 @@ class Tx:
         self._updates += other._updates
         return self
 
+    def request_bytes(self) -> int:
+        """About what the transaction sends: its operations as DynamoDB's JSON (what its 4 MB limit counts)."""
+        size = 0
+        for (model_cls, hash_key, range_key), kwargs, _ in self._checks:
+            size += len(str(hash_key)) + len(str(range_key or "")) + 200  # a key and a condition
+        for (model,), kwargs, _ in self._deletes:
+            size += _json_size(model.get_delete_kwargs_from_instance(**kwargs))
+        for (model,), kwargs, _ in self._puts:
+            size += _json_size(model.get_save_kwargs_from_instance(**kwargs))
+        for (model, actions), kwargs, _ in self._updates:
+            size += _json_size(model.get_update_kwargs_from_instance(actions=list(actions), **kwargs))
+        return size
+
     def commit(self) -> None:
         if not len(self):
             return
@@ -88,6 +104,10 @@ class Tx:
                     tw.update(*args, **kwargs)
         except TransactWriteError as exc:
             raise _error_for(exc, ordered) from exc
+
+
+def _json_size(operation: dict) -> int:
+    return len(json.dumps(operation, separators=(",", ":"), default=str).encode())
 
 
 def _model(item: Any) -> Any:
