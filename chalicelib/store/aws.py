@@ -1,10 +1,30 @@
-"""Lazily created boto3 clients (no AWS client at import: cold start, frozen endpoints), with reset()."""
+"""Lazily created boto3 clients (no AWS client at import: cold start, frozen endpoints), with reset().
+
+Every botocore session of the process (boto3's and the one pynamodb opens per table connection) shares one
+data loader: botocore's service models and endpoint data are parsed once per process, not once per session.
+"""
 from __future__ import annotations
 
 import functools
 from typing import Any
 
 from chalicelib import config
+
+
+@functools.lru_cache(maxsize=1)
+def _data_loader() -> Any:
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+def botocore_session() -> Any:
+    """A new botocore session (sessions are not thread-safe; each caller gets its own) on the shared loader."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _data_loader())
+    return session
 
 
 @functools.lru_cache(maxsize=None)
@@ -19,7 +39,8 @@ def client(service: str, endpoint_url: str | None = None, attempts: int | None =
                  connect_timeout=timeouts.connect_seconds, read_timeout=read,
                  retries={"mode": "standard", "total_max_attempts": attempts or timeouts.max_attempts},
                  s3={"addressing_style": "path"} if endpoint_url else None)
-    return boto3.session.Session().client(service, config=cfg, endpoint_url=endpoint_url or None)
+    return boto3.session.Session(botocore_session=botocore_session()).client(service, config=cfg,
+                                                                             endpoint_url=endpoint_url or None)
 
 
 def s3() -> Any:

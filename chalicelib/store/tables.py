@@ -34,9 +34,13 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.connection import base as pynamodb_connection
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.store import aws
+
+pynamodb_connection.get_session = aws.botocore_session  # its table connections share the process's loader
 
 
 def _meta(name: str):
