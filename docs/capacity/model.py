@@ -500,8 +500,8 @@ def section_tenant_ceiling(model: Model) -> str:
         f"**{_fmt(fleet)} devices**. A tenant with all {FLEET['devices']:,} is {over:.1f} times past it: the index "
         "throttles, and DynamoDB throttles the last-seen writes that feed it. The poll still answers, but its "
         "last-seen is not written, and a device whose writes keep failing is reported overdue while it polls. "
-        f"Such a tenant needs at least {shards_needed} overdue shards (`OVERDUE_SHARDS`; each one more Query per "
-        "run of the overdue job).",
+        f"Such a tenant needs at least {shards_needed} overdue shards, more for headroom (`OVERDUE_SHARDS`; each "
+        "one more Query per run of the overdue job).",
         f"- **Rollout pace**: an action enters `actions/by-tenant` once, when it is created ({by_tenant:g} WRU, keys "
         f"only, {model.shards('actions')} shards); device requests write {device_writes:g} WRU there (a keys-only "
         "index is not rewritten when the action's status changes). Assignment tops out at "
