@@ -4,8 +4,8 @@
 
 Runs skyhawk's real flows in-process against moto. Device requests enter through the Lambda handler the
 device front door invokes (`app.handler`, a function URL's payload format 2.0 event), operator requests
-through chalice's test client (the REST API). `units.Meter` prices every DynamoDB call twice: in the current
-data layout and in the planned one (docs/capacity.md, "Current and planned shape"), from the same items.
+through chalice's test client (the REST API). `units.Meter` prices every DynamoDB call from the items it
+touches and charges its units to the key they land on.
 
 Time: each device request is repeated; the handler's CPU time is split into the time moto spends answering
 (what DynamoDB's own latency replaces in AWS) and the rest (the app, chalice, botocore on the client side),
@@ -36,20 +36,6 @@ TENANT = "DEFAULT"
 DOMAIN = "a3kbk6y6zsoptxcdfdd6fktkpq0ohmvs.lambda-url.us-east-1.on.aws"
 FIVE_MINUTES_MS = 300_000
 START_MS = 1_795_633_438_391  # 2026-11-25T19:03:58.391Z
-
-
-def planned_shape() -> units.Shape:
-    """The layout `main` is moving to (issue 7, scope 2), as far as it changes units: the deployment snapshot
-    lives once per distribution set (an action keeps a reference), and the actions-by-tenant index projects
-    keys only. Sharded or time-bucketed index keys and counters outside hot transactions change which key a
-    write lands on, not what it costs, so they need no rewrite here."""
-    def rewrite(table: str, item: dict) -> dict:
-        if table == "actions" and "snapshot" in item:
-            item.pop("snapshot")
-            item["snapshot_ref"] = {"S": f"{item['tenant']['S']}#{item['ds_id']['N']}#" + "0" * 16}
-        return item
-
-    return units.Shape("planned", rewrite, {("actions", "by-tenant"): ("KEYS_ONLY", ())})
 
 
 # --- requests ---------------------------------------------------------------------------------------------
@@ -95,7 +81,7 @@ class Bench:
     def __init__(self, repeat: int) -> None:
         self.repeat = repeat
         self.results: dict[str, dict] = {}
-        self.sizes: dict[str, dict[str, int]] = defaultdict(dict)
+        self.sizes: dict[str, int] = {}
         self.moto_seconds = 0.0
         self.log = _LogBytes()
 
@@ -108,18 +94,14 @@ class Bench:
         answer = fn()
         logged = self.log.bytes
         per = per(answer) if callable(per) else per
-        result = {}
-        for shape in meter.shapes:
-            totals = meter.totals(shape.name)
-            result[shape.name] = {"rru": round(totals["rru"] / per, 4), "wru": round(totals["wru"] / per, 4),
-                                  "index_wru": round(totals["index_wru"] / per, 4),
-                                  "calls": {op: round(n / per, 4) for op, n in totals["calls"].items()},
-                                  "keys": _keys(meter.charges(shape.name), per)}
-        for shape in meter.shapes if sizes else ():
-            seen = self.sizes[shape.name]
-            for call in meter.calls[shape.name]:
-                for kind, size in call.sizes:
-                    seen[kind] = max(size, seen.get(kind, 0))
+        totals = meter.totals()
+        result = {"units": {"rru": round(totals["rru"] / per, 4), "wru": round(totals["wru"] / per, 4),
+                            "index_wru": round(totals["index_wru"] / per, 4),
+                            "calls": {op: round(n / per, 4) for op, n in totals["calls"].items()},
+                            "keys": _keys(meter.charges(), per)}}
+        for call in meter.calls[units.AS_IS.name] if sizes else ():
+            for kind, size in call.sizes:
+                self.sizes[kind] = max(size, self.sizes.get(kind, 0))
         if isinstance(answer, dict) and "statusCode" in answer:
             result["response_bytes"] = response_bytes(answer)
             result["status"] = answer["statusCode"]
@@ -173,12 +155,21 @@ class _LogBytes(logging.Handler):
 
 
 _CONTROLLER = re.compile(r"^(cap|bulk|pnp)-\d+$")
+# Partition keys whose last part is a shard number (`tenant#shard`, `tenant#STATUS#shard`), and the sort key
+# prefix of the sharded usage counters (`usage#TARGET#<shard>`): shown as `{shard}`, not as an id.
+SHARDED_KEYS = frozenset({"overdue_shard", "tenant_shard", "cleanup_key"})
+SHARDED_SORT_PREFIX = "usage#"
 
 
-def _pattern(value: str) -> str:
+def _pattern(value: str, sharded: bool = False) -> str:
+    """A key value with its variable parts named (`{tenant}`, `{controllerId}`, `{n}` for a time, `{id}`,
+    `{shard}` for the last part of a sharded key), so the same key range reads the same in every request."""
+    split = value.split("#")
     parts = []
-    for part in value.split("#"):
-        if part == TENANT:
+    for i, part in enumerate(split):
+        if sharded and i == len(split) - 1 and part.isdigit():
+            parts.append("{shard}")
+        elif part == TENANT:
             parts.append("{tenant}")
         elif _CONTROLLER.match(part):
             parts.append("{controllerId}")
@@ -195,7 +186,8 @@ def _keys(charges, per: int) -> list[dict]:
     """Units by table/index and partition key pattern (`{tenant}`: every device of a tenant lands there)."""
     grouped: dict[tuple[str, str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for charge in charges:
-        entry = grouped[(charge.where, charge.key_name, _pattern(charge.key), _pattern(charge.sort_key))]
+        entry = grouped[(charge.where, charge.key_name, _pattern(charge.key, charge.key_name in SHARDED_KEYS),
+                         _pattern(charge.sort_key, charge.sort_key.startswith(SHARDED_SORT_PREFIX)))]
         entry[0] += charge.reads
         entry[1] += charge.writes
     return [{"where": where, "key_name": name, "key": key, "sort": sort, "rru": round(r / per, 4),
@@ -245,8 +237,7 @@ def run(repeat: int, quick: bool = False) -> dict:
     finally:
         BotocoreStubber.__call__ = stub
     return {"repeat": repeat, "python": platform.python_version(), "machine": _cpu(), "operations": priced.results,
-            "item_sizes": dict(sorted(priced.sizes["current"].items())),
-            "item_sizes_planned": dict(sorted(priced.sizes["planned"].items())), "stored": stored}
+            "item_sizes": dict(sorted(priced.sizes.items())), "stored": stored, "shards": _shards()}
 
 
 def _flow(bench: Bench, quick: bool) -> dict:
@@ -276,7 +267,7 @@ def _flow(bench: Bench, quick: bool) -> dict:
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         tenants.ensure_tenant(TENANT)
         context = LambdaContext("skyhawk-prod", memory_size=1024)
-        meter = units.Meter(config.table_prefix(), (units.AS_IS, planned_shape()), moto_lookup(config.region()))
+        meter = units.Meter(config.table_prefix(), lookup=moto_lookup(config.region()))
 
         def later(ms: int) -> None:
             nonlocal now
@@ -371,7 +362,7 @@ def _flow(bench: Bench, quick: bool) -> dict:
             bench.priced("overdue_job_per_device_found", meter, lambda: overdue.run(),
                          per=lambda found: found["overdue"])
 
-        stored = {shape.name: _stored_items(config.table_prefix(), shape) for shape in meter.shapes}
+        stored = _stored_items(config.table_prefix())
     logging.getLogger().removeHandler(bench.log)
     return stored
 
@@ -393,7 +384,7 @@ def moto_lookup(region: str):
     return lookup
 
 
-def _stored_items(prefix: str, shape: units.Shape) -> dict:
+def _stored_items(prefix: str) -> dict:
     """Bytes the measured device's target and its (closed) action take in storage: item and index entries, each
     with DynamoDB's 100 bytes."""
     import boto3
@@ -409,11 +400,20 @@ def _stored_items(prefix: str, shape: units.Shape) -> dict:
                                 ExpressionAttributeValues={":k": {"S": f"{TENANT}#cap-1"}})["Items"][0]
         else:
             item = client.get_item(TableName=table.name, Key=key)["Item"]
-        item = shape.item(suffix, item)
-        entries = [units.index_entry(table, shape.index(suffix, index), item) for index in table.indexes]
+        entries = [units.index_entry(table, index, item) for index in table.indexes]
         stored[suffix] = {"item": units.item_size(item) + units.STORAGE_OVERHEAD,
                           "indexes": sum(units.item_size(e) + units.STORAGE_OVERHEAD for e in entries if e)}
     return stored
+
+
+def _shards() -> dict[str, int]:
+    """Key ranges per tenant the code spreads its shared keys over: the actions indexes (`by-tenant`, `cleanup`),
+    the overdue index, the usage counter items of a sharded quota."""
+    from chalicelib.domain.actions import INDEX_SHARDS
+    from chalicelib.domain.targets import OVERDUE_SHARDS
+    from chalicelib.store.counters import USAGE_SHARDS
+
+    return {"actions": INDEX_SHARDS, "overdue": OVERDUE_SHARDS, "usage": USAGE_SHARDS}
 
 
 def _cpu() -> str:

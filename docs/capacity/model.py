@@ -99,17 +99,23 @@ class Model:
         self.ops = measured["operations"]
         self.m = measured
 
-    def units(self, op: str, shape: str) -> tuple[float, float]:
-        return self.ops[op][shape]["rru"], self.ops[op][shape]["wru"]
+    def units(self, op: str) -> tuple[float, float]:
+        return self.ops[op]["units"]["rru"], self.ops[op]["units"]["wru"]
+
+    def key_units(self, op: str, where: str, key: str | None = None, sort: str | None = None) -> tuple[float, float]:
+        """(RRU, WRU) one request charges to a table or index, optionally to one key pattern of it."""
+        charged = [k for k in self.ops[op]["units"]["keys"] if k["where"] == where
+                   and (key is None or k["key"] == key) and (sort is None or k["sort"] == sort)]
+        return sum(k["rru"] for k in charged), sum(k["wru"] for k in charged)
 
     def last_seen_writes_per_poll(self) -> float:
         return min(1.0, FLEET["poll_interval_s"] / FLEET["last_seen_write_interval_s"])
 
-    def idle_poll_units(self, shape: str, write_share: float | None = None) -> tuple[float, float]:
+    def idle_poll_units(self, write_share: float | None = None) -> tuple[float, float]:
         """An idle poll: its read, plus the last-seen write on the share of polls that write it."""
         share = self.last_seen_writes_per_poll() if write_share is None else write_share
-        read, _ = self.units("idle_poll", shape)
-        _, write = self.units("idle_poll_with_last_seen_write", shape)
+        read, _ = self.units("idle_poll")
+        _, write = self.units("idle_poll_with_last_seen_write")
         return read, share * write
 
     def cpu_ms(self, op: str) -> float:
@@ -119,7 +125,7 @@ class Model:
         return timing["app_p50"] / share
 
     def wait_ms(self, op: str) -> float:
-        return sum(LATENCY_MS[call] * n for call, n in self.ops[op]["current"]["calls"].items())
+        return sum(LATENCY_MS[call] * n for call, n in self.ops[op]["units"]["calls"].items())
 
     def duration_ms(self, op: str) -> int:
         """Billed duration: Lambda bills by the millisecond, rounded up."""
@@ -143,22 +149,22 @@ class Model:
         return {"deployment_base": 1, "download_redirect": FLEET["downloads_per_device"],
                 "feedback_proceeding": FLEET["feedback_proceeding_per_device"], "feedback_closed_success": 1}
 
-    def monthly(self, shape: str, door: str = "function_url", arm: bool = False) -> dict[str, float]:
+    def monthly(self, door: str = "function_url", arm: bool = False) -> dict[str, float]:
         polls = self.polls_per_s() * MONTH_S
         rollout = FLEET["rollout_devices"]
         mix = self.rollout_requests()
         device_requests = polls + rollout * sum(mix.values())
-        rru_poll, wru_poll = self.idle_poll_units(shape)
-        rru = polls * rru_poll + rollout * sum(n * self.units(op, shape)[0] for op, n in mix.items())
-        wru = polls * wru_poll + rollout * sum(n * self.units(op, shape)[1] for op, n in mix.items())
-        assign_rru, assign_wru = self.units("assign_per_target_of_1000", shape)
+        rru_poll, wru_poll = self.idle_poll_units()
+        rru = polls * rru_poll + rollout * sum(n * self.units(op)[0] for op, n in mix.items())
+        wru = polls * wru_poll + rollout * sum(n * self.units(op)[1] for op, n in mix.items())
+        assign_rru, assign_wru = self.units("assign_per_target_of_1000")
         rru += rollout * assign_rru
         wru += rollout * assign_wru
         share = self.last_seen_writes_per_poll()
         poll_gb_s = polls * (share * self.gb_s("idle_poll_with_last_seen_write") + (1 - share) * self.gb_s("idle_poll"))
         gb_s = poll_gb_s + rollout * sum(n * self.gb_s(op) for op, n in mix.items())
         out_gb = polls * self.response_gb("idle_poll") + rollout * sum(n * self.response_gb(op) for op, n in mix.items())
-        stored_gb = self.stored_gb(shape)
+        stored_gb = self.stored_gb()
         door_tiers = per_million(PRICES[f"{door}_per_m"])
         return {
             "Device front door": tiered(device_requests, door_tiers),
@@ -175,14 +181,52 @@ class Model:
                                                  * PRICES["cloudwatch_logs_ingest_gb"]),
         }
 
-    def stored_gb(self, shape: str) -> float:
+    def stored_gb(self) -> float:
         """A device's target, token guard and kept actions, each action with one history entry per request of
         its rollout and its assignment's; every item and index entry with DynamoDB's 100 bytes."""
-        stored, sizes = self.m["stored"][shape], self.m["item_sizes"]
+        stored, sizes = self.m["stored"], self.m["item_sizes"]
         target = stored["targets"]["item"] + stored["targets"]["indexes"] + sizes["tenants:token"] + 100
         history = (1 + sum(self.rollout_requests().values())) * (sizes["action-status"] + 100)
         action = stored["actions"]["item"] + stored["actions"]["indexes"] + history
         return FLEET["devices"] * (target + FLEET["actions_kept_per_device"] * action) / GB
+
+    def rollout_units_per_device(self) -> tuple[float, float]:
+        """(RRU, WRU) of one device's rollout: its share of the assignment and its requests."""
+        assign = self.units("assign_per_target_of_1000")
+        return tuple(sum(n * self.units(op)[i] for op, n in self.rollout_requests().items()) + assign[i]
+                     for i in (0, 1))
+
+    # -- one tenant's ceilings: the key ranges its devices share, each at most one partition's throughput
+    def overdue_fleet_ceiling(self) -> float:
+        """Devices one tenant can have polling before the overdue index's key ranges throttle (every last-seen
+        write moves the device's entry to the newest end of its shard's range)."""
+        _, overdue = self.key_units("idle_poll_with_last_seen_write", "targets/overdue")
+        per_device_per_s = self.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"]
+        return self.shards("overdue") * PARTITION_WCU / per_device_per_s
+
+    def by_tenant_pace(self) -> float:
+        """Actions a second one tenant can create before `actions/by-tenant`'s key ranges throttle."""
+        _, per_action = self.key_units("assign_per_target_of_1000", "actions/by-tenant")
+        return self.shards("actions") * PARTITION_WCU / per_action
+
+    def onboarding_write_ceiling(self) -> float:
+        """Registrations a second one tenant's usage counter items take (each at most one partition's writes)."""
+        _, per_target = self.key_units("plug_and_play_first_poll", "tenants", sort=USAGE_COUNTER)
+        return self.shards("usage") * PARTITION_WCU / per_target
+
+    def quota_check_rru(self) -> float:
+        """The strongly consistent Query of the counter items a registration reads before its write: the
+        registration's only Query of the tenants table (a Query's charge names no sort key), the tenant's
+        configuration being cached."""
+        return self.key_units("plug_and_play_first_poll", "tenants", "{tenant}", sort="")[0]
+
+    def onboarding_read_ceiling(self) -> float:
+        """Registrations a second if the counter items share one partition: every one reads all of them."""
+        return PARTITION_RCU / self.quota_check_rru()
+
+    def shards(self, what: str) -> int:
+        """Key ranges per tenant the code spreads a shared key over (measured.json, from the code's constants)."""
+        return self.m["shards"][what]
 
     def download_gb(self) -> float:
         return FLEET["rollout_devices"] * FLEET["download_mb_per_device"] * 1024 ** 2 / GB
@@ -202,22 +246,50 @@ _TIMED_LIKE = {"feedback_closed_success": "feedback_proceeding", "plug_and_play_
                "config_data": "feedback_proceeding"}
 
 # --- key ranges -----------------------------------------------------------------------------------------------
-# Partition key values that many devices share, and whether the sort key spreads their writes (DynamoDB's split
-# for heat can then divide the key's range over partitions) or grows with time (every new write lands at the
-# same end of the range, in one partition, however often it splits). (table or index, partition key pattern,
-# sort key pattern or None for any) -> (key schema, how the sort key behaves).
+# Partition key values that many devices of one tenant share, and whether the sort key spreads their writes
+# (DynamoDB's split for heat can then divide the key's range over partitions) or grows with time (every new
+# write lands at the same end of the range, in one partition, however often it splits). (table or index,
+# partition key pattern, sort key pattern or None for any) -> (key schema, how the sort key behaves, the
+# measured.json `shards` entry saying how many such keys a tenant has, or None: one key, split for heat).
 KEY_RANGES = {
-    ("targets", "{tenant}", None): ("tenant / controller_id", "spread"),
-    ("targets/overdue", "{tenant}#{id}", None): ("tenant#shard / overdue_at (a time)", "grows with time, 16 ranges"),
-    ("targets/assigned-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread"),
-    ("targets/installed-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread"),
-    ("actions/by-tenant", "{tenant}#{id}", None): ("tenant#shard / action_id (in sequence)", "grows with ids, 16 ranges"),
-    ("actions/cleanup", "{tenant}#FINISHED", None): ("tenant#FINISHED / closed_at (a time)", "grows with time"),
-    ("tenants", "{tenant}", "usage#TARGET"): ("tenant / usage#TARGET (one counter item)", "one item"),
+    ("targets", "{tenant}", None): ("tenant / controller_id", "spread", None),
+    ("targets/overdue", "{tenant}#{shard}", None): ("tenant#shard / overdue_at (a time)", "grows with time",
+                                                     "overdue"),
+    ("targets/assigned-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread", None),
+    ("targets/installed-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread", None),
+    ("actions/by-tenant", "{tenant}#{shard}", None): ("tenant#shard / action_id (in sequence)", "grows with ids",
+                                                      "actions"),
+    ("actions/cleanup", "{tenant}#FINISHED#{shard}", None): ("tenant#STATUS#shard / closed_at (a time)",
+                                                             "grows with time", "actions"),
+    ("tenants", "{tenant}", "usage#TARGET#{shard}"): ("tenant / usage#TARGET#shard (counter items)", "one item each",
+                                                      "usage"),
 }
+USAGE_COUNTER = "usage#TARGET#{shard}"
 PARTITION_WCU, PARTITION_RCU = 1000, 3000
-INDEX_SHARDS = 16  # chalicelib.domain.actions.INDEX_SHARDS, targets.OVERDUE_SHARDS: key ranges per tenant
 TABLE_QUOTA = 40_000  # on-demand maximum per table and per index, read and write, by default (adjustable)
+
+# Issue 7's reshaping of the data (commits 72993fd to d3bcfff), the figures before it: docs/capacity.md and
+# docs/capacity/measured.json at 0f73091, the last measurement of the old layout (its "current shape").
+BEFORE = {
+    "commit": "0f73091",
+    "action_bytes": 1_479,  # the deployment snapshot (modules, artifacts, links) on every action
+    "target_bytes": 618, "overdue_entry_bytes": 49,
+    "device_request_wru": (8, 2),  # deploymentBase, a download, a proceeding feedback: WRU (of which index)
+    "closing_feedback_wru": (12, 4),
+    "assign_wru": (11.007, 3),  # per target of 1,000
+    "rollout_wru_per_device": 79.007,
+    "rollout_peak_wru": 86_563,  # on top of polling
+    "actions_peak_wru": 39_556,
+    "by_tenant_peak_wru": 19_778,  # a full copy of the action, rewritten by every device request, one key range
+    "cleanup_peak_wru": 1_111,
+    "overdue_fleet_ceiling": 150_000,  # one key range per tenant
+    "rollout_devices_per_s": 62.5,  # 1,000 WCU / 16 WRU on actions/by-tenant per device's rollout
+    "onboarding_per_s": 500,  # 1,000 WCU / 2 WRU on the one usage#TARGET item
+    "overdue_job_per_device_found": (1, 0.5),  # Queries, RRU
+    "reads_month": 5_476.06, "writes_month": 164_299.38, "storage_month": 57.28,
+    "lambda_duration_month": 17_523.32, "total_month": 228_098.19,
+}
+DYNAMODB_COSTS = ("DynamoDB reads", "DynamoDB writes", "DynamoDB storage + PITR")
 
 
 def _fmt(n: float, digits: int = 0) -> str:
@@ -254,15 +326,15 @@ OPERATIONS = [
 
 
 def section_headline(model: Model) -> str:
-    current, planned = model.monthly("current"), model.monthly("planned")
-    total = sum(current.values())
-    writes = current["DynamoDB writes"]
-    rru, wru = model.idle_poll_units("current")
+    monthly = model.monthly()
+    total = sum(monthly.values())
+    writes = monthly["DynamoDB writes"]
+    rru, wru = model.idle_poll_units()
     polls = model.polls_per_s() * MONTH_S
     doors = {k: tiered(polls, per_million(PRICES[f"{k}_per_m"])) for k in ("rest_api", "http_api")}
-    overdue = next(k["wru"] for k in model.ops["idle_poll_with_last_seen_write"]["current"]["keys"]
-                   if k["where"] == "targets/overdue")
-    ceiling = INDEX_SHARDS * PARTITION_WCU / (model.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"])
+    onboarding = min(model.onboarding_write_ceiling(), model.onboarding_read_ceiling())
+    dynamodb = sum(monthly[k] for k in DYNAMODB_COSTS)
+    dynamodb_before = BEFORE["reads_month"] + BEFORE["writes_month"] + BEFORE["storage_month"]
     return "\n".join([
         f"- **{FLEET['devices'] / 1e6:g} million devices polling every {FLEET['poll_interval_s'] // 60} minutes** "
         f"are {_fmt(model.polls_per_s())} polls/s. A poll reads {rru:g} RRU (one eventually consistent GetItem of "
@@ -270,15 +342,21 @@ def section_headline(model: Model) -> str:
         f"minute, every poll also writes it: {wru:g} WRU (the target, and its `overdue` index entry moved).",
         f"- **About ${total / 1000:,.0f},000 a month** behind a function URL, with one 1-million-device rollout: "
         f"DynamoDB writes are {_money(writes)} ({writes / total:.0%}), almost all of them that last-seen write. "
-        f"The planned data layout changes the total by only {_money(abs(sum(planned.values()) - total))}: it "
-        "fixes hot keys and rollouts, not the bill. Writing last-seen less often, or into a small item of its "
-        "own, is the lever (see \"What moves the bill\").",
+        f"Issue 7's reshaping of the data (\"What changed\") cut a rollout's writes from "
+        f"{BEFORE['rollout_wru_per_device']:g} to {model.rollout_units_per_device()[1]:g} WRU a device and lifted one "
+        f"tenant's ceilings, but took only {_money(dynamodb_before - dynamodb)} a month off DynamoDB's bill: "
+        "writing last-seen "
+        "less often, or into a small item of its own, is the lever (see \"What moves the bill\").",
         f"- **Front door**: the DDI traffic alone would cost {_money(doors['rest_api'])} a month through the REST "
         f"API and {_money(doors['http_api'])} through an HTTP API; a Lambda function URL costs nothing on top of "
         "Lambda. skyhawk now deploys one for the DDI routes and keeps the REST API for everything else.",
-        f"- **Hot keys**: the `overdue` index (16 shards a tenant) caps a tenant at {_fmt(ceiling)} devices polling every "
-        f"{FLEET['poll_interval_s'] // 60} minutes; `actions/by-tenant`, `actions/cleanup`, the targets table's "
-        "tenant key and the tenant's usage counter are the other shared key ranges (table below).",
+        f"- **One tenant's ceilings**: its devices share {model.shards('overdue')} key ranges of the `overdue` index "
+        f"(**{_fmt(model.overdue_fleet_ceiling())} devices** polling every {FLEET['poll_interval_s'] // 60} minutes), "
+        f"{model.shards('actions')} of `actions/by-tenant` ({_fmt(model.by_tenant_pace())} new actions/s) and "
+        f"{model.shards('usage')} usage counter items (about {_fmt(round(onboarding, -2))} registrations/s); "
+        "the targets table's tenant key relies on DynamoDB splitting it. A single tenant with the whole fleet is "
+        "past the "
+        "`overdue` ceiling (\"Hot keys\").",
         "- **Limits to raise**: Lambda concurrency (requests/s ÷ 10 binds before duration does), and the on-demand "
         "maximum (40,000 units/s by default) of " + ", ".join(f"`{w}`" for w, _ in _peak_writes(model)
                                                             if _ > TABLE_QUOTA * 0.66) + "."])
@@ -306,29 +384,26 @@ def section_fleet(model: Model) -> str:
 
 
 def section_units(model: Model) -> str:
-    rows = ["| request | DynamoDB calls | RRU | WRU (of which index) | planned RRU | planned WRU (index) | "
-            "answer bytes |", "|---|---|---:|---:|---:|---:|---:|"]
+    rows = ["| request | DynamoDB calls | RRU | WRU (of which index) | answer bytes |", "|---|---|---:|---:|---:|"]
     for op, label in OPERATIONS:
-        cur, plan = model.ops[op]["current"], model.ops[op]["planned"]
-        calls = ", ".join(f"{n:g} {c}" for c, n in sorted(cur["calls"].items()))
+        units = model.ops[op]["units"]
+        calls = ", ".join(f"{n:g} {c}" for c, n in sorted(units["calls"].items()))
         answer = model.ops[op].get("response_bytes")
-        rows.append(f"| {label} | {calls} | {cur['rru']:g} | {cur['wru']:g} ({cur['index_wru']:g}) | "
-                    f"{plan['rru']:g} | {plan['wru']:g} ({plan['index_wru']:g}) | {answer if answer else '–'} |")
+        rows.append(f"| {label} | {calls} | {units['rru']:g} | {units['wru']:g} ({units['index_wru']:g}) | "
+                    f"{answer if answer else '–'} |")
     return "\n".join(rows)
 
 
 def section_sizes(model: Model) -> str:
-    sizes, planned = model.m["item_sizes"], model.m["item_sizes_planned"]
+    sizes = model.m["item_sizes"]
     names = {"targets": "target (with 5 attributes from configData)", "actions": "action",
              "action-status": "history entry", "targets/overdue": "overdue index entry",
-             "tenants:token": "security-token guard", "tenants:usage": "usage counter"}
-    rows = ["| item | bytes | WRU to write | RRU to read (eventually consistent) | planned bytes |",
-            "|---|---:|---:|---:|---:|"]
+             "tenants:token": "security-token guard", "tenants:usage": "usage counter item"}
+    rows = ["| item | bytes | WRU to write | RRU to read (eventually consistent) |", "|---|---:|---:|---:|"]
     for kind, label in names.items():
         if kind in sizes:
             size = sizes[kind]
-            rows.append(f"| {label} | {size:,} | {math.ceil(size / 1024)} | {max(1, math.ceil(size / 4096)) / 2:g} | "
-                        f"{planned.get(kind, size):,} |")
+            rows.append(f"| {label} | {size:,} | {math.ceil(size / 1024)} | {max(1, math.ceil(size / 4096)) / 2:g} |")
     return "\n".join(rows)
 
 
@@ -348,13 +423,13 @@ def section_time(model: Model) -> str:
     return "\n".join(rows)
 
 
-def _rates(model: Model, shape: str) -> dict[str, dict[tuple[str, str, str], list[float]]]:
+def _rates(model: Model) -> dict[str, dict[tuple[str, str, str], list[float]]]:
     """Units per second by key range: steady polling, the rollout's peak, an onboarding burst."""
     scenarios: dict[str, dict[tuple[str, str, str], list[float]]] = {"steady": {}, "peak": {}, "onboarding": {}}
     share = model.last_seen_writes_per_poll()
 
     def add(scenario, op, rate):
-        for key in model.ops[op][shape]["keys"]:
+        for key in model.ops[op]["units"]["keys"]:
             entry = scenarios[scenario].setdefault((key["where"], key["key"], key["sort"]), [0.0, 0.0])
             entry[0] += rate * key["rru"]
             entry[1] += rate * key["wru"]
@@ -379,81 +454,97 @@ def _range_rate(rates: dict, where: str, key: str | None = None, sort: str | Non
 
 
 def section_hot_keys(model: Model) -> str:
-    rows = ["| table / index | hash / sort key | sort key | steady WRU/s | rollout peak WRU/s | onboarding WRU/s | "
-            "planned: steady / peak / onboarding | key ranges needed (≤ 500 WCU each) |",
+    rows = ["| table / index | hash / sort key | sort key | key ranges a tenant has | steady WRU/s "
+            f"| rollout peak WRU/s | onboarding WRU/s "
+            f"| busiest scenario, per key range (limit {PARTITION_WCU:,} WCU) |",
             "|---|---|---|---:|---:|---:|---:|---:|"]
-    current, planned = _rates(model, "current"), _rates(model, "planned")
-    for (where, key, sort), (schema, behaviour) in KEY_RANGES.items():
-        cur = [_range_rate(current[s], where, key, sort)[1] for s in ("steady", "peak", "onboarding")]
-        plan = [_range_rate(planned[s], where, key, sort)[1] for s in ("steady", "peak", "onboarding")]
-        needed = max(1, math.ceil(max(cur + plan) / (PARTITION_WCU / 2)))
-        rows.append(f"| {where} | {schema} | {behaviour} | {_fmt(cur[0])} | {_fmt(cur[1])} | {_fmt(cur[2])} | "
-                    f"{_fmt(plan[0])} / {_fmt(plan[1])} / {_fmt(plan[2])} | {needed:,} |")
-    reads = _range_rate(current["steady"], "targets", "{tenant}")[0]
+    rates = _rates(model)
+    for (where, key, sort), (schema, behaviour, shards) in KEY_RANGES.items():
+        load = [_range_rate(rates[s], where, key, sort)[1] for s in ("steady", "peak", "onboarding")]
+        if shards is None:
+            ranges = "1, split for heat"
+            partitions = math.ceil(max(load) / PARTITION_WCU)
+            busiest = f"{partitions:,} " + ("partitions' worth" if partitions > 1 else "partition's worth")
+        else:
+            ranges = f"{model.shards(shards)}"
+            per_range = max(load) / model.shards(shards)
+            busiest = _fmt(per_range) + (f" (**{per_range / PARTITION_WCU:.1f} × the limit**)"
+                                         if per_range > PARTITION_WCU else "")
+        rows.append(f"| {where} | {schema} | {behaviour} | {ranges} | {_fmt(load[0])} | {_fmt(load[1])} | "
+                    f"{_fmt(load[2])} | {busiest} |")
+    reads = _range_rate(rates["steady"], "targets", "{tenant}")[0]
+    check = model.quota_check_rru() * model.onboarding_per_s()
     rows += ["", f"Reads: polls put {_fmt(reads)} RRU/s on the targets table's `{{tenant}}` key (0.5 each), "
-                 f"{math.ceil(reads / PARTITION_RCU)} partitions' worth at {PARTITION_RCU:,} RCU each."]
+                 f"{math.ceil(reads / PARTITION_RCU)} partitions' worth at {PARTITION_RCU:,} RCU each. The onboarding "
+                 f"burst's quota checks read the {model.shards('usage')} counter items {_fmt(check)} times a second "
+                 f"({model.quota_check_rru():g} RRU each, strongly consistent)."]
     return "\n".join(rows)
 
 
 def section_tenant_ceiling(model: Model) -> str:
-    """The largest fleet, rollout pace and onboarding rate one tenant has before its index keys throttle."""
-    def wru(op: str, where: str, sort: str | None = None) -> float:
-        return sum(k["wru"] for k in model.ops[op]["current"]["keys"]
-                   if k["where"] == where and (sort is None or k["sort"] == sort))
-
-    overdue = wru("idle_poll_with_last_seen_write", "targets/overdue")
-    per_device_per_s = model.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"]
-    fleet = INDEX_SHARDS * PARTITION_WCU / per_device_per_s
-    by_tenant = wru("assign_per_target_of_1000", "actions/by-tenant")
-    device_writes = sum(n * wru(op, "actions/by-tenant") for op, n in model.rollout_requests().items())
-    pace = INDEX_SHARDS * PARTITION_WCU / by_tenant
-    counter = wru("plug_and_play_first_poll", "tenants", "usage#TARGET")
-    onboarding = PARTITION_WCU / counter
+    """The largest fleet, rollout pace and onboarding rate one tenant has before its shared keys throttle."""
+    _, overdue = model.key_units("idle_poll_with_last_seen_write", "targets/overdue")
+    fleet = model.overdue_fleet_ceiling()
+    over = FLEET["devices"] / fleet
+    shards_needed = math.ceil(model.shards("overdue") * over)
+    by_tenant = model.key_units("assign_per_target_of_1000", "actions/by-tenant")[1]
+    device_writes = sum(n * model.key_units(op, "actions/by-tenant")[1] for op, n in model.rollout_requests().items())
+    pace = model.by_tenant_pace()
+    counter = model.key_units("plug_and_play_first_poll", "tenants", sort=USAGE_COUNTER)[1]
+    writes, reads = model.onboarding_write_ceiling(), model.onboarding_read_ceiling()
+    onboarding = min(writes, reads)
     return "\n".join([
         f"- **Idle fleet**: the `overdue` index takes {overdue:g} WRU per last-seen write, at the newest end of "
-        f"one of {INDEX_SHARDS} key ranges per tenant (`tenant#shard`, the shard a hash of the controller id), so "
-        f"one tenant polling every {FLEET['poll_interval_s'] // 60} minutes tops out at **{_fmt(fleet)} devices** "
-        "before the index throttles the last-seen writes that feed it.",
+        f"one of {model.shards('overdue')} key ranges per tenant (`tenant#shard`, the shard a hash of the "
+        f"controller id), so one tenant polling every {FLEET['poll_interval_s'] // 60} minutes tops out at "
+        f"**{_fmt(fleet)} devices**. A tenant with all {FLEET['devices']:,} is {over:.1f} times past it: the index "
+        "throttles, and DynamoDB throttles the last-seen writes that feed it. The poll still answers, but its "
+        "last-seen is not written, and a device whose writes keep failing is reported overdue while it polls. "
+        f"Such a tenant needs at least {shards_needed} overdue shards, more for headroom (`OVERDUE_SHARDS`; each "
+        "one more Query per run of the overdue job).",
         f"- **Rollout pace**: an action enters `actions/by-tenant` once, when it is created ({by_tenant:g} WRU, keys "
-        f"only, {INDEX_SHARDS} shards); device requests write {device_writes:g} WRU there (a keys-only index is "
-        "not rewritten when the action's status changes). Assignment tops out at "
+        f"only, {model.shards('actions')} shards); device requests write {device_writes:g} WRU there (a keys-only "
+        "index is not rewritten when the action's status changes). Assignment tops out at "
         f"**{_fmt(pace)} actions/s** per tenant on that index: {FLEET['rollout_devices']:,} devices in "
         f"**{FLEET['rollout_devices'] / pace / 60:.1f} minutes** at best.",
-        f"- **Onboarding**: every new target updates the tenant's one `usage#TARGET` counter inside its transaction "
-        f"({counter:g} WRU), so a tenant registers at most **{_fmt(onboarding)} targets/s**; "
-        f"{FLEET['devices']:,} devices need **{FLEET['devices'] / onboarding / 3600:.1f} hours**, and concurrent "
-        "first polls conflict on the counter (retried, then 409 or 503)."])
+        f"- **Onboarding**: every new target adds to one of {model.shards('usage')} `usage#TARGET#shard` counter "
+        f"items inside its transaction ({counter:g} WRU), which caps a tenant at {_fmt(writes)} registrations/s. "
+        f"Before that write a registration reads all {model.shards('usage')} items with one strongly consistent "
+        f"Query ({model.quota_check_rru():g} RRU) to check the quota against their sum. They are a few hundred "
+        "bytes side by side in the tenant's key range, so they most likely share a partition, and a split would "
+        "not help much, since every registration reads them all: at "
+        f"{PARTITION_RCU:,} RCU that is **about {_fmt(reads)} registrations/s**, the tighter bound "
+        f"({FLEET['devices']:,} devices in **{FLEET['devices'] / onboarding / 60:.0f} minutes**). The onboarding "
+        f"burst of the fleet ({_fmt(model.onboarding_per_s())} first polls/s) is past both: a cut-over of a whole "
+        "fleet into one tenant throttles (botocore retries, then 503 with Retry-After, and the device polls "
+        "again) unless it is paced."])
 
 
 def section_dynamodb(model: Model) -> str:
-    rows = ["| units per second | current shape | planned shape |", "|---|---:|---:|"]
-    figures = {}
-    for shape in ("current", "planned"):
-        rates = _rates(model, shape)
+    rates = _rates(model)
 
-        def total(scenario, i, where=None):
-            return sum(v[i] for (w, _, _), v in rates[scenario].items() if where is None or w == where)
+    def total(scenario, i, where=None):
+        return sum(v[i] for (w, _, _), v in rates[scenario].items() if where is None or w == where)
 
-        figures[shape] = [total("steady", 0), total("steady", 1), total("peak", 0), total("peak", 1),
-                          total("steady", 1, "targets"), total("steady", 1, "targets/overdue")]
-    labels = ["steady reads (RRU/s)", "steady writes (WRU/s)", "rollout peak, reads on top (RRU/s)",
-              "rollout peak, writes on top (WRU/s)", "steady writes, targets table (WRU/s)",
-              "steady writes, overdue index (WRU/s)"]
-    for i, label in enumerate(labels):
-        rows.append(f"| {label} | {_fmt(figures['current'][i])} | {_fmt(figures['planned'][i])} |")
-    return "\n".join(rows)
+    figures = [("steady reads (RRU/s)", total("steady", 0)), ("steady writes (WRU/s)", total("steady", 1)),
+               ("rollout peak, reads on top (RRU/s)", total("peak", 0)),
+               ("rollout peak, writes on top (WRU/s)", total("peak", 1)),
+               ("steady writes, targets table (WRU/s)", total("steady", 1, "targets")),
+               ("steady writes, overdue index (WRU/s)", total("steady", 1, "targets/overdue"))]
+    return "\n".join(["| units per second | |", "|---|---:|"]
+                     + [f"| {label} | {_fmt(value)} |" for label, value in figures])
 
 
 def _peak_writes(model: Model) -> list[tuple[str, float]]:
-    """(table or index, writes/s of its busiest scenario) in the current shape."""
-    current = _rates(model, "current")
-    return [(where, max(_range_rate(current[s], where)[1] for s in current))
+    """(table or index, writes/s of its busiest scenario)."""
+    rates = _rates(model)
+    return [(where, max(_range_rate(rates[s], where)[1] for s in rates))
             for where in ("targets", "targets/overdue", "actions", "actions/by-tenant", "action-status", "tenants")]
 
 
 def section_limits(model: Model) -> str:
     """Per table and index: the busiest scenario's writes against the default on-demand maximum."""
-    rows = ["| table or index (current shape) | busiest scenario WRU/s | default on-demand maximum | raise to |",
+    rows = ["| table or index | busiest scenario WRU/s | default on-demand maximum | raise to |",
             "|---|---:|---:|---:|"]
     for where, peak in _peak_writes(model):
         raise_to = f"{math.ceil(peak * 1.5 / 10_000) * 10_000:,}" if peak > TABLE_QUOTA * 0.66 else "–"
@@ -485,7 +576,7 @@ def section_lambda(model: Model) -> str:
 
 def section_front_doors(model: Model) -> str:
     share = model.last_seen_writes_per_poll()
-    rru, wru = model.idle_poll_units("current")
+    rru, wru = model.idle_poll_units()
     gb_s = share * model.gb_s("idle_poll_with_last_seen_write") + (1 - share) * model.gb_s("idle_poll")
     base = {
         "Lambda requests": PRICES["lambda_request_per_m"],
@@ -509,31 +600,30 @@ def section_front_doors(model: Model) -> str:
 
 
 def section_monthly(model: Model) -> str:
-    current, planned = model.monthly("current"), model.monthly("planned")
-    rows = ["| component | current shape | planned shape |", "|---|---:|---:|"]
-    for component in current:
-        rows.append(f"| {component} | {_money(current[component])} | {_money(planned[component])} |")
-    rows.append(f"| **total a month** | **{_money(sum(current.values()))}** | **{_money(sum(planned.values()))}** |")
+    monthly = model.monthly()
+    rows = ["| component | a month |", "|---|---:|"]
+    rows += [f"| {component} | {_money(cost)} |" for component, cost in monthly.items()]
+    rows.append(f"| **total a month** | **{_money(sum(monthly.values()))}** |")
     return "\n".join(rows)
 
 
 def section_levers(model: Model) -> str:
-    base = sum(model.monthly("current").values())
+    base = sum(model.monthly().values())
 
     def total(fleet=None, lam=None, **kw):
         saved = ({k: FLEET[k] for k in (fleet or {})}, {k: LAMBDA[k] for k in (lam or {})})
         FLEET.update(fleet or {})
         LAMBDA.update(lam or {})
         try:
-            return sum(model.monthly("current", **kw).values())
+            return sum(model.monthly(**kw).values())
         finally:
             FLEET.update(saved[0])
             LAMBDA.update(saved[1])
 
-    _, wru = model.units("idle_poll_with_last_seen_write", "current")
+    _, wru = model.units("idle_poll_with_last_seen_write")
     presence = base - (model.polls_per_s() * MONTH_S * model.last_seen_writes_per_poll() * (wru - 1) / 1e6
                        * PRICES["ddb_wru_per_m"])
-    rows = ["| change (from the current shape behind the function URL) | a month | difference |", "|---|---:|---:|"]
+    rows = ["| change (from the layout above, behind the function URL) | a month | difference |", "|---|---:|---:|"]
     options = [
         ("last-seen written at most once an hour (`SKYHAWK_LAST_SEEN_WRITE_INTERVAL_MS=3600000`; overdue "
          "detection then needs `pollingOverdueTime` ≥ 1 h)", total(fleet={"last_seen_write_interval_s": 3600})),
@@ -553,25 +643,77 @@ def section_levers(model: Model) -> str:
 def section_rollout(model: Model) -> str:
     devices = FLEET["rollout_devices"]
     mix = model.rollout_requests()
-    per_device = {}
-    for shape in ("current", "planned"):
-        assign = model.units("assign_per_target_of_1000", shape)
-        per_device[shape] = [sum(n * model.units(op, shape)[i] for op, n in mix.items()) + assign[i] for i in (0, 1)]
-    rows = [f"| one rollout to {devices:,} devices | current shape | planned shape |", "|---|---:|---:|",
-            f"| RRU / WRU per device (assignment and its requests) | {per_device['current'][0]:g} / "
-            f"{per_device['current'][1]:g} | {per_device['planned'][0]:g} / {per_device['planned'][1]:g} |"]
-    for i, label, price in ((0, "DynamoDB reads", PRICES["ddb_rru_per_m"]), (1, "DynamoDB writes", PRICES["ddb_wru_per_m"])):
-        rows.append(f"| {label} | {_money(devices * per_device['current'][i] / 1e6 * price)} | "
-                    f"{_money(devices * per_device['planned'][i] / 1e6 * price)} |")
+    rru, wru = model.rollout_units_per_device()
     requests = devices * sum(mix.values())
     gb_s = devices * sum(n * model.gb_s(op) for op, n in mix.items())
     lam = requests / 1e6 * PRICES["lambda_request_per_m"] + gb_s * PRICES["lambda_gb_s_x86"][0][1]
-    rows.append(f"| Lambda ({_count(requests)} requests) | {_money(lam)} | {_money(lam)} |")
-    rows.append(f"| {model.download_gb() / TB_GB:,.1f} TB of downloads via CloudFront (signed URLs) | "
-                f"{_money(model.downloads_cloudfront())} | {_money(model.downloads_cloudfront())} |")
-    rows.append(f"| the same straight from S3 (presigned URLs) | {_money(model.downloads_s3())} | "
-                f"{_money(model.downloads_s3())} |")
-    return "\n".join(rows)
+    return "\n".join([
+        f"| one rollout to {devices:,} devices | |", "|---|---:|",
+        f"| RRU / WRU per device (assignment and its requests) | {rru:g} / {wru:g} |",
+        f"| DynamoDB reads | {_money(devices * rru / 1e6 * PRICES['ddb_rru_per_m'])} |",
+        f"| DynamoDB writes | {_money(devices * wru / 1e6 * PRICES['ddb_wru_per_m'])} |",
+        f"| Lambda ({_count(requests)} requests) | {_money(lam)} |",
+        f"| {model.download_gb() / TB_GB:,.1f} TB of downloads via CloudFront (signed URLs) | "
+        f"{_money(model.downloads_cloudfront())} |",
+        f"| the same straight from S3 (presigned URLs) | {_money(model.downloads_s3())} |"])
+
+
+def section_changes(model: Model) -> str:
+    """Issue 7's reshaping: the figures of BEFORE next to the model's now."""
+    b, sizes = BEFORE, model.m["item_sizes"]
+    rates = _rates(model)
+    peaks = dict(_peak_writes(model))
+    monthly = model.monthly()
+
+    def wru(op: str) -> str:
+        units = model.ops[op]["units"]
+        return f"{units['wru']:g} WRU ({units['index_wru']:g} index)"
+
+    def on_ranges(where: str, shards: str) -> str:
+        peak = _range_rate(rates["peak"], where)[1]
+        return f"{_fmt(peak)} WRU/s on {model.shards(shards)} key ranges ({_fmt(peak / model.shards(shards))} each)"
+
+    pace = model.by_tenant_pace()
+    overdue_job = model.ops["overdue_job_per_device_found"]["units"]
+    rows = [
+        ("action item", f"{b['action_bytes']:,} bytes ({math.ceil(b['action_bytes'] / 1024)} WRU to write)",
+         f"{sizes['actions']:,} bytes ({math.ceil(sizes['actions'] / 1024)} WRU)"),
+        ("target item; its overdue index entry", f"{b['target_bytes']} bytes; {b['overdue_entry_bytes']} bytes",
+         f"{sizes['targets']} bytes; {sizes['targets/overdue']} bytes"),
+        ("deploymentBase, a download, a proceeding feedback", "{:g} WRU ({:g} index)".format(*b["device_request_wru"]),
+         wru("deployment_base")),
+        ("closing feedback", "{:g} WRU ({:g} index)".format(*b["closing_feedback_wru"]),
+         wru("feedback_closed_success")),
+        ("assignment, per target", "{:g} WRU ({:g} index)".format(*b["assign_wru"]), wru("assign_per_target_of_1000")),
+        ("one device's rollout (assignment and its requests)", f"{b['rollout_wru_per_device']:g} WRU",
+         f"{model.rollout_units_per_device()[1]:g} WRU"),
+        ("rollout peak, writes on top of polling", f"{_fmt(b['rollout_peak_wru'])} WRU/s",
+         f"{_fmt(sum(v[1] for v in rates['peak'].values()))} WRU/s"),
+        ("actions table, busiest scenario", f"{_fmt(b['actions_peak_wru'])} WRU/s", f"{_fmt(peaks['actions'])} WRU/s"),
+        ("`actions/by-tenant`, rollout peak", f"{_fmt(b['by_tenant_peak_wru'])} WRU/s on 1 key range",
+         on_ranges("actions/by-tenant", "actions")),
+        ("`actions/cleanup`, rollout peak", f"{_fmt(b['cleanup_peak_wru'])} WRU/s on 1 key range",
+         on_ranges("actions/cleanup", "actions")),
+        ("one tenant's fleet (`overdue` index)", f"{_fmt(b['overdue_fleet_ceiling'])} devices (1 key range)",
+         f"{_fmt(model.overdue_fleet_ceiling())} devices ({model.shards('overdue')} key ranges)"),
+        ("one tenant's rollout pace (`actions/by-tenant`)",
+         f"{b['rollout_devices_per_s']:.0f} devices/s: {FLEET['rollout_devices']:,} in "
+         f"{FLEET['rollout_devices'] / b['rollout_devices_per_s'] / 3600:.1f} hours",
+         f"{_fmt(pace)} actions/s: {FLEET['rollout_devices']:,} in {FLEET['rollout_devices'] / pace / 60:.1f} minutes"),
+        ("one tenant's registrations (usage counter)", f"{_fmt(b['onboarding_per_s'])}/s (1 counter item)",
+         f"{_fmt(model.onboarding_write_ceiling())}/s on the {model.shards('usage')} counter items' writes; about "
+         f"{_fmt(model.onboarding_read_ceiling())}/s on the quota check's read (\"Hot keys\")"),
+        ("overdue job, per device found (a run that finds 2)",
+         "{:g} Query, {:g} RRU".format(*b["overdue_job_per_device_found"]),
+         f"{overdue_job['calls'].get('Query', 0):g} Query, {overdue_job['rru']:g} RRU (one Query per shard)"),
+        ("DynamoDB writes, a month", _money(b["writes_month"]), _money(monthly["DynamoDB writes"])),
+        ("DynamoDB storage + PITR, a month", _money(b["storage_month"]), _money(monthly["DynamoDB storage + PITR"])),
+        ("Lambda duration, a month (times measured again: they vary with the machine's load)",
+         _money(b["lambda_duration_month"]), _money(monthly["Lambda duration"])),
+        ("**total a month**", f"**{_money(b['total_month'])}**", f"**{_money(sum(monthly.values()))}**"),
+    ]
+    return "\n".join([f"| | before ({b['commit']}) | now |", "|---|---:|---:|"]
+                     + [f"| {label} | {before} | {now} |" for label, before, now in rows])
 
 
 def section_prices(model: Model) -> str:
@@ -610,8 +752,8 @@ def section_prices(model: Model) -> str:
 SECTIONS = {"headline": section_headline, "fleet": section_fleet, "units": section_units, "sizes": section_sizes, "time": section_time,
             "dynamodb": section_dynamodb, "hot-keys": section_hot_keys, "tenant-ceiling": section_tenant_ceiling,
             "limits": section_limits, "lambda": section_lambda, "front-doors": section_front_doors,
-            "monthly": section_monthly, "levers": section_levers, "rollout": section_rollout,
-            "prices": section_prices}
+            "monthly": section_monthly, "changes": section_changes, "levers": section_levers,
+            "rollout": section_rollout, "prices": section_prices}
 _MARKER = re.compile(r"(<!-- generated:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.DOTALL)
 
 
