@@ -75,7 +75,7 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
 def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):
     steps.create_target(client, "warm")
     ds_id, _ = steps.release(client)
-    ids = [f"cap-{i:03d}" for i in range(200)]
+    ids = [f"cap-{i:03d}" for i in range(100)]
     resp = client.http.post("/rest/v1/targets", headers={"Content-Type": "application/json", **steps.ADMIN},
                             body=json.dumps([{"controllerId": cid} for cid in ids]))
     assert resp.status_code == 201
