@@ -1,5 +1,20 @@
-"""Quotas: the tenant-level counters of GET /rest/v1/system/quota and hawkBit's finer limits."""
+"""Quotas, their one home: every limit, every check and every refusal's message.
+
+Two kinds (every refusal is 403 `hawkbit.server.error.quota.*`; 429 is for rate limits only):
+- tenant quotas (GET /rest/v1/system/quota): usage counters kept exact in the transactions that create and
+  delete what they count. `limit` is the operator's setting; `room` is the condition the counter's update
+  carries (so concurrent creates cannot pass the limit together) and `exceeded` the refusal when it fails;
+  `check_create` refuses early what could never fit.
+- hawkBit's finer quotas (entries per entity): `check_assign`, `check_messages`, `check_artifact_size`.
+Services decide with these, the store only executes (chalicelib/store/counters.py); services/quotas.py reads
+the usage and adds a counter's change to a transaction.
+"""
 from __future__ import annotations
+
+import os
+
+from chalicelib import errors
+from chalicelib.domain.changes import Condition, Missing, le
 
 TENANT_QUOTAS: dict[str, int] = {
     # Bytes, for both limit and used: seed 002's example limit 1073741824 is hawkBit's 1 GiB in bytes (its
@@ -42,3 +57,56 @@ def metadata_bytes(metadata: dict[str, dict]) -> int:
     """What a metadata map costs in its item: keys and values as UTF-8, plus the attribute names around them."""
     return sum(len(key.encode("utf-8", "surrogatepass")) + len(str(entry.get("value") or "").encode(
         "utf-8", "surrogatepass")) + 32 for key, entry in metadata.items())
+
+
+# --- tenant quotas --------------------------------------------------------------------------------------
+def limit(quota: str) -> int:
+    """The tenant quota's limit: the operator's setting (env `SKYHAWK_QUOTA_<NAME>`) or hawkBit's default."""
+    override = os.environ.get(f"SKYHAWK_QUOTA_{quota}")
+    return int(override) if override else TENANT_QUOTAS[quota]
+
+
+def exceeded(quota: str, maximum: int | None, message: str | None = None) -> errors.QuotaExceeded:
+    return errors.QuotaExceeded(message or f"Quota exceeded: Cannot create more {quota} entities. "
+                                           f"The maximum is {maximum}.")
+
+
+def room(maximum: int, adding: int) -> Condition:
+    """The condition on a usage counter (field `value`) that `adding` more stay within `maximum`."""
+    return Missing("value") | le("value", maximum - adding)
+
+
+def check_create(adding: int, maximum: int, what: str, used: int = 0) -> None:
+    """403 when `adding` more (`what`, e.g. "more software modules") cannot fit beside `used` ones. Early and
+    cheap; the counter's `room` condition decides under concurrency."""
+    if used + adding > maximum:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {adding} {what}. The maximum is {maximum}.")
+
+
+# --- hawkBit's finer quotas -------------------------------------------------------------------------------
+def check_assign(adding: int, current: int, maximum: int, what: str, owner: str, more: bool = True,
+                 args: list | None = None) -> None:
+    """hawkBit's AssignmentQuotaExceededException: 403 when `adding` more `what` (e.g. "Action entities")
+    would take `owner` (e.g. "Target 'dev-1'") past `maximum`."""
+    if adding > 0 and current + adding > maximum:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {adding} {'more ' if more else ''}{what} to "
+                                   f"{owner}. The maximum is {maximum}.", args or ())
+
+
+def check_messages(count: int) -> None:
+    """maxMessagesPerActionStatus: the messages of one history entry."""
+    if count > MAX_MESSAGES_PER_ACTION_STATUS:
+        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {count} messages to one action status. "
+                                   f"The maximum is {MAX_MESSAGES_PER_ACTION_STATUS}.")
+
+
+def check_artifact_size(filename: str, size: int) -> None:
+    if size > MAX_ARTIFACT_SIZE:
+        raise errors.FileSizeQuotaExceeded(
+            f"Quota exceeded: The artifact '{filename}' ({size} bytes) exceeds the maximum artifact size of "
+            f"{MAX_ARTIFACT_SIZE} bytes.", [filename, size, MAX_ARTIFACT_SIZE])
+
+
+def storage_exceeded(maximum: int) -> errors.StorageQuotaExceeded:
+    return errors.StorageQuotaExceeded(
+        f"Quota exceeded: The artifact storage of the tenant would exceed {maximum} bytes.", [maximum])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import errors
+from chalicelib.domain import quotas
+from chalicelib.store import records
 from chalicelib.store.tables import Counter
 from chalicelib.store.tx import Tx
 
@@ -38,17 +39,14 @@ def usages(tenant: str) -> dict[str, int]:
 
 def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None = None,
                  message: str | None = None) -> Tx:
-    """Add `delta` to the usage counter inside `tx`; with `limit`, refuse (403) if it would pass it."""
+    """Add `delta` to the usage counter inside `tx`; with `limit`, on the condition that it stays within
+    (chalicelib/domain/quotas.py decides: `room`, and `exceeded` when the transaction fails on it)."""
     counter = Counter(tenant, f"usage#{quota}")
     condition = None
     if delta > 0 and limit is not None:
-        condition = Counter.value.does_not_exist() | (Counter.value <= limit - delta)
         if delta > limit:
-            raise errors.QuotaExceeded(message or _quota_message(quota, limit))
+            raise quotas.exceeded(quota, limit, message)
+        condition = records.condition(Counter, quotas.room(limit, delta))
     tx.update(counter, [Counter.value.add(delta)], condition=condition,
-              on_fail=lambda: errors.QuotaExceeded(message or _quota_message(quota, limit)))
+              on_fail=lambda: quotas.exceeded(quota, limit, message))
     return tx
-
-
-def _quota_message(quota: str, limit: int | None) -> str:
-    return f"Quota exceeded: Cannot create more {quota} entities. The maximum is {limit}."

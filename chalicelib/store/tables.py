@@ -463,11 +463,14 @@ CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareMod
 
 
 def _register_entities() -> None:
-    from chalicelib.domain import actions, targets
+    from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
     records.register(targets.Target, Target)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)
+    records.register(users.User, User)
+    records.register(users.Role, Role)
+    records.register(tenant_keys.StoredValue, TenantConfigValue)
 
 
 _register_entities()

@@ -31,7 +31,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.api.catalog_views": {'chalicelib.store'},
     "chalicelib.api.deployments": {'chalicelib.store'},
     "chalicelib.api.distributionsets": {'chalicelib.store'},
-    "chalicelib.api.idempotency": {'chalicelib.store'},
     "chalicelib.api.softwaremodules": {'chalicelib.store'},
     "chalicelib.jobs.reaper": {'chalicelib.store.tables'},
     "chalicelib.services.bulk_creates": {'chalicelib.store.tables'},
@@ -42,11 +41,8 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.services.device_configuration": {'chalicelib.store.workflow_tables'},
     "chalicelib.services.distribution_sets": {'chalicelib.store.tables'},
     "chalicelib.services.downloads": {'botocore'},
-    "chalicelib.services.logins": {'chalicelib.store.tables'},
     "chalicelib.services.software_modules": {'chalicelib.store.tables'},
-    "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
     "chalicelib.services.usage_recount": {'chalicelib.store.tables', 'pynamodb'},
-    "chalicelib.services.users": {'chalicelib.store.tables'},
     "chalicelib.services.workflow": {'chalicelib.store.tables', 'chalicelib.store.workflow_tables'},
 }
 
