@@ -45,6 +45,7 @@ MAX_ARTIFACTS_PER_SOFTWARE_MODULE = 50
 MAX_ACTIONS_PER_TARGET = 2000
 MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000
 MAX_ARTIFACT_SIZE = 1073741824
+MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
 MAX_ACTION_HISTORY = 100
 # DynamoDB refuses items over 400 KB. Metadata lives as one map on its module or set item, whose other
 # attributes are bounded far below this; 100 entries of 4,000 characters (up to 4 bytes each) would not be.
@@ -105,6 +106,21 @@ def check_artifact_size(filename: str, size: int) -> None:
         raise errors.FileSizeQuotaExceeded(
             f"Quota exceeded: The artifact '{filename}' ({size} bytes) exceeds the maximum artifact size of "
             f"{MAX_ARTIFACT_SIZE} bytes.", [filename, size, MAX_ARTIFACT_SIZE])
+
+
+def check_metadata_bytes(metadata: dict[str, dict], stored: dict[str, dict], owner_kind: str, owner_id: int) -> None:
+    """A metadata map may not grow past MAX_METADATA_BYTES (one that already is may still shrink)."""
+    size = metadata_bytes(metadata)
+    if size > MAX_METADATA_BYTES and size > metadata_bytes(stored):
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: the metadata of {owner_kind} '{owner_id}' would take {size} bytes. "
+            f"The maximum is {MAX_METADATA_BYTES}.", [owner_id, size, MAX_METADATA_BYTES])
+
+
+def check_storage(used: int, adding: int, maximum: int) -> None:
+    """ARTIFACT_STORAGE, in bytes, refused early with its own error code (the counter's room decides)."""
+    if used + adding > maximum:
+        raise storage_exceeded(maximum)
 
 
 def storage_exceeded(maximum: int) -> errors.StorageQuotaExceeded:

@@ -64,10 +64,8 @@ def create(load: Callable[[], Any], model: type, entries: list[rules.MetadataEnt
             if entry.key in existing:
                 raise errors.EntityAlreadyExists(
                     f"{kind} metadata with given key {{{entry.key}}} already exists.", [f"{kind}Metadata", entry.key])
-        if len(existing) + len(entries) > quota_rules.MAX_METADATA_ENTRIES:
-            raise errors.QuotaExceeded(
-                f"Quota exceeded: Cannot assign {len(entries)} more metadata entries to {kind} '{entity.id}'. "
-                f"The maximum is {quota_rules.MAX_METADATA_ENTRIES}.")
+        quota_rules.check_assign(len(entries), len(existing), quota_rules.MAX_METADATA_ENTRIES, "metadata entries",
+                                 f"{kind} '{entity.id}'")
         if entries:
             _save(entity, model, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
                   user)
@@ -103,11 +101,7 @@ def _stored_map(entity: Any) -> dict[str, dict]:
 
 
 def _save(entity: Any, model: type, metadata: dict[str, dict], user: str) -> None:
-    size = quota_rules.metadata_bytes(metadata)
-    if size > quota_rules.MAX_METADATA_BYTES and size > quota_rules.metadata_bytes(_stored_map(entity)):
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: the metadata of {type(entity).__name__} '{entity.id}' would take {size} bytes. "
-            f"The maximum is {quota_rules.MAX_METADATA_BYTES}.", [entity.id, size, quota_rules.MAX_METADATA_BYTES])
+    quota_rules.check_metadata_bytes(metadata, _stored_map(entity), type(entity).__name__, entity.id)
     actions = [model.metadata.set(metadata), model.last_modified_at.set(clock.now_ms()),
                model.last_modified_by.set(user)]
     try:
