@@ -31,6 +31,12 @@ PERMISSIONS = permissions.PERMISSIONS
 from chalicelib.store import secret_settings
 
 
+# Secrets with a read permission of their own: the gateway token lets its holder act as any device of the
+# tenant (hawkBit: READ_GATEWAY_SECURITY_TOKEN), a target's token as that device.
+SECRET_CONFIG_KEYS = {"authentication.gatewaytoken.key": "READ_GATEWAY_SECURITY_TOKEN"}
+READ_TARGET_TOKEN = "READ_TARGET_SECURITY_TOKEN"
+
+
 @dataclass(frozen=True)
 class Principal:
     tenant: str
@@ -42,6 +48,24 @@ class Principal:
         if missing:
             raise errors.InsufficientPermission(
                 f"Insufficient permission: {', '.join(missing)} required.", missing)
+
+    def require_unless_self(self, username: str, *needed: str) -> None:
+        """What a user may do to its own account (read it) needs no permission; to another's, `needed`."""
+        if username != self.username:
+            self.require(*needed)
+
+    def may_read_config(self, key: str) -> bool:
+        """Whether the caller may see the value of tenant configuration `key` (a secret needs its permission)."""
+        needed = SECRET_CONFIG_KEYS.get(key)
+        return needed is None or needed in self.permissions
+
+    def require_config_read(self, key: str) -> None:
+        if key in SECRET_CONFIG_KEYS:
+            self.require(SECRET_CONFIG_KEYS[key])
+
+    @property
+    def may_read_target_tokens(self) -> bool:
+        return READ_TARGET_TOKEN in self.permissions
 
     def may_grant(self, held: Iterable[str]) -> None:
         """403 unless the caller holds all of them itself: nobody grants or takes what they do not hold."""

@@ -85,3 +85,21 @@ def test_only_a_gateway_token_or_the_proxy_vouches_for_a_device_without_a_target
     assert auth.vouched_for(cfg, {"Authorization": "GatewayToken gw"}, "dev-1")
     assert not auth.vouched_for(cfg, {"Authorization": "GatewayToken other"}, "dev-1")
     assert not auth.vouched_for(cfg, {"Authorization": "TargetToken gw"}, "dev-1")
+
+
+def test_secrets_need_their_own_read_permission():
+    reader = auth.Principal("DEFAULT", "ops", frozenset({"READ_TENANT_CONFIGURATION", "READ_TARGET"}))
+    assert reader.may_read_config("pollingTime") and not reader.may_read_config("authentication.gatewaytoken.key")
+    with pytest.raises(errors.InsufficientPermission):
+        reader.require_config_read("authentication.gatewaytoken.key")
+    assert not reader.may_read_target_tokens
+    keeper = auth.Principal("DEFAULT", "k", frozenset({"READ_GATEWAY_SECURITY_TOKEN", "READ_TARGET_SECURITY_TOKEN"}))
+    keeper.require_config_read("authentication.gatewaytoken.key")
+    assert keeper.may_read_config("authentication.gatewaytoken.key") and keeper.may_read_target_tokens
+
+
+def test_a_user_needs_no_permission_for_its_own_account():
+    alice = auth.Principal("DEFAULT", "alice", frozenset())
+    alice.require_unless_self("alice", "USER_ADMIN")
+    with pytest.raises(errors.InsufficientPermission):
+        alice.require_unless_self("bob", "USER_ADMIN")
