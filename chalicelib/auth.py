@@ -1,10 +1,14 @@
-"""Credentials and permissions.
+"""Credentials and permissions: the one home of every authentication and authorization decision.
 
 Management: HTTP Basic `TENANT\\user:password` (or `user:password` for tenant DEFAULT), users stored
-with salted PBKDF2-SHA256 hashes (services/logins.py verifies them); hawkBit's permission names are checked
-per endpoint.
+with salted PBKDF2-SHA256 hashes; a user is locked for the rest of the window after too many failed logins
+(`login_locked_until`). services/logins.py does a login's reads and writes and asks this module. hawkBit's
+permission names are checked per endpoint (`Principal.require`); nobody grants what they do not hold
+(`Principal.may_grant`).
 Devices: `TargetToken`, `GatewayToken`, or a reverse proxy's certificate headers, each switched by its
-tenant key. The device check takes the already-read target item so an idle poll costs one read.
+tenant key (`check_device`; `vouched_for` when no target exists yet). The device check takes the
+already-read target item so an idle poll costs one read. The Device Configuration / Workflow APIs name the
+tenant in the bearer credential (`tenant_and_token`).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from chalicelib import config, errors
 from chalicelib.domain import permissions
@@ -25,6 +29,12 @@ from chalicelib.domain import permissions
 # Re-exported for callers that name every permission (the domain module holds the list and its implications).
 PERMISSIONS = permissions.PERMISSIONS
 from chalicelib.store import secret_settings
+
+
+# Secrets with a read permission of their own: the gateway token lets its holder act as any device of the
+# tenant (hawkBit: READ_GATEWAY_SECURITY_TOKEN), a target's token as that device.
+SECRET_CONFIG_KEYS = {"authentication.gatewaytoken.key": "READ_GATEWAY_SECURITY_TOKEN"}
+READ_TARGET_TOKEN = "READ_TARGET_SECURITY_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,40 @@ class Principal:
         if missing:
             raise errors.InsufficientPermission(
                 f"Insufficient permission: {', '.join(missing)} required.", missing)
+
+    def require_unless_self(self, username: str, *needed: str) -> None:
+        """What a user may do to its own account (read it) needs no permission; to another's, `needed`."""
+        if username != self.username:
+            self.require(*needed)
+
+    def may_read_config(self, key: str) -> bool:
+        """Whether the caller may see the value of tenant configuration `key` (a secret needs its permission)."""
+        needed = SECRET_CONFIG_KEYS.get(key)
+        return needed is None or needed in self.permissions
+
+    def require_config_read(self, key: str) -> None:
+        if key in SECRET_CONFIG_KEYS:
+            self.require(SECRET_CONFIG_KEYS[key])
+
+    @property
+    def may_read_target_tokens(self) -> bool:
+        return READ_TARGET_TOKEN in self.permissions
+
+    def may_grant(self, held: Iterable[str]) -> None:
+        """403 unless the caller holds all of them itself: nobody grants or takes what they do not hold."""
+        missing = sorted(set(held) - self.permissions)
+        if missing:
+            raise errors.InsufficientPermission(
+                f"Insufficient permission: only permissions you hold can be granted or taken; missing "
+                f"{', '.join(missing)}.", missing)
+
+
+def login_locked_until(failures: int | None, since: int | None, limit: int, window_ms: int) -> int:
+    """When a user's lock ends (ms; 0: not locked): `limit` failed logins inside the window lock it for the
+    rest of that window (limit 0: never)."""
+    if limit <= 0 or failures is None or since is None:
+        return 0
+    return int(since) + window_ms if int(failures) >= limit else 0
 
 
 def hash_password(password: str, salt: str | None = None, iterations: int | None = None) -> tuple[str, str]:
@@ -221,10 +265,25 @@ def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], cont
     return any(offered in accepted for offered in _offered_issuer_hashes(headers))
 
 
+def vouched_for(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str) -> bool:
+    """Whether the request speaks for a device that has no target yet: a gateway token or the trusted
+    proxy's certificate check (hawkBit then registers it; a target token cannot, it belongs to a target)."""
+    return gateway_token_ok(cfg, headers) or authority_header_ok(cfg, headers, controller_id)
+
+
+def tenant_and_token(credential: str) -> tuple[str, str]:
+    """A device's bearer credential: `TENANT\\token` names its tenant when the part before the first
+    backslash is a tenant name; anything else is a token of the default tenant (so a default-tenant token
+    with a backslash is sent as `DEFAULT\\token`)."""
+    prefix, backslash, token = credential.partition("\\")
+    if backslash and valid_tenant(prefix):
+        return prefix.upper(), token
+    return config.settings().default_tenant.upper(), credential
+
+
 def check_device(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str,
                  security_token: str | None) -> None:
     """Raise a bare 401 unless one enabled mode accepts the request for this controller."""
-    if (target_token_ok(cfg, headers, security_token) or gateway_token_ok(cfg, headers)
-            or authority_header_ok(cfg, headers, controller_id)):
+    if target_token_ok(cfg, headers, security_token) or vouched_for(cfg, headers, controller_id):
         return
     raise errors.DeviceUnauthorized()

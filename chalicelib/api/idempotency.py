@@ -1,5 +1,5 @@
-"""`Idempotency-Key` on the POSTs that create (`route(..., idempotent=True)`), through Powertools'
-`idempotent_function` on a DynamoDB table (chalicelib/store/idempotency.py).
+"""`Idempotency-Key` on the POSTs that create (`route(..., idempotent=True)`): the HTTP side of
+chalicelib/services/idempotency.py (Powertools' `idempotent_function` on a DynamoDB table).
 
 A key is scoped to the login (tenant and user), the method and the path as requested; the body and query are
 the payload it was first used with. The first successful (2xx) answer is stored and replayed to every retry
@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from chalice import Response
 
-from chalicelib import auth, config, errors
-from chalicelib.store import idempotency as store
+from chalicelib import auth, errors
+from chalicelib.services import idempotency as service
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -30,14 +30,6 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # returned but not remembered, and a retry then runs again.
 MAX_REMEMBERED_BYTES = 300_000
 _PARAM = re.compile(r"\{(\w+)\}")
-
-
-class _NotRemembered(Exception):
-    """An answer that is returned but not stored: Powertools then drops its in-progress record."""
-
-    def __init__(self, response: Response):
-        super().__init__(response.status_code)
-        self.response = response
 
 
 def answer_once(request: Any, route_path: str, respond: Callable[[], Response]) -> Response:
@@ -50,28 +42,9 @@ def answer_once(request: Any, route_path: str, respond: Callable[[], Response]) 
     if not _KEY.match(key):
         raise errors.IdempotencyKeyInvalid()
 
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyInconsistentStateError,
-        IdempotencyValidationError,
-    )
-
-    idempotency_config = IdempotencyConfig(
-        event_key_jmespath="scope", payload_validation_jmespath="payload", raise_on_no_idempotency_key=True,
-        expires_after_seconds=config.settings().idempotency_expiry_seconds,
-        response_hook=lambda stored, _record: {**stored, "replayed": True})
-    # An in-progress record of a request that died with its Lambda expires with the Lambda's time budget.
-    idempotency_config.register_lambda_context(request.lambda_context)
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=store.persistence_layer(),
-                         config=idempotency_config, key_prefix="skyhawk-http")
-    def remembered(request: dict[str, Any]) -> dict[str, Any]:
+    def run() -> tuple[Response, dict[str, Any] | None]:
         response = respond()
-        stored = _stored(response)
-        if stored is None:
-            raise _NotRemembered(response)
-        return stored
+        return response, _stored(response)
 
     path = _PARAM.sub(lambda match: str((request.uri_params or {}).get(match.group(1), match.group(0))), route_path)
     raw = request.raw_body or b""
@@ -81,15 +54,8 @@ def answer_once(request: Any, route_path: str, respond: Callable[[], Response]) 
         "payload": {"body": hashlib.sha256(raw if isinstance(raw, bytes) else raw.encode()).hexdigest(),
                     "query": {name: sorted(query.getlist(name)) for name in sorted(query)}},
     }
-    try:
-        stored = remembered(request=fingerprint)
-    except _NotRemembered as not_remembered:
-        return not_remembered.response
-    except IdempotencyValidationError as exc:
-        raise errors.IdempotencyKeyReused() from exc
-    except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
-        raise errors.IdempotentRequestInProgress() from exc
-    return _response(stored)
+    stored, fresh = service.once(fingerprint, request.lambda_context, run)
+    return fresh if stored is None else _response(stored)
 
 
 def _stored(response: Response) -> dict[str, Any] | None:

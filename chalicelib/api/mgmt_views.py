@@ -71,7 +71,7 @@ def auto_confirm_json(state: AutoConfirm | None, target_href: str) -> dict[str, 
 def targets_json(targets: Iterable[Target], who: Principal, root: str) -> list[dict[str, Any]]:
     """MgmtTargets as the caller may see them (the security token needs READ_TARGET_SECURITY_TOKEN)."""
     cfg, now = tenant_config.values(who.tenant), clock.now_ms()
-    with_token = "READ_TARGET_SECURITY_TOKEN" in who.permissions
+    with_token = who.may_read_target_tokens
     return [target_json(t, root, cfg, now, with_token) for t in targets]
 
 

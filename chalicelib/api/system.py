@@ -10,13 +10,8 @@ from chalicelib.services import quotas, tenant_config
 bp = Blueprint(__name__)
 
 
-# Reading the gateway token lets its holder act as any device of the tenant (hawkBit: its own permission).
-_SECRET_KEYS = {"authentication.gatewaytoken.key": "READ_GATEWAY_SECURITY_TOKEN"}
-
-
 def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool, who=None) -> dict:
-    needed = _SECRET_KEYS.get(entry.key)
-    hidden = needed is not None and who is not None and needed not in who.permissions
+    hidden = who is not None and not who.may_read_config(entry.key)
     body = {"value": "" if hidden else entry.value, "global": entry.is_global}
     if full and not entry.is_global:
         body.update(createdBy=entry.created_by, createdAt=entry.created_at,
@@ -58,8 +53,7 @@ def put_configs():
 @route(bp, "/rest/v1/system/configs/{key}")
 def get_config(key):
     who = principal(bp, "READ_TENANT_CONFIGURATION")
-    if key in _SECRET_KEYS:
-        who.require(_SECRET_KEYS[key])
+    who.require_config_read(key)
     return json_response(_config_json(tenant_config.entry(who.tenant, key), base_url(bp), True, who))
 
 

@@ -69,8 +69,7 @@ def create_users():
 def get_user(username):
     who = principal(bp)
     username = path_text(username)
-    if username != who.username:
-        who.require(USER_ADMIN)
+    who.require_unless_self(username, USER_ADMIN)
     return json_response(user_json(service.get_user(who.tenant, username), base_url(bp)))
 
 

@@ -5,8 +5,9 @@ Source: reference/system-config.md. Each key has an effect somewhere in the serv
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from chalicelib.domain.durations import parse_hms
 from chalicelib.domain.numbers import is_int64
@@ -17,6 +18,27 @@ MIN_POLLING_MS = parse_hms("00:00:30")
 
 class InvalidValue(ValueError):
     pass
+
+
+@dataclass
+class StoredValue:
+    """A tenant's override of one key (`config#<name>`), its typed value JSON-encoded as stored."""
+    PREFIX: ClassVar[str] = "config#"
+    tenant: str
+    key: str
+    value: str
+    created_at: int = 0
+    created_by: str = ""
+    last_modified_at: int = 0
+    last_modified_by: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.key[len(self.PREFIX):]
+
+    @property
+    def decoded(self) -> Any:
+        return json.loads(self.value)
 
 
 @dataclass(frozen=True)

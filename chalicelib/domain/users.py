@@ -6,11 +6,12 @@ union allows (with the implications of domain/permissions.py).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping
 
 from chalicelib import errors
 from chalicelib.domain import permissions
+from chalicelib.domain.changes import Condition, Missing, eq
 from chalicelib.domain.permissions import USER_ADMIN
 
 # A user name is the login's `user` part and a path segment: no `:` (Basic splits there), no `\` (tenant
@@ -19,6 +20,56 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_DESCRIPTION = 512
+
+
+@dataclass
+class User:
+    """A management user (`user#<name>` under its tenant). Audit fields are absent on users created before
+    they were kept. `login_failures` counts failed logins since `login_failures_since`."""
+    PREFIX: ClassVar[str] = "user#"
+    tenant: str
+    key: str
+    salt: str = ""
+    password_hash: str = ""
+    iterations: int = 0  # PBKDF2-SHA256 rounds of this user's hash
+    permissions: list[str] = field(default_factory=list)  # held directly
+    roles: list[str] = field(default_factory=list)  # role names
+    login_failures: int | None = None
+    login_failures_since: int | None = None
+    created_at: int = 0
+    created_by: str | None = None
+    last_modified_at: int | None = None
+    last_modified_by: str | None = None
+    version: int | None = None
+
+    @property
+    def username(self) -> str:
+        return self.key[len(self.PREFIX):]
+
+
+@dataclass
+class Role:
+    """A named set of permissions (`role#<name>`); `members` counts the users holding it."""
+    PREFIX: ClassVar[str] = "role#"
+    tenant: str
+    key: str
+    description: str | None = None
+    permissions: list[str] = field(default_factory=list)
+    members: int = 0
+    created_at: int = 0
+    created_by: str = ""
+    last_modified_at: int = 0
+    last_modified_by: str = ""
+    version: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.key[len(self.PREFIX):]
+
+
+def unchanged(entity: User | Role) -> Condition:
+    """The stored item is still the one read (its version), for writes that depend on it staying so."""
+    return eq("version", entity.version) if entity.version is not None else Missing("version")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import auth, config, errors
+from chalicelib import auth, errors
 from chalicelib.domain import dcs_ids
 from chalicelib.domain.workflow import Actor
 from chalicelib.store import security_tokens
@@ -44,18 +44,8 @@ class Caller:
 
 def device_by_token(credential: str) -> Caller:
     """The device holding this tenant-qualified (or default-tenant) security token, else 401."""
-    tenant, token = tenant_and_token(credential)
+    tenant, token = auth.tenant_and_token(credential)
     controller_id = security_tokens.holder(tenant, token) if dcs_ids.is_token(token) else None
     if controller_id is None:
         raise errors.Unauthorized("The device credentials are not valid.")
     return Caller.device(tenant, controller_id)
-
-
-def tenant_and_token(credential: str) -> tuple[str, str]:
-    """`TENANT\\token` names its tenant when the part before the first backslash is a tenant name;
-    anything else is a token of the default tenant (so a default-tenant token with a backslash is sent
-    as `DEFAULT\\token`)."""
-    prefix, backslash, token = credential.partition("\\")
-    if backslash and auth.valid_tenant(prefix):
-        return prefix.upper(), token
-    return config.settings().default_tenant.upper(), credential

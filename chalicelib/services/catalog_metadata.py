@@ -57,10 +57,8 @@ def create(load: Callable[[], Any], entries: list[rules.MetadataEntry], user: st
             if entry.key in existing:
                 raise errors.EntityAlreadyExists(
                     f"{kind} metadata with given key {{{entry.key}}} already exists.", [f"{kind}Metadata", entry.key])
-        if len(existing) + len(entries) > quota_rules.MAX_METADATA_ENTRIES:
-            raise errors.QuotaExceeded(
-                f"Quota exceeded: Cannot assign {len(entries)} more metadata entries to {kind} '{entity.id}'. "
-                f"The maximum is {quota_rules.MAX_METADATA_ENTRIES}.")
+        quota_rules.check_assign(len(entries), len(existing), quota_rules.MAX_METADATA_ENTRIES, "metadata entries",
+                                 f"{kind} '{entity.id}'")
         if entries:
             _save(entity, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
                   user)
@@ -96,9 +94,5 @@ def _stored_map(entity: Any) -> dict[str, dict]:
 
 
 def _save(entity: Any, metadata: dict[str, dict], user: str) -> None:
-    size = quota_rules.metadata_bytes(metadata)
-    if size > quota_rules.MAX_METADATA_BYTES and size > quota_rules.metadata_bytes(_stored_map(entity)):
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: the metadata of {type(entity).__name__} '{entity.id}' would take {size} bytes. "
-            f"The maximum is {quota_rules.MAX_METADATA_BYTES}.", [entity.id, size, quota_rules.MAX_METADATA_BYTES])
+    quota_rules.check_metadata_bytes(metadata, _stored_map(entity), type(entity).__name__, entity.id)
     catalog.update(entity, {"metadata": metadata, **rules.modified(user, clock.now_ms())})  # on the loaded version

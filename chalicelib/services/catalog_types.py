@@ -17,6 +17,7 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
 from chalicelib.domain.changes import Missing, applied, eq
 from chalicelib.domain.listing import Paging
+from chalicelib.domain import quotas as quota_rules
 from chalicelib.services import bulk_creates, catalog_lists, quotas
 from chalicelib.store import catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
@@ -28,7 +29,6 @@ SM_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "maxassignments", "colour"}
 DS_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "colour"}
 SM_TYPE_SORTABLE = catalog_lists.sortable(SM_TYPE_FIELDS)
 DS_TYPE_SORTABLE = catalog_lists.sortable(DS_TYPE_FIELDS)
-MAX_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
 
 
 def _duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
@@ -122,9 +122,7 @@ def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTy
     _refuse_repeats([s.key for s in specs], "SoftwareModuleType")
     _refuse_repeats([s.name for s in specs], "SoftwareModuleType")
     limit = quotas.limit("SOFTWARE_MODULE_TYPE")
-    if len(specs) > limit:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} software module types. "
-                                   f"The maximum is {limit}.")
+    quota_rules.check_create(len(specs), limit, "software module types")
     if not specs:
         return []
     _refuse_taken(tenant, "SoftwareModuleType", "smtype", specs)
@@ -213,9 +211,7 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
     _refuse_repeats([s.key for s in specs], "DistributionSetType")
     _refuse_repeats([s.name for s in specs], "DistributionSetType")
     limit = quotas.limit("DISTRIBUTION_SET_TYPE")
-    if len(specs) > limit:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} distribution set types. "
-                                   f"The maximum is {limit}.")
+    quota_rules.check_create(len(specs), limit, "distribution set types")
     if not specs:
         return []
     for spec in specs:
@@ -234,10 +230,8 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
 
 
 def _check_module_type_quota(count: int) -> None:
-    if count > MAX_MODULE_TYPES_PER_DS_TYPE:
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: Cannot assign {count} software module types to a distribution set type. "
-            f"The maximum is {MAX_MODULE_TYPES_PER_DS_TYPE}.")
+    quota_rules.check_assign(count, 0, quota_rules.MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE, "software module types",
+                             "a distribution set type", more=False)
 
 
 def update_distribution_set_type(tenant: str, type_id: int, change: rules.TypeChange,

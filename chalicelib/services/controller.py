@@ -66,7 +66,7 @@ def authenticate(tenant: str, controller_id: str, headers: Mapping[str, str], an
             raise errors.EntityNotFound.of("Target", controller_id)
         return Device(tenant, target, cfg)
     if target is None:
-        if auth.gateway_token_ok(cfg, headers) or auth.authority_header_ok(cfg, headers, controller_id):
+        if auth.vouched_for(cfg, headers, controller_id):
             raise errors.EntityNotFound.of("Target", controller_id)
         raise errors.DeviceUnauthorized()
     auth.check_device(cfg, headers, controller_id, target.security_token)
@@ -91,7 +91,7 @@ def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_addr
     target = target_store.find(tenant, controller_id)
     now = clock.now_ms()
     if target is None:
-        if not (auth.gateway_token_ok(cfg, headers) or auth.authority_header_ok(cfg, headers, controller_id)):
+        if not auth.vouched_for(cfg, headers, controller_id):
             raise errors.DeviceUnauthorized()
         target = target_service.register_plug_and_play(tenant, controller_id, ip_address)
     else:
@@ -456,10 +456,8 @@ def config_data(device: Device, body: Any) -> None:
                     merged.pop(key, None)
                 else:
                     merged[key] = str(value)
-        if len(merged) > len(current) and len(merged) > quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET:
-            raise errors.QuotaExceeded(
-                f"Quota exceeded: Cannot assign {len(merged) - len(current)} more Attribute entities to Target "
-                f"'{device.target.controller_id}'. The maximum is {quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET}.")
+        quotas.check_assign(len(merged) - len(current), len(current), quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET,
+                            "Attribute entities", f"Target '{device.target.controller_id}'")
         Tx().update(device.target, {"attributes": merged, "request_attributes": False}).commit()
 
     _with_fresh_target(device, attempt)

@@ -91,10 +91,8 @@ def parse_window(raw: Any) -> dict | None:
 
 def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str,
            offline: bool = False) -> AssignmentResult:
-    if len(requests) > quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT:
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: Cannot assign {len(requests)} more targets to distribution set '{ds_id}'. "
-            f"The maximum is {quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT}.")
+    quota_rules.check_assign(len(requests), 0, quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT, "targets",
+                             f"distribution set '{ds_id}'")
     seen: set[str] = set()
     for req in requests:
         if req.controller_id in seen:
@@ -197,10 +195,8 @@ def _already_assigned(target: Target, ds_id: int, multi: bool, offline: bool) ->
 
 def _check_action_quota(targets: list[Target]) -> None:
     for target in targets:
-        if int(target.action_count or 0) + 1 > quota_rules.MAX_ACTIONS_PER_TARGET:
-            raise errors.QuotaExceeded(
-                f"Quota exceeded: Cannot assign 1 more Action entities to Target '{target.controller_id}'. "
-                f"The maximum is {quota_rules.MAX_ACTIONS_PER_TARGET}.", [target.controller_id])
+        quota_rules.check_assign(1, int(target.action_count or 0), quota_rules.MAX_ACTIONS_PER_TARGET,
+                                 "Action entities", f"Target '{target.controller_id}'", args=[target.controller_id])
 
 
 def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
@@ -232,12 +228,10 @@ def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
 
 def check_status_quota(action: Action, message_count: int, intermediate: bool) -> None:
     """maxMessagesPerActionStatus for any new history entry, maxStatusEntriesPerAction for intermediate ones."""
-    if message_count > quota_rules.MAX_MESSAGES_PER_ACTION_STATUS:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {message_count} messages to one action "
-                                   f"status. The maximum is {quota_rules.MAX_MESSAGES_PER_ACTION_STATUS}.")
-    if intermediate and int(action.intermediate_count or 0) + 1 > quota_rules.MAX_STATUS_ENTRIES_PER_ACTION:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign 1 more ActionStatus entities to Action "
-                                   f"'{action.action_id}'. The maximum is {quota_rules.MAX_STATUS_ENTRIES_PER_ACTION}.")
+    quota_rules.check_messages(message_count)
+    if intermediate:
+        quota_rules.check_assign(1, int(action.intermediate_count or 0), quota_rules.MAX_STATUS_ENTRIES_PER_ACTION,
+                                 "ActionStatus entities", f"Action '{action.action_id}'")
 
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,

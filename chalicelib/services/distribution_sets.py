@@ -127,10 +127,8 @@ def _compose(tenant: str, ds_type: DistributionSetType, current: list[int], adde
     refs = lambda ids: [rules.ModuleRef(int(i), int(modules[int(i)].type_id)) for i in ids if int(i) in modules]
     limits = {int(t.id): int(t.max_assignments) for t in sm_types.values()}
     composed, dropped = rules.add_modules(refs(current), refs(added_ids), limits)
-    if len(composed) > quota_rules.MAX_SOFTWARE_MODULES_PER_DS:
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: Cannot assign {len(composed)} SoftwareModule entities to DistributionSet. "
-            f"The maximum is {quota_rules.MAX_SOFTWARE_MODULES_PER_DS}.")
+    quota_rules.check_assign(len(composed), 0, quota_rules.MAX_SOFTWARE_MODULES_PER_DS, "SoftwareModule entities",
+                             "DistributionSet", more=False)
     ids = [m.id for m in composed]
     new = [i for i in ids if i not in {int(c) for c in current}]
     return _Composition(ids, new, dropped, rules.is_complete([m.type_id for m in composed], ds_type.mandatory))
@@ -234,9 +232,7 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             raise _duplicate(spec.name, spec.version)
         seen.add((spec.name, spec.version))
     limit = quotas.limit("DISTRIBUTION_SET")
-    if counters.usage(tenant, "DISTRIBUTION_SET") + len(specs) > limit:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} more distribution sets. "
-                                   f"The maximum is {limit}.")
+    quota_rules.check_create(len(specs), limit, "more distribution sets", counters.usage(tenant, "DISTRIBUTION_SET"))
     if not specs:
         return []
     ds_types = {key: catalog_types.distribution_set_type_by_key(tenant, key) for key in dict.fromkeys(

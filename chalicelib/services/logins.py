@@ -1,4 +1,5 @@
 """Verifying a management login: refused before any password is hashed once throttled; hashes upgraded.
+The reads and writes of a login; what is decided (password, lockout) is chalicelib/auth.py's.
 
 Cheapest refusal first:
 1. this container's memory (services/rate_limits.py): the source IP's failed-login bucket. No I/O.
@@ -15,9 +16,9 @@ from chalicelib import auth, clock, config, errors
 from chalicelib.domain import permissions
 from chalicelib.domain.rate_limits import retry_after_seconds
 from chalicelib.services import rate_limits
+from chalicelib.domain.users import User
 from chalicelib.store import roles as role_store
 from chalicelib.store import users
-from chalicelib.store.tables import User
 
 
 def verify(tenant: str, name: str, password: str, ip: str | None) -> frozenset[str]:
@@ -31,7 +32,8 @@ def verify(tenant: str, name: str, password: str, ip: str | None) -> frozenset[s
         rate_limits.note_login_failure(ip, now)
         raise errors.Unauthorized()
     window_ms = settings.login_failure_window_seconds * 1000
-    locked_until = _locked_until(user, settings.login_failures_per_user, window_ms)
+    locked_until = auth.login_locked_until(user.login_failures, user.login_failures_since,
+                                           settings.login_failures_per_user, window_ms)
     _refuse_while(locked_until - now)
     if not auth.password_matches(password, user.salt, int(user.iterations), user.password_hash):
         rate_limits.note_login_failure(ip, now)
@@ -47,12 +49,6 @@ def _refuse_while(wait_ms: int) -> None:
     if wait_ms > 0:
         raise errors.TooManyRequests(retry_after_seconds(wait_ms), "Too many failed logins. Try again after "
                                      f"{retry_after_seconds(wait_ms)} seconds.")
-
-
-def _locked_until(user: User, limit: int, window_ms: int) -> int:
-    if limit <= 0 or user.login_failures is None or user.login_failures_since is None:
-        return 0
-    return int(user.login_failures_since) + window_ms if int(user.login_failures) >= limit else 0
 
 
 def _after_success(user: User, password: str, configured_rounds: int) -> None:

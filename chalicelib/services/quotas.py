@@ -1,16 +1,25 @@
-"""Quota limits (operator settings, env `SKYHAWK_QUOTA_<NAME>`) and exact usage from counters."""
+"""Tenant quota usage: read from the counters, and charged or released inside the transactions that create
+and delete what a quota counts. What the limits are and when a quota refuses is decided in
+chalicelib/domain/quotas.py, the quotas' one home.
+"""
 from __future__ import annotations
 
-import os
-
 from chalicelib import errors
+from chalicelib.domain import quotas as rules
 from chalicelib.domain.quotas import TENANT_QUOTAS
 from chalicelib.store import counters
+from chalicelib.store.tx import Tx
+
+limit = rules.limit
 
 
-def limit(quota: str) -> int:
-    override = os.environ.get(f"SKYHAWK_QUOTA_{quota}")
-    return int(override) if override else TENANT_QUOTAS[quota]
+def charge(tx: Tx, tenant: str, quota: str, adding: int) -> Tx:
+    """Add `adding` to the quota's usage inside `tx`, which then fails (403) if it would pass the limit."""
+    return counters.usage_update(tx, tenant, quota, adding, rules.limit(quota))
+
+
+def release(tx: Tx, tenant: str, quota: str, removing: int) -> Tx:
+    return counters.usage_update(tx, tenant, quota, -removing)
 
 
 def all_quotas(tenant: str) -> dict[str, dict[str, int]]:

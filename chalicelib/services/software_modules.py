@@ -92,9 +92,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
     types = {key: catalog_types.software_module_type_by_key(tenant, key) for key in dict.fromkeys(
         s.type_key for s in specs)}
     limit = quotas.limit("SOFTWARE_MODULE")
-    if counters.usage(tenant, "SOFTWARE_MODULE") + len(specs) > limit:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot create {len(specs)} more software modules. "
-                                   f"The maximum is {limit}.")
+    quota_rules.check_create(len(specs), limit, "more software modules", counters.usage(tenant, "SOFTWARE_MODULE"))
     if not specs:
         return []
     keys = [("sm", (s.type_key, s.name, s.version)) for s in specs]
@@ -249,7 +247,7 @@ def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, 
                     md5: str | None = None, sha1: str | None = None, sha256: str | None = None,
                     content_type: str = "application/octet-stream") -> Artifact:
     sm, filename = _accepting_module(tenant, sm_id, filename)
-    _check_size(filename, len(data))
+    quota_rules.check_artifact_size(filename, len(data))
     hashes = rules.hashes_of(data)
     rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
     return _add_artifact(tenant, sm, filename, len(data), hashes, user,
@@ -263,27 +261,17 @@ def _accepting_module(tenant: str, sm_id: int, filename: str | None) -> tuple[So
     return sm, rules.valid_filename(filename)
 
 
-def _check_size(filename: str, size: int) -> None:
-    if size > quota_rules.MAX_ARTIFACT_SIZE:
-        raise errors.FileSizeQuotaExceeded(
-            f"Quota exceeded: The artifact '{filename}' ({size} bytes) exceeds the maximum artifact size of "
-            f"{quota_rules.MAX_ARTIFACT_SIZE} bytes.", [filename, size, quota_rules.MAX_ARTIFACT_SIZE])
-
-
 def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, hashes: rules.Hashes, user: str,
                   store_bytes) -> Artifact:
     """Quotas and uniqueness checked, bytes stored at the artifact's key, then the items in one transaction
     (which removes the bytes again if it fails)."""
     sm_id = int(sm.id)
-    if int(sm.artifact_count or 0) >= quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE:
-        raise errors.QuotaExceeded(
-            f"Quota exceeded: Cannot assign 1 more Artifact entities to SoftwareModule '{sm_id}'. "
-            f"The maximum is {quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE}.")
+    quota_rules.check_assign(1, int(sm.artifact_count or 0), quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE,
+                             "Artifact entities", f"SoftwareModule '{sm_id}'")
     if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
         raise _duplicate_artifact(sm_id, filename)
     storage_limit = quotas.limit("ARTIFACT_STORAGE")
-    if counters.usage(tenant, "ARTIFACT_STORAGE") + size > storage_limit:
-        raise _storage_exceeded(storage_limit)
+    quota_rules.check_storage(counters.usage(tenant, "ARTIFACT_STORAGE"), size, storage_limit)
 
     artifact_id = counters.allocate_id(tenant, catalog.SEQUENCE[Artifact])
     now = clock.now_ms()
@@ -310,7 +298,7 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
             blobs.delete(artifact.s3_key)
             pending.delete(tenant, work.key)
         if isinstance(exc, errors.QuotaExceeded):
-            raise _storage_exceeded(storage_limit) from exc
+            raise quota_rules.storage_exceeded(storage_limit) from exc
         raise
     return artifact
 
@@ -345,7 +333,7 @@ def complete_direct_upload(tenant: str, sm_id: int, upload_id: str, user: str, m
     try:
         sm, filename = _accepting_module(tenant, sm_id, unquote(staged.rsplit("/", 1)[1]))
         hashes, size = rules.hashes_of_chunks(blobs.chunks(staged))
-        _check_size(filename, size)
+        quota_rules.check_artifact_size(filename, size)
         rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
         return _add_artifact(tenant, sm, filename, size, hashes, user, lambda key: blobs.copy(staged, key))
     finally:
@@ -356,10 +344,6 @@ def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists
     return errors.EntityAlreadyExists(
         f"Artifact with filename {{{filename}}} already exists in SoftwareModule {sm_id}.", ["Artifact", filename])
 
-
-def _storage_exceeded(limit_bytes: int) -> errors.StorageQuotaExceeded:
-    return errors.StorageQuotaExceeded(
-        f"Quota exceeded: The artifact storage of the tenant would exceed {limit_bytes} bytes.", [limit_bytes])
 
 
 def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:

@@ -41,7 +41,7 @@ def entries(tenant: str) -> dict[str, ConfigEntry]:
         if item is None:
             result[name] = ConfigEntry(name, key.default, True)
         else:
-            result[name] = ConfigEntry(name, repo.decoded(item), False, int(item.created_at), item.created_by,
+            result[name] = ConfigEntry(name, item.decoded, False, int(item.created_at), item.created_by,
                                        int(item.last_modified_at), item.last_modified_by)
     with _lock:
         if len(_cache) >= _CACHE_TENANTS and tenant not in _cache:

@@ -23,14 +23,14 @@ from typing import Any, Callable, Iterable, Mapping
 from chalicelib import auth, clock, config, errors
 from chalicelib.domain import listing, permissions
 from chalicelib.domain import users as rules
+from chalicelib.domain.changes import REMOVE, Add, Missing
 from chalicelib.domain.permissions import USER_ADMIN
+from chalicelib.domain.users import Role, User
 from chalicelib.lazy import lazy_import
 from chalicelib.services import quotas
 from chalicelib.services.catalog_lists import ENTITY, filter_and_page, sortable
-from chalicelib.store import counters
 from chalicelib.store import roles as role_store
 from chalicelib.store import users as user_store
-from chalicelib.store.tables import Role, User
 from chalicelib.store.tx import Tx, retrying
 
 rsql = lazy_import("chalicelib.domain.rsql")
@@ -85,7 +85,7 @@ def create_users(who: auth.Principal, bodies: list[Any]) -> list[UserView]:
     def attempt() -> list[UserView]:
         roles = _existing_roles(tenant, wanted)
         for spec in specs:
-            _may_grant(who, _effective(spec.permissions, spec.roles, roles))
+            who.may_grant(_effective(spec.permissions, spec.roles, roles))
         for spec in specs:  # once, even when the transaction is tried again
             hashes.setdefault(spec.username, auth.hash_password(spec.password, iterations=rounds))
         now = clock.now_ms()
@@ -95,8 +95,8 @@ def create_users(who: auth.Principal, bodies: list[Any]) -> list[UserView]:
         for item in items:
             user_store.put_new(tx, item)
         for name, role in roles.items():
-            tx.update(role, [Role.members.add(sum(name in spec.roles for spec in specs))])
-        counters.usage_update(tx, tenant, "LOCAL_USER", len(items), quotas.limit("LOCAL_USER"))
+            tx.update(role, {"members": Add(sum(name in spec.roles for spec in specs))})
+        quotas.charge(tx, tenant, "LOCAL_USER", len(items))
         tx.commit()
         return [_view(item, roles) for item in items]
     return retrying(ATTEMPTS, attempt)
@@ -122,24 +122,24 @@ def update_user(who: auth.Principal, name: str, body: Mapping[str, Any]) -> User
         before = _effective(user.permissions, before_roles, roles)
         after = _effective(after_permissions, after_roles, roles)
         if not own_password:
-            _may_grant(who, before | after)
+            who.may_grant(before | after)
         now = clock.now_ms()
-        actions = [User.last_modified_at.set(now), User.last_modified_by.set(who.username)]
+        update: dict[str, Any] = {"last_modified_at": now, "last_modified_by": who.username}
         if change.permissions is not None:
-            actions.append(User.permissions.set(after_permissions))
+            update["permissions"] = after_permissions
         if change.roles is not None:
-            actions.append(User.roles.set(sorted(after_roles)))
+            update["roles"] = sorted(after_roles)
         if change.password is not None:
             if not hashed:
                 rounds = config.settings().password_hash_iterations
                 hashed.append((*auth.hash_password(change.password, iterations=rounds), rounds))
             salt, digest, rounds = hashed[0]
-            actions += [User.salt.set(salt), User.password_hash.set(digest), User.iterations.set(rounds),
-                        User.login_failures.remove(), User.login_failures_since.remove()]
-        tx = Tx().update(user, actions)
+            update.update(salt=salt, password_hash=digest, iterations=rounds, login_failures=REMOVE,
+                          login_failures_since=REMOVE)
+        tx = Tx().update(user, update)
         changed_roles = (after_roles ^ before_roles) & set(roles)
         for role_name in changed_roles:
-            tx.update(roles[role_name], [Role.members.add(1 if role_name in after_roles else -1)])
+            tx.update(roles[role_name], {"members": Add(1 if role_name in after_roles else -1)})
         if USER_ADMIN in before and USER_ADMIN not in after:
             _keep_an_admin(tx, tenant, {name: rules.Holder(name, frozenset(after_permissions),
                                                            frozenset(after_roles))}, {}, changed_roles)
@@ -156,11 +156,11 @@ def delete_user(who: auth.Principal, name: str) -> None:
         user = _user(tenant, name)
         roles = role_store.find_many(tenant, user.roles)
         held = _effective(user.permissions, user.roles, roles)
-        _may_grant(who, held)
+        who.may_grant(held)
         tx = Tx().delete(user)
         for role in roles.values():
-            tx.update(role, [Role.members.add(-1)])
-        counters.usage_update(tx, tenant, "LOCAL_USER", -1)
+            tx.update(role, {"members": Add(-1)})
+        quotas.release(tx, tenant, "LOCAL_USER", 1)
         if USER_ADMIN in held:
             _keep_an_admin(tx, tenant, {name: None}, {}, set(roles))
         tx.commit()
@@ -188,18 +188,17 @@ def create_roles(who: auth.Principal, bodies: list[Any]) -> list[Role]:
     """All or none; 409 for a name taken (or given twice), 403 past USER_ROLE."""
     specs = _parse_new(bodies, rules.parse_new_role, MAX_NEW_ROLES_PER_REQUEST, "Role", lambda spec: spec.name)
     for spec in specs:
-        _may_grant(who, permissions.expand(spec.permissions))
+        who.may_grant(permissions.expand(spec.permissions))
     if not specs:
         return []
     now = clock.now_ms()
-    items = [Role(who.tenant, role_store.PREFIX + spec.name, description=spec.description,
-                  permissions=list(spec.permissions), members=0, created_at=now, created_by=who.username,
-                  last_modified_at=now, last_modified_by=who.username) for spec in specs]
+    items = [role_store.new_item(who.tenant, spec.name, spec.description, list(spec.permissions), now, who.username)
+             for spec in specs]
     tx = Tx()
     for item in items:
-        tx.put(item, condition=Role.key.does_not_exist(), on_fail=lambda name=item.name: errors.EntityAlreadyExists(
+        tx.put(item, condition=Missing("key"), on_fail=lambda name=item.name: errors.EntityAlreadyExists(
             f"Role {name} already exists.", ["Role", name]))
-    counters.usage_update(tx, who.tenant, "USER_ROLE", len(items), quotas.limit("USER_ROLE"))
+    quotas.charge(tx, who.tenant, "USER_ROLE", len(items))
     tx.commit()
     return items
 
@@ -212,14 +211,14 @@ def update_role(who: auth.Principal, name: str, body: Mapping[str, Any]) -> Role
         role = get_role(tenant, name)
         before = permissions.expand(role.permissions)
         after = permissions.expand(change.permissions) if change.permissions is not None else before
-        _may_grant(who, before | after)
+        who.may_grant(before | after)
         now = clock.now_ms()
-        actions = [Role.last_modified_at.set(now), Role.last_modified_by.set(who.username)]
+        update: dict[str, Any] = {"last_modified_at": now, "last_modified_by": who.username}
         if change.description is not None:
-            actions.append(Role.description.set(change.description))
+            update["description"] = change.description
         if change.permissions is not None:
-            actions.append(Role.permissions.set(list(change.permissions)))
-        tx = Tx().update(role, actions)
+            update["permissions"] = list(change.permissions)
+        tx = Tx().update(role, update)
         if role.members and USER_ADMIN in before and USER_ADMIN not in after:
             _keep_an_admin(tx, tenant, {}, {name: change.permissions or ()}, {name})
         tx.commit()
@@ -235,12 +234,12 @@ def delete_role(who: auth.Principal, name: str) -> None:
 
     def attempt() -> None:
         role = get_role(tenant, name)
-        _may_grant(who, permissions.expand(role.permissions))
+        who.may_grant(permissions.expand(role.permissions))
         if role.members:
             raise errors.RoleInUse(f"Role {name} is held by users ({int(role.members)}); take it from them first.",
                                    ["Role", name])
         tx = Tx().delete(role)
-        counters.usage_update(tx, tenant, "USER_ROLE", -1)
+        quotas.release(tx, tenant, "USER_ROLE", 1)
         tx.commit()
     retrying(ATTEMPTS, attempt)
 
@@ -283,15 +282,6 @@ def _view(user: User, roles: Mapping[str, Role]) -> UserView:
     return UserView(user, _effective(user.permissions, user.roles, roles))
 
 
-def _may_grant(who: auth.Principal, held: Iterable[str]) -> None:
-    """403 unless the caller holds all of them itself."""
-    missing = sorted(set(held) - who.permissions)
-    if missing:
-        raise errors.InsufficientPermission(
-            f"Insufficient permission: only permissions you hold can be granted or taken; missing "
-            f"{', '.join(missing)}.", missing)
-
-
 def _keep_an_admin(tx: Tx, tenant: str, users_after: Mapping[str, rules.Holder | None],
                    roles_after: Mapping[str, Iterable[str]], roles_in_tx: set[str]) -> None:
     """409 if the change leaves no user holding USER_ADMIN; else make `tx` require one such user unchanged."""
@@ -312,13 +302,9 @@ def _keep_an_admin(tx: Tx, tenant: str, users_after: Mapping[str, rules.Holder |
                                    "users any more.")
     username, via = witness
     if username not in users_after:
-        tx.check(User, tenant, user_items[username].key, _unchanged(User, user_items[username]))
+        tx.check(User, tenant, user_items[username].key, rules.unchanged(user_items[username]))
     if via is not None and via not in roles_in_tx:
-        tx.check(Role, tenant, role_items[via].key, _unchanged(Role, role_items[via]))
-
-
-def _unchanged(model: type, item: Any):
-    return model.version == item.version if item.version is not None else model.version.does_not_exist()
+        tx.check(Role, tenant, role_items[via].key, rules.unchanged(role_items[via]))
 
 
 def _audit_record(entity: Any) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import errors
+from chalicelib.domain import quotas
 from chalicelib.domain.targets import shard_of
+from chalicelib.store import records
 from chalicelib.store.tables import Counter
 from chalicelib.store.tx import Tx
 
@@ -59,23 +61,23 @@ def usages(tenant: str) -> dict[str, int]:
 
 def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None = None,
                  message: str | None = None, spread_by: str = "") -> Tx:
-    """Add `delta` to the usage counter inside `tx`; with `limit`, refuse (403) if it would pass it.
+    """Add `delta` to the usage counter inside `tx`; with `limit`, on the condition that it stays within
+    (chalicelib/domain/quotas.py decides: `room`, and `exceeded` when the transaction fails on it).
 
-    `spread_by` (the entity's id) picks the counter item of a SHARDED quota."""
-    refused = errors.QuotaExceeded(message or _quota_message(quota, limit))
+    `spread_by` (the entity's id) picks the counter item of a SHARDED quota, checked against the shards' sum
+    before the write (no condition can span the shards)."""
     if delta > 0 and limit is not None and delta > limit:
-        raise refused
+        raise quotas.exceeded(quota, limit, message)
     if quota in SHARDED:
         if delta > 0 and limit is not None and usage(tenant, quota) + delta > limit:
-            raise refused
-        counter = Counter(tenant, f"usage#{quota}#{shard_of(spread_by, USAGE_SHARDS)}")
-        tx.update(counter, [Counter.value.add(delta)])
+            raise quotas.exceeded(quota, limit, message)
+        tx.update(Counter(tenant, f"usage#{quota}#{shard_of(spread_by, USAGE_SHARDS)}"), [Counter.value.add(delta)])
         return tx
-    counter = Counter(tenant, f"usage#{quota}")
     condition = None
     if delta > 0 and limit is not None:
-        condition = Counter.value.does_not_exist() | (Counter.value <= limit - delta)
-    tx.update(counter, [Counter.value.add(delta)], condition=condition, on_fail=lambda: refused)
+        condition = records.condition(Counter, quotas.room(limit, delta))
+    tx.update(Counter(tenant, f"usage#{quota}"), [Counter.value.add(delta)], condition=condition,
+              on_fail=lambda: quotas.exceeded(quota, limit, message))
     return tx
 
 
@@ -107,6 +109,3 @@ def correct_usage(tenant: str, quota: str, read: dict[str, int] | None, total: i
         return False
     return True
 
-
-def _quota_message(quota: str, limit: int | None) -> str:
-    return f"Quota exceeded: Cannot create more {quota} entities. The maximum is {limit}."

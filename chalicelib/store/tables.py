@@ -464,7 +464,7 @@ CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareMod
 
 
 def _register_entities() -> None:
-    from chalicelib.domain import actions, targets
+    from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
     records.register(targets.Target, Target)
     records.register(actions.Action, Action)
@@ -475,6 +475,9 @@ def _register_entities() -> None:
     records.register(catalog.Artifact, Artifact)
     records.register(catalog.DistributionSetType, DistributionSetType)
     records.register(catalog.DistributionSet, DistributionSet)
+    records.register(users.User, User)
+    records.register(users.Role, Role)
+    records.register(tenant_keys.StoredValue, TenantConfigValue)
 
 
 _register_entities()

@@ -1,4 +1,8 @@
-"""Management users of a tenant (`user#<name>` in the tenants table), with salted password hashes."""
+"""Management users of a tenant (`user#<name>` in the tenants table), with salted password hashes.
+
+Reads return domain users (chalicelib/domain/users.py); what a login writes goes through the version-less
+`UserLogin` view of the item, so a login never makes a concurrent change of the user retry.
+"""
 from __future__ import annotations
 
 from typing import Iterator
@@ -6,8 +10,11 @@ from typing import Iterator
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import errors
-from chalicelib.store import counters
-from chalicelib.store.tables import User, UserLogin
+from chalicelib.domain import changes
+from chalicelib.domain.users import User
+from chalicelib.store import records
+from chalicelib.store import tables
+from chalicelib.store.tables import UserLogin
 from chalicelib.store.tx import Tx
 
 PREFIX = User.PREFIX
@@ -15,18 +22,19 @@ PREFIX = User.PREFIX
 
 def find(tenant: str, name: str) -> User | None:
     try:
-        return User.get(tenant, PREFIX + name)
+        return records.to_entity(User, tables.User.get(tenant, PREFIX + name))
     except DoesNotExist:
         return None
 
 
 def any_user(tenant: str) -> bool:
-    return any(True for _ in User.query(tenant, User.key.startswith(PREFIX), limit=1))
+    return any(True for _ in tables.User.query(tenant, tables.User.key.startswith(PREFIX), limit=1))
 
 
 def all_users(tenant: str) -> Iterator[User]:
     """The tenant's users in name order (one Query; LOCAL_USER bounds how many there are)."""
-    return User.query(tenant, User.key.startswith(PREFIX))
+    for item in tables.User.query(tenant, tables.User.key.startswith(PREFIX)):
+        yield records.to_entity(User, item)
 
 
 def new_item(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
@@ -36,18 +44,8 @@ def new_item(tenant: str, name: str, salt: str, password_hash: str, iterations: 
                 last_modified_by=by)
 
 
-def create(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
-           now: int, limit: int, by: str = "system") -> User:
-    """The user and its LOCAL_USER usage in one transaction: an existing name is 409, a full quota 403."""
-    user = new_item(tenant, name, salt, password_hash, iterations, permissions, [], now, by)
-    tx = put_new(Tx(), user)
-    counters.usage_update(tx, tenant, "LOCAL_USER", 1, limit)
-    tx.commit()
-    return user
-
-
 def put_new(tx: Tx, user: User) -> Tx:
-    return tx.put(user, condition=User.key.does_not_exist(), on_fail=lambda: errors.EntityAlreadyExists(
+    return tx.put(user, condition=changes.Missing("key"), on_fail=lambda: errors.EntityAlreadyExists(
         f"User {user.username} already exists.", ["User", user.username]))
 
 

@@ -28,13 +28,9 @@ RULES = {
 }
 
 KNOWN: dict[str, set[str]] = {
-    "chalicelib.api.idempotency": {'chalicelib.store'},
     "chalicelib.jobs.reaper": {'chalicelib.store.tables'},
     "chalicelib.services.bulk_creates": {'chalicelib.store.tables'},
-    "chalicelib.services.logins": {'chalicelib.store.tables'},
-    "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
     "chalicelib.services.usage_recount": {'chalicelib.store.tables'},
-    "chalicelib.services.users": {'chalicelib.store.tables'},
 }
 
 
