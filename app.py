@@ -2,9 +2,21 @@
 from chalice import Chalice, Rate
 
 from chalicelib import telemetry
-from chalicelib.api import ddi, deployments, deviceconfig, middleware, system, targets, workflow
-from chalicelib.api import distributionsets, distributionsettypes, softwaremodules, softwaremoduletypes
-from chalicelib.api import request_limits, users
+from chalicelib.api import (
+    ddi,
+    deployments,
+    deviceconfig,
+    distributionsets,
+    distributionsettypes,
+    middleware,
+    request_limits,
+    softwaremodules,
+    softwaremoduletypes,
+    system,
+    targets,
+    users,
+    workflow,
+)
 from chalicelib.front_door import FrontDoor
 
 app = Chalice(app_name="skyhawk", configure_logs=False)

@@ -71,7 +71,7 @@ class Server:
 
 def _start(name: str, argv: list[str], env: dict[str, str], cwd: Path, ready_url: str, url: str) -> Server:
     CACHE.mkdir(exist_ok=True)
-    log = open(CACHE / f"{name}.log", "wb")  # noqa: SIM115 - closed by Server.stop
+    log = open(CACHE / f"{name}.log", "wb")
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(name, url, proc, log)
     try:

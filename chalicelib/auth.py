@@ -25,11 +25,10 @@ from typing import Any, Iterable, Mapping
 
 from chalicelib import config, errors
 from chalicelib.domain import permissions
+from chalicelib.store import secret_settings
 
 # Re-exported for callers that name every permission (the domain module holds the list and its implications).
 PERMISSIONS = permissions.PERMISSIONS
-from chalicelib.store import secret_settings
-
 
 # Secrets with a read permission of their own: the gateway token lets its holder act as any device of the
 # tenant (hawkBit: READ_GATEWAY_SECURITY_TOKEN), a target's token as that device.

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
-    from chalicelib.domain.listing import Paging
     from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
+    from chalicelib.domain.listing import Paging
 
 
 def audit(entity: Any) -> dict[str, Any]:

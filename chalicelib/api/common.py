@@ -46,7 +46,7 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
                 return view(*args, **kw)
             except errors.SkyhawkError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - 503 for an AWS outage, else the generic 500 with the stack
+            except Exception as exc:
                 if faults.unavailable(exc):
                     log.warning("unavailable: %s %s: %s", bp.current_request.method, path, faults.describe(exc))
                     raise errors.ServiceUnavailable() from exc

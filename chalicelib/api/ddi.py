@@ -9,10 +9,9 @@ PUT installedBase answers 201 when it recorded a new installation.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, unquote
 
 from chalice import Blueprint, Response
-
-from urllib.parse import quote, unquote
 
 from chalicelib import errors
 from chalicelib.api import ddi_wire

@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
+from chalicelib.api.common import base_url, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, targets_json
 from chalicelib.lazy import lazy_import
 from chalicelib.services import actions as action_service

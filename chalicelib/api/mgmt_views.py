@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from chalicelib import clock
+from chalicelib.domain.actions import Action, ActionStatusEntry
 from chalicelib.domain.polling import poll_status
+from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import tenant_config
-from chalicelib.domain.actions import Action, ActionStatusEntry
-from chalicelib.domain.targets import Target
 
 if TYPE_CHECKING:
     from chalicelib.auth import Principal

@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.catalog_views import paged
+from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, auto_confirm_json, status_json, targets_json
 from chalicelib.domain.numbers import is_int64
 from chalicelib.services import actions as action_service

@@ -12,7 +12,6 @@ from typing import Any
 from chalicelib.domain.config_model import MAX_PATH_BYTES
 from chalicelib.domain.workflow import MAX_KEY_CHARS, MAX_NAME_CHARS, is_addressable_key
 
-
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # file and instance ids
 _SHA256 = re.compile(r"[0-9a-f]{64}")  # revision hashes
 # A device is a target: its controllerId has at most 256 characters, none of them whitespace, '/', '\',

@@ -5,9 +5,9 @@ from typing import Any, Iterable
 
 from chalicelib import errors
 from chalicelib.domain import listing, rsql
+from chalicelib.domain.actions import Action, ActionStatusEntry
 from chalicelib.store import actions as store
 from chalicelib.store import targets as target_store
-from chalicelib.domain.actions import Action, ActionStatusEntry
 
 SORT_FIELDS = {"id": "id", "active": "active", "status": "status", "detailstatus": "detailStatus",
                "weight": "weight", "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt",

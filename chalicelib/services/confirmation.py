@@ -11,7 +11,7 @@ from typing import Any, Callable, NamedTuple
 from chalicelib import clock, errors
 from chalicelib.domain import actions as rules
 from chalicelib.domain import changes, confirmation
-from chalicelib.domain.actions import Action, Status
+from chalicelib.domain.actions import Status
 from chalicelib.domain.changes import REMOVE, Add
 from chalicelib.domain.numbers import is_int64
 from chalicelib.domain.targets import Target

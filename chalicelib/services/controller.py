@@ -17,16 +17,16 @@ from chalicelib import auth, clock, config, errors, faults, metrics
 from chalicelib.domain import actions as rules
 from chalicelib.domain import changes, polling, quotas
 from chalicelib.domain.actions import Action, Status, UpdateStatus
-from chalicelib.domain.targets import Target
 from chalicelib.domain.durations import format_hms, parse_hms
 from chalicelib.domain.numbers import is_int64
+from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
-from chalicelib.services import targets as target_service
 from chalicelib.services import confirmation, downloads, snapshots, tenant_config
+from chalicelib.services import targets as target_service
 from chalicelib.services.deployment import AssignmentRequest, assign, check_status_quota
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
-from chalicelib.store.tx import ATTEMPTS, Tx, backoff
+from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
@@ -142,7 +142,7 @@ def _record_presence(target: Target, cfg: Mapping[str, Any], now: int, ip_addres
     try:
         target_store.touch_last_seen(target.tenant, target.controller_id, now, polling.overdue_at(now, cfg),
                                      ip_address, now - interval)
-    except Exception as exc:  # noqa: BLE001 - the answer does not depend on it; a later poll writes it
+    except Exception as exc:
         if not faults.unavailable(exc):
             raise
         log.warning("last-seen of %s not written: %s", target.controller_id, faults.describe(exc))
@@ -356,19 +356,19 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
 
 
 def _with_fresh_target(device: Device, attempt) -> None:
-    """Run `attempt` on the authenticated device; after a concurrent change, read the target again."""
-    for n in range(ATTEMPTS):
-        try:
-            return attempt(device)
-        except errors.ConcurrentModification:
-            if n == ATTEMPTS - 1:
-                raise
-            backoff(n)
+    """Run `attempt` on the authenticated device; after a concurrent change, on the target read again."""
+    tries = iter(range(ATTEMPTS))
+
+    def once() -> None:
+        nonlocal device
+        if next(tries):  # a retry: the target changed under the last attempt
             target = target_store.find(device.tenant, device.target.controller_id)
             if target is None:
                 raise errors.EntityNotFound.of("Target", device.target.controller_id)
             device = Device(device.tenant, target, device.cfg)
-    return None
+        attempt(device)
+
+    retrying(ATTEMPTS, once)
 
 
 def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:

@@ -30,7 +30,7 @@ def _probe(check: Callable[[], None]) -> bool:
     try:
         check()
         return True
-    except Exception as exc:  # noqa: BLE001 - any failure of a dependency means it is not usable now
+    except Exception as exc:  # noqa: BLE001 - any failure of a probe means DOWN, never a 500
         log.warning("health: %s", faults.describe(exc))
         return False
 

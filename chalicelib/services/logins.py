@@ -15,8 +15,8 @@ from __future__ import annotations
 from chalicelib import auth, clock, config, errors
 from chalicelib.domain import permissions
 from chalicelib.domain.rate_limits import retry_after_seconds
-from chalicelib.services import rate_limits
 from chalicelib.domain.users import User
+from chalicelib.services import rate_limits
 from chalicelib.store import roles as role_store
 from chalicelib.store import users
 

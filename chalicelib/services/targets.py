@@ -6,11 +6,10 @@ from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple
 
 from chalicelib import auth, clock, errors
-from chalicelib.domain import listing
-from chalicelib.lazy import lazy_import
-from chalicelib.domain import changes
+from chalicelib.domain import changes, listing
 from chalicelib.domain.actions import UpdateStatus
 from chalicelib.domain.targets import Target
+from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, counters, pending, security_tokens

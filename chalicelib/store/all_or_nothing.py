@@ -96,7 +96,7 @@ class AllOrNothing:
                 try:
                     inverse.commit()
                     break
-                except Exception as exc:  # noqa: BLE001 - keep undoing the other steps, keep the original error
+                except Exception as exc:
                     if refused(exc) and attempt < ATTEMPTS - 1:
                         backoff(attempt)
                         continue  # a concurrent change of a counter: try again
@@ -110,7 +110,7 @@ class AllOrNothing:
         try:
             for key in self._parts + ([self._header] if self._header else []):
                 pending.delete(self._tenant, key)
-        except Exception:  # noqa: BLE001 - the request's outcome is decided; this is housekeeping
+        except Exception:
             log.warning("could not delete the journal of a multi-transaction request", exc_info=True)
 
     def __enter__(self) -> "AllOrNothing":

@@ -29,7 +29,7 @@ def get_bytes(key: str) -> bytes | None:
     """The object's bytes, or None when it does not exist."""
     try:
         return aws.s3().get_object(Bucket=_bucket(), Key=key)["Body"].read()
-    except Exception as exc:  # noqa: BLE001 - botocore ClientError; only "missing" is an answer
+    except Exception as exc:
         if is_missing(exc):
             return None
         raise
@@ -63,7 +63,7 @@ def head(key: str) -> int | None:
     """The object's size in bytes, or None when it does not exist."""
     try:
         return int(aws.s3().head_object(Bucket=_bucket(), Key=key)["ContentLength"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if is_missing(exc):
             return None
         raise

@@ -76,7 +76,7 @@ class Tx:
     def request_bytes(self) -> int:
         """About what the transaction sends: its operations as DynamoDB's JSON (what its 4 MB limit counts)."""
         size = 0
-        for (model_cls, hash_key, range_key), kwargs, _ in self._checks:
+        for (_, hash_key, range_key), _, _ in self._checks:
             size += len(str(hash_key)) + len(str(range_key or "")) + 200  # a key and a condition
         for (model,), kwargs, _ in self._deletes:
             size += _json_size(model.get_delete_kwargs_from_instance(**kwargs))

@@ -12,8 +12,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import errors
 from chalicelib.domain import changes
 from chalicelib.domain.users import User
-from chalicelib.store import records
-from chalicelib.store import tables
+from chalicelib.store import records, tables
 from chalicelib.store.tables import UserLogin
 from chalicelib.store.tx import Tx
 
