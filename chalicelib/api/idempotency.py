@@ -52,10 +52,15 @@ def answer_once(request: Any, route_path: str, respond: Callable[[], Response]) 
     fingerprint = {
         "scope": {"key": key, "tenant": who.tenant, "user": who.username, "method": request.method, "path": path},
         "payload": {"body": hashlib.sha256(raw if isinstance(raw, bytes) else raw.encode()).hexdigest(),
-                    "query": {name: sorted(query.getlist(name)) for name in sorted(query)}},
+                    "query": {name: sorted(_values(query, name)) for name in sorted(query)}},
     }
     stored, fresh = service.once(fingerprint, request.lambda_context, run)
     return fresh if stored is None else _response(stored)
+
+
+def _values(query: Any, name: str) -> list[str]:
+    """Every value of a query parameter (chalice's MultiDict; a plain dict has one)."""
+    return list(query.getlist(name)) if hasattr(query, "getlist") else [query[name]]
 
 
 def _stored(response: Response) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ and page in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable, Mapping
 
 from chalicelib import auth, clock, config, errors
@@ -196,8 +197,7 @@ def create_roles(who: auth.Principal, bodies: list[Any]) -> list[Role]:
              for spec in specs]
     tx = Tx()
     for item in items:
-        tx.put(item, condition=Missing("key"), on_fail=lambda name=item.name: errors.EntityAlreadyExists(
-            f"Role {name} already exists.", ["Role", name]))
+        tx.put(item, condition=Missing("key"), on_fail=partial(_role_exists, item.name))
     quotas.charge(tx, who.tenant, "USER_ROLE", len(items))
     tx.commit()
     return items
@@ -245,6 +245,10 @@ def delete_role(who: auth.Principal, name: str) -> None:
 
 
 # --- shared -------------------------------------------------------------------------------------------------
+def _role_exists(name: str) -> errors.SkyhawkError:
+    return errors.EntityAlreadyExists(f"Role {name} already exists.", ["Role", name])
+
+
 def _parse_new(bodies: list[Any], parse: Callable[[Mapping[str, Any]], Any], most: int, kind: str,
                name_of: Callable[[Any], str]) -> list[Any]:
     """The entities of one create request: at most `most`, each name once (409)."""

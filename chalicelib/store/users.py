@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib import errors
 from chalicelib.domain import changes
@@ -61,7 +63,7 @@ def add_login_failure(user: User, now: int, window_ms: int) -> None:
     """
     login = UserLogin(user.tenant, user.key)
     since = user.login_failures_since
-    attempts = []
+    attempts: list[tuple[list[Action], Condition]] = []
     if since is not None and now - int(since) < window_ms:
         attempts.append(([UserLogin.login_failures.add(1)], _exists() & (UserLogin.login_failures_since == since)))
     stale = UserLogin.login_failures_since.does_not_exist() | (UserLogin.login_failures_since <= now - window_ms)
