@@ -11,7 +11,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.domain import changes
 from chalicelib.domain import targets as domain
-from chalicelib.store import records
+from chalicelib.store import paging, records
 from chalicelib.store.tables import Target, TargetPresence
 
 
@@ -91,6 +91,13 @@ def overdue_due(tenant: str, now_ms: int) -> Iterator[tuple[str, int]]:
     for shard in range(domain.OVERDUE_SHARDS):
         for key in Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms):
             yield key.controller_id, int(key.overdue_at)
+
+
+def overdue_page(tenant: str, shard: int, now_ms: int, after=None, limit: int = 100) -> paging.Page[str]:
+    """One page of the controllerIds due by now in one shard of the overdue index (keys only)."""
+    return paging.page(Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms, limit=limit,
+                                                  page_size=limit, last_evaluated_key=after),
+                       lambda key: key.controller_id)
 
 
 def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,

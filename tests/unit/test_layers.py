@@ -33,7 +33,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.api.distributionsets": {'chalicelib.store'},
     "chalicelib.api.idempotency": {'chalicelib.store'},
     "chalicelib.api.softwaremodules": {'chalicelib.store'},
-    "chalicelib.jobs.reaper": {'chalicelib.store.tables'},
     "chalicelib.services.bulk_creates": {'chalicelib.store.tables'},
     "chalicelib.services.catalog_defaults": {'chalicelib.store.tables'},
     "chalicelib.services.catalog_metadata": {'pynamodb'},
