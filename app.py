@@ -9,7 +9,8 @@ from chalicelib.front_door import FrontDoor
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
 JOBS_QUEUE = "skyhawk-jobs"  # chalicelib.config.DEFAULT_JOBS_QUEUE
-JOBS_BATCH_SIZE = 5
+JOBS_BATCH_SIZE = 5  # small: the units of one batch share one invocation's 30 s
+JOBS_MAX_CONCURRENCY = 10  # workers at once, whatever the backlog: the jobs never crowd out the API's DynamoDB
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
 # multipart (middleware.binary_bodies says why).
 app.api.binary_types = ["*/*"]
@@ -66,7 +67,8 @@ def reaper(event):
 
 
 # Deployed, the merge template (infra/jobs-queue.json) points this at the stack's queue (the name is local's).
-@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=JOBS_BATCH_SIZE, name="jobs_worker")
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=JOBS_BATCH_SIZE, maximum_concurrency=JOBS_MAX_CONCURRENCY,
+                    name="jobs_worker")
 def jobs_worker(event):
     from chalicelib.jobs import fanout
     return fanout.run_batch(((record.to_dict()["messageId"], record.body) for record in event), event.context)
