@@ -366,17 +366,18 @@ def test_a_recount_is_tried_again_when_the_counter_moved_while_counting(client, 
     from chalicelib import clock
     from chalicelib.services import usage_recount
     from chalicelib.store import targets as target_store
+    from chalicelib.store import usage_counts
     steps.create_target(client, "c1")
     _drift("TARGET", 3)
     usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())
-    real = usage_recount.COUNTED["TARGET"]
+    real = usage_counts.count
 
-    def counting_while_a_target_is_created(tenant, after):
-        items = list(real[0](tenant, after))
+    def counting_while_a_target_is_created(tenant, quota, after=None):
+        weights = list(real(tenant, quota, after))
         steps.create_target(client, "c2")  # moves the counter between reading it and writing the count
-        return iter(items)
+        return weights
 
-    monkeypatch.setitem(usage_recount.COUNTED, "TARGET", (counting_while_a_target_is_created, real[1]))
+    monkeypatch.setattr(usage_counts, "count", counting_while_a_target_is_created)
     reaper_run(delay_ms=0)
     monkeypatch.undo()
     assert quota_used(client, "TARGET") == 5 and work_list() == [("recount", "TARGET")]
@@ -388,7 +389,8 @@ def test_a_recount_that_runs_out_of_time_goes_on_at_the_next_run(client, monkeyp
     from chalicelib import clock
     from chalicelib.jobs import budget
     from chalicelib.services import usage_recount
-    monkeypatch.setattr(usage_recount, "PAGE", 2)
+    from chalicelib.store import usage_counts
+    monkeypatch.setattr(usage_counts, "PAGE", 2)
     client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(5))
     _drift("TARGET", 10)
     usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())

@@ -44,7 +44,6 @@ KNOWN: dict[str, set[str]] = {
     "chalicelib.services.logins": {'chalicelib.store.tables'},
     "chalicelib.services.software_modules": {'chalicelib.store.tables'},
     "chalicelib.services.tenants": {'chalicelib.store.tables', 'pynamodb'},
-    "chalicelib.services.usage_recount": {'chalicelib.store.tables', 'pynamodb'},
     "chalicelib.services.users": {'chalicelib.store.tables'},
     "chalicelib.services.workflow": {'chalicelib.store.tables', 'chalicelib.store.workflow_tables'},
 }
