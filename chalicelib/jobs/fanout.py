@@ -100,14 +100,15 @@ def run_batch(records: Iterable[tuple[str, str]], context: Any = None) -> dict[s
     totals: dict[str, dict[str, int]] = {}
     units = deferred = 0
     for message_id, body in records:
-        message = json.loads(body)
         budget = Budget.of(context)
         if units and not budget.has_time():
-            job_queue.send([message])
+            job_queue.send_raw([body])
             deferred += 1
             continue
         units += 1
+        message: dict[str, Any] = {}
         try:
+            message = json.loads(body)
             counts = run_unit(message, budget)
         except Exception:  # noqa: BLE001 - one failing unit must not fail the batch; SQS redelivers it
             log.exception("job %s failed", message.get("job"), extra={"tenant": message.get("tenant")})

@@ -44,14 +44,19 @@ def reset() -> None:
 
 def send(bodies: Iterable[dict[str, Any]]) -> int:
     """Enqueue the bodies, ten to a call; returns how many. A refused entry is an error (its work would be lost)."""
-    bodies = list(bodies)
-    for start in range(0, len(bodies), BATCH):
-        chunk = bodies[start:start + BATCH]
+    return send_raw(json.dumps(body, separators=(",", ":")) for body in bodies)
+
+
+def send_raw(texts: Iterable[str]) -> int:
+    """Enqueue message bodies as they are (a message handed on unread)."""
+    texts = list(texts)
+    for start in range(0, len(texts), BATCH):
+        chunk = texts[start:start + BATCH]
         answer = _sqs().send_message_batch(QueueUrl=url(), Entries=[
-            {"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":"))} for i, body in enumerate(chunk)])
+            {"Id": str(i), "MessageBody": text} for i, text in enumerate(chunk)])
         if answer.get("Failed"):
             raise errors.ServiceUnavailable(f"jobs queue refused {len(answer['Failed'])} message(s)")
-    return len(bodies)
+    return len(texts)
 
 
 def receive(max_messages: int = BATCH, wait_seconds: int = 0) -> list[dict[str, Any]]:

@@ -227,3 +227,30 @@ def test_cleanup_continues_through_its_statuses_and_pages(client, monkeypatch):
     assert {p["status"] for p in positions} == {"ERROR"}
     assert any(p["key"] is None for p in positions) and any(p["key"] is not None for p in positions)
     assert _action_counts([cid for cid, _ in closed]) == [0] * (INDEX_SHARDS + 1)
+
+
+def test_a_unit_whose_turn_comes_too_late_in_a_batch_is_queued_again_unstarted(client):
+    jobs_queue.fire("reaper")
+    jobs_queue.fire("config_task_expiry")
+    messages = sorted(_receive_all(), key=lambda m: json.loads(m["Body"])["job"] != "reaper")  # the reaper first
+    from app import app
+    from infra import launcher
+    # the reaper's unit reads its one page with time to spare; when the next unit's turn comes, 5 s are left
+    answer = launcher.invoke_worker(app, messages, jobs_queue.LowOnTime(30_000, then=5_000))
+    assert (answer["units"], answer["deferred"], answer["failed"]) == (1, 1, 0)
+    assert answer["jobs"] == {"reaper": {"repaired": 0, "failed": 0}}
+    [again] = _receive_all()
+    assert again["Body"] == messages[1]["Body"]  # exactly as it was: not started, no receive used up
+
+
+def test_a_malformed_message_fails_alone(client):
+    from app import app
+    from infra import launcher
+    jobs_queue.fire("reaper")
+    [good] = _receive_all()
+    from chalicelib.store import job_queue
+    job_queue.send_raw(["not json", json.dumps({"job": "no-such-job", "now": 1, "tenant": TENANT})])
+    bad = _receive_all()
+    answer = launcher.invoke_worker(app, [good, *bad])
+    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == sorted(m["MessageId"] for m in bad)
+    assert answer["jobs"] == {"reaper": {"repaired": 0, "failed": 0}}
