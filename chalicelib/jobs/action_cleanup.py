@@ -26,6 +26,11 @@ def _is_installed(tenant: str, controller_id: str, action_id: int) -> bool:
     return installed is not None and int(installed) == action_id
 
 
+def wanted(tenant: str) -> bool:
+    """Only tenants that turned the cleanup on get units (one configuration read, which their units repeat)."""
+    return bool(tenant_config.values(tenant)["action.cleanup.enabled"])
+
+
 def work(tenant: str, shard: int, now: int, after: Any, budget: Budget) -> tuple[dict[str, int], Any]:
     cfg = tenant_config.values(tenant)
     if not cfg["action.cleanup.enabled"]:

@@ -20,7 +20,8 @@ workers at once, counts and changes each item once. A unit that fails is reporte
 redelivered; after `store.job_queue.MAX_RECEIVES` receives SQS moves it to the dead-letter queue.
 
 A job is a module with `SHARDS` (the shards of the index it reads, or None for one unit per tenant), `EMPTY`
-(its counts when it found nothing) and `work(tenant, shard, now, after, budget) -> (counts, after | None)`.
+(its counts when it found nothing), `work(tenant, shard, now, after, budget) -> (counts, after | None)`, and
+optionally `wanted(tenant)`: False leaves the tenant out of the fan-out (a job the tenant has turned off).
 """
 from __future__ import annotations
 
@@ -66,10 +67,12 @@ def schedule(name: str, now_ms: int | None = None) -> dict[str, Any]:
 
 def fan_out(message: dict[str, Any]) -> int:
     name, now = message["job"], message["now"]
-    shards = job(name).SHARDS
+    the_job = job(name)
+    shards = the_job.SHARDS
+    wanted = getattr(the_job, "wanted", lambda tenant: True)
     page = tenant_registry.page(message.get("after"), config.settings().jobs_tenants_per_message)
     bodies: list[dict[str, Any]] = [{"job": name, "now": now, "tenant": tenant, "shard": shard, "after": None}
-                                    for tenant in page.items
+                                    for tenant in page.items if wanted(tenant)
                                     for shard in (range(shards) if shards else [None])]
     if page.after is not None:
         bodies.append({"job": name, "now": now, "fanout": True, "after": page.after})

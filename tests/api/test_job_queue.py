@@ -82,10 +82,16 @@ def test_a_schedule_enqueues_one_unit_per_tenant_and_shard_a_page_of_tenants_at_
 @pytest.mark.parametrize("job, shards", [("action_cleanup", INDEX_SHARDS), ("reaper", None),
                                          ("config_task_expiry", None)])
 def test_per_tenant_jobs_enqueue_one_unit_per_tenant_and_sharded_ones_one_per_shard(client, job, shards):
+    steps.put_config(client, "action.cleanup.enabled", True)
     assert jobs_queue.fire(job)["enqueued"] == (shards or 1)
     bodies = [json.loads(m["Body"]) for m in _receive_all()]
     expected = range(shards) if shards else [None]
     assert sorted((b["tenant"], b["shard"]) for b in bodies) == [(TENANT, s) for s in expected]
+
+
+def test_a_tenant_without_action_cleanup_gets_no_units(client):
+    assert jobs_queue.fire("action_cleanup")["enqueued"] == 0  # off by default (action.cleanup.enabled)
+    assert _receive_all() == []
 
 
 def test_the_local_queue_has_a_dead_letter_queue(aws_env):
