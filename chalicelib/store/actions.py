@@ -81,13 +81,6 @@ def history(tenant: str, action_id: int, newest_first: bool = True, page_size: i
         yield _entry(item)
 
 
-def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[tuple[str, int]]:
-    """(controllerId, actionId) of closed actions in `status` closed before the time, shard by shard."""
-    for shard in range(INDEX_SHARDS):
-        for key in Action.cleanup_index.query(f"{tenant}#{status}#{shard}", Action.closed_at <= closed_before):
-            yield key.target_key.split("#", 1)[1], int(key.action_id)
-
-
 def cleanup_page(tenant: str, status: str, shard: int, closed_before: int, after=None, limit: int = 100
                  ) -> paging.Page[tuple[str, int]]:
     """One page of (controllerId, actionId) of one shard of the cleanup index: closed in `status` before the time."""
@@ -162,18 +155,3 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
             for entry in ActionStatusEntry.query(action_key(tenant, action_id), consistent_read=True,
                                                  attributes_to_get=["action_key", "status_id"]):
                 batch.delete(entry)
-
-
-def delete_with_history(tenant: str, controller_id: str, action_id: int) -> int:
-    """Delete one action and its history in batches; returns the number of items deleted."""
-    deleted = 0
-    with ActionStatusEntry.batch_write() as batch:
-        for entry in ActionStatusEntry.query(action_key(tenant, action_id),
-                                             attributes_to_get=["action_key", "status_id"]):
-            batch.delete(entry)
-            deleted += 1
-    try:
-        Action(target_key(tenant, controller_id), int(action_id)).delete(add_version_condition=False)
-    except DoesNotExist:
-        pass
-    return deleted + 1
