@@ -20,12 +20,16 @@ from chalicelib.api import (
 from chalicelib.front_door import FrontDoor
 
 app = Chalice(app_name="skyhawk", configure_logs=False)
+JOBS_QUEUE = "skyhawk-jobs"  # chalicelib.config.DEFAULT_JOBS_QUEUE
+JOBS_BATCH_SIZE = 5  # small: the units of one batch share one invocation's 30 s
+JOBS_MAX_CONCURRENCY = 10  # workers at once, whatever the backlog: the jobs never crowd out the API's DynamoDB
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
 # multipart (middleware.binary_bodies says why).
 app.api.binary_types = ["*/*"]
 # Outermost: logs and metrics see the answer every other middleware made (errors rendered, headers set).
 app.register_middleware(telemetry.observe_requests, "http")
 app.register_middleware(telemetry.observe_jobs, "scheduled")
+app.register_middleware(telemetry.observe_jobs, "sqs")
 app.register_middleware(middleware.binary_bodies, "http")
 app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")
@@ -49,25 +53,34 @@ app.register_blueprint(users.bp)
 handler = FrontDoor(app)
 
 
+# Each schedule only enqueues its units of work (chalicelib/jobs/fanout.py); the worker below runs them.
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def action_cleanup(event):
-    from chalicelib.jobs import action_cleanup as job
-    return job.run()
+    from chalicelib.jobs import fanout
+    return fanout.schedule("action_cleanup")
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def overdue_detection(event):
-    from chalicelib.jobs import overdue as job
-    return job.run()
+    from chalicelib.jobs import fanout
+    return fanout.schedule("overdue")
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def config_task_expiry(event):
-    from chalicelib.jobs import config_task_expiry as job
-    return job.expire_config_tasks()
+    from chalicelib.jobs import fanout
+    return fanout.schedule("config_task_expiry")
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def reaper(event):
-    from chalicelib.jobs import reaper as job
-    return job.run(time_left_ms=event.context.get_remaining_time_in_millis)
+    from chalicelib.jobs import fanout
+    return fanout.schedule("reaper")
+
+
+# Deployed, the merge template (infra/jobs-queue.json) points this at the stack's queue (the name is local's).
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=JOBS_BATCH_SIZE, maximum_concurrency=JOBS_MAX_CONCURRENCY,
+                    name="jobs_worker")
+def jobs_worker(event):
+    from chalicelib.jobs import fanout
+    return fanout.run_batch(((record.to_dict()["messageId"], record.body) for record in event), event.context)

@@ -14,6 +14,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "skyhawk-"
 DEFAULT_BUCKET = "skyhawk-artifacts"
 DEFAULT_TENANT = "DEFAULT"
+DEFAULT_JOBS_QUEUE = "skyhawk-jobs"
 # hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
 HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
                          r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
@@ -98,6 +99,15 @@ class Settings:
     trusted_proxy_secret_parameter: str
     # How long a container keeps a secret read from SSM / Secrets Manager (a rotation reaches it after that).
     secret_cache_seconds: int
+    # The scheduled jobs' work queue (chalicelib/jobs/fanout.py): its URL, or its name in the account (locally
+    # and in tests the embedded moto's queue). Deployed, the package's merge template sets the stack's queue URL.
+    jobs_queue: str
+    # One queued unit of a job reads at most this many pages of this many items before it hands the rest on
+    # in a continuation message (and stops sooner when the invocation's time runs low).
+    jobs_page_size: int
+    jobs_pages_per_message: int
+    # Tenants whose units one fan-out message enqueues (the rest go on in a fan-out continuation).
+    jobs_tenants_per_message: int
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,6 +141,10 @@ def settings() -> Settings:
         cloudfront_private_key_parameter=env("SKYHAWK_CLOUDFRONT_PRIVATE_KEY_PARAMETER", ""),
         trusted_proxy_secret_parameter=env("SKYHAWK_TRUSTED_PROXY_SECRET_PARAMETER", ""),
         secret_cache_seconds=int(env("SKYHAWK_SECRET_CACHE_SECONDS", "300")),
+        jobs_queue=env("SKYHAWK_JOBS_QUEUE", DEFAULT_JOBS_QUEUE),
+        jobs_page_size=int(env("SKYHAWK_JOBS_PAGE_SIZE", "100")),
+        jobs_pages_per_message=int(env("SKYHAWK_JOBS_PAGES_PER_MESSAGE", "20")),
+        jobs_tenants_per_message=int(env("SKYHAWK_JOBS_TENANTS_PER_MESSAGE", "20")),
     )
 
 

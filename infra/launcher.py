@@ -1,7 +1,7 @@
 """The local single-process launcher behind `make run` (DESIGN.md, "Contracts ... operators rely on").
 
-One process holds an embedded moto server, chalice's local HTTP server and a ticker that fires the
-`@app.schedule` handlers, because `chalice local` never runs schedules and chalice's reloader would
+One process holds an embedded moto server, chalice's local HTTP server, a ticker that fires the
+`@app.schedule` handlers and a thread that drains the jobs queue into the `@app.on_sqs_message` worker, because `chalice local` never runs schedules and chalice's reloader would
 restart moto and lose its state (stack-notes §3). `start()` is the same launcher for end-to-end
 tests, on free ports, returning a handle to stop it.
 
@@ -52,8 +52,16 @@ class Running:
     _stopped: bool = field(default=False, repr=False)
 
     def run_schedules(self) -> dict[str, Any]:
-        """Fire every scheduled handler once, now (tests use this instead of waiting for the ticker)."""
-        return fire_schedules(self.app)
+        """Fire every scheduled handler once, now, and drain the jobs queue (tests use this instead of waiting for
+        the ticker): per schedule, what its job's units counted in total (or the exception it raised)."""
+        return run_schedules(self.app)
+
+    def run_job(self, job: str, now_ms: int | None = None) -> dict[str, int]:
+        """Enqueue one job's units as its schedule would (at `now_ms`), drain the queue; the job's total counts."""
+        from chalicelib.jobs import fanout
+
+        fanout.schedule(job, now_ms)
+        return drain_jobs(self.app).get(job, dict(fanout.job(job).EMPTY))
 
     def stop(self) -> None:
         if self._stopped:
@@ -111,6 +119,74 @@ def _ticker(app: Any, every: float, stop: threading.Event) -> None:
             log.info("schedule %s -> %r", name, result)
 
 
+# --- the jobs queue -------------------------------------------------------------------------------
+
+WORKER = "jobs_worker"  # app.py's @app.on_sqs_message function
+
+
+def sqs_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping hands the worker for messages received from the queue."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:jobs", "awsRegion": region,
+    } for m in messages]}
+
+
+def invoke_worker(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
+    """Hand received messages to the worker as Lambda would (a 30 s context), then delete what it did not
+    report failed (those come back after their visibility timeout, and go to the dead-letter queue at last)."""
+    from chalice.local import LambdaContext
+
+    from chalicelib.store import job_queue
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    context = context or LambdaContext(WORKER, memory_size=512, max_runtime_ms=30_000)
+    answer = app.handler_map[WORKER](sqs_event(messages, region), context)
+    failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+    job_queue.delete(m["ReceiptHandle"] for m in messages if m["MessageId"] not in failed)
+    return answer
+
+
+def drain_jobs(app: Any, batch: int = 5) -> dict[str, dict[str, int]]:
+    """Run the queued units until the queue has none visible (continuations included); per job, the summed counts."""
+    from chalicelib.store import job_queue
+
+    totals: dict[str, dict[str, int]] = {}
+    while messages := job_queue.receive(batch):
+        for job, counts in invoke_worker(app, messages).get("jobs", {}).items():
+            summed = totals.setdefault(job, {})
+            for key, value in counts.items():
+                summed[key] = summed.get(key, 0) + value
+    return totals
+
+
+def run_schedules(app: Any) -> dict[str, Any]:
+    from chalicelib.jobs import fanout
+
+    fired = fire_schedules(app)
+    totals = drain_jobs(app)
+    return {name: (result if not isinstance(result, dict) or "job" not in result
+                   else totals.get(result["job"], dict(fanout.job(result["job"]).EMPTY)))
+            for name, result in fired.items()}
+
+
+def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
+    """The worker's event source mapping, locally: poll the queue, hand what arrives to the worker. Short polls
+    (a long one would hold the in-process moto's lock), a pause when the queue is empty."""
+    while not stop.is_set():
+        try:
+            from chalicelib.store import job_queue
+
+            messages = job_queue.receive(5)
+            if messages:
+                invoke_worker(app, messages)
+                continue
+        except Exception:  # noqa: BLE001 - a local dev server must survive a failing worker
+            log.exception("jobs worker failed")
+        stop.wait(idle)
+
+
 # --- environment ---------------------------------------------------------------------------------
 
 def _fake_credentials() -> None:
@@ -159,10 +235,11 @@ def _reset_clients() -> None:
     from pynamodb.models import Model
 
     from chalicelib import config
-    from chalicelib.store import aws
+    from chalicelib.store import aws, job_queue
 
     config.reset()
     aws.reset()
+    job_queue.reset()
     # Process-wide caches of other modules, tied to the data of the endpoint being left.
     for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
                           ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget"),
@@ -194,9 +271,10 @@ def _ensure_resources() -> None:
 
     from chalicelib import config
     from chalicelib.services import tenants
-    from chalicelib.store import aws, schema
+    from chalicelib.store import aws, job_queue, schema
 
     schema.ensure_tables()
+    job_queue.ensure()
     settings = config.settings()
     s3 = aws.s3()
     try:
@@ -257,10 +335,11 @@ def _local_server(factory: Any, app: Any, config: Any, port: int) -> Any:
 
 def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = None,
           schedule_every: float | None = None, access_log: bool = True) -> Running:
-    """Start moto (unless AWS_ENDPOINT_URL is set), the API and the schedule ticker; return when serving.
+    """Start moto (unless AWS_ENDPOINT_URL is set), the API, the schedule ticker and the jobs queue's drain;
+    return when serving.
 
-    `schedule_every` None reads SKYHAWK_SCHEDULE_EVERY (default 60 s); 0 or less disables the ticker
-    (tests then call `Running.run_schedules()`).
+    `schedule_every` None reads SKYHAWK_SCHEDULE_EVERY (default 60 s); 0 or less disables the ticker and the
+    drain (tests then call `Running.run_schedules()`, which drains the queue itself).
     """
     saved_env = dict(os.environ)
     stoppers: list[Callable[[], None]] = []
@@ -355,6 +434,11 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
                                   daemon=True)
         ticker.start()
         stoppers.append(ticking.set)
+        draining = threading.Event()
+        drainer = threading.Thread(target=_drainer, args=(app, 0.5, draining), name="skyhawk-jobs-worker",
+                                   daemon=True)
+        drainer.start()
+        stoppers.append(lambda: (draining.set(), drainer.join(timeout=35)))
 
     api_host, api_port = httpd.server_address[:2]
     return Running(url=f"http://{api_host}:{api_port}", moto_url=moto_url, endpoint_url=endpoint, app=app,

@@ -98,11 +98,12 @@ ADMIN = basic()
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
     from chalicelib.services import health, rate_limits, snapshots, tenant_config
-    from chalicelib.store import aws, tx
+    from chalicelib.store import aws, job_queue, tx
 
     config.reset()
     clock.reset()
     aws.reset()
+    job_queue.reset()
     tx.reset()
     tenant_config.invalidate()
     auth.forget_verified()
@@ -125,7 +126,7 @@ _bootstrapped_tables: dict | None = None
 
 @pytest.fixture
 def aws_env():
-    """Fresh moto state with every table, the bucket and tenant DEFAULT (admin/admin).
+    """Fresh moto state with every table, the bucket, the jobs queue and tenant DEFAULT (admin/admin).
 
     Tables and tenant are made once per test process, through the code under test, and their moto state
     copied; each test starts from a fresh copy of it (creating 9 tables and a tenant per test was most of
@@ -138,7 +139,7 @@ def aws_env():
     with mock_aws():
         from chalicelib import config
         from chalicelib.services import tenants
-        from chalicelib.store import aws, schema
+        from chalicelib.store import aws, job_queue, schema
 
         if _bootstrapped_tables is None:
             schema.ensure_tables()
@@ -147,6 +148,7 @@ def aws_env():
         else:
             _dynamodb_tables().update(copy.deepcopy(_bootstrapped_tables))
         aws.s3().create_bucket(Bucket=config.settings().bucket)
+        job_queue.ensure()
         yield
     reset_process_state()
 

@@ -1,27 +1,23 @@
-"""Scheduled action cleanup (`action.cleanup.*`): delete closed actions of the configured statuses once expired.
+"""Action cleanup (`action.cleanup.*`): delete closed actions of the configured statuses once expired, one
+queued unit per tenant and index shard (jobs/fanout.py).
 
-Per tenant, status and shard it queries the sparse `cleanup` index (`tenant#STATUS#shard`, `closed_at`), so a run reads
-only actions that are due: its cost grows with what it deletes, not with the table.
+A unit queries, per configured status, its shard of the sparse `cleanup` index (`tenant#STATUS#shard`,
+`closed_at`), so it reads only actions that are due: its cost grows with what it deletes, not with the table.
+Its position is the status it is at and DynamoDB's last evaluated key in it. Each deletion takes the action off
+its target's count in the same transaction, conditional on the action, so a redelivered unit counts none twice.
 """
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-from chalicelib import clock
-from chalicelib.services import tenant_config, tenants
+from chalicelib.domain.actions import INDEX_SHARDS
+from chalicelib.jobs.budget import Budget
+from chalicelib.services import tenant_config
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 
-log = logging.getLogger("skyhawk.jobs")
-
-
-def run(now_ms: int | None = None) -> dict[str, int]:
-    now = clock.now_ms() if now_ms is None else now_ms
-    deleted = 0
-    for tenant in tenants.registered_tenants():
-        deleted += cleanup_tenant(tenant, now)
-    log.info("action cleanup deleted %d action(s)", deleted)
-    return {"deleted": deleted}
+SHARDS = INDEX_SHARDS
+EMPTY = {"deleted": 0}
 
 
 def _is_installed(tenant: str, controller_id: str, action_id: int) -> bool:
@@ -30,18 +26,33 @@ def _is_installed(tenant: str, controller_id: str, action_id: int) -> bool:
     return installed is not None and int(installed) == action_id
 
 
-def cleanup_tenant(tenant: str, now: int) -> int:
+def wanted(tenant: str) -> bool:
+    """Only tenants that turned the cleanup on get units (one configuration read, which their units repeat)."""
+    return bool(tenant_config.values(tenant)["action.cleanup.enabled"])
+
+
+def work(tenant: str, shard: int, now: int, after: Any, budget: Budget) -> tuple[dict[str, int], Any]:
     cfg = tenant_config.values(tenant)
     if not cfg["action.cleanup.enabled"]:
-        return 0
-    expiry = int(cfg["action.cleanup.actionExpiry"])
+        return {"deleted": 0}, None
+    closed_before = now - int(cfg["action.cleanup.actionExpiry"])
     statuses = [s.strip().upper() for s in str(cfg["action.cleanup.actionStatus"]).split(",") if s.strip()]
+    # a continuation names its status: the configured list may have changed since (a status gone ends the unit)
+    status_at, key = (statuses.index(after["status"]) if after["status"] in statuses else len(statuses),
+                      after["key"]) if after else (0, None)
     deleted = 0
-    for status in statuses:
-        for controller_id, action_id in action_store.cleanup_due(tenant, status, now - expiry):
+    while status_at < len(statuses):
+        if not budget.next_page():
+            return {"deleted": deleted}, {"status": statuses[status_at], "key": key}
+        status = statuses[status_at]
+        page = action_store.cleanup_page(tenant, status, shard, closed_before, key, budget.page_size)
+        budget.read_page()
+        for controller_id, action_id in page.items:
             if status == "FINISHED" and _is_installed(tenant, controller_id, action_id):
                 continue  # it anchors the target's installedBase; hawkBit never deletes it either
-            action_store.delete_with_history(tenant, controller_id, action_id)
-            target_store.add_action_count(tenant, controller_id, -1)
-            deleted += 1
-    return deleted
+            if action_store.delete_closed(tenant, controller_id, action_id):
+                deleted += 1
+        key = page.after
+        if key is None:
+            status_at += 1
+    return {"deleted": deleted}, None

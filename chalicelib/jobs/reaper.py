@@ -1,11 +1,12 @@
-"""Scheduled reaper: finishes or takes back the multi-step changes a crash left half done (issue 6).
+"""The reaper: finishes or takes back the multi-step changes a crash left half done (issue 6), one queued unit
+per tenant (jobs/fanout.py).
 
-Every such change keeps a work item (store.pending) from its first step to its last. Per registered
-tenant, one Query reads the items that are due (written more than the grace period ago, so their request
-is dead); each is handed to the service that owns the change, which finishes it (a target deletion, a
-module purge, an orphan S3 object) or takes it back (a bulk create), idempotently, and removes the item.
-A run costs what it finds: one Query per tenant plus the repairs. It stops starting new work when the
-Lambda's remaining time runs low; what is left stays due for the next run.
+Every such change keeps a work item (store.pending) from its first step to its last. A unit reads the tenant's
+items that are due (written more than the grace period ago, so their request is dead), a page at a time; each
+is handed to the service that owns the change, which finishes it (a target deletion, a module purge, an orphan
+S3 object) or takes it back (a bulk create), idempotently, and removes the item. A unit costs what it finds. It
+stops taking new work when its budget runs low and goes on in a continuation from the last item it handled;
+a repair that ran out of time part-way noted its progress in its item, which the next schedule finds again.
 
 Counters a repaired change touched are then recounted from their items (services.usage_recount), and
 only those: a crash between the steps of a change is what can leave a counter off.
@@ -13,13 +14,11 @@ only those: a crash between the steps of a change is what can leave a counter of
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
-from chalicelib import clock
+from chalicelib.jobs.budget import Budget
 from chalicelib.lazy import lazy_import
-from chalicelib.services import tenants
 from chalicelib.store import pending
-from chalicelib.store.tables import PendingWork
 
 log = logging.getLogger("skyhawk.jobs")
 
@@ -28,14 +27,16 @@ software_modules = lazy_import("chalicelib.services.software_modules")
 bulk_creates = lazy_import("chalicelib.services.bulk_creates")
 usage_recount = lazy_import("chalicelib.services.usage_recount")
 
-# Stop taking new work when less than this is left of the invocation (the launcher and Lambda give 30 s).
-RESERVE_MS = 8_000
+SHARDS = None
+EMPTY = {"repaired": 0, "failed": 0}
 
+# A work item as store.pending reads it (kind, ref, key, detail): handed on to the service that owns the change.
+Work = Any
 # A repair finishes (or takes back) one change; False when it ran out of time part-way (it notes its progress).
-Handler = Callable[[str, PendingWork, int, Callable[[], bool]], bool | None]
+Handler = Callable[[str, Work, int, Callable[[], bool]], bool | None]
 
 
-def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]:
+def _handlers() -> dict[str, tuple[Handler, Callable[[Work], list[str]]]]:
     """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
     none = lambda work: []  # noqa: E731
     return {
@@ -54,36 +55,42 @@ def _handlers() -> dict[str, tuple[Handler, Callable[[PendingWork], list[str]]]]
     }
 
 
-def run(now_ms: int | None = None, time_left_ms: Callable[[], int] | None = None) -> dict:
-    now = clock.now_ms() if now_ms is None else now_ms
-
-    def has_time() -> bool:
-        return time_left_ms is None or time_left_ms() >= RESERVE_MS
-
+def work(tenant: str, shard: None, now: int, position: dict | None, budget: Budget
+         ) -> tuple[dict[str, int], dict | None]:
+    """Position: {"after": the key of the last item handled, None before the first}."""
     handlers = _handlers()
+    after = position["after"] if position else None
     done = failed = 0
-    more = False
-    for tenant in tenants.registered_tenants():
-        for work in pending.due(tenant, now):
-            if not has_time():
-                more = True
-                break
-            repair, counted = handlers.get(work.kind, (None, None))
+    while budget.next_page():
+        page = pending.due_page(tenant, now, after, budget.page_size)
+        budget.read_page()
+        for item in page.items:
+            if not budget.has_time():
+                return _counts(tenant, done, failed), {"after": after}
+            repair, counted = handlers.get(item.kind, (None, None))
             if repair is None:
-                log.error("reaper: unknown work kind %s", work.kind, extra={"tenant": tenant, "key": work.key})
+                log.error("reaper: unknown work kind %s", item.kind, extra={"tenant": tenant, "key": item.key})
                 failed += 1
+                after = item.key
                 continue
             try:
-                if repair(tenant, work, now, has_time) is False:
-                    more = True  # it ran out of time and noted its progress: the next run goes on
+                if repair(tenant, item, now, budget.has_time) is False:
+                    if not budget.has_time():  # it ran out of time and noted its progress: the continuation goes on
+                        return _counts(tenant, done, failed), {"after": after}
+                    after = item.key  # it must start again (a counter moved): the next schedule does
                     continue
-                usage_recount.mark(tenant, counted(work), now)
+                usage_recount.mark(tenant, counted(item), now)
                 done += 1
             except Exception:  # noqa: BLE001 - one stuck item must not block the others; it stays due
-                log.exception("reaper: %s %s failed", work.kind, work.ref, extra={"tenant": tenant})
+                log.exception("reaper: %s %s failed", item.kind, item.ref, extra={"tenant": tenant})
                 failed += 1
-        if more:
-            break
+            after = item.key
+        if page.after is None:
+            return _counts(tenant, done, failed), None
+    return _counts(tenant, done, failed), {"after": after}
+
+
+def _counts(tenant: str, done: int, failed: int) -> dict[str, int]:
     if done or failed:
-        log.info("reaper: %d repaired, %d failed%s", done, failed, ", more due" if more else "")
-    return {"repaired": done, "failed": failed, "more": more}
+        log.info("reaper: %d repaired, %d failed", done, failed, extra={"tenant": tenant})
+    return {"repaired": done, "failed": failed}

@@ -14,76 +14,36 @@ the work item stays and the next run counts again. A count that does not fit one
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from chalicelib.store import counters, pending
-from chalicelib.store.tables import (
-    Artifact,
-    DistributionSet,
-    DistributionSetType,
-    PendingWork,
-    SoftwareModule,
-    SoftwareModuleType,
-    Target,
-)
+from chalicelib.store import pending, usage_counts
 
 KIND = "recount"
-PAGE = 500
-
-
-def _catalog(model) -> Callable:
-    def query(tenant: str, after):
-        live = model.deleted == False  # noqa: E712
-        return model.query(tenant, model.sk.startswith(model.PREFIX), filter_condition=live, consistent_read=True,
-                           attributes_to_get=["tenant", "sk", "deleted"], last_evaluated_key=after, page_size=PAGE)
-    return query
-
-
-def _targets(tenant: str, after):
-    return Target.query(tenant, filter_condition=Target.deletion.does_not_exist(), consistent_read=True,
-                        attributes_to_get=["tenant", "controller_id", "deletion"], last_evaluated_key=after,
-                        page_size=PAGE)
-
-
-def _artifacts(tenant: str, after):
-    return Artifact.query(tenant, Artifact.sk.startswith(Artifact.PREFIX), consistent_read=True,
-                          attributes_to_get=["tenant", "sk", "size"], last_evaluated_key=after, page_size=PAGE)
-
-
-# quota -> (the Query of what it counts, what one item adds)
-COUNTED: dict[str, tuple[Callable, Callable]] = {
-    "TARGET": (_targets, lambda item: 1),
-    "SOFTWARE_MODULE": (_catalog(SoftwareModule), lambda item: 1),
-    "DISTRIBUTION_SET": (_catalog(DistributionSet), lambda item: 1),
-    "SOFTWARE_MODULE_TYPE": (_catalog(SoftwareModuleType), lambda item: 1),
-    "DISTRIBUTION_SET_TYPE": (_catalog(DistributionSetType), lambda item: 1),
-    "ARTIFACT_STORAGE": (_artifacts, lambda item: int(item.size or 0)),
-}
 
 
 def mark(tenant: str, quotas: Iterable[str], now: int) -> None:
     """Have the reaper recount these counters (due at once)."""
     for quota in quotas:
-        if quota in COUNTED:
+        if quota in usage_counts.QUOTAS:
             pending.put(pending.new(tenant, KIND, quota, now, delay_ms=0))
 
 
-def recount(tenant: str, work: PendingWork, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
-    """Count and correct one counter; False when it must go on or start again later (its work item stays)."""
+def recount(tenant: str, work: Any, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
+    """Count and correct one counter (`work`: its store.pending item); False when it must go on or start again
+    later (its work item stays)."""
     quota = work.ref
-    query, weight = COUNTED[quota]
     state = work.detail or {}
     if "read" in state:
         read, total, after = state["read"], int(state["total"]), state.get("after")
     else:
-        read, total, after = counters.stored_usage(tenant, quota), 0, None
-    items = query(tenant, after)
-    for item in items:
-        total += weight(item)
+        read, total, after = usage_counts.stored(tenant, quota), 0, None
+    counting = usage_counts.count(tenant, quota, after)
+    for weight in counting:
+        total += weight
         if not has_time():
-            pending.note_progress(work, {"read": read, "total": total, "after": items.last_evaluated_key})
+            pending.note_progress(work, {"read": read, "total": total, "after": counting.position})
             return False
-    if not counters.correct_usage(tenant, quota, read, total):
+    if not usage_counts.set_if_unchanged(tenant, quota, total, read):
         pending.note_progress(work, None)  # the counter moved while counting: count again next run
         return False
     pending.delete(tenant, work.key)

@@ -4,12 +4,14 @@ from __future__ import annotations
 import heapq
 from typing import Iterable, Iterator
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.domain import actions as domain
 from chalicelib.domain.actions import INDEX_SHARDS, action_key, target_key
-from chalicelib.store import records
-from chalicelib.store.tables import Action, ActionStatusEntry
+from chalicelib import errors
+from chalicelib.store import paging, records
+from chalicelib.store.tables import Action, ActionStatusEntry, TargetPresence
+from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 __all__ = ["target_key", "action_key"]  # the key rules live in the domain; re-exported for the store's callers
 
@@ -79,11 +81,57 @@ def history(tenant: str, action_id: int, newest_first: bool = True, page_size: i
         yield _entry(item)
 
 
-def cleanup_due(tenant: str, status: str, closed_before: int) -> Iterator[tuple[str, int]]:
-    """(controllerId, actionId) of closed actions in `status` closed before the time, shard by shard."""
-    for shard in range(INDEX_SHARDS):
-        for key in Action.cleanup_index.query(f"{tenant}#{status}#{shard}", Action.closed_at <= closed_before):
-            yield key.target_key.split("#", 1)[1], int(key.action_id)
+def cleanup_page(tenant: str, status: str, shard: int, closed_before: int, after=None, limit: int = 100
+                 ) -> paging.Page[tuple[str, int]]:
+    """One page of (controllerId, actionId) of one shard of the cleanup index: closed in `status` before the time."""
+    return paging.page(Action.cleanup_index.query(f"{tenant}#{status}#{shard}", Action.closed_at <= closed_before,
+                                                  limit=limit, page_size=limit, last_evaluated_key=after),
+                       lambda key: (key.target_key.split("#", 1)[1], int(key.action_id)))
+
+
+def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
+    """Delete a closed action with its history and take it off its target's action count, once: True only
+    for the call that deleted the action (a redelivered or concurrent cleanup of the same action gets False).
+
+    The history goes first (no entry is added to a closed action), then the action and the count move in one
+    transaction conditional on the action, so a retry after a crash anywhere completes the change.
+    """
+    with ActionStatusEntry.batch_write() as batch:
+        for entry in ActionStatusEntry.query(action_key(tenant, action_id),
+                                             attributes_to_get=["action_key", "status_id"]):
+            batch.delete(entry)
+    action = Action(target_key(tenant, controller_id), int(action_id))
+
+    def attempt() -> bool:
+        try:
+            (Tx().delete(action, condition=Action.action_id.exists(), add_version_condition=False,
+                         on_fail=errors.EntityNotFound)
+             .update(TargetPresence(tenant, controller_id), [TargetPresence.action_count.add(-1)],
+                     condition=TargetPresence.controller_id.exists(), add_version_condition=False)
+             .commit())
+            return True
+        except errors.EntityNotFound:
+            return False  # deleted already (by an earlier delivery of the same work)
+        except errors.ConcurrentModification:
+            if _target_exists(tenant, controller_id):
+                raise  # a write of the target met ours: try again
+        try:  # no target counts it any more
+            action.delete(condition=Action.action_id.exists(), add_version_condition=False)
+            return True
+        except DeleteError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    return retrying(ATTEMPTS, attempt)
+
+
+def _target_exists(tenant: str, controller_id: str) -> bool:
+    try:
+        TargetPresence.get(tenant, controller_id, consistent_read=True, attributes_to_get=["controller_id"])
+        return True
+    except DoesNotExist:
+        return False
 
 
 def ids_of_target(tenant: str, controller_id: str) -> list[int]:
@@ -107,18 +155,3 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
             for entry in ActionStatusEntry.query(action_key(tenant, action_id), consistent_read=True,
                                                  attributes_to_get=["action_key", "status_id"]):
                 batch.delete(entry)
-
-
-def delete_with_history(tenant: str, controller_id: str, action_id: int) -> int:
-    """Delete one action and its history in batches; returns the number of items deleted."""
-    deleted = 0
-    with ActionStatusEntry.batch_write() as batch:
-        for entry in ActionStatusEntry.query(action_key(tenant, action_id),
-                                             attributes_to_get=["action_key", "status_id"]):
-            batch.delete(entry)
-            deleted += 1
-    try:
-        Action(target_key(tenant, controller_id), int(action_id)).delete(add_version_condition=False)
-    except DoesNotExist:
-        pass
-    return deleted + 1

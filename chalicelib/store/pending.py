@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from chalicelib.store import paging
 from chalicelib.store.tables import PendingWork, pad
 from chalicelib.store.tx import Tx
 
@@ -69,6 +70,16 @@ def get(tenant: str, key: str) -> PendingWork | None:
 def due(tenant: str, now: int) -> Iterator[PendingWork]:
     """The tenant's items due at `now`, oldest due first (a Query on the key range, paged by DynamoDB)."""
     return PendingWork.query(tenant, PendingWork.key.between(PREFIX, f"{PREFIX}{pad(now)}~"), consistent_read=True)
+
+
+def due_page(tenant: str, now: int, after: str | None = None, limit: int = 100) -> paging.Page[PendingWork]:
+    """One page of the tenant's items due at `now`, oldest due first, after the item keyed `after`; the page's
+    `after` is the last item's key (None when nothing more is due), so a caller can also stop mid-page."""
+    start = {"tenant": {"S": tenant}, "key": {"S": after}} if after is not None else None
+    results = PendingWork.query(tenant, PendingWork.key.between(PREFIX, f"{PREFIX}{pad(now)}~"), consistent_read=True,
+                                limit=limit, page_size=limit, last_evaluated_key=start)
+    items = list(results)
+    return paging.Page(items, items[-1].key if items and results.last_evaluated_key is not None else None)
 
 
 def with_prefix(tenant: str, key_prefix: str) -> Iterator[PendingWork]:

@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain import changes
 from chalicelib.domain import targets as domain
-from chalicelib.store import records
+from chalicelib.store import paging, records
 from chalicelib.store.tables import Target, TargetPresence
 
 
@@ -87,11 +87,11 @@ def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterat
         yield from flush()
 
 
-def overdue_due(tenant: str, now_ms: int) -> Iterator[tuple[str, int]]:
-    """(controllerId, overdue_at) of the tenant's targets due by now, shard by shard (keys only)."""
-    for shard in range(domain.OVERDUE_SHARDS):
-        for key in Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms):
-            yield key.controller_id, int(key.overdue_at)
+def overdue_page(tenant: str, shard: int, now_ms: int, after=None, limit: int = 100) -> paging.Page[str]:
+    """One page of the controllerIds due by now in one shard of the overdue index (keys only)."""
+    return paging.page(Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms, limit=limit,
+                                                  page_size=limit, last_evaluated_key=after),
+                       lambda key: key.controller_id)
 
 
 def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,

@@ -355,12 +355,19 @@ def _flow(bench: Bench, quick: bool) -> dict:
             bench.timed("feedback_proceeding", lambda: feedback("proceeding", "none"))
             bench.priced("feedback_closed_success", meter, lambda: feedback("closed", "success"))
 
-            # Overdue detection: a run that finds one overdue device (its cost per device found).
+            # Overdue detection: the queued units of a run (every shard of the tenant) that find one overdue
+            # device (their cost per device found; the queue's own cost is SQS's, not DynamoDB's).
+            from chalicelib.domain.targets import OVERDUE_SHARDS
             from chalicelib.jobs import overdue
+            from chalicelib.jobs.budget import Budget
+
+            def overdue_units() -> dict:
+                now = clock.now_ms()
+                return {"overdue": sum(overdue.work(TENANT, shard, now, None, Budget.of())[0]["overdue"]
+                                       for shard in range(OVERDUE_SHARDS))}
 
             later(3600_000)
-            bench.priced("overdue_job_per_device_found", meter, lambda: overdue.run(),
-                         per=lambda found: found["overdue"])
+            bench.priced("overdue_job_per_device_found", meter, overdue_units, per=lambda found: found["overdue"])
 
         stored = _stored_items(config.table_prefix())
     logging.getLogger().removeHandler(bench.log)

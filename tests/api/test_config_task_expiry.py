@@ -19,10 +19,17 @@ from tests.api.dcs_steps import (
     poll,
     release,
 )
+from tests.api import jobs_queue
 from tests.conftest import ADMIN
 
 DAY = 86_400_000
 T0 = 1_700_000_000_000
+
+
+def expire_config_tasks(now_ms=None) -> dict:
+    """The job's schedule fired at `now_ms` (default now), its queued units run to the end."""
+    from chalicelib import clock
+    return jobs_queue.run_job(None, "config_task_expiry", 0 if now_ms is None else now_ms - clock.now_ms())
 
 
 def finish(client, token, task_id, state="CONFIGURED"):
@@ -64,7 +71,6 @@ def tasks_in_every_state(client, token, files):
 
 def test_every_task_goes_90_days_after_its_creation_whatever_its_state(client, aws_env):
     from chalicelib import clock
-    from chalicelib.jobs.config_task_expiry import expire_config_tasks
 
     # Given tasks in every state created at T0, and one created 60 days later
     clock.set_now(T0)
@@ -79,13 +85,13 @@ def test_every_task_goes_90_days_after_its_creation_whatever_its_state(client, a
 
     # Nothing is due a millisecond before 90 days
     clock.set_now(T0 + 90 * DAY - 1)
-    assert expire_config_tasks() == {"deleted": 0, "tenants": {}}
+    assert expire_config_tasks() == {"deleted": 0}
 
     # When the job runs at 90 days
     clock.set_now(T0 + 90 * DAY)
     result = expire_config_tasks()
     # Then every old task is gone, open ones included: the device sees none of them, downloads nothing
-    assert result == {"deleted": 6, "tenants": {"DEFAULT": 6}}
+    assert result == {"deleted": 6}
     assert task_ids(client) == {recent}
     for task_id in old.values():
         assert client.http.get(f"{DWS}/instances/{task_id}", headers=ADMIN).status_code == 404
@@ -116,7 +122,6 @@ def _due_tasks_with_others(client, token, files, others):
 
 def test_cost_follows_what_is_due_never_the_table(client, aws_env, dynamo_calls, monkeypatch):
     from chalicelib import clock, config
-    from chalicelib.jobs.config_task_expiry import expire_config_tasks
 
     # a warm container keeps the tenant's configuration cached (its expiry is wall-clock time: not counted here)
     monkeypatch.setenv("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "86400")
@@ -142,7 +147,6 @@ def test_cost_follows_what_is_due_never_the_table(client, aws_env, dynamo_calls,
 
 def test_a_run_that_stops_half_way_is_completed_by_the_next(client, aws_env, monkeypatch):
     from chalicelib import clock
-    from chalicelib.jobs.config_task_expiry import expire_config_tasks
     from chalicelib.store import blobs
 
     clock.set_now(T0)
@@ -158,8 +162,9 @@ def test_a_run_that_stops_half_way_is_completed_by_the_next(client, aws_env, mon
         raise RuntimeError("the Lambda timed out")
 
     monkeypatch.setattr(blobs, "delete", crash)
-    with pytest.raises(RuntimeError):
-        expire_config_tasks()
+    jobs_queue.fire("config_task_expiry")
+    answer = jobs_queue.work_once(None)
+    assert answer["failed"] == 1 and len(answer["batchItemFailures"]) == 1  # SQS delivers it again later
     monkeypatch.setattr(blobs, "delete", original)
     # Then the device no longer sees the task, which is closed and still there
     assert poll(client, token)["content"] == []
@@ -173,7 +178,6 @@ def test_a_run_that_stops_half_way_is_completed_by_the_next(client, aws_env, mon
 
 def test_tenant_retention_override(client, aws_env):
     from chalicelib import clock
-    from chalicelib.jobs.config_task_expiry import expire_config_tasks
 
     clock.set_now(T0)
     token = make_device("dev-1")
@@ -200,5 +204,10 @@ def test_schedule_is_registered_and_invocable(client, aws_env):
     event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                             resources=["arn:aws:events:us-east-1:123456789012:rule/x"])
     resp = client.lambda_.invoke("config_task_expiry", event)
-    assert resp.payload == {"deleted": 1, "tenants": {"DEFAULT": 1}}
+    assert resp.payload == {"job": "config_task_expiry", "enqueued": 1}  # one unit: the one tenant
+    [unit] = jobs_queue.queued()
+    assert (unit["job"], unit["tenant"], unit["now"]) == ("config_task_expiry", "DEFAULT", T0 + 100 * DAY)
+    sqs_event = client.events.generate_sqs_event(message_bodies=[json.dumps(unit)])
+    answer = client.lambda_.invoke("jobs_worker", sqs_event).payload  # the worker, as Lambda calls it
+    assert answer["jobs"] == {"config_task_expiry": {"deleted": 1}} and answer["batchItemFailures"] == []
     assert workflow.task_retention_days("DEFAULT") == 90

@@ -2,15 +2,10 @@
 from chalicelib import clock
 from chalicelib.domain.actions import INDEX_SHARDS
 from tests.api import steps
+from tests.api.jobs_queue import run_job
 from tests.conftest import ADMIN
 
 DAY = 86_400_000
-
-
-def _invoke(client, name):
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                            resources=[])
-    return client.lambda_.invoke(name, event).payload
 
 
 def _closed_actions(client, count, finish_with="failure"):
@@ -32,7 +27,7 @@ def test_cleanup_disabled_by_default(client):
     clock.set_now(start)
     _closed_actions(client, 1)
     clock.set_now(start + 40 * DAY)
-    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+    assert run_job(client, "action_cleanup") == {"deleted": 0}
 
 
 def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dynamo_calls):
@@ -47,25 +42,25 @@ def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dyn
     steps.put_config(client, "action.cleanup.actionExpiry", 10 * DAY)
 
     clock.set_now(start + 9 * DAY)
-    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+    assert run_job(client, "action_cleanup") == {"deleted": 0}
     clock.set_now(start + 11 * DAY)
     dynamo_calls.reset()
-    assert _invoke(client, "action_cleanup") == {"deleted": 2}
-    # cost follows what is deleted: a query per configured status and index shard, then per action a history
-    # query, a batch delete, the action and the counter
+    assert run_job(client, "action_cleanup") == {"deleted": 2}
+    # cost follows what is deleted: the tenants, a query per configured status and index shard, then per action
+    # a history query, a batch delete, and the action with its target's count (one transaction)
     assert dynamo_calls.calls["Scan"] == 0
-    assert dynamo_calls.total <= 4 + 2 * INDEX_SHARDS + 2 * 4 + 2
+    assert dynamo_calls.total <= 1 + 2 + 2 * INDEX_SHARDS + 2 * 3
     for cid, action_id in errored:
         assert client.http.get(f"/rest/v1/targets/{cid}/actions/{action_id}", headers=ADMIN).status_code == 404
     assert steps.action(client, "fin", finished)["detailStatus"] == "finished"  # FINISHED is not configured
     steps.put_config(client, "action.cleanup.actionStatus", "FINISHED")
     # the installed action anchors installedBase: kept until a newer installation replaces it
-    assert _invoke(client, "action_cleanup") == {"deleted": 0}
+    assert run_job(client, "action_cleanup") == {"deleted": 0}
     ds2, _ = steps.release(client, name="fin2", version="10")
     newer = steps.assign(client, ds2, "fin")["assignedActions"][0]["id"]
     steps.feedback(client, "fin", "tok-fin", newer, "closed", "success")
     clock.set_now(start + 30 * DAY)
-    assert _invoke(client, "action_cleanup") == {"deleted": 1}
+    assert run_job(client, "action_cleanup") == {"deleted": 1}
     assert client.http.get(f"/rest/v1/targets/fin/actions/{finished}", headers=ADMIN).status_code == 404
 
 
@@ -82,8 +77,8 @@ def test_overdue_detection_reports_each_target_once(client, dynamo_calls):
     steps.poll(client, "o3", "tok-o3")  # o3 keeps polling
     clock.set_now(start + 10 * 60_000 + 1)
     dynamo_calls.reset()
-    assert _invoke(client, "overdue_detection") == {"overdue": 2}
+    assert run_job(client, "overdue") == {"overdue": 2}
     assert dynamo_calls.calls["Scan"] == 0
-    assert _invoke(client, "overdue_detection") == {"overdue": 0}
+    assert run_job(client, "overdue") == {"overdue": 0}
     assert steps.target(client, "o1")["pollStatus"]["overdue"] is True
     assert steps.target(client, "o3")["pollStatus"]["overdue"] is False

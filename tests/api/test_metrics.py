@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from tests.api import steps
+from chalicelib.domain.targets import OVERDUE_SHARDS
+from tests.api import jobs_queue, steps
 from tests.conftest import ADMIN
 
 POLL = "GET /{tenant}/controller/v1/{controller_id}"
@@ -86,20 +87,26 @@ def test_a_job_writes_its_runs_and_result_counts_by_job(client, emf):
     emf()
     event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                             resources=["arn:aws:events:us-east-1:123456789012:rule/x"])
-    assert client.lambda_.invoke("overdue_detection", event).payload == {"overdue": 0}
+    assert client.lambda_.invoke("overdue_detection", event).payload == {"job": "overdue", "enqueued": OVERDUE_SHARDS}
     [line] = emf()
     [directive] = line["_aws"]["CloudWatchMetrics"]
     assert directive["Dimensions"] == [["service"], ["service", "job"]]
-    assert (line["job"], line["JobRuns"], line["overdue"]) == ("overdue_detection", [1.0], [0.0])
-    assert metric_names(line) == {"JobRuns", "overdue"}
+    assert (line["job"], line["JobRuns"], line["enqueued"]) == ("overdue_detection", [1.0], [float(OVERDUE_SHARDS)])
+    assert metric_names(line) == {"JobRuns", "enqueued"}
+    # the worker's invocations count their units and what each job found
+    jobs_queue.drain()
+    lines = emf()
+    assert {line["job"] for line in lines} == {"jobs_worker"}
+    assert sum(line["units"][0] for line in lines) == OVERDUE_SHARDS
+    assert all(line["overdue.overdue"] == [0.0] and line["failed"] == [0.0] for line in lines)
 
 
 def test_a_failing_job_counts_a_failure(client, emf, monkeypatch):
-    from chalicelib.jobs import overdue
+    from chalicelib.jobs import fanout
 
-    def broken(now_ms=None):
+    def broken(name, now_ms=None):
         raise RuntimeError("job bug")
-    monkeypatch.setattr(overdue, "run", broken)
+    monkeypatch.setattr(fanout, "schedule", broken)
     emf()
     event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                             resources=["arn:aws:events:us-east-1:123456789012:rule/x"])
@@ -107,6 +114,21 @@ def test_a_failing_job_counts_a_failure(client, emf, monkeypatch):
         client.lambda_.invoke("overdue_detection", event)
     [line] = emf()
     assert (line["JobRuns"], line["JobFailures"]) == ([1.0], [1.0])
+
+
+def test_a_failing_unit_is_counted_and_left_to_sqs(client, emf, monkeypatch):
+    from chalicelib.jobs import overdue
+
+    def broken(*args):
+        raise RuntimeError("job bug")
+    monkeypatch.setattr(overdue, "work", broken)
+    emf()
+    sqs_event = client.events.generate_sqs_event(message_bodies=[json.dumps(
+        {"job": "overdue", "now": 1, "tenant": "DEFAULT", "shard": 0, "after": None})])
+    answer = client.lambda_.invoke("jobs_worker", sqs_event).payload
+    assert answer["batchItemFailures"] == [{"itemIdentifier": "message-id"}]  # redelivered, then dead-lettered
+    [line] = emf()
+    assert (line["job"], line["units"], line["failed"]) == ("jobs_worker", [1.0], [1.0])
 
 
 def test_metrics_are_off_unless_enabled(client, capsys):

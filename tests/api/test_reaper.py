@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.services.targets import TARGETS_PER_TRANSACTION
 
-from tests.api import crash_sweep, dcs_steps, steps
+from tests.api import crash_sweep, dcs_steps, jobs_queue, steps
 from tests.conftest import ADMIN, TENANT
 
 JSON = {**ADMIN, "Content-Type": "application/json"}
@@ -24,10 +24,19 @@ def body(resp):
     return json.loads(resp.body)
 
 
-def reaper_run(delay_ms: int = AFTER_GRACE_MS, **kwargs) -> dict:
+def reaper_run(delay_ms: int = AFTER_GRACE_MS) -> dict:
+    """The reaper's schedule fired `delay_ms` from now, its queued units run to the end."""
+    return jobs_queue.run_job(None, "reaper", delay_ms)
+
+
+def reaper_fired(delay_ms: int = AFTER_GRACE_MS) -> None:
+    """Only the schedule: its units wait in the queue."""
     from chalicelib import clock
-    from chalicelib.jobs import reaper
-    return reaper.run(now_ms=clock.now_ms() + delay_ms, **kwargs)
+    clock.advance(delay_ms)
+    try:
+        jobs_queue.fire("reaper")
+    finally:
+        clock.advance(-delay_ms)
 
 
 def work_list() -> list:
@@ -139,7 +148,7 @@ def test_a_plug_and_play_poll_finishes_a_crashed_deletion_first(client):
 def test_the_reaper_finishes_a_crashed_deletion_once_due_and_recounts_the_targets(client):
     action_id = _target_with_everything(client)
     _crash_delete_after_tombstone(client)
-    assert reaper_run(delay_ms=0) == {"repaired": 0, "failed": 0, "more": False}  # not due yet
+    assert reaper_run(delay_ms=0) == {"repaired": 0, "failed": 0}  # not due yet
     assert _leftovers("t1", action_id)[0] == 1
     _drift("TARGET", 5)
     assert reaper_run()["repaired"] == 1
@@ -178,10 +187,14 @@ def test_the_reaper_goes_on_with_a_long_deletion_at_its_next_run(client, monkeyp
     for i in range(5):
         steps.assign(client, steps.release(client, name=f"n{i}", version="1")[0], "many")
     _crash_delete_after_tombstone(client, "many")
-    budget = iter([30_000, 1_000])  # the run takes the deletion, and runs low after its first chunk
-    assert reaper_run(time_left_ms=lambda: next(budget, 30_000)) == {"repaired": 0, "failed": 0, "more": True}
+    reaper_fired()
+    # the unit takes the deletion, and runs low after its first chunk: it goes on in a continuation
+    answer = jobs_queue.work_once(jobs_queue.LowOnTime(30_000, 30_000))
+    assert answer["jobs"] == {"reaper": {"repaired": 0, "failed": 0}} and answer["batchItemFailures"] == []
     assert sum(1 for _ in Action.query(f"{TENANT}#many")) == 3
-    assert reaper_run()["repaired"] == 1
+    [continuation] = jobs_queue.queued()
+    assert (continuation["job"], continuation["part"]) == ("reaper", 1)
+    assert jobs_queue.drain() == {"reaper": {"repaired": 1, "failed": 0}}
     assert _leftovers("many", 0)[:2] == (0, 0)
 
 
@@ -353,17 +366,18 @@ def test_a_recount_is_tried_again_when_the_counter_moved_while_counting(client, 
     from chalicelib import clock
     from chalicelib.services import usage_recount
     from chalicelib.store import targets as target_store
+    from chalicelib.store import usage_counts
     steps.create_target(client, "c1")
     _drift("TARGET", 3)
     usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())
-    real = usage_recount.COUNTED["TARGET"]
+    real = usage_counts.count
 
-    def counting_while_a_target_is_created(tenant, after):
-        items = list(real[0](tenant, after))
+    def counting_while_a_target_is_created(tenant, quota, after=None):
+        weights = list(real(tenant, quota, after))
         steps.create_target(client, "c2")  # moves the counter between reading it and writing the count
-        return iter(items)
+        return weights
 
-    monkeypatch.setitem(usage_recount.COUNTED, "TARGET", (counting_while_a_target_is_created, real[1]))
+    monkeypatch.setattr(usage_counts, "count", counting_while_a_target_is_created)
     reaper_run(delay_ms=0)
     monkeypatch.undo()
     assert quota_used(client, "TARGET") == 5 and work_list() == [("recount", "TARGET")]
@@ -373,22 +387,25 @@ def test_a_recount_is_tried_again_when_the_counter_moved_while_counting(client, 
 
 def test_a_recount_that_runs_out_of_time_goes_on_at_the_next_run(client, monkeypatch):
     from chalicelib import clock
-    from chalicelib.jobs import reaper
+    from chalicelib.jobs import budget
     from chalicelib.services import usage_recount
-    monkeypatch.setattr(usage_recount, "PAGE", 2)
+    from chalicelib.store import usage_counts
+    monkeypatch.setattr(usage_counts, "PAGE", 2)
     client.http.post("/rest/v1/targets", headers=JSON, body=_bulk(5))
     _drift("TARGET", 10)
     usage_recount.mark(TENANT, ["TARGET"], clock.now_ms())
     from chalicelib.store import pending
-    budget = iter([30_000, 30_000, 1_000])  # the run starts the recount, and runs low after two targets
-    assert reaper_run(delay_ms=0, time_left_ms=lambda: next(budget, 30_000)) == {
-        "repaired": 0, "failed": 0, "more": True}
+    reaper_fired(delay_ms=0)
+    # the unit starts the recount, and runs low after two targets
+    assert jobs_queue.work_once(jobs_queue.LowOnTime(30_000, 30_000, 30_000))["jobs"] == {
+        "reaper": {"repaired": 0, "failed": 0}}
     detail = next(iter(pending.due(TENANT, clock.now_ms()))).detail
     assert detail["total"] == 2 and detail["after"]
     assert quota_used(client, "TARGET") == 15
-    reaper_run(delay_ms=0)
+    assert [m["part"] for m in jobs_queue.queued()] == [1]  # the continuation
+    jobs_queue.drain()
     assert quota_used(client, "TARGET") == 5 and work_list() == []
-    assert reaper.RESERVE_MS > 1_000
+    assert budget.RESERVE_MS > 1_000
 
 
 # --- the job ----------------------------------------------------------------------------------------
@@ -397,7 +414,7 @@ def test_a_run_reads_only_what_is_due(client, dynamo_calls):
     client.http.post(f"/rest/v1/softwaremodules/{sm_id}/uploads", headers=JSON,
                      body=json.dumps({"filename": "big.bin"}))  # due in an hour
     dynamo_calls.reset()
-    assert reaper_run() == {"repaired": 0, "failed": 0, "more": False}
+    assert reaper_run() == {"repaired": 0, "failed": 0}
     assert dynamo_calls.calls == {"Query": 2}  # the tenant registry, the tenant's due work
     assert len(work_list()) == 1
 
@@ -405,13 +422,16 @@ def test_a_run_reads_only_what_is_due(client, dynamo_calls):
 def test_a_run_stops_taking_work_when_its_time_runs_low(client):
     action_id = _target_with_everything(client)
     _crash_delete_after_tombstone(client)
-    assert reaper_run(time_left_ms=lambda: 5_000) == {"repaired": 0, "failed": 0, "more": True}
+    reaper_fired()
+    answer = jobs_queue.work_once(jobs_queue.LowOnTime(5_000, then=5_000))
+    assert answer["jobs"] == {"reaper": {"repaired": 0, "failed": 0}}
     assert _leftovers("t1", action_id)[0] == 1
-    assert reaper_run(time_left_ms=lambda: 29_000)["repaired"] == 1
+    [continuation] = jobs_queue.queued()  # from where it stopped: before the first item
+    assert jobs_queue.drain() == {"reaper": {"repaired": 1, "failed": 0}}
 
 
 def test_the_reaper_is_a_scheduled_job_the_launcher_fires(client):
     from app import app
     from infra import launcher
-    results = launcher.fire_schedules(app)
-    assert results["reaper"] == {"repaired": 0, "failed": 0, "more": False}
+    assert launcher.fire_schedules(app)["reaper"] == {"job": "reaper", "enqueued": 1}  # one tenant
+    assert launcher.run_schedules(app)["reaper"] == {"repaired": 0, "failed": 0}

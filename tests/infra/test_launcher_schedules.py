@@ -60,3 +60,38 @@ def test_scheduled_event_shape():
     event = launcher.scheduled_event("tidy", "eu-west-1")
     assert event["source"] == "aws.events" and event["detail-type"] == "Scheduled Event"
     assert event["resources"] == [f"arn:aws:events:eu-west-1:{launcher.FAKE_ACCOUNT}:rule/tidy"]
+
+
+def test_the_drain_hands_queued_messages_to_the_worker_until_stopped(aws_env):
+    """Locally the launcher is the worker's event source mapping: what is queued reaches the worker, and what
+    it did not report failed is deleted."""
+    from chalicelib.store import job_queue
+
+    app = Chalice(app_name="worker-under-test", configure_logs=False)
+    bodies: list = []
+
+    @app.on_sqs_message(queue="skyhawk-jobs", name=launcher.WORKER)
+    def worker(event):
+        records = list(event)
+        bodies.extend(record.body for record in records)
+        failed = [{"itemIdentifier": r.to_dict()["messageId"]} for r in records if r.body == '{"n":3}']
+        return {"batchItemFailures": failed}
+
+    job_queue.send({"n": n} for n in range(7))
+    stop = threading.Event()
+    drain = threading.Thread(target=launcher._drainer, args=(app, 0.02, stop), daemon=True)
+    drain.start()
+    try:
+        for _ in range(250):  # at most 5 s
+            if len(bodies) >= 7:
+                break
+            stop.wait(0.02)
+    finally:
+        stop.set()
+        drain.join(timeout=5)
+    assert sorted(bodies) == sorted(f'{{"n":{n}}}' for n in range(7))
+    # the failed one waits out its visibility timeout (then comes back, and after 5 receives dead-letters)
+    from chalicelib.store import aws
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=job_queue.url(), AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "1")

@@ -105,3 +105,33 @@ def test_the_functions_role_gets_the_data_stacks_policy(packaged):
     roles = {r["Properties"]["Role"]["Fn::GetAtt"][0] for r in template["Resources"].values()
              if r["Type"] == "AWS::Serverless::Function"}
     assert roles == {"DefaultRole"}
+
+
+def test_the_jobs_worker_drains_the_stacks_queue_with_a_dead_letter_queue(packaged):
+    """Schedules enqueue into JobsQueue (its URL in every function's environment); the worker is triggered by it,
+    reports failed units one by one, and a unit failing 5 times goes to the dead-letter queue (alarmed)."""
+    from chalicelib.store import job_queue
+    template = json.loads((packaged / "sam.json").read_text())
+    resources = template["Resources"]
+    queue, dead = resources["JobsQueue"]["Properties"], resources["JobsDeadLetterQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": job_queue.MAX_RECEIVES}
+    worker = resources["JobsWorker"]["Properties"]
+    assert queue["VisibilityTimeout"] == job_queue.VISIBILITY_SECONDS >= 6 * worker["Timeout"]
+    assert dead["MessageRetentionPeriod"] == job_queue.DEAD_LETTER_RETENTION_SECONDS
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    # (a Sub, not a GetAtt: the merge replaces the value of chalice's own Sub, it cannot swap the intrinsic)
+    assert event["Properties"]["Queue"] == {"Fn::Sub": "${JobsQueue.Arn}"}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["BatchSize"] <= 10
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["SKYHAWK_JOBS_QUEUE"] == {"Ref": "JobsQueue"}
+    [send] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    assert send["Roles"] == [{"Ref": "DefaultRole"}]
+    assert send["PolicyDocument"]["Statement"] == [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
+                                                    "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}}]
+    alarm = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}
+    schedules = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
+                 and any(e["Type"] == "Schedule" for e in r["Properties"].get("Events", {}).values())]
+    assert sorted(schedules) == ["ActionCleanup", "ConfigTaskExpiry", "OverdueDetection", "Reaper"]

@@ -28,9 +28,7 @@ RULES = {
 }
 
 KNOWN: dict[str, set[str]] = {
-    "chalicelib.jobs.reaper": {'chalicelib.store.tables'},
     "chalicelib.services.bulk_creates": {'chalicelib.store.tables'},
-    "chalicelib.services.usage_recount": {'chalicelib.store.tables'},
 }
 
 
