@@ -70,7 +70,7 @@ class Running:
         for stopper in reversed(self._stoppers):
             try:
                 stopper()
-            except Exception:  # noqa: BLE001 - stopping must go on to release the other resources
+            except Exception:
                 log.exception("error while stopping")
 
 
@@ -106,7 +106,7 @@ def fire_schedules(app: Any) -> dict[str, Any]:
         context = LambdaContext(source.name, memory_size=512, max_runtime_ms=30_000)
         try:
             results[source.name] = handler(scheduled_event(source.name, region), context)
-        except Exception as exc:  # noqa: BLE001 - a local dev server must survive a failing job
+        except Exception as exc:
             log.exception("schedule %s failed", source.name)
             results[source.name] = exc
     return results
@@ -182,7 +182,7 @@ def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
             if messages:
                 invoke_worker(app, messages)
                 continue
-        except Exception:  # noqa: BLE001 - a local dev server must survive a failing worker
+        except Exception:
             log.exception("jobs worker failed")
         stop.wait(idle)
 
@@ -348,7 +348,7 @@ def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = No
         for stopper in reversed(stoppers):
             try:
                 stopper()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("error while stopping")
 
     try:

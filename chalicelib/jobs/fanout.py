@@ -113,7 +113,7 @@ def run_batch(records: Iterable[tuple[str, str]], context: Any = None) -> dict[s
         try:
             message = json.loads(body)
             counts = run_unit(message, budget)
-        except Exception:  # noqa: BLE001 - one failing unit must not fail the batch; SQS redelivers it
+        except Exception:
             log.exception("job %s failed", message.get("job"), extra={"tenant": message.get("tenant")})
             failures.append({"itemIdentifier": message_id})
             continue

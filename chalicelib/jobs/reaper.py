@@ -38,7 +38,9 @@ Handler = Callable[[str, Work, int, Callable[[], bool]], bool | None]
 
 def _handlers() -> dict[str, tuple[Handler, Callable[[Work], list[str]]]]:
     """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
-    none = lambda work: []  # noqa: E731
+    def none(work: Work) -> list[str]:
+        return []
+
     return {
         targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(
             tenant, work.ref, has_time), lambda work: ["TARGET"]),
@@ -67,12 +69,12 @@ def work(tenant: str, shard: None, now: int, position: dict | None, budget: Budg
         for item in page.items:
             if not budget.has_time():
                 return _counts(tenant, done, failed), {"after": after}
-            repair, counted = handlers.get(item.kind, (None, None))
-            if repair is None:
+            if item.kind not in handlers:
                 log.error("reaper: unknown work kind %s", item.kind, extra={"tenant": tenant, "key": item.key})
                 failed += 1
                 after = item.key
                 continue
+            repair, counted = handlers[item.kind]
             try:
                 if repair(tenant, item, now, budget.has_time) is False:
                     if not budget.has_time():  # it ran out of time and noted its progress: the continuation goes on
@@ -81,7 +83,7 @@ def work(tenant: str, shard: None, now: int, position: dict | None, budget: Budg
                     continue
                 usage_recount.mark(tenant, counted(item), now)
                 done += 1
-            except Exception:  # noqa: BLE001 - one stuck item must not block the others; it stays due
+            except Exception:
                 log.exception("reaper: %s %s failed", item.kind, item.ref, extra={"tenant": tenant})
                 failed += 1
             after = item.key

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
-from chalicelib.services import catalog_types
 from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
+from chalicelib.services import catalog_types
 from chalicelib.store import catalog, counters
 from chalicelib.store.tx import Tx
 

@@ -14,10 +14,10 @@ from typing import Literal
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
 from chalicelib.domain.changes import Missing, applied, eq
 from chalicelib.domain.listing import Paging
-from chalicelib.domain import quotas as quota_rules
 from chalicelib.services import bulk_creates, catalog_lists, quotas
 from chalicelib.store import catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing

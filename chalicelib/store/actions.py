@@ -6,9 +6,9 @@ from typing import Iterable, Iterator
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
+from chalicelib import errors
 from chalicelib.domain import actions as domain
 from chalicelib.domain.actions import INDEX_SHARDS, action_key, target_key
-from chalicelib import errors
 from chalicelib.store import paging, records
 from chalicelib.store.tables import Action, ActionStatusEntry, TargetPresence
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying

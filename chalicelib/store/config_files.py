@@ -47,7 +47,7 @@ def put_copy(tenant: str, sha256: str, key: str) -> bool:
     False when they are gone (their last file was deleted meanwhile)."""
     try:
         blobs.copy(blob_key(tenant, sha256), key)
-    except Exception as exc:  # noqa: BLE001 - botocore ClientError; only "missing" is an answer
+    except Exception as exc:
         if blobs.is_missing(exc):
             return False
         raise
@@ -147,7 +147,7 @@ def drop_blob_if_unused(tenant: str, sha256: str) -> bool:
     blob = ConfigBlob(tenant, ConfigBlob.PREFIX + sha256)
     try:
         blob.delete(condition=ConfigBlob.refs <= 0)
-    except Exception as exc:  # noqa: BLE001 - pynamodb DeleteError; only a failed condition is an answer
+    except Exception as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
