@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping, overload
 
 from chalicelib import errors
 from chalicelib.domain.changes import REMOVE, Change
@@ -107,7 +107,16 @@ def _object(body: Any, what: str) -> Mapping[str, Any]:
     return body
 
 
+@overload
+def _text(body: Mapping[str, Any], field: str, limit: int, required: Literal[True]) -> str: ...
+
+
+@overload
+def _text(body: Mapping[str, Any], field: str, limit: int, required: bool = False) -> str | None: ...
+
+
 def _text(body: Mapping[str, Any], field: str, limit: int, required: bool = False) -> str | None:
+    """The field as text (a number is taken as its digits); absent or null -> None, unless `required`."""
     value = body.get(field)
     if value is None:
         if required:

@@ -111,14 +111,14 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
         existing = repo.find_revision(caller.tenant, file_id, digest)
         if existing is not None:
             return _revision_view(existing), False
-        revision = _store_bytes(caller, item, content, content_type, digest)
+        revision = _store_bytes(caller, item, content, kind, digest)
         tx = Tx().check(ConfigFile, caller.tenant, item.sk, changes.Exists("sk"),
                         on_fail=lambda: errors.EntityNotFound.of("ConfigurationFile", file_id))
         repo.add_revision(tx, revision, caller.tenant).commit()
         return _revision_view(revision), True
 
     _check_size(content)
-    content_type = _content_type(content_type)
+    kind = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
@@ -135,7 +135,7 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
         now = clock.now_ms()
         tx = Tx()
         if repo.find_revision(caller.tenant, file_id, digest) is None:
-            repo.add_revision(tx, _store_bytes(caller, item, content, content_type, digest), caller.tenant)
+            repo.add_revision(tx, _store_bytes(caller, item, content, kind, digest), caller.tenant)
         checked = if_match is not None
         moved = head_moved(digest, caller.name, now)
         tx.update(item, moved, condition=head_unchanged(item, checked),
@@ -146,7 +146,7 @@ def update_head(caller: Caller, file_id: str, content: bytes, content_type: str 
         return _file_view(changes.applied(item, moved))
 
     _check_size(content)
-    content_type = _content_type(content_type)
+    kind = _content_type(content_type)
     digest = hashlib.sha256(content).hexdigest()
     return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
@@ -193,9 +193,11 @@ def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any
     filled in as sha256 when absent), the resolved entries the actual configuration is recorded from
     (with each revision's content type and length), and the grants (`file_refs`) for downloads.
     """
-    data, resolved, refs = [], [], []
+    data: list[dict[str, Any]] = []
+    resolved: list[dict[str, Any]] = []
+    refs: list[str] = []
     for ref in definition.files:
-        entry = {"name": ref.name, "uri": ref.uri, "checksum": ref.checksum}
+        entry: dict[str, Any] = {"name": ref.name, "uri": ref.uri, "checksum": ref.checksum}
         if ref.file_id is None:
             data.append(entry)
             resolved.append({**entry, "path": ref.name, "fileId": None, "hash": None})
@@ -209,6 +211,8 @@ def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any
         revision = repo.find_revision(tenant, ref.file_id, sha256) if dcs_ids.is_sha256(sha256) else None
         if revision is None:
             raise errors.EntityNotFound.of("Revision", dcs_ids.shortened(sha256))
+        if revision.sha1 is None:  # every revision is written with its sha1 (the table's attribute is not null)
+            raise ValueError(f"Revision {revision.hash} of file {ref.file_id} is stored without its sha1.")
         if not config_model.checksum_matches(ref.checksum, revision.hash, revision.sha1):
             raise errors.BadRequest(f"File '{ref.name}': checksum {ref.checksum} does not match revision "
                                     f"{revision.hash}.", ["checksum"])

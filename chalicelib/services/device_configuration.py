@@ -45,10 +45,12 @@ def record_task(tx: Tx, task: WorkflowInstance, now: int) -> Callable[[], None]:
     current = repo.find_many(task.tenant, task.device_id, [entry.path for entry in recorded])
     for entry in recorded:
         tx.put(entry, condition=replacing(current.get(entry.path)))
-    replaced = [e for e in current.values() if e.file_id is not None and e.task_id != task.instance_id]
+    replaced = [e for e in current.values() if e.task_id != task.instance_id]
 
     def release_replaced() -> None:
         for old in replaced:
+            if old.file_id is None or old.hash is None:
+                continue  # named by a foreign URI: no copy was taken
             try:
                 config_files.release_copy(task.tenant, task.device_id, old.task_id, old.file_id, old.hash)
             except Exception:  # noqa: BLE001 - the configuration is recorded; an unreleased copy only costs storage
@@ -63,7 +65,7 @@ def release_task_copies(task: WorkflowInstance) -> None:
     BatchGetItem finds those still naming its copies; later tasks may have replaced them).
     """
     pinned = [e for e in task.resolved_files or [] if e.get("fileId") is not None]
-    recorded: set[tuple[str, str]] = set()
+    recorded: set[tuple[str | None, str | None]] = set()
     if pinned and task.current_state == config_model.CONFIGURED:
         current = repo.find_many(task.tenant, task.device_id, [e["path"] for e in pinned])
         recorded = {(e.file_id, e.hash) for e in current.values() if e.task_id == task.instance_id}
@@ -86,7 +88,7 @@ def configured_content(caller: Caller, device_id: str, path: str, accept: str | 
     if entry is None:
         raise errors.EntityNotFound(f"Device {device_id} has no configured file at path '{dcs_ids.shortened(path)}'.",
                                     ["ConfiguredFile", path])
-    if entry.file_id is None:
+    if entry.file_id is None or entry.hash is None:  # a DCS file is recorded with its revision's hash
         raise errors.EntityNotFound(f"The file at path '{dcs_ids.shortened(path)}' was configured from a foreign "
                                     "URI; no copy of it is stored.", ["ConfiguredFile", path])
     return config_files.copied_content(caller.tenant, device_id, entry.task_id, entry.file_id, entry.hash,

@@ -16,6 +16,7 @@ handed to assignments (hawkBit `DistributionSetManagement`).
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter as Tally
 from typing import Any, NamedTuple
 
@@ -225,7 +226,7 @@ def _create_chunks(entries: list[tuple[int, Any, _Composition]]) -> list[list[tu
 
 
 def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec],
-                             user: str) -> list[DistributionSet]:
+                             user: str) -> list[DistributionSetWithModules]:
     seen: set[tuple[str, str]] = set()
     for spec in specs:
         if (spec.name, spec.version) in seen:
@@ -247,7 +248,7 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             raise _duplicate(spec.name, spec.version)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSet], len(specs))
     now = clock.now_ms()
-    created = []
+    created: list[DistributionSet] = []
     locks: set[int] = set()
     with AllOrNothing(tenant, bulk_creates.DISTRIBUTION_SETS) as steps:
         for chunk in _create_chunks(list(zip(ids, specs, compositions))):
@@ -276,7 +277,7 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
                 ds_type = ds_types[type_key]
                 tx.update(ds_type, {"used_by": Add(count)}, add_version_condition=False,
                           condition=eq("deleted", False),
-                          on_fail=lambda key=type_key: errors.EntityNotFound.of("DistributionSetType", key))
+                          on_fail=functools.partial(errors.EntityNotFound.of, "DistributionSetType", type_key))
                 undo.update(ds_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
             counters.usage_update(undo, tenant, "DISTRIBUTION_SET", -len(chunk))

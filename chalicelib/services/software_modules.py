@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections import Counter as Tally
@@ -97,8 +98,8 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
         return []
     keys = [("sm", (s.type_key, s.name, s.version)) for s in specs]
     taken = catalog.taken_unique(tenant, keys)
-    for spec, natural in zip(specs, keys):
-        if natural in taken:
+    for spec, key in zip(specs, keys):
+        if key in taken:
             raise _duplicate(spec.name, spec.version, spec.type_key)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModule], len(specs))
     now = clock.now_ms()
@@ -122,7 +123,7 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
             for type_key, count in Tally(sm.type_key for sm in chunk).items():
                 sm_type = types[type_key]
                 tx.update(sm_type, {"used_by": Add(count)}, condition=eq("deleted", False),
-                          on_fail=lambda key=type_key: errors.EntityNotFound.of("SoftwareModuleType", key),
+                          on_fail=functools.partial(errors.EntityNotFound.of, "SoftwareModuleType", type_key),
                           add_version_condition=False)
                 undo.update(sm_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
@@ -347,7 +348,7 @@ def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists
 
 
 def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
-    def attempt() -> Artifact:
+    def attempt() -> tuple[Artifact, str]:
         sm = live_software_module(tenant, sm_id)
         if sm.locked:
             raise errors.Locked(f"SoftwareModule {sm_id} is locked: artifacts cannot be removed.", [KIND, sm_id])
@@ -363,10 +364,10 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         work = pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, clock.now_ms())
         pending.add(tx, work)
         tx.commit()
-        return artifact, work
-    deleted, work = retrying(ATTEMPTS, attempt)
+        return artifact, work.key
+    deleted, work_key = retrying(ATTEMPTS, attempt)
     blobs.delete(deleted.s3_key)
-    pending.delete(tenant, work.key)
+    pending.delete(tenant, work_key)
 
 
 def artifact_download(tenant: str, sm_id: int, artifact_id: int) -> str:

@@ -15,7 +15,7 @@ grows with the tenant's catalogue, not with targets. Unfiltered lists in id orde
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, TypeVar, Union
 
 from pynamodb.exceptions import UpdateError
 
@@ -36,12 +36,25 @@ SEQUENCE = {entities.SoftwareModuleType: "softwaremoduletype", entities.Software
             entities.DistributionSetType: "distributionsettype", entities.DistributionSet: "distributionset",
             entities.Artifact: "artifact"}
 
+# The models of the kinds: each names its sort-key prefix (PREFIX) and carries `id` and `deleted`.
+_KindModel = Union[type[tables.SoftwareModuleType], type[tables.SoftwareModule], type[tables.DistributionSetType],
+                  type[tables.DistributionSet]]
+
 DEFAULTS_MARKER = UniqueKey.PREFIX + "default-types"
 _QUERY_PAGE = 200
 
 
-def sort_key(kind: type, entity_id: int) -> str:
-    return f"{records.model_of(kind).PREFIX}{pad(int(entity_id))}"
+def _model(kind: type[Kind]) -> _KindModel:
+    """The model of a kind, as precise as the kinds' models are (records keeps every model as a Model)."""
+    model = records.model_of(kind)
+    if not issubclass(model, (tables.SoftwareModuleType, tables.SoftwareModule, tables.DistributionSetType,
+                              tables.DistributionSet)):
+        raise TypeError(f"{kind.__name__} is not a kind of the catalogue.")
+    return model
+
+
+def sort_key(kind: type[Kind], entity_id: int) -> str:
+    return f"{_model(kind).PREFIX}{pad(int(entity_id))}"
 
 
 def artifact_sort_key(sm_id: int, artifact_id: int) -> str:
@@ -61,7 +74,7 @@ def artifact_s3_key(tenant: str, sm_id: int, artifact_id: int) -> str:
 # --- one entity by id, several by id ---------------------------------------------------------------
 def get(kind: type[Kind], tenant: str, entity_id: int) -> Kind | None:
     """The entity (soft-deleted ones too), or None."""
-    model = records.model_of(kind)
+    model = _model(kind)
     try:
         return records.to_entity(kind, model.get(tenant, sort_key(kind, entity_id), consistent_read=True))
     except model.DoesNotExist:
@@ -73,7 +86,7 @@ def get_many(kind: type[Kind], tenant: str, ids: Iterable[int]) -> dict[int, Kin
     wanted = sorted({int(i) for i in ids})
     if not wanted:
         return {}
-    items = records.model_of(kind).batch_get([(tenant, sort_key(kind, i)) for i in wanted])
+    items = _model(kind).batch_get([(tenant, sort_key(kind, i)) for i in wanted])
     return {int(item.id): records.to_entity(kind, item) for item in items}
 
 
@@ -104,7 +117,7 @@ def update(entity: Entity, change: Change, condition: Condition | None = None) -
 
 # --- lists of a kind ---------------------------------------------------------------------------
 def _visible(kind: type[Kind], tenant: str, descending: bool = False, page_size: int = _QUERY_PAGE) -> Iterator[Kind]:
-    model = records.model_of(kind)
+    model = _model(kind)
     items = model.query(tenant, model.sk.startswith(model.PREFIX),
                         filter_condition=model.deleted == False,  # noqa: E712
                         scan_index_forward=not descending, page_size=page_size)

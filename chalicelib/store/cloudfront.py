@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
+from typing import Callable
 
 from chalicelib import clock, config
 from chalicelib.store import secret_settings
@@ -29,12 +30,15 @@ def signed_url(s3_key: str, validity_seconds: int) -> str:
 
 
 @functools.lru_cache(maxsize=1)  # keyed by the PEM: a rotated key makes a new signer
-def _rsa_signer(private_key_pem: str):
+def _rsa_signer(private_key_pem: str) -> Callable[[bytes], bytes]:
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     pem = private_key_pem.encode()
     if b"BEGIN" not in pem:
         pem = base64.b64decode(pem)
     key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"The CloudFront private key must be an RSA key (CloudFront signs URLs with RSA-SHA1), "
+                         f"not {type(key).__name__}.")
     return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())

@@ -24,6 +24,8 @@ Deviations from the recommended model, and why:
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -374,7 +376,7 @@ class SoftwareModule(_CatalogItem):
     # Set on a deleted module whose artifacts, bytes and item are being removed: the key of that purge's
     # work item (store.pending), so a retry or the reaper finishes it.
     purge = UnicodeAttribute(null=True)
-    metadata = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
+    metadata: MapAttribute[str, Any] = MapAttribute(default=dict)  # key -> {"value": str, "targetVisible": bool}
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -435,7 +437,7 @@ class DistributionSet(_CatalogItem):
     locked = BooleanAttribute(default=False)
     deleted = BooleanAttribute(default=False)
     valid = BooleanAttribute(default=True)
-    metadata = MapAttribute(default=dict)
+    metadata: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()

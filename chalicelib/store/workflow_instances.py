@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, cast
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -117,10 +117,12 @@ def _check_size(item: Any) -> None:
 
 
 def _row(item: WorkflowInstance, group: str | None = None, model_key: str | None = None) -> domain.InstanceRow:
+    # PynamoDB types ListAttribute(of=UnicodeAttribute)'s elements as the attribute class; they load as str.
+    file_refs = cast("list[str] | None", item.file_refs)
     return domain.InstanceRow(item.tenant, item.sk, model_key or item.model_key, item.current_state,
                               group if group is not None else item.group_name,
                               item.device_visible if item.device_visible is not None else True,
-                              tuple(item.file_refs or ()))
+                              tuple(file_refs or ()))
 
 
 def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[domain.InstanceRow]:

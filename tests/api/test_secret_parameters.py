@@ -112,13 +112,18 @@ def _rsa_key():
     return key.public_key(), pem
 
 
-def _download_location(client):
+def _download(client):
+    """A device's download of an artifact of its assigned set (with the settings of the test)."""
     steps.enable_target_tokens(client)
     steps.create_target(client, "dev1", "tok1")
     ds_id, sm_id = steps.release(client)
     steps.assign(client, ds_id, "dev1")
-    resp = client.http.get(f"/DEFAULT/controller/v1/dev1/softwaremodules/{sm_id}/artifacts/example.file",
+    return client.http.get(f"/DEFAULT/controller/v1/dev1/softwaremodules/{sm_id}/artifacts/example.file",
                            headers=steps.device("tok1"))
+
+
+def _download_location(client):
+    resp = _download(client)
     assert resp.status_code == 302
     return resp.headers["Location"]
 
@@ -159,3 +164,16 @@ def test_cloudfront_urls_are_signed_with_the_key_from_the_environment(client, se
     settings_env(SKYHAWK_CLOUDFRONT_DOMAIN="cdn.example.com", SKYHAWK_CLOUDFRONT_KEY_PAIR_ID="K2TESTKEY",
                  SKYHAWK_CLOUDFRONT_PRIVATE_KEY=base64.b64encode(pem.encode()).decode())
     _assert_signed_by(public_key, _download_location(client))
+
+
+def test_a_cloudfront_key_that_is_not_rsa_is_refused_with_a_clear_error(client, settings_env, caplog):
+    """CloudFront verifies RSA-SHA1 only: an EC key is a misconfiguration named in the log, not a stray TypeError."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    settings_env(SKYHAWK_CLOUDFRONT_DOMAIN="cdn.example.com", SKYHAWK_CLOUDFRONT_KEY_PAIR_ID="K2TESTKEY",
+                 SKYHAWK_CLOUDFRONT_PRIVATE_KEY=pem)
+    assert _download(client).status_code == 500
+    assert "The CloudFront private key must be an RSA key" in caplog.text
