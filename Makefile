@@ -14,8 +14,8 @@ ENABLE_CDN ?= false
 
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
-	@echo "make test         lint + unit/api/infra tests, then the HTTP end-to-end tests"
-	@echo "make lint         cfn-lint infra/*.yaml"
+	@echo "make test         lint, then the unit/api/infra tests and, alongside, the HTTP end-to-end tests"
+	@echo "make lint         cfn-lint infra/*.yaml, ruff (ruff.toml) and mypy (mypy.ini) on the code"
 	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
 	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
 	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
@@ -36,19 +36,23 @@ venv: $(STAMP)
 run: venv
 	$(PY) -m infra.launcher
 
-# e2e runs in its own pytest process: the launcher points AWS_ENDPOINT_URL at its moto, which would
-# break the mock_aws tests in the same process (stack-notes pitfalls 3 and 6).
-# Both runs always happen (one failing run should not hide the other's results); either fails the target.
+# e2e runs in its own pytest process: the launcher points AWS_ENDPOINT_URL at its moto, which would break
+# the mock_aws tests in the same process. It runs alongside the others (it waits on HTTP more than it
+# computes) and its output follows theirs. Both runs always complete; either failing fails the target.
 test: venv lint
-	@status=0; \
+	@status=0; e2e_log=$$(mktemp); start=$$(date +%s); \
+	$(PY) -m pytest tests/e2e -q > $$e2e_log 2>&1 & e2e=$$!; \
 	echo "$(PY) -m pytest -n 2 tests/unit tests/api tests/infra -q"; \
 	$(PY) -m pytest -n 2 tests/unit tests/api tests/infra -q || status=1; \
-	echo "$(PY) -m pytest tests/e2e -q"; \
-	$(PY) -m pytest tests/e2e -q || status=1; \
+	wait $$e2e || status=1; \
+	echo "$(PY) -m pytest tests/e2e -q"; cat $$e2e_log; rm -f $$e2e_log; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	exit $$status
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml
+	$(VENV)/bin/ruff check chalicelib infra app.py bench
+	$(VENV)/bin/mypy chalicelib
 
 # goosebit is installed by the bench itself into .bench/goosebit-venv (never into requirements*.txt).
 bench: venv

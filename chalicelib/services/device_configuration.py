@@ -53,7 +53,7 @@ def record_task(tx: Tx, task: WorkflowInstance, now: int) -> Callable[[], None]:
                 continue  # named by a foreign URI: no copy was taken
             try:
                 config_files.release_copy(task.tenant, task.device_id, old.task_id, old.file_id, old.hash)
-            except Exception:  # noqa: BLE001 - the configuration is recorded; an unreleased copy only costs storage
+            except Exception:
                 log.exception("could not release the copy of %s for device %s", old.path, task.device_id)
     return release_replaced
 

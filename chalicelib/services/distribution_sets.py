@@ -34,10 +34,16 @@ from chalicelib.domain.catalog_entities import (
 from chalicelib.domain.changes import Add, Change, Condition, Exists, Missing, eq
 from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
 from chalicelib.domain.listing import Paging
-from chalicelib.services import catalog_defaults, catalog_lists, catalog_metadata, catalog_types, quotas
-from chalicelib.services import bulk_creates, software_modules
-from chalicelib.store import catalog, counters
-from chalicelib.store import all_or_nothing
+from chalicelib.services import (
+    bulk_creates,
+    catalog_defaults,
+    catalog_lists,
+    catalog_metadata,
+    catalog_types,
+    quotas,
+    software_modules,
+)
+from chalicelib.store import all_or_nothing, catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
