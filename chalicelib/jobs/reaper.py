@@ -14,8 +14,9 @@ only those: a crash between the steps of a change is what can leave a counter of
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Callable
 
+from chalicelib.domain.pending import PendingItem
 from chalicelib.jobs.budget import Budget
 from chalicelib.lazy import lazy_import
 from chalicelib.store import pending
@@ -30,8 +31,8 @@ usage_recount = lazy_import("chalicelib.services.usage_recount")
 SHARDS = None
 EMPTY = {"repaired": 0, "failed": 0}
 
-# A work item as store.pending reads it (kind, ref, key, detail): handed on to the service that owns the change.
-Work = Any
+# A work item as store.pending reads it: handed on to the service that owns the change.
+Work = PendingItem
 # A repair finishes (or takes back) one change; False when it ran out of time part-way (it notes its progress).
 Handler = Callable[[str, Work, int, Callable[[], bool]], bool | None]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from chalicelib import errors
+from chalicelib.domain.pending import PendingItem
 from chalicelib.lazy import lazy_import
 from chalicelib.store import pending
 from chalicelib.store.all_or_nothing import JOURNAL, JOURNAL_PART
-from chalicelib.store.tables import PendingWork
 
 KIND = JOURNAL
 PART = JOURNAL_PART
@@ -52,12 +52,12 @@ QUOTAS = {TARGETS: ["TARGET"], SOFTWARE_MODULES: ["SOFTWARE_MODULE", "ARTIFACT_S
           DISTRIBUTION_SET_TYPES: ["DISTRIBUTION_SET_TYPE"]}
 
 
-def counted_by(header: PendingWork) -> list[str]:
+def counted_by(header: PendingItem) -> list[str]:
     """The usage counters a rollback of this create changes."""
     return QUOTAS.get(str((header.detail or {}).get("entity")), [])
 
 
-def roll_back(tenant: str, header: PendingWork, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
+def roll_back(tenant: str, header: PendingItem, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
     """Delete what the uncompleted create's committed steps created, newest step first; then its journal.
     False when `has_time` ran out first: the records not yet done stay, and the next run goes on."""
     delete = _deleters()[header.detail["entity"]]
@@ -75,7 +75,7 @@ def roll_back(tenant: str, header: PendingWork, now: int, has_time: Callable[[],
     return True
 
 
-def drop_part(tenant: str, part: PendingWork, now: int) -> None:
+def drop_part(tenant: str, part: PendingItem, now: int) -> None:
     """A record whose header is gone: its create completed (or was rolled back), nothing to take back."""
     header_key = part.key.rsplit("#", 1)[0]
     if pending.get(tenant, header_key) is None:

@@ -20,7 +20,6 @@ import functools
 import re
 import uuid
 from collections import Counter as Tally
-from typing import Any
 from urllib.parse import quote, unquote
 
 from chalicelib import clock, errors
@@ -29,6 +28,7 @@ from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.catalog_entities import Artifact, SoftwareModule, SoftwareModuleType
 from chalicelib.domain.changes import Add, Exists, Missing, eq
 from chalicelib.domain.listing import Paging
+from chalicelib.domain.pending import PendingItem
 from chalicelib.services import bulk_creates, catalog_lists, catalog_metadata, catalog_types, quotas
 from chalicelib.store import blobs, catalog, counters, pending
 from chalicelib.store.all_or_nothing import AllOrNothing
@@ -216,14 +216,14 @@ def finish_purge(tenant: str, sm_id: int) -> None:
             raise
 
 
-def reap_object(tenant: str, work: Any, now: int) -> None:
+def reap_object(tenant: str, work: PendingItem, now: int) -> None:
     """An artifact's bytes whose upload or delete did not finish: kept if the artifact exists, else deleted."""
     if catalog.artifact_of_s3_key(tenant, work.ref) is None:
         blobs.delete(work.ref)
     pending.delete(tenant, work.key)
 
 
-def reap_upload(tenant: str, work: Any, now: int) -> None:
+def reap_upload(tenant: str, work: PendingItem, now: int) -> None:
     """A direct upload whose URL has expired: whatever was staged and not completed is abandoned."""
     for key in blobs.keys_under(work.ref, limit=1000):
         blobs.delete(key)

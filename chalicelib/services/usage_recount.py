@@ -14,8 +14,9 @@ the work item stays and the next run counts again. A count that does not fit one
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
+from chalicelib.domain.pending import PendingItem
 from chalicelib.store import pending, usage_counts
 
 KIND = "recount"
@@ -28,7 +29,7 @@ def mark(tenant: str, quotas: Iterable[str], now: int) -> None:
             pending.put(pending.new(tenant, KIND, quota, now, delay_ms=0))
 
 
-def recount(tenant: str, work: Any, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
+def recount(tenant: str, work: PendingItem, now: int, has_time: Callable[[], bool] = lambda: True) -> bool:
     """Count and correct one counter (`work`: its store.pending item); False when it must go on or start again
     later (its work item stays)."""
     quota = work.ref

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from chalicelib.domain.pending import PendingItem
 from chalicelib.store import paging
 from chalicelib.store.tables import PendingWork, pad
 from chalicelib.store.tx import Tx
@@ -50,9 +51,10 @@ def put(work: PendingWork) -> PendingWork:
     return work
 
 
-def note_progress(work: PendingWork, detail: Any) -> None:
+def note_progress(work: PendingItem, detail: Any) -> None:
     """Replace the item's detail with what is left to do, so a retry does not start over."""
-    work.update(actions=[PendingWork.detail.set(detail)])
+    PendingWork(work.tenant, work.key).update(actions=[PendingWork.detail.set(detail)])
+    work.detail = detail
 
 
 def delete(tenant: str, key: str) -> None:
