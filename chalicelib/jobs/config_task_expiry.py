@@ -4,8 +4,8 @@ one Query on the sparse retention index plus batched reads and deletes: the cost
 what is kept (services.workflow.expire_tasks, whose steps are each idempotent, so a redelivered unit completes
 what an earlier delivery left and counts only what it deleted itself).
 
-Not yet paged: the service deletes everything due of the tenant in one go (a tenant with very many expired
-tasks needs more than one delivery; each one makes progress).
+A unit works in batches of 100 due tasks while its budget has time; with due tasks left it hands on to a
+continuation, which needs no position (deleted tasks leave the index: what is still due comes first).
 """
 from __future__ import annotations
 
@@ -19,4 +19,9 @@ EMPTY = {"deleted": 0}
 
 
 def work(tenant: str, shard: None, now: int, after: Any, budget: Budget) -> tuple[dict[str, int], Any]:
-    return {"deleted": workflow.expire_tasks(tenant, now)}, None
+    def another_batch() -> bool:  # each batch counts as a page of the unit's budget
+        budget.read_page()
+        return budget.next_page()
+
+    deleted, more = workflow.expire_tasks(tenant, now, another_batch)
+    return {"deleted": deleted}, ({"more": True} if more else None)

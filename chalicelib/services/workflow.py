@@ -282,7 +282,10 @@ def task_retention_days(tenant: str) -> int:
     return int(entry.value) if not entry.is_global else config.settings().config_task_retention_days
 
 
-def expire_tasks(tenant: str, now: int) -> int:
+RETENTION_BATCH = 100  # due tasks read (one BatchGetItem) and deleted together
+
+
+def expire_tasks(tenant: str, now: int, has_time: Callable[[], bool] = lambda: True) -> tuple[int, bool]:
     """Delete the tenant's configuration tasks created more than the retention ago, whatever their state.
 
     The sparse retention index yields only what is due (the cost follows what is deleted, never the
@@ -292,17 +295,22 @@ def expire_tasks(tenant: str, now: int) -> int:
     copies it took are released unless its device's actual configuration still names them, then the task
     is deleted. A run that stops half-way leaves what the next run completes. Files, revisions and the
     recorded actual configuration stay.
+
+    Answers (deleted, more): `more` when it stopped because `has_time` said so with due tasks left (deleted
+    tasks leave the index, so going on needs no position: the next Query starts at what is still due).
     """
     days = task_retention_days(tenant)
     due = repo.due_for_retention(tenant, now - days * DAY_MS)
     deleted = 0
-    while keys := list(itertools.islice(due, 100)):
+    while keys := list(itertools.islice(due, RETENTION_BATCH)):
         closed = [_closed(task, days, now) for task in repo.fetch_keys(keys)]
         for task in closed:
             if task is not None:
                 device_configuration.release_task_copies(task)
         deleted += repo.delete_many((t.tenant, t.sk) for t in closed if t is not None)
-    return deleted
+        if not has_time():
+            return deleted, next(due, None) is not None
+    return deleted, False
 
 
 def _closed(task: WorkflowInstance, days: int, now: int) -> WorkflowInstance | None:

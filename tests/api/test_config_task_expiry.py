@@ -211,3 +211,25 @@ def test_schedule_is_registered_and_invocable(client, aws_env):
     answer = client.lambda_.invoke("jobs_worker", sqs_event).payload  # the worker, as Lambda calls it
     assert answer["jobs"] == {"config_task_expiry": {"deleted": 1}} and answer["batchItemFailures"] == []
     assert workflow.task_retention_days("DEFAULT") == 90
+
+
+def test_a_unit_stops_at_its_budget_and_a_continuation_deletes_the_rest(client, aws_env, monkeypatch):
+    from chalicelib import clock, config
+    from chalicelib.services import workflow
+
+    monkeypatch.setattr(workflow, "RETENTION_BATCH", 2)
+    monkeypatch.setenv("SKYHAWK_JOBS_PAGES_PER_MESSAGE", "1")
+    config.reset()
+    clock.set_now(T0)
+    token = make_device("dev-1")
+    f = file_with_head(client, "/dev-1/a.json", b"v1")
+    tasks_in_every_state(client, token, [{"name": "a", "uri": head_uri(f["id"])}])
+    clock.set_now(T0 + 90 * DAY)
+
+    assert jobs_queue.fire("config_task_expiry")["enqueued"] >= 1
+    first = jobs_queue.work_once(None)  # one batch of 2, then the budget is spent
+    assert len(task_ids(client)) == 4
+    continuation = [b for b in jobs_queue.queued() if b.get("job") == "config_task_expiry"]
+    assert len(continuation) == 1 and continuation[0]["part"] == 1, (first, continuation)
+    assert jobs_queue.drain()["config_task_expiry"] == {"deleted": 4}
+    assert task_ids(client) == set() and jobs_queue.queued() == []
