@@ -152,3 +152,17 @@ def ddi_get(client, controller_id: str, token: str, path: str, status: int = 200
     resp = client.http.get(f"/{TENANT}/controller/v1/{controller_id}{path}", headers={**device(token), **hdrs})
     assert resp.status_code == status, resp.body
     return resp
+
+
+def closed_actions(client, count: int, finish_with: str = "failure") -> list[tuple[str, int]]:
+    """`count` targets c0, c1, ..., each with one action the device closed (ERROR by default)."""
+    enable_target_tokens(client)
+    ds_id, _ = release(client)
+    ids = []
+    for i in range(count):
+        cid = f"c{i}"
+        create_target(client, cid, f"tok-{cid}")
+        action_id = assign(client, ds_id, cid)["assignedActions"][0]["id"]
+        feedback(client, cid, f"tok-{cid}", action_id, "closed", finish_with)
+        ids.append((cid, action_id))
+    return ids

@@ -168,19 +168,6 @@ def test_a_unit_stops_when_the_invocations_time_runs_low_and_goes_on_in_a_contin
     assert all(steps.target(client, cid)["pollStatus"]["overdue"] for cid in crowded)
 
 
-def _closed_actions(client, count: int) -> list[tuple[str, int]]:
-    steps.enable_target_tokens(client)
-    ds_id, _ = steps.release(client)
-    closed = []
-    for i in range(count):
-        cid = f"c{i}"
-        steps.create_target(client, cid, f"tok-{cid}")
-        action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
-        steps.feedback(client, cid, f"tok-{cid}", action_id, "closed", "failure")
-        closed.append((cid, action_id))
-    return closed
-
-
 def _action_counts(controller_ids) -> list[int]:
     from chalicelib.store import targets as target_store
     return [target_store.find(TENANT, cid).action_count for cid in controller_ids]
@@ -189,7 +176,7 @@ def _action_counts(controller_ids) -> list[int]:
 def test_a_redelivered_unit_counts_and_deletes_nothing_twice(client):
     start = clock.now_ms()
     clock.set_now(start)
-    closed = _closed_actions(client, 3)
+    closed = steps.closed_actions(client, 3)
     ds_id, _ = steps.release(client, name="next", version="2")
     open_action = steps.assign(client, ds_id, "c0")["assignedActions"][0]["id"]  # stays
     steps.put_config(client, "action.cleanup.enabled", True)
@@ -217,7 +204,7 @@ def test_a_redelivered_unit_counts_and_deletes_nothing_twice(client):
 def test_cleanup_continues_through_its_statuses_and_pages(client, monkeypatch):
     start = clock.now_ms()
     clock.set_now(start)
-    closed = _closed_actions(client, INDEX_SHARDS + 1)  # one shard holds two of them (shard = id mod 16)
+    closed = steps.closed_actions(client, INDEX_SHARDS + 1)  # one shard holds two of them (shard = id mod 16)
     steps.put_config(client, "action.cleanup.enabled", True)
     steps.put_config(client, "action.cleanup.actionExpiry", DAY)
     steps.put_config(client, "action.cleanup.actionStatus", "CANCELED,ERROR")

@@ -8,24 +8,10 @@ from tests.conftest import ADMIN
 DAY = 86_400_000
 
 
-def _closed_actions(client, count, finish_with="failure"):
-    """`count` targets, each with one action closed by the device (ERROR by default)."""
-    steps.enable_target_tokens(client)
-    ds_id, _ = steps.release(client)
-    ids = []
-    for i in range(count):
-        cid = f"c{i}"
-        steps.create_target(client, cid, f"tok-{cid}")
-        action_id = steps.assign(client, ds_id, cid)["assignedActions"][0]["id"]
-        steps.feedback(client, cid, f"tok-{cid}", action_id, "closed", finish_with)
-        ids.append((cid, action_id))
-    return ids
-
-
 def test_cleanup_disabled_by_default(client):
     start = clock.now_ms()
     clock.set_now(start)
-    _closed_actions(client, 1)
+    steps.closed_actions(client, 1)
     clock.set_now(start + 40 * DAY)
     assert run_job(client, "action_cleanup") == {"deleted": 0}
 
@@ -33,7 +19,7 @@ def test_cleanup_disabled_by_default(client):
 def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dynamo_calls):
     start = clock.now_ms()
     clock.set_now(start)
-    errored = _closed_actions(client, 2)
+    errored = steps.closed_actions(client, 2)
     ds_id, _ = steps.release(client, name="fin", version="9")
     steps.create_target(client, "fin", "tok-fin")
     finished = steps.assign(client, ds_id, "fin")["assignedActions"][0]["id"]
