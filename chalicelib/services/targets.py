@@ -12,7 +12,7 @@ from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import all_or_nothing, counters, pending, security_tokens
+from chalicelib.store import all_or_nothing, counters, pending, security_tokens, target_metadata
 from chalicelib.store import targets as store
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
@@ -280,6 +280,7 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     device_configuration.forget_device(tenant, controller_id)
     tx = Tx().delete(store.key_only(tenant, controller_id), condition=changes.eq("deletion", key),
                      add_version_condition=False)
+    tx.delete(target_metadata.key_only(tenant, controller_id), add_version_condition=False)  # with its target
     pending.remove(tx, tenant, key)
     try:
         tx.commit()
