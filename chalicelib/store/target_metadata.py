@@ -20,3 +20,10 @@ def find(tenant: str, controller_id: str) -> domain.TargetMetadata:
 def key_only(tenant: str, controller_id: str) -> domain.TargetMetadata:
     """The item named by its key alone (the target's deletion removes it without a version)."""
     return domain.TargetMetadata(domain.metadata_owner(tenant), controller_id)
+
+
+def maps_of_tenant(tenant: str) -> dict[str, dict[str, dict]]:
+    """controllerId -> metadata map of every target of the tenant that has metadata: one Query of the
+    metadata partition (its cost grows with the targets that have metadata, not with all targets)."""
+    return {item.controller_id: dict(item.metadata.as_dict() if item.metadata else {})
+            for item in TargetMetadata.query(domain.metadata_owner(tenant))}

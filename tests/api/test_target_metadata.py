@@ -25,6 +25,8 @@ def test_create_answers_201_with_the_created_entries_and_stores_them(client):
     assert body(resp) == [{"key": "owner", "value": "ops"}, {"key": "site", "value": "berlin"}]
     assert _stored() == {"owner": {"value": "ops"}, "site": {"value": "berlin"}}
     assert post(client, BASE, []).status_code == 201  # hawkBit accepts an empty array: nothing to add
+    link = body(get(client, f"{TARGETS}/dev-1"))["_links"]["metadata"]["href"]
+    assert link == "http://localhost/rest/v1/targets/dev-1/metadata?offset=0&limit=50"
 
 
 def test_list_pages_sorts_and_filters(client):
@@ -193,3 +195,50 @@ def test_metadata_stays_off_the_target_item_the_poll_reads(client):
     assert len(_stored()) == 50
     listed = body(get(client, TARGETS))
     assert [t["controllerId"] for t in listed["content"]] == ["dev-1"] and listed["total"] == 1
+
+
+def test_idle_poll_with_full_metadata_still_reads_half_a_unit(client, capacity_units):
+    """The quota's worth of metadata (100 entries of 1,000 characters) leaves the idle poll one GetItem of
+    under 4 KB: 0.5 read units (tests/api/test_capacity_budgets.py)."""
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "dev-1", "tok-1")
+    assert post(client, BASE, [{"key": f"key-{i}", "value": "v" * 1000} for i in range(100)]).status_code == 201
+    steps.poll(client, "dev-1", "tok-1")
+    capacity_units.reset()
+    with capacity_units:
+        steps.poll(client, "dev-1", "tok-1")
+    assert capacity_units.totals() == {"rru": 0.5, "wru": 0, "index_wru": 0, "calls": {"GetItem": 1}}
+
+
+def test_targets_list_filters_by_metadata(client, dynamo_calls):
+    for cid in ("dev-1", "dev-2", "dev-3"):
+        steps.create_target(client, cid)
+    post(client, BASE, [{"key": "site", "value": "berlin"}, {"key": "tier", "value": "gold"}])
+    post(client, f"{TARGETS}/dev-2/metadata", [{"key": "site", "value": "paris"}])
+
+    def ids(q: str) -> list[str]:
+        resp = get(client, f"{TARGETS}?q={q}")
+        assert resp.status_code == 200, resp.body
+        return [t["controllerId"] for t in body(resp)["content"]]
+
+    assert ids("metadata.site==berlin") == ["dev-1"]
+    assert ids("metadata.site==*") == ["dev-1", "dev-2"]
+    assert ids("metadata.site!=berlin") == ["dev-2", "dev-3"]
+    assert ids("metadata.site==paris,metadata.tier==gold") == ["dev-1", "dev-2"]
+    assert ids("metadata.tier==gold;name==dev-2") == []
+    dynamo_calls.reset()
+    assert ids("name==dev-3") == ["dev-3"]
+    assert dynamo_calls.calls["Query"] == 1  # the targets only: no metadata read for a query without it
+    dynamo_calls.reset()
+    assert ids("metadata.site==paris") == ["dev-2"]
+    assert dynamo_calls.calls["Query"] == 2  # the targets and, once, the tenant's metadata items
+
+
+def test_assigned_targets_of_a_set_filter_by_metadata(client):
+    ds_id, _ = steps.release(client)
+    for cid in ("dev-1", "dev-2"):
+        steps.create_target(client, cid)
+    steps.assign(client, ds_id, "dev-1", "dev-2")
+    post(client, BASE, [{"key": "site", "value": "berlin"}])
+    resp = get(client, f"/rest/v1/distributionsets/{ds_id}/assignedTargets?q=metadata.site==berlin")
+    assert resp.status_code == 200 and [t["controllerId"] for t in body(resp)["content"]] == ["dev-1"]
