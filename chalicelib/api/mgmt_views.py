@@ -52,6 +52,7 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
         "installedDS": {"href": f"{href}/installedDS"},
         "attributes": {"href": f"{href}/attributes"},
         "actions": {"href": f"{href}/actions?offset=0&limit=50&sort=id%3ADESC"},
+        "metadata": {"href": f"{href}/metadata?offset=0&limit=50"},
     }
     if flow:
         body["_links"]["autoConfirm"] = {"href": f"{href}/autoConfirm"}

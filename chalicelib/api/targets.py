@@ -4,12 +4,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.catalog_views import paged
+from chalicelib.api.catalog_views import metadata_json, paged, path_text
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, auto_confirm_json, status_json, targets_json
+from chalicelib.domain import catalog as catalog_rules
+from chalicelib.domain.listing import Paging
 from chalicelib.domain.numbers import is_int64
 from chalicelib.services import actions as action_service
-from chalicelib.services import confirmation, deployment
+from chalicelib.services import catalog_metadata, confirmation, deployment, target_metadata
 from chalicelib.services import targets as target_service
 
 bp = Blueprint(__name__)
@@ -172,3 +174,44 @@ def assign_ds(target_id):
     offline = (query(bp).get("offline") or "false").lower() == "true"
     result = deployment.assign_to_target(who.tenant, target_id, assignments, who.username, offline=offline)
     return json_response(assignment_json(result, base_url(bp)))
+
+
+# --- metadata: permissions as hawkBit's TargetManagement (READ_REPOSITORY / UPDATE_REPOSITORY) ----------
+@route(bp, BASE + "/{target_id}/metadata")
+def list_metadata(target_id):
+    who = principal(bp, "READ_REPOSITORY")
+    params = query(bp)
+    paging = Paging.parse(params, catalog_metadata.SORTABLE, "key:ASC")
+    entries, total = target_metadata.page(who.tenant, target_id, params.get("q"), paging)
+    return json_response(paged([metadata_json(e, False) for e in entries], total))
+
+
+@route(bp, BASE + "/{target_id}/metadata", methods=["POST"])
+def create_metadata(target_id):
+    who = principal(bp, "UPDATE_REPOSITORY")
+    entries = catalog_rules.metadata_entries(json_body(bp, list), with_target_visible=False)
+    created = target_metadata.create(who.tenant, target_id, entries, who.username)
+    return json_response([metadata_json(e, False) for e in created], status=201)
+
+
+@route(bp, BASE + "/{target_id}/metadata/{key}")
+def get_metadata(target_id, key):
+    who = principal(bp, "READ_REPOSITORY")
+    entry = target_metadata.get(who.tenant, target_id, path_text(key))
+    # hawkBit's getMetadataValue produces application/json only (as for distribution sets).
+    return json_response(metadata_json(entry, False), content_type="application/json")
+
+
+@route(bp, BASE + "/{target_id}/metadata/{key}", methods=["PUT"])
+def update_metadata(target_id, key):
+    who = principal(bp, "UPDATE_REPOSITORY")
+    body = json_body(bp, dict)
+    return json_response(metadata_json(target_metadata.update(who.tenant, target_id, path_text(key), body,
+                                                              who.username), False))
+
+
+@route(bp, BASE + "/{target_id}/metadata/{key}", methods=["DELETE"])
+def delete_metadata(target_id, key):
+    who = principal(bp, "UPDATE_REPOSITORY")
+    target_metadata.delete(who.tenant, target_id, path_text(key), who.username)
+    return empty(200)

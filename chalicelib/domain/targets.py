@@ -48,6 +48,33 @@ class Target:
     version: int | None = None
 
 
+
+def metadata_owner(tenant: str) -> str:
+    """The partition of a tenant's target metadata items (tenant names never hold '#', auth.valid_tenant)."""
+    return f"{tenant}#metadata"
+
+
+@dataclass
+class TargetMetadata:
+    """A target's metadata map (key -> {"value"}), one item beside the target item, keyed by the target.
+
+    Not on the target item: hawkBit allows 100 entries of up to 128 + 4,000 characters per target, far past
+    the 4 KB an idle poll reads for one half read unit (its one GetItem of the target item); a separate item
+    costs only the metadata's own reads and writes. One item per target (not one per entry) keeps the quota
+    and duplicate checks a single conditional write, as the catalogue's metadata maps do.
+    """
+    owner: str  # metadata_owner(tenant)
+    controller_id: str
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_modified_at: int = 0
+    last_modified_by: str = ""
+    version: int | None = None
+
+    @property
+    def id(self) -> str:  # how quota messages name the owner (services/catalog_metadata.py)
+        return self.controller_id
+
+
 def ds_key(tenant: str, ds_id: int) -> str:
     """The key of the assigned/installed-set indexes: sets are numbered per tenant."""
     return f"{tenant}#{int(ds_id)}"

@@ -12,7 +12,7 @@ from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import all_or_nothing, counters, pending, security_tokens
+from chalicelib.store import all_or_nothing, counters, pending, security_tokens, target_metadata
 from chalicelib.store import targets as store
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
@@ -29,7 +29,7 @@ device_configuration = lazy_import("chalicelib.services.device_configuration")
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
                  "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
-                 "lastcontrollerrequestat", "address"}
+                 "lastcontrollerrequestat", "address", "metadata.*"}
 SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
                "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
                "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
@@ -280,6 +280,7 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     device_configuration.forget_device(tenant, controller_id)
     tx = Tx().delete(store.key_only(tenant, controller_id), condition=changes.eq("deletion", key),
                      add_version_condition=False)
+    tx.delete(target_metadata.key_only(tenant, controller_id), add_version_condition=False)  # with its target
     pending.remove(tx, tenant, key)
     try:
         tx.commit()
@@ -289,8 +290,8 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     return True
 
 
-def search_view(target: Target) -> dict[str, Any]:
-    """The fields RSQL and sort see (hawkBit TargetFields)."""
+def search_view(target: Target, metadata: dict[str, dict] | None = None) -> dict[str, Any]:
+    """The fields RSQL and sort see (hawkBit TargetFields); `metadata` (its map) only when a query names it."""
     return {
         "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
         "name": target.name, "description": target.description, "createdat": target.created_at,
@@ -302,6 +303,7 @@ def search_view(target: Target) -> dict[str, Any]:
         "lastcontrollerrequestat": target.last_request_at, "lastControllerRequestAt": target.last_request_at,
         "attribute": dict(target.attributes or {}),
         "assignedds": {"id": target.assigned_ds}, "installedds": {"id": target.installed_ds},
+        "metadata": {key: entry.get("value") for key, entry in (metadata or {}).items()},
     }
 
 
@@ -318,21 +320,26 @@ def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int
             if index >= paging.offset:
                 content.append(target)
         return content, counters.usage(tenant, "TARGET")
-    return filter_and_page(store.query_all(tenant), query, paging)
+    return filter_and_page(tenant, store.query_all(tenant), query, paging)
 
 
 def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]) -> tuple[list[Target], int]:
     """The targets a set is assigned to (or installed on), from the set's index: `q=` filters as it reads."""
     paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
     found = store.by_installed_ds(tenant, ds_id) if installed else store.by_assigned_ds(tenant, ds_id)
-    return filter_and_page(found, params.get("q"), paging)
+    return filter_and_page(tenant, found, params.get("q"), paging)
 
 
-def filter_and_page(items: Iterable[Target], query: str | None, paging: "listing.Paging") -> tuple[list[Target], int]:
+def filter_and_page(tenant: str, items: Iterable[Target], query: str | None,
+                    paging: "listing.Paging") -> tuple[list[Target], int]:
     node = rsql.parse(query, SEARCH_FIELDS) if query else None
+    # Metadata lives beside the targets (domain/targets.py TargetMetadata): read, in one Query of the tenant's
+    # metadata items, only for a query that names `metadata.<key>`.
+    asks_metadata = node is not None and any(f.startswith("metadata.") for f in node.fields())
+    metadata = target_metadata.maps_of_tenant(tenant) if asks_metadata else {}
     matched = []
     for target in items:
-        view = search_view(target)
+        view = search_view(target, metadata.get(target.controller_id))
         if node is None or node.matches(rsql.dict_lookup(view)):
             matched.append((view, target))
     views = [v for v, _ in matched]

@@ -266,6 +266,19 @@ class TargetPresence(Model):
     action_count = NumberAttribute(null=True)
 
 
+
+class TargetMetadata(Model):
+    """A target's metadata map, beside its target in the targets table but under the partition
+    `<tenant>#metadata` (domain/targets.py TargetMetadata says why it is not on the target item): a Query of
+    the tenant's targets never meets it, and it is in none of the targets' indexes."""
+    Meta = _meta("targets")
+    owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
+    controller_id = UnicodeAttribute(range_key=True)
+    metadata: MapAttribute[str, Any] = MapAttribute(default=dict)  # key -> {"value": str}
+    last_modified_at = NumberAttribute(null=True)
+    last_modified_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
 # --- actions and their status history ---------------------------------------------------------------
 class ActionsByTenantIndex(GlobalSecondaryIndex):
     """The tenant's actions by id, keys only (completed with BatchGetItem), over INDEX_SHARDS key ranges."""
@@ -469,6 +482,7 @@ def _register_entities() -> None:
     from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
     records.register(targets.Target, Target)
+    records.register(targets.TargetMetadata, TargetMetadata)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)
     from chalicelib.domain import catalog_entities as catalog
