@@ -4,13 +4,16 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.catalog_views import paged
+from chalicelib.api.catalog_views import paged, tag_json
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, auto_confirm_json, status_json, targets_json
 from chalicelib.domain.numbers import is_int64
+from chalicelib.lazy import lazy_import
 from chalicelib.services import actions as action_service
 from chalicelib.services import confirmation, deployment
 from chalicelib.services import targets as target_service
+
+tag_service = lazy_import("chalicelib.services.target_tags")
 
 bp = Blueprint(__name__)
 BASE = "/rest/v1/targets"
@@ -59,6 +62,13 @@ def delete_target(target_id):
 def target_attributes(target_id):
     who = principal(bp, "READ_TARGET")
     return json_response(dict(target_service.get(who.tenant, target_id).attributes or {}))
+
+
+@route(bp, BASE + "/{target_id}/tags")
+def target_tags(target_id):
+    who = principal(bp, "READ_TARGET")
+    root = base_url(bp)
+    return json_response([tag_json(tag, root) for tag in tag_service.tags_of(who.tenant, target_id)])
 
 
 @route(bp, BASE + "/{target_id}/actions")

@@ -13,6 +13,7 @@ from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, counters, pending, security_tokens
+from chalicelib.store import target_tags as tag_store
 from chalicelib.store import targets as store
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
@@ -29,7 +30,7 @@ device_configuration = lazy_import("chalicelib.services.device_configuration")
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
                  "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
-                 "lastcontrollerrequestat", "address"}
+                 "lastcontrollerrequestat", "address", "tag"}
 SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
                "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
                "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
@@ -289,9 +290,11 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     return True
 
 
-def search_view(target: Target) -> dict[str, Any]:
-    """The fields RSQL and sort see (hawkBit TargetFields)."""
+def search_view(target: Target, tag_names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The fields RSQL and sort see (hawkBit TargetFields); `tag` is the names of its tags (`tag_names`: id ->
+    name, given when the query filters on tags)."""
     return {
+        "tag": [tag_names[int(i)] for i in target.tags or [] if int(i) in tag_names] if tag_names else [],
         "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
         "name": target.name, "description": target.description, "createdat": target.created_at,
         "createdAt": target.created_at, "createdby": target.created_by, "createdBy": target.created_by,
@@ -318,21 +321,24 @@ def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int
             if index >= paging.offset:
                 content.append(target)
         return content, counters.usage(tenant, "TARGET")
-    return filter_and_page(store.query_all(tenant), query, paging)
+    return filter_and_page(tenant, store.query_all(tenant), query, paging)
 
 
 def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]) -> tuple[list[Target], int]:
     """The targets a set is assigned to (or installed on), from the set's index: `q=` filters as it reads."""
     paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
     found = store.by_installed_ds(tenant, ds_id) if installed else store.by_assigned_ds(tenant, ds_id)
-    return filter_and_page(found, params.get("q"), paging)
+    return filter_and_page(tenant, found, params.get("q"), paging)
 
 
-def filter_and_page(items: Iterable[Target], query: str | None, paging: "listing.Paging") -> tuple[list[Target], int]:
+def filter_and_page(tenant: str, items: Iterable[Target], query: str | None,
+                    paging: "listing.Paging") -> tuple[list[Target], int]:
     node = rsql.parse(query, SEARCH_FIELDS) if query else None
+    # Tags are kept on targets by id: a query naming `tag` reads the tenant's tags once (at most TARGET_TAG).
+    tag_names = {t.id: t.name for t in tag_store.all_of(tenant)} if query and "tag" in query.lower() else None
     matched = []
     for target in items:
-        view = search_view(target)
+        view = search_view(target, tag_names)
         if node is None or node.matches(rsql.dict_lookup(view)):
             matched.append((view, target))
     views = [v for v, _ in matched]
