@@ -75,7 +75,8 @@ def assigned_targets(tag_id):
     return json_response(paged(targets_json(content, who, base_url(bp)), total))
 
 
-@route(bp, BASE + "/{tag_id}/assigned", methods=["PUT"])
+# PUT as the documented API; POST as hawkBit's newest release takes it.
+@route(bp, BASE + "/{tag_id}/assigned", methods=["PUT", "POST"])
 def assign_targets(tag_id):
     who = principal(bp, "UPDATE_TARGET")
     policy = query(bp).get("onNotFoundPolicy") or "FAIL"

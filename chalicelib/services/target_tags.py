@@ -163,10 +163,10 @@ def _assignment(tenant: str, tag_id: int, controller_ids: list[str], policy: str
     found = target_store.find_many(tenant, wanted)
     missing = [cid for cid in wanted if cid not in found]
     if missing and policy == "FAIL":
-        raise errors.EntityNotFound.of("Target", missing if len(missing) > 1 else missing[0])
+        raise errors.EntityNotFound.of("Target", missing)  # hawkBit names them all, as a list
     _change_targets(tenant, [cid for cid in wanted if cid in found], tag_id, assign)
     if missing and policy == "ON_WHAT_FOUND_AND_FAIL":
-        raise errors.EntityNotFound.of("Target", missing if len(missing) > 1 else missing[0])
+        raise errors.EntityNotFound.of("Target", missing)  # hawkBit names them all, as a list
 
 
 def _change_targets(tenant: str, controller_ids: list[str], tag_id: int, assign: bool) -> None:
