@@ -14,6 +14,7 @@ from chalicelib.api import (
     softwaremoduletypes,
     system,
     targets,
+    targettags,
     users,
     workflow,
 )
@@ -42,6 +43,7 @@ app.register_blueprint(softwaremodules.bp)
 app.register_blueprint(distributionsettypes.bp)
 app.register_blueprint(distributionsets.bp)
 app.register_blueprint(targets.bp)
+app.register_blueprint(targettags.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
     from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
     from chalicelib.domain.listing import Paging
+    from chalicelib.domain.target_tags import TargetTag
 
 
 def audit(entity: Any) -> dict[str, Any]:
@@ -64,3 +65,13 @@ def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, 
     if with_target_visible:
         body["targetVisible"] = bool(entry.target_visible)
     return body
+
+
+def tag_json(tag: TargetTag, root: str, detailed: bool = False) -> dict[str, Any]:
+    """hawkBit MgmtTag; a single tag (GET, PUT) also links its assigned targets."""
+    href = f"{root}/rest/v1/targettags/{int(tag.id)}"
+    links = {"self": {"href": href}}
+    if detailed:
+        links["assignedTargets"] = {"href": f"{href}/assigned?offset=0&limit=50"}
+    return without_none({**audit(tag), "name": tag.name, "description": tag.description, "colour": tag.colour,
+                         "id": int(tag.id), "_links": links})

@@ -4,15 +4,18 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import errors
-from chalicelib.api.catalog_views import metadata_json, paged, path_text
+from chalicelib.api.catalog_views import metadata_json, paged, path_text, tag_json
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.mgmt_views import action_json, assignment_json, auto_confirm_json, status_json, targets_json
 from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.numbers import is_int64
+from chalicelib.lazy import lazy_import
 from chalicelib.services import actions as action_service
 from chalicelib.services import catalog_metadata, confirmation, deployment, target_metadata
 from chalicelib.services import targets as target_service
+
+tag_service = lazy_import("chalicelib.services.target_tags")
 
 bp = Blueprint(__name__)
 BASE = "/rest/v1/targets"
@@ -61,6 +64,13 @@ def delete_target(target_id):
 def target_attributes(target_id):
     who = principal(bp, "READ_TARGET")
     return json_response(dict(target_service.get(who.tenant, target_id).attributes or {}))
+
+
+@route(bp, BASE + "/{target_id}/tags")
+def target_tags(target_id):
+    who = principal(bp, "READ_TARGET")
+    root = base_url(bp)
+    return json_response([tag_json(tag, root) for tag in tag_service.tags_of(who.tenant, target_id)])
 
 
 @route(bp, BASE + "/{target_id}/actions")

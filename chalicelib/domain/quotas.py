@@ -47,6 +47,9 @@ MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000
 MAX_ARTIFACT_SIZE = 1073741824
 MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
 MAX_ACTION_HISTORY = 100
+# Tags of one target (skyhawk's own limit; hawkBit has none): the target item lists its tag ids and every idle
+# poll reads that item, whose budget is one GetItem of at most 4 KB. 50 ids take at most ~500 bytes.
+MAX_TAGS_PER_TARGET = 50
 # DynamoDB refuses items over 400 KB. Metadata lives as one map on its module or set item, whose other
 # attributes are bounded far below this; 100 entries of 4,000 characters (up to 4 bytes each) would not be.
 # Below half the item limit: a change rewrites the whole map, and moto (the tests' and `make run`'s

@@ -13,6 +13,7 @@ from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, counters, pending, security_tokens, target_metadata
+from chalicelib.store import target_tags as tag_store
 from chalicelib.store import targets as store
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
@@ -29,7 +30,7 @@ device_configuration = lazy_import("chalicelib.services.device_configuration")
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
                  "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
-                 "lastcontrollerrequestat", "address", "metadata.*"}
+                 "lastcontrollerrequestat", "address", "metadata.*", "tag"}
 SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
                "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
                "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
@@ -290,9 +291,12 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     return True
 
 
-def search_view(target: Target, metadata: dict[str, dict] | None = None) -> dict[str, Any]:
-    """The fields RSQL and sort see (hawkBit TargetFields); `metadata` (its map) only when a query names it."""
+def search_view(target: Target, metadata: dict[str, dict] | None = None,
+                tag_names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The fields RSQL and sort see (hawkBit TargetFields); `metadata` (its map) only when a query names it;
+    `tag` is the names of its tags (`tag_names`: id -> name, given when the query filters on tags)."""
     return {
+        "tag": [tag_names[int(i)] for i in target.tags or [] if int(i) in tag_names] if tag_names else [],
         "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
         "name": target.name, "description": target.description, "createdat": target.created_at,
         "createdAt": target.created_at, "createdby": target.created_by, "createdBy": target.created_by,
@@ -334,12 +338,14 @@ def filter_and_page(tenant: str, items: Iterable[Target], query: str | None,
                     paging: "listing.Paging") -> tuple[list[Target], int]:
     node = rsql.parse(query, SEARCH_FIELDS) if query else None
     # Metadata lives beside the targets (domain/targets.py TargetMetadata): read, in one Query of the tenant's
-    # metadata items, only for a query that names `metadata.<key>`.
-    asks_metadata = node is not None and any(f.startswith("metadata.") for f in node.fields())
-    metadata = target_metadata.maps_of_tenant(tenant) if asks_metadata else {}
+    # metadata items, only for a query that names `metadata.<key>`. Tags are kept on targets by id: a query
+    # naming `tag` reads the tenant's tags once (at most TARGET_TAG).
+    fields = {f.lower() for f in node.fields()} if node is not None else set()
+    metadata = target_metadata.maps_of_tenant(tenant) if any(f.startswith("metadata.") for f in fields) else {}
+    tag_names = {t.id: t.name for t in tag_store.all_of(tenant)} if "tag" in fields else None
     matched = []
     for target in items:
-        view = search_view(target, metadata.get(target.controller_id))
+        view = search_view(target, metadata.get(target.controller_id), tag_names)
         if node is None or node.matches(rsql.dict_lookup(view)):
             matched.append((view, target))
     views = [v for v, _ in matched]

@@ -235,6 +235,9 @@ class Target(Model):
     # Auto-confirmation while active: {initiator, remark, activatedAt, activatedBy}; absent when off.
     auto_confirm = JSONAttribute(null=True)
     action_count = NumberAttribute(default=0)
+    # Target tag ids, absent when none: bounded by quotas.MAX_TAGS_PER_TARGET so the item every idle poll
+    # reads stays within its 4 KB GetItem (ids, not names: a rename touches no target).
+    tags = ListAttribute(of=NumberAttribute, null=True)
     # Set while the target is being deleted (its tombstone): the key of the deletion's work item
     # (store.pending). Every read treats the target as gone; the item goes last, after its actions and
     # device data, so a new target of the same controllerId can only appear once nothing of this one is left.
@@ -458,6 +461,20 @@ class DistributionSet(_CatalogItem):
     version = VersionAttribute()
 
 
+class TargetTag(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "ttag#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
     Meta = _meta("catalog")
@@ -492,6 +509,8 @@ def _register_entities() -> None:
     records.register(catalog.DistributionSetType, DistributionSetType)
     records.register(catalog.DistributionSet, DistributionSet)
     records.register(users.User, User)
+    from chalicelib.domain import target_tags
+    records.register(target_tags.TargetTag, TargetTag)
     records.register(users.Role, Role)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 

@@ -1,6 +1,6 @@
 """Response bodies checked against hawkBit's OpenAPI documents (the DDI and Management API contract).
 
-The documents in `openapi/` are hawkBit's own, copied verbatim; `_patch_known_spec_bugs` corrects the two
+The documents in `openapi/` are hawkBit's own, copied verbatim; `_patch_known_spec_bugs` corrects the
 places where they contradict hawkBit's behaviour (see openapi/README.md). A response is checked when its
 request matches an operation of either document (path template + method) and the document declares a
 schema for its status code and a JSON media type: routes hawkBit does not have (skyhawk extensions,
@@ -43,6 +43,21 @@ def _patch_known_spec_bugs(name: str, doc: dict[str, Any]) -> None:
         value = schemas["MgmtSystemTenantConfigurationValue"]["properties"]["value"]
         assert value.get("type") == "object", "hawkbit-mgmt.json: tenant config value patch no longer applies"
         del value["type"]
+        # The target tag operations' error responses (401, 403, 405, 406, 409, 415, 429) declare the success
+        # body (MgmtTag, a list of them, a page of targets): springdoc's default for an @ApiResponse without
+        # content. hawkBit answers every error with ExceptionInfo, as its other resources declare.
+        patched = 0
+        for template, item in doc["paths"].items():
+            if not template.startswith("/rest/v1/targettags"):
+                continue
+            for operation in item.values():
+                for status, response in operation.get("responses", {}).items():
+                    declared = json.dumps(response.get("content", {}))
+                    if status.startswith("4") and "Mgmt" in declared and "ExceptionInfo" not in declared:
+                        response["content"] = {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/ExceptionInfo"}}}
+                        patched += 1
+        assert patched, "hawkbit-mgmt.json: target tag error body patch no longer applies"
     if name == "hawkbit-ddi.json":
         # DdiPolling.sleep's `pattern` is the literal text "HH:MM:SS" (meant as notation, not a regex): read
         # as a regex it refuses every real value such as "00:05:00".

@@ -1,0 +1,338 @@
+"""/rest/v1/targettags and /rest/v1/targets/{id}/tags: tags, their assignment, quotas, permissions, RSQL `tag`."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.domain import quotas
+from chalicelib.store import targets as target_store
+from tests.api import steps
+from tests.api.catalog_helpers import JSON, body, delete, error_code, get, post, put, usage, user_with
+
+TAGS = "/rest/v1/targettags"
+TARGETS = "/rest/v1/targets"
+
+
+def _tag(client, name: str, **extra) -> dict:
+    resp = post(client, TAGS, [{"name": name, **extra}])
+    assert resp.status_code == 201, resp.body
+    return body(resp)[0]
+
+
+def _targets(client, *ids: str) -> None:
+    resp = post(client, TARGETS, [{"controllerId": cid, "name": cid} for cid in ids])
+    assert resp.status_code == 201, resp.body
+
+
+def _stored_tags(controller_id: str) -> list[int] | None:
+    target = target_store.find("DEFAULT", controller_id)
+    assert target is not None
+    return target.tags
+
+
+def _assigned(client, tag_id: int, query: str = "") -> list[str]:
+    resp = get(client, f"{TAGS}/{tag_id}/assigned{query}")
+    assert resp.status_code == 200, resp.body
+    return [t["controllerId"] for t in body(resp)["content"]]
+
+
+def _names_of(client, controller_id: str) -> list[str]:
+    resp = get(client, f"{TARGETS}/{controller_id}/tags")
+    assert resp.status_code == 200, resp.body
+    return [t["name"] for t in body(resp)]
+
+
+def _assign(client, tag_id: int, ids, policy: str | None = None, method=put):
+    return method(client, f"{TAGS}/{tag_id}/assigned" + (f"?onNotFoundPolicy={policy}" if policy else ""), ids)
+
+
+def _unassign(client, tag_id: int, ids, policy: str | None = None):
+    path = f"{TAGS}/{tag_id}/assigned" + (f"?onNotFoundPolicy={policy}" if policy else "")
+    return client.http.delete(path, headers=JSON, body=json.dumps(ids))
+
+
+# --- tags -------------------------------------------------------------------------------------------
+def test_create_get_update_delete(client):
+    clock.set_now(1_700_000_000_000)
+    resp = post(client, TAGS, [{"name": "lab", "description": "in the lab", "colour": "#ff0000"}, {"name": "field"}])
+    assert resp.status_code == 201
+    lab, field = body(resp)
+    assert (lab["name"], lab["description"], lab["colour"]) == ("lab", "in the lab", "#ff0000")
+    assert lab["createdBy"] == lab["lastModifiedBy"] == "admin"
+    assert lab["createdAt"] == lab["lastModifiedAt"] == 1_700_000_000_000
+    assert lab["_links"]["self"]["href"].endswith(f"{TAGS}/{lab['id']}")
+    assert field["id"] == lab["id"] + 1 and "description" not in field and "colour" not in field
+    assert usage("TARGET_TAG") == 2
+
+    one = body(get(client, f"{TAGS}/{lab['id']}"))
+    assert {k: v for k, v in one.items() if k != "_links"} == {k: v for k, v in lab.items() if k != "_links"}
+    assert one["_links"]["assignedTargets"]["href"].endswith(f"{TAGS}/{lab['id']}/assigned?offset=0&limit=50")
+
+    clock.set_now(1_700_000_001_000)
+    resp = put(client, f"{TAGS}/{lab['id']}", {"name": "laboratory", "colour": "blue"})
+    assert resp.status_code == 200
+    updated = body(resp)
+    assert (updated["name"], updated["description"], updated["colour"]) == ("laboratory", "in the lab", "blue")
+    assert updated["lastModifiedAt"] == 1_700_000_001_000 and updated["createdAt"] == 1_700_000_000_000
+    # the old name is free again, the new one taken
+    assert post(client, TAGS, [{"name": "lab"}]).status_code == 201
+    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 409
+
+    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
+    resp = get(client, f"{TAGS}/{lab['id']}")
+    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
+    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 404
+    assert usage("TARGET_TAG") == 2
+    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 201  # its name is free again
+
+
+def test_list_paging_sorting_and_search(client):
+    for name, colour in (("alpha", "red"), ("beta", "green"), ("gamma", "red")):
+        _tag(client, name, colour=colour)
+    page = body(get(client, TAGS))
+    assert [t["name"] for t in page["content"]] == ["alpha", "beta", "gamma"] and page["total"] == 3
+    page = body(get(client, f"{TAGS}?sort=name:DESC&limit=2"))
+    assert [t["name"] for t in page["content"]] == ["gamma", "beta"] and page["total"] == 3 and page["size"] == 2
+    page = body(get(client, f"{TAGS}?offset=1&limit=1"))
+    assert [t["name"] for t in page["content"]] == ["beta"]
+    page = body(get(client, f"{TAGS}?q=colour==red"))
+    assert [t["name"] for t in page["content"]] == ["alpha", "gamma"] and page["total"] == 2
+    page = body(get(client, f"{TAGS}?q=name==g*"))
+    assert [t["name"] for t in page["content"]] == ["gamma"]
+    assert error_code(get(client, f"{TAGS}?q=bogus==1")) == "hawkbit.server.error.rest.param.rsqlInvalidField"
+    assert error_code(get(client, f"{TAGS}?sort=bogus:ASC")) == "hawkbit.server.error.rest.param.invalidField"
+
+
+def test_names_are_unique_and_a_refused_create_writes_nothing(client):
+    _tag(client, "lab")
+    resp = post(client, TAGS, [{"name": "new"}, {"name": "lab"}])
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    resp = post(client, TAGS, [{"name": "twice"}, {"name": "twice"}])
+    assert resp.status_code == 409
+    assert [t["name"] for t in body(get(client, TAGS))["content"]] == ["lab"] and usage("TARGET_TAG") == 1
+    other = _tag(client, "other")
+    resp = put(client, f"{TAGS}/{other['id']}", {"name": "lab"})
+    assert resp.status_code == 409
+    assert body(get(client, f"{TAGS}/{other['id']}"))["name"] == "other"
+
+
+@pytest.mark.parametrize("payload", [
+    [{"description": "no name"}], [{"name": ""}], [{"name": "x" * 65}], [{"name": "ok", "colour": "c" * 17}],
+    [{"name": "ok", "description": "d" * 513}], {"name": "not a list"}, ["not an object"], [{"name": ["x"]}],
+])
+def test_bad_tags_are_400_and_nothing_is_written(client, payload):
+    resp = post(client, TAGS, payload)
+    assert resp.status_code == 400, resp.body
+    assert body(get(client, TAGS))["total"] == 0 and usage("TARGET_TAG") == 0
+
+
+def test_bad_ids_and_updates(client):
+    tag = _tag(client, "lab")
+    assert get(client, f"{TAGS}/abc").status_code == 400
+    assert get(client, f"{TAGS}/999").status_code == 404
+    assert put(client, f"{TAGS}/999", {"name": "x"}).status_code == 404
+    assert put(client, f"{TAGS}/{tag['id']}", {"name": ""}).status_code == 400
+    assert put(client, f"{TAGS}/{tag['id']}", ["x"]).status_code == 400
+    assert body(get(client, f"{TAGS}/{tag['id']}"))["name"] == "lab"
+
+
+def test_target_tag_quota(client, monkeypatch):
+    monkeypatch.setenv("SKYHAWK_QUOTA_TARGET_TAG", "2")
+    _tag(client, "one")
+    resp = post(client, TAGS, [{"name": "two"}, {"name": "three"}])
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    _tag(client, "two")
+    resp = post(client, TAGS, [{"name": "three"}])
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert usage("TARGET_TAG") == 2 and body(get(client, TAGS))["total"] == 2
+    quota = body(get(client, "/rest/v1/system/quota/TARGET_TAG"))
+    assert (quota["limit"], quota["used"]) == (2, 2)
+
+
+def test_a_create_of_many_tags_takes_several_transactions(client):
+    resp = post(client, TAGS, [{"name": f"tag-{i:03d}"} for i in range(120)])
+    assert resp.status_code == 201 and len(body(resp)) == 120
+    assert body(get(client, f"{TAGS}?limit=500"))["total"] == 120 and usage("TARGET_TAG") == 120
+
+
+def test_permissions(client):
+    tag = _tag(client, "lab")
+    _targets(client, "d1")
+    reader = user_with(client, "reader", "READ_TARGET")
+    creator = user_with(client, "creator", "CREATE_TARGET")
+    updater = user_with(client, "updater", "READ_TARGET", "UPDATE_TARGET")
+    nobody = user_with(client, "nobody", "READ_REPOSITORY")
+    assert get(client, TAGS, headers=reader).status_code == 200
+    assert get(client, f"{TAGS}/{tag['id']}/assigned", headers=reader).status_code == 200
+    assert get(client, f"{TARGETS}/d1/tags", headers=reader).status_code == 200
+    resp = get(client, TAGS, headers=nobody)
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.insufficientPermission"
+    assert get(client, f"{TARGETS}/d1/tags", headers=nobody).status_code == 403
+    with_json = {**reader, "Content-Type": "application/json"}
+    assert post(client, TAGS, [{"name": "x"}], headers=with_json).status_code == 403
+    assert post(client, TAGS, [{"name": "x"}], headers={**creator, "Content-Type": "application/json"}).status_code \
+        == 201
+    assert put(client, f"{TAGS}/{tag['id']}", {"colour": "red"}, headers=with_json).status_code == 403
+    assert _assign(client, tag["id"], ["d1"]).status_code == 200
+    assert client.http.delete(f"{TAGS}/{tag['id']}/assigned/d1", headers=reader).status_code == 403
+    assert _stored_tags("d1") == [tag["id"]]
+    assert client.http.post(f"{TAGS}/{tag['id']}/assigned/d1", headers=updater).status_code == 200
+    assert delete(client, f"{TAGS}/{tag['id']}", headers=updater).status_code == 403
+    assert client.http.get(TAGS).status_code == 401
+
+
+# --- assignment --------------------------------------------------------------------------------------
+def test_assign_list_and_unassign(client):
+    lab, field = _tag(client, "lab"), _tag(client, "field")
+    _targets(client, "d1", "d2", "d3")
+    assert _assign(client, lab["id"], ["d1", "d2"]).status_code == 200
+    resp = client.http.post(f"{TAGS}/{field['id']}/assigned/d2", headers=JSON)
+    assert resp.status_code == 200 and not resp.body
+    assert _stored_tags("d1") == [lab["id"]] and _stored_tags("d2") == [lab["id"], field["id"]]
+    assert _stored_tags("d3") is None
+    assert _assigned(client, lab["id"]) == ["d1", "d2"]
+    page = body(get(client, f"{TAGS}/{lab['id']}/assigned?limit=1&offset=1&sort=controllerId:DESC"))
+    assert [t["controllerId"] for t in page["content"]] == ["d1"] and page["total"] == 2
+    assert _assigned(client, lab["id"], "?q=controllerId==d2") == ["d2"]
+    assert _names_of(client, "d2") == ["lab", "field"] and _names_of(client, "d3") == []
+    tags = body(get(client, f"{TARGETS}/d2/tags"))
+    assert tags[0]["id"] == lab["id"] and tags[0]["_links"]["self"]["href"].endswith(f"{TAGS}/{lab['id']}")
+
+    assert _assign(client, lab["id"], ["d1"]).status_code == 200  # again: no change
+    assert _stored_tags("d1") == [lab["id"]]
+    # hawkBit's newest release assigns a list with POST (its documented API: PUT)
+    assert _assign(client, lab["id"], ["d3"], method=post).status_code == 200
+    assert _stored_tags("d3") == [lab["id"]]
+    assert _unassign(client, lab["id"], ["d3"]).status_code == 200
+
+    assert _unassign(client, lab["id"], ["d1", "d2"]).status_code == 200
+    assert _stored_tags("d1") is None and _stored_tags("d2") == [field["id"]]
+    assert client.http.delete(f"{TAGS}/{field['id']}/assigned/d2", headers=JSON).status_code == 200
+    assert _stored_tags("d2") is None and _assigned(client, field["id"]) == []
+    assert get(client, f"{TAGS}/999/assigned").status_code == 404
+    assert get(client, f"{TARGETS}/nobody/tags").status_code == 404
+
+
+def test_missing_targets_and_the_not_found_policy(client):
+    tag = _tag(client, "lab")
+    _targets(client, "d1", "d2")
+    resp = _assign(client, tag["id"], ["d1", "ghost"])
+    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
+    assert body(resp)["parameters"][0] == "Target" and "ghost" in body(resp)["message"]
+    assert _stored_tags("d1") is None  # nothing written
+    resp = _assign(client, tag["id"], ["d1", "ghost"], "ON_WHAT_FOUND_AND_FAIL")
+    assert resp.status_code == 404 and _stored_tags("d1") == [tag["id"]]
+    assert _assign(client, tag["id"], ["d2", "ghost"], "ON_WHAT_FOUND_AND_SUCCESS").status_code == 200
+    assert _assigned(client, tag["id"]) == ["d1", "d2"]
+    assert client.http.post(f"{TAGS}/{tag['id']}/assigned/ghost", headers=JSON).status_code == 404
+    assert _assign(client, 999, ["d1"]).status_code == 404
+
+    assert _unassign(client, tag["id"], ["d1", "ghost"]).status_code == 404
+    assert _stored_tags("d1") == [tag["id"]]
+    assert _unassign(client, tag["id"], ["d1", "ghost"], "ON_WHAT_FOUND_AND_SUCCESS").status_code == 200
+    assert _unassign(client, tag["id"], ["d2", "ghost"], "ON_WHAT_FOUND_AND_FAIL").status_code == 404
+    assert _stored_tags("d1") is None and _stored_tags("d2") is None
+    assert client.http.delete(f"{TAGS}/{tag['id']}/assigned/ghost", headers=JSON).status_code == 404
+
+
+@pytest.mark.parametrize("payload,query", [
+    ({"controllerId": "d1"}, ""), ([1], ""), ([{"id": "d1"}], ""), (["d1"], "?onNotFoundPolicy=SOMETIMES"),
+])
+def test_bad_assignments_are_400_and_nothing_is_written(client, payload, query):
+    tag = _tag(client, "lab")
+    _targets(client, "d1")
+    resp = put(client, f"{TAGS}/{tag['id']}/assigned{query}", payload)
+    assert resp.status_code == 400, resp.body
+    assert _stored_tags("d1") is None
+
+
+def test_tags_per_target_are_bounded(client, monkeypatch):
+    monkeypatch.setattr(quotas, "MAX_TAGS_PER_TARGET", 2)
+    one, two, three = _tag(client, "one"), _tag(client, "two"), _tag(client, "three")
+    _targets(client, "d1", "d2")
+    assert _assign(client, one["id"], ["d1"]).status_code == 200
+    assert _assign(client, two["id"], ["d1"]).status_code == 200
+    resp = _assign(client, three["id"], ["d2", "d1"])
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert _stored_tags("d1") == [one["id"], two["id"]] and _stored_tags("d2") is None  # nothing written
+    assert _assign(client, two["id"], ["d1"]).status_code == 200  # already there: no more room needed
+
+
+def test_a_poll_of_a_target_with_the_most_tags_reads_half_a_unit(client, capacity_units):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "cu1", "tok-cu1")
+    steps.poll(client, "cu1", "tok-cu1")
+    resp = post(client, TAGS, [{"name": f"tag-{i}"} for i in range(quotas.MAX_TAGS_PER_TARGET)])
+    for tag in body(resp):
+        assert _assign(client, tag["id"], ["cu1"]).status_code == 200
+    assert len(_stored_tags("cu1") or []) == quotas.MAX_TAGS_PER_TARGET
+    capacity_units.reset()
+    with capacity_units:
+        steps.poll(client, "cu1", "tok-cu1")
+    assert capacity_units.totals() == {"rru": 0.5, "wru": 0, "index_wru": 0, "calls": {"GetItem": 1}}
+
+
+# --- deletes -----------------------------------------------------------------------------------------
+def test_deleting_a_tag_takes_it_off_its_targets(client):
+    lab, field = _tag(client, "lab"), _tag(client, "field")
+    _targets(client, "d1", "d2")
+    _assign(client, lab["id"], ["d1", "d2"])
+    _assign(client, field["id"], ["d1"])
+    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
+    assert _stored_tags("d1") == [field["id"]] and _stored_tags("d2") is None
+    assert _names_of(client, "d1") == ["field"]
+    assert usage("TARGET_TAG") == 1
+
+
+def test_deleting_a_target_removes_its_assignments(client):
+    tag = _tag(client, "lab")
+    _targets(client, "d1", "d2")
+    _assign(client, tag["id"], ["d1", "d2"])
+    assert delete(client, f"{TARGETS}/d1").status_code == 200
+    assert _assigned(client, tag["id"]) == ["d2"]
+    _targets(client, "d1")  # a new target of the same id starts without tags
+    assert _stored_tags("d1") is None and _names_of(client, "d1") == []
+
+
+# --- RSQL on targets ------------------------------------------------------------------------------------
+def test_targets_filter_by_tag_name(client):
+    lab, field = _tag(client, "lab"), _tag(client, "field")
+    _targets(client, "d1", "d2", "d3")
+    _assign(client, lab["id"], ["d1", "d2"])
+    _assign(client, field["id"], ["d2"])
+
+    def ids(q: str) -> list[str]:
+        resp = get(client, f"{TARGETS}?q={q}")
+        assert resp.status_code == 200, resp.body
+        return [t["controllerId"] for t in body(resp)["content"]]
+
+    assert ids("tag==lab") == ["d1", "d2"]
+    assert ids("tag==field") == ["d2"]
+    assert ids("tag==l*") == ["d1", "d2"]
+    assert ids("tag=in=(field,none)") == ["d2"]
+    assert ids("tag!=lab") == ["d3"]
+    assert ids("tag==lab;tag==field") == ["d2"]
+    assert ids("tag==nothing") == []
+    put(client, f"{TAGS}/{lab['id']}", {"name": "laboratory"})  # a rename touches no target, queries follow it
+    assert ids("tag==laboratory") == ["d1", "d2"] and ids("tag==lab") == []
+
+
+def test_concurrent_assignments_to_one_target_lose_no_tag(client, monkeypatch):
+    from chalicelib.services import target_tags as service
+    lab, field = _tag(client, "lab"), _tag(client, "field")
+    _targets(client, "d1")
+    original = service.target_store.find_many
+    calls = []
+
+    def find_many(tenant, controller_ids):
+        found = original(tenant, controller_ids)
+        calls.append(controller_ids)
+        if len(calls) == 3:  # the read the first transaction writes on (after the 404 and quota checks)
+            service.assign(tenant, field["id"], ["d1"])  # another request gets in between
+        return found
+
+    monkeypatch.setattr(service.target_store, "find_many", find_many)
+    assert _assign(client, lab["id"], ["d1"]).status_code == 200
+    assert sorted(_stored_tags("d1") or []) == sorted([lab["id"], field["id"]]) and len(calls) > 3
