@@ -88,3 +88,15 @@ def bucket_keys() -> list[str]:
     from chalicelib.store import aws
     listed = aws.s3().list_objects_v2(Bucket=config.settings().bucket)
     return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def create_tag(client, base: str, name: str, **extra) -> dict:
+    """One tag of the kind under `base` (/rest/v1/targettags, /rest/v1/distributionsettags)."""
+    resp = post(client, base, [{"name": name, **extra}])
+    assert resp.status_code == 201, resp.body
+    return body(resp)[0]
+
+
+def delete_json(client, path: str, payload: Any, headers: dict | None = None):
+    """DELETE with a JSON body (hawkBit's unassignments by a list)."""
+    return client.http.delete(path, headers={**(headers or JSON)}, body=json.dumps(payload))
