@@ -100,3 +100,15 @@ def create_tag(client, base: str, name: str, **extra) -> dict:
 def delete_json(client, path: str, payload: Any, headers: dict | None = None):
     """DELETE with a JSON body (hawkBit's unassignments by a list)."""
     return client.http.delete(path, headers={**(headers or JSON)}, body=json.dumps(payload))
+
+
+def listed(client, path: str, field: str) -> list:
+    """`field` of each entity on the page `path` answers."""
+    resp = get(client, path)
+    assert resp.status_code == 200, resp.body
+    return [item[field] for item in body(resp)["content"]]
+
+
+def assigned(client, base: str, tag_id: int, field: str, query: str = "") -> list:
+    """`field` of each entity a tag under `base` is assigned to (its `.../assigned` page)."""
+    return listed(client, f"{base}/{tag_id}/assigned{query}", field)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.catalog_helpers import body, create_tag, error_code, get, post, put, usage
+from chalicelib import clock
+from tests.api.catalog_helpers import body, create_tag, delete, error_code, get, post, put, usage
 
 KINDS = [("/rest/v1/targettags", "TARGET_TAG"), ("/rest/v1/distributionsettags", "DISTRIBUTION_SET_TAG")]
+ASSIGNED_REL = {"/rest/v1/targettags": "assignedTargets", "/rest/v1/distributionsettags": "assignedDistributionSets"}
 
 
 @pytest.fixture(params=KINDS, ids=["target", "distribution-set"])
@@ -15,6 +17,42 @@ def kind(request) -> tuple[str, str]:
 
 
 _tag = create_tag
+
+
+def test_create_get_update_delete(client, kind):
+    TAGS, quota = kind
+    clock.set_now(1_700_000_000_000)
+    resp = post(client, TAGS, [{"name": "lab", "description": "in the lab", "colour": "#ff0000"}, {"name": "field"}])
+    assert resp.status_code == 201
+    lab, field = body(resp)
+    assert (lab["name"], lab["description"], lab["colour"]) == ("lab", "in the lab", "#ff0000")
+    assert lab["createdBy"] == lab["lastModifiedBy"] == "admin"
+    assert lab["createdAt"] == lab["lastModifiedAt"] == 1_700_000_000_000
+    assert lab["_links"]["self"]["href"].endswith(f"{TAGS}/{lab['id']}")
+    assert field["id"] == lab["id"] + 1 and "description" not in field and "colour" not in field
+    assert usage(quota) == 2
+
+    one = body(get(client, f"{TAGS}/{lab['id']}"))
+    assert {k: v for k, v in one.items() if k != "_links"} == {k: v for k, v in lab.items() if k != "_links"}
+    rel = ASSIGNED_REL[TAGS]
+    assert one["_links"][rel]["href"].endswith(f"{TAGS}/{lab['id']}/assigned?offset=0&limit=50")
+
+    clock.set_now(1_700_000_001_000)
+    resp = put(client, f"{TAGS}/{lab['id']}", {"name": "laboratory", "colour": "blue"})
+    assert resp.status_code == 200
+    updated = body(resp)
+    assert (updated["name"], updated["description"], updated["colour"]) == ("laboratory", "in the lab", "blue")
+    assert updated["lastModifiedAt"] == 1_700_000_001_000 and updated["createdAt"] == 1_700_000_000_000
+    # the old name is free again, the new one taken
+    assert post(client, TAGS, [{"name": "lab"}]).status_code == 201
+    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 409
+
+    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
+    resp = get(client, f"{TAGS}/{lab['id']}")
+    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
+    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 404
+    assert usage(quota) == 2
+    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 201  # its name is free again
 
 
 def test_list_paging_sorting_and_search(client, kind):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import clock
 from chalicelib.domain import quotas
 from chalicelib.store import targets as target_store
 from tests.api import catalog_helpers as helpers
@@ -30,9 +29,7 @@ def _stored_tags(controller_id: str) -> list[int] | None:
 
 
 def _assigned(client, tag_id: int, query: str = "") -> list[str]:
-    resp = get(client, f"{TAGS}/{tag_id}/assigned{query}")
-    assert resp.status_code == 200, resp.body
-    return [t["controllerId"] for t in body(resp)["content"]]
+    return helpers.assigned(client, TAGS, tag_id, "controllerId", query)
 
 
 def _names_of(client, controller_id: str) -> list[str]:
@@ -50,41 +47,7 @@ def _unassign(client, tag_id: int, ids, policy: str | None = None):
     return helpers.delete_json(client, path, ids)
 
 
-# --- tags -------------------------------------------------------------------------------------------
-def test_create_get_update_delete(client):
-    clock.set_now(1_700_000_000_000)
-    resp = post(client, TAGS, [{"name": "lab", "description": "in the lab", "colour": "#ff0000"}, {"name": "field"}])
-    assert resp.status_code == 201
-    lab, field = body(resp)
-    assert (lab["name"], lab["description"], lab["colour"]) == ("lab", "in the lab", "#ff0000")
-    assert lab["createdBy"] == lab["lastModifiedBy"] == "admin"
-    assert lab["createdAt"] == lab["lastModifiedAt"] == 1_700_000_000_000
-    assert lab["_links"]["self"]["href"].endswith(f"{TAGS}/{lab['id']}")
-    assert field["id"] == lab["id"] + 1 and "description" not in field and "colour" not in field
-    assert helpers.usage("TARGET_TAG") == 2
-
-    one = body(get(client, f"{TAGS}/{lab['id']}"))
-    assert {k: v for k, v in one.items() if k != "_links"} == {k: v for k, v in lab.items() if k != "_links"}
-    assert one["_links"]["assignedTargets"]["href"].endswith(f"{TAGS}/{lab['id']}/assigned?offset=0&limit=50")
-
-    clock.set_now(1_700_000_001_000)
-    resp = put(client, f"{TAGS}/{lab['id']}", {"name": "laboratory", "colour": "blue"})
-    assert resp.status_code == 200
-    updated = body(resp)
-    assert (updated["name"], updated["description"], updated["colour"]) == ("laboratory", "in the lab", "blue")
-    assert updated["lastModifiedAt"] == 1_700_000_001_000 and updated["createdAt"] == 1_700_000_000_000
-    # the old name is free again, the new one taken
-    assert post(client, TAGS, [{"name": "lab"}]).status_code == 201
-    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 409
-
-    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
-    resp = get(client, f"{TAGS}/{lab['id']}")
-    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
-    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 404
-    assert helpers.usage("TARGET_TAG") == 2
-    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 201  # its name is free again
-
-
+# --- tags (what every kind shares: tests/api/test_tags.py) -------------------------------------------
 def test_permissions(client):
     tag = _tag(client, "lab")
     _targets(client, "d1")
@@ -232,9 +195,7 @@ def test_targets_filter_by_tag_name(client):
     _assign(client, field["id"], ["d2"])
 
     def ids(q: str) -> list[str]:
-        resp = get(client, f"{TARGETS}?q={q}")
-        assert resp.status_code == 200, resp.body
-        return [t["controllerId"] for t in body(resp)["content"]]
+        return helpers.listed(client, f"{TARGETS}?q={q}", "controllerId")
 
     assert ids("tag==lab") == ["d1", "d2"]
     assert ids("tag==field") == ["d2"]
