@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
     from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
     from chalicelib.domain.listing import Paging
-    from chalicelib.domain.target_tags import TargetTag
+    from chalicelib.domain.tags import Tag
 
 
 def audit(entity: Any) -> dict[str, Any]:
@@ -67,11 +67,12 @@ def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, 
     return body
 
 
-def tag_json(tag: TargetTag, root: str, detailed: bool = False) -> dict[str, Any]:
-    """hawkBit MgmtTag; a single tag (GET, PUT) also links its assigned targets."""
-    href = f"{root}/rest/v1/targettags/{int(tag.id)}"
+def tag_json(tag: Tag, root: str, detailed: bool = False, base: str = "/rest/v1/targettags",
+             assigned_rel: str = "assignedTargets") -> dict[str, Any]:
+    """hawkBit MgmtTag under `base`; a single tag (GET, PUT) also links what it is assigned to."""
+    href = f"{root}{base}/{int(tag.id)}"
     links = {"self": {"href": href}}
     if detailed:
-        links["assignedTargets"] = {"href": f"{href}/assigned?offset=0&limit=50"}
+        links[assigned_rel] = {"href": f"{href}/assigned?offset=0&limit=50"}
     return without_none({**audit(tag), "name": tag.name, "description": tag.description, "colour": tag.colour,
                          "id": int(tag.id), "_links": links})

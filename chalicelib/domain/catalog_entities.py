@@ -103,6 +103,7 @@ class DistributionSet(_Typed):
     deleted: bool = False
     valid: bool = True
     metadata: Metadata = field(default_factory=dict)
+    tags: list[int] | None = None  # distribution set tag ids (chalicelib/domain/tags.py)
     version: int | None = None
 
     @property

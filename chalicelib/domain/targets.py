@@ -40,7 +40,7 @@ class Target:
     active_actions: list[dict[str, Any]] = field(default_factory=list)
     auto_confirm: dict[str, Any] | None = None  # {initiator, remark, activatedAt, activatedBy} while on
     action_count: int = 0
-    tags: list[int] | None = None  # target tag ids (chalicelib/domain/target_tags.py), at most MAX_TAGS_PER_TARGET
+    tags: list[int] | None = None  # target tag ids (chalicelib/domain/tags.py), at most MAX_TAGS_PER_TARGET
     deletion: str | None = None
     created_at: int = 0
     created_by: str = ""

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import functools
 from collections import Counter as Tally
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from chalicelib import clock, errors
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import quotas as quota_rules
+from chalicelib.domain import rsql
 from chalicelib.domain.catalog_entities import (
     DistributionSet,
     DistributionSetType,
@@ -31,7 +32,7 @@ from chalicelib.domain.catalog_entities import (
     SoftwareModuleType,
     set_with_modules,
 )
-from chalicelib.domain.changes import Add, Change, Condition, Exists, Missing, eq
+from chalicelib.domain.changes import REMOVE, Add, Change, Condition, Exists, Missing, eq
 from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
 from chalicelib.domain.listing import Paging
 from chalicelib.services import (
@@ -45,6 +46,7 @@ from chalicelib.services import (
 )
 from chalicelib.store import all_or_nothing, catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
+from chalicelib.store.tags import DISTRIBUTION_SET_TAGS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 KIND = "DistributionSet"
@@ -56,7 +58,9 @@ SORTABLE = catalog_lists.sortable(FIELDS - {"module.id", "module.name", "module.
 MODULE_SORTABLE = software_modules.SORTABLE
 
 
-def record(ds: DistributionSetWithModules) -> dict:
+def record(ds: DistributionSetWithModules, tag_names: dict[int, str] | None = None) -> dict:
+    """The set as queries see it; `tag` is the names of its tags (`tag_names`: id -> name, given when the
+    query filters on tags)."""
     modules = ds.loaded_modules
     metadata = ds.metadata or {}
     return {**catalog_lists.base_record(ds), "version": ds.version_name, "type": ds.type_key,
@@ -65,7 +69,8 @@ def record(ds: DistributionSetWithModules) -> dict:
             "requiredmigrationstep": bool(ds.required_migration_step),
             "module.id": [int(m.id) for m in modules], "module.name": [m.name for m in modules],
             "module.version": [m.version_name for m in modules], "module.type": [m.type_key for m in modules],
-            "tag": [], "metadata": {k: v.get("value") for k, v in metadata.items()}}
+            "tag": [tag_names[int(i)] for i in ds.tags or [] if int(i) in tag_names] if tag_names else [],
+            "metadata": {k: v.get("value") for k, v in metadata.items()}}
 
 
 def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[DistributionSetWithModules]:
@@ -75,13 +80,40 @@ def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[Distributio
 
 
 # --- reads ------------------------------------------------------------------------------------------
+def _record_for(tenant: str, q: str | None) -> Callable[[DistributionSetWithModules], dict]:
+    """`record`, with the names of the tenant's tags (one Query, at most DISTRIBUTION_SET_TAG) when `q` names
+    `tag`: sets keep their tags by id."""
+    node = rsql.parse(q, FIELDS) if q else None
+    if node is None or "tag" not in {f.lower() for f in node.fields()}:
+        return record
+    return functools.partial(record, tag_names={int(t.id): t.name for t in DISTRIBUTION_SET_TAGS.all_of(tenant)})
+
+
 def list_distribution_sets(tenant: str, q: str | None,
                            paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
-    sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, record, "DISTRIBUTION_SET",
+    sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, _record_for(tenant, q),
+                                          "DISTRIBUTION_SET",
                                           prepare=lambda items: attach_modules(tenant, items))
     if not all(isinstance(ds, DistributionSetWithModules) for ds in sets):  # a page read without `prepare`
         sets = attach_modules(tenant, sets)
     return sets, total
+
+
+def page_of(tenant: str, sets: list[DistributionSet], q: str | None,
+            paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
+    """A page of `sets` (e.g. a tag's) matching `q`, with their modules."""
+    node = rsql.parse(q, FIELDS) if q else None
+    to_record = _record_for(tenant, q)
+    return catalog_lists.filter_and_page([to_record(ds) for ds in attach_modules(tenant, sets)], node, paging)
+
+
+def live_sets(tenant: str, ids: list[int]) -> dict[int, DistributionSet]:
+    """The sets of `ids` that exist and are not deleted (one BatchGet, no modules)."""
+    return {i: ds for i, ds in catalog.get_many(DistributionSet, tenant, ids).items() if not ds.deleted}
+
+
+def all_live_sets(tenant: str) -> list[DistributionSet]:
+    return catalog.all_visible(DistributionSet, tenant)
 
 
 def get_distribution_set(tenant: str, ds_id: int) -> DistributionSetWithModules:
@@ -330,7 +362,8 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
         pending = []
         if rules.soft_delete(bool(ds.locked), 0):
             # Still listed in actions and reports: keep the item (and its module references).
-            tx.update(ds, rules.marked_deleted(clock.now_ms()))
+            # its tags go with it (hawkBit drops a deleted set's tag assignments)
+            tx.update(ds, {**rules.marked_deleted(clock.now_ms()), "tags": REMOVE})
         else:
             tx.delete(ds)
             ds_type = catalog.get(DistributionSetType, tenant, int(ds.type_id))

@@ -13,8 +13,8 @@ from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, counters, pending, security_tokens, target_metadata
-from chalicelib.store import target_tags as tag_store
 from chalicelib.store import targets as store
+from chalicelib.store.tags import TARGET_TAGS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
@@ -342,7 +342,7 @@ def filter_and_page(tenant: str, items: Iterable[Target], query: str | None,
     # naming `tag` reads the tenant's tags once (at most TARGET_TAG).
     fields = {f.lower() for f in node.fields()} if node is not None else set()
     metadata = target_metadata.maps_of_tenant(tenant) if any(f.startswith("metadata.") for f in fields) else {}
-    tag_names = {t.id: t.name for t in tag_store.all_of(tenant)} if "tag" in fields else None
+    tag_names = {t.id: t.name for t in TARGET_TAGS.all_of(tenant)} if "tag" in fields else None
     matched = []
     for target in items:
         view = search_view(target, metadata.get(target.controller_id), tag_names)

@@ -454,6 +454,7 @@ class DistributionSet(_CatalogItem):
     deleted = BooleanAttribute(default=False)
     valid = BooleanAttribute(default=True)
     metadata: MapAttribute[str, Any] = MapAttribute(default=dict)
+    tags = ListAttribute(of=NumberAttribute, null=True)  # distribution set tag ids (chalicelib/domain/tags.py)
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -461,9 +462,7 @@ class DistributionSet(_CatalogItem):
     version = VersionAttribute()
 
 
-class TargetTag(_CatalogItem):
-    Meta = _meta("catalog")
-    PREFIX = "ttag#"
+class _Tag(_CatalogItem):
     id = NumberAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
@@ -473,6 +472,16 @@ class TargetTag(_CatalogItem):
     last_modified_at = NumberAttribute()
     last_modified_by = UnicodeAttribute()
     version = VersionAttribute()
+
+
+class TargetTag(_Tag):
+    Meta = _meta("catalog")
+    PREFIX = "ttag#"
+
+
+class DistributionSetTag(_Tag):
+    Meta = _meta("catalog")
+    PREFIX = "dstag#"
 
 
 class UniqueKey(_CatalogItem):
@@ -509,8 +518,9 @@ def _register_entities() -> None:
     records.register(catalog.DistributionSetType, DistributionSetType)
     records.register(catalog.DistributionSet, DistributionSet)
     records.register(users.User, User)
-    from chalicelib.domain import target_tags
-    records.register(target_tags.TargetTag, TargetTag)
+    from chalicelib.domain import tags
+    records.register(tags.TargetTag, TargetTag)
+    records.register(tags.DistributionSetTag, DistributionSetTag)
     records.register(users.Role, Role)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 

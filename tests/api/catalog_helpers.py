@@ -88,3 +88,27 @@ def bucket_keys() -> list[str]:
     from chalicelib.store import aws
     listed = aws.s3().list_objects_v2(Bucket=config.settings().bucket)
     return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def create_tag(client, base: str, name: str, **extra) -> dict:
+    """One tag of the kind under `base` (/rest/v1/targettags, /rest/v1/distributionsettags)."""
+    resp = post(client, base, [{"name": name, **extra}])
+    assert resp.status_code == 201, resp.body
+    return body(resp)[0]
+
+
+def delete_json(client, path: str, payload: Any, headers: dict | None = None):
+    """DELETE with a JSON body (hawkBit's unassignments by a list)."""
+    return client.http.delete(path, headers={**(headers or JSON)}, body=json.dumps(payload))
+
+
+def listed(client, path: str, field: str) -> list:
+    """`field` of each entity on the page `path` answers."""
+    resp = get(client, path)
+    assert resp.status_code == 200, resp.body
+    return [item[field] for item in body(resp)["content"]]
+
+
+def assigned(client, base: str, tag_id: int, field: str, query: str = "") -> list:
+    """`field` of each entity a tag under `base` is assigned to (its `.../assigned` page)."""
+    return listed(client, f"{base}/{tag_id}/assigned{query}", field)

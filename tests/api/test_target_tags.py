@@ -1,24 +1,20 @@
 """/rest/v1/targettags and /rest/v1/targets/{id}/tags: tags, their assignment, quotas, permissions, RSQL `tag`."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from chalicelib import clock
 from chalicelib.domain import quotas
 from chalicelib.store import targets as target_store
+from tests.api import catalog_helpers as helpers
 from tests.api import steps
-from tests.api.catalog_helpers import JSON, body, delete, error_code, get, post, put, usage, user_with
+from tests.api.catalog_helpers import JSON, body, delete, error_code, get, post, put
 
 TAGS = "/rest/v1/targettags"
 TARGETS = "/rest/v1/targets"
 
 
 def _tag(client, name: str, **extra) -> dict:
-    resp = post(client, TAGS, [{"name": name, **extra}])
-    assert resp.status_code == 201, resp.body
-    return body(resp)[0]
+    return helpers.create_tag(client, TAGS, name, **extra)
 
 
 def _targets(client, *ids: str) -> None:
@@ -33,9 +29,7 @@ def _stored_tags(controller_id: str) -> list[int] | None:
 
 
 def _assigned(client, tag_id: int, query: str = "") -> list[str]:
-    resp = get(client, f"{TAGS}/{tag_id}/assigned{query}")
-    assert resp.status_code == 200, resp.body
-    return [t["controllerId"] for t in body(resp)["content"]]
+    return helpers.assigned(client, TAGS, tag_id, "controllerId", query)
 
 
 def _names_of(client, controller_id: str) -> list[str]:
@@ -50,120 +44,17 @@ def _assign(client, tag_id: int, ids, policy: str | None = None, method=put):
 
 def _unassign(client, tag_id: int, ids, policy: str | None = None):
     path = f"{TAGS}/{tag_id}/assigned" + (f"?onNotFoundPolicy={policy}" if policy else "")
-    return client.http.delete(path, headers=JSON, body=json.dumps(ids))
+    return helpers.delete_json(client, path, ids)
 
 
-# --- tags -------------------------------------------------------------------------------------------
-def test_create_get_update_delete(client):
-    clock.set_now(1_700_000_000_000)
-    resp = post(client, TAGS, [{"name": "lab", "description": "in the lab", "colour": "#ff0000"}, {"name": "field"}])
-    assert resp.status_code == 201
-    lab, field = body(resp)
-    assert (lab["name"], lab["description"], lab["colour"]) == ("lab", "in the lab", "#ff0000")
-    assert lab["createdBy"] == lab["lastModifiedBy"] == "admin"
-    assert lab["createdAt"] == lab["lastModifiedAt"] == 1_700_000_000_000
-    assert lab["_links"]["self"]["href"].endswith(f"{TAGS}/{lab['id']}")
-    assert field["id"] == lab["id"] + 1 and "description" not in field and "colour" not in field
-    assert usage("TARGET_TAG") == 2
-
-    one = body(get(client, f"{TAGS}/{lab['id']}"))
-    assert {k: v for k, v in one.items() if k != "_links"} == {k: v for k, v in lab.items() if k != "_links"}
-    assert one["_links"]["assignedTargets"]["href"].endswith(f"{TAGS}/{lab['id']}/assigned?offset=0&limit=50")
-
-    clock.set_now(1_700_000_001_000)
-    resp = put(client, f"{TAGS}/{lab['id']}", {"name": "laboratory", "colour": "blue"})
-    assert resp.status_code == 200
-    updated = body(resp)
-    assert (updated["name"], updated["description"], updated["colour"]) == ("laboratory", "in the lab", "blue")
-    assert updated["lastModifiedAt"] == 1_700_000_001_000 and updated["createdAt"] == 1_700_000_000_000
-    # the old name is free again, the new one taken
-    assert post(client, TAGS, [{"name": "lab"}]).status_code == 201
-    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 409
-
-    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
-    resp = get(client, f"{TAGS}/{lab['id']}")
-    assert resp.status_code == 404 and error_code(resp) == "hawkbit.server.error.repo.entityNotFound"
-    assert delete(client, f"{TAGS}/{lab['id']}").status_code == 404
-    assert usage("TARGET_TAG") == 2
-    assert post(client, TAGS, [{"name": "laboratory"}]).status_code == 201  # its name is free again
-
-
-def test_list_paging_sorting_and_search(client):
-    for name, colour in (("alpha", "red"), ("beta", "green"), ("gamma", "red")):
-        _tag(client, name, colour=colour)
-    page = body(get(client, TAGS))
-    assert [t["name"] for t in page["content"]] == ["alpha", "beta", "gamma"] and page["total"] == 3
-    page = body(get(client, f"{TAGS}?sort=name:DESC&limit=2"))
-    assert [t["name"] for t in page["content"]] == ["gamma", "beta"] and page["total"] == 3 and page["size"] == 2
-    page = body(get(client, f"{TAGS}?offset=1&limit=1"))
-    assert [t["name"] for t in page["content"]] == ["beta"]
-    page = body(get(client, f"{TAGS}?q=colour==red"))
-    assert [t["name"] for t in page["content"]] == ["alpha", "gamma"] and page["total"] == 2
-    page = body(get(client, f"{TAGS}?q=name==g*"))
-    assert [t["name"] for t in page["content"]] == ["gamma"]
-    assert error_code(get(client, f"{TAGS}?q=bogus==1")) == "hawkbit.server.error.rest.param.rsqlInvalidField"
-    assert error_code(get(client, f"{TAGS}?sort=bogus:ASC")) == "hawkbit.server.error.rest.param.invalidField"
-
-
-def test_names_are_unique_and_a_refused_create_writes_nothing(client):
-    _tag(client, "lab")
-    resp = post(client, TAGS, [{"name": "new"}, {"name": "lab"}])
-    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
-    resp = post(client, TAGS, [{"name": "twice"}, {"name": "twice"}])
-    assert resp.status_code == 409
-    assert [t["name"] for t in body(get(client, TAGS))["content"]] == ["lab"] and usage("TARGET_TAG") == 1
-    other = _tag(client, "other")
-    resp = put(client, f"{TAGS}/{other['id']}", {"name": "lab"})
-    assert resp.status_code == 409
-    assert body(get(client, f"{TAGS}/{other['id']}"))["name"] == "other"
-
-
-@pytest.mark.parametrize("payload", [
-    [{"description": "no name"}], [{"name": ""}], [{"name": "x" * 65}], [{"name": "ok", "colour": "c" * 17}],
-    [{"name": "ok", "description": "d" * 513}], {"name": "not a list"}, ["not an object"], [{"name": ["x"]}],
-])
-def test_bad_tags_are_400_and_nothing_is_written(client, payload):
-    resp = post(client, TAGS, payload)
-    assert resp.status_code == 400, resp.body
-    assert body(get(client, TAGS))["total"] == 0 and usage("TARGET_TAG") == 0
-
-
-def test_bad_ids_and_updates(client):
-    tag = _tag(client, "lab")
-    assert get(client, f"{TAGS}/abc").status_code == 400
-    assert get(client, f"{TAGS}/999").status_code == 404
-    assert put(client, f"{TAGS}/999", {"name": "x"}).status_code == 404
-    assert put(client, f"{TAGS}/{tag['id']}", {"name": ""}).status_code == 400
-    assert put(client, f"{TAGS}/{tag['id']}", ["x"]).status_code == 400
-    assert body(get(client, f"{TAGS}/{tag['id']}"))["name"] == "lab"
-
-
-def test_target_tag_quota(client, monkeypatch):
-    monkeypatch.setenv("SKYHAWK_QUOTA_TARGET_TAG", "2")
-    _tag(client, "one")
-    resp = post(client, TAGS, [{"name": "two"}, {"name": "three"}])
-    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
-    _tag(client, "two")
-    resp = post(client, TAGS, [{"name": "three"}])
-    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
-    assert usage("TARGET_TAG") == 2 and body(get(client, TAGS))["total"] == 2
-    quota = body(get(client, "/rest/v1/system/quota/TARGET_TAG"))
-    assert (quota["limit"], quota["used"]) == (2, 2)
-
-
-def test_a_create_of_many_tags_takes_several_transactions(client):
-    resp = post(client, TAGS, [{"name": f"tag-{i:03d}"} for i in range(120)])
-    assert resp.status_code == 201 and len(body(resp)) == 120
-    assert body(get(client, f"{TAGS}?limit=500"))["total"] == 120 and usage("TARGET_TAG") == 120
-
-
+# --- tags (what every kind shares: tests/api/test_tags.py) -------------------------------------------
 def test_permissions(client):
     tag = _tag(client, "lab")
     _targets(client, "d1")
-    reader = user_with(client, "reader", "READ_TARGET")
-    creator = user_with(client, "creator", "CREATE_TARGET")
-    updater = user_with(client, "updater", "READ_TARGET", "UPDATE_TARGET")
-    nobody = user_with(client, "nobody", "READ_REPOSITORY")
+    reader = helpers.user_with(client, "reader", "READ_TARGET")
+    creator = helpers.user_with(client, "creator", "CREATE_TARGET")
+    updater = helpers.user_with(client, "updater", "READ_TARGET", "UPDATE_TARGET")
+    nobody = helpers.user_with(client, "nobody", "READ_REPOSITORY")
     assert get(client, TAGS, headers=reader).status_code == 200
     assert get(client, f"{TAGS}/{tag['id']}/assigned", headers=reader).status_code == 200
     assert get(client, f"{TARGETS}/d1/tags", headers=reader).status_code == 200
@@ -283,7 +174,7 @@ def test_deleting_a_tag_takes_it_off_its_targets(client):
     assert delete(client, f"{TAGS}/{lab['id']}").status_code == 200
     assert _stored_tags("d1") == [field["id"]] and _stored_tags("d2") is None
     assert _names_of(client, "d1") == ["field"]
-    assert usage("TARGET_TAG") == 1
+    assert helpers.usage("TARGET_TAG") == 1
 
 
 def test_deleting_a_target_removes_its_assignments(client):
@@ -304,9 +195,7 @@ def test_targets_filter_by_tag_name(client):
     _assign(client, field["id"], ["d2"])
 
     def ids(q: str) -> list[str]:
-        resp = get(client, f"{TARGETS}?q={q}")
-        assert resp.status_code == 200, resp.body
-        return [t["controllerId"] for t in body(resp)["content"]]
+        return helpers.listed(client, f"{TARGETS}?q={q}", "controllerId")
 
     assert ids("tag==lab") == ["d1", "d2"]
     assert ids("tag==field") == ["d2"]
@@ -330,7 +219,7 @@ def test_concurrent_assignments_to_one_target_lose_no_tag(client, monkeypatch):
         found = original(tenant, controller_ids)
         calls.append(controller_ids)
         if len(calls) == 3:  # the read the first transaction writes on (after the 404 and quota checks)
-            service.assign(tenant, field["id"], ["d1"])  # another request gets in between
+            service.TAGS.assign(tenant, field["id"], ["d1"])  # another request gets in between
         return found
 
     monkeypatch.setattr(service.target_store, "find_many", find_many)

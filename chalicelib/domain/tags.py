@@ -1,7 +1,7 @@
-"""Target tags (hawkBit TargetTag): plain data, the request rules and the per-target tag list.
+"""Tags (hawkBit TargetTag, DistributionSetTag): plain data, the request rules and the holder's tag list.
 
-A target lists its tags by id on its own item (`Target.tags`): an assignment is one write to the target,
-and the target's delete takes its assignments with it. Ids, not names, so renaming a tag touches no target.
+A tagged entity (a target, a distribution set) lists its tags by id on its own item (`tags`): an assignment is
+one write to it, and its delete takes its assignments with it. Ids, not names, so renaming a tag touches none.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ NAME_MAX = 64  # hawkBit Tag: name 64, description 512, colour 16
 
 
 @dataclass(frozen=True)
-class TargetTag:
+class Tag:
     tenant: str
     sk: str
     id: int
@@ -30,6 +30,16 @@ class TargetTag:
     description: str | None = None
     colour: str | None = None
     version: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetTag(Tag):
+    pass
+
+
+@dataclass(frozen=True)
+class DistributionSetTag(Tag):
+    pass
 
 
 class TagSpec(NamedTuple):
@@ -45,15 +55,15 @@ class TagChange(NamedTuple):
     colour: str | None
 
 
-def tag_spec(body: Any) -> TagSpec:
-    body = catalog._object(body, "target tag")
+def tag_spec(body: Any, what: str = "tag") -> TagSpec:
+    body = catalog._object(body, what)
     return TagSpec(name=catalog._text(body, "name", NAME_MAX, required=True),
                    description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
                    colour=catalog._text(body, "colour", catalog.COLOUR_MAX))
 
 
-def tag_change(body: Any) -> TagChange:
-    body = catalog._object(body, "target tag")
+def tag_change(body: Any, what: str = "tag") -> TagChange:
+    body = catalog._object(body, what)
     name = catalog._text(body, "name", NAME_MAX)
     if name is not None and not name.strip():
         raise errors.ConstraintViolation("'name' must not be empty.", ["name"])
