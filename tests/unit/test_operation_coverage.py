@@ -33,13 +33,6 @@ NOT_YET: dict[str, set[str]] = {
         "POST /rest/v1/targettypes/{}/compatibledistributionsettypes",
         "DELETE /rest/v1/targettypes/{}/compatibledistributionsettypes/{}",
         "POST /rest/v1/targets/{}/targettype", "DELETE /rest/v1/targets/{}/targettype"},
-    "distributionsettags": {
-        "GET /rest/v1/distributionsettags", "POST /rest/v1/distributionsettags",
-        "GET /rest/v1/distributionsettags/{}", "PUT /rest/v1/distributionsettags/{}",
-        "DELETE /rest/v1/distributionsettags/{}", "GET /rest/v1/distributionsettags/{}/assigned",
-        "PUT /rest/v1/distributionsettags/{}/assigned", "POST /rest/v1/distributionsettags/{}/assigned",
-        "DELETE /rest/v1/distributionsettags/{}/assigned", "POST /rest/v1/distributionsettags/{}/assigned/{}",
-        "DELETE /rest/v1/distributionsettags/{}/assigned/{}"},
     "distributionsets": {
         "POST /rest/v1/distributionsets/{}/invalidate", "GET /rest/v1/distributionsets/{}/statistics",
         "GET /rest/v1/distributionsets/{}/statistics/actions", "GET /rest/v1/distributionsets/{}/statistics/rollouts",
