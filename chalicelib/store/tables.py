@@ -475,6 +475,23 @@ class TargetTag(_CatalogItem):
     version = VersionAttribute()
 
 
+class TargetType(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "ttype#"
+    id = NumberAttribute()
+    key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    compatible = ListAttribute(of=NumberAttribute, default=list)  # distribution set type ids
+    deleted = BooleanAttribute(default=False)  # never set: lists of catalogue kinds filter on it
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
     Meta = _meta("catalog")
@@ -511,6 +528,7 @@ def _register_entities() -> None:
     records.register(users.User, User)
     from chalicelib.domain import target_tags
     records.register(target_tags.TargetTag, TargetTag)
+    records.register(catalog.TargetType, TargetType)
     records.register(users.Role, Role)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 
