@@ -213,3 +213,24 @@ def test_assigning_a_set_the_targets_type_does_not_list_is_refused(client):
     assert result["assigned"] == 2
     assert post(client, f"{TYPES}/{other['id']}/compatibledistributionsettypes", [{"id": os_type}]).status_code == 200
     assert steps.assign(client, ds_id, "wrong")["assigned"] == 1
+
+
+def test_an_assignment_reads_the_target_types_once(client, dynamo_calls):
+    os_type = _ds_type_id(client, "os")
+    types = [_type(client, f"type-{i}", compatibledistributionsettypes=[{"id": os_type}])["id"] for i in range(3)]
+    typed = [f"typed-{i:03d}" for i in range(150)]
+    untyped = [f"plain-{i:03d}" for i in range(150)]
+    resp = post(client, TARGETS, [{"controllerId": cid, "targetType": types[i % 3]} for i, cid in enumerate(typed)])
+    assert resp.status_code == 201
+    assert post(client, TARGETS, [{"controllerId": cid} for cid in untyped]).status_code == 201
+    first, _ = steps.release(client, name="first")
+    second, _ = steps.release(client, name="second")
+    dynamo_calls.reset()
+    assert steps.assign(client, first, *untyped)["assigned"] == 150
+    without_types = dict(dynamo_calls.calls)
+    dynamo_calls.reset()
+    assert steps.assign(client, second, *typed)["assigned"] == 150
+    with_types = dict(dynamo_calls.calls)
+    assert with_types["BatchGetItem"] == without_types["BatchGetItem"] + 1  # the three types, one BatchGet
+    assert {op: n for op, n in with_types.items() if op != "BatchGetItem"} == \
+        {op: n for op, n in without_types.items() if op != "BatchGetItem"}
