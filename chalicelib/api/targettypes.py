@@ -1,6 +1,7 @@
 """/rest/v1/targettypes with its compatible distribution set types, and /rest/v1/targets/{id}/targettype.
 
-hawkBit (classic permissions) guards target types with the target permissions.
+hawkBit (classic permissions) guards target types with the target permissions; changing a type's compatible
+distribution set types takes READ_REPOSITORY too.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def list_compatible(type_id):
 
 @route(bp, BASE + "/{type_id}/compatibledistributionsettypes", methods=["POST"])
 def add_compatible(type_id):
-    who = principal(bp, "UPDATE_TARGET")
+    who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
     ids = catalog_rules.ids_of(json_body(bp, list), "compatibledistributionsettypes")
     target_types.add_compatible(who.tenant, _type_id(type_id), ids, who.username)
     return empty(200)
@@ -82,7 +83,7 @@ def add_compatible(type_id):
 
 @route(bp, BASE + "/{type_id}/compatibledistributionsettypes/{ds_type_id}", methods=["DELETE"])
 def remove_compatible(type_id, ds_type_id):
-    who = principal(bp, "UPDATE_TARGET")
+    who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
     target_types.remove_compatible(who.tenant, _type_id(type_id), int_param(ds_type_id, "distributionSetTypeId"),
                                    who.username)
     return empty(200)

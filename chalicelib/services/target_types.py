@@ -2,7 +2,9 @@
 
 Types live in the catalog table beside the distribution set types, and are created, listed and guarded
 (unique key and name) the way those are (chalicelib/services/catalog_types.py). A type in use by targets
-cannot be deleted (hawkBit TargetTypeInUseException, 409). Assigning a set checks each target's type with one
+cannot be deleted (hawkBit TargetTypeInUseException, 409): the check reads the tenant's targets (a Query whose
+cost grows with them, as a tag's delete). A target given the type while its delete runs keeps the id of a
+type that is gone: it is shown without a type name and, like a target without a type, accepts any set. Assigning a set checks each target's type with one
 BatchGet of the types involved (`check_compatible`); targets without a type accept any set.
 """
 from __future__ import annotations

@@ -150,6 +150,14 @@ def test_permissions(client):
     assert post(client, f"{TARGETS}/d1/targettype", {"id": gateway["id"]}, headers={**updater, **json_of}) \
         .status_code == 200
     assert delete(client, f"{TYPES}/{gateway['id']}", headers=updater).status_code == 403
+    compatible = f"{TYPES}/{gateway['id']}/compatibledistributionsettypes"
+    os_type = _ds_type_id(client, "os")
+    assert post(client, compatible, [{"id": os_type}], headers={**updater, **json_of}).status_code == 403
+    assert delete(client, f"{compatible}/{os_type}", headers=updater).status_code == 403
+    repository_updater = user_with(client, "repo-updater", "READ_REPOSITORY", "UPDATE_TARGET")
+    assert post(client, compatible, [{"id": os_type}], headers={**repository_updater, **json_of}).status_code == 200
+    assert _stored(gateway["id"]).compatible == [os_type]
+    assert delete(client, f"{compatible}/{os_type}", headers=repository_updater).status_code == 200
     assert client.http.get(TYPES).status_code == 401
 
 
