@@ -16,6 +16,7 @@ from chalicelib.api import (
     system,
     targets,
     targettags,
+    targettypes,
     users,
     workflow,
 )
@@ -46,6 +47,7 @@ app.register_blueprint(distributionsets.bp)
 app.register_blueprint(targets.bp)
 app.register_blueprint(targettags.bp)
 app.register_blueprint(distributionsettags.bp)
+app.register_blueprint(targettypes.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)

@@ -161,6 +161,12 @@ class NoWeightProvided(BadRequest):
     default_message = "A weight is required while multi assignments are enabled."
 
 
+class TargetTypeIncompatible(BadRequest):
+    code = "hawkbit.server.error.target.type.incompatible"
+    exception_class = _JAVA_PKG + "IncompatibleTargetTypeException"
+    default_message = "The target type is not compatible with the distribution set's type."
+
+
 class InvalidAutoAssignActionType(BadRequest):
     code = "hawkbit.server.error.repo.invalidAutoAssignActionType"
     exception_class = _JAVA_PKG + "InvalidAutoAssignActionTypeException"
@@ -252,6 +258,12 @@ class NotAcceptable(SkyhawkError):
 class DeviceNotAcceptable(NotAcceptable):
     """DDI: no representation (hal+json, json, cbor) fits the Accept header; a bare 406, as Spring answers."""
     empty_body = True
+
+
+class TargetTypeInUse(SkyhawkError):
+    status, code, dcs_reason = 409, "hawkbit.server.error.target.type.used", "conflict"
+    exception_class = _JAVA_PKG + "TargetTypeInUseException"
+    default_message = "The target type is in use by targets."
 
 
 class EntityAlreadyExists(SkyhawkError):

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from chalicelib.domain.catalog import MetadataEntry
-    from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType
+    from chalicelib.domain.catalog_entities import DistributionSetType, SoftwareModuleType, TargetType
     from chalicelib.domain.listing import Paging
     from chalicelib.domain.tags import Tag
 
@@ -48,13 +48,27 @@ def sm_type_json(item: SoftwareModuleType, root: str) -> dict[str, Any]:
     })
 
 
+def _keyed_type(item: DistributionSetType | TargetType) -> dict[str, Any]:
+    """What distribution set types and target types show alike."""
+    return {**audit(item), "name": item.name, "description": item.description, "key": item.key,
+            "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id)}
+
+
 def ds_type_json(item: DistributionSetType, root: str) -> dict[str, Any]:
     href = f"{root}/rest/v1/distributionsettypes/{int(item.id)}"
     return without_none({
-        **audit(item), "name": item.name, "description": item.description, "key": item.key,
-        "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id),
+        **_keyed_type(item),
         "_links": {"self": {"href": href}, "mandatorymodules": {"href": f"{href}/mandatorymoduletypes"},
                    "optionalmodules": {"href": f"{href}/optionalmoduletypes"}},
+    })
+
+
+def target_type_json(item: TargetType, root: str) -> dict[str, Any]:
+    href = f"{root}/rest/v1/targettypes/{int(item.id)}"
+    return without_none({
+        **_keyed_type(item),
+        "_links": {"self": {"href": href},
+                   "compatibledistributionsettypes": {"href": f"{href}/compatibledistributionsettypes"}},
     })
 
 

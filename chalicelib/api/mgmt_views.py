@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from chalicelib.services.confirmation import AutoConfirm
 
 maintenance = lazy_import("chalicelib.domain.maintenance")
+target_types = lazy_import("chalicelib.services.target_types")
 
 
 def _base(entity: Any) -> dict[str, Any]:
@@ -22,7 +23,8 @@ def _base(entity: Any) -> dict[str, Any]:
             "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at)}
 
 
-def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, with_token: bool) -> dict[str, Any]:
+def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, with_token: bool,
+                type_names: Mapping[int, str]) -> dict[str, Any]:
     href = f"{root}/rest/v1/targets/{target.controller_id}"
     body = {**_base(target), "name": target.name, "description": target.description,
             "controllerId": target.controller_id, "updateStatus": (target.update_status or "unknown").lower(),
@@ -44,6 +46,7 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
         body["address"] = target.address
     if target.target_type is not None:
         body["targetType"] = int(target.target_type)
+        body["targetTypeName"] = type_names.get(int(target.target_type))
     if with_token:
         body["securityToken"] = target.security_token
     body["_links"] = {
@@ -56,6 +59,8 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
     }
     if flow:
         body["_links"]["autoConfirm"] = {"href": f"{href}/autoConfirm"}
+    if target.target_type is not None:
+        body["_links"]["targetType"] = {"href": f"{root}/rest/v1/targettypes/{int(target.target_type)}"}
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -73,7 +78,9 @@ def targets_json(targets: Iterable[Target], who: Principal, root: str) -> list[d
     """MgmtTargets as the caller may see them (the security token needs READ_TARGET_SECURITY_TOKEN)."""
     cfg, now = tenant_config.values(who.tenant), clock.now_ms()
     with_token = who.may_read_target_tokens
-    return [target_json(t, root, cfg, now, with_token) for t in targets]
+    targets = list(targets)
+    type_names = target_types.names_of(who.tenant, targets)  # no read unless a target has a type
+    return [target_json(t, root, cfg, now, with_token, type_names) for t in targets]
 
 
 def maintenance_window_json(stored: Mapping[str, Any], now: int) -> dict[str, Any]:

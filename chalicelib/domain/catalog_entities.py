@@ -56,6 +56,18 @@ class DistributionSetType(_Type):
 
 
 @dataclass(frozen=True)
+class TargetType(_Type):
+    """A kind of target; its targets accept sets of the distribution set types it lists (chalicelib.domain.
+    target_types). `deleted` is never true (a type is removed), but the catalogue lists kinds by it."""
+    compatible: list[int] = field(default_factory=list)  # distribution set type ids
+    deleted: bool = False
+    version: int | None = None
+
+    def accepts(self, ds_type_id: int) -> bool:
+        return int(ds_type_id) in {int(i) for i in self.compatible}
+
+
+@dataclass(frozen=True)
 class _Typed(CatalogItem):
     name: str
     version_name: str

@@ -30,6 +30,7 @@ SOFTWARE_MODULE_TYPES = "software-module-types"
 DISTRIBUTION_SET_TYPES = "distribution-set-types"
 TARGET_TAGS = "target-tags"
 DISTRIBUTION_SET_TAGS = "distribution-set-tags"
+TARGET_TYPES = "target-types"
 
 targets = lazy_import("chalicelib.services.targets")
 software_modules = lazy_import("chalicelib.services.software_modules")
@@ -37,6 +38,7 @@ distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 catalog_types = lazy_import("chalicelib.services.catalog_types")
 target_tags = lazy_import("chalicelib.services.target_tags")
 distribution_set_tags = lazy_import("chalicelib.services.distribution_set_tags")
+target_types = lazy_import("chalicelib.services.target_types")
 
 
 def _deleters() -> dict[str, Callable[[str, str, dict[str, Any]], None]]:
@@ -51,13 +53,15 @@ def _deleters() -> dict[str, Callable[[str, str, dict[str, Any]], None]]:
         TARGET_TAGS: lambda tenant, ref, detail: target_tags.TAGS.delete_tag_if_exists(tenant, int(ref)),
         DISTRIBUTION_SET_TAGS: lambda tenant, ref, detail: distribution_set_tags.TAGS.delete_tag_if_exists(tenant,
                                                                                                          int(ref)),
+        TARGET_TYPES: lambda tenant, ref, detail: target_types.delete_if_exists(tenant, int(ref)),
     }
 
 
 QUOTAS = {TARGETS: ["TARGET"], SOFTWARE_MODULES: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"],
           DISTRIBUTION_SETS: ["DISTRIBUTION_SET"], SOFTWARE_MODULE_TYPES: ["SOFTWARE_MODULE_TYPE"],
           DISTRIBUTION_SET_TYPES: ["DISTRIBUTION_SET_TYPE"], TARGET_TAGS: ["TARGET_TAG"],
-          DISTRIBUTION_SET_TAGS: ["DISTRIBUTION_SET_TAG"]}
+          DISTRIBUTION_SET_TAGS: ["DISTRIBUTION_SET_TAG"],
+          TARGET_TYPES: ["TARGET_TYPE"]}
 
 
 def counted_by(header: PendingItem) -> list[str]:

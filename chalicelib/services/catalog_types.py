@@ -26,12 +26,12 @@ from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 Which = Literal["mandatory", "optional"]
 
 SM_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "maxassignments", "colour"}
-DS_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "colour"}
+DS_TYPE_FIELDS = catalog_lists.BASE_FIELDS | {"key", "colour"}  # target types' too
 SM_TYPE_SORTABLE = catalog_lists.sortable(SM_TYPE_FIELDS)
 DS_TYPE_SORTABLE = catalog_lists.sortable(DS_TYPE_FIELDS)
 
 
-def _duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
+def duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(f"{kind} with given key or name {{{value}}} already exists.", [kind, value])
 
 
@@ -42,18 +42,19 @@ def _chunks(items: list, size: int) -> list[list]:
 CREATE_CHUNK = 32  # types per transaction: 3 items each + the usage counter + the journal's room
 
 
-def _refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
+def refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
     """409 for the first key or name (in request order) that another type holds already: one BatchGet."""
     wanted = [(f"{guard}-{field}", (getattr(spec, field),)) for spec in specs for field in ("key", "name")]
     taken = catalog.taken_unique(tenant, wanted)
     for natural in wanted:
         if natural in taken:
-            raise _duplicate(kind, natural[1][0])
+            raise duplicate(kind, natural[1][0])
 
 
-def _write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_puts) -> None:
+def write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_puts) -> None:
     """Items with their key and name guards (`add_puts`), per transaction, all or none (store.all_or_nothing)."""
-    entity = {"smtype": bulk_creates.SOFTWARE_MODULE_TYPES, "dstype": bulk_creates.DISTRIBUTION_SET_TYPES}[guard]
+    entity = {"smtype": bulk_creates.SOFTWARE_MODULE_TYPES, "dstype": bulk_creates.DISTRIBUTION_SET_TYPES,
+              "ttype": bulk_creates.TARGET_TYPES}[guard]
     with AllOrNothing(tenant, entity) as steps:
         for chunk in _chunks(items, CREATE_CHUNK):
             tx, undo = Tx(), Tx()
@@ -78,7 +79,7 @@ def list_software_module_types(tenant: str, q: str | None, paging: Paging) -> tu
                                    "SOFTWARE_MODULE_TYPE")
 
 
-def _by_id(kind, tenant: str, type_id: int, live: bool):
+def by_id(kind, tenant: str, type_id: int, live: bool):
     """A type by id; soft-deleted types are still answered unless `live` (hawkBit shows them as deleted)."""
     item = catalog.get(kind, tenant, type_id)
     if item is None or (live and item.deleted):
@@ -87,11 +88,11 @@ def _by_id(kind, tenant: str, type_id: int, live: bool):
 
 
 def get_software_module_type(tenant: str, type_id: int) -> SoftwareModuleType:
-    return _by_id(SoftwareModuleType, tenant, type_id, live=False)
+    return by_id(SoftwareModuleType, tenant, type_id, live=False)
 
 
 def _live_sm_type(tenant: str, type_id: int) -> SoftwareModuleType:
-    return _by_id(SoftwareModuleType, tenant, type_id, live=True)
+    return by_id(SoftwareModuleType, tenant, type_id, live=True)
 
 
 def software_module_type_by_key(tenant: str, key: str) -> SoftwareModuleType:
@@ -112,32 +113,32 @@ def new_sm_type_item(tenant: str, type_id: int, spec: rules.SoftwareModuleTypeSp
 def add_sm_type_puts(tx: Tx, tenant: str, item: SoftwareModuleType) -> Tx:
     tx.put(item, condition=Missing("sk"))
     catalog.claim_unique(tx, tenant, "smtype-key", (item.key,), item.id,
-                         lambda key=item.key: _duplicate("SoftwareModuleType", key))
+                         lambda key=item.key: duplicate("SoftwareModuleType", key))
     return catalog.claim_unique(tx, tenant, "smtype-name", (item.name,), item.id,
-                                lambda name=item.name: _duplicate("SoftwareModuleType", name))
+                                lambda name=item.name: duplicate("SoftwareModuleType", name))
 
 
 def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTypeSpec],
                                  user: str) -> list[SoftwareModuleType]:
-    _refuse_repeats([s.key for s in specs], "SoftwareModuleType")
-    _refuse_repeats([s.name for s in specs], "SoftwareModuleType")
+    refuse_repeats([s.key for s in specs], "SoftwareModuleType")
+    refuse_repeats([s.name for s in specs], "SoftwareModuleType")
     limit = quotas.limit("SOFTWARE_MODULE_TYPE")
     quota_rules.check_create(len(specs), limit, "software module types")
     if not specs:
         return []
-    _refuse_taken(tenant, "SoftwareModuleType", "smtype", specs)
+    refuse_taken(tenant, "SoftwareModuleType", "smtype", specs)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModuleType], len(specs))
     now = clock.now_ms()
     items = [new_sm_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    _write_all(tenant, "SOFTWARE_MODULE_TYPE", limit, items, "smtype", add_sm_type_puts)
+    write_all(tenant, "SOFTWARE_MODULE_TYPE", limit, items, "smtype", add_sm_type_puts)
     return items
 
 
-def _refuse_repeats(values: list[str], kind: str) -> None:
+def refuse_repeats(values: list[str], kind: str) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise _duplicate(kind, value)
+            raise duplicate(kind, value)
         seen.add(value)
 
 
@@ -165,21 +166,22 @@ def delete_software_module_type(tenant: str, type_id: int) -> None:
 
 
 # --- distribution set types -------------------------------------------------------------------------
-def _ds_type_record(item: DistributionSetType) -> dict:
+def keyed_type_record(item) -> dict:
+    """A type with a key and a colour (distribution set types, target types) as a list's record."""
     return {**catalog_lists.base_record(item), "key": item.key, "colour": item.colour}
 
 
 def list_distribution_set_types(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSetType], int]:
-    return catalog_lists.list_kind(DistributionSetType, tenant, q, paging, DS_TYPE_FIELDS, _ds_type_record,
+    return catalog_lists.list_kind(DistributionSetType, tenant, q, paging, DS_TYPE_FIELDS, keyed_type_record,
                                    "DISTRIBUTION_SET_TYPE")
 
 
 def get_distribution_set_type(tenant: str, type_id: int) -> DistributionSetType:
-    return _by_id(DistributionSetType, tenant, type_id, live=False)
+    return by_id(DistributionSetType, tenant, type_id, live=False)
 
 
 def _live_ds_type(tenant: str, type_id: int) -> DistributionSetType:
-    return _by_id(DistributionSetType, tenant, type_id, live=True)
+    return by_id(DistributionSetType, tenant, type_id, live=True)
 
 
 def distribution_set_type_by_key(tenant: str, key: str) -> DistributionSetType:
@@ -201,15 +203,15 @@ def new_ds_type_item(tenant: str, type_id: int, spec: rules.DistributionSetTypeS
 def add_ds_type_puts(tx: Tx, tenant: str, item: DistributionSetType) -> Tx:
     tx.put(item, condition=Missing("sk"))
     catalog.claim_unique(tx, tenant, "dstype-key", (item.key,), item.id,
-                         lambda key=item.key: _duplicate("DistributionSetType", key))
+                         lambda key=item.key: duplicate("DistributionSetType", key))
     return catalog.claim_unique(tx, tenant, "dstype-name", (item.name,), item.id,
-                                lambda name=item.name: _duplicate("DistributionSetType", name))
+                                lambda name=item.name: duplicate("DistributionSetType", name))
 
 
 def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSetTypeSpec],
                                   user: str) -> list[DistributionSetType]:
-    _refuse_repeats([s.key for s in specs], "DistributionSetType")
-    _refuse_repeats([s.name for s in specs], "DistributionSetType")
+    refuse_repeats([s.key for s in specs], "DistributionSetType")
+    refuse_repeats([s.name for s in specs], "DistributionSetType")
     limit = quotas.limit("DISTRIBUTION_SET_TYPE")
     quota_rules.check_create(len(specs), limit, "distribution set types")
     if not specs:
@@ -221,11 +223,11 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
     for type_id in sorted(wanted):
         if type_id not in found or found[type_id].deleted:
             raise errors.EntityNotFound.of("SoftwareModuleType", type_id)
-    _refuse_taken(tenant, "DistributionSetType", "dstype", specs)
+    refuse_taken(tenant, "DistributionSetType", "dstype", specs)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSetType], len(specs))
     now = clock.now_ms()
     items = [new_ds_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    _write_all(tenant, "DISTRIBUTION_SET_TYPE", limit, items, "dstype", add_ds_type_puts)
+    write_all(tenant, "DISTRIBUTION_SET_TYPE", limit, items, "dstype", add_ds_type_puts)
     return items
 
 

@@ -28,6 +28,7 @@ from chalicelib.store.tx import ATTEMPTS, MAX_BYTES, MAX_ITEMS, Tx, backoff, ret
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 maintenance = lazy_import("chalicelib.domain.maintenance")
+target_types = lazy_import("chalicelib.services.target_types")
 
 
 class AssignmentRequest(NamedTuple):
@@ -105,13 +106,15 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
         raise errors.NoWeightProvided()
     # Lock first, then read what the devices get: a locked set's modules and artifacts cannot change
     # any more, so the snapshot stored once for the set is what the set says.
-    distribution_sets.lock_for_assignment(tenant, ds_id)  # 404 / 400 for a set that cannot be assigned
+    ds = distribution_sets.lock_for_assignment(tenant, ds_id)  # 404 / 400 for a set that cannot be assigned
     snapshot = snapshots.for_assignment(tenant, ds_id)
     result = AssignmentResult(total=len(requests))
     pending = {r.controller_id: r for r in requests}
     targets = target_store.find_many(tenant, list(pending))
     # Non-existing targets are ignored (hawkBit), and count in `total` only.
     work = [(targets[cid], req) for cid, req in pending.items() if cid in targets]
+    # One target whose type does not list the set's type refuses the whole request (hawkBit).
+    target_types.check_compatible(tenant, [t for t, _ in work], int(ds.type_id), ds.type_name or ds.type_key)
     _check_action_quota([t for t, _ in work])
     todo = []
     for target, req in work:

@@ -497,22 +497,23 @@ def _assignable(tenant: str, ds_id: int) -> DistributionSet:
     return ds
 
 
-def lock_for_assignment(tenant: str, ds_id: int) -> None:
-    """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`.
+def lock_for_assignment(tenant: str, ds_id: int) -> DistributionSet:
+    """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`; the set as read.
 
     Idempotent; one GetItem when the set is locked already (its modules were locked with it).
     Otherwise one transaction locks the set and its modules without reading the modules first.
     """
-    def attempt() -> None:
+    def attempt() -> DistributionSet:
         ds = _assignable(tenant, ds_id)
         if ds.locked:
-            return
+            return ds
         tx = Tx()
         tx.update(ds, {"locked": True, "last_modified_at": clock.now_ms()})
         pending = [_ModuleUpdate(catalog.unread_module(tenant, sm_id), {"locked": True}, Exists("sk"), None, {})
                    for sm_id in ds.module_ids]
         _commit_with_modules(tx, pending)
-    retrying(ATTEMPTS, attempt)
+        return ds
+    return retrying(ATTEMPTS, attempt)
 
 
 # Short name used by the target blueprint (assignedDS / installedDS).

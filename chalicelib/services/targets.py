@@ -26,6 +26,7 @@ _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every 
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 device_configuration = lazy_import("chalicelib.services.device_configuration")
+target_types = lazy_import("chalicelib.services.target_types")  # only targets naming a type read types
 
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
@@ -69,10 +70,16 @@ def parse_new(body: dict) -> NewTarget:
     request_attributes = body.get("requestAttributes", True)
     if not isinstance(request_attributes, bool):
         raise errors.ConstraintViolation("requestAttributes must be a Boolean.", ["requestAttributes"])
-    if body.get("targetType") is not None:
-        raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
-    target_type = None
-    return NewTarget(controller_id, name, body.get("description"), address, token, request_attributes, target_type)
+    return NewTarget(controller_id, name, body.get("description"), address, token, request_attributes,
+                     _target_type(body))
+
+
+def _target_type(body: dict) -> int | None:
+    """The `targetType` id given (None when absent or null)."""
+    value = body.get("targetType")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise errors.ConstraintViolation("targetType must be the id of a target type.", ["targetType"])
+    return value
 
 
 def _check_optional_str(body: dict, key: str, limit: int) -> None:
@@ -105,6 +112,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     for target in existing.values():
         _purge(target)  # a deletion that crashed half-way: its target must be gone before a new one exists
     _check_tokens_free(tenant, [s.security_token for s in specs if s.security_token])
+    target_types.check_exists(tenant, [s.target_type for s in specs if s.target_type is not None])
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
     limit = quotas.limit("TARGET")
@@ -188,8 +196,10 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
         if body["requestAttributes"] is not True:
             raise errors.ConstraintViolation("requestAttributes can only be set to true.", ["requestAttributes"])
         change["request_attributes"] = True
-    if body.get("targetType") is not None:
-        raise errors.ConstraintViolation("Target types are not supported by this server.", ["targetType"])
+    target_type = _target_type(body)
+    if target_type is not None:
+        target_types.check_exists(tenant, [target_type])
+        change["target_type"] = target_type
     tx = Tx()
     token = body.get("securityToken")
     if isinstance(token, str) and token != target.security_token:

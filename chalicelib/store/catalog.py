@@ -2,7 +2,7 @@
 returning the entities of chalicelib.domain.catalog_entities (a kind is named by its entity class).
 
 Items live under the tenant's partition with a sort-key prefix per kind (`smtype#`, `sm#`,
-`art#<smId>#`, `dstype#`, `ds#`) and zero-padded ids, so a Query on a prefix returns a kind in id
+`art#<smId>#`, `dstype#`, `ds#`, target types `ttype#`) and zero-padded ids, so a Query on a prefix returns a kind in id
 order. Natural keys (type keys and names, module name+version+type, set name+version, artifact
 filename within a module) are guarded by `uniq#<kind>#<json parts>` items written in the same
 transaction as the entity: a duplicate fails that transaction's condition (409), never a Scan.
@@ -27,18 +27,18 @@ from chalicelib.store.tables import UniqueKey, pad
 from chalicelib.store.tx import Tx
 
 Kind = TypeVar("Kind", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
-               entities.DistributionSet)
+               entities.DistributionSet, entities.TargetType)
 Entity = TypeVar("Entity", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
-                 entities.DistributionSet, entities.Artifact)
+                 entities.DistributionSet, entities.Artifact, entities.TargetType)
 
 # Id sequences (counters.allocate_ids) per kind.
 SEQUENCE = {entities.SoftwareModuleType: "softwaremoduletype", entities.SoftwareModule: "softwaremodule",
             entities.DistributionSetType: "distributionsettype", entities.DistributionSet: "distributionset",
-            entities.Artifact: "artifact"}
+            entities.Artifact: "artifact", entities.TargetType: "targettype"}
 
 # The models of the kinds: each names its sort-key prefix (PREFIX) and carries `id` and `deleted`.
 _KindModel = Union[type[tables.SoftwareModuleType], type[tables.SoftwareModule], type[tables.DistributionSetType],
-                  type[tables.DistributionSet]]
+                  type[tables.DistributionSet], type[tables.TargetType]]
 
 DEFAULTS_MARKER = UniqueKey.PREFIX + "default-types"
 _QUERY_PAGE = 200
@@ -48,7 +48,7 @@ def _model(kind: type[Kind]) -> _KindModel:
     """The model of a kind, as precise as the kinds' models are (records keeps every model as a Model)."""
     model = records.model_of(kind)
     if not issubclass(model, (tables.SoftwareModuleType, tables.SoftwareModule, tables.DistributionSetType,
-                              tables.DistributionSet)):
+                              tables.DistributionSet, tables.TargetType)):
         raise TypeError(f"{kind.__name__} is not a kind of the catalogue.")
     return model
 

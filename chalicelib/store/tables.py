@@ -484,6 +484,23 @@ class DistributionSetTag(_Tag):
     PREFIX = "dstag#"
 
 
+class TargetType(_CatalogItem):
+    Meta = _meta("catalog")
+    PREFIX = "ttype#"
+    id = NumberAttribute()
+    key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    compatible = ListAttribute(of=NumberAttribute, default=list)  # distribution set type ids
+    deleted = BooleanAttribute(default=False)  # never set: lists of catalogue kinds filter on it
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
     Meta = _meta("catalog")
@@ -521,6 +538,7 @@ def _register_entities() -> None:
     from chalicelib.domain import tags
     records.register(tags.TargetTag, TargetTag)
     records.register(tags.DistributionSetTag, DistributionSetTag)
+    records.register(catalog.TargetType, TargetType)
     records.register(users.Role, Role)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 

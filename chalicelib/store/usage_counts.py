@@ -15,6 +15,7 @@ from chalicelib.store.tables import (
     SoftwareModule,
     SoftwareModuleType,
     Target,
+    TargetType,
 )
 
 PAGE = 500
@@ -47,6 +48,7 @@ _COUNTED: dict[str, tuple[Callable, Callable]] = {
     "DISTRIBUTION_SET": (_catalog(DistributionSet), lambda item: 1),
     "SOFTWARE_MODULE_TYPE": (_catalog(SoftwareModuleType), lambda item: 1),
     "DISTRIBUTION_SET_TYPE": (_catalog(DistributionSetType), lambda item: 1),
+    "TARGET_TYPE": (_catalog(TargetType), lambda item: 1),
     "ARTIFACT_STORAGE": (_artifacts, lambda item: int(item.size or 0)),
 }
 QUOTAS = frozenset(_COUNTED)

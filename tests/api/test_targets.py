@@ -157,7 +157,7 @@ def test_switch_action_to_forced(client):
     assert resp.status_code == 200 and json.loads(resp.body)["forceType"] == "forced"
 
 
-def test_security_tokens_are_unique_and_target_types_unsupported(client):
+def test_security_tokens_are_unique_and_target_types_must_exist(client):
     _post(client, [{"controllerId": "k1", "name": "k", "securityToken": "same-token"}])
     body = _post(client, [{"controllerId": "k2", "name": "k", "securityToken": "same-token"}], status=409)
     assert body["errorCode"] == "hawkbit.server.error.repo.entityAlreadyExists"
@@ -167,7 +167,7 @@ def test_security_tokens_are_unique_and_target_types_unsupported(client):
     resp = client.http.put("/rest/v1/targets/k5", headers=ADMIN, body=json.dumps({"securityToken": "same-token"}))
     assert resp.status_code == 409
     _post(client, [{"controllerId": "k6", "name": "k", "targetType": True}], status=400)
-    _post(client, [{"controllerId": "k6", "name": "k", "targetType": 5}], status=400)
+    _post(client, [{"controllerId": "k6", "name": "k", "targetType": 5}], status=404)  # no such type
 
 
 def test_deleting_a_target_forgets_its_configuration_tasks(client):

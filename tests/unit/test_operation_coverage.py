@@ -26,13 +26,6 @@ NOT_YET: dict[str, set[str]] = {
         "PUT /rest/v1/targetfilters/{}", "DELETE /rest/v1/targetfilters/{}",
         "GET /rest/v1/targetfilters/{}/autoAssignDS", "POST /rest/v1/targetfilters/{}/autoAssignDS",
         "DELETE /rest/v1/targetfilters/{}/autoAssignDS"},
-    "targettypes": {
-        "GET /rest/v1/targettypes", "POST /rest/v1/targettypes", "GET /rest/v1/targettypes/{}",
-        "PUT /rest/v1/targettypes/{}", "DELETE /rest/v1/targettypes/{}",
-        "GET /rest/v1/targettypes/{}/compatibledistributionsettypes",
-        "POST /rest/v1/targettypes/{}/compatibledistributionsettypes",
-        "DELETE /rest/v1/targettypes/{}/compatibledistributionsettypes/{}",
-        "POST /rest/v1/targets/{}/targettype", "DELETE /rest/v1/targets/{}/targettype"},
     "distributionsets": {
         "POST /rest/v1/distributionsets/{}/invalidate", "GET /rest/v1/distributionsets/{}/statistics",
         "GET /rest/v1/distributionsets/{}/statistics/actions", "GET /rest/v1/distributionsets/{}/statistics/rollouts",
