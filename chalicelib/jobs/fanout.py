@@ -33,7 +33,8 @@ from typing import Any, Iterable
 
 from chalicelib import clock, config
 from chalicelib.jobs.budget import Budget
-from chalicelib.store import job_queue, tenant_registry
+from chalicelib.store import job_queue
+from chalicelib.store import tenants as tenant_registry
 
 log = logging.getLogger("skyhawk.jobs")
 

@@ -27,7 +27,3 @@ def create_user(tenant: str, name: str, password: str, permissions: list[str]) -
         quotas.charge(users.put_new(Tx(), user), tenant, "LOCAL_USER", 1).commit()
     except errors.EntityAlreadyExists:
         pass
-
-
-def registered_tenants() -> list[str]:
-    return registry.registered()

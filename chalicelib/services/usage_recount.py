@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from chalicelib.domain.pending import PendingItem
-from chalicelib.store import pending, usage_counts
+from chalicelib.store import counters, pending, usage_counts
 
 KIND = "recount"
 
@@ -37,14 +37,14 @@ def recount(tenant: str, work: PendingItem, now: int, has_time: Callable[[], boo
     if "read" in state:
         read, total, after = state["read"], int(state["total"]), state.get("after")
     else:
-        read, total, after = usage_counts.stored(tenant, quota), 0, None
+        read, total, after = counters.stored_usage(tenant, quota), 0, None
     counting = usage_counts.count(tenant, quota, after)
     for weight in counting:
         total += weight
         if not has_time():
             pending.note_progress(work, {"read": read, "total": total, "after": counting.position})
             return False
-    if not usage_counts.set_if_unchanged(tenant, quota, total, read):
+    if not counters.correct_usage(tenant, quota, read, total):
         pending.note_progress(work, None)  # the counter moved while counting: count again next run
         return False
     pending.delete(tenant, work.key)

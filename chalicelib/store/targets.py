@@ -125,12 +125,3 @@ def clear_overdue(tenant: str, controller_id: str, due_before: int) -> bool:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
-
-
-def add_action_count(tenant: str, controller_id: str, delta: int) -> None:
-    view = TargetPresence(tenant, controller_id)
-    try:
-        view.update(actions=[TargetPresence.action_count.add(delta)], condition=TargetPresence.controller_id.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise

@@ -1,8 +1,10 @@
-"""The tenant registry: one item per tenant under a fixed partition, so scheduled jobs can walk the tenants."""
+"""The tenant registry: one item per tenant under a fixed partition, so scheduled jobs can walk the tenants
+a page at a time."""
 from __future__ import annotations
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.store import paging
 from chalicelib.store.tables import REGISTRY_TENANT, TenantRegistration
 
 
@@ -18,6 +20,10 @@ def register(tenant: str, now: int) -> bool:
         return False
 
 
-def registered() -> list[str]:
-    """Every registered tenant's name (one Query of the registry partition)."""
-    return [item.key for item in TenantRegistration.query(REGISTRY_TENANT)]
+def page(after: str | None = None, limit: int = 20) -> paging.Page[str]:
+    """Tenant names in order, after the tenant `after`; the page's `after` is its last tenant, None at the end."""
+    condition = TenantRegistration.key > after if after is not None else None
+    results = TenantRegistration.query(REGISTRY_TENANT, condition, limit=limit, page_size=limit,
+                                       attributes_to_get=["tenant", "key"])
+    names = [item.key for item in results]
+    return paging.Page(names, names[-1] if names and results.last_evaluated_key is not None else None)

@@ -1,13 +1,12 @@
-"""Counting a quota's usage from the items it counts, and correcting its counter (services.usage_recount).
+"""Counting a quota's usage from the items it counts (services.usage_recount compares it with the counter).
 
 One consistent Query over the kind's items of a tenant, a page at a time, reading only what the count needs;
-the counter (all its items, for a sharded one) is read consistently and written only if no item moved.
+the counter is read and corrected by store.counters (`stored_usage`, `correct_usage`).
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from chalicelib.store import counters
 from chalicelib.store.tables import (
     Artifact,
     DistributionSet,
@@ -72,13 +71,3 @@ class Counting:
 
 def count(tenant: str, quota: str, after: Any = None) -> Counting:
     return Counting(tenant, quota, after, PAGE)
-
-
-def stored(tenant: str, quota: str) -> dict[str, int] | None:
-    """The counter's items and values (consistent reads); None if it was never written."""
-    return counters.stored_usage(tenant, quota)
-
-
-def set_if_unchanged(tenant: str, quota: str, total: int, read: dict[str, int] | None) -> bool:
-    """Write `total` if no counter item moved since `read`; False if one did meanwhile."""
-    return counters.correct_usage(tenant, quota, read, total)
