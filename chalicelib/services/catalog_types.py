@@ -51,7 +51,7 @@ def refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
             raise duplicate(kind, natural[1][0])
 
 
-def write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_puts) -> None:
+def write_all(tenant: str, quota: str, items: list, guard: str, add_puts) -> None:
     """Items with their key and name guards (`add_puts`), per transaction, all or none (store.all_or_nothing)."""
     entity = {"smtype": bulk_creates.SOFTWARE_MODULE_TYPES, "dstype": bulk_creates.DISTRIBUTION_SET_TYPES,
               "ttype": bulk_creates.TARGET_TYPES}[guard]
@@ -63,8 +63,8 @@ def write_all(tenant: str, quota: str, limit: int, items: list, guard: str, add_
                 undo.delete(item, add_version_condition=False)
                 catalog.release_unique(undo, tenant, f"{guard}-key", (item.key,))
                 catalog.release_unique(undo, tenant, f"{guard}-name", (item.name,))
-            counters.usage_update(tx, tenant, quota, len(chunk), limit)
-            counters.usage_update(undo, tenant, quota, -len(chunk))
+            quotas.charge(tx, tenant, quota, len(chunk))
+            quotas.release(undo, tenant, quota, len(chunk))
             steps.commit(tx, undo, created=[int(item.id) for item in chunk])
 
 
@@ -130,7 +130,7 @@ def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTy
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModuleType], len(specs))
     now = clock.now_ms()
     items = [new_sm_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    write_all(tenant, "SOFTWARE_MODULE_TYPE", limit, items, "smtype", add_sm_type_puts)
+    write_all(tenant, "SOFTWARE_MODULE_TYPE", items, "smtype", add_sm_type_puts)
     return items
 
 
@@ -160,7 +160,7 @@ def delete_software_module_type(tenant: str, type_id: int) -> None:
             tx.delete(item)
         catalog.release_unique(tx, tenant, "smtype-key", (item.key,))
         catalog.release_unique(tx, tenant, "smtype-name", (item.name,))
-        counters.usage_update(tx, tenant, "SOFTWARE_MODULE_TYPE", -1)
+        quotas.release(tx, tenant, "SOFTWARE_MODULE_TYPE", 1)
         tx.commit()
     retrying(ATTEMPTS, attempt)
 
@@ -227,7 +227,7 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSetType], len(specs))
     now = clock.now_ms()
     items = [new_ds_type_item(tenant, type_id, spec, user, now) for type_id, spec in zip(ids, specs)]
-    write_all(tenant, "DISTRIBUTION_SET_TYPE", limit, items, "dstype", add_ds_type_puts)
+    write_all(tenant, "DISTRIBUTION_SET_TYPE", items, "dstype", add_ds_type_puts)
     return items
 
 
@@ -252,7 +252,7 @@ def delete_distribution_set_type(tenant: str, type_id: int) -> None:
             tx.delete(item)
         catalog.release_unique(tx, tenant, "dstype-key", (item.key,))
         catalog.release_unique(tx, tenant, "dstype-name", (item.name,))
-        counters.usage_update(tx, tenant, "DISTRIBUTION_SET_TYPE", -1)
+        quotas.release(tx, tenant, "DISTRIBUTION_SET_TYPE", 1)
         tx.commit()
     retrying(ATTEMPTS, attempt)
 

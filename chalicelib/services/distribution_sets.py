@@ -317,8 +317,8 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
                           condition=eq("deleted", False),
                           on_fail=functools.partial(errors.EntityNotFound.of, "DistributionSetType", type_key))
                 undo.update(ds_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
-            counters.usage_update(tx, tenant, "DISTRIBUTION_SET", len(chunk), limit)
-            counters.usage_update(undo, tenant, "DISTRIBUTION_SET", -len(chunk))
+            quotas.charge(tx, tenant, "DISTRIBUTION_SET", len(chunk))
+            quotas.release(undo, tenant, "DISTRIBUTION_SET", len(chunk))
             _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo,
                                  created=[ds_id for ds_id, _, _ in chunk])
         # Locks last: unlike counts they cannot be taken back (another set may lock the same module).
@@ -372,7 +372,7 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
             modules = catalog.get_many(SoftwareModule, tenant, ds.module_ids)
             pending = _module_updates(tx, modules, {i: -1 for i in modules}, set())
         catalog.release_unique(tx, tenant, "ds", ds.natural_key)
-        counters.usage_update(tx, tenant, "DISTRIBUTION_SET", -1)
+        quotas.release(tx, tenant, "DISTRIBUTION_SET", 1)
         _commit_with_modules(tx, pending)
     retrying(ATTEMPTS, attempt)
 

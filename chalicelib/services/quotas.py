@@ -13,13 +13,14 @@ from chalicelib.store.tx import Tx
 limit = rules.limit
 
 
-def charge(tx: Tx, tenant: str, quota: str, adding: int) -> Tx:
-    """Add `adding` to the quota's usage inside `tx`, which then fails (403) if it would pass the limit."""
-    return counters.usage_update(tx, tenant, quota, adding, rules.limit(quota))
+def charge(tx: Tx, tenant: str, quota: str, adding: int, spread_by: str = "") -> Tx:
+    """Add `adding` to the quota's usage inside `tx`, which then fails (403) if it would pass the limit.
+    `spread_by` (the entity's id) picks the counter item of a sharded quota (store.counters.SHARDED)."""
+    return counters.usage_update(tx, tenant, quota, adding, rules.limit(quota), spread_by=spread_by)
 
 
-def release(tx: Tx, tenant: str, quota: str, removing: int) -> Tx:
-    return counters.usage_update(tx, tenant, quota, -removing)
+def release(tx: Tx, tenant: str, quota: str, removing: int, spread_by: str = "") -> Tx:
+    return counters.usage_update(tx, tenant, quota, -removing, spread_by=spread_by)
 
 
 def all_quotas(tenant: str) -> dict[str, dict[str, int]]:

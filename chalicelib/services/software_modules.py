@@ -126,8 +126,8 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
                           on_fail=functools.partial(errors.EntityNotFound.of, "SoftwareModuleType", type_key),
                           add_version_condition=False)
                 undo.update(sm_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
-            counters.usage_update(tx, tenant, "SOFTWARE_MODULE", len(chunk), limit)
-            counters.usage_update(undo, tenant, "SOFTWARE_MODULE", -len(chunk))
+            quotas.charge(tx, tenant, "SOFTWARE_MODULE", len(chunk))
+            quotas.release(undo, tenant, "SOFTWARE_MODULE", len(chunk))
             steps.commit(tx, undo, created=[int(sm.id) for sm in chunk])
     return modules
 
@@ -176,7 +176,7 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
         tx.update(current, updates)
         if not current.deleted:
             catalog.release_unique(tx, tenant, "sm", current.natural_key)
-            counters.usage_update(tx, tenant, "SOFTWARE_MODULE", -1)
+            quotas.release(tx, tenant, "SOFTWARE_MODULE", 1)
         tx.commit()
         return not soft
     if retrying(ATTEMPTS, attempt):
@@ -197,7 +197,7 @@ def finish_purge(tenant: str, sm_id: int) -> None:
             # Conditional: a transaction repeated after an unknown outcome cannot release the usage twice.
             tx.delete(artifact, condition=Exists("sk"))
             catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
-        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -sum(int(a.size) for a in artifacts))
+        quotas.release(tx, tenant, "ARTIFACT_STORAGE", sum(int(a.size) for a in artifacts))
         try:
             tx.commit()
         except errors.ConcurrentModification:
@@ -290,7 +290,7 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
                          lambda: _duplicate_artifact(sm_id, filename))
     # The module's version condition: locked or given more artifacts meanwhile -> refused, nothing kept.
     tx.update(sm, {"artifact_count": Add(1), **rules.modified(user, now)})
-    counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", size, storage_limit)
+    quotas.charge(tx, tenant, "ARTIFACT_STORAGE", size)
     pending.remove(tx, tenant, work.key)
     try:
         tx.commit()
@@ -359,7 +359,7 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         tx.delete(artifact, condition=Exists("sk"))
         catalog.release_unique(tx, tenant, "art", (int(sm_id), artifact.filename))
         tx.update(sm, {"artifact_count": Add(-1), "last_modified_at": clock.now_ms()})
-        counters.usage_update(tx, tenant, "ARTIFACT_STORAGE", -int(artifact.size))
+        quotas.release(tx, tenant, "ARTIFACT_STORAGE", int(artifact.size))
         # The bytes go after the items; should this request die in between, the reaper deletes them.
         work = pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, clock.now_ms())
         pending.add(tx, work)

@@ -104,8 +104,8 @@ class Tags(Generic[T]):
                     self.store.claim_name(tx, tenant, tag.name, tag.id, partial(self._duplicate, tag.name))
                     undo.delete(tag)
                     self.store.release_name(undo, tenant, tag.name)
-                counters.usage_update(tx, tenant, self.quota, len(chunk), limit)
-                counters.usage_update(undo, tenant, self.quota, -len(chunk))
+                quotas.charge(tx, tenant, self.quota, len(chunk))
+                quotas.release(undo, tenant, self.quota, len(chunk))
                 steps.commit(tx, undo, created=[tag.id for tag in chunk])
         return tags
 
@@ -130,7 +130,7 @@ class Tags(Generic[T]):
             current = self.get_tag(tenant, tag_id)
             tx = Tx().delete(current)
             self.store.release_name(tx, tenant, current.name)
-            counters.usage_update(tx, tenant, self.quota, -1)
+            quotas.release(tx, tenant, self.quota, 1)
             tx.commit()
         retrying(ATTEMPTS, attempt)
 

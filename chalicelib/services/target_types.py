@@ -74,7 +74,7 @@ def create_types(tenant: str, specs: list[rules.TargetTypeSpec], user: str) -> l
                         name=spec.name, description=spec.description, colour=spec.colour,
                         compatible=list(spec.compatible), created_at=now, created_by=user, last_modified_at=now,
                         last_modified_by=user) for type_id, spec in zip(ids, specs)]
-    types.write_all(tenant, QUOTA, limit, items, GUARD, _add_puts)
+    types.write_all(tenant, QUOTA, items, GUARD, _add_puts)
     return items
 
 
@@ -102,7 +102,7 @@ def delete_type(tenant: str, type_id: int) -> None:
         tx = Tx().delete(item)
         catalog.release_unique(tx, tenant, f"{GUARD}-key", (item.key,))
         catalog.release_unique(tx, tenant, f"{GUARD}-name", (item.name,))
-        counters.usage_update(tx, tenant, QUOTA, -1)
+        quotas.release(tx, tenant, QUOTA, 1)
         tx.commit()
     retrying(ATTEMPTS, attempt)
 

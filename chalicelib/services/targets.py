@@ -115,7 +115,6 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     target_types.check_exists(tenant, [s.target_type for s in specs if s.target_type is not None])
     now = clock.now_ms()
     items = [new_item(tenant, spec, user, now) for spec in specs]
-    limit = quotas.limit("TARGET")
     chunk = TARGETS_PER_TRANSACTION
     with all_or_nothing.AllOrNothing(tenant, bulk_creates.TARGETS, {"createdAt": now}) as steps:
         for start in range(0, len(items), chunk):
@@ -127,8 +126,8 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
                 undo.delete(store.key_only(tenant, item.controller_id), add_version_condition=False)
                 security_tokens.release(undo, tenant, item.security_token, item.controller_id)
             spread = part[0].controller_id
-            counters.usage_update(tx, tenant, "TARGET", len(part), limit, spread_by=spread)
-            counters.usage_update(undo, tenant, "TARGET", -len(part), spread_by=spread)
+            quotas.charge(tx, tenant, "TARGET", len(part), spread_by=spread)
+            quotas.release(undo, tenant, "TARGET", len(part), spread_by=spread)
             steps.commit(tx, undo, created=[item.controller_id for item in part])
     return items
 
@@ -160,7 +159,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
         item.ip_address = ip_address
         tx = Tx().put(item)
         security_tokens.claim(tx, tenant, item.security_token, controller_id)
-        counters.usage_update(tx, tenant, "TARGET", 1, quotas.limit("TARGET"), spread_by=controller_id)
+        quotas.charge(tx, tenant, "TARGET", 1, spread_by=controller_id)
         try:
             tx.commit()
         except errors.ConcurrentModification:
@@ -247,7 +246,7 @@ def _tombstone(tenant: str, controller_id: str) -> Target:
     tx = Tx().update(target, {"deletion": work.key})
     security_tokens.release(tx, tenant, target.security_token, controller_id)  # its device is gone at once
     pending.add(tx, work)
-    counters.usage_update(tx, tenant, "TARGET", -1, spread_by=controller_id)
+    quotas.release(tx, tenant, "TARGET", 1, spread_by=controller_id)
     tx.commit()
     target.deletion = work.key
     return target
