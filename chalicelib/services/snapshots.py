@@ -62,9 +62,8 @@ def get(tenant: str, ds_id: int) -> DeploymentSnapshot | None:
 
 
 def chunks(tenant: str, ds_id: int) -> list[dict]:
-    """What devices get for the set (an assigned set always has its snapshot)."""
-    found = get(tenant, ds_id)
-    return found.chunks if found is not None else for_assignment(tenant, ds_id).chunks
+    """What devices get for the set (an assigned set always has its snapshot; one that lost it is built again)."""
+    return for_assignment(tenant, ds_id).chunks
 
 
 def forget() -> None:
