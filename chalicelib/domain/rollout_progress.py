@@ -29,6 +29,10 @@ from chalicelib.domain.changes import Add, Change
 from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
 
 BUCKETS = ("scheduled", "running", "finished", "error", "cancelled")
+# Counter items a rollout spreads its counts over: one per this many targets, at most MAX_COUNTER_SHARDS (a
+# 1,000,000-device rollout closing in 15 minutes adds 70 times a second to each of 16 partition keys).
+TARGETS_PER_COUNTER_SHARD = 5_000
+MAX_COUNTER_SHARDS = 16
 TIMED_OUT = "timedout"
 # The keys of totalTargetsPerStatus, in hawkBit's TotalTargetCountStatus.Status order
 PER_STATUS_KEYS = ("scheduled", "running", "error", "finished", "cancelled", "notstarted")
@@ -44,6 +48,16 @@ def bucket(status: str, action_type: str) -> str:
     if status == Status.DOWNLOADED:
         return "finished" if action_type == "downloadonly" else "running"
     return _BUCKET_OF[Status(status)]
+
+
+def counter_shards(total_targets: int) -> int:
+    """How many counter items the rollout uses: one for a small rollout (one read), 16 for a large one."""
+    return max(1, min(MAX_COUNTER_SHARDS, -(-int(total_targets) // TARGETS_PER_COUNTER_SHARD)))
+
+
+def counter_shard(action_id: int, shards: int) -> int:
+    """The counter item an action adds to (consecutive ids of a rollout's actions spread over all of them)."""
+    return int(action_id) % max(1, int(shards))
 
 
 def count_change(before: str | None, after: str | None, action_type: str, timed_out_before: bool = False,

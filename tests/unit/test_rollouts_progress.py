@@ -34,6 +34,12 @@ def test_downloaded_finishes_a_download_only_rollouts_action():
     assert p.bucket(Status.DOWNLOADED.value, "downloadonly") == "finished"
 
 
+def test_a_rollout_spreads_its_counts_over_one_item_per_5000_targets_up_to_16():
+    assert [p.counter_shards(n) for n in (0, 1, 5000, 5001, 40_000, 100_000, 10**7)] == [1, 1, 1, 2, 8, 16, 16]
+    assert [p.counter_shard(action_id, 16) for action_id in (32, 33, 47)] == [0, 1, 15]
+    assert p.counter_shard(7, 1) == 0
+
+
 def test_only_a_write_that_changes_the_bucket_touches_the_counters():
     assert p.count_change(None, "SCHEDULED", "forced") == {"scheduled": Add(1)}
     assert p.count_change("SCHEDULED", "RUNNING", "forced") == {"scheduled": Add(-1), "running": Add(1)}
