@@ -23,7 +23,7 @@ from chalicelib import errors
 from chalicelib.domain import rollout_spec
 from chalicelib.domain.changes import Change, Condition, eq
 from chalicelib.domain.permissions import expand
-from chalicelib.domain.rollout_spec import Conditions, RolloutSpec
+from chalicelib.domain.rollout_spec import RolloutSpec
 
 
 class RolloutStatus(str, Enum):
@@ -98,10 +98,6 @@ class Rollout:
     last_modified_at: int = 0
     last_modified_by: str = ""
     version: int | None = None
-
-    @property
-    def download_only(self) -> bool:
-        return self.action_type == "downloadonly"
 
 
 @dataclass
@@ -187,6 +183,13 @@ def check_may_schedule(spec: RolloutSpec, permissions: Iterable[str]) -> None:
     """A rollout with `startAt` starts itself: its creator must be allowed to start rollouts (hawkBit)."""
     if spec.start_at is not None and "HANDLE_ROLLOUT" not in expand(permissions):
         raise errors.InsufficientPermission("You need permission to start rollouts to create a scheduled rollout")
+
+
+def check_weight(spec: RolloutSpec, multi_assignments: bool) -> None:
+    """With multi-assignments on (classic hawkBit, tenant key `multi.assignments.enabled`) a rollout names the
+    weight of its actions, as an assignment does (WeightValidationHelper: 400 noWeightProvidedInMultiAssignmentMode)."""
+    if multi_assignments and spec.weight is None:
+        raise errors.NoWeightProvided()
 
 
 def approval_needed(approval_enabled: bool, creator_permissions: Iterable[str]) -> bool:
@@ -370,9 +373,3 @@ def closed_groups(groups: Sequence[RolloutGroup], now: int) -> dict[int, Transit
     return {g.position: Transition({"status": G.FINISHED.value, "last_modified_at": now,
                                     "last_modified_by": "system"}, _status_is(G(g.status)))
             for g in groups if g.status not in (G.FINISHED, G.ERROR)}
-
-
-def group_conditions(group: RolloutGroup) -> Conditions:
-    return Conditions(group.success_condition, group.success_expression, group.success_action,
-                      group.success_action_expression, group.error_condition, group.error_expression,
-                      group.error_action, group.error_action_expression)

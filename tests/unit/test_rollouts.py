@@ -67,6 +67,15 @@ def test_a_scheduled_rollout_needs_a_creator_who_may_start_rollouts():
     assert caught.value.message == "You need permission to start rollouts to create a scheduled rollout"
 
 
+def test_with_multi_assignments_a_rollout_needs_a_weight():
+    unweighted = rollout_spec.rollout_spec({"name": "r", "targetFilterQuery": "q"})
+    r.check_weight(unweighted, multi_assignments=False)
+    r.check_weight(rollout_spec.rollout_spec({"name": "r", "targetFilterQuery": "q", "weight": 0}), True)
+    with pytest.raises(errors.NoWeightProvided) as caught:
+        r.check_weight(unweighted, multi_assignments=True)
+    assert caught.value.code == "hawkbit.server.error.noWeightProvidedInMultiAssignmentMode"
+
+
 def test_start_only_from_ready():
     move = r.start(rollout(S.READY), 9, "bob")
     assert move.change == {"status": "STARTING", "last_modified_at": 9, "last_modified_by": "bob"}
