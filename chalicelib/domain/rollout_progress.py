@@ -7,17 +7,17 @@ running. A group keeps its counts in counter items the action's own writes add t
 write that moves an action to another bucket touches them), so the progress check reads counters, never actions.
 Past hawkBit, `timedout` counts the open actions past the rollout's in-progress timeout.
 
-Conditions (ThresholdRolloutGroup{Success,Error}Condition): success when finished / group total >= threshold %
-(an empty group succeeds); error when (errors + timed out) / the group's actions > threshold % (an empty group
-never errs). A threshold that is not a number never fires (hawkBit logs it); skyhawk refuses such at creation.
+Conditions, as hawkBit since PR #3110 (RolloutGroupConditionTest): a group is measured by its actions, not its
+targets, and canceled actions count for neither side. Success when finished / measured >= threshold % (an
+empty group succeeds); error when (errors + timed out) / measured > threshold % (an empty group never errs).
 
 One step (`evaluate`, JpaRolloutExecutor.handleRunningRollout): every RUNNING group in order: its error
-condition first (error action PAUSE: the group goes ERROR and the rollout PAUSED); else its success condition
-(NEXTGROUP: the next group, if SCHEDULED, starts RUNNING; PAUSE: the rollout pauses if a SCHEDULED group follows,
-and once resumed the next group starts: hawkBit would pause it again on its next check),
-and a group whose actions have all ended is FINISHED (the last dynamic group never is: it keeps taking targets).
-With no group RUNNING the next SCHEDULED one starts (after an error pause, resume goes on with the next group).
-The rollout is FINISHED once no group is RUNNING or SCHEDULED.
+condition first (error action PAUSE: the group goes ERROR and the rollout PAUSED); else its success action
+fires when the success condition holds *or* every action of the group has ended: NEXTGROUP starts the next
+group if it is SCHEDULED, PAUSE pauses the rollout if a SCHEDULED group follows; and a group whose actions have
+all ended is FINISHED (the newest dynamic group never is: it keeps taking targets). With no group RUNNING the
+group after the newest started one starts. The rollout is FINISHED once no group is RUNNING or SCHEDULED.
+Resuming starts the next group at once after an error, or after a PAUSE whose group succeeded (`resume_starts`).
 """
 from __future__ import annotations
 
@@ -99,6 +99,11 @@ class Counts:
         return self.scheduled + self.running + self.finished + self.error + self.cancelled
 
     @property
+    def measured(self) -> int:
+        """The actions a condition is measured against: canceled ones are left out."""
+        return self.actions - self.cancelled
+
+    @property
     def open(self) -> int:
         """Actions that have not ended (JpaRolloutExecutor.isRolloutGroupComplete)."""
         return self.scheduled + self.running
@@ -120,22 +125,23 @@ def _threshold(expression: str | None) -> int | None:
 
 
 def success_met(group: RolloutGroup, counts: Counts, total: int | None = None) -> bool:
-    """finished / total >= threshold %; `total` the group's targets (a dynamic group's: its target count)."""
-    total = group.total_targets if total is None else total
+    """finished / measured actions >= threshold %; `total` overrides the measure (the newest dynamic group is
+    measured against the target count it is to reach)."""
+    total = counts.measured if total is None else total
     if total == 0:
-        return True  # its targets were deleted: the group is done
+        return True  # no action (left): the group is done
     threshold = _threshold(group.success_expression)
     return threshold is not None and counts.finished / total >= threshold / 100
 
 
 def error_met(group: RolloutGroup, counts: Counts) -> bool:
-    """(errors + timed out) / the group's actions > threshold %."""
+    """(errors + timed out) / measured actions > threshold %."""
     if group.error_condition is None:
         return False
     threshold = _threshold(group.error_expression)
-    if threshold is None or counts.actions == 0:
+    if threshold is None or counts.measured == 0:
         return False
-    return (counts.error + counts.timedout) / counts.actions > threshold / 100
+    return (counts.error + counts.timedout) / counts.measured > threshold / 100
 
 
 def complete(counts: Counts) -> bool:
@@ -149,11 +155,10 @@ class Step:
     rollout_status: RolloutStatus | None = None
     groups: dict[int, GroupStatus] = field(default_factory=dict)
     start: list[int] = field(default_factory=list)
-    success_paused: list[int] = field(default_factory=list)  # groups whose success action PAUSE fired now
 
     @property
     def changes_anything(self) -> bool:
-        return bool(self.rollout_status or self.groups or self.start or self.success_paused)
+        return bool(self.rollout_status or self.groups or self.start)
 
 
 def evaluate(rollout: Rollout, groups: Sequence[RolloutGroup], counts: Mapping[int, Counts]) -> Step:
@@ -173,9 +178,9 @@ def evaluate(rollout: Rollout, groups: Sequence[RolloutGroup], counts: Mapping[i
 
     running = [g for g in sorted(groups, key=lambda g: g.position) if status[g.position] == GroupStatus.RUNNING]
     if not running:
-        waiting = [p for p in sorted(status) if status[p] == GroupStatus.SCHEDULED]
-        if waiting:
-            move(waiting[0], GroupStatus.RUNNING)
+        child = _after_newest_started(groups)
+        if child is not None:
+            move(child, GroupStatus.RUNNING)
     for group in running:
         group_counts = counts.get(group.position, Counts())
         child = group.position + 1
@@ -185,18 +190,39 @@ def evaluate(rollout: Rollout, groups: Sequence[RolloutGroup], counts: Mapping[i
             continue
         # the newest running dynamic group is measured against the target count it is to reach
         total = max(int(group.target_percentage), 1) if group.dynamic and group is running[-1] else None
-        if not paused and success_met(group, group_counts, total) and status.get(child) == GroupStatus.SCHEDULED:
+        ended = complete(group_counts) and not (group.dynamic and group.position == last)
+        if (success_met(group, group_counts, total) or ended) and not paused \
+                and status.get(child) == GroupStatus.SCHEDULED:
             if group.success_action == "NEXTGROUP":
                 move(child, GroupStatus.RUNNING)
-            elif group.success_paused:  # PAUSE, and the operator has resumed since: go on
-                move(child, GroupStatus.RUNNING)
-            else:  # PAUSE: the rollout waits for the operator before the next group
+            else:  # PAUSE: the rollout waits for the operator, whose resume starts the next group
                 paused = True
-                step.success_paused.append(group.position)
-        if complete(group_counts) and not (group.dynamic and group.position == last):
+        if ended:
             move(group.position, GroupStatus.FINISHED)
     if paused:
         step.rollout_status = RolloutStatus.PAUSED
     elif not any(s in (GroupStatus.RUNNING, GroupStatus.SCHEDULED) for s in status.values()):
         step.rollout_status = RolloutStatus.FINISHED
     return step
+
+
+def _after_newest_started(groups: Sequence[RolloutGroup]) -> int | None:
+    """The SCHEDULED group right after the newest group that started (not SCHEDULED), if any."""
+    status = {g.position: GroupStatus(g.status) for g in groups}
+    started = [p for p, s in status.items() if s != GroupStatus.SCHEDULED]
+    child = max(started) + 1 if started else None
+    return child if child is not None and status.get(child) == GroupStatus.SCHEDULED else None
+
+
+def resume_starts(groups: Sequence[RolloutGroup], counts: Mapping[int, Counts]) -> int | None:
+    """The group a resume starts at once (JpaRolloutManagement.resumeRollout): the next one after the newest
+    started group, if that group ended in ERROR, or paused the rollout by its success action PAUSE."""
+    started = [g for g in groups if g.status != GroupStatus.SCHEDULED]
+    if not started:
+        return None
+    newest = max(started, key=lambda g: g.position)
+    group_counts = counts.get(newest.position, Counts())
+    succeeded = newest.success_action == "PAUSE" and (success_met(newest, group_counts) or complete(group_counts))
+    if newest.status == GroupStatus.ERROR or succeeded:
+        return _after_newest_started(groups)
+    return None

@@ -122,7 +122,6 @@ class RolloutGroup:
     error_expression: str | None = "50"
     error_action: str | None = "PAUSE"
     error_action_expression: str | None = ""
-    success_paused: bool = False  # its success action PAUSE paused the rollout once (resume then goes on)
     total_targets: int = 0
     created_at: int = 0
     created_by: str = ""
@@ -273,15 +272,16 @@ def update(rollout: Rollout, name: str | None, description: str | None, has_desc
 
 
 def next_group(rollout: Rollout, groups: Sequence[RolloutGroup]) -> RolloutGroup:
-    """triggerNextGroup: the group after the newest running one starts now, whatever its parent's success."""
+    """triggerNextGroup: the group after the newest started one (any group not SCHEDULED) starts now, whatever
+    its success condition (JpaRolloutManagement.triggerNextGroup)."""
     if rollout.status != S.RUNNING:
         raise errors.RolloutIllegalState("Rollout is not in running state")
     if not any(g.status == GroupStatus.SCHEDULED for g in groups):
         raise errors.RolloutIllegalState("Rollout does not have any groups left to be triggered")
-    running = [g for g in groups if g.status == GroupStatus.RUNNING]
-    if not running:
-        raise errors.RolloutIllegalState("No group is running")
-    latest = max(running, key=lambda g: g.position)
+    started = [g for g in groups if g.status != GroupStatus.SCHEDULED]
+    if not started:
+        raise errors.RolloutIllegalState("Cannot find any started rollout group to trigger next from")
+    latest = max(started, key=lambda g: g.position)
     child = next((g for g in groups if g.position == latest.position + 1), None)
     if child is None or child.status != GroupStatus.SCHEDULED:
         raise errors.RolloutIllegalState("Rollout does not have any groups left to be triggered")

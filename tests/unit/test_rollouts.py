@@ -141,14 +141,15 @@ def test_a_put_changes_name_and_description_unless_the_rollout_is_deleted():
         assert caught.value.message == "Rollout 5 is soft deleted and cannot be changed"
 
 
-def test_trigger_next_group_starts_the_group_after_the_newest_running_one():
+def test_trigger_next_group_starts_the_group_after_the_newest_started_one():
     groups = [group(0, G.FINISHED), group(1, G.RUNNING), group(2, G.SCHEDULED), group(3, G.SCHEDULED)]
     assert r.next_group(rollout(S.RUNNING), groups).position == 2
+    assert r.next_group(rollout(S.RUNNING), [group(0, G.ERROR), group(1, G.SCHEDULED)]).position == 1
     assert illegal(r.next_group, rollout(S.PAUSED), groups) == "Rollout is not in running state"
     assert illegal(r.next_group, rollout(S.RUNNING), [group(0, G.RUNNING), group(1, G.FINISHED)]) == (
         "Rollout does not have any groups left to be triggered")
-    assert illegal(r.next_group, rollout(S.RUNNING), [group(0, G.ERROR), group(1, G.SCHEDULED)]) == (
-        "No group is running")
+    assert illegal(r.next_group, rollout(S.RUNNING), [group(0, G.SCHEDULED)]) == (
+        "Cannot find any started rollout group to trigger next from")
 
 
 def test_a_finished_rollout_is_retried_as_a_new_one_for_its_failed_targets():

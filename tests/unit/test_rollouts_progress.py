@@ -120,15 +120,40 @@ def test_an_error_in_the_last_group_pauses_before_the_rollout_can_finish():
     assert (step.groups, step.rollout_status) == ({1: G.ERROR}, S.PAUSED)
 
 
-def test_success_action_pause_pauses_once_and_after_resume_the_next_group_starts():
+def test_success_action_pause_pauses_while_a_group_waits_and_resume_starts_it():
     first = group(0, G.RUNNING, success_action="PAUSE")
-    step = p.evaluate(rollout(), [first, group(1, G.SCHEDULED)], {0: Counts(finished=6, running=4)})
-    assert (step.rollout_status, step.success_paused, step.start) == (S.PAUSED, [0], [])
-    first.success_paused = True
-    step = p.evaluate(rollout(), [first, group(1, G.SCHEDULED)], {0: Counts(finished=6, running=4)})
-    assert (step.rollout_status, step.start) == (None, [1])
+    groups = [first, group(1, G.SCHEDULED)]
+    step = p.evaluate(rollout(), groups, {0: Counts(finished=6, running=4)})
+    assert (step.rollout_status, step.start, step.groups) == (S.PAUSED, [], {})
+    assert p.resume_starts(groups, {0: Counts(finished=6, running=4)}) == 1
+    assert p.resume_starts(groups, {0: Counts(finished=4, running=6)}) is None  # paused by hand: nothing starts
     last = group(0, G.RUNNING, success_action="PAUSE")  # nothing waits after it: no pause
     assert p.evaluate(rollout(), [last], {0: Counts(finished=6, running=4)}).rollout_status is None
+
+
+def test_resume_after_an_error_starts_the_group_after_the_failed_one():
+    groups = [group(0, G.RUNNING), group(1, G.ERROR), group(2, G.SCHEDULED)]
+    assert p.resume_starts(groups, {}) == 2
+    assert p.resume_starts([group(0, G.SCHEDULED)], {}) is None
+    assert p.resume_starts([group(0, G.ERROR)], {}) is None  # nothing left to start
+
+
+def test_a_group_whose_actions_all_ended_fires_its_success_action_below_the_threshold():
+    # hawkBit RolloutGroupConditionTest: 3 of 5 finished, 2 failed, success 100 %, error 50 %
+    first = group(0, G.RUNNING, success_expression="100", error_expression="50", success_action="PAUSE")
+    step = p.evaluate(rollout(), [first, group(1, G.SCHEDULED)], {0: Counts(finished=3, error=2)})
+    assert (step.groups, step.start, step.rollout_status) == ({0: G.FINISHED}, [], S.PAUSED)
+    nextgroup = group(0, G.RUNNING, success_expression="100", error_expression="50")
+    step = p.evaluate(rollout(), [nextgroup, group(1, G.SCHEDULED)], {0: Counts(finished=3, error=2)})
+    assert (step.groups, step.start) == ({0: G.FINISHED, 1: G.RUNNING}, [1])
+
+
+def test_canceled_actions_count_for_neither_condition():
+    g = group(0, G.RUNNING, success_expression="100", error_expression="10")
+    assert p.success_met(g, Counts(finished=4, cancelled=1))
+    assert not p.error_met(g, Counts(finished=4, cancelled=5))
+    assert p.error_met(group(0, G.RUNNING, error_expression="23"), Counts(finished=3, error=1))  # 1 of 4 > 23 %
+    assert Counts(finished=4, cancelled=1).measured == 4
 
 
 def test_no_group_starts_after_an_error_paused_the_rollout_in_the_same_check():
@@ -141,8 +166,9 @@ def test_the_newest_dynamic_group_is_measured_against_its_target_count_and_never
     dynamic = group(1, G.RUNNING, total=2, dynamic=True, target_percentage=4.0, success_expression="100")
     step = p.evaluate(rollout(dynamic=True), [group(0, G.FINISHED), dynamic, group(2, G.SCHEDULED, dynamic=True)],
                       {1: Counts(finished=2)})
-    # 2 of the 4 targets it is to reach: no success yet; its 2 actions ended and a group follows it: FINISHED
-    assert (step.groups, step.start) == ({1: G.FINISHED}, [])
+    # 2 of the 4 targets it is to reach: no success, but its 2 actions ended and a group follows it: FINISHED,
+    # and an ended group fires its success action
+    assert (step.groups, step.start) == ({1: G.FINISHED, 2: G.RUNNING}, [2])
     newest = group(1, G.RUNNING, total=4, dynamic=True, target_percentage=4.0)
     step = p.evaluate(rollout(dynamic=True), [group(0, G.FINISHED), newest], {1: Counts(finished=4)})
     assert step.groups == {} and step.rollout_status is None
