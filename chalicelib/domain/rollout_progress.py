@@ -109,8 +109,12 @@ class Counts:
         return self.scheduled + self.running
 
 
-def per_status(counts: Counts, total_targets: int) -> dict[str, int]:
-    """totalTargetsPerStatus: every hawkBit key; `notstarted` the targets without an action yet."""
+def per_status(counts: Counts, total_targets: int, started: bool = True) -> dict[str, int]:
+    """totalTargetsPerStatus: every hawkBit key; `notstarted` the targets without an action yet. Before the
+    rollout has started every target is `notstarted` (hawkBit creates the actions at start, skyhawk already
+    while creating the rollout)."""
+    if not started:
+        counts = Counts()
     values = {"scheduled": counts.scheduled, "running": counts.running, "error": counts.error,
               "finished": counts.finished, "cancelled": counts.cancelled}
     values["notstarted"] = int(total_targets) - counts.actions

@@ -56,6 +56,8 @@ STOPPABLE = (S.CREATING, S.READY, S.WAITING_FOR_APPROVAL, S.STARTING, S.RUNNING,
 # The statuses the progress worker has work in (JpaRolloutManagement.ACTIVE_ROLLOUTS; READY for its start_at)
 ACTIVE = (S.CREATING, S.READY, S.STARTING, S.RUNNING, S.STOPPING, S.DELETING)
 READ_ONLY = (S.DELETING, S.DELETED)
+# Not started yet: its actions wait SCHEDULED and hawkBit would not have created them (all targets "notstarted")
+NOT_STARTED = (S.CREATING, S.READY, S.WAITING_FOR_APPROVAL, S.APPROVAL_DENIED, S.STARTING)
 APPROVAL_REMARK_MAX = 255  # hawkBit Rollout.APPROVAL_REMARK_MAX_SIZE
 
 
@@ -176,6 +178,12 @@ def new_rollout(tenant: str, rollout_id: int, spec: RolloutSpec, now: int, user:
         increase_on=rate.increase_on if rate else None,
         action_timeout_ms=spec.action_timeout_minutes * 60_000 if spec.action_timeout_minutes else None,
         created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+
+
+def has_started(rollout: Rollout) -> bool:
+    """Whether its actions count as what they are (else every target renders as `notstarted`). A rollout
+    stopped or deleted before it ran has no other actions either."""
+    return rollout.status not in NOT_STARTED and rollout.running_since is not None
 
 
 def check_may_schedule(spec: RolloutSpec, permissions: Iterable[str]) -> None:

@@ -169,6 +169,15 @@ def test_a_finished_rollout_is_retried_as_a_new_one_for_its_failed_targets():
         r.retry_spec(rollout(S.DELETED, deleted=True))
 
 
+def test_a_rollout_has_started_once_it_ran():
+    assert r.has_started(rollout(S.RUNNING, running_since=9))
+    assert r.has_started(rollout(S.FINISHED, running_since=9))
+    assert r.has_started(rollout(S.STOPPED, running_since=9))
+    assert not r.has_started(rollout(S.STOPPED))  # stopped before it ever ran
+    for status in (S.CREATING, S.READY, S.WAITING_FOR_APPROVAL, S.APPROVAL_DENIED, S.STARTING):
+        assert not r.has_started(rollout(status, running_since=9))
+
+
 def test_the_workers_steps_each_leave_one_status():
     assert r.started(rollout(S.STARTING), 9).change["running_since"] == 9
     assert r.started(rollout(S.STARTING), 9).condition == eq("status", "STARTING")

@@ -63,6 +63,8 @@ def test_counts_sum_their_shards_and_render_every_hawkbit_key():
     assert list(p.per_status(Counts(), 4)) == list(p.PER_STATUS_KEYS)
     assert p.per_status(Counts(), 4)["notstarted"] == 4
     assert Counts(finished=1) + Counts(finished=2, error=1) == Counts(finished=3, error=1)
+    assert p.per_status(Counts(scheduled=10), 10, started=False) == {
+        "scheduled": 0, "running": 0, "error": 0, "finished": 0, "cancelled": 0, "notstarted": 10}
 
 
 def test_success_is_reached_at_the_threshold_share_of_finished_targets():
