@@ -50,6 +50,12 @@ def query_all(tenant: str, start_after: str | None = None) -> Iterator[domain.Ta
         yield _entity(item)
 
 
+def page_of_tenant(tenant: str, after=None, limit: int = 100) -> paging.Page[domain.Target]:
+    """One page of the tenant's targets in controllerId order and where the next starts (bounded work: a job)."""
+    return paging.page(Target.query(tenant, filter_condition=Target.deletion.does_not_exist(), limit=limit,
+                                    page_size=limit, last_evaluated_key=after), _entity)
+
+
 def live_condition() -> changes.Condition:
     """Condition on the target item: it exists and is not being deleted (for writes of data it owns)."""
     return changes.Exists("controller_id") & changes.Missing("deletion")
