@@ -85,8 +85,6 @@ def fresh(tenant: str) -> list[AutoAssignment]:
 # --- events ------------------------------------------------------------------------------------------------
 def registered(tenant: str, target: Target) -> Target:
     """A target just registered: the target as it is after its auto-assignments (the same one when none)."""
-    if not active(tenant):
-        return target
     created = _quietly(lambda: evaluate(tenant, [target], active(tenant)))
     return (target_store.find(tenant, target.controller_id) or target) if created else target
 
@@ -94,7 +92,7 @@ def registered(tenant: str, target: Target) -> Target:
 def created(tenant: str, items: Iterable[Target]) -> None:
     """Targets created by an operator."""
     items = list(items)
-    if items and active(tenant):
+    if items:
         _quietly(lambda: evaluate(tenant, items, active(tenant)))
 
 
@@ -102,13 +100,17 @@ def changed(tenant: str, controller_ids: Iterable[str]) -> None:
     """Targets whose attributes, tags, type or metadata changed: read (one BatchGet) only when the tenant has
     auto-assigning filters."""
     ids = list(dict.fromkeys(controller_ids))
-    if not ids or not active(tenant):
-        return
-    _quietly(lambda: evaluate(tenant, list(target_store.find_many(tenant, ids).values()), active(tenant)))
+
+    def evaluation() -> int:
+        filters = active(tenant)
+        return evaluate(tenant, list(target_store.find_many(tenant, ids).values()), filters) if filters else 0
+    if ids:
+        _quietly(evaluation)
 
 
 def _quietly(evaluation) -> int:
-    """An event's evaluation never fails the request that caused it: the safety net takes over."""
+    """An event's evaluation never fails the request that caused it (its change is written already): the safety
+    net takes over."""
     try:
         return evaluation()
     except errors.SkyhawkError as exc:

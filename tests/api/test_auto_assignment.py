@@ -216,6 +216,19 @@ def test_a_deleted_set_stops_its_filters(client):
     assert "autoAssignDistributionSet" not in body(get(client, f"{FILTERS}/{item['id']}"))
 
 
+def test_a_set_that_cannot_be_assigned_does_not_fail_the_registration(client):
+    from chalicelib.domain.catalog_entities import DistributionSet
+    from chalicelib.store import catalog
+    steps.enable_gateway_token(client)
+    ds_id, _ = steps.release(client)
+    _auto_filter(client, "name==*", ds_id)
+    stored = catalog.get(DistributionSet, "DEFAULT", ds_id)
+    catalog.update(stored, {"valid": False})  # invalidated behind the filter's back (the invalidation drops it)
+    assert "deploymentBase" not in _first_poll(client, "dev-1")["_links"]
+    assert steps.target(client, "dev-1")["updateStatus"] == "registered" and _actions(client, "dev-1") == []
+    assert jobs_queue.run_job(client, "auto_assignment") == {"targets": 1, "assigned": 0}
+
+
 def test_a_removed_auto_assignment_assigns_no_more(client):
     ds_id, _ = steps.release(client)
     item = _auto_filter(client, "name==*", ds_id)
