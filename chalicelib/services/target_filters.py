@@ -80,7 +80,7 @@ def filters_of_set(tenant: str, ds_id: int, q: str | None, paging: Paging) -> tu
     if catalog.get(DistributionSet, tenant, ds_id) is None:
         raise errors.EntityNotFound.of("DistributionSet", ds_id)
     ids = [a.id for a in store.auto_assignments(tenant, consistent=True) if int(a.ds_id) == int(ds_id)]
-    found = [f for f in (store.get(tenant, i) for i in ids) if f is not None and f.auto_assign_ds == int(ds_id)]
+    found = [f for f in store.get_many(tenant, ids) if f.auto_assign_ds == int(ds_id)]
     return _filtered(tenant, found, q, paging)
 
 
@@ -211,13 +211,11 @@ def drop_auto_assignments(tenant: str, ds_id: int) -> int:
 
         def attempt(filter_id: int = copy.id) -> bool:
             item = store.get(tenant, filter_id)
-            tx = Tx().delete(store.auto_assignment_key(tenant, filter_id))
-            still = item is not None and item.auto_assign_ds is not None and int(item.auto_assign_ds) == int(ds_id)
-            if still:
-                assert item is not None
-                tx.update(item, rules.auto_assign_cleared(None, clock.now_ms()))
-            tx.commit()
-            return still
+            if item is None or item.auto_assign_ds is None or int(item.auto_assign_ds) != int(ds_id):
+                return False  # changed meanwhile: its copy is the new assignment's (same transactions)
+            (Tx().update(item, rules.auto_assign_cleared(None, clock.now_ms()))  # on the version read
+             .delete(store.auto_assignment_key(tenant, filter_id)).commit())
+            return True
         dropped += int(retrying(ATTEMPTS, attempt))
     _changed(tenant)
     return dropped

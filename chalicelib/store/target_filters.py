@@ -36,6 +36,14 @@ def get(tenant: str, filter_id: int) -> TargetFilter | None:
         return None
 
 
+def get_many(tenant: str, ids: Iterable[int]) -> list[TargetFilter]:
+    """The filters of those ids that exist, id order (BatchGetItem, 100 keys a call)."""
+    wanted = sorted({int(i) for i in ids})
+    found = {int(item.id): records.to_entity(TargetFilter, item)
+             for item in _Model.batch_get([(tenant, sort_key(i)) for i in wanted])} if wanted else {}
+    return [found[i] for i in wanted if i in found]
+
+
 def all_of(tenant: str) -> list[TargetFilter]:
     """Every filter of the tenant, id order (one paginated Query)."""
     return [records.to_entity(TargetFilter, item)
