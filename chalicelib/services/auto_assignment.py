@@ -97,13 +97,15 @@ def created(tenant: str, items: Iterable[Target]) -> None:
 
 
 def changed(tenant: str, controller_ids: Iterable[str]) -> None:
-    """Targets whose attributes, tags, type or metadata changed: read (one BatchGet) only when the tenant has
-    auto-assigning filters."""
+    """Targets whose attributes, tags, type or metadata changed: read (one consistent BatchGet, which sees the
+    change just written) only when the tenant has auto-assigning filters."""
     ids = list(dict.fromkeys(controller_ids))
 
     def evaluation() -> int:
         filters = active(tenant)
-        return evaluate(tenant, list(target_store.find_many(tenant, ids).values()), filters) if filters else 0
+        if not filters:
+            return 0
+        return evaluate(tenant, list(target_store.find_many(tenant, ids, consistent=True).values()), filters)
     if ids:
         _quietly(evaluation)
 

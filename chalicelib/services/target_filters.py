@@ -149,7 +149,10 @@ def update_filter(tenant: str, filter_id: int, change: rules.FilterChange, user:
         tx.commit()
     retrying(ATTEMPTS, attempt)
     _changed(tenant)
-    return get_filter(tenant, filter_id)
+    item = get_filter(tenant, filter_id)
+    if change.query is not None and item.auto_assign_ds is not None:
+        auto_assignment_job.enqueue(tenant, filter_id)  # a new query may match targets that exist already
+    return item
 
 
 def delete_filter(tenant: str, filter_id: int) -> None:

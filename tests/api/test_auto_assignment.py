@@ -229,6 +229,16 @@ def test_a_set_that_cannot_be_assigned_does_not_fail_the_registration(client):
     assert jobs_queue.run_job(client, "auto_assignment") == {"targets": 1, "assigned": 0}
 
 
+def test_a_new_query_reaches_the_targets_that_exist_already(client):
+    ds_id, _ = steps.release(client)
+    steps.create_target(client, "b1")
+    item = _auto_filter(client, "name==a*", ds_id)
+    assert _actions(client, "b1") == []
+    assert put(client, f"{FILTERS}/{item['id']}", {"query": "name==b*"}).status_code == 200
+    assert jobs_queue.drain()["auto_assignment"] == {"targets": 1, "assigned": 1}  # the unit the change queued
+    assert len(_actions(client, "b1")) == 1
+
+
 def test_a_removed_auto_assignment_assigns_no_more(client):
     ds_id, _ = steps.release(client)
     item = _auto_filter(client, "name==*", ds_id)
