@@ -6,6 +6,7 @@ import json
 
 from chalicelib import clock
 from chalicelib.store import targets as target_store
+from chalicelib.store.tx import Tx
 from tests.api import jobs_queue, steps
 from tests.api.catalog_helpers import body, delete, get, post, put
 
@@ -287,3 +288,24 @@ def test_a_cold_cache_costs_one_query_of_the_auto_assigning_filters(client, capa
     auto_assignment.forget()
     cold = _measure(capacity_units, lambda: _first_poll(client, "other-2"))
     assert cold["calls"]["Query"] == warm["calls"]["Query"] + 1 and cold["rru"] == warm["rru"] + 0.5, (cold, warm)
+
+
+def test_the_safety_net_costs_a_fraction_of_a_read_unit_per_target_it_walks(client, capacity_units):
+    """A unit reads the tenant's targets a page at a time (one eventually consistent Query per 100): what a run
+    costs per target, and so at the TARGET quota (200,000 targets), is printed."""
+    ds_id, _ = steps.release(client)
+    attributes = {f"attribute-{i}": f"value of a realistic length {i}" for i in range(5)}
+    resp = post(client, TARGETS, [{"controllerId": f"walk-{i:03d}", "description": "a device in the field"}
+                                  for i in range(200)])
+    assert resp.status_code == 201
+    for i in range(0, 200, 50):  # attributes as devices report them, on some of the targets
+        target = target_store.find("DEFAULT", f"walk-{i:03d}")
+        Tx().update(target, {"attributes": attributes}).commit()
+    _auto_filter(client, "attribute.hw==none", ds_id)  # matches none: the cost of the walk alone
+    walked = _measure(capacity_units, lambda: jobs_queue.run_job(client, "auto_assignment"))
+    per_target = walked["rru"] / 200
+    # the schedule's page of tenants, the tenant's filters (the fan-out's check and the unit's), 2 pages of targets
+    assert walked["calls"] == {"Query": 5} and walked["wru"] == 0, walked
+    assert per_target <= 0.1, walked
+    print(f"\nauto-assignment safety net: {walked}; {per_target:.3f} RRU per target, "
+          f"{per_target * 200_000:,.0f} RRU a run at 200,000 targets")
