@@ -76,6 +76,51 @@ class TargetMetadata:
         return self.controller_id
 
 
+# --- list orders: the sharded sort indexes of the targets table (docs/capacity.md, "Target lists") -------------
+# Each order is a keys-only index keyed `tenant#shard` (LIST_SHARDS key ranges per tenant, as the overdue index:
+# last-seen and status writes move entries at the fleet's rate) and sorted by a text key: the order's value
+# (text lower-cased, as listing.page compares; numbers zero-padded; absent first), ORDER_SEPARATOR, the
+# controllerId (ties in key order, and unique entries). A list merges the shards' ranges.
+LIST_SHARDS = OVERDUE_SHARDS
+ORDER_SEPARATOR = "\x00"  # below every character a value holds: "ab" + separator sorts before "abc"
+MAX_ORDER_KEY_BYTES = 1024  # DynamoDB's limit for an index sort key
+
+# sort key (services.targets.SORT_FIELDS value) -> (order attribute, the entity field it orders by)
+ORDERS = {"name": ("name_order", "name"), "createdAt": ("created_order", "created_at"),
+          "lastControllerRequestAt": ("seen_order", "last_request_at"),
+          "updateStatus": ("status_order", "update_status")}
+_ORDER_OF_FIELD = {field: attribute for attribute, field in ORDERS.values()}
+
+
+def list_shard(tenant: str, controller_id: str) -> str:
+    return f"{tenant}#{shard_of(controller_id, LIST_SHARDS)}"
+
+
+def order_value(value: Any) -> str:
+    """The part of an order key a value gives: equal values give equal prefixes, and the prefixes sort as
+    listing.page sorts the values (absent first, numbers by value, text ignoring case)."""
+    if value is None:
+        return "0"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"1{int(value):020d}"
+    return "2" + str(value).lower()
+
+
+def order_key(value: Any, controller_id: str) -> str:
+    key = order_value(value) + ORDER_SEPARATOR + controller_id
+    return key.encode()[:MAX_ORDER_KEY_BYTES].decode(errors="ignore")
+
+
+def order_keys(tenant: str, controller_id: str, fields: dict[str, Any]) -> dict[str, str]:
+    """The order attributes (and the list shard) a write of `fields` (entity field -> new value, None when
+    removed) must write with them, so the indexes follow the values."""
+    keys = {_ORDER_OF_FIELD[name]: order_key(value, controller_id)
+            for name, value in fields.items() if name in _ORDER_OF_FIELD}
+    if keys:
+        keys["list_shard"] = list_shard(tenant, controller_id)
+    return keys
+
+
 def ds_key(tenant: str, ds_id: int) -> str:
     """The key of the assigned/installed-set indexes: sets are numbered per tenant."""
     return f"{tenant}#{int(ds_id)}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from chalicelib import errors
-from chalicelib.domain import listing, rsql
+from chalicelib.domain import listing
 from chalicelib.domain.actions import Action, ActionStatusEntry
+from chalicelib.lazy import lazy_import
 from chalicelib.store import actions as store
 from chalicelib.store import targets as target_store
+
+rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 
 SORT_FIELDS = {"id": "id", "active": "active", "status": "status", "detailstatus": "detailStatus",
                "weight": "weight", "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt",
@@ -36,14 +39,7 @@ def view(action: Action) -> dict[str, Any]:
 def _filtered(actions: Iterable[Action], params: dict[str, str]) -> tuple[list[Action], int]:
     paging = listing.Paging.parse(params, SORT_FIELDS, "id:DESC")
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    views, by_view = [], {}
-    for action in actions:
-        v = view(action)
-        if node is None or node.matches(rsql.dict_lookup(v)):
-            views.append(v)
-            by_view[id(v)] = action
-    content, total = listing.page(views, paging)
-    return [by_view[id(v)] for v in content], total
+    return listing.filter_and_page(((view(action), action) for action in actions), node, paging)
 
 
 def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[list[Action], int]:
@@ -77,7 +73,5 @@ def history(tenant: str, controller_id: str, action_id: int, params: dict[str, s
     get(tenant, controller_id, action_id)
     paging = listing.Paging.parse(params, STATUS_SORT_FIELDS, "id:DESC")
     entries = list(store.history(tenant, action_id))
-    views = [{"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp, "_entry": e}
-             for e in entries]
-    content, total = listing.page(views, paging)
-    return [v["_entry"] for v in content], total
+    return listing.filter_and_page((({"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp}, e)
+                                    for e in entries), None, paging)

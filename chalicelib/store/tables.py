@@ -206,6 +206,40 @@ class OverdueIndex(GlobalSecondaryIndex):
     overdue_at = NumberAttribute(range_key=True)
 
 
+# The list orders of the targets (domain/targets.py ORDERS): keys only, `tenant#shard` ranges sorted by the
+# order key. Keys only: an entry moves only when its order's own value does (docs/capacity.md, "Target lists").
+class NameOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-name"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    name_order = UnicodeAttribute(range_key=True)
+
+
+class CreatedOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-created"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    created_order = UnicodeAttribute(range_key=True)
+
+
+class SeenOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-seen"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    seen_order = UnicodeAttribute(range_key=True)
+
+
+class StatusOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    status_order = UnicodeAttribute(range_key=True)
+
+
 class Target(Model):
     """Everything an idle DDI poll needs is on this one item (data-model.md, hot path)."""
     Meta = _meta("targets")
@@ -248,9 +282,20 @@ class Target(Model):
     last_modified_by = UnicodeAttribute()
     version = VersionAttribute()
 
+    # The list orders (domain/targets.py ORDERS, order_keys): written with the fields they order by.
+    list_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the order indexes, from the controllerId
+    name_order = UnicodeAttribute(null=True)
+    created_order = UnicodeAttribute(null=True)
+    seen_order = UnicodeAttribute(null=True)
+    status_order = UnicodeAttribute(null=True)
+
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
     overdue_index = OverdueIndex()
+    name_index = NameOrderIndex()
+    created_index = CreatedOrderIndex()
+    seen_index = SeenOrderIndex()
+    status_index = StatusOrderIndex()
 
 
 class TargetPresence(Model):
@@ -267,6 +312,8 @@ class TargetPresence(Model):
     overdue_shard = UnicodeAttribute(null=True)
     ip_address = UnicodeAttribute(null=True)
     action_count = NumberAttribute(null=True)
+    list_shard = UnicodeAttribute(null=True)
+    seen_order = UnicodeAttribute(null=True)
 
 
 
@@ -524,7 +571,8 @@ CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareMod
 def _register_entities() -> None:
     from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
-    records.register(targets.Target, Target)
+    records.register(targets.Target, Target,
+                     lambda target, values: targets.order_keys(target.tenant, target.controller_id, values))
     records.register(targets.TargetMetadata, TargetMetadata)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)

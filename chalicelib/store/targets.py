@@ -5,6 +5,7 @@ itself, and creates that finish a crashed deletion first, see it (`find_any`, `f
 """
 from __future__ import annotations
 
+import heapq
 from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -48,6 +49,57 @@ def query_all(tenant: str, start_after: str | None = None) -> Iterator[domain.Ta
     condition = Target.controller_id > start_after if start_after else None
     for item in Target.query(tenant, condition, filter_condition=Target.deletion.does_not_exist()):
         yield _entity(item)
+
+
+def first_in_key_order(tenant: str, count: int, descending: bool = False) -> list[domain.Target]:
+    """The first `count` targets in controllerId order: one Query page of at most `count` items."""
+    if count <= 0:
+        return []
+    return [_entity(item) for item in Target.query(tenant, filter_condition=Target.deletion.does_not_exist(),
+                                                   scan_index_forward=not descending, limit=count,
+                                                   page_size=count)]
+
+
+def scan_pages(tenant: str, page_size: int) -> Iterator[list[domain.Target]]:
+    """The tenant's targets in controllerId order, one Query page (of at most `page_size` items read) at a
+    time, so a caller can stop between pages."""
+    after = None
+    while True:
+        results = Target.query(tenant, limit=page_size, page_size=page_size, last_evaluated_key=after)
+        items = [_entity(item) for item in results]
+        yield [t for t in items if not t.deletion]
+        after = results.last_evaluated_key
+        if after is None:
+            return
+
+
+_ORDER_INDEXES = {"name_order": Target.name_index, "created_order": Target.created_index,
+                  "seen_order": Target.seen_index, "status_order": Target.status_index}
+
+
+def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", page: int | None = 25
+                 ) -> Iterator[str]:
+    """controllerIds in one list order (domain.ORDERS attribute `order`), optionally only those whose order
+    key starts with `prefix`: the shards' key ranges merged, each read lazily in pages of `page` entries (a
+    caller that stops after n ids has read about n + LIST_SHARDS * page entries; None: 1 MB pages, for a
+    caller that reads them all)."""
+    index = _ORDER_INDEXES[order]
+    attribute = getattr(Target, order)
+    condition = attribute.startswith(prefix) if prefix else None
+
+    def shard(number: int) -> Iterator[tuple[str, str]]:
+        for entry in index.query(f"{tenant}#{number}", condition, scan_index_forward=not descending,
+                                 page_size=page):
+            yield getattr(entry, order), entry.controller_id
+
+    merged = heapq.merge(*(shard(n) for n in range(domain.LIST_SHARDS)), reverse=descending)
+    return (controller_id for _, controller_id in merged)
+
+
+def ids_by_ds(tenant: str, ds_id: int, installed: bool) -> Iterator[str]:
+    """controllerIds (in order) a set is assigned to or installed on, from its keys-only index."""
+    index = Target.installed_ds_index if installed else Target.assigned_ds_index
+    return (key.controller_id for key in index.query(domain.ds_key(tenant, ds_id)))
 
 
 def live_condition() -> changes.Condition:
@@ -100,6 +152,8 @@ def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: in
     view = TargetPresence(tenant, controller_id)
     actions: list[Action] = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
                TargetPresence.overdue_shard.set(domain.overdue_shard(tenant, controller_id))]
+    actions += [getattr(TargetPresence, name).set(value) for name, value in
+                domain.order_keys(tenant, controller_id, {"last_request_at": now_ms}).items()]
     if ip_address:
         actions.append(TargetPresence.ip_address.set(ip_address))
     condition = (TargetPresence.controller_id.exists()
