@@ -10,9 +10,11 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-# The overdue index spreads each tenant over this many key ranges, by controllerId: every device's last-seen
-# write moves its entry, and one range per tenant would take them all (docs/capacity.md, hot keys).
-OVERDUE_SHARDS = 16
+# The list orders spread each tenant over this many key ranges, by controllerId: every device's last-seen
+# write moves its entry in the by-seen order, and one range per tenant would take them all (docs/capacity.md,
+# hot keys). The overdue job walks the same ranges of the same order.
+LIST_SHARDS = 16
+OVERDUE_SHARDS = LIST_SHARDS
 
 
 @dataclass
@@ -35,8 +37,6 @@ class Target:
     assigned_ds_key: str | None = None  # "tenant#dsId", the assigned-ds index
     installed_ds_key: str | None = None
     last_request_at: int | None = None  # coarse: written at most once per interval
-    overdue_at: int | None = None
-    overdue_shard: str | None = None
     active_actions: list[dict[str, Any]] = field(default_factory=list)
     auto_confirm: dict[str, Any] | None = None  # {initiator, remark, activatedAt, activatedBy} while on
     action_count: int = 0
@@ -77,11 +77,10 @@ class TargetMetadata:
 
 
 # --- list orders: the sharded sort indexes of the targets table (docs/capacity.md, "Target lists") -------------
-# Each order is a keys-only index keyed `tenant#shard` (LIST_SHARDS key ranges per tenant, as the overdue index:
-# last-seen and status writes move entries at the fleet's rate) and sorted by a text key: the order's value
-# (text lower-cased, as listing.page compares; numbers zero-padded; absent first), ORDER_SEPARATOR, the
-# controllerId (ties in key order, and unique entries). A list merges the shards' ranges.
-LIST_SHARDS = OVERDUE_SHARDS
+# Each order is a keys-only index keyed `tenant#shard` (LIST_SHARDS key ranges per tenant: last-seen and status
+# writes move entries at the fleet's rate) and sorted by a text key: the order's value (text lower-cased, as
+# listing.page compares; numbers zero-padded; absent first), ORDER_SEPARATOR, the controllerId (ties in key
+# order, and unique entries). A list merges the shards' ranges; the overdue job reads a time range of by-seen.
 ORDER_SEPARATOR = "\x00"  # below every character a value holds: "ab" + separator sorts before "abc"
 MAX_ORDER_KEY_BYTES = 1024  # DynamoDB's limit for an index sort key
 
@@ -126,10 +125,13 @@ def ds_key(tenant: str, ds_id: int) -> str:
     return f"{tenant}#{int(ds_id)}"
 
 
-def shard_of(controller_id: str, shards: int = OVERDUE_SHARDS) -> int:
+def shard_of(controller_id: str, shards: int = LIST_SHARDS) -> int:
     """A stable spread of controller ids over `shards` key ranges."""
     return zlib.crc32(controller_id.encode()) % shards
 
 
-def overdue_shard(tenant: str, controller_id: str) -> str:
-    return f"{tenant}#{shard_of(controller_id)}"
+def seen_between(after_ms: int | None, through_ms: int) -> tuple[str, str]:
+    """The by-seen order keys of the targets last seen after `after_ms` (None: ever seen) and at or before
+    `through_ms`, as an inclusive key range (never-seen targets sort below every seen one)."""
+    low = order_value(0 if after_ms is None else int(after_ms) + 1)
+    return low, order_value(int(through_ms)) + chr(ord(ORDER_SEPARATOR) + 1)

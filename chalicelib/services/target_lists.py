@@ -35,6 +35,9 @@ SCAN_PAGE = 1_000  # items a Query page of the scan reads (below 1 MB: about 600
 # Index keys (about 60 bytes each, 1 MB pages) an indexed `q=` may read to count its matches: the TARGET quota.
 KEY_CAP = 200_000
 DEFAULT_SORT = "controllerId:ASC"
+# Keys a Query of one shard of an order reads at a time: 60 entries of about 64 bytes fit the 4 KB a read unit
+# pays for; a page of offset + limit <= 60 reads each shard once.
+ORDER_PAGE = 60
 
 
 def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int]:
@@ -66,11 +69,12 @@ def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]
     return filter_and_page(tenant, _capped(_targets_of(tenant, ids)), node, paging)
 
 
-def page_of(tenant: str, targets: Iterable[Target], params: dict[str, str]) -> tuple[list[Target], int]:
-    """A page of given targets (e.g. a tag's) with the targets' `q` / `sort` / `offset` / `limit`."""
+def list_tagged(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
+    """The targets holding a tag (ids on the target items, no index): a capped scan."""
     paging = Paging.parse(params, SORT_FIELDS, DEFAULT_SORT)
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    return filter_and_page(tenant, targets, node, paging)
+    tagged = (t for t in _capped(_scan(tenant)) if int(tag_id) in (t.tags or []))
+    return filter_and_page(tenant, tagged, node, paging)
 
 
 def filter_and_page(tenant: str, targets: Iterable[Target], node: rsql.Node | None,
@@ -91,7 +95,8 @@ def _unfiltered_page(tenant: str, paging: Paging) -> tuple[list[Target], int] | 
     for key, (attribute, _) in target_rules.ORDERS.items():
         descending = paging.sorted_by(key)
         if descending is not None:
-            ids = list(islice(store.ids_in_order(tenant, attribute, descending), paging.offset, end))
+            ids = list(islice(store.ids_in_order(tenant, attribute, descending, page=min(end, ORDER_PAGE)),
+                              paging.offset, end))
             return _in_order(tenant, ids), counters.usage(tenant, "TARGET")
     return None
 

@@ -6,8 +6,7 @@ from chalicelib import errors
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.tags import TargetTag
 from chalicelib.domain.targets import Target
-from chalicelib.services import bulk_creates
-from chalicelib.services import target_lists
+from chalicelib.services import bulk_creates, target_lists
 from chalicelib.services.tags import Holders, Tags
 from chalicelib.store import targets as target_store
 from chalicelib.store.tags import TARGET_TAGS
@@ -31,7 +30,7 @@ TAGS: Tags[TargetTag] = Tags(
 
 def assigned_targets(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
     TAGS.get_tag(tenant, tag_id)
-    return target_lists.page_of(tenant, TAGS.tagged(tenant, tag_id), params)
+    return target_lists.list_tagged(tenant, tag_id, params)
 
 
 def tags_of(tenant: str, controller_id: str) -> list[TargetTag]:

@@ -8,7 +8,7 @@ Deviations from the recommended model, and why:
 - `actions` items carry `cleanup_key = tenant#STATUS#shard` only while closed: the cleanup job queries
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
 - Tenant-wide index keys that every device or every action would write are sharded (domain/actions.py
-  INDEX_SHARDS, domain/targets.py OVERDUE_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
+  INDEX_SHARDS, domain/targets.py LIST_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
   writes spread over many key ranges instead of one hot end of a time- or id-ordered range.
 - An action holds no deployment snapshot: what devices get for a distribution set is stored once per set
   (`DeploymentSnapshotPage`, immutable once the set is locked) and cached per container.
@@ -196,16 +196,6 @@ class InstalledDsIndex(GlobalSecondaryIndex):
     controller_id = UnicodeAttribute(range_key=True)
 
 
-class OverdueIndex(GlobalSecondaryIndex):
-    """Sparse: only targets not yet reported overdue carry `overdue_at`; keyed `tenant#shard` (the last-seen
-    write of every device moves its entry: one key range per tenant would take them all)."""
-    class Meta:
-        index_name = "overdue"
-        projection = KeysOnlyProjection()
-    overdue_shard = UnicodeAttribute(hash_key=True)
-    overdue_at = NumberAttribute(range_key=True)
-
-
 # The list orders of the targets (domain/targets.py ORDERS): keys only, `tenant#shard` ranges sorted by the
 # order key. Keys only: an entry moves only when its order's own value does (docs/capacity.md, "Target lists").
 class NameOrderIndex(GlobalSecondaryIndex):
@@ -225,6 +215,7 @@ class CreatedOrderIndex(GlobalSecondaryIndex):
 
 
 class SeenOrderIndex(GlobalSecondaryIndex):
+    """Also the overdue job's: a time range of it is the targets last seen in that range."""
     class Meta:
         index_name = "by-seen"
         projection = KeysOnlyProjection()
@@ -261,8 +252,6 @@ class Target(Model):
     assigned_ds_key = UnicodeAttribute(null=True)
     installed_ds_key = UnicodeAttribute(null=True)
     last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
-    overdue_at = NumberAttribute(null=True)
-    overdue_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the overdue index, written with overdue_at
     # Summary of the open actions: [{id, canceling, waiting, type, weight, forceTime, dsId, maintenanceWindow}];
     # `waiting` marks an action in WAIT_FOR_CONFIRMATION, so a poll links confirmationBase without reading it.
     active_actions = JSONAttribute(default=list)
@@ -291,7 +280,6 @@ class Target(Model):
 
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
-    overdue_index = OverdueIndex()
     name_index = NameOrderIndex()
     created_index = CreatedOrderIndex()
     seen_index = SeenOrderIndex()
@@ -308,8 +296,6 @@ class TargetPresence(Model):
     tenant = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)
     last_request_at = NumberAttribute(null=True)
-    overdue_at = NumberAttribute(null=True)
-    overdue_shard = UnicodeAttribute(null=True)
     ip_address = UnicodeAttribute(null=True)
     action_count = NumberAttribute(null=True)
     list_shard = UnicodeAttribute(null=True)

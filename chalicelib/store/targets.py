@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain import changes
 from chalicelib.domain import targets as domain
 from chalicelib.store import paging, records
-from chalicelib.store.tables import Target, TargetPresence
+from chalicelib.store.tables import Counter, Target, TargetPresence
 
 
 def _entity(item: Target) -> domain.Target:
@@ -139,19 +139,45 @@ def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterat
         yield from flush()
 
 
-def overdue_page(tenant: str, shard: int, now_ms: int, after=None, limit: int = 100) -> paging.Page[str]:
-    """One page of the controllerIds due by now in one shard of the overdue index (keys only)."""
-    return paging.page(Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms, limit=limit,
-                                                  page_size=limit, last_evaluated_key=after),
+def seen_page(tenant: str, shard: int, after_ms: int | None, through_ms: int, after=None, limit: int = 100
+              ) -> paging.Page[str]:
+    """One page of the controllerIds of one shard of the by-seen order last seen after `after_ms` (None: ever)
+    and at or before `through_ms` (keys only)."""
+    low, high = domain.seen_between(after_ms, through_ms)
+    return paging.page(Target.seen_index.query(f"{tenant}#{shard}", Target.seen_order.between(low, high),
+                                               limit=limit, page_size=limit, last_evaluated_key=after),
                        lambda key: key.controller_id)
 
 
-def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,
+def overdue_reported_through(tenant: str, shard: int) -> int | None:
+    """The last-seen time up to which the overdue job has reported one shard's targets (None: never ran)."""
+    try:
+        return int(Counter.get(tenant, _overdue_key(shard), consistent_read=True).value)
+    except DoesNotExist:
+        return None
+
+
+def note_overdue_reported(tenant: str, shard: int, through_ms: int) -> None:
+    """Move the shard's overdue watermark forward (never back: a late or redelivered unit leaves it)."""
+    counter = Counter(tenant, _overdue_key(shard))
+    try:
+        counter.update(actions=[Counter.value.set(int(through_ms))],
+                       condition=Counter.value.does_not_exist() | (Counter.value < int(through_ms)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _overdue_key(shard: int) -> str:
+    return f"overdue#{int(shard)}"
+
+
+def touch_last_seen(tenant: str, controller_id: str, now_ms: int, ip_address: str | None,
                     older_than_ms: int) -> bool:
-    """Write the coarse last-seen time only if the stored one is older than `older_than_ms` (or absent)."""
+    """Write the coarse last-seen time (and its by-seen order key) only if the stored one is older than
+    `older_than_ms` (or absent)."""
     view = TargetPresence(tenant, controller_id)
-    actions: list[Action] = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
-               TargetPresence.overdue_shard.set(domain.overdue_shard(tenant, controller_id))]
+    actions: list[Action] = [TargetPresence.last_request_at.set(now_ms)]
     actions += [getattr(TargetPresence, name).set(value) for name, value in
                 domain.order_keys(tenant, controller_id, {"last_request_at": now_ms}).items()]
     if ip_address:
@@ -165,17 +191,4 @@ def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: in
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False  # someone else wrote a fresher time
-        raise
-
-
-def clear_overdue(tenant: str, controller_id: str, due_before: int) -> bool:
-    """Drop the target from the overdue index unless a newer poll moved its due time."""
-    view = TargetPresence(tenant, controller_id)
-    try:
-        view.update(actions=[TargetPresence.overdue_at.remove()],
-                    condition=TargetPresence.overdue_at <= due_before)
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
         raise

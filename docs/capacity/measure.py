@@ -157,7 +157,7 @@ class _LogBytes(logging.Handler):
 _CONTROLLER = re.compile(r"^(cap|bulk|pnp)-\d+$")
 # Partition keys whose last part is a shard number (`tenant#shard`, `tenant#STATUS#shard`), and the sort key
 # prefix of the sharded usage counters (`usage#TARGET#<shard>`): shown as `{shard}`, not as an id.
-SHARDED_KEYS = frozenset({"overdue_shard", "tenant_shard", "cleanup_key"})
+SHARDED_KEYS = frozenset({"list_shard", "tenant_shard", "cleanup_key"})
 SHARDED_SORT_PREFIX = "usage#"
 
 
