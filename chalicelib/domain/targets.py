@@ -10,6 +10,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.changes import REMOVE
+
 # The list orders spread each tenant over this many key ranges, by controllerId: every device's last-seen
 # write moves its entry in the by-seen order, and one range per tenant would take them all (docs/capacity.md,
 # hot keys). The overdue job walks the same ranges of the same order.
@@ -118,6 +120,21 @@ def order_keys(tenant: str, controller_id: str, fields: dict[str, Any]) -> dict[
     if keys:
         keys["list_shard"] = list_shard(tenant, controller_id)
     return keys
+
+
+def derived_keys(tenant: str, controller_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Every index key a write of `fields` (entity field -> new value, None when removed) must write with
+    them: the list orders (order_keys) and the target-type index's key (`type_key`, removed with the type)."""
+    keys: dict[str, Any] = order_keys(tenant, controller_id, fields)
+    if "target_type" in fields:
+        type_id = fields["target_type"]
+        keys["type_key"] = REMOVE if type_id is None else type_key(tenant, type_id)
+    return keys
+
+
+def type_key(tenant: str, type_id: int) -> str:
+    """The key of the sparse target-type index: which targets hold a type (a type in use cannot go)."""
+    return f"{tenant}#{int(type_id)}"
 
 
 def ds_key(tenant: str, ds_id: int) -> str:

@@ -57,7 +57,8 @@ def to_model(entity: Any) -> Model:
     values = {name: getattr(entity, name) for name in _FIELDS[cls]}
     if cls in _DERIVED:
         values.update(_DERIVED[cls](entity, values))
-    return _MODELS[cls](**{name: value for name, value in values.items() if value is not None})
+    return _MODELS[cls](**{name: value for name, value in values.items()
+                            if value is not None and value is not ch.REMOVE})
 
 
 def key_model(entity_cls: type, *keys: Any, version: int | None = None) -> Model:

@@ -196,6 +196,16 @@ class InstalledDsIndex(GlobalSecondaryIndex):
     controller_id = UnicodeAttribute(range_key=True)
 
 
+class TargetTypeIndex(GlobalSecondaryIndex):
+    """Sparse, keys only: the targets holding a type (`type_key` = "tenant#typeId"), so "is this type in use"
+    is one Query of one key, whatever the tenant's size. It moves only when a target's type does."""
+    class Meta:
+        index_name = "by-type"
+        projection = KeysOnlyProjection()
+    type_key = UnicodeAttribute(hash_key=True)
+    controller_id = UnicodeAttribute(range_key=True)
+
+
 # The list orders of the targets (domain/targets.py ORDERS): keys only, `tenant#shard` ranges sorted by the
 # order key. Keys only: an entry moves only when its order's own value does (docs/capacity.md, "Target lists").
 class NameOrderIndex(GlobalSecondaryIndex):
@@ -277,6 +287,7 @@ class Target(Model):
     created_order = UnicodeAttribute(null=True)
     seen_order = UnicodeAttribute(null=True)
     status_order = UnicodeAttribute(null=True)
+    type_key = UnicodeAttribute(null=True)  # "tenant#typeId" while the target has a type (by-type index)
 
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
@@ -284,6 +295,7 @@ class Target(Model):
     created_index = CreatedOrderIndex()
     seen_index = SeenOrderIndex()
     status_index = StatusOrderIndex()
+    type_index = TargetTypeIndex()
 
 
 class TargetPresence(Model):
@@ -558,7 +570,7 @@ def _register_entities() -> None:
     from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
     records.register(targets.Target, Target,
-                     lambda target, values: targets.order_keys(target.tenant, target.controller_id, values))
+                     lambda target, values: targets.derived_keys(target.tenant, target.controller_id, values))
     records.register(targets.TargetMetadata, TargetMetadata)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)

@@ -96,6 +96,12 @@ def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", pa
     return (controller_id for _, controller_id in merged)
 
 
+def holding_type(tenant: str, type_id: int, page: int = 25) -> Iterator[str]:
+    """controllerIds of the targets holding the type (keys of the by-type index, read `page` at a time; a
+    target being deleted may be among them)."""
+    return (key.controller_id for key in Target.type_index.query(domain.type_key(tenant, type_id), page_size=page))
+
+
 def ids_by_ds(tenant: str, ds_id: int, installed: bool) -> Iterator[str]:
     """controllerIds (in order) a set is assigned to or installed on, from its keys-only index."""
     index = Target.installed_ds_index if installed else Target.assigned_ds_index

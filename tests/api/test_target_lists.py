@@ -166,3 +166,21 @@ def test_a_capped_scan_reads_at_most_the_cap(client, capacity_units, monkeypatch
     used = capacity_units.totals()
     # 100 items of ~300 bytes in pages of 50, plus the page that found the 101st: 3 Query pages
     assert used["calls"]["Query"] == 3 and used["rru"] <= 3 * 2.5, used
+
+
+def test_a_type_in_use_is_found_without_reading_the_tenant(client, capacity_units):
+    _create(client, [f"x{i:04d}" for i in range(300)])
+    resp = client.http.post("/rest/v1/targettypes", headers=ADMIN, body=json.dumps([{"name": "Gw", "key": "gw"}]))
+    type_id = json.loads(resp.body)[0]["id"]
+    for cid in ("x0007", "x0123"):
+        client.http.put(f"/rest/v1/targets/{cid}", headers=ADMIN, body=json.dumps({"targetType": type_id}))
+    capacity_units.reset()
+    with capacity_units:
+        resp = client.http.delete(f"/rest/v1/targettypes/{type_id}", headers=ADMIN)
+    assert resp.status_code == 409
+    on_targets = [c for c in capacity_units.charges() if c.where.split("/")[0] == "targets"]
+    # one Query of the type's key in the by-type index, one BatchGet of the 2 targets it names
+    assert sum(c.reads for c in on_targets) <= 0.5 + 2 * 0.5, on_targets
+    for cid in ("x0007", "x0123"):
+        assert client.http.delete(f"/rest/v1/targets/{cid}/targettype", headers=ADMIN).status_code == 200
+    assert client.http.delete(f"/rest/v1/targettypes/{type_id}", headers=ADMIN).status_code == 200
