@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TypeVar
 
 from chalicelib import errors
 
@@ -18,6 +18,9 @@ E = TypeVar("E")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Entities a filtered list may read before it answers 400 QueryTooBroad: what one request decodes and matches
+# within API Gateway's 29 s (docs/capacity.md, "Target lists").
+SCAN_CAP = 50_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,14 @@ def filter_and_page(pairs: Iterable[tuple[Mapping[str, Any], E]], node: "rsql.No
 
 
 _ENTITY = "\x00entity"  # the position of a view's entity, in a key no field name can take
+
+
+def capped(items: Iterable[E], cap: int, what: str, hint: str) -> Iterator[E]:
+    """`items`, failing with 400 QueryTooBroad (`hint`: how to narrow the query) at the (cap + 1)-th."""
+    for count, item in enumerate(items):
+        if count >= cap:
+            raise errors.QueryTooBroad(f"The query reads more than {cap} {what}: {hint}", [cap])
+        yield item
 
 
 def page(items: list[dict], paging: Paging) -> tuple[list[dict], int]:

@@ -1,6 +1,7 @@
 """Reading actions and their history for the Management API (hawkBit ActionFields for q= and sort)."""
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Iterable
 
 from chalicelib import errors
@@ -42,6 +43,14 @@ def _filtered(actions: Iterable[Action], params: dict[str, str]) -> tuple[list[A
     return listing.filter_and_page(((view(action), action) for action in actions), node, paging)
 
 
+def _first_in_id_order(tenant: str, paging: listing.Paging, newest_first: bool) -> list[Action]:
+    """The page's actions from the by-tenant index's keys (offset + limit of them), then only the page's items."""
+    end = paging.offset + paging.limit
+    keys = list(islice(store.keys_of_tenant(tenant, newest_first, page=min(end, 100)), paging.offset, end))
+    found = {(a.controller_id, int(a.action_id)): a for a in store.find_many(tenant, keys)}
+    return [found[key] for key in keys if key in found]
+
+
 def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[list[Action], int]:
     if target_store.find(tenant, controller_id) is None:
         raise errors.EntityNotFound.of("Target", controller_id)
@@ -49,7 +58,14 @@ def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[
 
 
 def of_tenant(tenant: str, params: dict[str, str]) -> tuple[list[Action], int]:
-    return _filtered(store.of_tenant(tenant), params)
+    """In id order without `q=`: only the page's keys and items, and the count of the index's keys. Any other
+    list reads the tenant's actions, up to listing.SCAN_CAP (400 past it)."""
+    paging = listing.Paging.parse(params, SORT_FIELDS, "id:DESC")
+    descending = paging.sorted_by("id")
+    if not params.get("q") and descending is not None:
+        return _first_in_id_order(tenant, paging, descending), store.count_of_tenant(tenant)
+    return _filtered(listing.capped(store.of_tenant(tenant), listing.SCAN_CAP, "actions",
+                                    "list a target's actions (/targets/{id}/actions) instead."), params)
 
 
 def get(tenant: str, controller_id: str, action_id: int) -> Action:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
-from chalicelib import errors
 from chalicelib.domain import listing, rsql
 from chalicelib.domain import targets as target_rules
 from chalicelib.domain.listing import Paging
@@ -30,7 +29,7 @@ from chalicelib.store.tags import TARGET_TAGS
 # Items a filtered list may read. A Query page of 1 MB holds about 1,600 targets and costs DynamoDB ~0.1 s;
 # decoding and matching cost about SCAN_ITEM_MS each in Lambda (docs/capacity.md "Target lists" measures both),
 # so SCAN_CAP items answer well inside API Gateway's 29 s.
-SCAN_CAP = 50_000
+SCAN_CAP = listing.SCAN_CAP
 SCAN_PAGE = 1_000  # items a Query page of the scan reads (below 1 MB: about 600 bytes a target)
 # Index keys (about 60 bytes each, 1 MB pages) an indexed `q=` may read to count its matches: the TARGET quota.
 KEY_CAP = 200_000
@@ -159,14 +158,9 @@ def _scan(tenant: str) -> Iterator[Target]:
 
 
 def _capped(items: Iterable[Any], what: str = "targets") -> Iterator[Any]:
-    cap = KEY_CAP if what == "keys" else SCAN_CAP
-    for count, item in enumerate(items):
-        if count >= cap:
-            raise errors.QueryTooBroad(
-                f"The query reads more than {cap} {what}: narrow it with an indexed field (updateStatus==, "
-                "name==, assignedDS.id==, installedDS.id==) or a sort by controllerId, name, createdAt, "
-                "lastControllerRequestAt or updateStatus.", [SCAN_CAP])
-        yield item
+    return listing.capped(items, KEY_CAP if what == "keys" else SCAN_CAP, what,
+                          "narrow it with an indexed field (updateStatus==, name==, assignedDS.id==, installedDS.id==) "
+                          "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.")
 
 
 # --- what a query's fields need ---------------------------------------------------------------------------

@@ -184,3 +184,36 @@ def test_a_type_in_use_is_found_without_reading_the_tenant(client, capacity_unit
     for cid in ("x0007", "x0123"):
         assert client.http.delete(f"/rest/v1/targets/{cid}/targettype", headers=ADMIN).status_code == 200
     assert client.http.delete(f"/rest/v1/targettypes/{type_id}", headers=ADMIN).status_code == 200
+
+
+def test_the_actions_list_reads_its_page_and_counts_keys(client, capacity_units, monkeypatch):
+    ds_id, _ = steps.release(client)
+
+    def units(query):
+        client.http.get(f"/rest/v1/actions?{query}", headers=ADMIN)
+        capacity_units.reset()
+        with capacity_units:
+            resp = client.http.get(f"/rest/v1/actions?{query}", headers=ADMIN)
+        assert resp.status_code == 200, resp.body
+        on_actions = [c for c in capacity_units.charges() if c.where.split("/")[0] == "actions"]
+        return json.loads(resp.body), sum(c.reads for c in on_actions), len(on_actions)
+
+    _create(client, [f"act{i:03d}" for i in range(60)])
+    steps.assign(client, ds_id, *[f"act{i:03d}" for i in range(60)])
+    small_body, small_rru, small_calls = units("limit=20&offset=5")
+    _create(client, [f"act{i:03d}" for i in range(60, 360)])
+    steps.assign(client, ds_id, *[f"act{i:03d}" for i in range(60, 360)])
+    body, rru, calls = units("limit=20&offset=5")
+    assert body["total"] == 360 and small_body["total"] == 60
+    ids = [a["id"] for a in body["content"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 20
+    everything = [a["id"] for a in json.loads(client.http.get("/rest/v1/actions?limit=500", headers=ADMIN).body)
+                  ["content"]]
+    assert ids == sorted(everything, reverse=True)[5:25]
+    ascending = json.loads(client.http.get("/rest/v1/actions?sort=id:ASC&limit=3", headers=ADMIN).body)
+    assert [a["id"] for a in ascending["content"]] == sorted(everything)[:3]
+    # 16 shards of keys for the page and 16 counted (0.5 each while they are small), the page's 20 actions
+    assert calls == small_calls and rru == small_rru == 16 * 0.5 * 2 + 20 * 0.5, (small_rru, rru)
+    monkeypatch.setattr("chalicelib.domain.listing.SCAN_CAP", 100)
+    resp = client.http.get("/rest/v1/actions?q=status==running", headers=ADMIN)
+    assert resp.status_code == 400 and json.loads(resp.body)["errorCode"].endswith("rsqlTooBroad")
