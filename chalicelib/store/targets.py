@@ -118,33 +118,6 @@ def key_only(tenant: str, controller_id: str) -> domain.Target:
     return domain.Target(tenant, controller_id)
 
 
-def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
-    return _full_items(tenant, Target.assigned_ds_index.query(f"{tenant}#{ds_id}"))
-
-
-def by_installed_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
-    return _full_items(tenant, Target.installed_ds_index.query(f"{tenant}#{ds_id}"))
-
-
-def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterator[domain.Target]:
-    """Keys-only index entries, completed with BatchGetItem, in the index's (controllerId) order."""
-    pending: list[str] = []
-
-    def flush() -> Iterator[domain.Target]:
-        found = find_many(tenant, pending)
-        for cid in pending:
-            if cid in found:
-                yield found[cid]
-
-    for key in keys:
-        pending.append(key.controller_id)
-        if len(pending) == batch:
-            yield from flush()
-            pending = []
-    if pending:
-        yield from flush()
-
-
 def seen_page(tenant: str, shard: int, after_ms: int | None, through_ms: int, after=None, limit: int = 100
               ) -> paging.Page[str]:
     """One page of the controllerIds of one shard of the by-seen order last seen after `after_ms` (None: ever)
