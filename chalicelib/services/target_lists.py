@@ -5,8 +5,9 @@ TARGET quota (docs/capacity.md, "Target lists").
   lastControllerRequestAt or updateStatus: the order's sharded keys-only index merged (about offset + limit
   keys), then one BatchGet of the page. `total` is the TARGET usage counter.
 - `q=` whose every match satisfies one indexed constraint (a top-level `updateStatus==` / `name==` /
-  `assignedDS.id==` / `installedDS.id==`, alone or and-ed with others): the matching keys from that index, then
-  the targets. When the constraint is the whole query and the order is controllerId's, only the page is read.
+  `assignedDS.id|name|version==` / `installedDS.id|name|version==`, alone or and-ed with others): the matching
+  keys from that index (a set's name or version: the catalogue's sets of it, then their indexes), then the
+  targets. When the constraint is the whole query and the order is controllerId's, only the page is read.
 - Any other `q=` or sort reads the tenant's targets in Query pages and stops with 400 once SCAN_CAP items
   would be read: within API Gateway's 29 s at any tenant size (the cap is measured in docs/capacity.md).
 Every candidate is checked against the whole query, so an index only narrows what is read.
@@ -126,6 +127,13 @@ def _narrowed(tenant: str, node: rsql.Node) -> tuple[Iterator[str], bool] | None
     if node.field in ("assignedds.id", "installedds.id"):
         ids = [int(v) for v in values if v.isdigit()]
         return _merged(store.ids_by_ds(tenant, i, node.field == "installedds.id") for i in ids), True
+    if node.field in ("assignedds.name", "assignedds.version", "installedds.name", "installedds.version"):
+        # the sets of that name (version) from the catalogue, then their indexes
+        part = 0 if node.field.endswith(".name") else 1
+        wanted = {v.lower() for v in values}
+        ids = [i for i, named in _sets(tenant).items() if named[part].lower() in wanted]
+        installed = node.field.startswith("installedds")
+        return _merged(store.ids_by_ds(tenant, i, installed) for i in ids), True
     return None
 
 
@@ -159,7 +167,7 @@ def _scan(tenant: str) -> Iterator[Target]:
 
 def _capped(items: Iterable[Any], what: str = "targets") -> Iterator[Any]:
     return listing.capped(items, KEY_CAP if what == "keys" else SCAN_CAP, what,
-                          "narrow it with an indexed field (updateStatus==, name==, assignedDS.id==, installedDS.id==) "
+                          "narrow it with an indexed field (updateStatus==, name==, assignedDS.*==, installedDS.*==) "
                           "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.")
 
 

@@ -91,7 +91,7 @@ def test_q_on_indexed_fields_gives_what_the_filter_means(client):
     assert [t["controllerId"] for t in assigned["content"]] == ["dev-04", "dev-06", "dev-10"]  # "Beta" too
 
 
-def test_rsql_over_sets_and_types_by_name(client):
+def test_rsql_over_sets_and_types_by_name(client, capacity_units):
     _fleet(client)
     resp = client.http.post("/rest/v1/targettypes", headers=ADMIN,
                             body=json.dumps([{"name": "Gateway", "key": "gw"}]))
@@ -104,6 +104,12 @@ def test_rsql_over_sets_and_types_by_name(client):
     assert _list(client, "q=assignedDS.name==myOs-DS;assignedDS.version==1.0")["total"] == 8
     assert _list(client, "q=installedDS.name==myOs-DS")["total"] == 0
     assert _list(client, "q=assignedDS.version==2.0")["total"] == 0
+    capacity_units.reset()
+    with capacity_units:
+        assert _list(client, "q=assignedDS.name==MYOS-ds&limit=2")["total"] == 8
+    # the set's assigned-ds keys and the page's 2 targets: no Query of the tenant's targets
+    assert [(c.operation, c.where) for c in capacity_units.charges() if c.where.startswith("targets")] == \
+        [("Query", "targets/assigned-ds"), ("BatchGetItem", "targets"), ("BatchGetItem", "targets")]
 
 
 def test_a_filter_that_must_scan_stops_at_the_cap(client, monkeypatch):
