@@ -5,8 +5,10 @@
    a poll with an open action, deploymentBase and feedback; assigning one distribution set to 1,000 targets:
    DynamoDB calls by operation and wall time.
 3. polls: idle DDI polls/s of `make run` against goosebit 0.2.12 from PyPI, side by side (bench/polls.py).
+4. target_lists: read units of a default, a sorted and a `q=` page of the target list, and of a capped scan,
+   with the 200,000-target figures their per-item costs give (bench/lists.py).
 
-    python -m bench [--only cold_import|hot_path|polls ...] [--no-goosebit]
+    python -m bench [--only cold_import|hot_path|polls|target_lists ...] [--no-goosebit]
 
 Progress goes to stderr, the JSON to stdout.
 """
@@ -129,10 +131,18 @@ def capacity_units() -> dict:
             for name, op in sorted(operations.items())}
 
 
+def target_lists() -> dict:
+    """bench/lists.py in a process of its own (it runs the app under moto)."""
+    done = subprocess.run([sys.executable, "-m", "bench.lists"], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
 # In this order: polls' servers are processes of their own, hot_path changes this process (mock_aws, a
 # patched botocore) for good.
 SECTIONS = {"polls": lambda args: polls(goosebit=not args.no_goosebit), "cold_import": lambda args: cold_import(),
-            "capacity_units": lambda args: capacity_units(), "hot_path": lambda args: hot_path()}
+            "capacity_units": lambda args: capacity_units(), "target_lists": lambda args: target_lists(),
+            "hot_path": lambda args: hot_path()}
 
 
 def main(argv: list[str] | None = None) -> int:

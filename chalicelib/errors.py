@@ -51,6 +51,12 @@ class ConstraintViolation(BadRequest):
     pass
 
 
+class QueryTooBroad(BadRequest):
+    """skyhawk's own: a list whose `q` / `sort` would read more targets than one request may (README)."""
+    code = "hawkbit.server.error.rest.param.rsqlTooBroad"
+    default_message = "The query reads too many entities; narrow it with an indexed field."
+
+
 class SortParamSyntax(BadRequest):
     code = "hawkbit.server.error.rest.param.sortParamSyntax"
     exception_class = "org.eclipse.hawkbit.rest.exception.SortParameterSyntaxErrorException"

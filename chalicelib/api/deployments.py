@@ -10,10 +10,10 @@ from chalicelib.api.mgmt_views import action_json, assignment_json, targets_json
 from chalicelib.lazy import lazy_import
 from chalicelib.services import actions as action_service
 from chalicelib.services import deployment
-from chalicelib.services import targets as target_service
 
 bp = Blueprint(__name__)
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
+target_lists = lazy_import("chalicelib.services.target_lists")
 BASE = "/rest/v1/distributionsets/{ds_id}"
 
 
@@ -35,7 +35,7 @@ def assign_targets(ds_id):
 def _targets_of(who, ds_id, installed: bool):
     ds_id = int_param(ds_id, "distributionSetId")
     distribution_sets.get_distribution_set(who.tenant, ds_id)  # 404 for an unknown set
-    content, total = target_service.list_by_set(who.tenant, ds_id, installed, query(bp))
+    content, total = target_lists.list_by_set(who.tenant, ds_id, installed, query(bp))
     return json_response(paged(targets_json(content, who, base_url(bp)), total))
 
 

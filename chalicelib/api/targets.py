@@ -16,6 +16,7 @@ from chalicelib.services import catalog_metadata, confirmation, deployment, targ
 from chalicelib.services import targets as target_service
 
 tag_service = lazy_import("chalicelib.services.target_tags")
+target_lists = lazy_import("chalicelib.services.target_lists")
 
 bp = Blueprint(__name__)
 BASE = "/rest/v1/targets"
@@ -28,7 +29,7 @@ def _render(targets, who) -> list[dict]:
 @route(bp, BASE)
 def list_targets():
     who = principal(bp, "READ_TARGET")
-    content, total = target_service.list_targets(who.tenant, query(bp))
+    content, total = target_lists.list_targets(who.tenant, query(bp))
     return json_response(paged(_render(content, who), total))
 
 

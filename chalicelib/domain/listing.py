@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TypeVar
 
 from chalicelib import errors
 
+if TYPE_CHECKING:
+    from chalicelib.domain import rsql
+
+E = TypeVar("E")
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Entities a filtered list may read before it answers 400 QueryTooBroad: what one request decodes and matches
+# within API Gateway's 29 s (docs/capacity.md, "Target lists").
+SCAN_CAP = 50_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,29 @@ def parse_sort(text: str, sortable: Mapping[str, str]) -> tuple[SortKey, ...]:
                 f"The given sort direction {{{direction}}} does not exist, use ASC or DESC.", [direction])
         keys.append(SortKey(key, direction.upper() == "DESC"))
     return tuple(keys)
+
+
+def filter_and_page(pairs: Iterable[tuple[Mapping[str, Any], E]], node: "rsql.Node | None",
+                    paging: Paging) -> tuple[list[E], int]:
+    """THE list step of every management list: keep the (view, entity) pairs whose view matches `node`
+    (a parsed `q`; None keeps all), sort the views by the paging's keys, return (the page's entities, total)."""
+    from chalicelib.domain.rsql import dict_lookup  # here: only lists with q= need the query engine loaded
+
+    kept = [(view, entity) for view, entity in pairs if node is None or node.matches(dict_lookup(view))]
+    views = [dict(view, **{_ENTITY: index}) for index, (view, _) in enumerate(kept)]
+    content, total = page(views, paging)
+    return [kept[v[_ENTITY]][1] for v in content], total
+
+
+_ENTITY = "\x00entity"  # the position of a view's entity, in a key no field name can take
+
+
+def capped(items: Iterable[E], cap: int, what: str, hint: str) -> Iterator[E]:
+    """`items`, failing with 400 QueryTooBroad (`hint`: how to narrow the query) at the (cap + 1)-th."""
+    for count, item in enumerate(items):
+        if count >= cap:
+            raise errors.QueryTooBroad(f"The query reads more than {cap} {what}: {hint}", [cap])
+        yield item
 
 
 def page(items: list[dict], paging: Paging) -> tuple[list[dict], int]:

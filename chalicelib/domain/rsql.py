@@ -83,6 +83,12 @@ class Comparison(Node):
         """The values as plain strings (wildcards shown as `*`), for callers that push filters down."""
         return ["".join("*" if p is _WILDCARD else p for p in value) for value in self.values]
 
+    def plain_values(self) -> list[str] | None:
+        """The values as plain strings when none holds a wildcard (an index can look them up), else None."""
+        if self.operator == "==" and any(_WILDCARD in value for value in self.values):
+            return None
+        return [_plain(value) for value in self.values]
+
     def matches(self, lookup: Lookup) -> bool:
         actual = lookup(self.field)
         candidates = list(actual) if isinstance(actual, (list, tuple, set, frozenset)) else [actual]

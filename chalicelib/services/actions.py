@@ -1,13 +1,17 @@
 """Reading actions and their history for the Management API (hawkBit ActionFields for q= and sort)."""
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Iterable
 
 from chalicelib import errors
-from chalicelib.domain import listing, rsql
+from chalicelib.domain import listing
 from chalicelib.domain.actions import Action, ActionStatusEntry
+from chalicelib.lazy import lazy_import
 from chalicelib.store import actions as store
 from chalicelib.store import targets as target_store
+
+rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 
 SORT_FIELDS = {"id": "id", "active": "active", "status": "status", "detailstatus": "detailStatus",
                "weight": "weight", "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt",
@@ -36,14 +40,15 @@ def view(action: Action) -> dict[str, Any]:
 def _filtered(actions: Iterable[Action], params: dict[str, str]) -> tuple[list[Action], int]:
     paging = listing.Paging.parse(params, SORT_FIELDS, "id:DESC")
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    views, by_view = [], {}
-    for action in actions:
-        v = view(action)
-        if node is None or node.matches(rsql.dict_lookup(v)):
-            views.append(v)
-            by_view[id(v)] = action
-    content, total = listing.page(views, paging)
-    return [by_view[id(v)] for v in content], total
+    return listing.filter_and_page(((view(action), action) for action in actions), node, paging)
+
+
+def _first_in_id_order(tenant: str, paging: listing.Paging, newest_first: bool) -> list[Action]:
+    """The page's actions from the by-tenant index's keys (offset + limit of them), then only the page's items."""
+    end = paging.offset + paging.limit
+    keys = list(islice(store.keys_of_tenant(tenant, newest_first, page=min(end, 100)), paging.offset, end))
+    found = {(a.controller_id, int(a.action_id)): a for a in store.find_many(tenant, keys)}
+    return [found[key] for key in keys if key in found]
 
 
 def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[list[Action], int]:
@@ -53,7 +58,14 @@ def of_target(tenant: str, controller_id: str, params: dict[str, str]) -> tuple[
 
 
 def of_tenant(tenant: str, params: dict[str, str]) -> tuple[list[Action], int]:
-    return _filtered(store.of_tenant(tenant), params)
+    """In id order without `q=`: only the page's keys and items, and the count of the index's keys. Any other
+    list reads the tenant's actions, up to listing.SCAN_CAP (400 past it)."""
+    paging = listing.Paging.parse(params, SORT_FIELDS, "id:DESC")
+    descending = paging.sorted_by("id")
+    if not params.get("q") and descending is not None:
+        return _first_in_id_order(tenant, paging, descending), store.count_of_tenant(tenant)
+    return _filtered(listing.capped(store.of_tenant(tenant), listing.SCAN_CAP, "actions",
+                                    "list a target's actions (/targets/{id}/actions) instead."), params)
 
 
 def get(tenant: str, controller_id: str, action_id: int) -> Action:
@@ -77,7 +89,5 @@ def history(tenant: str, controller_id: str, action_id: int, params: dict[str, s
     get(tenant, controller_id, action_id)
     paging = listing.Paging.parse(params, STATUS_SORT_FIELDS, "id:DESC")
     entries = list(store.history(tenant, action_id))
-    views = [{"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp, "_entry": e}
-             for e in entries]
-    content, total = listing.page(views, paging)
-    return [v["_entry"] for v in content], total
+    return listing.filter_and_page((({"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp}, e)
+                                    for e in entries), None, paging)

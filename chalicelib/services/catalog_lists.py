@@ -47,7 +47,5 @@ def list_kind(kind: type, tenant: str, q: str | None, paging: Paging, fields: se
 
 
 def filter_and_page(records: list[Record], node: rsql.Node | None, paging: Paging) -> tuple[list, int]:
-    if node is not None:
-        records = [r for r in records if node.matches(rsql.dict_lookup(r))]
-    content, total = listing.page(records, paging)
-    return [r[ENTITY] for r in content], total
+    """Records carry their entity under ENTITY (base_record): listing.filter_and_page over (record, entity)."""
+    return listing.filter_and_page(((r, r[ENTITY]) for r in records), node, paging)

@@ -99,7 +99,7 @@ def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_addr
         auth.check_device(cfg, headers, controller_id, target.security_token)
         if target.update_status == UpdateStatus.UNKNOWN.value:
             _register_known(target, now)
-    _record_presence(target, cfg, now, ip_address)
+    _record_presence(target, now, ip_address)
     return Device(tenant, target, cfg), now
 
 
@@ -136,13 +136,12 @@ def _register_known(target: Target, now: int) -> None:
         pass  # a concurrent request changed it; the next poll sees the stored state
 
 
-def _record_presence(target: Target, cfg: Mapping[str, Any], now: int, ip_address: str | None) -> None:
+def _record_presence(target: Target, now: int, ip_address: str | None) -> None:
     interval = config.settings().last_seen_write_interval_ms
     if target.last_request_at is not None and now - int(target.last_request_at) < interval:
         return
     try:
-        target_store.touch_last_seen(target.tenant, target.controller_id, now, polling.overdue_at(now, cfg),
-                                     ip_address, now - interval)
+        target_store.touch_last_seen(target.tenant, target.controller_id, now, ip_address, now - interval)
     except Exception as exc:
         if not faults.unavailable(exc):
             raise

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from chalicelib import errors
 from chalicelib.domain import quotas as quota_rules
-from chalicelib.domain.listing import Paging
 from chalicelib.domain.tags import TargetTag
 from chalicelib.domain.targets import Target
-from chalicelib.services import auto_assignment, bulk_creates
-from chalicelib.services import targets as target_service
+from chalicelib.services import auto_assignment, bulk_creates, target_lists
 from chalicelib.services.tags import Holders, Tags
 from chalicelib.store import targets as target_store
 from chalicelib.store.tags import TARGET_TAGS
@@ -33,8 +31,7 @@ TAGS: Tags[TargetTag] = Tags(
 
 def assigned_targets(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
     TAGS.get_tag(tenant, tag_id)
-    paging = Paging.parse(params, target_service.SORT_FIELDS, "controllerId:ASC")
-    return target_service.filter_and_page(tenant, TAGS.tagged(tenant, tag_id), params.get("q"), paging)
+    return target_lists.list_tagged(tenant, tag_id, params)
 
 
 def tags_of(tenant: str, controller_id: str) -> list[TargetTag]:

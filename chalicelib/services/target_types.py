@@ -2,13 +2,14 @@
 
 Types live in the catalog table beside the distribution set types, and are created, listed and guarded
 (unique key and name) the way those are (chalicelib/services/catalog_types.py). A type in use by targets
-cannot be deleted (hawkBit TargetTypeInUseException, 409): the check reads the tenant's targets (a Query whose
-cost grows with them, as a tag's delete). A target given the type while its delete runs keeps the id of a
+cannot be deleted (hawkBit TargetTypeInUseException, 409): the check reads the type's key in the targets'
+sparse by-type index (one Query, whatever the tenant's size). A target given the type while its delete runs keeps the id of a
 type that is gone: it is shown without a type name and, like a target without a type, accepts any set. Assigning a set checks each target's type with one
 BatchGet of the types involved (`check_compatible`); targets without a type accept any set.
 """
 from __future__ import annotations
 
+from itertools import islice
 from typing import Iterable
 
 from chalicelib import clock, errors
@@ -98,8 +99,7 @@ def update_type(tenant: str, type_id: int, change: tag_rules.TagChange, user: st
 def delete_type(tenant: str, type_id: int) -> None:
     def attempt() -> None:
         item = get_type(tenant, type_id)
-        if any(t.target_type is not None and int(t.target_type) == int(type_id)
-               for t in target_store.query_all(tenant)):
+        if _in_use(tenant, type_id):
             raise errors.TargetTypeInUse(f"Target type {item.name} is in use by targets and cannot be deleted.",
                                          [item.name])
         tx = Tx().delete(item)
@@ -108,6 +108,16 @@ def delete_type(tenant: str, type_id: int) -> None:
         quotas.release(tx, tenant, QUOTA, 1)
         tx.commit()
     retrying(ATTEMPTS, attempt)
+
+
+def _in_use(tenant: str, type_id: int) -> bool:
+    """A live target holds the type: the by-type index's keys, 25 at a time, checked against the targets (one
+    being deleted does not count); the first batch decides unless the targets in it are all being deleted."""
+    held = target_store.holding_type(tenant, type_id)
+    while batch := list(islice(held, 25)):
+        if target_store.find_many(tenant, batch):
+            return True
+    return False
 
 
 def delete_if_exists(tenant: str, type_id: int) -> None:

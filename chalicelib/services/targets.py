@@ -1,20 +1,20 @@
-"""Targets (hawkBit TargetManagement): create, read, update, delete, list; counters kept in the same transaction."""
+"""Targets (hawkBit TargetManagement): create, read, update, delete (lists: services/target_lists.py); counters
+kept in the same transaction."""
 from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from chalicelib import auth, clock, errors
-from chalicelib.domain import changes, listing
+from chalicelib.domain import changes
 from chalicelib.domain.actions import UpdateStatus
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
-from chalicelib.store import all_or_nothing, counters, pending, security_tokens, target_metadata
+from chalicelib.store import all_or_nothing, pending, security_tokens, target_metadata
 from chalicelib.store import targets as store
-from chalicelib.store.tags import TARGET_TAGS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
@@ -24,7 +24,6 @@ MAX_ADDRESS = 512
 TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1 - all_or_nothing.ROOM) // 2
 _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
-rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 device_configuration = lazy_import("chalicelib.services.device_configuration")
 target_types = lazy_import("chalicelib.services.target_types")  # only targets naming a type read types
 auto_assignment = lazy_import("chalicelib.services.auto_assignment")
@@ -32,7 +31,7 @@ auto_assignment = lazy_import("chalicelib.services.auto_assignment")
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
                  "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
-                 "lastcontrollerrequestat", "address", "metadata.*", "tag"}
+                 "lastcontrollerrequestat", "address", "metadata.*", "tag", "targettype.*"}
 SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
                "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
                "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
@@ -304,9 +303,18 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
 
 
 def search_view(target: Target, metadata: dict[str, dict] | None = None,
-                tag_names: dict[int, str] | None = None) -> dict[str, Any]:
+                tag_names: dict[int, str] | None = None, sets: dict[int, tuple[str, str]] | None = None,
+                types: dict[int, tuple[str, str]] | None = None) -> dict[str, Any]:
     """The fields RSQL and sort see (hawkBit TargetFields); `metadata` (its map) only when a query names it;
-    `tag` is the names of its tags (`tag_names`: id -> name, given when the query filters on tags)."""
+    `tag` is the names of its tags (`tag_names`: id -> name, given when the query filters on tags);
+    `sets` (id -> (name, version)) answers assignedDS / installedDS name and version, `types`
+    (id -> (key, name)) targetType key and name, when given."""
+    def ds(ds_id: int | None) -> dict[str, Any]:
+        name, version = (sets or {}).get(int(ds_id), (None, None)) if ds_id is not None else (None, None)
+        return {"id": ds_id, "name": name, "version": version}
+
+    type_id = target.target_type
+    type_key, type_name = (types or {}).get(int(type_id), (None, None)) if type_id is not None else (None, None)
     return {
         "tag": [tag_names[int(i)] for i in target.tags or [] if int(i) in tag_names] if tag_names else [],
         "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
@@ -318,50 +326,7 @@ def search_view(target: Target, metadata: dict[str, dict] | None = None,
         "ipaddress": target.ip_address, "ipAddress": target.ip_address, "address": target.address,
         "lastcontrollerrequestat": target.last_request_at, "lastControllerRequestAt": target.last_request_at,
         "attribute": dict(target.attributes or {}),
-        "assignedds": {"id": target.assigned_ds}, "installedds": {"id": target.installed_ds},
+        "assignedds": ds(target.assigned_ds), "installedds": ds(target.installed_ds),
+        "targettype": {"id": type_id, "key": type_key, "name": type_name},
         "metadata": {key: entry.get("value") for key, entry in (metadata or {}).items()},
     }
-
-
-def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int]:
-    """A Query over the tenant's targets; `q=` filters as it reads (cost grows with the tenant's targets)."""
-    paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
-    query = params.get("q")
-    if not query and paging.sorted_by("controllerId") is False:
-        # Default order is the key order: read only up to offset + limit items; total from the counter.
-        content = []
-        for index, target in enumerate(store.query_all(tenant)):
-            if index >= paging.offset + paging.limit:
-                break
-            if index >= paging.offset:
-                content.append(target)
-        return content, counters.usage(tenant, "TARGET")
-    return filter_and_page(tenant, store.query_all(tenant), query, paging)
-
-
-def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]) -> tuple[list[Target], int]:
-    """The targets a set is assigned to (or installed on), from the set's index: `q=` filters as it reads."""
-    paging = listing.Paging.parse(params, SORT_FIELDS, "controllerId:ASC")
-    found = store.by_installed_ds(tenant, ds_id) if installed else store.by_assigned_ds(tenant, ds_id)
-    return filter_and_page(tenant, found, params.get("q"), paging)
-
-
-def filter_and_page(tenant: str, items: Iterable[Target], query: str | None,
-                    paging: "listing.Paging") -> tuple[list[Target], int]:
-    node = rsql.parse(query, SEARCH_FIELDS) if query else None
-    # Metadata lives beside the targets (domain/targets.py TargetMetadata): read, in one Query of the tenant's
-    # metadata items, only for a query that names `metadata.<key>`. Tags are kept on targets by id: a query
-    # naming `tag` reads the tenant's tags once (at most TARGET_TAG).
-    fields = {f.lower() for f in node.fields()} if node is not None else set()
-    metadata = target_metadata.maps_of_tenant(tenant) if any(f.startswith("metadata.") for f in fields) else {}
-    tag_names = {t.id: t.name for t in TARGET_TAGS.all_of(tenant)} if "tag" in fields else None
-    matched = []
-    for target in items:
-        view = search_view(target, metadata.get(target.controller_id), tag_names)
-        if node is None or node.matches(rsql.dict_lookup(view)):
-            matched.append((view, target))
-    views = [v for v, _ in matched]
-    by_id = {id(v): t for v, t in matched}
-    content, total = listing.page(views, paging)
-    return [by_id[id(v)] for v in content], total
-

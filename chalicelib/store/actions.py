@@ -73,6 +73,21 @@ def of_tenant(tenant: str, newest_first: bool = True, batch: int = 100) -> Itera
         yield from flush()
 
 
+def keys_of_tenant(tenant: str, newest_first: bool = True, page: int = 100) -> Iterator[tuple[str, int]]:
+    """(controllerId, actionId) of the tenant's actions in id order: the shards' key ranges merged, each read
+    lazily `page` keys at a time (a caller that stops after n keys has read about n + INDEX_SHARDS * page)."""
+    shards = [Action.by_tenant.query(f"{tenant}#{shard}", scan_index_forward=not newest_first, page_size=page)
+              for shard in range(INDEX_SHARDS)]
+    merged = heapq.merge(*shards, key=lambda k: int(k.action_id), reverse=newest_first)
+    return ((key.target_key.split("#", 1)[1], int(key.action_id)) for key in merged)
+
+
+def count_of_tenant(tenant: str) -> int:
+    """How many actions the tenant has: a Select=COUNT Query of each shard of the keys-only by-tenant index
+    (it reads the keys, about 60 bytes each, and returns none)."""
+    return sum(Action.by_tenant.count(f"{tenant}#{shard}") for shard in range(INDEX_SHARDS))
+
+
 def history(tenant: str, action_id: int, newest_first: bool = True, page_size: int | None = None
             ) -> Iterator[domain.ActionStatusEntry]:
     """Newest first by default; `page_size` keeps a caller that stops early from reading everything."""

@@ -8,7 +8,7 @@ version a conditional write checks), `update_actions` and `condition` turn a dom
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.models import Model
@@ -18,16 +18,22 @@ from chalicelib.domain import changes as ch
 E = TypeVar("E")
 _MODELS: dict[type, type[Model]] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# entity class -> derive(entity, {field: new value or None}) -> further attributes to write with those fields
+Derive = Callable[[Any, dict[str, Any]], dict[str, Any]]
+_DERIVED: dict[type, Derive] = {}
 
 
-def register(entity_cls: type, model_cls: type[Model]) -> None:
-    """Entity class `entity_cls` is stored as `model_cls`; every field must be one of the model's attributes."""
+def register(entity_cls: type, model_cls: type[Model], derive: Derive | None = None) -> None:
+    """Entity class `entity_cls` is stored as `model_cls`; every field must be one of the model's attributes.
+    `derive` names attributes kept in step with fields (index keys): every put and update writes them too."""
     names = tuple(f.name for f in dataclasses.fields(entity_cls))
     missing = [name for name in names if name not in model_cls.get_attributes()]
     if missing:
         raise TypeError(f"{entity_cls.__name__} fields without an attribute in {model_cls.__name__}: {missing}")
     _MODELS[entity_cls] = model_cls
     _FIELDS[entity_cls] = names
+    if derive is not None:
+        _DERIVED[entity_cls] = derive
 
 
 def is_entity(value: Any) -> bool:
@@ -49,7 +55,10 @@ def to_entity(entity_cls: type[E], item: Model) -> E:
 def to_model(entity: Any) -> Model:
     cls = type(entity)
     values = {name: getattr(entity, name) for name in _FIELDS[cls]}
-    return _MODELS[cls](**{name: value for name, value in values.items() if value is not None})
+    if cls in _DERIVED:
+        values.update(_DERIVED[cls](entity, values))
+    return _MODELS[cls](**{name: value for name, value in values.items()
+                            if value is not None and value is not ch.REMOVE})
 
 
 def key_model(entity_cls: type, *keys: Any, version: int | None = None) -> Model:
@@ -59,6 +68,16 @@ def key_model(entity_cls: type, *keys: Any, version: int | None = None) -> Model
     if version is not None:
         item.version = version  # type: ignore[attr-defined]
     return item
+
+
+def with_derived(entity: Any, change: ch.Change) -> ch.Change:
+    """The change plus the derived attributes it moves (`register`'s `derive`)."""
+    derive = _DERIVED.get(type(entity))
+    if derive is None:
+        return change
+    values = {name: None if value is ch.REMOVE else value for name, value in change.items()
+              if not isinstance(value, ch.Add)}
+    return {**change, **derive(entity, values)}
 
 
 def update_actions(model_cls: type[Model], change: ch.Change) -> list:

@@ -8,7 +8,7 @@ Deviations from the recommended model, and why:
 - `actions` items carry `cleanup_key = tenant#STATUS#shard` only while closed: the cleanup job queries
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
 - Tenant-wide index keys that every device or every action would write are sharded (domain/actions.py
-  INDEX_SHARDS, domain/targets.py OVERDUE_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
+  INDEX_SHARDS, domain/targets.py LIST_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
   writes spread over many key ranges instead of one hot end of a time- or id-ordered range.
 - An action holds no deployment snapshot: what devices get for a distribution set is stored once per set
   (`DeploymentSnapshotPage`, immutable once the set is locked) and cached per container.
@@ -196,14 +196,49 @@ class InstalledDsIndex(GlobalSecondaryIndex):
     controller_id = UnicodeAttribute(range_key=True)
 
 
-class OverdueIndex(GlobalSecondaryIndex):
-    """Sparse: only targets not yet reported overdue carry `overdue_at`; keyed `tenant#shard` (the last-seen
-    write of every device moves its entry: one key range per tenant would take them all)."""
+class TargetTypeIndex(GlobalSecondaryIndex):
+    """Sparse, keys only: the targets holding a type (`type_key` = "tenant#typeId"), so "is this type in use"
+    is one Query of one key, whatever the tenant's size. It moves only when a target's type does."""
     class Meta:
-        index_name = "overdue"
+        index_name = "by-type"
         projection = KeysOnlyProjection()
-    overdue_shard = UnicodeAttribute(hash_key=True)
-    overdue_at = NumberAttribute(range_key=True)
+    type_key = UnicodeAttribute(hash_key=True)
+    controller_id = UnicodeAttribute(range_key=True)
+
+
+# The list orders of the targets (domain/targets.py ORDERS): keys only, `tenant#shard` ranges sorted by the
+# order key. Keys only: an entry moves only when its order's own value does (docs/capacity.md, "Target lists").
+class NameOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-name"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    name_order = UnicodeAttribute(range_key=True)
+
+
+class CreatedOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-created"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    created_order = UnicodeAttribute(range_key=True)
+
+
+class SeenOrderIndex(GlobalSecondaryIndex):
+    """Also the overdue job's: a time range of it is the targets last seen in that range."""
+    class Meta:
+        index_name = "by-seen"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    seen_order = UnicodeAttribute(range_key=True)
+
+
+class StatusOrderIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    status_order = UnicodeAttribute(range_key=True)
 
 
 class Target(Model):
@@ -227,8 +262,6 @@ class Target(Model):
     assigned_ds_key = UnicodeAttribute(null=True)
     installed_ds_key = UnicodeAttribute(null=True)
     last_request_at = NumberAttribute(null=True)  # coarse: written at most once a minute
-    overdue_at = NumberAttribute(null=True)
-    overdue_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the overdue index, written with overdue_at
     # Summary of the open actions: [{id, canceling, waiting, type, weight, forceTime, dsId, maintenanceWindow}];
     # `waiting` marks an action in WAIT_FOR_CONFIRMATION, so a poll links confirmationBase without reading it.
     active_actions = JSONAttribute(default=list)
@@ -248,9 +281,21 @@ class Target(Model):
     last_modified_by = UnicodeAttribute()
     version = VersionAttribute()
 
+    # The list orders (domain/targets.py ORDERS, order_keys): written with the fields they order by.
+    list_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the order indexes, from the controllerId
+    name_order = UnicodeAttribute(null=True)
+    created_order = UnicodeAttribute(null=True)
+    seen_order = UnicodeAttribute(null=True)
+    status_order = UnicodeAttribute(null=True)
+    type_key = UnicodeAttribute(null=True)  # "tenant#typeId" while the target has a type (by-type index)
+
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
-    overdue_index = OverdueIndex()
+    name_index = NameOrderIndex()
+    created_index = CreatedOrderIndex()
+    seen_index = SeenOrderIndex()
+    status_index = StatusOrderIndex()
+    type_index = TargetTypeIndex()
 
 
 class TargetPresence(Model):
@@ -263,10 +308,10 @@ class TargetPresence(Model):
     tenant = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)
     last_request_at = NumberAttribute(null=True)
-    overdue_at = NumberAttribute(null=True)
-    overdue_shard = UnicodeAttribute(null=True)
     ip_address = UnicodeAttribute(null=True)
     action_count = NumberAttribute(null=True)
+    list_shard = UnicodeAttribute(null=True)
+    seen_order = UnicodeAttribute(null=True)
 
 
 
@@ -558,7 +603,8 @@ CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareMod
 def _register_entities() -> None:
     from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
-    records.register(targets.Target, Target)
+    records.register(targets.Target, Target,
+                     lambda target, values: targets.derived_keys(target.tenant, target.controller_id, values))
     records.register(targets.TargetMetadata, TargetMetadata)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)

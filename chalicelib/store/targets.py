@@ -5,6 +5,7 @@ itself, and creates that finish a crashed deletion first, see it (`find_any`, `f
 """
 from __future__ import annotations
 
+import heapq
 from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -13,7 +14,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain import changes
 from chalicelib.domain import targets as domain
 from chalicelib.store import paging, records
-from chalicelib.store.tables import Target, TargetPresence
+from chalicelib.store.tables import Counter, Target, TargetPresence
 
 
 def _entity(item: Target) -> domain.Target:
@@ -57,6 +58,63 @@ def page_of_tenant(tenant: str, after=None, limit: int = 100) -> paging.Page[dom
                                     page_size=limit, last_evaluated_key=after), _entity)
 
 
+def first_in_key_order(tenant: str, count: int, descending: bool = False) -> list[domain.Target]:
+    """The first `count` targets in controllerId order: one Query page of at most `count` items."""
+    if count <= 0:
+        return []
+    return [_entity(item) for item in Target.query(tenant, filter_condition=Target.deletion.does_not_exist(),
+                                                   scan_index_forward=not descending, limit=count,
+                                                   page_size=count)]
+
+
+def scan_pages(tenant: str, page_size: int) -> Iterator[list[domain.Target]]:
+    """The tenant's targets in controllerId order, one Query page (of at most `page_size` items read) at a
+    time, so a caller can stop between pages."""
+    after = None
+    while True:
+        results = Target.query(tenant, limit=page_size, page_size=page_size, last_evaluated_key=after)
+        items = [_entity(item) for item in results]
+        yield [t for t in items if not t.deletion]
+        after = results.last_evaluated_key
+        if after is None:
+            return
+
+
+_ORDER_INDEXES = {"name_order": Target.name_index, "created_order": Target.created_index,
+                  "seen_order": Target.seen_index, "status_order": Target.status_index}
+
+
+def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", page: int | None = 25
+                 ) -> Iterator[str]:
+    """controllerIds in one list order (domain.ORDERS attribute `order`), optionally only those whose order
+    key starts with `prefix`: the shards' key ranges merged, each read lazily in pages of `page` entries (a
+    caller that stops after n ids has read about n + LIST_SHARDS * page entries; None: 1 MB pages, for a
+    caller that reads them all)."""
+    index = _ORDER_INDEXES[order]
+    attribute = getattr(Target, order)
+    condition = attribute.startswith(prefix) if prefix else None
+
+    def shard(number: int) -> Iterator[tuple[str, str]]:
+        for entry in index.query(f"{tenant}#{number}", condition, scan_index_forward=not descending,
+                                 page_size=page):
+            yield getattr(entry, order), entry.controller_id
+
+    merged = heapq.merge(*(shard(n) for n in range(domain.LIST_SHARDS)), reverse=descending)
+    return (controller_id for _, controller_id in merged)
+
+
+def holding_type(tenant: str, type_id: int, page: int = 25) -> Iterator[str]:
+    """controllerIds of the targets holding the type (keys of the by-type index, read `page` at a time; a
+    target being deleted may be among them)."""
+    return (key.controller_id for key in Target.type_index.query(domain.type_key(tenant, type_id), page_size=page))
+
+
+def ids_by_ds(tenant: str, ds_id: int, installed: bool) -> Iterator[str]:
+    """controllerIds (in order) a set is assigned to or installed on, from its keys-only index."""
+    index = Target.installed_ds_index if installed else Target.assigned_ds_index
+    return (key.controller_id for key in index.query(domain.ds_key(tenant, ds_id)))
+
+
 def live_condition() -> changes.Condition:
     """Condition on the target item: it exists and is not being deleted (for writes of data it owns)."""
     return changes.Exists("controller_id") & changes.Missing("deletion")
@@ -67,46 +125,47 @@ def key_only(tenant: str, controller_id: str) -> domain.Target:
     return domain.Target(tenant, controller_id)
 
 
-def by_assigned_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
-    return _full_items(tenant, Target.assigned_ds_index.query(f"{tenant}#{ds_id}"))
-
-
-def by_installed_ds(tenant: str, ds_id: int) -> Iterator[domain.Target]:
-    return _full_items(tenant, Target.installed_ds_index.query(f"{tenant}#{ds_id}"))
-
-
-def _full_items(tenant: str, keys: Iterator[Target], batch: int = 100) -> Iterator[domain.Target]:
-    """Keys-only index entries, completed with BatchGetItem, in the index's (controllerId) order."""
-    pending: list[str] = []
-
-    def flush() -> Iterator[domain.Target]:
-        found = find_many(tenant, pending)
-        for cid in pending:
-            if cid in found:
-                yield found[cid]
-
-    for key in keys:
-        pending.append(key.controller_id)
-        if len(pending) == batch:
-            yield from flush()
-            pending = []
-    if pending:
-        yield from flush()
-
-
-def overdue_page(tenant: str, shard: int, now_ms: int, after=None, limit: int = 100) -> paging.Page[str]:
-    """One page of the controllerIds due by now in one shard of the overdue index (keys only)."""
-    return paging.page(Target.overdue_index.query(f"{tenant}#{shard}", Target.overdue_at <= now_ms, limit=limit,
-                                                  page_size=limit, last_evaluated_key=after),
+def seen_page(tenant: str, shard: int, after_ms: int | None, through_ms: int, after=None, limit: int = 100
+              ) -> paging.Page[str]:
+    """One page of the controllerIds of one shard of the by-seen order last seen after `after_ms` (None: ever)
+    and at or before `through_ms` (keys only)."""
+    low, high = domain.seen_between(after_ms, through_ms)
+    return paging.page(Target.seen_index.query(f"{tenant}#{shard}", Target.seen_order.between(low, high),
+                                               limit=limit, page_size=limit, last_evaluated_key=after),
                        lambda key: key.controller_id)
 
 
-def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: int, ip_address: str | None,
+def overdue_reported_through(tenant: str, shard: int) -> int | None:
+    """The last-seen time up to which the overdue job has reported one shard's targets (None: never ran)."""
+    try:
+        return int(Counter.get(tenant, _overdue_key(shard), consistent_read=True).value)
+    except DoesNotExist:
+        return None
+
+
+def note_overdue_reported(tenant: str, shard: int, through_ms: int) -> None:
+    """Move the shard's overdue watermark forward (never back: a late or redelivered unit leaves it)."""
+    counter = Counter(tenant, _overdue_key(shard))
+    try:
+        counter.update(actions=[Counter.value.set(int(through_ms))],
+                       condition=Counter.value.does_not_exist() | (Counter.value < int(through_ms)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _overdue_key(shard: int) -> str:
+    return f"overdue#{int(shard)}"
+
+
+def touch_last_seen(tenant: str, controller_id: str, now_ms: int, ip_address: str | None,
                     older_than_ms: int) -> bool:
-    """Write the coarse last-seen time only if the stored one is older than `older_than_ms` (or absent)."""
+    """Write the coarse last-seen time (and its by-seen order key) only if the stored one is older than
+    `older_than_ms` (or absent)."""
     view = TargetPresence(tenant, controller_id)
-    actions: list[Action] = [TargetPresence.last_request_at.set(now_ms), TargetPresence.overdue_at.set(overdue_at),
-               TargetPresence.overdue_shard.set(domain.overdue_shard(tenant, controller_id))]
+    actions: list[Action] = [TargetPresence.last_request_at.set(now_ms)]
+    actions += [getattr(TargetPresence, name).set(value) for name, value in
+                domain.order_keys(tenant, controller_id, {"last_request_at": now_ms}).items()]
     if ip_address:
         actions.append(TargetPresence.ip_address.set(ip_address))
     condition = (TargetPresence.controller_id.exists()
@@ -118,17 +177,4 @@ def touch_last_seen(tenant: str, controller_id: str, now_ms: int, overdue_at: in
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False  # someone else wrote a fresher time
-        raise
-
-
-def clear_overdue(tenant: str, controller_id: str, due_before: int) -> bool:
-    """Drop the target from the overdue index unless a newer poll moved its due time."""
-    view = TargetPresence(tenant, controller_id)
-    try:
-        view.update(actions=[TargetPresence.overdue_at.remove()],
-                    condition=TargetPresence.overdue_at <= due_before)
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
         raise

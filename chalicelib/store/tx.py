@@ -54,7 +54,8 @@ class Tx:
                add_version_condition: bool = True) -> "Tx":
         model = _model(item)
         if not isinstance(actions, list):
-            actions = records.update_actions(type(model), actions)
+            change = records.with_derived(item, actions) if records.is_entity(item) else actions
+            actions = records.update_actions(type(model), change)
         self._updates.append(((model, actions), {"condition": _condition(type(model), condition),
                                                   "add_version_condition": add_version_condition}, on_fail))
         return self

@@ -157,13 +157,16 @@ class _LogBytes(logging.Handler):
 _CONTROLLER = re.compile(r"^(cap|bulk|pnp)-\d+$")
 # Partition keys whose last part is a shard number (`tenant#shard`, `tenant#STATUS#shard`), and the sort key
 # prefix of the sharded usage counters (`usage#TARGET#<shard>`): shown as `{shard}`, not as an id.
-SHARDED_KEYS = frozenset({"overdue_shard", "tenant_shard", "cleanup_key"})
+SHARDED_KEYS = frozenset({"list_shard", "tenant_shard", "cleanup_key"})
 SHARDED_SORT_PREFIX = "usage#"
 
 
 def _pattern(value: str, sharded: bool = False) -> str:
     """A key value with its variable parts named (`{tenant}`, `{controllerId}`, `{n}` for a time, `{id}`,
-    `{shard}` for the last part of a sharded key), so the same key range reads the same in every request."""
+    `{shard}` for the last part of a sharded key, `{order}` for a target list order's key: a value and a
+    controllerId), so the same key range reads the same in every request."""
+    if "\x00" in value:  # domain/targets.py ORDER_SEPARATOR
+        return "{order}"
     split = value.split("#")
     parts = []
     for i, part in enumerate(split):

@@ -200,7 +200,7 @@ class Model:
     def overdue_fleet_ceiling(self) -> float:
         """Devices one tenant can have polling before the overdue index's key ranges throttle (every last-seen
         write moves the device's entry to the newest end of its shard's range)."""
-        _, overdue = self.key_units("idle_poll_with_last_seen_write", "targets/overdue")
+        _, overdue = self.key_units("idle_poll_with_last_seen_write", "targets/by-seen")
         per_device_per_s = self.last_seen_writes_per_poll() * overdue / FLEET["poll_interval_s"]
         return self.shards("overdue") * PARTITION_WCU / per_device_per_s
 
@@ -253,7 +253,7 @@ _TIMED_LIKE = {"feedback_closed_success": "feedback_proceeding", "plug_and_play_
 # measured.json `shards` entry saying how many such keys a tenant has, or None: one key, split for heat).
 KEY_RANGES = {
     ("targets", "{tenant}", None): ("tenant / controller_id", "spread", None),
-    ("targets/overdue", "{tenant}#{shard}", None): ("tenant#shard / overdue_at (a time)", "grows with time",
+    ("targets/by-seen", "{tenant}#{shard}", None): ("tenant#shard / seen_order (a time)", "grows with time",
                                                      "overdue"),
     ("targets/assigned-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread", None),
     ("targets/installed-ds", "{tenant}#{id}", None): ("tenant#dsId / controller_id", "spread", None),
@@ -339,7 +339,7 @@ def section_headline(model: Model) -> str:
         f"- **{FLEET['devices'] / 1e6:g} million devices polling every {FLEET['poll_interval_s'] // 60} minutes** "
         f"are {_fmt(model.polls_per_s())} polls/s. A poll reads {rru:g} RRU (one eventually consistent GetItem of "
         f"a target of at most {model.m['item_sizes']['targets']} bytes) and, because last-seen is written at most once a "
-        f"minute, every poll also writes it: {wru:g} WRU (the target, and its `overdue` index entry moved).",
+        f"minute, every poll also writes it: {wru:g} WRU (the target, and its `by-seen` index entry moved: the targets' order by lastControllerRequestAt, which the overdue job reads too).",
         f"- **About ${total / 1000:,.0f},000 a month** behind a function URL, with one 1-million-device rollout: "
         f"DynamoDB writes are {_money(writes)} ({writes / total:.0%}), almost all of them that last-seen write. "
         f"Issue 7's reshaping of the data (\"What changed\") cut a rollout's writes from "
@@ -350,13 +350,13 @@ def section_headline(model: Model) -> str:
         f"- **Front door**: the DDI traffic alone would cost {_money(doors['rest_api'])} a month through the REST "
         f"API and {_money(doors['http_api'])} through an HTTP API; a Lambda function URL costs nothing on top of "
         "Lambda. skyhawk now deploys one for the DDI routes and keeps the REST API for everything else.",
-        f"- **One tenant's ceilings**: its devices share {model.shards('overdue')} key ranges of the `overdue` index "
+        f"- **One tenant's ceilings**: its devices share {model.shards('overdue')} key ranges of the `by-seen` index "
         f"(**{_fmt(model.overdue_fleet_ceiling())} devices** polling every {FLEET['poll_interval_s'] // 60} minutes), "
         f"{model.shards('actions')} of `actions/by-tenant` ({_fmt(model.by_tenant_pace())} new actions/s) and "
         f"{model.shards('usage')} usage counter items (about {_fmt(round(onboarding, -2))} registrations/s); "
         "the targets table's tenant key relies on DynamoDB splitting it. A single tenant with the whole fleet is "
         "past the "
-        "`overdue` ceiling (\"Hot keys\").",
+        "`by-seen` ceiling (\"Hot keys\").",
         "- **Limits to raise**: Lambda concurrency (requests/s ÷ 10 binds before duration does), and the on-demand "
         "maximum (40,000 units/s by default) of " + ", ".join(f"`{w}`" for w, _ in _peak_writes(model)
                                                             if _ > TABLE_QUOTA * 0.66) + "."])
@@ -397,7 +397,7 @@ def section_units(model: Model) -> str:
 def section_sizes(model: Model) -> str:
     sizes = model.m["item_sizes"]
     names = {"targets": "target (with 5 attributes from configData)", "actions": "action",
-             "action-status": "history entry", "targets/overdue": "overdue index entry",
+             "action-status": "history entry", "targets/by-seen": "by-seen index entry",
              "tenants:token": "security-token guard", "tenants:usage": "usage counter item"}
     rows = ["| item | bytes | WRU to write | RRU to read (eventually consistent) |", "|---|---:|---:|---:|"]
     for kind, label in names.items():
@@ -483,7 +483,7 @@ def section_hot_keys(model: Model) -> str:
 
 def section_tenant_ceiling(model: Model) -> str:
     """The largest fleet, rollout pace and onboarding rate one tenant has before its shared keys throttle."""
-    _, overdue = model.key_units("idle_poll_with_last_seen_write", "targets/overdue")
+    _, overdue = model.key_units("idle_poll_with_last_seen_write", "targets/by-seen")
     fleet = model.overdue_fleet_ceiling()
     over = FLEET["devices"] / fleet
     shards_needed = math.ceil(model.shards("overdue") * over)
@@ -494,14 +494,14 @@ def section_tenant_ceiling(model: Model) -> str:
     writes, reads = model.onboarding_write_ceiling(), model.onboarding_read_ceiling()
     onboarding = min(writes, reads)
     return "\n".join([
-        f"- **Idle fleet**: the `overdue` index takes {overdue:g} WRU per last-seen write, at the newest end of "
+        f"- **Idle fleet**: the `by-seen` index takes {overdue:g} WRU per last-seen write, at the newest end of "
         f"one of {model.shards('overdue')} key ranges per tenant (`tenant#shard`, the shard a hash of the "
         f"controller id), so one tenant polling every {FLEET['poll_interval_s'] // 60} minutes tops out at "
         f"**{_fmt(fleet)} devices**. A tenant with all {FLEET['devices']:,} is {over:.1f} times past it: the index "
         "throttles, and DynamoDB throttles the last-seen writes that feed it. The poll still answers, but its "
         "last-seen is not written, and a device whose writes keep failing is reported overdue while it polls. "
-        f"Such a tenant needs at least {shards_needed} overdue shards, more for headroom (`OVERDUE_SHARDS`; each "
-        "one more Query per run of the overdue job).",
+        f"Such a tenant needs at least {shards_needed} list shards, more for headroom (`LIST_SHARDS`; each "
+        "one more Query per run of the overdue job and per sorted target list).",
         f"- **Rollout pace**: an action enters `actions/by-tenant` once, when it is created ({by_tenant:g} WRU, keys "
         f"only, {model.shards('actions')} shards); device requests write {device_writes:g} WRU there (a keys-only "
         "index is not rewritten when the action's status changes). Assignment tops out at "
@@ -530,7 +530,7 @@ def section_dynamodb(model: Model) -> str:
                ("rollout peak, reads on top (RRU/s)", total("peak", 0)),
                ("rollout peak, writes on top (WRU/s)", total("peak", 1)),
                ("steady writes, targets table (WRU/s)", total("steady", 1, "targets")),
-               ("steady writes, overdue index (WRU/s)", total("steady", 1, "targets/overdue"))]
+               ("steady writes, by-seen index (WRU/s)", total("steady", 1, "targets/by-seen"))]
     return "\n".join(["| units per second | |", "|---|---:|"]
                      + [f"| {label} | {_fmt(value)} |" for label, value in figures])
 
@@ -539,7 +539,7 @@ def _peak_writes(model: Model) -> list[tuple[str, float]]:
     """(table or index, writes/s of its busiest scenario)."""
     rates = _rates(model)
     return [(where, max(_range_rate(rates[s], where)[1] for s in rates))
-            for where in ("targets", "targets/overdue", "actions", "actions/by-tenant", "action-status", "tenants")]
+            for where in ("targets", "targets/by-seen", "actions", "actions/by-tenant", "action-status", "tenants")]
 
 
 def section_limits(model: Model) -> str:
@@ -678,8 +678,8 @@ def section_changes(model: Model) -> str:
     rows = [
         ("action item", f"{b['action_bytes']:,} bytes ({math.ceil(b['action_bytes'] / 1024)} WRU to write)",
          f"{sizes['actions']:,} bytes ({math.ceil(sizes['actions'] / 1024)} WRU)"),
-        ("target item; its overdue index entry", f"{b['target_bytes']} bytes; {b['overdue_entry_bytes']} bytes",
-         f"{sizes['targets']} bytes; {sizes['targets/overdue']} bytes"),
+        ("target item; its overdue index entry (now: by-seen)", f"{b['target_bytes']} bytes; {b['overdue_entry_bytes']} bytes",
+         f"{sizes['targets']} bytes; {sizes['targets/by-seen']} bytes"),
         ("deploymentBase, a download, a proceeding feedback", "{:g} WRU ({:g} index)".format(*b["device_request_wru"]),
          wru("deployment_base")),
         ("closing feedback", "{:g} WRU ({:g} index)".format(*b["closing_feedback_wru"]),
@@ -694,7 +694,7 @@ def section_changes(model: Model) -> str:
          on_ranges("actions/by-tenant", "actions")),
         ("`actions/cleanup`, rollout peak", f"{_fmt(b['cleanup_peak_wru'])} WRU/s on 1 key range",
          on_ranges("actions/cleanup", "actions")),
-        ("one tenant's fleet (`overdue` index)", f"{_fmt(b['overdue_fleet_ceiling'])} devices (1 key range)",
+        ("one tenant's fleet (`overdue` index, now `by-seen`)", f"{_fmt(b['overdue_fleet_ceiling'])} devices (1 key range)",
          f"{_fmt(model.overdue_fleet_ceiling())} devices ({model.shards('overdue')} key ranges)"),
         ("one tenant's rollout pace (`actions/by-tenant`)",
          f"{b['rollout_devices_per_s']:.0f} devices/s: {FLEET['rollout_devices']:,} in "

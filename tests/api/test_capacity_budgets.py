@@ -34,9 +34,9 @@ def test_idle_poll_reads_half_a_unit_and_writes_last_seen_at_most_once_an_interv
     start = clock.now_ms()
     clock.set_now(start + 61_000)
     due = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
-    # one eventually consistent read of the target (< 4 KB); last-seen: the target (1 KB) and its overdue entry
-    # moved (delete + put)
-    assert due["rru"] == 0.5 and due["wru"] <= 3 and due["index_wru"] <= 2, due
+    # one eventually consistent read of the target (< 4 KB); last-seen: the target (1 KB), its overdue entry
+    # and its lastControllerRequestAt list-order entry moved (delete + put each; docs/capacity.md "Target lists")
+    assert due["rru"] == 0.5 and due["wru"] <= 5 and due["index_wru"] <= 4, due
     clock.set_now(start + 61_000 + 30_000)
     idle = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
     assert idle == {"rru": 0.5, "wru": 0, "index_wru": 0, "calls": {"GetItem": 1}}
@@ -68,8 +68,9 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
 
     closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                              "closed", "success"))
-    # and the target (installed set, status) with its assigned/installed and cleanup index entries
-    assert closed["rru"] <= 1 and closed["wru"] <= 8 and closed["index_wru"] <= 2, closed
+    # and the target (installed set, status) with its assigned/installed and cleanup index entries, and its
+    # updateStatus list-order entry moved
+    assert closed["rru"] <= 1 and closed["wru"] <= 10 and closed["index_wru"] <= 4, closed
 
 
 def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):
@@ -83,5 +84,5 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
     assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
     per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
     # a consistent batch read of the target, and in a transaction: the target, the new action and its first
-    # history entry (2 WRU each); index entries: assigned-ds and by-tenant
-    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 8.1 and per_target["index_wru"] <= 2.1, per_target
+    # history entry (2 WRU each); index entries: assigned-ds, by-tenant and the updateStatus list order (moved)
+    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 10.1 and per_target["index_wru"] <= 4.1, per_target
