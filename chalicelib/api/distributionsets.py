@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib import errors
+from chalicelib import clock, errors
 from chalicelib.api.catalog_views import audit, metadata_json, paged, path_text, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.softwaremodules import sm_json
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 rules = lazy_import("chalicelib.domain.catalog")
 catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
+ds_invalidation = lazy_import("chalicelib.services.ds_invalidation")
 
 bp = Blueprint(__name__)
 
@@ -88,6 +89,16 @@ def update_set(ds_id):
 def delete_set(ds_id):
     who = principal(bp, DELETE)
     distribution_sets.delete_distribution_set(who.tenant, _ds_id(ds_id))
+    return empty(200)
+
+
+@route(bp, BASE + "/{ds_id}/invalidate", methods=["POST"])
+def invalidate_set(ds_id):
+    """200 once the set is invalid; open actions past the first ones are canceled by the jobs worker."""
+    who = principal(bp, UPDATE, "UPDATE_TARGET")
+    cancelation, cancel_rollouts = ds_invalidation.parse_request(json_body(bp, dict))
+    ds_invalidation.invalidate(who.tenant, _ds_id(ds_id), cancelation, cancel_rollouts, who.username,
+                               clock.now_ms())
     return empty(200)
 
 

@@ -185,6 +185,11 @@ def tenant_shard(tenant: str, action_id: int) -> str:
     return f"{tenant}#{int(action_id) % INDEX_SHARDS}"
 
 
+def open_ds_key(tenant: str, ds_id: int, action_id: int) -> str:
+    """The open-by-ds index's key of an open action: its tenant, set and shard."""
+    return f"{tenant}#{int(ds_id)}#{int(action_id) % INDEX_SHARDS}"
+
+
 def cleanup_key(tenant: str, status: str, action_id: int) -> str:
     """The cleanup index's key of a closed action: its tenant, final status and shard."""
     return f"{tenant}#{status}#{int(action_id) % INDEX_SHARDS}"
@@ -216,6 +221,7 @@ class Action:
     tenant_shard: str | None = None
     cleanup_key: str | None = None
     closed_at: int | None = None
+    open_ds_key: str | None = None
     created_at: int = 0
     created_by: str = ""
     last_modified_at: int = 0
@@ -244,8 +250,9 @@ def new_action(tenant: str, controller_id: str, action_id: int, ds_id: int, ds_n
                   status=status.value, active=not closed, status_seq=1, intermediate_count=0 if closed else 1,
                   latest_entry=first_entry.value, tenant_shard=tenant_shard(tenant, action_id),
                   cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
-                  closed_at=now if closed else None, created_at=now, created_by=user, last_modified_at=now,
-                  last_modified_by=user)
+                  closed_at=now if closed else None,
+                  open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id), created_at=now,
+                  created_by=user, last_modified_at=now, last_modified_by=user)
 
 
 def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
@@ -257,9 +264,10 @@ def history_entry(tenant: str, action_id: int, sequence: int, status: Status | s
 
 # --- action transitions -----------------------------------------------------------------------------------
 def close(action: Action, status: Status, now: int, user: str, sequence: int) -> Change:
-    """The action ends in `status` (inactive); the cleanup index learns of it."""
+    """The action ends in `status` (inactive); the cleanup index learns of it, the open-by-ds index forgets it."""
     return {"status": status.value, "active": False, "status_seq": sequence, "latest_entry": status.value,
             "closed_at": now, "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
+            "open_ds_key": REMOVE,
             "last_modified_at": now, "last_modified_by": user}
 
 

@@ -377,6 +377,20 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
     retrying(ATTEMPTS, attempt)
 
 
+def mark_invalid(tenant: str, ds_id: int, user: str) -> None:
+    """`valid=false` for good (nothing sets it back); 404 unknown or deleted, 400 incomplete (hawkBit checks that
+    first). An invalid set may be marked again: hawkBit allows it, and it lets a retry finish an invalidation."""
+    def attempt() -> None:
+        ds = _live(tenant, ds_id)
+        if not ds.complete:
+            raise errors.DistributionSetIncomplete(
+                f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.",
+                [KIND, ds_id])
+        if ds.valid:
+            Tx().update(ds, {"valid": False, **rules.modified(user, clock.now_ms())}).commit()
+    retrying(ATTEMPTS, attempt)
+
+
 def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _editable(tenant, ds_id)

@@ -89,6 +89,14 @@ def cleanup_page(tenant: str, status: str, shard: int, closed_before: int, after
                        lambda key: (key.target_key.split("#", 1)[1], int(key.action_id)))
 
 
+def open_of_set_page(tenant: str, ds_id: int, shard: int, after=None, limit: int = 100
+                     ) -> paging.Page[tuple[str, int]]:
+    """One page of (controllerId, actionId) of the set's open actions in one shard of the open-by-ds index."""
+    key = domain.open_ds_key(tenant, ds_id, shard)  # the shard's key: `shard` is below INDEX_SHARDS
+    return paging.page(Action.open_by_ds.query(key, limit=limit, page_size=limit, last_evaluated_key=after),
+                       lambda item: (item.target_key.split("#", 1)[1], int(item.action_id)))
+
+
 def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     """Delete a closed action with its history and take it off its target's action count, once: True only
     for the call that deleted the action (a redelivered or concurrent cleanup of the same action gets False).

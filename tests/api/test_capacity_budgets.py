@@ -68,8 +68,9 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
 
     closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                              "closed", "success"))
-    # and the target (installed set, status) with its assigned/installed and cleanup index entries
-    assert closed["rru"] <= 1 and closed["wru"] <= 8 and closed["index_wru"] <= 2, closed
+    # and the target (installed set, status) with its assigned/installed and cleanup index entries; the action
+    # leaves the open-by-ds index (an invalidation's walk of the set's open actions)
+    assert closed["rru"] <= 1 and closed["wru"] <= 9 and closed["index_wru"] <= 3, closed
 
 
 def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):
@@ -83,5 +84,5 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
     assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
     per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
     # a consistent batch read of the target, and in a transaction: the target, the new action and its first
-    # history entry (2 WRU each); index entries: assigned-ds and by-tenant
-    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 8.1 and per_target["index_wru"] <= 2.1, per_target
+    # history entry (2 WRU each); index entries: assigned-ds, by-tenant and open-by-ds
+    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 9.1 and per_target["index_wru"] <= 3.1, per_target

@@ -27,7 +27,7 @@ NOT_YET: dict[str, set[str]] = {
         "GET /rest/v1/targetfilters/{}/autoAssignDS", "POST /rest/v1/targetfilters/{}/autoAssignDS",
         "DELETE /rest/v1/targetfilters/{}/autoAssignDS"},
     "distributionsets": {
-        "POST /rest/v1/distributionsets/{}/invalidate", "GET /rest/v1/distributionsets/{}/statistics",
+        "GET /rest/v1/distributionsets/{}/statistics",
         "GET /rest/v1/distributionsets/{}/statistics/actions", "GET /rest/v1/distributionsets/{}/statistics/rollouts",
         "GET /rest/v1/distributionsets/{}/statistics/autoassignments",
         "GET /rest/v1/distributionsets/{}/autoAssignTargetFilters"},

@@ -1,0 +1,183 @@
+"""POST /rest/v1/distributionsets/{id}/invalidate (hawkBit DistributionSetInvalidationManagement): the set turns
+invalid for good, no path assigns it any more, and its open actions are canceled (soft), force-quit (force) or
+left alone (none); past the first batch the jobs worker goes on."""
+import json
+
+import pytest
+
+from tests.api import jobs_queue, steps
+from tests.api.catalog_helpers import user_with
+from tests.conftest import ADMIN
+
+JSON = {**ADMIN, "Content-Type": "application/json"}
+
+
+def _invalidate(client, ds_id, cancelation="none", status=200, headers=JSON, **extra):
+    resp = client.http.post(f"/rest/v1/distributionsets/{ds_id}/invalidate", headers=headers,
+                            body=json.dumps({"actionCancelationType": cancelation, **extra}))
+    assert resp.status_code == status, resp.body
+    return json.loads(resp.body) if resp.body else None
+
+
+def _ds(client, ds_id):
+    resp = client.http.get(f"/rest/v1/distributionsets/{ds_id}", headers=ADMIN)
+    assert resp.status_code == 200, resp.body
+    return json.loads(resp.body)
+
+
+def _fleet(client, *cids):
+    steps.enable_target_tokens(client)
+    for cid in cids:
+        steps.create_target(client, cid, f"tok-{cid}")
+    ds_id, _ = steps.release(client)
+    assigned = steps.assign(client, ds_id, *cids)["assignedActions"]
+    actions = {a["_links"]["self"]["href"].split("/targets/")[1].split("/")[0]: a["id"] for a in assigned}
+    return ds_id, actions
+
+
+def _status(client, cid, action_id):
+    return steps.action(client, cid, action_id)["status"]
+
+
+def test_none_marks_the_set_invalid_and_leaves_its_actions_running(client):
+    ds_id, actions = _fleet(client, "n1")
+    assert _ds(client, ds_id)["valid"] is True
+    assert _invalidate(client, ds_id, "none", cancelRollouts=True) is None
+    assert _ds(client, ds_id)["valid"] is False
+    listed = json.loads(client.http.get(f"/rest/v1/distributionsets?q=id=={ds_id}", headers=ADMIN).body)
+    assert listed["content"][0]["valid"] is False
+    assert _status(client, "n1", actions["n1"]) == "running"
+    assert "deploymentBase" in steps.poll(client, "n1", "tok-n1")["_links"]
+
+
+def test_an_invalid_set_stays_invalid(client):
+    ds_id, _ = steps.release(client)
+    _invalidate(client, ds_id)
+    resp = client.http.put(f"/rest/v1/distributionsets/{ds_id}", headers=JSON,
+                           body=json.dumps({"valid": True, "description": "try to revive"}))
+    assert resp.status_code == 200, resp.body
+    assert _ds(client, ds_id)["valid"] is False
+    _invalidate(client, ds_id, "soft")  # again: allowed, as in hawkBit (a retry finishes what died part-way)
+    assert _ds(client, ds_id)["valid"] is False
+
+
+def test_an_invalid_set_is_refused_by_every_assignment_path(client):
+    steps.create_target(client, "r1")
+    ds_id, _ = steps.release(client)
+    _invalidate(client, ds_id)
+    paths = [
+        (f"/rest/v1/distributionsets/{ds_id}/assignedTargets", [{"id": "r1"}]),
+        (f"/rest/v1/distributionsets/{ds_id}/assignedTargets?offline=true", [{"id": "r1"}]),
+        ("/rest/v1/targets/r1/assignedDS", {"id": ds_id}),
+        ("/rest/v1/targets/r1/assignedDS", [{"id": ds_id}]),
+        ("/rest/v1/targets/r1/assignedDS?offline=true", {"id": ds_id}),
+    ]
+    for path, body in paths:
+        resp = client.http.post(path, headers=JSON, body=json.dumps(body))
+        assert resp.status_code == 400, (path, resp.body)
+        assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.distributionset.invalid", path
+    assert client.http.get("/rest/v1/targets/r1/assignedDS", headers=ADMIN).status_code == 204
+    assert json.loads(client.http.get("/rest/v1/targets/r1/actions", headers=ADMIN).body)["total"] == 0
+
+
+def test_soft_asks_the_devices_to_cancel(client):
+    ds_id, actions = _fleet(client, "s1", "s2")
+    steps.feedback(client, "s2", "tok-s2", actions["s2"], "closed", "success")  # finished: left alone
+    _invalidate(client, ds_id, "soft")
+    assert _status(client, "s1", actions["s1"]) == "canceling"
+    assert steps.history(client, "s1", actions["s1"])[0]["type"] == "canceling"
+    assert steps.poll(client, "s1", "tok-s1")["_links"]["cancelAction"]["href"].endswith(f"/{actions['s1']}")
+    assert _status(client, "s2", actions["s2"]) == "finished"
+    steps.feedback(client, "s1", "tok-s1", actions["s1"], "closed", "success", kind="cancelAction")
+    assert _status(client, "s1", actions["s1"]) == "canceled"
+
+
+def test_force_closes_the_open_actions_at_once(client):
+    ds_id, actions = _fleet(client, "f1", "f2")
+    client.http.delete(f"/rest/v1/targets/f2/actions/{actions['f2']}", headers=ADMIN)  # canceling already
+    _invalidate(client, ds_id, "force")
+    for cid in ("f1", "f2"):
+        action = steps.action(client, cid, actions[cid])
+        assert (action["status"], action["active"]) == ("canceled", False)
+        assert steps.history(client, cid, actions[cid])[0]["messages"] == ["A force quit has been performed."]
+        # as after an operator's force quit: nothing installed, nothing assigned, in sync
+        assert steps.target(client, cid)["updateStatus"] == "in_sync"
+        links = steps.poll(client, cid, f"tok-{cid}")["_links"]
+        assert "deploymentBase" not in links and "cancelAction" not in links
+
+
+def test_open_actions_are_found_where_the_target_assigns_another_set(client):
+    """A superseded action still canceling, and (multi-assignment) an older set's action: the target's
+    assigned set is another one, the set's open actions are found all the same."""
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "m1", "tok-m1")
+    ds1, _ = steps.release(client, name="one", version="1")
+    ds2, _ = steps.release(client, name="two", version="2")
+    first = steps.assign(client, ds1, "m1")["assignedActions"][0]["id"]
+    second = steps.assign(client, ds2, "m1")["assignedActions"][0]["id"]  # first: canceling
+    _invalidate(client, ds1, "force")
+    assert _status(client, "m1", first) == "canceled"
+    assert _status(client, "m1", second) == "running"
+
+    steps.put_config(client, "multi.assignments.enabled", True)
+    steps.create_target(client, "m2", "tok-m2")
+    ds3, _ = steps.release(client, name="three", version="3")
+    ds4, _ = steps.release(client, name="four", version="4")
+    third = steps.assign(client, ds3, "m2", weight=10)["assignedActions"][0]["id"]
+    fourth = steps.assign(client, ds4, "m2", weight=20)["assignedActions"][0]["id"]
+    _invalidate(client, ds3, "soft")
+    assert _status(client, "m2", third) == "canceling"
+    assert _status(client, "m2", fourth) == "running"
+
+
+def test_many_open_actions_are_canceled_by_the_job_past_the_first_batch(client, monkeypatch):
+    from chalicelib import config
+    from chalicelib.services import ds_invalidation
+    monkeypatch.setattr(ds_invalidation, "INLINE_ACTIONS", 3)
+    monkeypatch.setenv("SKYHAWK_JOBS_PAGE_SIZE", "2")
+    monkeypatch.setenv("SKYHAWK_JOBS_PAGES_PER_MESSAGE", "1")
+    config.reset()
+    cids = [f"b{i}" for i in range(9)]
+    ds_id, actions = _fleet(client, *cids)
+    _invalidate(client, ds_id, "force")
+    assert _ds(client, ds_id)["valid"] is False  # at once; the request canceled the first batch only
+    assert sorted(_status(client, cid, actions[cid]) for cid in cids).count("canceled") == 3
+    done = jobs_queue.drain()
+    assert done["ds_invalidation"] == {"canceled": 6}
+    assert {_status(client, cid, actions[cid]) for cid in cids} == {"canceled"}
+    assert jobs_queue.drain() == {}
+
+
+@pytest.mark.parametrize("body, code", [
+    ({}, "hawkbit.server.error.repo.constraintViolation"),
+    ({"actionCancelationType": "later"}, "hawkbit.server.error.rest.body.notReadable"),
+    ({"actionCancelationType": 1}, "hawkbit.server.error.rest.body.notReadable"),
+    ({"actionCancelationType": "soft", "cancelRollouts": "yes"}, "hawkbit.server.error.rest.body.notReadable"),
+])
+def test_a_bad_body_is_400_and_changes_nothing(client, body, code):
+    ds_id, _ = steps.release(client)
+    resp = client.http.post(f"/rest/v1/distributionsets/{ds_id}/invalidate", headers=JSON, body=json.dumps(body))
+    assert resp.status_code == 400, resp.body
+    assert json.loads(resp.body)["errorCode"] == code
+    assert _ds(client, ds_id)["valid"] is True
+
+
+def test_unknown_deleted_and_incomplete_sets(client):
+    assert _invalidate(client, 4242, status=404)["errorCode"] == "hawkbit.server.error.repo.entityNotFound"
+    ds_id, _ = steps.release(client)
+    assert client.http.delete(f"/rest/v1/distributionsets/{ds_id}", headers=ADMIN).status_code == 200
+    _invalidate(client, ds_id, status=404)
+    empty = steps.create_ds(client, [], name="empty", version="0")
+    assert _invalidate(client, empty, status=400)["errorCode"] == "hawkbit.server.error.distributionset.incomplete"
+    assert _ds(client, empty)["valid"] is True
+
+
+def test_invalidating_takes_update_repository_and_update_target(client):
+    ds_id, _ = steps.release(client)
+    for name, permissions in (("repo", ["UPDATE_REPOSITORY"]), ("targets", ["UPDATE_TARGET"])):
+        headers = {**user_with(client, name, *permissions), "Content-Type": "application/json"}
+        _invalidate(client, ds_id, headers=headers, status=403)
+    assert _ds(client, ds_id)["valid"] is True
+    both = {**user_with(client, "both", "UPDATE_REPOSITORY", "UPDATE_TARGET"), "Content-Type": "application/json"}
+    _invalidate(client, ds_id, headers=both)
+    assert _ds(client, ds_id)["valid"] is False
