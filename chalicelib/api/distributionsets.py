@@ -23,6 +23,7 @@ rules = lazy_import("chalicelib.domain.catalog")
 catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
 ds_invalidation = lazy_import("chalicelib.services.ds_invalidation")
+ds_statistics = lazy_import("chalicelib.services.ds_statistics")
 
 bp = Blueprint(__name__)
 
@@ -100,6 +101,45 @@ def invalidate_set(ds_id):
     ds_invalidation.invalidate(who.tenant, _ds_id(ds_id), cancelation, cancel_rollouts, who.username,
                                clock.now_ms())
     return empty(200)
+
+
+# --- statistics (MgmtDistributionSetStatistics) --------------------------------------------------------------
+def _with_total(counts: dict[str, int], always: bool) -> dict[str, int]:
+    """A status map with its `total`; an empty one is left out of a partial view (hawkBit's NON_EMPTY maps)."""
+    if not counts and not always:
+        return {}
+    return {**counts, "total": sum(counts.values())}
+
+
+def _statistics(actions: dict[str, int] | None = None, rollouts: dict[str, int] | None = None,
+                full: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, counts in (("actions", actions), ("rollouts", rollouts)):
+        rendered = _with_total(counts or {}, full)
+        if rendered:
+            body[name] = rendered
+    return body
+
+
+@route(bp, BASE + "/{ds_id}/statistics")
+def statistics(ds_id):
+    who = principal(bp, READ)
+    actions, rollouts = ds_statistics.of_set(who.tenant, _ds_id(ds_id))
+    # MERGE (target filters): hawkBit's full view adds "totalAutoAssignments" (0 when none):
+    # target_filters.auto_assignment_count(tenant, ds_id)
+    return json_response(_statistics(actions, rollouts, full=True))
+
+
+@route(bp, BASE + "/{ds_id}/statistics/actions")
+def action_statistics(ds_id):
+    who = principal(bp, READ)
+    return json_response(_statistics(actions=ds_statistics.actions_by_status(who.tenant, _ds_id(ds_id))))
+
+
+@route(bp, BASE + "/{ds_id}/statistics/rollouts")
+def rollout_statistics(ds_id):
+    who = principal(bp, READ)
+    return json_response(_statistics(rollouts=ds_statistics.rollouts_by_status(who.tenant, _ds_id(ds_id))))
 
 
 # --- software modules of a set -------------------------------------------------------------------

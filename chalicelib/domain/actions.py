@@ -315,6 +315,38 @@ def action_after_feedback(action: Action, outcome: Outcome, intermediate: bool, 
     return change
 
 
+# --- a distribution set's actions counted by status (GET .../statistics/actions) ------------------------------
+# dsId -> status -> how its count moves: what one transaction does to the sets' counts (store/action_counts.py).
+StatusCounts = dict[int, dict[str, int]]
+
+
+def created_counts(action: Action) -> StatusCounts:
+    return {int(action.ds_id): {action.status: 1}}
+
+
+def moved_counts(action: Action, change: Change) -> StatusCounts:
+    """What `change` does to the counts: nothing unless the action's status changes (most feedback keeps it)."""
+    status = change.get("status")
+    if not isinstance(status, str) or status == action.status:
+        return {}
+    return {int(action.ds_id): {action.status: -1, status: 1}}
+
+
+def removed_counts(ds_id: int, status: str) -> StatusCounts:
+    return {int(ds_id): {status: -1}}
+
+
+def merged_counts(*parts: StatusCounts) -> StatusCounts:
+    """The counts' moves of several changes in one transaction, those that cancel out left out."""
+    merged: dict[int, dict[str, int]] = {}
+    for part in parts:
+        for ds_id, moves in part.items():
+            for status, delta in moves.items():
+                merged.setdefault(ds_id, {})[status] = merged.get(ds_id, {}).get(status, 0) + delta
+    return {ds_id: {s: d for s, d in moves.items() if d} for ds_id, moves in merged.items()
+            if any(moves.values())}
+
+
 # --- summaries on the target ------------------------------------------------------------------------------
 def summary(action: Action) -> dict[str, Any]:
     return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,

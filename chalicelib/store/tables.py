@@ -85,6 +85,28 @@ class Counter(Model):
     value = NumberAttribute(default=0)
 
 
+class DistributionSetActionCounts(Model):
+    """One shard (`dsactions#<dsId>#<shard>`) of a distribution set's actions counted by status, moved in the
+    transactions that create, change or delete its actions (store/action_counts.py); a status's count is the
+    sum over the shards. Attribute names are the action statuses."""
+    Meta = _meta("tenants")
+    PREFIX = "dsactions#"
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    FINISHED = NumberAttribute(null=True)
+    ERROR = NumberAttribute(null=True)
+    WARNING = NumberAttribute(null=True)
+    RUNNING = NumberAttribute(null=True)
+    CANCELED = NumberAttribute(null=True)
+    CANCELING = NumberAttribute(null=True)
+    RETRIEVED = NumberAttribute(null=True)
+    DOWNLOAD = NumberAttribute(null=True)
+    SCHEDULED = NumberAttribute(null=True)
+    CANCEL_REJECTED = NumberAttribute(null=True)
+    DOWNLOADED = NumberAttribute(null=True)
+    WAIT_FOR_CONFIRMATION = NumberAttribute(null=True)
+
+
 class User(Model):
     """A management user. Audit fields are absent on users created before they existed (rendered without)."""
     Meta = _meta("tenants")

@@ -54,8 +54,9 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     base.update(_measure(capacity_units, lambda: base.setdefault("body", steps.body_of(
         steps.ddi_get(client, "cu1", "tok-cu1", f"/deploymentBase/{action_id}")))))
     # target + action (eventually consistent), the snapshot from the container's cache; RETRIEVED noted: the
-    # action (< 1 KB, no index moved) and a history entry, in one transaction
-    assert base["rru"] <= 1 and base["wru"] <= 4 and base["index_wru"] == 0, base
+    # action (< 1 KB, no index moved) and a history entry, in one transaction, with the set's action counts
+    # (RUNNING -> RETRIEVED: one small counter item)
+    assert base["rru"] <= 1 and base["wru"] <= 6 and base["index_wru"] == 0, base
 
     href = base["body"]["deployment"]["chunks"][0]["artifacts"][0]["_links"]["download-http"]["href"]
     download = _measure(capacity_units, lambda: client.http.get(steps.ddi_path(href),
@@ -69,8 +70,8 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                              "closed", "success"))
     # and the target (installed set, status) with its assigned/installed and cleanup index entries; the action
-    # leaves the open-by-ds index (an invalidation's walk of the set's open actions)
-    assert closed["rru"] <= 1 and closed["wru"] <= 9 and closed["index_wru"] <= 3, closed
+    # leaves the open-by-ds index (an invalidation's walk of the set's open actions); the set's action counts move
+    assert closed["rru"] <= 1 and closed["wru"] <= 11 and closed["index_wru"] <= 3, closed
 
 
 def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):

@@ -27,8 +27,6 @@ NOT_YET: dict[str, set[str]] = {
         "GET /rest/v1/targetfilters/{}/autoAssignDS", "POST /rest/v1/targetfilters/{}/autoAssignDS",
         "DELETE /rest/v1/targetfilters/{}/autoAssignDS"},
     "distributionsets": {
-        "GET /rest/v1/distributionsets/{}/statistics",
-        "GET /rest/v1/distributionsets/{}/statistics/actions", "GET /rest/v1/distributionsets/{}/statistics/rollouts",
         "GET /rest/v1/distributionsets/{}/statistics/autoassignments",
         "GET /rest/v1/distributionsets/{}/autoAssignTargetFilters"},
 }
