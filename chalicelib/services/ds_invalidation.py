@@ -32,7 +32,7 @@ INLINE_ACTIONS = 100  # open actions the request itself cancels before it hands 
 
 
 def parse_request(body: dict[str, Any]) -> tuple[str, bool]:
-    """MgmtInvalidateDistributionSetRequestBody: (actionCancelationType, cancelRollouts)."""
+    """MgmtInvalidateDistributionSetRequestBody: (actionCancelationType, cancelRollouts), both checked."""
     kind = body.get("actionCancelationType")
     if kind is None:  # @NotNull in hawkBit: a constraint violation; a value it cannot read is a bad body
         raise errors.ConstraintViolation("actionCancelationType is required.", ["actionCancelationType"])
@@ -47,13 +47,13 @@ def parse_request(body: dict[str, Any]) -> tuple[str, bool]:
     return kind.lower(), cancel_rollouts
 
 
-def invalidate(tenant: str, ds_id: int, cancelation: str, cancel_rollouts: bool, user: str, now: int) -> bool:
+def invalidate(tenant: str, ds_id: int, cancelation: str, user: str, now: int) -> bool:
     """Mark the set invalid, then cancel its open actions as `cancelation` says. True when the job goes on with
-    the cancellation (more open actions than the request cancels itself)."""
+    the cancellation (more open actions than the request cancels itself). Rollouts do not exist yet (issue 9):
+    there is none to stop, whatever `cancelRollouts` said."""
     distribution_sets.mark_invalid(tenant, ds_id, user)
     # MERGE (target filters): hawkBit drops the auto-assignments of an invalidated set; wire here
     # target_filters.drop_auto_assignments(tenant, ds_id)
-    del cancel_rollouts  # no rollouts yet (issue 9): nothing to stop
     if cancelation == "none":
         return False
     start = {"ds": int(ds_id), "type": cancelation, "user": user, "shard": 0, "key": None}

@@ -146,6 +146,8 @@ def test_many_open_actions_are_canceled_by_the_job_past_the_first_batch(client, 
     assert done["ds_invalidation"] == {"canceled": 6}
     assert {_status(client, cid, actions[cid]) for cid in cids} == {"canceled"}
     assert jobs_queue.drain() == {}
+    statistics = client.http.get(f"/rest/v1/distributionsets/{ds_id}/statistics/actions", headers=ADMIN)
+    assert json.loads(statistics.body) == {"actions": {"CANCELED": 9, "total": 9}}
 
 
 @pytest.mark.parametrize("body, code", [
@@ -181,3 +183,21 @@ def test_invalidating_takes_update_repository_and_update_target(client):
     both = {**user_with(client, "both", "UPDATE_REPOSITORY", "UPDATE_TARGET"), "Content-Type": "application/json"}
     _invalidate(client, ds_id, headers=both)
     assert _ds(client, ds_id)["valid"] is False
+
+
+def test_a_unit_delivered_twice_cancels_each_action_once(client, monkeypatch):
+    """SQS delivers at least once: the same unit run again finds the actions canceling and leaves them."""
+    from chalicelib.services import ds_invalidation
+    from chalicelib.store import job_queue
+    monkeypatch.setattr(ds_invalidation, "INLINE_ACTIONS", 1)
+    cids = ["u1", "u2", "u3"]
+    ds_id, actions = _fleet(client, *cids)
+    _invalidate(client, ds_id, "soft")
+    queued = job_queue.receive(10)
+    assert len(queued) == 1
+    job_queue.delete([queued[0]["ReceiptHandle"]])
+    job_queue.send_raw([queued[0]["Body"], queued[0]["Body"]])
+    assert jobs_queue.drain()["ds_invalidation"] == {"canceled": 2}
+    assert {_status(client, cid, actions[cid]) for cid in cids} == {"canceling"}
+    assert all(len([e for e in steps.history(client, cid, actions[cid]) if e["type"] == "canceling"]) == 1
+               for cid in cids)
