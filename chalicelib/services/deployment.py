@@ -152,6 +152,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
             for _, plan, _ in batch:
                 tx.extend(plan)
             action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)))
+            distribution_sets.still_assignable(tx, tenant, ds_id)
             try:
                 tx.commit()
                 for cid, _, _ in batch:
@@ -218,7 +219,9 @@ Plan = tuple[str, Tx, rules.StatusCounts]  # a target's writes and what they do 
 
 def _pack(plans: list[Plan]) -> list[list[Plan]]:
     """Whole targets' plans into transactions, each within DynamoDB's 100 items and 4 MB (a target with many
-    open actions carries a long summary list), with room for the counts of the sets they move (one item each)."""
+    open actions carries a long summary list), with room for the counts of the sets they move (one item each) and
+    the set's guard (one item)."""
+    room = MAX_ITEMS - 1
     batches: list[list[Plan]] = []
     current: list[Plan] = []
     items = size = 0
@@ -226,7 +229,7 @@ def _pack(plans: list[Plan]) -> list[list[Plan]]:
     for cid, plan, counts in plans:
         plan_bytes = plan.request_bytes() + COUNT_BYTES * len(counts)
         sets = moved | set(counts)
-        if current and (items + len(plan) + len(sets) > MAX_ITEMS or size + plan_bytes > MAX_BYTES):
+        if current and (items + len(plan) + len(sets) > room or size + plan_bytes > MAX_BYTES):
             batches.append(current)
             current, items, size, sets = [], 0, 0, set(counts)
         current.append((cid, plan, counts))

@@ -511,6 +511,20 @@ def _assignable(tenant: str, ds_id: int) -> DistributionSet:
     return ds
 
 
+def still_assignable(tx: Tx, tenant: str, ds_id: int) -> Tx:
+    """A condition in an assignment's transaction: the set is still valid and not deleted, so an invalidation
+    (or a deletion) that lands between the assignment's check and its writes refuses them instead of leaving an
+    action of an invalid set behind its walk. One item per transaction (a ConditionCheck, no write)."""
+    def refusal() -> errors.SkyhawkError:
+        try:
+            _assignable(tenant, ds_id)
+        except errors.SkyhawkError as exc:
+            return exc
+        return errors.ConcurrentModification()
+    return tx.check(DistributionSet, tenant, catalog.sort_key(DistributionSet, ds_id),
+                    eq("valid", True) & eq("deleted", False), on_fail=refusal)
+
+
 def lock_for_assignment(tenant: str, ds_id: int) -> DistributionSet:
     """hawkBit's implicit lock on first assignment: the set and its modules become `locked=true`; the set as read.
 

@@ -85,5 +85,6 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
     assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
     per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
     # a consistent batch read of the target, and in a transaction: the target, the new action and its first
-    # history entry (2 WRU each); index entries: assigned-ds, by-tenant and open-by-ds
-    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 9.1 and per_target["index_wru"] <= 3.1, per_target
+    # history entry (2 WRU each); index entries: assigned-ds, by-tenant and open-by-ds; once a transaction of 32
+    # targets, the set's action counts and its guard (a condition check)
+    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 9.2 and per_target["index_wru"] <= 3.1, per_target

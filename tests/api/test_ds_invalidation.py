@@ -201,3 +201,30 @@ def test_a_unit_delivered_twice_cancels_each_action_once(client, monkeypatch):
     assert {_status(client, cid, actions[cid]) for cid in cids} == {"canceling"}
     assert all(len([e for e in steps.history(client, cid, actions[cid]) if e["type"] == "canceling"]) == 1
                for cid in cids)
+
+
+def test_an_invalidation_between_an_assignments_check_and_its_writes_refuses_them(client, monkeypatch):
+    """The set is checked when the assignment starts; an invalidation that commits before the assignment's
+    transaction makes that transaction fail on the set's guard: no action of the invalid set is left behind the
+    invalidation's walk."""
+    import botocore.client
+
+    from chalicelib.services import distribution_sets
+    steps.create_target(client, "race")
+    ds_id, _ = steps.release(client)
+    original = botocore.client.BaseClient._make_api_call
+    raced = []
+
+    def concurrent_invalidation(self, operation, params):
+        if operation == "TransactWriteItems" and not raced and any(
+                "Put" in item and item["Put"]["TableName"].endswith("actions") for item in params["TransactItems"]):
+            raced.append(True)
+            distribution_sets.mark_invalid("DEFAULT", ds_id, "other-operator")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", concurrent_invalidation)
+    resp = client.http.post(f"/rest/v1/distributionsets/{ds_id}/assignedTargets", headers=JSON,
+                            body=json.dumps([{"id": "race"}]))
+    assert raced and resp.status_code == 400, resp.body
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.distributionset.invalid"
+    assert json.loads(client.http.get("/rest/v1/targets/race/actions", headers=ADMIN).body)["total"] == 0

@@ -14,13 +14,13 @@ def _plan(controller_id: str, attribute_bytes: int, items: int = 3, ds_id: int =
 
 def test_small_plans_are_packed_by_item_count():
     batches = _pack([_plan(f"c{i}", 0) for i in range(100)])
-    # and one item a transaction for the set's action counts
-    assert [sum(len(tx) for _, tx, _ in batch) for batch in batches] == [99, 99, 99, 3]
+    # and two items a transaction: the set's action counts, the set's guard
+    assert [sum(len(tx) for _, tx, _ in batch) for batch in batches] == [96, 96, 96, 12]
 
 
 def test_each_set_whose_counts_move_takes_an_item():
     batches = _pack([_plan(f"c{i}", 0, ds_id=i) for i in range(30)])  # 3 items and a set of its own each
-    assert [len(batch) for batch in batches] == [25, 5]
+    assert [len(batch) for batch in batches] == [24, 6]
 
 
 def test_large_plans_are_packed_by_bytes():
