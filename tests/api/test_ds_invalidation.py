@@ -62,9 +62,16 @@ def test_an_invalid_set_stays_invalid(client):
 
 
 def test_an_invalid_set_is_refused_by_every_assignment_path(client):
-    steps.create_target(client, "r1")
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "r1", "tok-r1")
     ds_id, _ = steps.release(client)
     _invalidate(client, ds_id)
+    # the device reporting the set as installed is an offline assignment too
+    resp = client.http.put("/DEFAULT/controller/v1/r1/installedBase",
+                           headers={**steps.device("tok-r1"), "Content-Type": "application/json"},
+                           body=json.dumps({"name": "myOs-DS", "version": "1.0"}))
+    assert resp.status_code == 400, resp.body
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.distributionset.invalid"
     paths = [
         (f"/rest/v1/distributionsets/{ds_id}/assignedTargets", [{"id": "r1"}]),
         (f"/rest/v1/distributionsets/{ds_id}/assignedTargets?offline=true", [{"id": "r1"}]),
