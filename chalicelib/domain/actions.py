@@ -222,6 +222,7 @@ class Action:
     cleanup_key: str | None = None
     closed_at: int | None = None
     open_ds_key: str | None = None
+    counted: bool | None = None  # in its set's status counts; None: created before they existed, never moves them
     created_at: int = 0
     created_by: str = ""
     last_modified_at: int = 0
@@ -251,7 +252,7 @@ def new_action(tenant: str, controller_id: str, action_id: int, ds_id: int, ds_n
                   latest_entry=first_entry.value, tenant_shard=tenant_shard(tenant, action_id),
                   cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
                   closed_at=now if closed else None,
-                  open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id), created_at=now,
+                  open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id), counted=True, created_at=now,
                   created_by=user, last_modified_at=now, last_modified_by=user)
 
 
@@ -325,9 +326,10 @@ def created_counts(action: Action) -> StatusCounts:
 
 
 def moved_counts(action: Action, change: Change) -> StatusCounts:
-    """What `change` does to the counts: nothing unless the action's status changes (most feedback keeps it)."""
+    """What `change` does to the counts: nothing unless the action's status changes (most feedback keeps it), or
+    for an action the counts never knew."""
     status = change.get("status")
-    if not isinstance(status, str) or status == action.status:
+    if not action.counted or not isinstance(status, str) or status == action.status:
         return {}
     return {int(action.ds_id): {action.status: -1, status: 1}}
 

@@ -115,10 +115,11 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
         stored = _counted_fields(tenant, [(controller_id, int(action_id))])
         if not stored:
             return False  # deleted already (by an earlier delivery of the same work)
-        ds_id, status = stored[0][1:]
+        ds_id, status, counted = stored[0][1:]
         tx = Tx().delete(action, condition=Action.status == status, add_version_condition=False,
                          on_fail=errors.EntityNotFound)
-        action_counts.add(tx, tenant, domain.removed_counts(ds_id, status))
+        if counted:
+            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status))
         try:
             (Tx().extend(tx)
              .update(TargetPresence(tenant, controller_id), [TargetPresence.action_count.add(-1)],
@@ -139,12 +140,13 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     return retrying(ATTEMPTS, attempt)
 
 
-def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str]]:
-    """(actionId, dsId, status) of the actions of `keys` that exist (one consistent BatchGet, a few attributes)."""
+def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str, bool]]:
+    """(actionId, dsId, status, counted) of the actions of `keys` that exist (one consistent BatchGet, a few
+    attributes)."""
     wanted = [(target_key(tenant, cid), int(action_id)) for cid, action_id in keys]
-    return [(int(item.action_id), int(item.ds_id), item.status)
+    return [(int(item.action_id), int(item.ds_id), item.status, bool(item.counted))
             for item in Action.batch_get(wanted, consistent_read=True,
-                                         attributes_to_get=["target_key", "action_id", "ds_id", "status"])]
+                                         attributes_to_get=["target_key", "action_id", "ds_id", "status", "counted"])]
 
 
 def _target_exists(tenant: str, controller_id: str) -> bool:
@@ -179,10 +181,11 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
         def attempt(chunk: list[int] = chunk) -> None:
             tx = Tx()
             removed = []
-            for action_id, ds_id, status in _counted_fields(tenant, [(controller_id, i) for i in chunk]):
+            for action_id, ds_id, status, counted in _counted_fields(tenant, [(controller_id, i) for i in chunk]):
                 tx.delete(Action(target_key(tenant, controller_id), action_id), condition=Action.status == status,
                           add_version_condition=False)
-                removed.append(domain.removed_counts(ds_id, status))
+                if counted:
+                    removed.append(domain.removed_counts(ds_id, status))
             action_counts.add(tx, tenant, domain.merged_counts(*removed))
             tx.commit()
 

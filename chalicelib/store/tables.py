@@ -361,6 +361,7 @@ class Action(Model):
     cleanup_key = UnicodeAttribute(null=True)
     closed_at = NumberAttribute(null=True)
     open_ds_key = UnicodeAttribute(null=True)  # "tenant#dsId#shard" of the open-by-ds index, while open
+    counted = BooleanAttribute(null=True)  # in its set's status counts (store/action_counts.py); absent: older
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()

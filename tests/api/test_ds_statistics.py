@@ -144,3 +144,23 @@ def test_statistics_read_one_query_of_the_sets_counters(client, capacity_units):
     # the set (one consistent GetItem) and its counters (one Query of at most 16 small items: half a unit),
     # whatever the fleet
     assert read["calls"] == {"GetItem": 1, "Query": 1} and read["rru"] <= 1.5, read
+
+
+def test_actions_of_an_older_deployment_are_not_counted_and_move_nothing(client):
+    """Actions written before the counts existed carry no `counted` mark: their changes and deletion leave the
+    counts alone (no negative counts), while the set's newer actions are counted."""
+    from chalicelib.store.tables import Action
+    from chalicelib.store.tables import DistributionSetActionCounts as Counts
+    ds_id, actions = _fleet(client, "old1", "new1")
+    older = Action.get("DEFAULT#old1", actions["old1"])
+    older.update(actions=[Action.counted.remove()])  # as an older deployment wrote it
+    for item in Counts.query("DEFAULT", Counts.key.startswith(f"dsactions#{ds_id}#")):
+        item.delete()  # ... and counted nothing
+    steps.assign(client, ds_id, "new1")  # already assigned: nothing changes
+    steps.feedback(client, "old1", "tok-old1", actions["old1"], "closed", "failure")
+    assert _get(client, ds_id, "/actions") == {}
+    assert client.http.delete("/rest/v1/targets/old1", headers=ADMIN).status_code == 200
+    assert _get(client, ds_id, "/actions") == {}
+    ds2, _ = steps.release(client, name="later", version="2")
+    steps.assign(client, ds2, "new1")
+    assert _get(client, ds2, "/actions") == {"actions": {"RUNNING": 1, "total": 1}}

@@ -4,7 +4,7 @@ from chalicelib.domain.actions import Action, Status
 
 
 def _action(status: Status = Status.RUNNING, ds_id: int = 7) -> Action:
-    return Action("T#c", 1, tenant="T", controller_id="c", ds_id=ds_id, status=status.value)
+    return Action("T#c", 1, tenant="T", controller_id="c", ds_id=ds_id, status=status.value, counted=True)
 
 
 def test_a_new_action_counts_in_its_status():
@@ -22,6 +22,13 @@ def test_only_a_change_of_status_moves_the_counts():
     assert rules.moved_counts(running, proceeding) == {}
     retrieved = _action(Status.RETRIEVED)
     assert rules.moved_counts(retrieved, rules.note(retrieved, Status.RETRIEVED, 1, 2, Status.RETRIEVED)) == {}
+
+
+def test_an_action_created_before_the_counts_never_moves_them():
+    older = Action("T#c", 1, tenant="T", controller_id="c", ds_id=7, status="RUNNING")
+    assert rules.moved_counts(older, rules.close(older, Status.FINISHED, 1, "u", 2)) == {}
+    assert rules.new_action("T", "c", 2, 7, "n", "v", "forced", None, None, None, Status.RUNNING, Status.RUNNING,
+                            1, "u", closed=False).counted is True
 
 
 def test_moves_of_one_transaction_merge_and_cancel_out():
