@@ -128,7 +128,7 @@ def _confirm_waiting(tenant: str, target: Target, state: dict, now: int, user: s
         tx.put(rules.history_entry(tenant, action.action_id, seq, Status.RUNNING, [message], now))
     target.active_actions = [{**a, "waiting": False} if int(a["id"]) in ids else a
                              for a in target.active_actions or []]
-    return action_counts.add(tx, tenant, rules.merged_counts(*moved))
+    return action_counts.add(tx, tenant, rules.merged_counts(*moved), spread_by=ids[0] if ids else 0)
 
 
 def _touched(target: Target, now: int, user: str) -> changes.Change:
@@ -189,7 +189,7 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
         if feedback.code is not None:
             change["last_status_code"] = feedback.code
         tx = Tx().update(action, change)
-        action_counts.add(tx, tenant, rules.moved_counts(action, change))
+        action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
         tx.put(rules.history_entry(tenant, action_id, seq, decision.status, messages, now, code=feedback.code))
         waiting = decision.status == Status.WAIT_FOR_CONFIRMATION
         summaries = list(current.active_actions or [])

@@ -116,7 +116,7 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
     seq = int(action.status_seq or 0) + 1
     change = rules.close(action, Status.CANCELED, now, "CONTROLLER", seq)
     tx = Tx().update(action, change)
-    action_counts.add(tx, target.tenant, rules.moved_counts(action, change))
+    action_counts.add(tx, target.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
                                [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."],
                                now))
@@ -390,7 +390,8 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
         messages = [rules.default_message(feedback.execution, feedback.finished)]
     change = rules.action_after_feedback(action, outcome, intermediate, now, user, seq, feedback.code)
     tx = Tx().update(action, change)
-    action_counts.add(tx, device.tenant, rules.moved_counts(action, change))  # only when the status changes
+    # only when the status changes
+    action_counts.add(tx, device.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
                                feedback.timestamp, feedback.code))
     target_change = rules.target_after_feedback(device.target, action, outcome, feedback.timestamp or now, now, user)
@@ -413,7 +414,7 @@ def _append_history(device: Device, action: Action, status: Status, messages: li
     seq = int(action.status_seq or 0) + 1
     change = rules.note(action, status, now, seq, set_status)
     tx = Tx().update(action, change)
-    action_counts.add(tx, device.tenant, rules.moved_counts(action, change))
+    action_counts.add(tx, device.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(device.tenant, action.action_id, seq, status, messages, now))
     try:
         tx.commit()

@@ -151,7 +151,8 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
             tx = Tx()
             for _, plan, _ in batch:
                 tx.extend(plan)
-            action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)))
+            action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)),
+                              spread_by=id_of[batch[0][0]])
             distribution_sets.still_assignable(tx, tenant, ds_id)
             try:
                 tx.commit()
@@ -317,7 +318,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
                     f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
             change = rules.close(action, Status.CANCELED, now, user, seq)
             tx.update(action, change)
-            action_counts.add(tx, tenant, rules.moved_counts(action, change))
+            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
             tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."],
                                        now))
             tx.update(target, rules.target_after_close(target, action_id, now, user))
@@ -327,7 +328,7 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
                     f"Action {action_id} is not active or already canceling.", [action_id])
             change = rules.request_cancel(now, user, seq)
             tx.update(action, change)
-            action_counts.add(tx, tenant, rules.moved_counts(action, change))
+            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
             tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"],
                                        now))
             summaries = [rules.canceling(a) if int(a["id"]) == int(action_id) else a

@@ -10,14 +10,13 @@ transaction and set (an assignment batch of many targets adds one item, not one 
 
 Sharded: a rollout's devices report at once, and DynamoDB cancels a transaction that meets another one on the
 same item, so one counter item in all their transactions would make them conflict (and retry) all the time. Each
-transaction picks one of SHARDS items of the set (`dsactions#<dsId>#<shard>`) at random; a count is the sum over
-the shards, read with one Query of the set's key range (at most 128 items of about 60 bytes: 1 read unit).
-At docs/capacity.md's rollout pace (a million devices in 15 minutes, two count-moving transactions each) an item
-takes some 17 transactions a second: a few in a hundred meet another one and retry, on another shard.
+transaction takes one of SHARDS items of the set (`dsactions#<dsId>#<shard>`), picked by an action id it writes
+(consecutive ids take the shards in turn); a count is the sum over the shards, read with one Query of the set's
+key range (at most 128 items of about 60 bytes: 1 read unit). At docs/capacity.md's rollout pace (a million
+devices in 15 minutes, two count-moving transactions each) an item takes some 17 transactions a second: a few in
+a hundred meet another one, and are retried after a jittered pause like any concurrent change.
 """
 from __future__ import annotations
-
-import random
 
 from chalicelib.domain.actions import StatusCounts
 from chalicelib.store.tables import DistributionSetActionCounts as Counts
@@ -30,14 +29,16 @@ def _prefix(ds_id: int) -> str:
     return f"{Counts.PREFIX}{int(ds_id)}#"
 
 
-def add(tx: Tx, tenant: str, counts: StatusCounts) -> Tx:
-    """Move the sets' counts inside `tx`: one item per set that moves. Once per transaction: two
-    calls could pick the same item, which a transaction may name only once."""
-    shard = random.randrange(SHARDS)
+def add(tx: Tx, tenant: str, counts: StatusCounts, spread_by: int) -> Tx:
+    """Move the sets' counts inside `tx`: one item per set that moves, the shard picked by `spread_by` (an action id
+    of the transaction: consecutive ids take the shards in turn). Once per transaction: a transaction may name an
+    item only once."""
+    shard = int(spread_by) % SHARDS
     for ds_id, moves in counts.items():
         actions = [getattr(Counts, status).add(delta) for status, delta in sorted(moves.items()) if delta]
         if actions:
-            tx.update(Counts(tenant, f"{_prefix(ds_id)}{shard}"), actions, add_version_condition=False)
+            # padded: every shard's item has the same size (what docs/capacity measures)
+            tx.update(Counts(tenant, f"{_prefix(ds_id)}{shard:03d}"), actions, add_version_condition=False)
     return tx
 
 

@@ -119,7 +119,7 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
         tx = Tx().delete(action, condition=Action.status == status, add_version_condition=False,
                          on_fail=errors.EntityNotFound)
         if counted:
-            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status))
+            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status), spread_by=action_id)
         try:
             (Tx().extend(tx)
              .update(TargetPresence(tenant, controller_id), [TargetPresence.action_count.add(-1)],
@@ -186,7 +186,7 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
                           add_version_condition=False)
                 if counted:
                     removed.append(domain.removed_counts(ds_id, status))
-            action_counts.add(tx, tenant, domain.merged_counts(*removed))
+            action_counts.add(tx, tenant, domain.merged_counts(*removed), spread_by=chunk[0])
             tx.commit()
 
         retrying(ATTEMPTS, attempt)
