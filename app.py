@@ -14,6 +14,7 @@ from chalicelib.api import (
     softwaremodules,
     softwaremoduletypes,
     system,
+    targetfilters,
     targets,
     targettags,
     targettypes,
@@ -48,6 +49,7 @@ app.register_blueprint(targets.bp)
 app.register_blueprint(targettags.bp)
 app.register_blueprint(distributionsettags.bp)
 app.register_blueprint(targettypes.bp)
+app.register_blueprint(targetfilters.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)
@@ -82,6 +84,12 @@ def config_task_expiry(event):
 def reaper(event):
     from chalicelib.jobs import fanout
     return fanout.schedule("reaper")
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def auto_assignment(event):
+    from chalicelib.jobs import fanout
+    return fanout.schedule("auto_assignment")
 
 
 # Deployed, the merge template (infra/jobs-queue.json) points this at the stack's queue (the name is local's).

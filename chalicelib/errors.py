@@ -172,6 +172,13 @@ class InvalidAutoAssignActionType(BadRequest):
     exception_class = _JAVA_PKG + "InvalidAutoAssignActionTypeException"
 
 
+class RolloutIllegalState(BadRequest):
+    """A rollout operation its current status does not allow (start a running rollout, pause a paused one...)."""
+    code = "hawkbit.server.error.rollout.illegalState"
+    exception_class = _JAVA_PKG + "RolloutIllegalStateException"
+    default_message = "The rollout is in the wrong state for the requested operation"
+
+
 class EncryptionNotSupported(BadRequest):
     code = "hawkbit.server.error.artifact.encryptionNotSupported"
     exception_class = _JAVA_PKG + "ArtifactEncryptionUnsupportedException"

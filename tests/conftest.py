@@ -97,7 +97,7 @@ ADMIN = basic()
 
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
-    from chalicelib.services import health, rate_limits, snapshots, tenant_config
+    from chalicelib.services import auto_assignment, health, rate_limits, snapshots, tenant_config
     from chalicelib.store import aws, job_queue, tx
 
     config.reset()
@@ -110,6 +110,7 @@ def reset_process_state() -> None:
     health.forget()
     rate_limits.reset()
     snapshots.forget()
+    auto_assignment.forget()
 
 
 def _dynamodb_tables() -> dict:

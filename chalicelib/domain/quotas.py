@@ -48,6 +48,8 @@ MAX_ARTIFACT_SIZE = 1073741824
 MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE = 50  # hawkBit maxSoftwareModuleTypesPerDistributionSetType
 MAX_DISTRIBUTION_SET_TYPES_PER_TARGET_TYPE = 50  # hawkBit maxDistributionSetTypesPerTargetType
 MAX_ACTION_HISTORY = 100
+MAX_ROLLOUT_GROUPS_PER_ROLLOUT = 500  # hawkBit maxRolloutGroupsPerRollout
+MAX_TARGETS_PER_ROLLOUT_GROUP = 20000  # hawkBit maxTargetsPerRolloutGroup
 # Tags of one target (skyhawk's own limit; hawkBit has none): the target item lists its tag ids and every idle
 # poll reads that item, whose budget is one GetItem of at most 4 KB. 50 ids take at most ~500 bytes.
 MAX_TAGS_PER_TARGET = 50

@@ -32,6 +32,7 @@ from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
+auto_assignment = lazy_import("chalicelib.services.auto_assignment")  # only configData evaluates filters
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
@@ -469,6 +470,7 @@ def config_data(device: Device, body: Any) -> None:
         Tx().update(device.target, {"attributes": merged, "request_attributes": False}).commit()
 
     _with_fresh_target(device, attempt)
+    auto_assignment.changed(device.tenant, [device.target.controller_id])
 
 
 def _check_attribute(key: Any, value: Any, mode: str) -> None:

@@ -93,7 +93,8 @@ def parse_window(raw: Any) -> dict | None:
 
 
 def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str,
-           offline: bool = False) -> AssignmentResult:
+           offline: bool = False, message: str | None = None) -> AssignmentResult:
+    """`message`: a further line of the actions' first history entry (an auto-assignment names its filter)."""
     quota_rules.check_assign(len(requests), 0, quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT, "targets",
                              f"distribution set '{ds_id}'")
     seen: set[str] = set()
@@ -145,7 +146,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
                 result.already_assigned += 1
                 continue
             plans.append((cid, *_plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
-                                      open_actions.get(cid, []), multi, autoclose, offline, flow)))
+                                      open_actions.get(cid, []), multi, autoclose, offline, flow, message)))
         failed = []
         for batch in _pack(plans):
             tx = Tx()
@@ -251,8 +252,8 @@ def check_status_quota(action: Action, message_count: int, intermediate: bool) -
 
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
-          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool,
-          flow: bool) -> tuple[Tx, rules.StatusCounts]:
+          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool,
+          message: str | None = None) -> tuple[Tx, rules.StatusCounts]:
     """The writes of one target's assignment (superseded actions, the new action, the target) and what they do to
     the sets' action counts (added once per transaction by the caller)."""
     now = clock.now_ms()
@@ -289,7 +290,8 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                               begin.status, begin.history, now, user, closed=offline)
     tx.put(action)
     tx.put(rules.history_entry(tenant, action_id, 1, begin.history,
-                               [f"Assignment initiated by user '{user}'", *begin.messages], now))
+                               [f"Assignment initiated by user '{user}'", *([message] if message else []),
+                                *begin.messages], now))
     tx.update(target, rules.target_after_assignment(target, action, summaries, now, user, offline))
     return tx, rules.merged_counts(*counts, rules.created_counts(action))
 

@@ -35,6 +35,7 @@ from chalicelib.domain.catalog_entities import (
 from chalicelib.domain.changes import REMOVE, Add, Change, Condition, Exists, Missing, eq
 from chalicelib.domain.deployment_snapshot import DeploymentSnapshot
 from chalicelib.domain.listing import Paging
+from chalicelib.lazy import lazy_import
 from chalicelib.services import (
     bulk_creates,
     catalog_defaults,
@@ -48,6 +49,8 @@ from chalicelib.store import all_or_nothing, catalog, counters
 from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tags import DISTRIBUTION_SET_TAGS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
+
+target_filters = lazy_import("chalicelib.services.target_filters")  # only a delete drops auto-assignments
 
 KIND = "DistributionSet"
 CREATE_CHUNK = 30  # sets per transaction: 2 items each + types + usage counter stay below 100
@@ -375,6 +378,7 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
         quotas.release(tx, tenant, "DISTRIBUTION_SET", 1)
         _commit_with_modules(tx, pending)
     retrying(ATTEMPTS, attempt)
+    target_filters.drop_auto_assignments(tenant, ds_id)  # hawkBit: its filters stop auto-assigning it
 
 
 def mark_invalid(tenant: str, ds_id: int, user: str) -> None:

@@ -43,6 +43,7 @@ class Holders:
     all_of: Callable[[str], list]  # every live entity of the tenant
     live: Callable[[], Condition]  # the condition of a write to one
     check_room: Callable[[Any, int], None] = lambda holder, tag_id: None  # refuses one more tag (quota)
+    changed: Callable[[str, list], None] = lambda tenant, ids: None  # told the ids whose tags were changed
 
 
 def tag_ids(holder: Any) -> set[int]:
@@ -176,6 +177,7 @@ class Tags(Generic[T]):
         for start in range(0, len(ids), HOLDERS_PER_TRANSACTION):
             chunk = ids[start:start + HOLDERS_PER_TRANSACTION]
             retrying(ATTEMPTS, partial(self._change_chunk, tenant, chunk, tag_id, assign))
+        self.holders.changed(tenant, ids)
 
     def _change_chunk(self, tenant: str, ids: list, tag_id: int, assign: bool) -> None:
         tx = Tx()

@@ -10,7 +10,7 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.changes import Change
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.targets import Target, TargetMetadata
-from chalicelib.services import catalog_metadata
+from chalicelib.services import auto_assignment, catalog_metadata
 from chalicelib.services import targets as target_service
 from chalicelib.store import target_metadata as store
 from chalicelib.store import targets as target_store
@@ -29,6 +29,7 @@ def _writer(tenant: str, controller_id: str) -> catalog_metadata.Write:
         gone = lambda: errors.EntityNotFound.of("Target", controller_id)
         (Tx().check(Target, tenant, controller_id, target_store.live_condition(), on_fail=gone)
          .put(replace(entity, **change)).commit())  # on the loaded version: a concurrent change is retried
+        auto_assignment.changed(tenant, [controller_id])
     return write
 
 

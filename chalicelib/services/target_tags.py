@@ -7,7 +7,7 @@ from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.tags import TargetTag
 from chalicelib.domain.targets import Target
-from chalicelib.services import bulk_creates
+from chalicelib.services import auto_assignment, bulk_creates
 from chalicelib.services import targets as target_service
 from chalicelib.services.tags import Holders, Tags
 from chalicelib.store import targets as target_store
@@ -27,7 +27,8 @@ TAGS: Tags[TargetTag] = Tags(
     "TargetTag", "target tags", "TARGET_TAG", TARGET_TAGS, bulk_creates.TARGET_TAGS,
     Holders(kind="Target", id_of=lambda t: t.controller_id,
             find_many=lambda tenant, ids: target_store.find_many(tenant, ids), all_of=_targets,
-            live=target_store.live_condition, check_room=_check_room))
+            live=target_store.live_condition, check_room=_check_room,
+            changed=lambda tenant, ids: auto_assignment.changed(tenant, ids)))
 
 
 def assigned_targets(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:

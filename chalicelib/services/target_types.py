@@ -20,11 +20,14 @@ from chalicelib.domain.catalog_entities import DistributionSetType, TargetType
 from chalicelib.domain.changes import REMOVE, Missing
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.targets import Target
+from chalicelib.lazy import lazy_import
 from chalicelib.services import catalog_lists, quotas
 from chalicelib.services import catalog_types as types
 from chalicelib.store import catalog, counters
 from chalicelib.store import targets as target_store
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
+
+auto_assignment = lazy_import("chalicelib.services.auto_assignment")
 
 QUOTA = "TARGET_TYPE"
 KIND = "TargetType"
@@ -162,6 +165,7 @@ def assign_to_target(tenant: str, controller_id: str, type_id: int | None, user:
                   "last_modified_at": clock.now_ms(), "last_modified_by": user}
         Tx().update(target, change, condition=target_store.live_condition()).commit()
     retrying(ATTEMPTS, attempt)
+    auto_assignment.changed(tenant, [controller_id])
 
 
 def names_of(tenant: str, targets: Iterable[Target]) -> dict[int, str]:

@@ -27,6 +27,7 @@ _CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 device_configuration = lazy_import("chalicelib.services.device_configuration")
 target_types = lazy_import("chalicelib.services.target_types")  # only targets naming a type read types
+auto_assignment = lazy_import("chalicelib.services.auto_assignment")
 
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
 SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
@@ -129,6 +130,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
             quotas.charge(tx, tenant, "TARGET", len(part), spread_by=spread)
             quotas.release(undo, tenant, "TARGET", len(part), spread_by=spread)
             steps.commit(tx, undo, created=[item.controller_id for item in part])
+    auto_assignment.created(tenant, items)
     return items
 
 
@@ -171,7 +173,7 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
             raise  # ... or another device's first poll met on the same usage counter shard: try again
         item.version = 1
         return item
-    return retrying(ATTEMPTS, attempt)
+    return auto_assignment.registered(tenant, retrying(ATTEMPTS, attempt))
 
 
 def get(tenant: str, controller_id: str) -> Target:
@@ -207,6 +209,7 @@ def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     if change:
         now = clock.now_ms()
         tx.update(target, {**change, "last_modified_at": now, "last_modified_by": user}).commit()
+        auto_assignment.changed(tenant, [controller_id])
     return get(tenant, controller_id)
 
 

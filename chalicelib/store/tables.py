@@ -538,6 +538,40 @@ class TargetType(_CatalogItem):
     version = VersionAttribute()
 
 
+class TargetFilterQuery(_CatalogItem):
+    """A saved target filter (`tfq#<padded id>`); the auto_assign_* fields while it auto-assigns a set."""
+    Meta = _meta("catalog")
+    PREFIX = "tfq#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    query_text = UnicodeAttribute(attr_name="query")  # (`query` is the model's Query method)
+    auto_assign_ds = NumberAttribute(null=True)
+    auto_assign_type = UnicodeAttribute(null=True)
+    auto_assign_weight = NumberAttribute(null=True)
+    confirmation_required = BooleanAttribute(null=True)
+    auto_assign_initiated_by = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class AutoAssignment(_CatalogItem):
+    """An auto-assigning filter's evaluation copy (`autoassign#<padded filter id>`), written in the transactions
+    that change the filter: what evaluates a target Queries these only (chalicelib/domain/target_filters.py)."""
+    Meta = _meta("catalog")
+    PREFIX = "autoassign#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    query_text = UnicodeAttribute(attr_name="query")
+    ds_id = NumberAttribute()
+    action_type = UnicodeAttribute()
+    weight = NumberAttribute()
+    confirmation_required = BooleanAttribute()
+    initiated_by = UnicodeAttribute()
+
+
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
     Meta = _meta("catalog")
@@ -577,6 +611,9 @@ def _register_entities() -> None:
     records.register(tags.DistributionSetTag, DistributionSetTag)
     records.register(catalog.TargetType, TargetType)
     records.register(users.Role, Role)
+    from chalicelib.domain import target_filters
+    records.register(target_filters.TargetFilter, TargetFilterQuery)
+    records.register(target_filters.AutoAssignment, AutoAssignment)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 
 

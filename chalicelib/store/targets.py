@@ -33,14 +33,15 @@ def find_any(tenant: str, controller_id: str, consistent: bool = True) -> domain
         return None
 
 
-def find_many(tenant: str, controller_ids: list[str]) -> dict[str, domain.Target]:
-    """BatchGetItem (100 keys a call), duplicates removed."""
-    return {cid: t for cid, t in find_many_any(tenant, controller_ids).items() if not t.deletion}
+def find_many(tenant: str, controller_ids: list[str], consistent: bool = False) -> dict[str, domain.Target]:
+    """BatchGetItem (100 keys a call), duplicates removed; `consistent` sees a write just made."""
+    return {cid: t for cid, t in find_many_any(tenant, controller_ids, consistent).items() if not t.deletion}
 
 
-def find_many_any(tenant: str, controller_ids: list[str]) -> dict[str, domain.Target]:
+def find_many_any(tenant: str, controller_ids: list[str], consistent: bool = False) -> dict[str, domain.Target]:
     keys = [(tenant, cid) for cid in dict.fromkeys(controller_ids)]
-    return {t.controller_id: _entity(t) for t in Target.batch_get(keys)} if keys else {}
+    return ({t.controller_id: _entity(t) for t in Target.batch_get(keys, consistent_read=consistent)}
+            if keys else {})
 
 
 def query_all(tenant: str, start_after: str | None = None) -> Iterator[domain.Target]:
@@ -48,6 +49,12 @@ def query_all(tenant: str, start_after: str | None = None) -> Iterator[domain.Ta
     condition = Target.controller_id > start_after if start_after else None
     for item in Target.query(tenant, condition, filter_condition=Target.deletion.does_not_exist()):
         yield _entity(item)
+
+
+def page_of_tenant(tenant: str, after=None, limit: int = 100) -> paging.Page[domain.Target]:
+    """One page of the tenant's targets in controllerId order and where the next starts (bounded work: a job)."""
+    return paging.page(Target.query(tenant, filter_condition=Target.deletion.does_not_exist(), limit=limit,
+                                    page_size=limit, last_evaluated_key=after), _entity)
 
 
 def live_condition() -> changes.Condition:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from chalicelib import clock
 
 SCHEDULES = {"action_cleanup": "action_cleanup", "overdue": "overdue_detection",
-             "config_task_expiry": "config_task_expiry", "reaper": "reaper"}
+             "config_task_expiry": "config_task_expiry", "reaper": "reaper",
+             "auto_assignment": "auto_assignment"}
 
 
 def fire(job: str) -> dict:

@@ -135,3 +135,24 @@ def test_target_usage_counts_in_shards_and_still_refuses_past_the_quota(client, 
     assert resp.status_code == 403 and "quota" in json.loads(resp.body)["errorCode"]
     client.http.delete("/rest/v1/targets/u03", headers=ADMIN)
     assert counters.usage(TENANT, "TARGET") == 12
+
+
+def test_target_visible_module_metadata_reaches_the_device_in_its_chunk_and_nothing_else_does(client):
+    steps.enable_target_tokens(client)
+    steps.create_target(client, "meta", "tok-meta")
+    os_id = steps.create_module(client, name="os", version="1")
+    app_id = steps.create_module(client, name="app", version="1", type_key="application")
+    for sm_id in (os_id, app_id):
+        steps.upload_artifact(client, sm_id)
+    resp = client.http.post(f"/rest/v1/softwaremodules/{os_id}/metadata",
+                            headers={**ADMIN, "Content-Type": "application/json"},
+                            body=json.dumps([{"key": "install.mode", "value": "A/B", "targetVisible": True},
+                                             {"key": "internal.note", "value": "ops only"}]))
+    assert resp.status_code == 201, resp.body
+    ds_id = steps.create_ds(client, [os_id, app_id], name="meta", version="1", type_key="os_app")
+    action_id = steps.assign(client, ds_id, "meta")["assignedActions"][0]["id"]
+
+    base = steps.body_of(steps.ddi_get(client, "meta", "tok-meta", f"/deploymentBase/{action_id}"))
+    chunks = {chunk["name"]: chunk for chunk in base["deployment"]["chunks"]}
+    assert chunks["os"]["metadata"] == [{"key": "install.mode", "value": "A/B"}]
+    assert "metadata" not in chunks["app"]  # hawkBit leaves the field out when a module has none to show

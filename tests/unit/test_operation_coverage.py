@@ -21,14 +21,6 @@ NOT_YET: dict[str, set[str]] = {
         "POST /rest/v1/rollouts/{}/retry", "POST /rest/v1/rollouts/{}/triggerNextGroup",
         "GET /rest/v1/rollouts/{}/deploygroups", "GET /rest/v1/rollouts/{}/deploygroups/{}",
         "GET /rest/v1/rollouts/{}/deploygroups/{}/targets"},
-    "targetfilters": {
-        "GET /rest/v1/targetfilters", "POST /rest/v1/targetfilters", "GET /rest/v1/targetfilters/{}",
-        "PUT /rest/v1/targetfilters/{}", "DELETE /rest/v1/targetfilters/{}",
-        "GET /rest/v1/targetfilters/{}/autoAssignDS", "POST /rest/v1/targetfilters/{}/autoAssignDS",
-        "DELETE /rest/v1/targetfilters/{}/autoAssignDS"},
-    "distributionsets": {
-        "GET /rest/v1/distributionsets/{}/statistics/autoassignments",
-        "GET /rest/v1/distributionsets/{}/autoAssignTargetFilters"},
 }
 
 
