@@ -235,3 +235,22 @@ def test_an_invalidation_between_an_assignments_check_and_its_writes_refuses_the
     assert raced and resp.status_code == 400, resp.body
     assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.distributionset.invalid"
     assert json.loads(client.http.get("/rest/v1/targets/race/actions", headers=ADMIN).body)["total"] == 0
+
+
+def test_invalidation_costs_follow_the_open_actions(client, capacity_units):
+    """The walk reads the set's open actions from its index (one Query a shard, 16), never the tenant's: each
+    open action then costs its cancel (the target and the action read, one transaction), whatever the fleet."""
+    steps.create_target(client, "bystander")
+    other, _ = steps.release(client, name="other", version="9")
+    steps.assign(client, other, "bystander")  # another set's open action: not read
+    ds_id, _ = _fleet(client, *[f"v{i}" for i in range(10)])
+    capacity_units.reset()
+    with capacity_units:
+        _invalidate(client, ds_id, "soft")
+    used = capacity_units.totals()
+    assert used["calls"]["Query"] == 16 and used["calls"]["GetItem"] <= 2 + 2 * 10, used
+    assert used["calls"]["TransactWriteItems"] == 1 + 10, used  # the set marked invalid, then a cancel each
+    # the 16 Queries (0.5 each, keys only), the set (1), then per action its two reads (0.5 each) and a
+    # transaction of four small items (the action, its history entry, the target, the set's counts: 2 WRU each)
+    assert used["rru"] <= 16 * 0.5 + 1 + 10 * 1 and used["wru"] <= 4 + 10 * 8, used
+    print(f"\ninvalidating a set with 10 open actions (soft): {used}")
