@@ -236,6 +236,13 @@ def capacity_units():
 
 @pytest.fixture
 def dynamo_calls(monkeypatch):
+    """Counts DynamoDB calls by operation, in a warm container: the login and tenant-configuration caches do not
+    expire while a test counts (their expiry is wall-clock time, which a loaded machine stretches)."""
+    from chalicelib import auth, config
+
+    monkeypatch.setattr(auth, "_VERIFIED_SECONDS", 86400)
+    monkeypatch.setenv("SKYHAWK_TENANT_CONFIG_CACHE_SECONDS", "86400")
+    config.reset()
     spy = DynamoCalls()
     original = botocore.client.BaseClient._make_api_call
 
