@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib import errors
+from chalicelib import clock, errors
 from chalicelib.api.catalog_views import audit, metadata_json, paged, path_text, without_none
 from chalicelib.api.common import base_url, empty, int_param, json_body, json_response, principal, query, route
 from chalicelib.api.softwaremodules import sm_json
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 rules = lazy_import("chalicelib.domain.catalog")
 catalog_metadata = lazy_import("chalicelib.services.catalog_metadata")
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
+ds_invalidation = lazy_import("chalicelib.services.ds_invalidation")
+ds_statistics = lazy_import("chalicelib.services.ds_statistics")
 
 bp = Blueprint(__name__)
 
@@ -89,6 +91,52 @@ def delete_set(ds_id):
     who = principal(bp, DELETE)
     distribution_sets.delete_distribution_set(who.tenant, _ds_id(ds_id))
     return empty(200)
+
+
+@route(bp, BASE + "/{ds_id}/invalidate", methods=["POST"])
+def invalidate_set(ds_id):
+    """200 once the set is invalid; open actions past the first ones are canceled by the jobs worker."""
+    who = principal(bp, UPDATE, "UPDATE_TARGET")
+    cancelation, _cancel_rollouts = ds_invalidation.parse_request(json_body(bp, dict))  # no rollouts yet (issue 9)
+    ds_invalidation.invalidate(who.tenant, _ds_id(ds_id), cancelation, who.username, clock.now_ms())
+    return empty(200)
+
+
+# --- statistics (MgmtDistributionSetStatistics) --------------------------------------------------------------
+def _with_total(counts: dict[str, int], always: bool) -> dict[str, int]:
+    """A status map with its `total`; an empty one is left out of a partial view (hawkBit's NON_EMPTY maps)."""
+    if not counts and not always:
+        return {}
+    return {**counts, "total": sum(counts.values())}
+
+
+def _statistics(actions: dict[str, int] | None = None, rollouts: dict[str, int] | None = None,
+                full: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, counts in (("actions", actions), ("rollouts", rollouts)):
+        rendered = _with_total(counts or {}, full)
+        if rendered:
+            body[name] = rendered
+    return body
+
+
+@route(bp, BASE + "/{ds_id}/statistics")
+def statistics(ds_id):
+    who = principal(bp, READ)
+    actions, rollouts, auto_assignments = ds_statistics.of_set(who.tenant, _ds_id(ds_id))
+    return json_response({**_statistics(actions, rollouts, full=True), "totalAutoAssignments": auto_assignments})
+
+
+@route(bp, BASE + "/{ds_id}/statistics/actions")
+def action_statistics(ds_id):
+    who = principal(bp, READ)
+    return json_response(_statistics(actions=ds_statistics.actions_by_status(who.tenant, _ds_id(ds_id))))
+
+
+@route(bp, BASE + "/{ds_id}/statistics/rollouts")
+def rollout_statistics(ds_id):
+    who = principal(bp, READ)
+    return json_response(_statistics(rollouts=ds_statistics.rollouts_by_status(who.tenant, _ds_id(ds_id))))
 
 
 # --- software modules of a set -------------------------------------------------------------------

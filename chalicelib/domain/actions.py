@@ -185,6 +185,11 @@ def tenant_shard(tenant: str, action_id: int) -> str:
     return f"{tenant}#{int(action_id) % INDEX_SHARDS}"
 
 
+def open_ds_key(tenant: str, ds_id: int, action_id: int) -> str:
+    """The open-by-ds index's key of an open action: its tenant, set and shard."""
+    return f"{tenant}#{int(ds_id)}#{int(action_id) % INDEX_SHARDS}"
+
+
 def cleanup_key(tenant: str, status: str, action_id: int) -> str:
     """The cleanup index's key of a closed action: its tenant, final status and shard."""
     return f"{tenant}#{status}#{int(action_id) % INDEX_SHARDS}"
@@ -216,6 +221,8 @@ class Action:
     tenant_shard: str | None = None
     cleanup_key: str | None = None
     closed_at: int | None = None
+    open_ds_key: str | None = None
+    counted: bool | None = None  # in its set's status counts; None: created before they existed, never moves them
     created_at: int = 0
     created_by: str = ""
     last_modified_at: int = 0
@@ -244,8 +251,9 @@ def new_action(tenant: str, controller_id: str, action_id: int, ds_id: int, ds_n
                   status=status.value, active=not closed, status_seq=1, intermediate_count=0 if closed else 1,
                   latest_entry=first_entry.value, tenant_shard=tenant_shard(tenant, action_id),
                   cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
-                  closed_at=now if closed else None, created_at=now, created_by=user, last_modified_at=now,
-                  last_modified_by=user)
+                  closed_at=now if closed else None,
+                  open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id), counted=True, created_at=now,
+                  created_by=user, last_modified_at=now, last_modified_by=user)
 
 
 def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
@@ -257,9 +265,10 @@ def history_entry(tenant: str, action_id: int, sequence: int, status: Status | s
 
 # --- action transitions -----------------------------------------------------------------------------------
 def close(action: Action, status: Status, now: int, user: str, sequence: int) -> Change:
-    """The action ends in `status` (inactive); the cleanup index learns of it."""
+    """The action ends in `status` (inactive); the cleanup index learns of it, the open-by-ds index forgets it."""
     return {"status": status.value, "active": False, "status_seq": sequence, "latest_entry": status.value,
             "closed_at": now, "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
+            "open_ds_key": REMOVE,
             "last_modified_at": now, "last_modified_by": user}
 
 
@@ -305,6 +314,39 @@ def action_after_feedback(action: Action, outcome: Outcome, intermediate: bool, 
     if code is not None:
         change["last_status_code"] = code
     return change
+
+
+# --- a distribution set's actions counted by status (GET .../statistics/actions) ------------------------------
+# dsId -> status -> how its count moves: what one transaction does to the sets' counts (store/action_counts.py).
+StatusCounts = dict[int, dict[str, int]]
+
+
+def created_counts(action: Action) -> StatusCounts:
+    return {int(action.ds_id): {action.status: 1}}
+
+
+def moved_counts(action: Action, change: Change) -> StatusCounts:
+    """What `change` does to the counts: nothing unless the action's status changes (most feedback keeps it), or
+    for an action the counts never knew."""
+    status = change.get("status")
+    if not action.counted or not isinstance(status, str) or status == action.status:
+        return {}
+    return {int(action.ds_id): {action.status: -1, status: 1}}
+
+
+def removed_counts(ds_id: int, status: str) -> StatusCounts:
+    return {int(ds_id): {status: -1}}
+
+
+def merged_counts(*parts: StatusCounts) -> StatusCounts:
+    """The counts' moves of several changes in one transaction, those that cancel out left out."""
+    merged: dict[int, dict[str, int]] = {}
+    for part in parts:
+        for ds_id, moves in part.items():
+            for status, delta in moves.items():
+                merged.setdefault(ds_id, {})[status] = merged.get(ds_id, {}).get(status, 0) + delta
+    return {ds_id: {s: d for s, d in moves.items() if d} for ds_id, moves in merged.items()
+            if any(moves.values())}
 
 
 # --- summaries on the target ------------------------------------------------------------------------------

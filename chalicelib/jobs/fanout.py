@@ -44,6 +44,7 @@ JOBS = {
     "config_task_expiry": "chalicelib.jobs.config_task_expiry",
     "reaper": "chalicelib.jobs.reaper",
     "auto_assignment": "chalicelib.jobs.auto_assignment",
+    "ds_invalidation": "chalicelib.jobs.ds_invalidation",  # enqueued by an invalidation, never scheduled
 }
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.numbers import is_int64
 from chalicelib.domain.targets import Target
 from chalicelib.services import targets as target_service
 from chalicelib.services.deployment import check_status_quota
+from chalicelib.store import action_counts
 from chalicelib.store import actions as action_store
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
@@ -114,17 +115,20 @@ def _confirm_waiting(tenant: str, target: Target, state: dict, now: int, user: s
     """The writes confirming (a batch of) the target's waiting actions; the caller adds the target update."""
     tx = Tx()
     ids = _waiting_ids(target)[:ACTIONS_PER_TRANSACTION]
+    moved: list[rules.StatusCounts] = []
     message = confirmation.auto_confirmed(state.get("initiator"), state.get("remark"))
     for action in action_store.find_many(tenant, [(target.controller_id, action_id) for action_id in ids]):
         if not action.active or action.status != Status.WAIT_FOR_CONFIRMATION.value:
             continue  # the summary was stale; the target update below corrects it
         seq = int(action.status_seq or 0) + 1
         # Not quota-checked, like hawkBit's autoConfirmAction: an exhausted quota must not block consent.
-        tx.update(action, rules.move_to(Status.RUNNING, now, user, seq))
+        change = rules.move_to(Status.RUNNING, now, user, seq)
+        tx.update(action, change)
+        moved.append(rules.moved_counts(action, change))
         tx.put(rules.history_entry(tenant, action.action_id, seq, Status.RUNNING, [message], now))
     target.active_actions = [{**a, "waiting": False} if int(a["id"]) in ids else a
                              for a in target.active_actions or []]
-    return tx
+    return action_counts.add(tx, tenant, rules.merged_counts(*moved), spread_by=ids[0] if ids else 0)
 
 
 def _touched(target: Target, now: int, user: str) -> changes.Change:
@@ -185,6 +189,7 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
         if feedback.code is not None:
             change["last_status_code"] = feedback.code
         tx = Tx().update(action, change)
+        action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
         tx.put(rules.history_entry(tenant, action_id, seq, decision.status, messages, now, code=feedback.code))
         waiting = decision.status == Status.WAIT_FOR_CONFIRMATION
         summaries = list(current.active_actions or [])

@@ -24,6 +24,7 @@ from chalicelib.lazy import lazy_import
 from chalicelib.services import confirmation, downloads, snapshots, tenant_config
 from chalicelib.services import targets as target_service
 from chalicelib.services.deployment import AssignmentRequest, assign, check_status_quota
+from chalicelib.store import action_counts
 from chalicelib.store import actions as action_store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
@@ -114,7 +115,9 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
     if action is None or not action.active:
         return target
     seq = int(action.status_seq or 0) + 1
-    tx = Tx().update(action, rules.close(action, Status.CANCELED, now, "CONTROLLER", seq))
+    change = rules.close(action, Status.CANCELED, now, "CONTROLLER", seq)
+    tx = Tx().update(action, change)
+    action_counts.add(tx, target.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
                                [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."],
                                now))
@@ -385,7 +388,10 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
         messages.append(f"Device reported status code: {feedback.code}")
     if not messages:
         messages = [rules.default_message(feedback.execution, feedback.finished)]
-    tx = Tx().update(action, rules.action_after_feedback(action, outcome, intermediate, now, user, seq, feedback.code))
+    change = rules.action_after_feedback(action, outcome, intermediate, now, user, seq, feedback.code)
+    tx = Tx().update(action, change)
+    # only when the status changes
+    action_counts.add(tx, device.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
                                feedback.timestamp, feedback.code))
     target_change = rules.target_after_feedback(device.target, action, outcome, feedback.timestamp or now, now, user)
@@ -406,7 +412,9 @@ def _append_history(device: Device, action: Action, status: Status, messages: li
         return
     now = clock.now_ms()
     seq = int(action.status_seq or 0) + 1
-    tx = Tx().update(action, rules.note(action, status, now, seq, set_status))
+    change = rules.note(action, status, now, seq, set_status)
+    tx = Tx().update(action, change)
+    action_counts.add(tx, device.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
     tx.put(rules.history_entry(device.tenant, action.action_id, seq, status, messages, now))
     try:
         tx.commit()

@@ -20,10 +20,12 @@ from chalicelib.domain.numbers import is_int64
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import snapshots, tenant_config
+from chalicelib.store import action_counts, counters
 from chalicelib.store import actions as action_store
-from chalicelib.store import counters
 from chalicelib.store import targets as target_store
 from chalicelib.store.tx import ATTEMPTS, MAX_BYTES, MAX_ITEMS, Tx, backoff, retrying
+
+COUNT_BYTES = 300  # about what one set's count update adds to a transaction request
 
 # The catalogue is needed when assigning, not on the device path that shares this module's helpers.
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
@@ -143,20 +145,23 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
             if attempt and _already_assigned(current, ds_id, multi, offline):
                 result.already_assigned += 1
                 continue
-            plans.append((cid, _plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
-                                     open_actions.get(cid, []), multi, autoclose, offline, flow, message)))
+            plans.append((cid, *_plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
+                                      open_actions.get(cid, []), multi, autoclose, offline, flow, message)))
         failed = []
         for batch in _pack(plans):
             tx = Tx()
-            for _, plan in batch:
+            for _, plan, _ in batch:
                 tx.extend(plan)
+            action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)),
+                              spread_by=id_of[batch[0][0]])
+            distribution_sets.still_assignable(tx, tenant, ds_id)
             try:
                 tx.commit()
-                for cid, _ in batch:
+                for cid, _, _ in batch:
                     result.assigned += 1
                     result.action_ids.append((cid, id_of[cid]))
             except errors.ConcurrentModification:
-                failed += [cid for cid, _ in batch]
+                failed += [cid for cid, _, _ in batch]
         if not failed:
             break
         remaining = failed
@@ -211,20 +216,28 @@ def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]
     return found
 
 
-def _pack(plans: list[tuple[str, Tx]]) -> list[list[tuple[str, Tx]]]:
+Plan = tuple[str, Tx, rules.StatusCounts]  # a target's writes and what they do to the sets' action counts
+
+
+def _pack(plans: list[Plan]) -> list[list[Plan]]:
     """Whole targets' plans into transactions, each within DynamoDB's 100 items and 4 MB (a target with many
-    open actions carries a long summary list)."""
-    batches: list[list[tuple[str, Tx]]] = []
-    current: list[tuple[str, Tx]] = []
+    open actions carries a long summary list), with room for the counts of the sets they move (one item each) and
+    the set's guard (one item)."""
+    room = MAX_ITEMS - 1
+    batches: list[list[Plan]] = []
+    current: list[Plan] = []
     items = size = 0
-    for cid, plan in plans:
-        plan_bytes = plan.request_bytes()
-        if current and (items + len(plan) > MAX_ITEMS or size + plan_bytes > MAX_BYTES):
+    moved: set[int] = set()
+    for cid, plan, counts in plans:
+        plan_bytes = plan.request_bytes() + COUNT_BYTES * len(counts)
+        sets = moved | set(counts)
+        if current and (items + len(plan) + len(sets) > room or size + plan_bytes > MAX_BYTES):
             batches.append(current)
-            current, items, size = [], 0, 0
-        current.append((cid, plan))
+            current, items, size, sets = [], 0, 0, set(counts)
+        current.append((cid, plan, counts))
         items += len(plan)
         size += plan_bytes
+        moved = sets
     if current:
         batches.append(current)
     return batches
@@ -240,10 +253,12 @@ def check_status_quota(action: Action, message_count: int, intermediate: bool) -
 
 def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
           open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool,
-          message: str | None = None) -> Tx:
-    """The writes of one target's assignment: superseded actions, the new action, the target."""
+          message: str | None = None) -> tuple[Tx, rules.StatusCounts]:
+    """The writes of one target's assignment (superseded actions, the new action, the target) and what they do to
+    the sets' action counts (added once per transaction by the caller)."""
     now = clock.now_ms()
     tx = Tx()
+    counts: list[rules.StatusCounts] = []
     summaries = {int(a["id"]): a for a in (target.active_actions or [])}
     if not multi and not offline:
         for old in open_actions:
@@ -251,12 +266,16 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                 continue
             seq = int(old.status_seq or 0) + 1
             if autoclose:
-                tx.update(old, rules.close(old, Status.CANCELED, now, user, seq))
+                change = rules.close(old, Status.CANCELED, now, user, seq)
+                tx.update(old, change)
+                counts.append(rules.moved_counts(old, change))
                 tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELED,
                                            ["close obsolete action due to new update"], now))
                 summaries.pop(int(old.action_id), None)
             else:
-                tx.update(old, rules.request_cancel(now, user, seq))
+                change = rules.request_cancel(now, user, seq)
+                tx.update(old, change)
+                counts.append(rules.moved_counts(old, change))
                 tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELING,
                                            ["cancel obsolete action due to new update"], now))
                 summaries[int(old.action_id)] = rules.canceling(summaries.get(int(old.action_id), {}))
@@ -274,7 +293,7 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
                                [f"Assignment initiated by user '{user}'", *([message] if message else []),
                                 *begin.messages], now))
     tx.update(target, rules.target_after_assignment(target, action, summaries, now, user, offline))
-    return tx
+    return tx, rules.merged_counts(*counts, rules.created_counts(action))
 
 
 # --- operator cancel / force ---------------------------------------------------------------------------
@@ -299,7 +318,9 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
             if not action.active or action.status != Status.CANCELING.value:
                 raise errors.ActionNotForceQuitable(
                     f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
-            tx.update(action, rules.close(action, Status.CANCELED, now, user, seq))
+            change = rules.close(action, Status.CANCELED, now, user, seq)
+            tx.update(action, change)
+            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
             tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."],
                                        now))
             tx.update(target, rules.target_after_close(target, action_id, now, user))
@@ -307,7 +328,9 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
             if not action.active or action.status == Status.CANCELING.value:
                 raise errors.ActionNotCancelable(
                     f"Action {action_id} is not active or already canceling.", [action_id])
-            tx.update(action, rules.request_cancel(now, user, seq))
+            change = rules.request_cancel(now, user, seq)
+            tx.update(action, change)
+            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
             tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"],
                                        now))
             summaries = [rules.canceling(a) if int(a["id"]) == int(action_id) else a

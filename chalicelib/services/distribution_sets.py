@@ -381,6 +381,20 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
     target_filters.drop_auto_assignments(tenant, ds_id)  # hawkBit: its filters stop auto-assigning it
 
 
+def mark_invalid(tenant: str, ds_id: int, user: str) -> None:
+    """`valid=false` for good (nothing sets it back); 404 unknown or deleted, 400 incomplete (hawkBit checks that
+    first). An invalid set may be marked again: hawkBit allows it, and it lets a retry finish an invalidation."""
+    def attempt() -> None:
+        ds = _live(tenant, ds_id)
+        if not ds.complete:
+            raise errors.DistributionSetIncomplete(
+                f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.",
+                [KIND, ds_id])
+        if ds.valid:
+            Tx().update(ds, {"valid": False, **rules.modified(user, clock.now_ms())}).commit()
+    retrying(ATTEMPTS, attempt)
+
+
 def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _editable(tenant, ds_id)
@@ -499,6 +513,20 @@ def _assignable(tenant: str, ds_id: int) -> DistributionSet:
         raise errors.DistributionSetIncomplete(
             f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id])
     return ds
+
+
+def still_assignable(tx: Tx, tenant: str, ds_id: int) -> Tx:
+    """A condition in an assignment's transaction: the set is still valid and not deleted, so an invalidation
+    (or a deletion) that lands between the assignment's check and its writes refuses them instead of leaving an
+    action of an invalid set behind its walk. One item per transaction (a ConditionCheck, no write)."""
+    def refusal() -> errors.SkyhawkError:
+        try:
+            _assignable(tenant, ds_id)
+        except errors.SkyhawkError as exc:
+            return exc
+        return errors.ConcurrentModification()
+    return tx.check(DistributionSet, tenant, catalog.sort_key(DistributionSet, ds_id),
+                    eq("valid", True) & eq("deleted", False), on_fail=refusal)
 
 
 def lock_for_assignment(tenant: str, ds_id: int) -> DistributionSet:

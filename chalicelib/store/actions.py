@@ -4,12 +4,12 @@ from __future__ import annotations
 import heapq
 from typing import Iterable, Iterator
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import errors
 from chalicelib.domain import actions as domain
 from chalicelib.domain.actions import INDEX_SHARDS, action_key, target_key
-from chalicelib.store import paging, records
+from chalicelib.store import action_counts, paging, records
 from chalicelib.store.tables import Action, ActionStatusEntry, TargetPresence
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
@@ -104,11 +104,20 @@ def cleanup_page(tenant: str, status: str, shard: int, closed_before: int, after
                        lambda key: (key.target_key.split("#", 1)[1], int(key.action_id)))
 
 
-def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
-    """Delete a closed action with its history and take it off its target's action count, once: True only
-    for the call that deleted the action (a redelivered or concurrent cleanup of the same action gets False).
+def open_of_set_page(tenant: str, ds_id: int, shard: int, after=None, limit: int = 100
+                     ) -> paging.Page[tuple[str, int]]:
+    """One page of (controllerId, actionId) of the set's open actions in one shard of the open-by-ds index."""
+    key = domain.open_ds_key(tenant, ds_id, shard)  # the shard's key: `shard` is below INDEX_SHARDS
+    return paging.page(Action.open_by_ds.query(key, limit=limit, page_size=limit, last_evaluated_key=after),
+                       lambda item: (item.target_key.split("#", 1)[1], int(item.action_id)))
 
-    The history goes first (no entry is added to a closed action), then the action and the count move in one
+
+def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
+    """Delete a closed action with its history and take it off its target's action count and its set's status
+    count, once: True only for the call that deleted the action (a redelivered or concurrent cleanup of the same
+    action gets False).
+
+    The history goes first (no entry is added to a closed action), then the action and the counts move in one
     transaction conditional on the action, so a retry after a crash anywhere completes the change.
     """
     with ActionStatusEntry.batch_write() as batch:
@@ -118,27 +127,41 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     action = Action(target_key(tenant, controller_id), int(action_id))
 
     def attempt() -> bool:
-        try:
-            (Tx().delete(action, condition=Action.action_id.exists(), add_version_condition=False,
+        stored = _counted_fields(tenant, [(controller_id, int(action_id))])
+        if not stored:
+            return False  # deleted already (by an earlier delivery of the same work)
+        ds_id, status, counted = stored[0][1:]
+        tx = Tx().delete(action, condition=Action.status == status, add_version_condition=False,
                          on_fail=errors.EntityNotFound)
+        if counted:
+            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status), spread_by=action_id)
+        try:
+            (Tx().extend(tx)
              .update(TargetPresence(tenant, controller_id), [TargetPresence.action_count.add(-1)],
                      condition=TargetPresence.controller_id.exists(), add_version_condition=False)
              .commit())
             return True
         except errors.EntityNotFound:
-            return False  # deleted already (by an earlier delivery of the same work)
+            raise errors.ConcurrentModification() from None  # gone meanwhile: read it again
         except errors.ConcurrentModification:
             if _target_exists(tenant, controller_id):
                 raise  # a write of the target met ours: try again
         try:  # no target counts it any more
-            action.delete(condition=Action.action_id.exists(), add_version_condition=False)
+            tx.commit()
             return True
-        except DeleteError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+        except errors.EntityNotFound:
+            raise errors.ConcurrentModification() from None
 
     return retrying(ATTEMPTS, attempt)
+
+
+def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str, bool]]:
+    """(actionId, dsId, status, counted) of the actions of `keys` that exist (one consistent BatchGet, a few
+    attributes)."""
+    wanted = [(target_key(tenant, cid), int(action_id)) for cid, action_id in keys]
+    return [(int(item.action_id), int(item.ds_id), item.status, bool(item.counted))
+            for item in Action.batch_get(wanted, consistent_read=True,
+                                         attributes_to_get=["target_key", "action_id", "ds_id", "status", "counted"])]
 
 
 def _target_exists(tenant: str, controller_id: str) -> bool:
@@ -155,16 +178,33 @@ def ids_of_target(tenant: str, controller_id: str) -> list[int]:
                                                    attributes_to_get=["target_key", "action_id"])]
 
 
+DELETE_BATCH = 40  # actions per transaction: their deletes and the counts of their sets stay below 100 items
+
+
 def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
     """Delete actions, then their history; idempotent.
 
     The action items go first: every history entry is written in a transaction conditional on its
     action's version, so once the action is gone no entry can be added, and the history deleted next
-    is complete. (History first would miss an entry a device reports in between.)
+    is complete. (History first would miss an entry a device reports in between.) Each transaction deletes
+    actions as they were read (status unchanged) and takes them off their sets' status counts: a retry reads
+    what is left and counts nothing twice.
     """
-    with Action.batch_write() as batch:
-        for action_id in action_ids:
-            batch.delete(Action(target_key(tenant, controller_id), int(action_id)))
+    for start in range(0, len(action_ids), DELETE_BATCH):
+        chunk = [int(i) for i in action_ids[start:start + DELETE_BATCH]]
+
+        def attempt(chunk: list[int] = chunk) -> None:
+            tx = Tx()
+            removed = []
+            for action_id, ds_id, status, counted in _counted_fields(tenant, [(controller_id, i) for i in chunk]):
+                tx.delete(Action(target_key(tenant, controller_id), action_id), condition=Action.status == status,
+                          add_version_condition=False)
+                if counted:
+                    removed.append(domain.removed_counts(ds_id, status))
+            action_counts.add(tx, tenant, domain.merged_counts(*removed), spread_by=chunk[0])
+            tx.commit()
+
+        retrying(ATTEMPTS, attempt)
     with ActionStatusEntry.batch_write() as batch:
         for action_id in action_ids:
             for entry in ActionStatusEntry.query(action_key(tenant, action_id), consistent_read=True,

@@ -10,6 +10,8 @@ Deviations from the recommended model, and why:
 - Tenant-wide index keys that every device or every action would write are sharded (domain/actions.py
   INDEX_SHARDS, domain/targets.py LIST_SHARDS): `tenant#shard` instead of the bare tenant, so one tenant's
   writes spread over many key ranges instead of one hot end of a time- or id-ordered range.
+- Open actions carry `open_ds_key = tenant#dsId#shard` (sharded like the tenant index): an invalidated set's
+  open actions are a Query away, and the key goes when the action closes, so the index holds open actions only.
 - An action holds no deployment snapshot: what devices get for a distribution set is stored once per set
   (`DeploymentSnapshotPage`, immutable once the set is locked) and cached per container.
 - Action-status ids are `actionId << 20 | n` with n from the action's own `status_seq`: unique per
@@ -81,6 +83,28 @@ class Counter(Model):
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+
+
+class DistributionSetActionCounts(Model):
+    """One shard (`dsactions#<dsId>#<shard>`) of a distribution set's actions counted by status, moved in the
+    transactions that create, change or delete its actions (store/action_counts.py); a status's count is the
+    sum over the shards. Attribute names are the action statuses."""
+    Meta = _meta("tenants")
+    PREFIX = "dsactions#"
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    FINISHED = NumberAttribute(null=True)
+    ERROR = NumberAttribute(null=True)
+    WARNING = NumberAttribute(null=True)
+    RUNNING = NumberAttribute(null=True)
+    CANCELED = NumberAttribute(null=True)
+    CANCELING = NumberAttribute(null=True)
+    RETRIEVED = NumberAttribute(null=True)
+    DOWNLOAD = NumberAttribute(null=True)
+    SCHEDULED = NumberAttribute(null=True)
+    CANCEL_REJECTED = NumberAttribute(null=True)
+    DOWNLOADED = NumberAttribute(null=True)
+    WAIT_FOR_CONFIRMATION = NumberAttribute(null=True)
 
 
 class User(Model):
@@ -346,6 +370,16 @@ class ActionCleanupIndex(GlobalSecondaryIndex):
     closed_at = NumberAttribute(range_key=True)
 
 
+class OpenActionsByDsIndex(GlobalSecondaryIndex):
+    """Sparse: open actions carry `open_ds_key = tenant#dsId#shard` (domain/actions.py open_ds_key) until they
+    close, so a set's open actions are found without the tenant's (an invalidation cancels them)."""
+    class Meta:
+        index_name = "open-by-ds"
+        projection = KeysOnlyProjection()
+    open_ds_key = UnicodeAttribute(hash_key=True)
+    action_id = NumberAttribute(range_key=True)
+
+
 class Action(Model):
     Meta = _meta("actions")
     target_key = UnicodeAttribute(hash_key=True)  # "tenant#controllerId"
@@ -371,6 +405,8 @@ class Action(Model):
     tenant_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the by-tenant index
     cleanup_key = UnicodeAttribute(null=True)
     closed_at = NumberAttribute(null=True)
+    open_ds_key = UnicodeAttribute(null=True)  # "tenant#dsId#shard" of the open-by-ds index, while open
+    counted = BooleanAttribute(null=True)  # in its set's status counts (store/action_counts.py); absent: older
     created_at = NumberAttribute()
     created_by = UnicodeAttribute()
     last_modified_at = NumberAttribute()
@@ -379,6 +415,7 @@ class Action(Model):
 
     by_tenant = ActionsByTenantIndex()
     cleanup_index = ActionCleanupIndex()
+    open_by_ds = OpenActionsByDsIndex()
 
 
 class ActionStatusEntry(Model):

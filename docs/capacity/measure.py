@@ -155,10 +155,11 @@ class _LogBytes(logging.Handler):
 
 
 _CONTROLLER = re.compile(r"^(cap|bulk|pnp)-\d+$")
-# Partition keys whose last part is a shard number (`tenant#shard`, `tenant#STATUS#shard`), and the sort key
-# prefix of the sharded usage counters (`usage#TARGET#<shard>`): shown as `{shard}`, not as an id.
-SHARDED_KEYS = frozenset({"list_shard", "tenant_shard", "cleanup_key"})
-SHARDED_SORT_PREFIX = "usage#"
+# Partition keys whose last part is a shard number (`tenant#shard`, `tenant#STATUS#shard`, `tenant#dsId#shard`),
+# and the sort key prefixes of sharded counters (`usage#TARGET#<shard>`, a set's `dsactions#<dsId>#<shard>`):
+# shown as `{shard}`, not as an id.
+SHARDED_KEYS = frozenset({"list_shard", "tenant_shard", "cleanup_key", "open_ds_key"})
+SHARDED_SORT_PREFIX = ("usage#", "dsactions#")
 
 
 def _pattern(value: str, sharded: bool = False) -> str:
@@ -421,13 +422,14 @@ def _stored_items(prefix: str) -> dict:
 
 
 def _shards() -> dict[str, int]:
-    """Key ranges per tenant the code spreads its shared keys over: the actions indexes (`by-tenant`, `cleanup`),
-    the overdue index, the usage counter items of a sharded quota."""
+    """Key ranges per tenant the code spreads its shared keys over: the actions indexes (`by-tenant`, `cleanup`,
+    `open-by-ds`), the overdue index, the usage counter items of a sharded quota, a set's action counts."""
     from chalicelib.domain.actions import INDEX_SHARDS
     from chalicelib.domain.targets import OVERDUE_SHARDS
+    from chalicelib.store.action_counts import SHARDS as DS_COUNT_SHARDS
     from chalicelib.store.counters import USAGE_SHARDS
 
-    return {"actions": INDEX_SHARDS, "overdue": OVERDUE_SHARDS, "usage": USAGE_SHARDS}
+    return {"actions": INDEX_SHARDS, "overdue": OVERDUE_SHARDS, "usage": USAGE_SHARDS, "ds_counts": DS_COUNT_SHARDS}
 
 
 def _cpu() -> str:

@@ -261,8 +261,12 @@ KEY_RANGES = {
                                                       "actions"),
     ("actions/cleanup", "{tenant}#FINISHED#{shard}", None): ("tenant#STATUS#shard / closed_at (a time)",
                                                              "grows with time", "actions"),
+    ("actions/open-by-ds", "{tenant}#{id}#{shard}", None): ("tenant#dsId#shard / action_id (in sequence)",
+                                                            "grows with ids", "actions"),
     ("tenants", "{tenant}", "usage#TARGET#{shard}"): ("tenant / usage#TARGET#shard (counter items)", "one item each",
                                                       "usage"),
+    ("tenants", "{tenant}", "dsactions#{id}#{shard}"): ("tenant / dsactions#dsId#shard (a set's action counts)",
+                                                        "one item each", "ds_counts"),
 }
 USAGE_COUNTER = "usage#TARGET#{shard}"
 PARTITION_WCU, PARTITION_RCU = 1000, 3000

@@ -140,9 +140,9 @@ def test_assigning_1000_targets_writes_in_transactions(client, dynamo_calls):
     result = steps.assign(client, ds_id, *ids)
     assert result["assigned"] == 1000
     calls = dynamo_calls.calls
-    # 3 items a target (target, action, first history entry): 33 targets a transaction (31),
-    # plus the implicit lock of the set and its module, once.
-    assert calls["TransactWriteItems"] == 32
+    # 3 items a target (target, action, first history entry): 32 targets a transaction (32) with the set's action
+    # counts and its guard (valid, not deleted), plus the implicit lock of the set and its module, once.
+    assert calls["TransactWriteItems"] == 33
     assert calls["BatchGetItem"] <= 10 + 1
     assert calls["UpdateItem"] <= 3  # action id block (+ implicit lock of set and module)
     assert calls["PutItem"] == 1  # the set's deployment snapshot, once (one page)

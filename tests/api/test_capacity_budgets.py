@@ -54,8 +54,9 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     base.update(_measure(capacity_units, lambda: base.setdefault("body", steps.body_of(
         steps.ddi_get(client, "cu1", "tok-cu1", f"/deploymentBase/{action_id}")))))
     # target + action (eventually consistent), the snapshot from the container's cache; RETRIEVED noted: the
-    # action (< 1 KB, no index moved) and a history entry, in one transaction
-    assert base["rru"] <= 1 and base["wru"] <= 4 and base["index_wru"] == 0, base
+    # action (< 1 KB, no index moved) and a history entry, in one transaction, with the set's action counts
+    # (RUNNING -> RETRIEVED: one small counter item)
+    assert base["rru"] <= 1 and base["wru"] <= 6 and base["index_wru"] == 0, base
 
     href = base["body"]["deployment"]["chunks"][0]["artifacts"][0]["_links"]["download-http"]["href"]
     download = _measure(capacity_units, lambda: client.http.get(steps.ddi_path(href),
@@ -69,8 +70,9 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                              "closed", "success"))
     # and the target (installed set, status) with its assigned/installed and cleanup index entries, and its
-    # updateStatus list-order entry moved
-    assert closed["rru"] <= 1 and closed["wru"] <= 10 and closed["index_wru"] <= 4, closed
+    # updateStatus list-order entry moved; the action leaves the open-by-ds index (an invalidation's walk of the
+    # set's open actions); the set's action counts move
+    assert closed["rru"] <= 1 and closed["wru"] <= 13 and closed["index_wru"] <= 5, closed
 
 
 def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capacity_units):
@@ -84,5 +86,6 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
     assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
     per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
     # a consistent batch read of the target, and in a transaction: the target, the new action and its first
-    # history entry (2 WRU each); index entries: assigned-ds, by-tenant and the updateStatus list order (moved)
-    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 10.1 and per_target["index_wru"] <= 4.1, per_target
+    # history entry (2 WRU each); index entries: assigned-ds, by-tenant, open-by-ds and the updateStatus list
+    # order (moved); once a transaction of 32 targets, the set's action counts and its guard (a condition check)
+    assert per_target["rru"] <= 0.6 and per_target["wru"] <= 11.2 and per_target["index_wru"] <= 5.1, per_target

@@ -33,7 +33,8 @@ def test_cleanup_deletes_only_expired_actions_of_configured_statuses(client, dyn
     dynamo_calls.reset()
     assert run_job(client, "action_cleanup") == {"deleted": 2}
     # cost follows what is deleted: the tenants, a query per configured status and index shard, then per action
-    # a history query, a batch delete, and the action with its target's count (one transaction)
+    # a history query, a batch delete, a read of the action's set and status, and the action with its target's
+    # and its set's counts (one transaction)
     assert dynamo_calls.calls["Scan"] == 0
     assert dynamo_calls.total <= 1 + 2 + 2 * INDEX_SHARDS + 2 * 3
     for cid, action_id in errored:

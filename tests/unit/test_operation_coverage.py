@@ -21,9 +21,6 @@ NOT_YET: dict[str, set[str]] = {
         "POST /rest/v1/rollouts/{}/retry", "POST /rest/v1/rollouts/{}/triggerNextGroup",
         "GET /rest/v1/rollouts/{}/deploygroups", "GET /rest/v1/rollouts/{}/deploygroups/{}",
         "GET /rest/v1/rollouts/{}/deploygroups/{}/targets"},
-    "distributionsets": {
-        "POST /rest/v1/distributionsets/{}/invalidate", "GET /rest/v1/distributionsets/{}/statistics",
-        "GET /rest/v1/distributionsets/{}/statistics/actions", "GET /rest/v1/distributionsets/{}/statistics/rollouts"},
 }
 
 
