@@ -204,6 +204,13 @@ class Meter:
         for calls in self.calls.values():
             calls.clear()
 
+    def measure(self, request: Callable[[], Any]) -> dict[str, Any]:
+        """The totals of what `request` alone costs."""
+        self.reset()
+        with self:
+            request()
+        return self.totals()
+
     def totals(self, shape: str = AS_IS.name) -> dict[str, Any]:
         calls = self.calls[shape]
         operations: dict[str, int] = defaultdict(int)

@@ -249,27 +249,20 @@ def test_a_removed_auto_assignment_assigns_no_more(client):
 
 
 # --- cost -------------------------------------------------------------------------------------------------------
-def _measure(meter, request):
-    meter.reset()
-    with meter:
-        request()
-    return meter.totals()
-
-
 def test_plug_and_play_registration_units_with_and_without_filters(client, capacity_units):
     steps.enable_gateway_token(client)
     ds_id, _ = steps.release(client)
     _first_poll(client, "warm-0")  # the container's caches (tenant configuration, auto-assigning filters)
-    without = _measure(capacity_units, lambda: _first_poll(client, "other-1"))
+    without = capacity_units.measure(lambda: _first_poll(client, "other-1"))
     # GetItem of the unknown target, the TARGET usage (Query of its shards), one transaction (target, token
     # guard, usage shard), the last-seen write
     assert without["rru"] == 1.5 and without["calls"]["Query"] == 1, without
 
     _auto_filter(client, "controllerId==match-*", ds_id)
     _first_poll(client, "match-0")  # the caches filled after the filter changed; the set's snapshot written
-    unmatched = _measure(capacity_units, lambda: _first_poll(client, "other-2"))
+    unmatched = capacity_units.measure(lambda: _first_poll(client, "other-2"))
     assert unmatched == without  # the filters come from the container's cache: a target they miss costs nothing
-    matched = _measure(capacity_units, lambda: _first_poll(client, "match-1"))
+    matched = capacity_units.measure(lambda: _first_poll(client, "match-1"))
     assert len(_actions(client, "match-1")) == 1
     # plus one assignment: the set (GetItem; its snapshot from the container's cache), the target read again
     # (BatchGet, and once more for the poll's answer), an action id (UpdateItem) and one transaction (the target,
@@ -285,9 +278,9 @@ def test_a_cold_cache_costs_one_query_of_the_auto_assigning_filters(client, capa
     from chalicelib.services import auto_assignment
     steps.enable_gateway_token(client)
     _first_poll(client, "warm-0")
-    warm = _measure(capacity_units, lambda: _first_poll(client, "other-1"))
+    warm = capacity_units.measure(lambda: _first_poll(client, "other-1"))
     auto_assignment.forget()
-    cold = _measure(capacity_units, lambda: _first_poll(client, "other-2"))
+    cold = capacity_units.measure(lambda: _first_poll(client, "other-2"))
     assert cold["calls"]["Query"] == warm["calls"]["Query"] + 1 and cold["rru"] == warm["rru"] + 0.5, (cold, warm)
 
 
@@ -303,7 +296,7 @@ def test_the_safety_net_costs_a_fraction_of_a_read_unit_per_target_it_walks(clie
         target = target_store.find("DEFAULT", f"walk-{i:03d}")
         Tx().update(target, {"attributes": attributes}).commit()
     _auto_filter(client, "attribute.hw==none", ds_id)  # matches none: the cost of the walk alone
-    walked = _measure(capacity_units, lambda: jobs_queue.run_job(client, "auto_assignment"))
+    walked = capacity_units.measure(lambda: jobs_queue.run_job(client, "auto_assignment"))
     per_target = walked["rru"] / 200
     # the schedule's page of tenants, the tenant's filters (the fan-out's check and the unit's), 2 pages of targets
     assert walked["calls"] == {"Query": 5} and walked["wru"] == 0, walked

@@ -22,23 +22,16 @@ def _registered_device(client):
     assert resp.status_code == 200, resp.body
 
 
-def _measure(meter, request):
-    meter.reset()
-    with meter:
-        request()
-    return meter.totals()
-
-
 def test_idle_poll_reads_half_a_unit_and_writes_last_seen_at_most_once_an_interval(client, capacity_units):
     _registered_device(client)
     start = clock.now_ms()
     clock.set_now(start + 61_000)
-    due = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    due = capacity_units.measure(lambda: steps.poll(client, "cu1", "tok-cu1"))
     # one eventually consistent read of the target (< 4 KB); last-seen: the target (1 KB), its overdue entry
     # and its lastControllerRequestAt list-order entry moved (delete + put each; docs/capacity.md "Target lists")
     assert due["rru"] == 0.5 and due["wru"] <= 5 and due["index_wru"] <= 4, due
     clock.set_now(start + 61_000 + 30_000)
-    idle = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    idle = capacity_units.measure(lambda: steps.poll(client, "cu1", "tok-cu1"))
     assert idle == {"rru": 0.5, "wru": 0, "index_wru": 0, "calls": {"GetItem": 1}}
 
 
@@ -47,11 +40,11 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     ds_id, _ = steps.release(client)
     action_id = steps.assign(client, ds_id, "cu1")["assignedActions"][0]["id"]
 
-    poll = _measure(capacity_units, lambda: steps.poll(client, "cu1", "tok-cu1"))
+    poll = capacity_units.measure(lambda: steps.poll(client, "cu1", "tok-cu1"))
     assert poll["rru"] == 0.5 and poll["wru"] == 0, poll  # the open action rides on the target's summary
 
     base = {}
-    base.update(_measure(capacity_units, lambda: base.setdefault("body", steps.body_of(
+    base.update(capacity_units.measure(lambda: base.setdefault("body", steps.body_of(
         steps.ddi_get(client, "cu1", "tok-cu1", f"/deploymentBase/{action_id}")))))
     # target + action (eventually consistent), the snapshot from the container's cache; RETRIEVED noted: the
     # action (< 1 KB, no index moved) and a history entry, in one transaction, with the set's action counts
@@ -59,15 +52,15 @@ def test_deployment_requests_stay_within_their_units(client, capacity_units):
     assert base["rru"] <= 1 and base["wru"] <= 6 and base["index_wru"] == 0, base
 
     href = base["body"]["deployment"]["chunks"][0]["artifacts"][0]["_links"]["download-http"]["href"]
-    download = _measure(capacity_units, lambda: client.http.get(steps.ddi_path(href),
+    download = capacity_units.measure(lambda: client.http.get(steps.ddi_path(href),
                                                                headers=steps.device("tok-cu1")))
     assert download["rru"] <= 1 and download["wru"] <= 4 and download["index_wru"] == 0, download
 
-    proceeding = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
+    proceeding = capacity_units.measure(lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                                  "proceeding", "none"))
     assert proceeding["rru"] <= 1 and proceeding["wru"] <= 4 and proceeding["index_wru"] == 0, proceeding
 
-    closed = _measure(capacity_units, lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
+    closed = capacity_units.measure(lambda: steps.feedback(client, "cu1", "tok-cu1", action_id,
                                                              "closed", "success"))
     # and the target (installed set, status) with its assigned/installed and cleanup index entries, and its
     # updateStatus list-order entry moved; the action leaves the open-by-ds index (an invalidation's walk of the
@@ -83,7 +76,7 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
                             body=json.dumps([{"controllerId": cid} for cid in ids]))
     assert resp.status_code == 201
     steps.assign(client, ds_id, "warm")  # the set's snapshot is written at its first assignment
-    assigned = _measure(capacity_units, lambda: steps.assign(client, ds_id, *ids))
+    assigned = capacity_units.measure(lambda: steps.assign(client, ds_id, *ids))
     per_target = {k: assigned[k] / len(ids) for k in ("rru", "wru", "index_wru")}
     # a consistent batch read of the target, and in a transaction: the target, the new action and its first
     # history entry (2 WRU each); index entries: assigned-ds, by-tenant, open-by-ds and the updateStatus list
