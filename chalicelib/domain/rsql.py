@@ -89,6 +89,15 @@ class Comparison(Node):
             return None
         return [_plain(value) for value in self.values]
 
+    def prefix_value(self) -> str | None:
+        """The text before the one wildcard of a single `==` value that ends with it (`dev-*`), else None."""
+        if self.operator != "==" or len(self.values) != 1:
+            return None
+        value = self.values[0]
+        if not value or value[-1] is not _WILDCARD or any(piece is _WILDCARD for piece in value[:-1]):
+            return None
+        return _plain(value[:-1])
+
     def matches(self, lookup: Lookup) -> bool:
         actual = lookup(self.field)
         candidates = list(actual) if isinstance(actual, (list, tuple, set, frozenset)) else [actual]

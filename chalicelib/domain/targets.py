@@ -87,7 +87,9 @@ ORDER_SEPARATOR = "\x00"  # below every character a value holds: "ab" + separato
 MAX_ORDER_KEY_BYTES = 1024  # DynamoDB's limit for an index sort key
 
 # sort key (services.targets.SORT_FIELDS value) -> (order attribute, the entity field it orders by)
-ORDERS = {"name": ("name_order", "name"), "createdAt": ("created_order", "created_at"),
+# controllerId's order ignores case (the table's key order does not): `q=controllerId==` finds its matches there.
+ORDERS = {"controllerId": ("id_order", "controller_id"), "name": ("name_order", "name"),
+          "createdAt": ("created_order", "created_at"),
           "lastControllerRequestAt": ("seen_order", "last_request_at"),
           "updateStatus": ("status_order", "update_status")}
 _ORDER_OF_FIELD = {field: attribute for attribute, field in ORDERS.values()}

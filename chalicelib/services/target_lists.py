@@ -4,10 +4,12 @@ TARGET quota (docs/capacity.md, "Target lists").
 - No `q=`, sorted by controllerId: one Query page of offset + limit items; by name, createdAt,
   lastControllerRequestAt or updateStatus: the order's sharded keys-only index merged (about offset + limit
   keys), then one BatchGet of the page. `total` is the TARGET usage counter.
-- `q=` whose every match satisfies one indexed constraint (a top-level `updateStatus==` / `name==` /
-  `assignedDS.id|name|version==` / `installedDS.id|name|version==`, alone or and-ed with others): the matching
-  keys from that index (a set's name or version: the catalogue's sets of it, then their indexes), then the
-  targets. When the constraint is the whole query and the order is controllerId's, only the page is read.
+- `q=` whose every match satisfies one indexed constraint (a top-level `controllerId==` / `id==` /
+  `updateStatus==` / `name==` / `assignedDS.id|name|version==` / `installedDS.id|name|version==`, alone or
+  and-ed with others): the matching keys from that index (a set's name or version: the catalogue's sets of it,
+  then their indexes), then the targets. When the constraint is the whole query and the order is
+  controllerId's, only the page is read. A controllerId, name or updateStatus value that ends with its only
+  wildcard (`dev-*`) reads the entries of its order index that start so.
 - Any other `q=` or sort reads the tenant's targets in Query pages and stops with 400 once SCAN_CAP items
   would be read: within API Gateway's 29 s at any tenant size (the cap is measured in docs/capacity.md).
 Every candidate is checked against the whole query, so an index only narrows what is read.
@@ -118,11 +120,15 @@ def _narrowed(tenant: str, node: rsql.Node) -> tuple[Iterator[str], bool] | None
         return None
     if not isinstance(node, rsql.Comparison) or node.operator not in ("==", "=in="):
         return None
+    order = _TEXT_ORDERS.get(node.field)
     values = node.plain_values()
     if values is None:
-        return None  # a wildcard: the order of an index's prefix is not the controllerId order
-    if node.field in ("updatestatus", "name"):
-        order = "status_order" if node.field == "updatestatus" else "name_order"
+        start = node.prefix_value()
+        if order is None or not start:
+            return None
+        # `dev-*`: the entries starting so (the order is the value's, not controllerId's: not the page itself)
+        return store.ids_in_order(tenant, order, False, target_rules.order_value(start), page=None), False
+    if order is not None:
         return _merged(store.ids_in_order(tenant, order, False, _prefix(v), page=None) for v in values), True
     if node.field in ("assignedds.id", "installedds.id"):
         ids = [int(v) for v in values if v.isdigit()]
@@ -135,6 +141,11 @@ def _narrowed(tenant: str, node: rsql.Node) -> tuple[Iterator[str], bool] | None
         installed = node.field.startswith("installedds")
         return _merged(store.ids_by_ds(tenant, i, installed) for i in ids), True
     return None
+
+
+# Fields whose order index holds their value ignoring case, as `==` compares: an exact value, or one that ends
+# with its only wildcard, reads just its entries.
+_TEXT_ORDERS = {"id": "id_order", "controllerid": "id_order", "name": "name_order", "updatestatus": "status_order"}
 
 
 def _prefix(value: str) -> str:
@@ -167,7 +178,8 @@ def _scan(tenant: str) -> Iterator[Target]:
 
 def _capped(items: Iterable[Any], what: str = "targets") -> Iterator[Any]:
     return listing.capped(items, KEY_CAP if what == "keys" else SCAN_CAP, what,
-                          "narrow it with an indexed field (updateStatus==, name==, assignedDS.*==, installedDS.*==) "
+                          "narrow it with an indexed field (controllerId==, name==, updateStatus==, assignedDS.*==, "
+                          "installedDS.*==; a value may end with *) "
                           "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.")
 
 

@@ -240,6 +240,15 @@ class NameOrderIndex(GlobalSecondaryIndex):
     name_order = UnicodeAttribute(range_key=True)
 
 
+class IdOrderIndex(GlobalSecondaryIndex):
+    """controllerIds ignoring case: written once, with the target (a controllerId never changes)."""
+    class Meta:
+        index_name = "by-id"
+        projection = KeysOnlyProjection()
+    list_shard = UnicodeAttribute(hash_key=True)
+    id_order = UnicodeAttribute(range_key=True)
+
+
 class CreatedOrderIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-created"
@@ -307,6 +316,7 @@ class Target(Model):
 
     # The list orders (domain/targets.py ORDERS, order_keys): written with the fields they order by.
     list_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the order indexes, from the controllerId
+    id_order = UnicodeAttribute(null=True)
     name_order = UnicodeAttribute(null=True)
     created_order = UnicodeAttribute(null=True)
     seen_order = UnicodeAttribute(null=True)
@@ -315,6 +325,7 @@ class Target(Model):
 
     assigned_ds_index = AssignedDsIndex()
     installed_ds_index = InstalledDsIndex()
+    id_index = IdOrderIndex()
     name_index = NameOrderIndex()
     created_index = CreatedOrderIndex()
     seen_index = SeenOrderIndex()

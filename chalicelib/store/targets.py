@@ -80,8 +80,9 @@ def scan_pages(tenant: str, page_size: int) -> Iterator[list[domain.Target]]:
             return
 
 
-_ORDER_INDEXES = {"name_order": Target.name_index, "created_order": Target.created_index,
-                  "seen_order": Target.seen_index, "status_order": Target.status_index}
+_ORDER_INDEXES = {"id_order": Target.id_index, "name_order": Target.name_index,
+                  "created_order": Target.created_index, "seen_order": Target.seen_index,
+                  "status_order": Target.status_index}
 
 
 def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", page: int | None = 25

@@ -86,7 +86,7 @@ def test_q_on_indexed_fields_gives_what_the_filter_means(client):
     either = _list(client, "q=updateStatus=in=(registered,unknown);name==alpha&sort=name:DESC")
     assert {t["controllerId"] for t in either["content"]} == {"dev-01", "dev-02", "dev-13", "dev-14"}
     assert _list(client, "q=name==ALPHA")["total"] == 6
-    assert _list(client, "q=name==alph*")["total"] == 6  # a wildcard scans, with the same answer
+    assert _list(client, "q=name==alph*")["total"] == 6  # a trailing wildcard reads the order's prefix
     assigned = _list(client, f"q=assignedDS.id=={ds_id};name==beta")
     assert [t["controllerId"] for t in assigned["content"]] == ["dev-04", "dev-06", "dev-10"]  # "Beta" too
 
@@ -127,11 +127,28 @@ def test_a_filter_that_must_scan_stops_at_the_cap(client, monkeypatch):
     assert resp.status_code == 400
 
 
+def test_q_on_controller_id_ignores_case_and_reads_its_order_index(client, monkeypatch):
+    _create(client, ["Gw-01", "gw-02", "GW-10", "sensor-1"])
+    _create(client, ["gw-01"])  # differs from Gw-01 only by case: another target
+    _create(client, [f"other-{i}" for i in range(10)])
+    monkeypatch.setattr(target_lists, "SCAN_CAP", 4)  # a scan would answer 400: these must not scan
+    assert [t["controllerId"] for t in _list(client, "q=controllerId==GW-01")["content"]] == ["Gw-01", "gw-01"]
+    assert _list(client, "q=id=in=(gw-02,SENSOR-1)")["total"] == 2
+    prefixed = _list(client, "q=controllerId==gw-*&sort=controllerId:DESC")
+    assert [t["controllerId"] for t in prefixed["content"]] == ["GW-10", "gw-02", "gw-01", "Gw-01"]  # case ignored
+    assert _list(client, "q=controllerId==gw-0*;name==gw-02")["total"] == 1
+    assert _list(client, "q=controllerId==nobody")["total"] == 0
+    resp = client.http.get("/rest/v1/targets?q=controllerId==*-1", headers=ADMIN)  # a leading wildcard scans
+    assert resp.status_code == 400
+    assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.rest.param.rsqlTooBroad"
+
+
 # --- read units: a page costs what it returns, not what the tenant holds --------------------------------------
 PAGE_QUERIES = {
     "default page": "limit=50",
     "sorted page": "sort=lastControllerRequestAt:DESC&limit=50",
     "q on an indexed field": "q=name==special&limit=50",
+    "q on a controllerId prefix": "q=controllerId==N000*&limit=50",
 }
 
 
@@ -159,6 +176,8 @@ def test_a_page_reads_the_same_units_at_any_tenant_size(client, capacity_units):
     assert large["sorted page"] == {"rru": 8 + 25, "calls": 16 + 50}
     # 16 shards of the matching keys (all read: they count the total), then the page's 50 targets
     assert large["q on an indexed field"] == {"rru": 8 + 25, "calls": 16 + 50}
+    # 16 shards of the keys starting so, then their 10 targets (matched, sorted and paged in memory)
+    assert large["q on a controllerId prefix"] == {"rru": 8 + 5, "calls": 16 + 10}
 
 
 def test_a_capped_scan_reads_at_most_the_cap(client, capacity_units, monkeypatch):
