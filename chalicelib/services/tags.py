@@ -44,6 +44,9 @@ class Holders:
     live: Callable[[], Condition]  # the condition of a write to one
     check_room: Callable[[Any, int], None] = lambda holder, tag_id: None  # refuses one more tag (quota)
     changed: Callable[[str, list], None] = lambda tenant, ids: None  # told the ids whose tags were changed
+    # Which entities hold a tag, kept beside their tag lists (store.tags.TargetTagMembers), or None: the
+    # holders are found among all_of (a kind the tenant has few of)
+    members: Any = None
 
 
 def tag_ids(holder: Any) -> set[int]:
@@ -142,7 +145,11 @@ class Tags(Generic[T]):
 
     # --- assignment ----------------------------------------------------------------------------------
     def tagged(self, tenant: str, tag_id: int) -> list:
-        """The tenant's entities carrying the tag (reads them all: cost grows with them)."""
+        """The tenant's entities carrying the tag: from its members when the kind keeps them (cost grows with
+        the holders), else among all of the kind."""
+        if self.holders.members is not None:
+            ids = list(self.holders.members.holders(tenant, tag_id))
+            return [h for h in self.holders.find_many(tenant, ids).values() if int(tag_id) in tag_ids(h)]
         return [h for h in self.holders.all_of(tenant) if int(tag_id) in tag_ids(h)]
 
     def tags_on(self, tenant: str, holder: Any) -> list[T]:
@@ -174,14 +181,18 @@ class Tags(Generic[T]):
         if assign:
             for holder in self.holders.find_many(tenant, ids).values():
                 self._check_room(holder, tag_id)
-        for start in range(0, len(ids), HOLDERS_PER_TRANSACTION):
-            chunk = ids[start:start + HOLDERS_PER_TRANSACTION]
+        per_transaction = HOLDERS_PER_TRANSACTION // (1 if self.holders.members is None else 2)
+        for start in range(0, len(ids), per_transaction):
+            chunk = ids[start:start + per_transaction]
             retrying(ATTEMPTS, partial(self._change_chunk, tenant, chunk, tag_id, assign))
         self.holders.changed(tenant, ids)
 
     def _change_chunk(self, tenant: str, ids: list, tag_id: int, assign: bool) -> None:
         tx = Tx()
+        members = self.holders.members
         for holder in self.holders.find_many(tenant, ids).values():
+            if members is not None:  # also when the entity is as wanted already: a retry completes its member
+                members.write(tx, tenant, tag_id, self.holders.id_of(holder), assign)
             if (int(tag_id) in tag_ids(holder)) == assign:
                 continue  # already as wanted
             if assign:
@@ -189,7 +200,7 @@ class Tags(Generic[T]):
             # the version read: a concurrent write to the entity -> this chunk is read and written again
             tags = rules.tags_with(holder.tags, tag_id) if assign else rules.tags_without(holder.tags, tag_id)
             tx.update(holder, {"tags": tags}, condition=self.holders.live())
-        tx.commit()
+        tx.commit()  # an empty one writes nothing
 
     def _check_room(self, holder: Any, tag_id: int) -> None:
         if int(tag_id) not in tag_ids(holder):

@@ -5,7 +5,7 @@ TARGET quota (docs/capacity.md, "Target lists").
   lastControllerRequestAt or updateStatus: the order's sharded keys-only index merged (about offset + limit
   keys), then one BatchGet of the page. `total` is the TARGET usage counter.
 - `q=` whose every match satisfies one indexed constraint (a top-level `controllerId==` / `id==` /
-  `updateStatus==` / `name==` / `assignedDS.id|name|version==` / `installedDS.id|name|version==`, alone or
+  `updateStatus==` / `name==` / `tag==` / `assignedDS.id|name|version==` / `installedDS.id|name|version==`, alone or
   and-ed with others): the matching keys from that index (a set's name or version: the catalogue's sets of it,
   then their indexes), then the targets. When the constraint is the whole query and the order is
   controllerId's, only the page is read. A controllerId, name or updateStatus value that ends with its only
@@ -27,7 +27,7 @@ from chalicelib.services.targets import SEARCH_FIELDS, SORT_FIELDS, search_view
 from chalicelib.store import counters, target_metadata
 from chalicelib.store import targets as store
 from chalicelib.store.catalog import all_visible
-from chalicelib.store.tags import TARGET_TAGS
+from chalicelib.store.tags import TARGET_TAG_MEMBERS, TARGET_TAGS
 
 # Items a filtered list may read. A Query page of 1 MB holds about 1,600 targets and costs DynamoDB ~0.1 s;
 # decoding and matching cost about SCAN_ITEM_MS each in Lambda (docs/capacity.md "Target lists" measures both),
@@ -72,11 +72,14 @@ def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]
 
 
 def list_tagged(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
-    """The targets holding a tag (ids on the target items, no index): a capped scan."""
+    """The targets holding a tag, from the tag's members (store.tags.TargetTagMembers), as a set's targets."""
     paging = Paging.parse(params, SORT_FIELDS, DEFAULT_SORT)
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    tagged = (t for t in _capped(_scan(tenant)) if int(tag_id) in (t.tags or []))
-    return filter_and_page(tenant, tagged, node, paging)
+    ids = TARGET_TAG_MEMBERS.holders(tenant, tag_id)
+    if node is None and paging.sorted_by("controllerId") is False:
+        keys = list(_capped(ids, "keys"))
+        return _in_order(tenant, keys[paging.offset:paging.offset + paging.limit]), len(keys)
+    return filter_and_page(tenant, _capped(_targets_of(tenant, ids)), node, paging)
 
 
 def filter_and_page(tenant: str, targets: Iterable[Target], node: rsql.Node | None,
@@ -130,6 +133,10 @@ def _narrowed(tenant: str, node: rsql.Node) -> tuple[Iterator[str], bool] | None
         return store.ids_in_order(tenant, order, False, target_rules.order_value(start), page=None), False
     if order is not None:
         return _merged(store.ids_in_order(tenant, order, False, _prefix(v), page=None) for v in values), True
+    if node.field == "tag":  # the members of the tags of those names
+        wanted = {v.lower() for v in values}
+        tag_ids = [t.id for t in TARGET_TAGS.all_of(tenant) if t.name.lower() in wanted]
+        return _merged(TARGET_TAG_MEMBERS.holders(tenant, i) for i in tag_ids), True
     if node.field in ("assignedds.id", "installedds.id"):
         ids = [int(v) for v in values if v.isdigit()]
         return _merged(store.ids_by_ds(tenant, i, node.field == "installedds.id") for i in ids), True
@@ -178,7 +185,7 @@ def _scan(tenant: str) -> Iterator[Target]:
 
 def _capped(items: Iterable[Any], what: str = "targets") -> Iterator[Any]:
     return listing.capped(items, KEY_CAP if what == "keys" else SCAN_CAP, what,
-                          "narrow it with an indexed field (controllerId==, name==, updateStatus==, assignedDS.*==, "
+                          "narrow it with an indexed field (controllerId==, name==, updateStatus==, tag==, assignedDS.*==, "
                           "installedDS.*==; a value may end with *) "
                           "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.")
 

@@ -9,7 +9,7 @@ from chalicelib.domain.targets import Target
 from chalicelib.services import auto_assignment, bulk_creates, target_lists
 from chalicelib.services.tags import Holders, Tags
 from chalicelib.store import targets as target_store
-from chalicelib.store.tags import TARGET_TAGS
+from chalicelib.store.tags import TARGET_TAG_MEMBERS, TARGET_TAGS
 
 
 def _check_room(target: Target, tag_id: int) -> None:
@@ -26,7 +26,7 @@ TAGS: Tags[TargetTag] = Tags(
     Holders(kind="Target", id_of=lambda t: t.controller_id,
             find_many=lambda tenant, ids: target_store.find_many(tenant, ids), all_of=_targets,
             live=target_store.live_condition, check_room=_check_room,
-            changed=lambda tenant, ids: auto_assignment.changed(tenant, ids)))
+            changed=lambda tenant, ids: auto_assignment.changed(tenant, ids), members=TARGET_TAG_MEMBERS))
 
 
 def assigned_targets(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:

@@ -15,6 +15,7 @@ from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
 from chalicelib.store import all_or_nothing, pending, security_tokens, target_metadata
 from chalicelib.store import targets as store
+from chalicelib.store.tags import TARGET_TAG_MEMBERS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
 MAX_CONTROLLER_ID = 256
@@ -293,6 +294,7 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     tx = Tx().delete(store.key_only(tenant, controller_id), condition=changes.eq("deletion", key),
                      add_version_condition=False)
     tx.delete(target_metadata.key_only(tenant, controller_id), add_version_condition=False)  # with its target
+    TARGET_TAG_MEMBERS.forget_target(tx, tenant, controller_id, current.tags or [])  # ≤ MAX_TAGS_PER_TARGET
     pending.remove(tx, tenant, key)
     try:
         tx.commit()

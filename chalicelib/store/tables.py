@@ -362,6 +362,16 @@ class TargetMetadata(Model):
     last_modified_by = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
+
+class TargetTagMember(Model):
+    """One tag on one target, under the partition `<tenant>#tag#<tagId>` of the targets table (store/tags.py
+    TargetTagMembers): the target item lists its tag ids, which no index can key, so a tag's targets are a
+    Query of this partition. Written in the transaction that changes the target's tags."""
+    Meta = _meta("targets")
+    owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
+    controller_id = UnicodeAttribute(range_key=True)
+
+
 # --- actions and their status history ---------------------------------------------------------------
 class ActionsByTenantIndex(GlobalSecondaryIndex):
     """The tenant's actions by id, keys only (completed with BatchGetItem), over INDEX_SHARDS key ranges."""

@@ -3,11 +3,12 @@ items in the catalog table, names guarded by `uniq#<kind>-name#...` items (chali
 written in the same transaction.
 
 A tenant has at most TARGET_TAG / DISTRIBUTION_SET_TAG (1000 by default) tags of a kind, so lists read them
-all with one paginated Query.
+all with one paginated Query. Which targets hold a target tag: TargetTagMembers (an item per tag and target in
+the targets table); a set's tags are found on the sets (a tenant has few sets).
 """
 from __future__ import annotations
 
-from typing import Generic, Iterable, TypeVar
+from typing import Generic, Iterable, Iterator, TypeVar
 
 from chalicelib.domain.tags import DistributionSetTag, Tag, TargetTag
 from chalicelib.store import catalog, records, tables
@@ -54,6 +55,29 @@ class TagRepository(Generic[T]):
         return catalog.release_unique(tx, tenant, self.name_guard, (name,))
 
 
+class TargetTagMembers:
+    """Which targets hold a tag: one item per (tag, target) (tables.TargetTagMember), beside the tag ids the
+    target item lists. The tag service writes both in one transaction; a target's purge deletes its items."""
+
+    @staticmethod
+    def owner(tenant: str, tag_id: int) -> str:
+        return f"{tenant}#tag#{int(tag_id)}"
+
+    def write(self, tx: Tx, tenant: str, tag_id: int, controller_id: str, holds: bool) -> Tx:
+        item = tables.TargetTagMember(self.owner(tenant, tag_id), controller_id)
+        return tx.put(item) if holds else tx.delete(item, add_version_condition=False)
+
+    def holders(self, tenant: str, tag_id: int) -> Iterator[str]:
+        """controllerIds holding the tag, in controllerId order (a Query of the tag's partition, 1 MB pages)."""
+        return (item.controller_id for item in tables.TargetTagMember.query(self.owner(tenant, tag_id)))
+
+    def forget_target(self, tx: Tx, tenant: str, controller_id: str, tag_ids: Iterable[int]) -> Tx:
+        for tag_id in tag_ids:
+            self.write(tx, tenant, tag_id, controller_id, holds=False)
+        return tx
+
+
+TARGET_TAG_MEMBERS = TargetTagMembers()
 TARGET_TAGS = TagRepository(TargetTag, tables.TargetTag, "targettag", "ttag-name")
 DISTRIBUTION_SET_TAGS = TagRepository(DistributionSetTag, tables.DistributionSetTag, "distributionsettag",
                                       "dstag-name")

@@ -187,6 +187,47 @@ def test_deleting_a_target_removes_its_assignments(client):
     assert _stored_tags("d1") is None and _names_of(client, "d1") == []
 
 
+def _members(tag_id: int) -> list[str]:
+    from chalicelib.store.tags import TARGET_TAG_MEMBERS
+    return list(TARGET_TAG_MEMBERS.holders("DEFAULT", tag_id))
+
+
+def test_a_tags_members_follow_every_change_and_its_lists_never_scan(client, monkeypatch):
+    """Which targets hold a tag is an item per tag and target beside the target's tag list: a tag's targets,
+    `q=tag==` and a tag's deletion read those, never the tenant's targets (a scan would answer 400 here)."""
+    from chalicelib.services import target_lists
+    lab, field = _tag(client, "lab"), _tag(client, "Field")
+    _targets(client, "d1", "d2", "d3", *[f"other-{i}" for i in range(6)])
+    _assign(client, lab["id"], ["d3", "d1"])
+    _assign(client, field["id"], ["d2", "d3"])
+    assert _members(lab["id"]) == ["d1", "d3"] and _members(field["id"]) == ["d2", "d3"]
+    monkeypatch.setattr(target_lists, "SCAN_CAP", 3)  # the tenant has 9
+    assert _assigned(client, lab["id"]) == ["d1", "d3"]
+    assert _assigned(client, lab["id"], "?q=name==d3&sort=name:DESC") == ["d3"]
+    assert helpers.listed(client, f"{TARGETS}?q=tag==FIELD", "controllerId") == ["d2", "d3"]
+    assert helpers.listed(client, f"{TARGETS}?q=tag=in=(lab,field);name==d3", "controllerId") == ["d3"]
+
+    assert _unassign(client, lab["id"], ["d1"]).status_code == 200
+    assert _members(lab["id"]) == ["d3"]
+    assert delete(client, f"{TARGETS}/d3").status_code == 200
+    assert _members(lab["id"]) == [] and _members(field["id"]) == ["d2"]
+    assert delete(client, f"{TAGS}/{field['id']}").status_code == 200
+    assert _members(field["id"]) == [] and _stored_tags("d2") is None
+
+
+def test_assigning_a_tag_again_writes_a_member_the_target_lacked(client):
+    """Targets tagged before the members existed: assigning the tag again adds the member (nothing else moves)."""
+    from chalicelib.store.tags import TARGET_TAG_MEMBERS
+    from chalicelib.store.tx import Tx
+    lab = _tag(client, "lab")
+    _targets(client, "old")
+    _assign(client, lab["id"], ["old"])
+    TARGET_TAG_MEMBERS.write(Tx(), "DEFAULT", lab["id"], "old", holds=False).commit()  # as before members
+    assert _members(lab["id"]) == []
+    _assign(client, lab["id"], ["old"])
+    assert _members(lab["id"]) == ["old"] and _stored_tags("old") == [lab["id"]]
+
+
 # --- RSQL on targets ------------------------------------------------------------------------------------
 def test_targets_filter_by_tag_name(client):
     lab, field = _tag(client, "lab"), _tag(client, "field")
