@@ -5,7 +5,8 @@
    a poll with an open action, deploymentBase and feedback; assigning one distribution set to 1,000 targets:
    DynamoDB calls by operation and wall time.
 3. polls: idle DDI polls/s of `make run` against goosebit 0.2.12 from PyPI, side by side (bench/polls.py).
-4. target_lists: read units of a default, a sorted and a `q=` page of the target list, and of a capped scan,
+4. target_lists: read units of a default, a sorted and a `q=` page (name, controllerId, tag) of the target
+   list, of a capped scan, and of a plug-and-play registration with and without auto-assigning filters,
    with the 200,000-target figures their per-item costs give (bench/lists.py).
 
     python -m bench [--only cold_import|hot_path|polls|target_lists ...] [--no-goosebit]

@@ -28,6 +28,32 @@ def _meter(prefix: str):
     return units.Meter(prefix)
 
 
+def _registrations(client, headers: dict, meter) -> dict:
+    """Units of a device's first poll (gateway token) without auto-assigning filters, with one it misses and
+    with one that assigns it a set (the tenant's filters cached per container, as a warm Lambda has them)."""
+    from tests.api import steps
+
+    steps.enable_gateway_token(client)
+    ds_id, _ = steps.release(client)
+
+    def first_poll(controller_id: str) -> dict:
+        meter.reset()
+        with meter:
+            client.http.get(f"/DEFAULT/controller/v1/{controller_id}",
+                            headers={"Authorization": "GatewayToken gw-secret"})
+        return {k: v for k, v in meter.totals().items() if k in ("rru", "wru")}
+
+    first_poll("warm-0")
+    without = first_poll("other-1")
+    query = json.loads(client.http.post("/rest/v1/targetfilters", headers=headers,
+                                        body=json.dumps({"name": "auto", "query": "controllerId==match-*"})).body)
+    client.http.post(f"/rest/v1/targetfilters/{query['id']}/autoAssignDS", headers=headers,
+                     body=json.dumps({"id": ds_id}))
+    first_poll("match-0")  # the filters cached again after the change
+    return {"without filters": without, "with a filter it misses": first_poll("other-2"),
+            "assigned by a filter": first_poll("match-1")}
+
+
 def measure(targets: int = 2_000) -> dict:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
@@ -43,9 +69,10 @@ def measure(targets: int = 2_000) -> dict:
         from app import app
         from chalicelib import config
         from chalicelib.services import target_lists, tenants
-        from chalicelib.store import aws, schema
+        from chalicelib.store import aws, job_queue, schema
 
         schema.ensure_tables()
+        job_queue.ensure()
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         tenants.ensure_tenant("DEFAULT")
         meter = _meter(config.table_prefix())
@@ -74,6 +101,13 @@ def measure(targets: int = 2_000) -> dict:
             report["sorted page"] = units("sort=lastControllerRequestAt:DESC&limit=50")
             report["sorted page, offset 1000"] = units("sort=name:ASC&offset=1000&limit=50")
             indexed = units("q=name==special&limit=50")
+            report["q on one controllerId"] = units("q=controllerId==T000042")
+            tag = json.loads(client.http.post("/rest/v1/targettags", headers=headers,
+                                              body=json.dumps([{"name": "field"}])).body)[0]
+            client.http.post(f"/rest/v1/targettags/{tag['id']}/assigned", headers=headers,
+                             body=json.dumps([f"t{i:06d}" for i in range(special)]))
+            report["q on a tag"] = {**units("q=tag==field&limit=50"), "matches": special}
+            report["plug-and-play registration"] = _registrations(client, headers, meter)
             every_key = units("q=updateStatus==unknown&limit=50")  # every target matches
             target_lists.SCAN_CAP = max(target_lists.SCAN_CAP, targets + 1)
             scan = units("q=description==nothing")
