@@ -20,17 +20,16 @@ redelivered job unit), and a target's version condition lets only one of two rac
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Iterable
 
-from chalicelib import config, errors, faults
+from chalicelib import errors, faults
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain import target_filters as rules
 from chalicelib.domain.catalog_entities import DistributionSet, TargetType
 from chalicelib.domain.target_filters import AutoAssignment
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
+from chalicelib.services.tenant_cache import TenantCache
 from chalicelib.store import actions as action_store
 from chalicelib.store import catalog, target_metadata
 from chalicelib.store import target_filters as store
@@ -44,9 +43,7 @@ deployment = lazy_import("chalicelib.services.deployment")
 
 log = logging.getLogger("skyhawk.auto_assignment")
 
-_cache: dict[str, tuple[float, tuple[AutoAssignment, ...]]] = {}
-_CACHE_TENANTS = 512
-_lock = threading.Lock()
+_cache: TenantCache[tuple[AutoAssignment, ...]] = TenantCache(lambda tenant: tuple(store.auto_assignments(tenant)))
 # The assignment refuses these for a whole request: the filter cannot assign now (its set was deleted,
 # invalidated, or a target changed type or filled its actions meanwhile); the next evaluation decides again.
 _CANNOT_ASSIGN = (errors.EntityNotFound, errors.DistributionSetInvalid, errors.DistributionSetIncomplete,
@@ -56,25 +53,11 @@ _CANNOT_ASSIGN = (errors.EntityNotFound, errors.DistributionSetInvalid, errors.D
 # --- the tenant's auto-assigning filters ---------------------------------------------------------------------
 def active(tenant: str) -> tuple[AutoAssignment, ...]:
     """The tenant's auto-assigning filters, id order; cached per container for the tenant configuration's life."""
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(tenant)
-    if hit and hit[0] > now:
-        return hit[1]
-    found = tuple(store.auto_assignments(tenant))
-    with _lock:
-        if len(_cache) >= _CACHE_TENANTS and tenant not in _cache:
-            _cache.pop(next(iter(_cache)))
-        _cache[tenant] = (now + config.settings().tenant_config_cache_seconds, found)
-    return found
+    return _cache.get(tenant)
 
 
 def forget(tenant: str | None = None) -> None:
-    with _lock:
-        if tenant is None:
-            _cache.clear()
-        else:
-            _cache.pop(tenant, None)
+    _cache.forget(tenant)
 
 
 def fresh(tenant: str) -> list[AutoAssignment]:

@@ -1,13 +1,12 @@
 """Tenant configuration: typed values with global defaults, cached per container (~10 s, as hawkBit)."""
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, config, errors
+from chalicelib import clock, errors
 from chalicelib.domain import tenant_keys
+from chalicelib.services.tenant_cache import TenantCache
 from chalicelib.store import tenant_config as repo
 
 
@@ -22,18 +21,12 @@ class ConfigEntry:
     last_modified_by: str | None = None
 
 
-_cache: dict[str, tuple[float, dict[str, ConfigEntry]]] = {}
-_CACHE_TENANTS = 512  # bounded: device requests name arbitrary tenants in their paths
-_lock = threading.Lock()
-
-
 def entries(tenant: str) -> dict[str, ConfigEntry]:
     """All keys of the tenant, overridden or global. Cached; costs no read on most calls."""
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(tenant)
-    if hit and hit[0] > now:
-        return hit[1]
+    return _cache.get(tenant)
+
+
+def _load(tenant: str) -> dict[str, ConfigEntry]:
     stored = repo.load_all(tenant)
     result = {}
     for name, key in tenant_keys.KEYS.items():
@@ -43,11 +36,10 @@ def entries(tenant: str) -> dict[str, ConfigEntry]:
         else:
             result[name] = ConfigEntry(name, item.decoded, False, int(item.created_at), item.created_by,
                                        int(item.last_modified_at), item.last_modified_by)
-    with _lock:
-        if len(_cache) >= _CACHE_TENANTS and tenant not in _cache:
-            _cache.pop(next(iter(_cache)))  # the oldest entry (dicts keep insertion order)
-        _cache[tenant] = (now + config.settings().tenant_config_cache_seconds, result)
     return result
+
+
+_cache: TenantCache[dict[str, ConfigEntry]] = TenantCache(_load)
 
 
 def value(tenant: str, key: str) -> Any:
@@ -112,11 +104,7 @@ def _check_change_allowed(spec: tenant_keys.Key, current: Any, new: Any) -> None
 
 
 def invalidate(tenant: str | None = None) -> None:
-    with _lock:
-        if tenant is None:
-            _cache.clear()
-        else:
-            _cache.pop(tenant, None)
+    _cache.forget(tenant)
 
 
 def _known(key: str) -> tenant_keys.Key:
