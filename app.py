@@ -11,6 +11,7 @@ from chalicelib.api import (
     distributionsettypes,
     middleware,
     request_limits,
+    rollouts,
     softwaremodules,
     softwaremoduletypes,
     system,
@@ -50,6 +51,7 @@ app.register_blueprint(targettags.bp)
 app.register_blueprint(distributionsettags.bp)
 app.register_blueprint(targettypes.bp)
 app.register_blueprint(targetfilters.bp)
+app.register_blueprint(rollouts.bp)
 app.register_blueprint(deployments.bp)
 app.register_blueprint(ddi.bp)
 app.register_blueprint(deviceconfig.bp)
@@ -90,6 +92,13 @@ def reaper(event):
 def auto_assignment(event):
     from chalicelib.jobs import fanout
     return fanout.schedule("auto_assignment")
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rollout_check(event):
+    """The safety net of rollouts: feedback and operations queue their units at once; this catches the rest."""
+    from chalicelib.jobs import fanout
+    return fanout.schedule("rollouts")
 
 
 # Deployed, the merge template (infra/jobs-queue.json) points this at the stack's queue (the name is local's).

@@ -97,8 +97,8 @@ def delete_set(ds_id):
 def invalidate_set(ds_id):
     """200 once the set is invalid; open actions past the first ones are canceled by the jobs worker."""
     who = principal(bp, UPDATE, "UPDATE_TARGET")
-    cancelation, _cancel_rollouts = ds_invalidation.parse_request(json_body(bp, dict))  # no rollouts yet (issue 9)
-    ds_invalidation.invalidate(who.tenant, _ds_id(ds_id), cancelation, who.username, clock.now_ms())
+    cancelation, cancel_rollouts = ds_invalidation.parse_request(json_body(bp, dict))
+    ds_invalidation.invalidate(who.tenant, _ds_id(ds_id), cancelation, who.username, clock.now_ms(), cancel_rollouts)
     return empty(200)
 
 

@@ -107,6 +107,10 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
         body["forceTime"] = int(action.force_time)
     if action.weight is not None:
         body["weight"] = int(action.weight)
+    if action.rollout_id is not None:
+        body["rollout"] = int(action.rollout_id)
+        if action.rollout_name is not None:
+            body["rolloutName"] = action.rollout_name
     if action.last_status_code is not None:
         body["lastStatusCode"] = int(action.last_status_code)
     if action.external_ref:
@@ -122,6 +126,9 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
                             "name": f"{action.ds_name}:{action.ds_version}"},
         "status": {"href": f"{href}/status?offset=0&limit=50&sort=id%3ADESC"},
     })
+    if action.rollout_id is not None:
+        body["_links"]["rollout"] = {"href": f"{root}/rest/v1/rollouts/{int(action.rollout_id)}",
+                                     **({"name": action.rollout_name} if action.rollout_name else {})}
     return body
 
 

@@ -217,6 +217,8 @@ class Action:
     server_entries: int = 0  # RETRIEVED / DOWNLOAD entries noted (at most MAX_SERVER_ENTRIES)
     latest_entry: str | None = None  # status of the newest history entry
     rollout_id: int | None = None
+    rollout_group: int | None = None  # the position of its rollout group
+    rollout_name: str | None = None  # MgmtAction's rolloutName without a read of the rollout (kept at creation)
     external_ref: str | None = None
     tenant_shard: str | None = None
     cleanup_key: str | None = None
@@ -316,13 +318,34 @@ def action_after_feedback(action: Action, outcome: Outcome, intermediate: bool, 
     return change
 
 
-# --- a distribution set's actions counted by status (GET .../statistics/actions) ------------------------------
-# dsId -> status -> how its count moves: what one transaction does to the sets' counts (store/action_counts.py).
-StatusCounts = dict[int, dict[str, int]]
+# --- actions counted by status: per distribution set (GET .../statistics/actions) and per rollout group --------
+# A counted subject is a set (its id) or a rollout group ((rolloutId, position)); subject -> status -> how its
+# count moves: what one transaction does to the counts (store/action_counts.py).
+Subject = int | tuple[int, int]
+StatusCounts = dict[Subject, dict[str, int]]
 
 
-def created_counts(action: Action) -> StatusCounts:
-    return {int(action.ds_id): {action.status: 1}}
+def group_subject(rollout_id: int, position: int) -> tuple[int, int]:
+    return int(rollout_id), int(position)
+
+
+def _subjects(ds_id: int, rollout_id: int | None, rollout_group: int | None) -> list[Subject]:
+    subjects: list[Subject] = [int(ds_id)]
+    if rollout_id is not None and rollout_group is not None:
+        subjects.append(group_subject(rollout_id, rollout_group))
+    return subjects
+
+
+def created_counts(action: Action, scheduled_before: bool = False) -> StatusCounts:
+    """A new action counts in its set and its rollout group; `scheduled_before`: the group counted it SCHEDULED
+    until now (a rollout group's targets wait there until their group starts)."""
+    counts: StatusCounts = {int(action.ds_id): {action.status: 1}}
+    if action.rollout_id is not None and action.rollout_group is not None:
+        moves = {action.status: 1}
+        if scheduled_before:
+            moves[Status.SCHEDULED.value] = moves.get(Status.SCHEDULED.value, 0) - 1
+        counts[group_subject(action.rollout_id, action.rollout_group)] = {k: v for k, v in moves.items() if v}
+    return counts
 
 
 def moved_counts(action: Action, change: Change) -> StatusCounts:
@@ -331,21 +354,23 @@ def moved_counts(action: Action, change: Change) -> StatusCounts:
     status = change.get("status")
     if not action.counted or not isinstance(status, str) or status == action.status:
         return {}
-    return {int(action.ds_id): {action.status: -1, status: 1}}
+    return {subject: {action.status: -1, status: 1}
+            for subject in _subjects(action.ds_id, action.rollout_id, action.rollout_group)}
 
 
-def removed_counts(ds_id: int, status: str) -> StatusCounts:
-    return {int(ds_id): {status: -1}}
+def removed_counts(ds_id: int, status: str, rollout_id: int | None = None,
+                   rollout_group: int | None = None) -> StatusCounts:
+    return {subject: {status: -1} for subject in _subjects(ds_id, rollout_id, rollout_group)}
 
 
 def merged_counts(*parts: StatusCounts) -> StatusCounts:
     """The counts' moves of several changes in one transaction, those that cancel out left out."""
-    merged: dict[int, dict[str, int]] = {}
+    merged: dict[Subject, dict[str, int]] = {}
     for part in parts:
-        for ds_id, moves in part.items():
+        for subject, moves in part.items():
             for status, delta in moves.items():
-                merged.setdefault(ds_id, {})[status] = merged.get(ds_id, {}).get(status, 0) + delta
-    return {ds_id: {s: d for s, d in moves.items() if d} for ds_id, moves in merged.items()
+                merged.setdefault(subject, {})[status] = merged.get(subject, {}).get(status, 0) + delta
+    return {subject: {s: d for s, d in moves.items() if d} for subject, moves in merged.items()
             if any(moves.values())}
 
 

@@ -85,6 +85,7 @@ class Rollout:
     deleted: bool = False
     approval_remark: str | None = None
     approval_decided_by: str | None = None
+    status_message: str | None = None  # why its creation stopped it (a refusal found once its targets were counted)
     # past hawkBit: rate control (rollout_rate.py) and the in-progress timeout of an action
     max_per_minute: int | None = None
     base_per_minute: int | None = None
@@ -125,6 +126,7 @@ class RolloutGroup:
     error_action: str | None = "PAUSE"
     error_action_expression: str | None = ""
     total_targets: int = 0
+    activated_through: str | None = None  # the last target (controllerId order) whose action its start created
     created_at: int = 0
     created_by: str = ""
     last_modified_at: int = 0
@@ -137,9 +139,16 @@ def rollout_sk(rollout_id: int) -> str:
 
 
 def group_sk(rollout_id: int, position: int) -> str:
-    """Groups sort after their rollout and in their order (a rollout has at most 500 static groups, dynamic
-    ones keep coming: 6 digits)."""
-    return f"{rollout_sk(rollout_id)}#group#{int(position):06d}"
+    """A rollout's groups sort together and in their order, apart from the rollouts (a list of rollouts reads no
+    group); a rollout has at most 500 static groups, dynamic ones keep coming: 6 digits."""
+    return f"{GROUP_PREFIX}{int(rollout_id):020d}#{int(position):06d}"
+
+
+GROUP_PREFIX = "rgroup#"
+
+
+def groups_prefix(rollout_id: int) -> str:
+    return f"{GROUP_PREFIX}{int(rollout_id):020d}#"
 
 
 @dataclass(frozen=True)
@@ -351,6 +360,11 @@ def soft_deleted(rollout: Rollout, now: int) -> Transition:
     return _moved(S.DELETED, S.DELETING, now, rollout.last_modified_by, deleted=True)
 
 
+def kept(rollout: Rollout, change: Change) -> Transition:
+    """A write to the rollout that keeps its status (rate control's count), refused if the status moved."""
+    return Transition(change, _status_is(S(rollout.status)))
+
+
 def hard_delete(has_actions_beyond_scheduled: bool) -> bool:
     """A rollout none of whose actions ever left SCHEDULED is deleted with its groups; else it is kept, DELETED."""
     return not has_actions_beyond_scheduled
@@ -362,7 +376,7 @@ G = GroupStatus
 
 def group_moved(group: RolloutGroup, to: GroupStatus, now: int, **fields: Any) -> Transition:
     """A group's step, allowed only along the group state machine."""
-    allowed = {G.CREATING: (G.READY,), G.READY: (G.SCHEDULED, G.FINISHED),
+    allowed = {G.CREATING: (G.READY,), G.READY: (G.SCHEDULED, G.RUNNING, G.FINISHED),
                G.SCHEDULED: (G.RUNNING, G.FINISHED), G.RUNNING: (G.FINISHED, G.ERROR)}
     current = G(group.status)
     if to not in allowed.get(current, ()):

@@ -116,7 +116,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
         available=False),
     Key("user.confirmation.flow.enabled", bool, False,
         "new actions wait for the device's confirmation (WAIT_FOR_CONFIRMATION, DDI confirmationBase)"),
-    Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval", available=False),
+    Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval (unless the creator may approve)"),
     Key("action.cleanup.enabled", bool, False, "the scheduled cleanup deletes expired closed actions"),
     Key("action.cleanup.actionExpiry", int, 2592000000, "ms after which a closed action may be deleted",
         _not_negative),

@@ -45,6 +45,7 @@ JOBS = {
     "reaper": "chalicelib.jobs.reaper",
     "auto_assignment": "chalicelib.jobs.auto_assignment",
     "ds_invalidation": "chalicelib.jobs.ds_invalidation",  # enqueued by an invalidation, never scheduled
+    "rollouts": "chalicelib.jobs.rollouts",
 }
 
 
@@ -100,12 +101,17 @@ def run_batch(records: Iterable[tuple[str, str]], context: Any = None) -> dict[s
     messages only are redelivered) with the summed counts per job.
 
     A message whose turn comes when the invocation's time is running low is sent again as it is (it has not
-    started), instead of failing and using up one of its receives.
+    started), instead of failing and using up one of its receives. A body the batch ran already is the same unit
+    of work (a rollout's check queued by several devices' feedback) and runs once.
     """
     failures: list[dict[str, str]] = []
     totals: dict[str, dict[str, int]] = {}
     units = deferred = 0
+    seen: set[str] = set()
     for message_id, body in records:
+        if body in seen:
+            continue
+        seen.add(body)
         budget = Budget.of(context)
         if units and not budget.has_time():
             job_queue.send_raw([body])

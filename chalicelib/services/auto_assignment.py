@@ -25,19 +25,18 @@ from typing import Iterable
 from chalicelib import errors, faults
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain import target_filters as rules
-from chalicelib.domain.catalog_entities import DistributionSet, TargetType
+from chalicelib.domain.catalog_entities import DistributionSet
 from chalicelib.domain.target_filters import AutoAssignment
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
+from chalicelib.services import target_matching
 from chalicelib.services.tenant_cache import TenantCache
 from chalicelib.store import actions as action_store
-from chalicelib.store import catalog, target_metadata
+from chalicelib.store import catalog
 from chalicelib.store import target_filters as store
 from chalicelib.store import targets as target_store
-from chalicelib.store.tags import TARGET_TAGS
 
 rsql = lazy_import("chalicelib.domain.rsql")
-target_type_rules = lazy_import("chalicelib.domain.target_types")
 targets = lazy_import("chalicelib.services.targets")
 deployment = lazy_import("chalicelib.services.deployment")
 
@@ -142,27 +141,18 @@ def _matching(tenant: str, filters: list[AutoAssignment],
             nodes.append((item, rsql.parse(item.query_text, targets.SEARCH_FIELDS)))
         except errors.SkyhawkError as exc:  # valid when saved; a field the targets no longer offer
             log.warning("filter %s has a query that no longer parses: %s", item.id, exc)
-    fields = {f.lower() for _, node in nodes for f in node.fields()}
-    metadata = (target_metadata.maps_of(tenant, [t.controller_id for t in items])
-                if any(f.startswith("metadata.") for f in fields) else {})
-    tag_ids = {int(i) for t in items for i in t.tags or []} if "tag" in fields else set()
-    tag_names = {int(i): tag.name for i, tag in TARGET_TAGS.get_many(tenant, tag_ids).items()} if tag_ids else None
-    views = [(t, rsql.dict_lookup(targets.search_view(t, metadata.get(t.controller_id), tag_names))) for t in items]
+    views = target_matching.views(tenant, items, [node for _, node in nodes])
     return [(item, [t for t, view in views if node.matches(view)]) for item, node in nodes]
 
 
 def _compatible(tenant: str, item: AutoAssignment, candidates: list[Target]) -> list[Target]:
-    """Leave out targets whose type does not list the set's type (the set and the types read only when a
-    candidate has a type)."""
-    typed = {int(t.target_type) for t in candidates if t.target_type is not None}
-    if not typed:
+    """Leave out targets whose type does not list the set's type (the set read only when a candidate has a type)."""
+    if all(t.target_type is None for t in candidates):
         return candidates
     ds = catalog.get(DistributionSet, tenant, int(item.ds_id))
     if ds is None:
         return []
-    refused = {int(t.id) for t in target_type_rules.incompatible(catalog.get_many(TargetType, tenant, typed).values(),
-                                                                 int(ds.type_id))}
-    return [t for t in candidates if t.target_type is None or int(t.target_type) not in refused]
+    return target_matching.compatible(tenant, candidates, int(ds.type_id))
 
 
 def _without_history(tenant: str, item: AutoAssignment, candidates: list[Target]) -> list[Target]:

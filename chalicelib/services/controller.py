@@ -33,6 +33,7 @@ log = logging.getLogger("skyhawk")
 maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with a window need it
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
 auto_assignment = lazy_import("chalicelib.services.auto_assignment")  # only configData evaluates filters
+rollout_job = lazy_import("chalicelib.jobs.rollouts")  # only feedback on a rollout's action queues a check
 _ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
@@ -398,6 +399,8 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
     if target_change:
         tx.update(device.target, target_change)
     tx.commit()
+    if action.rollout_id is not None:
+        rollout_job.action_changed(device.tenant, action, change)  # a group may have reached its threshold
 
 
 def _append_history(device: Device, action: Action, status: Status, messages: list[str],

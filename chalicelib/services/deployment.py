@@ -42,6 +42,17 @@ class AssignmentRequest(NamedTuple):
     confirmation_required: bool | None = None  # None: required while the tenant's confirmation flow is on
 
 
+class RolloutOrigin(NamedTuple):
+    """The rollout group an action is created for (its start): the action carries it and counts in the group."""
+    rollout_id: int
+    rollout_name: str
+    position: int
+    group_name: str
+
+    def message(self) -> str:
+        return f"Initiated by Rollout Group '{self.group_name}' [Rollout {self.rollout_name}:{self.rollout_id}]"
+
+
 @dataclass
 class AssignmentResult:
     assigned: int = 0
@@ -136,7 +147,7 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
         if attempt:
             backoff(attempt - 1)
         fresh = targets if attempt == 0 else target_store.find_many(tenant, remaining)
-        open_actions = _open_actions(tenant, [fresh[cid] for cid in remaining if cid in fresh])
+        open_actions = open_actions_of(tenant, [fresh[cid] for cid in remaining if cid in fresh])
         plans = []
         for cid in remaining:
             current = fresh.get(cid)
@@ -145,13 +156,13 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
             if attempt and _already_assigned(current, ds_id, multi, offline):
                 result.already_assigned += 1
                 continue
-            plans.append((cid, *_plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
+            plans.append((cid, *plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
                                       open_actions.get(cid, []), multi, autoclose, offline, flow, message)))
         failed = []
-        for batch in _pack(plans):
+        for batch in pack(plans):
             tx = Tx()
-            for _, plan, _ in batch:
-                tx.extend(plan)
+            for _, writes, _ in batch:
+                tx.extend(writes)
             action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)),
                               spread_by=id_of[batch[0][0]])
             distribution_sets.still_assignable(tx, tenant, ds_id)
@@ -208,7 +219,7 @@ def _check_action_quota(targets: list[Target]) -> None:
                                  "Action entities", f"Target '{target.controller_id}'", args=[target.controller_id])
 
 
-def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
+def open_actions_of(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
     found: dict[str, list[Action]] = {}
     for action in action_store.find_many(tenant, [(t.controller_id, int(a["id"])) for t in targets
                                                   for a in (t.active_actions or [])]):
@@ -219,7 +230,7 @@ def _open_actions(tenant: str, targets: list[Target]) -> dict[str, list[Action]]
 Plan = tuple[str, Tx, rules.StatusCounts]  # a target's writes and what they do to the sets' action counts
 
 
-def _pack(plans: list[Plan]) -> list[list[Plan]]:
+def pack(plans: list[Plan]) -> list[list[Plan]]:
     """Whole targets' plans into transactions, each within DynamoDB's 100 items and 4 MB (a target with many
     open actions carries a long summary list), with room for the counts of the sets they move (one item each) and
     the set's guard (one item)."""
@@ -228,14 +239,14 @@ def _pack(plans: list[Plan]) -> list[list[Plan]]:
     current: list[Plan] = []
     items = size = 0
     moved: set[int] = set()
-    for cid, plan, counts in plans:
-        plan_bytes = plan.request_bytes() + COUNT_BYTES * len(counts)
+    for cid, writes, counts in plans:
+        plan_bytes = writes.request_bytes() + COUNT_BYTES * len(counts)
         sets = moved | set(counts)
-        if current and (items + len(plan) + len(sets) > room or size + plan_bytes > MAX_BYTES):
+        if current and (items + len(writes) + len(sets) > room or size + plan_bytes > MAX_BYTES):
             batches.append(current)
             current, items, size, sets = [], 0, 0, set(counts)
-        current.append((cid, plan, counts))
-        items += len(plan)
+        current.append((cid, writes, counts))
+        items += len(writes)
         size += plan_bytes
         moved = sets
     if current:
@@ -251,11 +262,12 @@ def check_status_quota(action: Action, message_count: int, intermediate: bool) -
                                  "ActionStatus entities", f"Action '{action.action_id}'")
 
 
-def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
-          open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool,
-          message: str | None = None) -> tuple[Tx, rules.StatusCounts]:
+def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
+         open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool,
+         message: str | None = None, rollout: RolloutOrigin | None = None) -> tuple[Tx, rules.StatusCounts]:
     """The writes of one target's assignment (superseded actions, the new action, the target) and what they do to
-    the sets' action counts (added once per transaction by the caller)."""
+    the sets' action counts (added once per transaction by the caller). `rollout`: the action starts a rollout
+    group's target, which the group counted SCHEDULED until now."""
     now = clock.now_ms()
     tx = Tx()
     counts: list[rules.StatusCounts] = []
@@ -288,12 +300,16 @@ def _plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, s
     action = rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
                               snapshot.version, req.action_type, req.force_time, req.weight, req.maintenance_window,
                               begin.status, begin.history, now, user, closed=offline)
+    first = f"Assignment initiated by user '{user}'"
+    if rollout is not None:
+        action.rollout_id, action.rollout_name, action.rollout_group = rollout.rollout_id, rollout.rollout_name, \
+            rollout.position
+        first = rollout.message()
     tx.put(action)
     tx.put(rules.history_entry(tenant, action_id, 1, begin.history,
-                               [f"Assignment initiated by user '{user}'", *([message] if message else []),
-                                *begin.messages], now))
+                               [first, *([message] if message else []), *begin.messages], now))
     tx.update(target, rules.target_after_assignment(target, action, summaries, now, user, offline))
-    return tx, rules.merged_counts(*counts, rules.created_counts(action))
+    return tx, rules.merged_counts(*counts, rules.created_counts(action, scheduled_before=rollout is not None))
 
 
 # --- operator cancel / force ---------------------------------------------------------------------------
@@ -354,3 +370,35 @@ def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
+
+
+def cancel_for_rollout(tenant: str, controller_id: str, action_id: int, user: str, force: bool) -> bool:
+    """A stopped rollout asks its open action to cancel (CANCELING); a deleted one closes it CANCELED at once
+    (hawkBit's force cancel: the target's assigned set falls back). False: the action is closed already (or
+    canceling, for a soft cancel), or gone."""
+    def attempt() -> bool:
+        target = target_store.find(tenant, controller_id)
+        action = action_store.find(tenant, controller_id, action_id)
+        if target is None or action is None or not action.active:
+            return False
+        if not force and action.status == Status.CANCELING.value:
+            return False
+        now = clock.now_ms()
+        seq = int(action.status_seq or 0) + 1
+        tx = Tx()
+        if force:
+            change = rules.close(action, Status.CANCELED, now, user, seq)
+            note = "The rollout was deleted: the action is canceled."
+            tx.update(target, rules.target_after_close(target, action_id, now, user))
+        else:
+            change = rules.request_cancel(now, user, seq)
+            note = "The rollout was stopped: cancelation requested."
+            tx.update(target, {"active_actions": [rules.canceling(a) if int(a["id"]) == int(action_id) else a
+                                                  for a in target.active_actions or []], **rules.touched(now, user)})
+        tx.update(action, change)
+        action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
+        tx.put(rules.history_entry(tenant, action_id, seq, Status(change["status"]), [note], now))
+        tx.commit()
+        return True
+
+    return retrying(ATTEMPTS, attempt)

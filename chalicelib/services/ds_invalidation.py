@@ -11,7 +11,8 @@
   page at a time, never through the tenant's actions. The request cancels up to INLINE_ACTIONS of them and
   answers; the rest is canceled by queued units of the `ds_invalidation` job (chalicelib/jobs/), each within
   its budget, with a continuation carrying the position.
-- `cancelRollouts` is accepted; rollouts do not exist yet, so there is none to stop.
+- `cancelRollouts`: the set's rollouts that have not ended stop (services.rollouts.stop_rollouts_of_set), or, with
+  `force`, are deleted (their open actions closed CANCELED), as hawkBit's cancelRolloutsForDistributionSet.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from chalicelib.services import deployment, distribution_sets, target_filters
 from chalicelib.store import actions as action_store
 
 fanout = lazy_import("chalicelib.jobs.fanout")
+rollouts = lazy_import("chalicelib.services.rollouts")
 job_queue = lazy_import("chalicelib.store.job_queue")
 
 JOB = "ds_invalidation"
@@ -47,12 +49,13 @@ def parse_request(body: dict[str, Any]) -> tuple[str, bool]:
     return kind.lower(), cancel_rollouts
 
 
-def invalidate(tenant: str, ds_id: int, cancelation: str, user: str, now: int) -> bool:
-    """Mark the set invalid, then cancel its open actions as `cancelation` says. True when the job goes on with
-    the cancellation (more open actions than the request cancels itself). Rollouts do not exist yet (issue 9):
-    there is none to stop, whatever `cancelRollouts` said."""
+def invalidate(tenant: str, ds_id: int, cancelation: str, user: str, now: int, cancel_rollouts: bool = False) -> bool:
+    """Mark the set invalid, stop its rollouts if asked, then cancel its open actions as `cancelation` says. True
+    when the job goes on with the cancellation (more open actions than the request cancels itself)."""
     distribution_sets.mark_invalid(tenant, ds_id, user)
     target_filters.drop_auto_assignments(tenant, ds_id)  # as hawkBit: its filters stop auto-assigning it
+    if cancel_rollouts:
+        rollouts.stop_rollouts_of_set(tenant, ds_id, user, force=cancelation == "force")
     if cancelation == "none":
         return False
     start = {"ds": int(ds_id), "type": cancelation, "user": user, "shard": 0, "key": None}

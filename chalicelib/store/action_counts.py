@@ -18,15 +18,25 @@ a hundred meet another one, and are retried after a jittered pause like any conc
 """
 from __future__ import annotations
 
-from chalicelib.domain.actions import StatusCounts
+from chalicelib.domain.actions import StatusCounts, Subject
 from chalicelib.store.tables import DistributionSetActionCounts as Counts
 from chalicelib.store.tx import Tx
 
 SHARDS = 128
 
 
-def _prefix(ds_id: int) -> str:
-    return f"{Counts.PREFIX}{int(ds_id)}#"
+GROUP_PREFIX = "rgactions#"  # a rollout group's counts: `rgactions#<rolloutId>#<position>#<shard>`
+
+
+def _prefix(subject: Subject) -> str:
+    if isinstance(subject, tuple):
+        rollout_id, position = subject
+        return f"{rollout_prefix(rollout_id)}{int(position):06d}#"
+    return f"{Counts.PREFIX}{int(subject)}#"
+
+
+def rollout_prefix(rollout_id: int) -> str:
+    return f"{GROUP_PREFIX}{int(rollout_id)}#"
 
 
 def add(tx: Tx, tenant: str, counts: StatusCounts, spread_by: int) -> Tx:
@@ -34,18 +44,43 @@ def add(tx: Tx, tenant: str, counts: StatusCounts, spread_by: int) -> Tx:
     of the transaction: consecutive ids take the shards in turn). Once per transaction: a transaction may name an
     item only once."""
     shard = int(spread_by) % SHARDS
-    for ds_id, moves in counts.items():
+    for subject, moves in counts.items():
         actions = [getattr(Counts, status).add(delta) for status, delta in sorted(moves.items()) if delta]
         if actions:
             # padded: every shard's item has the same size (what docs/capacity measures)
-            tx.update(Counts(tenant, f"{_prefix(ds_id)}{shard:03d}"), actions, add_version_condition=False)
+            tx.update(Counts(tenant, f"{_prefix(subject)}{shard:03d}"), actions, add_version_condition=False)
     return tx
 
 
 def of_set(tenant: str, ds_id: int) -> dict[str, int]:
     """Status -> count of the set's actions, statuses without any left out (one Query of its shards)."""
+    return _summed(Counts.query(tenant, Counts.key.startswith(_prefix(int(ds_id)))))
+
+
+def of_rollout(tenant: str, rollout_id: int, consistent: bool = False) -> dict[int, dict[str, int]]:
+    """Group position -> status -> count of a rollout's actions (one Query of its groups' shards)."""
+    by_group: dict[int, list] = {}
+    prefix = rollout_prefix(rollout_id)
+    for item in Counts.query(tenant, Counts.key.startswith(prefix), consistent_read=consistent):
+        by_group.setdefault(int(item.key[len(prefix):].split("#")[0]), []).append(item)
+    return {position: _summed(items) for position, items in by_group.items()}
+
+
+def of_group(tenant: str, rollout_id: int, position: int) -> dict[str, int]:
+    return _summed(Counts.query(tenant, Counts.key.startswith(_prefix((int(rollout_id), int(position))))))
+
+
+def forget_rollout(tenant: str, rollout_id: int) -> None:
+    """Delete a rollout's counter items (its hard delete)."""
+    with Counts.batch_write() as batch:
+        for item in Counts.query(tenant, Counts.key.startswith(rollout_prefix(rollout_id)),
+                                 attributes_to_get=["tenant", "key"]):
+            batch.delete(item)
+
+
+def _summed(items) -> dict[str, int]:
     totals: dict[str, int] = {}
-    for item in Counts.query(tenant, Counts.key.startswith(_prefix(ds_id))):
+    for item in items:
         for name, value in item.attribute_values.items():
             if name not in ("tenant", "key") and value:
                 totals[name] = totals.get(name, 0) + int(value)

@@ -130,11 +130,11 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
         stored = _counted_fields(tenant, [(controller_id, int(action_id))])
         if not stored:
             return False  # deleted already (by an earlier delivery of the same work)
-        ds_id, status, counted = stored[0][1:]
+        ds_id, status, counted, rollout = stored[0][1:]
         tx = Tx().delete(action, condition=Action.status == status, add_version_condition=False,
                          on_fail=errors.EntityNotFound)
         if counted:
-            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status), spread_by=action_id)
+            action_counts.add(tx, tenant, domain.removed_counts(ds_id, status, *rollout), spread_by=action_id)
         try:
             (Tx().extend(tx)
              .update(TargetPresence(tenant, controller_id), [TargetPresence.action_count.add(-1)],
@@ -155,13 +155,18 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     return retrying(ATTEMPTS, attempt)
 
 
-def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str, bool]]:
-    """(actionId, dsId, status, counted) of the actions of `keys` that exist (one consistent BatchGet, a few
-    attributes)."""
+Rollout = tuple[int | None, int | None]  # (rolloutId, group position) of a rollout's action, else (None, None)
+
+
+def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str, bool, Rollout]]:
+    """(actionId, dsId, status, counted, rollout) of the actions of `keys` that exist (one consistent BatchGet, a
+    few attributes)."""
     wanted = [(target_key(tenant, cid), int(action_id)) for cid, action_id in keys]
-    return [(int(item.action_id), int(item.ds_id), item.status, bool(item.counted))
-            for item in Action.batch_get(wanted, consistent_read=True,
-                                         attributes_to_get=["target_key", "action_id", "ds_id", "status", "counted"])]
+    return [(int(item.action_id), int(item.ds_id), item.status, bool(item.counted),
+             (None if item.rollout_id is None else int(item.rollout_id),
+              None if item.rollout_group is None else int(item.rollout_group)))
+            for item in Action.batch_get(wanted, consistent_read=True, attributes_to_get=[
+                "target_key", "action_id", "ds_id", "status", "counted", "rollout_id", "rollout_group"])]
 
 
 def _target_exists(tenant: str, controller_id: str) -> bool:
@@ -178,7 +183,7 @@ def ids_of_target(tenant: str, controller_id: str) -> list[int]:
                                                    attributes_to_get=["target_key", "action_id"])]
 
 
-DELETE_BATCH = 40  # actions per transaction: their deletes and the counts of their sets stay below 100 items
+DELETE_BATCH = 32  # actions per transaction: with the counts of their sets and rollout groups, below 100 items
 
 
 def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
@@ -196,11 +201,12 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
         def attempt(chunk: list[int] = chunk) -> None:
             tx = Tx()
             removed = []
-            for action_id, ds_id, status, counted in _counted_fields(tenant, [(controller_id, i) for i in chunk]):
+            for action_id, ds_id, status, counted, rollout in _counted_fields(
+                    tenant, [(controller_id, i) for i in chunk]):
                 tx.delete(Action(target_key(tenant, controller_id), action_id), condition=Action.status == status,
                           add_version_condition=False)
                 if counted:
-                    removed.append(domain.removed_counts(ds_id, status))
+                    removed.append(domain.removed_counts(ds_id, status, *rollout))
             action_counts.add(tx, tenant, domain.merged_counts(*removed), spread_by=chunk[0])
             tx.commit()
 

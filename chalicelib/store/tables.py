@@ -422,6 +422,8 @@ class Action(Model):
     server_entries = NumberAttribute(default=0)  # RETRIEVED / DOWNLOAD entries noted (bounded)
     latest_entry = UnicodeAttribute(null=True)  # status of the newest history entry
     rollout_id = NumberAttribute(null=True)
+    rollout_group = NumberAttribute(null=True)  # the position of its rollout group
+    rollout_name = UnicodeAttribute(null=True)
     external_ref = UnicodeAttribute(null=True)
     tenant_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the by-tenant index
     cleanup_key = UnicodeAttribute(null=True)
@@ -638,6 +640,95 @@ class AutoAssignment(_CatalogItem):
     initiated_by = UnicodeAttribute()
 
 
+class Rollout(_CatalogItem):
+    """A rollout (`rollout#<id:020>`, chalicelib/domain/rollouts.py); its groups are RolloutGroup items."""
+    Meta = _meta("catalog")
+    PREFIX = "rollout#"
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    target_filter_query = UnicodeAttribute()
+    ds_id = NumberAttribute()
+    status = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    action_type = UnicodeAttribute()
+    force_time = NumberAttribute(null=True)
+    start_at = NumberAttribute(null=True)
+    weight = NumberAttribute(null=True)
+    dynamic = BooleanAttribute(default=False)
+    dynamic_group_suffix = UnicodeAttribute(null=True)
+    dynamic_group_size = NumberAttribute(null=True)
+    total_targets = NumberAttribute(default=0)
+    total_groups = NumberAttribute(default=0)
+    counter_shards = NumberAttribute(default=1)
+    deleted = BooleanAttribute(default=False)
+    approval_remark = UnicodeAttribute(null=True)
+    approval_decided_by = UnicodeAttribute(null=True)
+    status_message = UnicodeAttribute(null=True)
+    max_per_minute = NumberAttribute(null=True)
+    base_per_minute = NumberAttribute(null=True)
+    increment_factor = NumberAttribute(null=True)
+    increase_every = NumberAttribute(null=True)
+    increase_on = UnicodeAttribute(null=True)
+    action_timeout_ms = NumberAttribute(null=True)
+    running_since = NumberAttribute(null=True)
+    rate_window = NumberAttribute(null=True)
+    rate_window_started = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class RolloutGroup(_CatalogItem):
+    """A rollout's group (`rgroup#<rolloutId:020>#<position:06>`)."""
+    Meta = _meta("catalog")
+    id = NumberAttribute()
+    rollout_id = NumberAttribute()
+    position = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    target_filter_query = UnicodeAttribute(default="")
+    target_percentage = NumberAttribute(default=100.0)
+    dynamic = BooleanAttribute(default=False)
+    confirmation_required = BooleanAttribute(default=False)
+    success_condition = UnicodeAttribute()
+    success_expression = UnicodeAttribute()
+    success_action = UnicodeAttribute()
+    success_action_expression = UnicodeAttribute(null=True)
+    error_condition = UnicodeAttribute(null=True)
+    error_expression = UnicodeAttribute(null=True)
+    error_action = UnicodeAttribute(null=True)
+    error_action_expression = UnicodeAttribute(null=True)
+    total_targets = NumberAttribute(default=0)
+    activated_through = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    created_by = UnicodeAttribute()
+    last_modified_at = NumberAttribute()
+    last_modified_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class RolloutInProgress(_CatalogItem):
+    """Present (`rolloutrun#<id:020>`) while a rollout has work the scheduled check must not miss (creating,
+    starting, running, stopping, deleting, or waiting for its startAt): the safety net reads these, not every
+    rollout the tenant ever had. Written in the transactions that move the rollout in and out of those states."""
+    Meta = _meta("catalog")
+    PREFIX = "rolloutrun#"
+    rollout_id = NumberAttribute()
+
+
+class RolloutMember(Model):
+    """A target of a rollout group, under the partition `<tenant>#rollout#<rolloutId>#<position:06>` of the
+    targets table, written while the rollout is created; `action_id` once the group's start created the target's
+    action (the condition that makes a start run twice create one action)."""
+    Meta = _meta("targets")
+    owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
+    controller_id = UnicodeAttribute(range_key=True)
+    action_id = NumberAttribute(null=True)
+
+
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
     Meta = _meta("catalog")
@@ -681,6 +772,9 @@ def _register_entities() -> None:
     from chalicelib.domain import target_filters
     records.register(target_filters.TargetFilter, TargetFilterQuery)
     records.register(target_filters.AutoAssignment, AutoAssignment)
+    from chalicelib.domain import rollouts
+    records.register(rollouts.Rollout, Rollout)
+    records.register(rollouts.RolloutGroup, RolloutGroup)
     records.register(tenant_keys.StoredValue, TenantConfigValue)
 
 

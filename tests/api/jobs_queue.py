@@ -7,7 +7,7 @@ from chalicelib import clock
 
 SCHEDULES = {"action_cleanup": "action_cleanup", "overdue": "overdue_detection",
              "config_task_expiry": "config_task_expiry", "reaper": "reaper",
-             "auto_assignment": "auto_assignment"}
+             "auto_assignment": "auto_assignment", "rollouts": "rollout_check"}
 
 
 def fire(job: str) -> dict:

@@ -58,6 +58,10 @@ def _patch_known_spec_bugs(name: str, doc: dict[str, Any]) -> None:
                             "schema": {"$ref": "#/components/schemas/ExceptionInfo"}}}
                         patched += 1
         assert patched, "hawkbit-mgmt.json: target tag error body patch no longer applies"
+        # A rollout group's success action PAUSE (hawkBit since PR #2867, 2026-01) is newer than the document.
+        success = schemas["MgmtRolloutSuccessAction"]["properties"]["action"]
+        assert success.get("enum") == ["NEXTGROUP"], "hawkbit-mgmt.json: success action PAUSE patch no longer applies"
+        success["enum"] = ["NEXTGROUP", "PAUSE"]
     if name == "hawkbit-ddi.json":
         # DdiPolling.sleep's `pattern` is the literal text "HH:MM:SS" (meant as notation, not a regex): read
         # as a regex it refuses every real value such as "00:05:00".

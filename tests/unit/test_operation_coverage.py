@@ -13,15 +13,7 @@ from pathlib import Path
 OPENAPI = Path(__file__).resolve().parents[1] / "contract" / "openapi" / "hawkbit-mgmt.json"
 METHODS = ("get", "post", "put", "delete", "patch")
 
-NOT_YET: dict[str, set[str]] = {
-    "rollouts": {
-        "GET /rest/v1/rollouts", "POST /rest/v1/rollouts", "GET /rest/v1/rollouts/{}", "PUT /rest/v1/rollouts/{}",
-        "DELETE /rest/v1/rollouts/{}", "POST /rest/v1/rollouts/{}/start", "POST /rest/v1/rollouts/{}/pause",
-        "POST /rest/v1/rollouts/{}/resume", "POST /rest/v1/rollouts/{}/approve", "POST /rest/v1/rollouts/{}/deny",
-        "POST /rest/v1/rollouts/{}/retry", "POST /rest/v1/rollouts/{}/triggerNextGroup",
-        "GET /rest/v1/rollouts/{}/deploygroups", "GET /rest/v1/rollouts/{}/deploygroups/{}",
-        "GET /rest/v1/rollouts/{}/deploygroups/{}/targets"},
-}
+NOT_YET: dict[str, set[str]] = {}
 
 
 def _shape(path: str) -> str:
@@ -40,7 +32,7 @@ def _routed() -> set[str]:
 
 def test_every_documented_operation_exists_or_is_listed_as_not_yet(aws_env):
     documented, routed = _documented(), _routed()
-    listed = set().union(*NOT_YET.values())
+    listed: set[str] = set().union(*NOT_YET.values())
     missing = documented - routed
     print(f"\nManagement API: {len(documented - missing)} of {len(documented)} operations "
           f"({', '.join(f'{name} {len(ops)}' for name, ops in NOT_YET.items() if ops)} not yet)")

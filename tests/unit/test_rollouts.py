@@ -29,7 +29,8 @@ def illegal(call, *args) -> str:
 
 
 def test_keys_sort_groups_after_their_rollout_in_order():
-    assert r.rollout_sk(5) < r.group_sk(5, 0) < r.group_sk(5, 1) < r.group_sk(5, 10) < r.rollout_sk(6)
+    assert r.group_sk(5, 0) < r.group_sk(5, 1) < r.group_sk(5, 10) < r.group_sk(6, 0)
+    assert not r.group_sk(5, 0).startswith("rollout#")
 
 
 def test_a_new_rollout_is_creating_and_takes_weight_1000_when_none_is_given():
@@ -192,7 +193,9 @@ def test_groups_move_along_their_state_machine_only():
         "READY", 12, eq("status", "CREATING"))
     assert r.group_moved(group(0, G.SCHEDULED), G.RUNNING, 9).change["status"] == "RUNNING"
     assert r.group_moved(group(0, G.RUNNING), G.ERROR, 9).change["status"] == "ERROR"
-    for current, to in ((G.CREATING, G.RUNNING), (G.READY, G.RUNNING), (G.FINISHED, G.RUNNING),
+    # the first group runs as its rollout starts
+    assert r.group_moved(group(0, G.READY), G.RUNNING, 9).condition == eq("status", "READY")
+    for current, to in ((G.CREATING, G.RUNNING), (G.FINISHED, G.RUNNING),
                         (G.ERROR, G.FINISHED), (G.RUNNING, G.SCHEDULED)):
         assert "cannot move" in illegal(r.group_moved, group(0, current), to, 9)
 

@@ -1,6 +1,6 @@
 """Assignment packs whole targets' writes into transactions within DynamoDB's limits: 100 items and 4 MB."""
 from chalicelib.domain.targets import Target
-from chalicelib.services.deployment import _pack
+from chalicelib.services.deployment import pack as _pack
 from chalicelib.store.tx import MAX_BYTES, MAX_ITEMS, Tx
 
 

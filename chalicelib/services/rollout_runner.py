@@ -1,0 +1,319 @@
+"""What moves a rollout on without an operator (hawkBit's JpaRolloutExecutor), one bounded step at a time.
+
+`advance` runs whatever the rollout's status asks for, within a unit's budget, and answers where to go on (a
+position for the next unit) or None. Every write is conditioned on the status it was decided on, so two units
+racing (an event-driven check beside the scheduled one, a redelivered message) move the rollout once:
+
+- CREATING: the creation passes (services/rollout_creation.py); then groups READY with their totals and the
+  rollout READY, or WAITING_FOR_APPROVAL. A refusal found only now (the targets counted in the background)
+  stops the rollout, its reason in `statusMessage`.
+- READY with `startAt` reached: STARTING.
+- STARTING: every group SCHEDULED, its targets counted SCHEDULED; the first group RUNNING; the rollout RUNNING.
+- RUNNING (and PAUSED, whose running groups go on): each RUNNING group's targets get their actions
+  (`_activate`, as a manual assignment would: older open actions superseded, the set's snapshot, the
+  confirmation flow; a target that has the set gets a closed FINISHED action, hawkBit's "already assigned"),
+  at most what rate control allows this minute; then `rollout_progress.evaluate` decides the step (a group's
+  error or success action, the next group, the end) and groups it starts are activated in the same unit.
+- STOPPING / DELETING: the rollout's open actions are asked to cancel (stop) or closed CANCELED (delete),
+  groups not ended are FINISHED, the rollout STOPPED or DELETED; a rollout that never ran is deleted outright.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from chalicelib import clock, errors, metrics
+from chalicelib.domain import actions as action_rules
+from chalicelib.domain import rollout_progress as progress
+from chalicelib.domain import rollout_rate
+from chalicelib.domain import rollouts as rules
+from chalicelib.domain.actions import SERVER_MESSAGE_PREFIX, Status
+from chalicelib.domain.changes import Add
+from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
+from chalicelib.lazy import lazy_import
+from chalicelib.services import deployment, rollout_creation, snapshots, tenant_config
+from chalicelib.store import action_counts, counters
+from chalicelib.store import rollouts as store
+from chalicelib.store import targets as target_store
+from chalicelib.store.tx import Tx
+
+distribution_sets = lazy_import("chalicelib.services.distribution_sets")
+log = logging.getLogger("skyhawk.rollouts")
+
+S = RolloutStatus
+ACTIVATION_PAGE = 100  # targets a group's start reads and writes at once
+CLOSE_PAGE = 100  # actions a stop or delete reads at once
+GROUPS_PER_TX = 30  # group moves (and their counter items) per transaction
+ALREADY_ASSIGNED = SERVER_MESSAGE_PREFIX + "Distribution Set is already assigned. Skipping this action."
+
+Position = dict[str, Any]
+
+
+def advance(tenant: str, rollout_id: int, position: Position | None, has_time: Callable[[], bool],
+            creation_pages: int = 20) -> Position | None:
+    """Run the rollout's next steps while there is time; the position to go on from, or None when nothing is
+    left for now (the next feedback or the scheduled check comes back)."""
+    position = dict(position or {})
+    for _ in range(1000):  # each round changes something, or returns
+        if not has_time():
+            return position or {"resume": True}
+        rollout, groups = store.with_groups(tenant, rollout_id)
+        if rollout is None:
+            return None
+        status = S(rollout.status)
+        if status == S.CREATING:
+            state = _create(tenant, rollout, groups, rollout_creation.Pass.of(position.get("creation")),
+                            creation_pages)
+            if state is not None:
+                return {"creation": state.to_json()}
+            position = {}
+        elif status == S.READY:
+            if not rules.due_to_start(rollout, clock.now_ms()):
+                return None
+            _commit(store.move(Tx(), rollout, rules.start(rollout, clock.now_ms(), rollout.created_by)))
+        elif status == S.STARTING:
+            _begin(tenant, rollout, groups)
+        elif status in (S.RUNNING, S.PAUSED):
+            if _activate_running(tenant, rollout, groups, has_time):
+                continue
+            if status == S.PAUSED or not _progress(tenant, rollout, groups):
+                return None
+        elif status in (S.STOPPING, S.DELETING):
+            after = _close(tenant, rollout, groups, position.get("close"), has_time)
+            if after is not None:
+                return {"close": after}
+            position = {}
+        else:
+            return None
+    return position or {"resume": True}
+
+
+def _commit(tx: Tx) -> bool:
+    """Commit a step; False when another unit moved the rollout first (it reads again)."""
+    try:
+        tx.commit()
+        return True
+    except errors.ConcurrentModification:
+        return False
+
+
+# --- creation ------------------------------------------------------------------------------------------------
+def _create(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: rollout_creation.Pass,
+            pages: int) -> rollout_creation.Pass | None:
+    """Go on with the creation passes; the state to go on from, or None once the rollout left CREATING."""
+    try:
+        state = rollout_creation.step(tenant, rollout, groups, state, pages)
+    except errors.SkyhawkError as exc:
+        stop = rules.stop(rollout, clock.now_ms(), rollout.created_by)
+        change = {**stop.change, "status": S.STOPPED.value, "status_message": exc.message}
+        _commit(store.move(Tx(), rollout, rules.Transition(change, stop.condition)))
+        log.info("rollout %s stopped while created: %s", rollout.id, exc.message)
+        return None
+    if state.phase != "done":
+        return state
+    finish_creation(tenant, rollout, groups, state)
+    return None
+
+
+def finish_creation(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: rollout_creation.Pass) -> None:
+    now = clock.now_ms()
+    placed = list(state.placed or [])
+    static = [g for g in groups if not g.dynamic]
+    moves = [(g, rules.group_filled(g, placed[i] if i < len(placed) else 0, now))
+             for i, g in enumerate(static) if g.status == GroupStatus.CREATING]
+    for start in range(0, len(moves), GROUPS_PER_TX):
+        tx = Tx()
+        for group, transition in moves[start:start + GROUPS_PER_TX]:
+            store.move_group(tx, group, transition)
+        _commit(tx)
+    total = sum(placed)
+    done = rules.created(rollout, total, len(groups), state.needs_approval, now)
+    change = {**done.change, "counter_shards": progress.counter_shards(total)}
+    _commit(store.move(Tx(), rollout, rules.Transition(change, done.condition)))
+
+
+# --- start ---------------------------------------------------------------------------------------------------
+def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
+    """STARTING -> RUNNING: every READY group SCHEDULED with its targets counted SCHEDULED, the first RUNNING."""
+    now = clock.now_ms()
+    ready = [g for g in groups if g.status == GroupStatus.READY and not (g.dynamic and not g.total_targets)]
+    for start in range(0, len(ready), GROUPS_PER_TX):
+        tx = Tx()
+        for group in ready[start:start + GROUPS_PER_TX]:
+            to = GroupStatus.RUNNING if group.position == groups[0].position else GroupStatus.SCHEDULED
+            store.move_group(tx, group, rules.group_moved(group, to, now))
+            if group.total_targets:
+                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, group.position):
+                                               {Status.SCHEDULED.value: int(group.total_targets)}}, spread_by=0)
+        _commit(tx)
+    _commit(store.move(Tx(), rollout, rules.started(rollout, now)))
+
+
+# --- activation ----------------------------------------------------------------------------------------------
+def counts(tenant: str, rollout: Rollout) -> dict[int, progress.Counts]:
+    """Group position -> its actions by bucket (one Query of the rollout's counter items)."""
+    found: dict[int, progress.Counts] = {}
+    for position, statuses in action_counts.of_rollout(tenant, rollout.id, consistent=True).items():
+        buckets: dict[str, int] = {}
+        for status, count in statuses.items():
+            name = progress.bucket(status, rollout.action_type)
+            buckets[name] = buckets.get(name, 0) + count
+        found[position] = progress.Counts(**buckets)
+    return found
+
+
+def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup], has_time: Callable[[], bool]) -> bool:
+    """Start one page of targets of the first RUNNING group that has targets waiting; True if it did."""
+    found = counts(tenant, rollout)
+    for group in groups:
+        if group.status == GroupStatus.RUNNING and found.get(group.position, progress.Counts()).scheduled > 0:
+            if not has_time():
+                return False
+            return _activate_page(tenant, rollout, group, found)
+    return False
+
+
+def _activate_page(tenant: str, rollout: Rollout, group: RolloutGroup, counts: dict[int, progress.Counts]) -> bool:
+    members = store.members_page(tenant, rollout.id, group.position, group.activated_through, ACTIVATION_PAGE)
+    if not members:
+        return False
+    now = clock.now_ms()
+    waiting = [cid for cid, action_id in members if action_id is None]
+    total = sum(counts.values(), progress.Counts())
+    allowance = rollout_rate.take(rollout, len(waiting), now, total.actions - total.scheduled, total.finished)
+    if allowance.count == 0 and waiting:
+        return False  # the rate is spent for this minute: the scheduled check goes on next minute
+    todo = waiting[:allowance.count]
+    last = todo[-1] if len(todo) < len(waiting) else members[-1][0]
+    try:
+        all_done = _start_targets(tenant, rollout, group, todo, now)
+    except (errors.DistributionSetInvalid, errors.EntityNotFound) as exc:
+        # the set was invalidated or deleted under the rollout: it cannot go on
+        stop = rules.stop(rollout, now, "system")
+        _commit(store.move(Tx(), rollout, rules.Transition({**stop.change, "status_message": exc.message},
+                                                           stop.condition)))
+        return True
+    tx = Tx()
+    if all_done:
+        tx.update(group, {"activated_through": last}, condition=None)
+    if allowance.change:
+        store.move(tx, rollout, rules.kept(rollout, allowance.change))
+    _commit(tx)
+    metrics.count("RolloutActionsStarted", len(todo))
+    return True
+
+
+def _start_targets(tenant: str, rollout: Rollout, group: RolloutGroup, controller_ids: list[str], now: int) -> bool:
+    """Create the targets' actions (one each, noted on its member item in the same transaction); False when a
+    batch met a concurrent change (those targets wait for the next round)."""
+    if not controller_ids:
+        return True
+    cfg = tenant_config.values(tenant)
+    multi = bool(cfg["multi.assignments.enabled"])
+    snapshot = snapshots.for_assignment(tenant, int(rollout.ds_id))
+    found = target_store.find_many(tenant, controller_ids, consistent=True)
+    ids = dict(zip(controller_ids, counters.allocate_ids(tenant, "action", len(controller_ids))))
+    origin = deployment.RolloutOrigin(rollout.id, rollout.name, group.position, group.name)
+    request = deployment.AssignmentRequest("", rollout.action_type, rollout.force_time, rollout.weight, None,
+                                           bool(group.confirmation_required))
+    open_actions = deployment.open_actions_of(tenant, list(found.values()))
+    plans: list[deployment.Plan] = []
+    for cid in controller_ids:
+        tx = store.activated(Tx(), tenant, rollout.id, group.position, cid, ids[cid] if cid in found else 0)
+        target = found.get(cid)
+        if target is None:  # deleted meanwhile: the group has one target less
+            plans.append((cid, tx, {action_rules.group_subject(rollout.id, group.position):
+                                    {Status.SCHEDULED.value: -1}}))
+        elif not multi and target.assigned_ds is not None and int(target.assigned_ds) == int(rollout.ds_id):
+            plans.append((cid, *_already_assigned(tx, tenant, target, ids[cid], snapshot, origin, rollout, now)))
+        else:
+            writes, moved = deployment.plan(tenant, target, request._replace(controller_id=cid), ids[cid], snapshot,
+                                          rollout.created_by, open_actions.get(cid, []), multi,
+                                          bool(cfg["repository.actions.autoclose.enabled"]), False,
+                                          bool(cfg["user.confirmation.flow.enabled"]), rollout=origin)
+            plans.append((cid, tx.extend(writes), moved))
+    all_done = True
+    for batch in deployment.pack(plans):
+        tx = Tx()
+        for _, writes, _ in batch:
+            tx.extend(writes)
+        action_counts.add(tx, tenant, action_rules.merged_counts(*(moved for _, _, moved in batch)),
+                          spread_by=ids[batch[0][0]])
+        distribution_sets.still_assignable(tx, tenant, int(rollout.ds_id))
+        if not _commit(tx):
+            all_done = False
+    return all_done
+
+
+def _already_assigned(tx: Tx, tenant: str, target, action_id: int, snapshot, origin: deployment.RolloutOrigin,
+                      rollout: Rollout, now: int) -> tuple[Tx, action_rules.StatusCounts]:
+    """hawkBit closes the action of a target that has the set already at once, FINISHED (issue #735)."""
+    action = action_rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
+                                     snapshot.version, rollout.action_type, rollout.force_time, rollout.weight, None,
+                                     Status.FINISHED, Status.FINISHED, now, rollout.created_by, closed=True)
+    action.rollout_id, action.rollout_name, action.rollout_group = origin.rollout_id, origin.rollout_name, \
+        origin.position
+    tx.put(action)
+    tx.put(action_rules.history_entry(tenant, action_id, 1, Status.FINISHED, [origin.message(), ALREADY_ASSIGNED],
+                                      now))
+    tx.update(target, {"action_count": Add(1)})
+    return tx, action_rules.created_counts(action, scheduled_before=True)
+
+
+# --- progress ------------------------------------------------------------------------------------------------
+def _progress(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> bool:
+    """Evaluate the running rollout and write its step; True if it changed anything (the caller reads again)."""
+    step = progress.evaluate(rollout, groups, counts(tenant, rollout))
+    if not step.changes_anything:
+        return False
+    return write_step(rollout, groups, step)
+
+
+def write_step(rollout: Rollout, groups: list[RolloutGroup], step: progress.Step) -> bool:
+    now = clock.now_ms()
+    by_position = {g.position: g for g in groups}
+    tx = Tx()
+    for position, to in sorted(step.groups.items()):
+        group = by_position[position]
+        if to == GroupStatus.RUNNING and group.status == GroupStatus.SCHEDULED:
+            store.move_group(tx, group, rules.group_moved(group, GroupStatus.RUNNING, now))
+        elif to != GroupStatus(group.status):
+            store.move_group(tx, group, rules.group_moved(group, to, now))
+    if step.rollout_status == S.PAUSED:
+        store.move(tx, rollout, rules.paused_by_group(rollout, now))
+    elif step.rollout_status == S.FINISHED:
+        store.move(tx, rollout, rules.finished(rollout, now))
+    else:
+        store.move(tx, rollout, rules.kept(rollout, {"last_modified_at": now}))  # still RUNNING
+    return _commit(tx)
+
+
+# --- stop and delete -----------------------------------------------------------------------------------------
+def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: Any,
+           has_time: Callable[[], bool]) -> Any:
+    """Cancel the rollout's open actions group by group; then its groups and itself. The position to go on."""
+    deleting = rollout.status == S.DELETING
+    if deleting and rollout.running_since is None:
+        store.delete_all(tenant, rollout, groups)
+        action_counts.forget_rollout(tenant, rollout.id)
+        return None
+    index, key = position or [0, None]
+    started = [g for g in groups if g.status != GroupStatus.SCHEDULED and g.status != GroupStatus.READY]
+    while index < len(started):
+        if not has_time():
+            return [index, key]
+        page = store.members_with_actions(tenant, rollout.id, started[index].position, key, CLOSE_PAGE)
+        for cid, action_id in page.items:
+            if action_id:
+                deployment.cancel_for_rollout(tenant, cid, action_id, "system", force=deleting)
+        index, key = (index, page.after) if page.after is not None else (index + 1, None)
+    now = clock.now_ms()
+    closing = rules.closed_groups(groups, now)
+    to_close = [g for g in groups if g.position in closing]
+    for start in range(0, len(to_close), GROUPS_PER_TX):
+        tx = Tx()
+        for group in to_close[start:start + GROUPS_PER_TX]:
+            store.move_group(tx, group, closing[group.position])
+        _commit(tx)
+    _commit(store.move(Tx(), rollout, rules.soft_deleted(rollout, now) if deleting else rules.stopped(rollout, now)))
+    return None
