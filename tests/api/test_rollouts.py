@@ -106,3 +106,320 @@ def test_a_rollout_runs_group_by_group_on_device_feedback(client):
     assert rollout["status"] == "finished"
     assert rollout["totalTargetsPerStatus"]["finished"] == 8
     assert [g["status"] for g in _groups(client, rollout["id"])] == ["finished", "finished"]
+
+
+def _stored_status(rollout_id: int) -> str:
+    found = rollout_store.get("DEFAULT", rollout_id)
+    assert found is not None
+    return found.status
+
+
+def test_explicit_groups_with_filters_and_percentages(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 6, prefix="eu")
+    _fleet(client, 4, prefix="us")
+    rollout = _ready(client, {
+        "name": "regions", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+        "groups": [{"name": "eu-half", "targetFilterQuery": "controllerId==eu-*", "targetPercentage": 50},
+                   {"name": "rest", "successCondition": {"condition": "THRESHOLD", "expression": "80"},
+                    "errorAction": {"action": "PAUSE"}}]})
+    groups = _groups(client, rollout["id"])
+    assert [(g["name"], g["totalTargets"], g["targetFilterQuery"], g["targetPercentage"]) for g in groups] == [
+        ("eu-half", 3, "controllerId==eu-*", 50.0), ("rest", 7, "", 100.0)]
+    # a group takes the rollout's defaults field by field (hawkBit: 50 % success, 50 % error, PAUSE)
+    assert groups[0]["successCondition"] == {"condition": "THRESHOLD", "expression": "50"}
+    assert groups[1]["successCondition"] == {"condition": "THRESHOLD", "expression": "80"}
+    assert groups[1]["errorCondition"] == {"condition": "THRESHOLD", "expression": "50"}
+    members = body(get(client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{groups[0]['id']}/targets"))
+    assert members["total"] == 3 and all(t["controllerId"].startswith("eu-") for t in members["content"])
+    one = body(get(client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{groups[1]['id']}"))
+    assert one["totalTargetsPerStatus"]["notstarted"] == 7
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    ({"distributionSetId": 1, "targetFilterQuery": "name==*"}, 400, "hawkbit.server.error.repo.constraintViolation"),
+    ({"name": "x", "distributionSetId": 1}, 400, "hawkbit.server.error.rest.param.rsqlParamSyntax"),
+    ({"name": "x", "distributionSetId": 1, "targetFilterQuery": "colour==red"}, 400,
+     "hawkbit.server.error.rest.param.rsqlInvalidField"),
+    ({"name": "x", "distributionSetId": 999, "targetFilterQuery": "name==*"}, 404,
+     "hawkbit.server.error.repo.entityNotFound"),
+    ({"name": "x", "targetFilterQuery": "name==*", "amountGroups": 2, "groups": [{"name": "g"}]}, 400,
+     "hawkbit.server.error.repo.constraintViolation"),
+    ({"name": "x", "targetFilterQuery": "name==*", "type": "sometimes"}, 400,
+     "hawkbit.server.error.rest.body.notReadable"),
+    ({"name": "x", "targetFilterQuery": "name==*", "successCondition": {"expression": "most"}}, 400,
+     "hawkbit.server.error.repo.constraintViolation"),
+])
+def test_bad_bodies_are_refused_and_nothing_is_written(client, payload, status, code):
+    ds_id, _ = steps.release(client)
+    payload = {**payload, "distributionSetId": payload.get("distributionSetId", ds_id)}
+    resp = post(client, ROLLOUTS, payload)
+    assert resp.status_code == status, resp.body
+    assert error_code(resp) == code
+    assert body(get(client, ROLLOUTS))["total"] == 0 and usage("ROLLOUT") == 0
+
+
+def test_refusals_found_by_counting_the_targets_are_a_400(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 3)
+    resp = post(client, ROLLOUTS, {"name": "none", "distributionSetId": ds_id, "targetFilterQuery": "name==nope*"})
+    assert resp.status_code == 400 and body(resp)["message"] == "Rollout does not match any existing targets"
+    resp = post(client, ROLLOUTS, {"name": "gaps", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                                   "groups": [{"name": "one", "targetFilterQuery": "controllerId==dev-00"}]})
+    assert resp.status_code == 400
+    assert body(resp)["message"] == "Rollout groups don't match all targets that are targeted by the rollout"
+    assert usage("ROLLOUT") == 0
+
+
+def test_name_is_unique_and_freed_by_delete(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2)
+    payload = {"name": "once", "distributionSetId": ds_id, "targetFilterQuery": "name==*"}
+    first = _ready(client, payload)
+    resp = post(client, ROLLOUTS, payload)
+    assert resp.status_code == 409 and error_code(resp) == "hawkbit.server.error.repo.entityAlreadyExists"
+    assert usage("ROLLOUT") == 1
+    assert delete(client, f"{ROLLOUTS}/{first['id']}").status_code == 200
+    assert usage("ROLLOUT") == 0
+    jobs_queue.drain()
+    assert get(client, f"{ROLLOUTS}/{first['id']}").status_code == 404  # never ran: deleted outright
+    assert rollout_store.groups_of("DEFAULT", first["id"]) == []
+    assert _create(client, payload)["name"] == "once"
+
+
+def test_operations_refused_in_the_wrong_status(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2)
+    rollout = _ready(client, {"name": "r", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    for name, message in (("pause", "Rollout can only be paused in state running but current state is ready"),
+                          ("resume", "Rollout can only be resumed in state paused but current state is ready"),
+                          ("approve", "Rollout is not in status WAITING_FOR_APPROVAL"),
+                          ("triggerNextGroup", "Rollout is not in running state")):
+        resp = _op(client, rollout["id"], name, status=400)
+        assert error_code(resp) == "hawkbit.server.error.rollout.illegalState" and body(resp)["message"] == message
+    resp = _op(client, rollout["id"], "retry", status=400)
+    assert body(resp)["message"] == "Rollout must be finished in order to be retried!"
+    _op(client, rollout["id"], "start")
+    resp = _op(client, rollout["id"], "start", status=400)
+    assert "can only be started in state ready" in body(resp)["message"]
+    assert _op(client, 987654, "start", status=404)
+
+
+def test_rename_and_describe(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 1)
+    rollout = _ready(client, {"name": "old", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    other = _ready(client, {"name": "other", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    resp = put(client, f"{ROLLOUTS}/{rollout['id']}", {"name": "new", "description": "the new one"})
+    assert resp.status_code == 200 and (body(resp)["name"], body(resp)["description"]) == ("new", "the new one")
+    resp = put(client, f"{ROLLOUTS}/{other['id']}", {"name": "new"})
+    assert resp.status_code == 409
+    assert _create(client, {"name": "old", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+
+
+def test_pause_and_resume_hold_the_next_group(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 4)
+    rollout = _ready(client, {"name": "p", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "amountGroups": 2, "successCondition": {"expression": "100"}})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    first = [t["controllerId"] for t in body(get(
+        client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{_groups(client, rollout['id'])[0]['id']}/targets"))["content"]]
+    _op(client, rollout["id"], "pause")
+    assert _rollout(client, rollout["id"])["status"] == "paused"
+    for cid in first:
+        _report(client, cid)
+    jobs_queue.drain()
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["running", "scheduled"]
+    _op(client, rollout["id"], "resume")
+    jobs_queue.drain()
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["finished", "running"]
+
+
+def test_error_threshold_pauses_and_resume_starts_the_next_group(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 4)
+    rollout = _ready(client, {"name": "e", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "amountGroups": 2, "errorCondition": {"condition": "THRESHOLD", "expression": "50"},
+                              "errorAction": {"action": "PAUSE"}})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    group1 = _groups(client, rollout["id"])[0]
+    first = [t["controllerId"] for t in body(get(
+        client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{group1['id']}/targets"))["content"]]
+    _report(client, first[0], "failure")
+    jobs_queue.drain()
+    assert _rollout(client, rollout["id"])["status"] == "running"  # 1 of 2 failed: 50 %, not above 50 %
+    _report(client, first[1], "failure")
+    jobs_queue.drain()
+    rollout = _rollout(client, rollout["id"])
+    assert rollout["status"] == "paused" and rollout["totalTargetsPerStatus"]["error"] == 2
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["error", "scheduled"]
+    _op(client, rollout["id"], "resume")
+    jobs_queue.drain()
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["error", "running"]
+
+
+def test_trigger_next_group_starts_it_whatever_its_condition(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 3)
+    rollout = _ready(client, {"name": "t", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "amountGroups": 3})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    _op(client, rollout["id"], "triggerNextGroup")
+    jobs_queue.drain()
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["running", "running", "scheduled"]
+    assert sum(1 for cid in devices if _action_of(client, cid)) == 2
+
+
+def test_stop_cancels_open_actions_and_drops_the_rest(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 4)
+    rollout = _ready(client, {"name": "s", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "amountGroups": 2})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    _op(client, rollout["id"], "stop")
+    jobs_queue.drain()
+    rollout = _rollout(client, rollout["id"])
+    assert rollout["status"] == "stopped"
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["finished", "finished"]
+    started = [cid for cid in devices if steps.target(client, cid)["updateStatus"] == "pending"]
+    assert len(started) == 2
+    for cid in started:
+        deployment = steps.poll(client, cid, f"tok-{cid}")
+        assert "cancelAction" in deployment["_links"]
+
+
+def test_delete_of_a_rollout_that_ran_cancels_its_actions_and_keeps_it_deleted(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2)
+    rollout = _ready(client, {"name": "d", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    assert delete(client, f"{ROLLOUTS}/{rollout['id']}").status_code == 200
+    jobs_queue.drain()
+    found = _rollout(client, rollout["id"])
+    assert (found["status"], found["deleted"]) == ("deleted", True)
+    assert body(get(client, ROLLOUTS))["total"] == 0
+    assert found["totalTargetsPerStatus"]["cancelled"] == 2
+    resp = put(client, f"{ROLLOUTS}/{rollout['id']}", {"name": "again"})
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.entityReadOnly"
+    assert delete(client, f"{ROLLOUTS}/{rollout['id']}").status_code == 200  # again: nothing to do
+
+
+def test_retry_takes_the_failed_targets(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 3)
+    rollout = _ready(client, {"name": "first", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "errorCondition": {"expression": "100"}})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    _report(client, devices[0], "failure")
+    for cid in devices[1:]:
+        _report(client, cid)
+    jobs_queue.drain()
+    assert _rollout(client, rollout["id"])["status"] == "finished"
+    resp = _op(client, rollout["id"], "retry", status=201)
+    retried = body(resp)
+    assert (retried["name"], retried["targetFilterQuery"]) == ("first_retry", f"failedrollout=={rollout['id']}")
+    jobs_queue.drain()
+    retried = _rollout(client, retried["id"])
+    assert (retried["status"], retried["totalTargets"]) == ("ready", 1)
+    group = _groups(client, retried["id"])[0]
+    members = body(get(client, f"{ROLLOUTS}/{retried['id']}/deploygroups/{group['id']}/targets"))["content"]
+    assert [t["controllerId"] for t in members] == [devices[0]]
+
+
+def test_approval_when_the_tenant_asks_for_it(client):
+    steps.put_config(client, "rollout.approval.enabled", True)
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2)
+    creator = user_with(client, "creator", "CREATE_ROLLOUT", "READ_ROLLOUT", "READ_REPOSITORY", "READ_TARGET")
+    resp = post(client, ROLLOUTS, {"name": "a", "distributionSetId": ds_id, "targetFilterQuery": "name==*"},
+                headers=creator)
+    assert resp.status_code == 201, resp.body
+    jobs_queue.drain()
+    rollout = _rollout(client, body(resp)["id"])
+    assert rollout["status"] == "waiting_for_approval"
+    _op(client, rollout["id"], "start", status=400)
+    _op(client, rollout["id"], "approve", query="?remark=looks%20good")
+    rollout = _rollout(client, rollout["id"])
+    assert (rollout["status"], rollout["approvalRemark"], rollout["approveDecidedBy"]) == ("ready", "looks good",
+                                                                                          "admin")
+    # an admin may approve: its own rollouts need none
+    assert _ready(client, {"name": "b", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})["status"] == \
+        "ready"
+    denied = body(post(client, ROLLOUTS, {"name": "c", "distributionSetId": ds_id, "targetFilterQuery": "name==*"},
+                       headers=creator))
+    jobs_queue.drain()
+    _op(client, denied["id"], "deny")
+    assert _rollout(client, denied["id"])["status"] == "approval_denied"
+
+
+def test_a_start_at_in_the_past_starts_with_the_scheduled_check(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 2)
+    rollout = _ready(client, {"name": "later", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "startAt": 1})
+    assert rollout["status"] == "running" and rollout["startAt"] == 1  # the creation's own unit started it
+    assert all(_action_of(client, cid) for cid in devices)
+
+
+def test_a_target_that_has_the_set_gets_a_finished_action(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 2)
+    steps.assign(client, ds_id, devices[0])
+    rollout = _ready(client, {"name": "dup", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    rollout = _rollout(client, rollout["id"])
+    assert rollout["totalTargetsPerStatus"]["finished"] == 1 and rollout["totalTargetsPerStatus"]["running"] == 1
+
+
+def test_rate_control_starts_at_most_the_rate_a_minute(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 5)
+    rollout = _ready(client, {"name": "slow", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "rateControl": {"maximumPerMinute": 2}})
+    assert rollout["rateControl"] == {"maximumPerMinute": 2}
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    assert sum(1 for cid in devices if _action_of(client, cid)) == 2
+    jobs_queue.run_job(client, "rollouts", delay_ms=61_000)
+    assert sum(1 for cid in devices if _action_of(client, cid)) == 4
+
+
+def test_list_hides_deleted_and_filters(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 1)
+    for name in ("b", "a", "c"):
+        _ready(client, {"name": name, "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    page = body(get(client, f"{ROLLOUTS}?sort=name:ASC&limit=2"))
+    assert page["total"] == 3 and [r["name"] for r in page["content"]] == ["a", "b"]
+    assert "totalTargetsPerStatus" not in page["content"][0]
+    full = body(get(client, f"{ROLLOUTS}?q=name==c&representation=full"))
+    assert [r["name"] for r in full["content"]] == ["c"] and "totalTargetsPerStatus" in full["content"][0]
+    assert body(get(client, f"{ROLLOUTS}?q=status==ready"))["total"] == 3
+
+
+def test_permissions(client):
+    reader = user_with(client, "reader", "READ_ROLLOUT")
+    assert get(client, ROLLOUTS, headers=reader).status_code == 200
+    assert post(client, ROLLOUTS, {"name": "x"}, headers=reader).status_code == 403
+    assert post(client, f"{ROLLOUTS}/1/start", None, headers=reader).status_code == 403
+
+
+def test_set_statistics_count_its_rollouts_and_invalidation_stops_them(client):
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2)
+    rollout = _ready(client, {"name": "inv", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    stats = body(get(client, f"/rest/v1/distributionsets/{ds_id}/statistics/rollouts"))
+    assert stats["rollouts"] == {"READY": 1, "total": 1}
+    resp = post(client, f"/rest/v1/distributionsets/{ds_id}/invalidate",
+                {"actionCancelationType": "soft", "cancelRollouts": True})
+    assert resp.status_code == 200, resp.body
+    jobs_queue.drain()
+    assert _rollout(client, rollout["id"])["status"] == "stopped"
