@@ -79,6 +79,8 @@ class Rollout:
     dynamic: bool = False
     dynamic_group_suffix: str | None = None
     dynamic_group_size: int | None = None
+    dynamic_through: int | None = None  # a dynamic rollout has taken the targets created before this time (ms)
+    dynamic_checked_at: int | None = None  # when it last looked for new targets (at most once a minute)
     total_targets: int = 0
     total_groups: int = 0
     counter_shards: int = 1  # rollout_progress.counter_shards, fixed once its targets are counted
@@ -358,6 +360,15 @@ def stopped(rollout: Rollout, now: int) -> Transition:
 def soft_deleted(rollout: Rollout, now: int) -> Transition:
     """DELETING -> DELETED (kept for the actions that ran; hidden from lists, read-only)."""
     return _moved(S.DELETED, S.DELETING, now, rollout.last_modified_by, deleted=True)
+
+
+DYNAMIC_FILL_EVERY_MS = 60_000  # hawkBit's dynamicRolloutsMinInvolvePeriodMS
+
+
+def dynamic_fill_due(rollout: Rollout, now: int) -> bool:
+    """A running dynamic rollout looks for new matching targets at most once a minute."""
+    return rollout.dynamic and rollout.status == S.RUNNING and (
+        rollout.dynamic_checked_at is None or now - int(rollout.dynamic_checked_at) >= DYNAMIC_FILL_EVERY_MS)
 
 
 def kept(rollout: Rollout, change: Change) -> Transition:

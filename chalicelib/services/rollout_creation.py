@@ -69,8 +69,11 @@ class Filters:
         self.ds_type_id = ds_type_id
 
     def signatures(self, tenant: str, items: list[Target]) -> list[tuple[Target, frozenset[int]]]:
-        """The candidates among `items` with their signatures (empty signature: in no group)."""
-        items = [t for t in items if int(t.created_at or 0) <= int(self.rollout.created_at)]
+        """The candidates among `items` (created no later than the rollout) with their signatures (empty
+        signature: in no group)."""
+        return self.matching(tenant, [t for t in items if int(t.created_at or 0) <= int(self.rollout.created_at)])
+
+    def matching(self, tenant: str, items: list[Target]) -> list[tuple[Target, frozenset[int]]]:
         items = target_matching.compatible(tenant, items, self.ds_type_id)
         found = []
         for target, view in target_matching.views(tenant, items, [self.node, *self.group_nodes]):
@@ -166,7 +169,7 @@ def _counted(rollout: Rollout, static: list[RolloutGroup], counts: dict[str, int
     allocation = rollout_groups.allocate(static, by_signature)
     if rules.retried_rollout_id(rollout.target_filter_query) is not None and matched == 0:
         raise errors.ConstraintViolation("No failed targets in Rollout")
-    if not static and matched == 0 and rollout.dynamic:
-        return Pass("done", None, counts, [], [])
+    if rollout.dynamic and matched == 0:  # a dynamic rollout may start empty: its dynamic groups take later ones
+        return Pass("done", None, counts, [], [0] * len(static))
     rollout_groups.check_allocation(allocation, None, matched)  # group sizes as allocated
     return Pass("place", None, counts, rollout_groups.Placer.of(allocation).state(), [0] * len(static))

@@ -20,15 +20,17 @@ racing (an event-driven check beside the scheduled one, a redelivered message) m
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from itertools import islice
 from typing import Any, Callable
 
 from chalicelib import clock, errors, metrics
 from chalicelib.domain import actions as action_rules
+from chalicelib.domain import rollout_groups, rollout_rate
 from chalicelib.domain import rollout_progress as progress
-from chalicelib.domain import rollout_rate
 from chalicelib.domain import rollouts as rules
 from chalicelib.domain.actions import SERVER_MESSAGE_PREFIX, Status
-from chalicelib.domain.changes import Add
+from chalicelib.domain.changes import REMOVE, Add
 from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
 from chalicelib.lazy import lazy_import
 from chalicelib.services import deployment, rollout_creation, snapshots, tenant_config
@@ -75,6 +77,8 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
             _begin(tenant, rollout, groups)
         elif status in (S.RUNNING, S.PAUSED):
             if _activate_running(tenant, rollout, groups, has_time):
+                continue
+            if rules.dynamic_fill_due(rollout, clock.now_ms()) and _fill_dynamic(tenant, rollout, groups):
                 continue
             if status == S.PAUSED or not _progress(tenant, rollout, groups):
                 return None
@@ -136,7 +140,7 @@ def finish_creation(tenant: str, rollout: Rollout, groups: list[RolloutGroup], s
 def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
     """STARTING -> RUNNING: every READY group SCHEDULED with its targets counted SCHEDULED, the first RUNNING."""
     now = clock.now_ms()
-    ready = [g for g in groups if g.status == GroupStatus.READY and not (g.dynamic and not g.total_targets)]
+    ready = [g for g in groups if g.status == GroupStatus.READY]
     for start in range(0, len(ready), GROUPS_PER_TX):
         tx = Tx()
         for group in ready[start:start + GROUPS_PER_TX]:
@@ -258,6 +262,45 @@ def _already_assigned(tx: Tx, tenant: str, target, action_id: int, snapshot, ori
                                       now))
     tx.update(target, {"action_count": Add(1)})
     return tx, action_rules.created_counts(action, scheduled_before=True)
+
+
+# --- dynamic rollouts ---------------------------------------------------------------------------------------
+DYNAMIC_PAGE = 500  # new targets a fill reads at most
+
+
+def _fill_dynamic(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> bool:
+    """Hand matching targets created since the last fill to the newest dynamic group (hawkBit: at most once a
+    minute); a group that is full gets a successor, SCHEDULED. Reads the targets' by-created order from the
+    last fill's time on, never the tenant's targets. True once written (the caller reads again)."""
+    now = clock.now_ms()
+    newest = groups[-1] if groups and groups[-1].dynamic else None
+    since = int(rollout.dynamic_through if rollout.dynamic_through is not None else int(rollout.created_at) + 1)
+    change: dict[str, Any] = {"dynamic_checked_at": now}
+    tx = Tx()
+    if newest is not None:
+        ids = list(islice(target_store.created_since(tenant, since), DYNAMIC_PAGE))
+        found = target_store.find_many(tenant, ids)
+        read = [found[cid] for cid in ids if cid in found]
+        matched = [t for t, _ in rollout_creation.filters_of(tenant, rollout, groups).matching(tenant, read)]
+        taken = matched[:max(0, rollout_groups.dynamic_room(newest))]
+        if len(taken) < len(matched):
+            change["dynamic_through"] = int(matched[len(taken)].created_at)  # the next group starts there
+        elif read:
+            change["dynamic_through"] = max(int(t.created_at) for t in read) + 1
+        if taken:
+            store.add_members(tenant, rollout.id, [(newest.position, t.controller_id) for t in taken])
+            tx.update(newest, {"total_targets": Add(len(taken)), "activated_through": REMOVE})
+            change["total_targets"] = Add(len(taken))
+            if newest.status in (GroupStatus.SCHEDULED, GroupStatus.RUNNING):
+                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, newest.position):
+                                               {Status.SCHEDULED.value: len(taken)}}, spread_by=0)
+        if rollout_groups.dynamic_room(newest) - len(taken) <= 0:
+            (group_id,) = counters.allocate_ids(tenant, store.GROUP_SEQUENCE, 1)
+            tx.put(rollout_groups.next_dynamic_group(rollout, replace(newest, total_targets=int(
+                newest.total_targets) + len(taken)), group_id, GroupStatus.SCHEDULED, now))
+            change["total_groups"] = Add(1)
+    store.move(tx, rollout, rules.kept(rollout, change))
+    return _commit(tx)
 
 
 # --- progress ------------------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from typing import Iterable, Iterator
 
 from chalicelib import errors
 from chalicelib.domain import rollouts as domain
-from chalicelib.domain.changes import Missing
+from chalicelib.domain.changes import Missing, eq
 from chalicelib.domain.rollouts import Rollout, RolloutGroup, Transition
 from chalicelib.store import catalog, paging, records
+from chalicelib.store.tables import DistributionSetRolloutCounts as SetCounts
 from chalicelib.store.tables import Rollout as RolloutModel
 from chalicelib.store.tables import RolloutGroup as GroupModel
 from chalicelib.store.tables import RolloutInProgress, RolloutMember, pad
@@ -80,8 +81,26 @@ def _has_work(status: str, start_at: int | None) -> bool:
     return status in domain.ACTIVE and (status != domain.RolloutStatus.READY or start_at is not None)
 
 
+def _count(tx: Tx, rollout: Rollout, moves: dict[str, int]) -> Tx:
+    """Move the rollout's set's counts by status (one small item per set)."""
+    item = SetCounts(rollout.tenant, f"{SetCounts.PREFIX}{int(rollout.ds_id)}")
+    return tx.update(item, [getattr(SetCounts, status).add(delta) for status, delta in sorted(moves.items())],
+                     add_version_condition=False)
+
+
+def counts_of_set(tenant: str, ds_id: int) -> dict[str, int]:
+    """The set's rollouts by status, statuses without any left out (one GetItem)."""
+    try:
+        item = SetCounts.get(tenant, f"{SetCounts.PREFIX}{int(ds_id)}")
+    except SetCounts.DoesNotExist:
+        return {}
+    return {name: int(value) for name, value in item.attribute_values.items()
+            if name not in ("tenant", "key") and value}
+
+
 def create(tx: Tx, rollout: Rollout, groups: list[RolloutGroup]) -> Tx:
     tx.put(rollout, condition=Missing("sk"))
+    _count(tx, rollout, {rollout.status: 1})
     for group in groups:
         tx.put(group)
     if _has_work(rollout.status, rollout.start_at):
@@ -94,6 +113,8 @@ def move(tx: Tx, rollout: Rollout, transition: Transition) -> Tx:
     tx.update(rollout, transition.change, condition=transition.condition,
               on_fail=lambda: errors.ConcurrentModification("The rollout changed meanwhile; retry."))
     status = str(transition.change.get("status", rollout.status))
+    if status != rollout.status:
+        _count(tx, rollout, {rollout.status: -1, status: 1})
     before, after = _has_work(rollout.status, rollout.start_at), _has_work(status, rollout.start_at)
     if after and not before:
         tx.put(_marker(rollout.tenant, rollout.id))
@@ -115,8 +136,9 @@ def delete_all(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> Non
     with GroupModel.batch_write() as batch:
         for group in groups:
             batch.delete(records.to_model(group))
-    tx = Tx().delete(rollout, add_version_condition=False)
+    tx = Tx().delete(rollout, condition=eq("status", rollout.status), add_version_condition=False)
     tx.delete(_marker(tenant, rollout.id), add_version_condition=False)
+    _count(tx, rollout, {rollout.status: -1})
     tx.commit()
 
 

@@ -107,6 +107,27 @@ class DistributionSetActionCounts(Model):
     WAIT_FOR_CONFIRMATION = NumberAttribute(null=True)
 
 
+class DistributionSetRolloutCounts(Model):
+    """A distribution set's rollouts counted by status (`dsrollouts#<dsId>`), moved in the transactions that move
+    its rollouts (store/rollouts.py): DS statistics/rollouts read one item. Attribute names are rollout statuses."""
+    Meta = _meta("tenants")
+    PREFIX = "dsrollouts#"
+    tenant = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    CREATING = NumberAttribute(null=True)
+    READY = NumberAttribute(null=True)
+    WAITING_FOR_APPROVAL = NumberAttribute(null=True)
+    APPROVAL_DENIED = NumberAttribute(null=True)
+    STARTING = NumberAttribute(null=True)
+    RUNNING = NumberAttribute(null=True)
+    PAUSED = NumberAttribute(null=True)
+    STOPPING = NumberAttribute(null=True)
+    STOPPED = NumberAttribute(null=True)
+    FINISHED = NumberAttribute(null=True)
+    DELETING = NumberAttribute(null=True)
+    DELETED = NumberAttribute(null=True)
+
+
 class User(Model):
     """A management user. Audit fields are absent on users created before they existed (rendered without)."""
     Meta = _meta("tenants")
@@ -657,6 +678,8 @@ class Rollout(_CatalogItem):
     dynamic = BooleanAttribute(default=False)
     dynamic_group_suffix = UnicodeAttribute(null=True)
     dynamic_group_size = NumberAttribute(null=True)
+    dynamic_through = NumberAttribute(null=True)
+    dynamic_checked_at = NumberAttribute(null=True)
     total_targets = NumberAttribute(default=0)
     total_groups = NumberAttribute(default=0)
     counter_shards = NumberAttribute(default=1)

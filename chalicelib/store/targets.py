@@ -104,6 +104,19 @@ def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", pa
     return (controller_id for _, controller_id in merged)
 
 
+def created_since(tenant: str, since_ms: int, page: int = 100) -> Iterator[str]:
+    """controllerIds of the targets created at `since_ms` or later, oldest first (the by-created order's shards
+    read from that time on, merged)."""
+    start = domain.order_value(int(since_ms))
+
+    def shard(number: int) -> Iterator[tuple[str, str]]:
+        for entry in Target.created_index.query(f"{tenant}#{number}", Target.created_order >= start,
+                                                page_size=page):
+            yield entry.created_order, entry.controller_id
+
+    return (cid for _, cid in heapq.merge(*(shard(n) for n in range(domain.LIST_SHARDS))))
+
+
 def holding_type(tenant: str, type_id: int, page: int = 25) -> Iterator[str]:
     """controllerIds of the targets holding the type (keys of the by-type index, read `page` at a time; a
     target being deleted may be among them)."""

@@ -423,3 +423,29 @@ def test_set_statistics_count_its_rollouts_and_invalidation_stops_them(client):
     assert resp.status_code == 200, resp.body
     jobs_queue.drain()
     assert _rollout(client, rollout["id"])["status"] == "stopped"
+
+
+def test_a_dynamic_rollout_takes_targets_created_after_it(client):
+    from chalicelib import clock
+    ds_id, _ = steps.release(client)
+    _fleet(client, 2, prefix="old")
+    rollout = _ready(client, {"name": "dyn", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "dynamic": True, "amountGroups": 1,
+                              "dynamicGroupTemplate": {"nameSuffix": "-dyn", "targetCount": 2}})
+    groups = _groups(client, rollout["id"])
+    assert [(g["name"], g["dynamic"], g["totalTargets"]) for g in groups] == [("group-1", False, 2),
+                                                                              ("group-2-dyn", True, 0)]
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    clock.advance(1)
+    new = _fleet(client, 3, prefix="new")
+    for cid in ("old-00", "old-01"):
+        _report(client, cid)
+    jobs_queue.drain()
+    jobs_queue.run_job(client, "rollouts", delay_ms=61_000)
+    groups = _groups(client, rollout["id"])
+    assert [(g["name"], g["status"], g["totalTargets"]) for g in groups][:2] == [
+        ("group-1", "finished", 2), ("group-2-dyn", "running", 2)]
+    assert groups[2]["name"] == "group-3-dyn" and groups[2]["status"] == "scheduled"
+    assert sum(1 for cid in new if _action_of(client, cid)) == 2
+    assert _rollout(client, rollout["id"])["totalTargets"] == 4
