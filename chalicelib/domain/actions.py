@@ -219,6 +219,9 @@ class Action:
     rollout_id: int | None = None
     rollout_group: int | None = None  # the position of its rollout group
     rollout_name: str | None = None  # MgmtAction's rolloutName without a read of the rollout (kept at creation)
+    timeout_key: str | None = None  # the timeout index's key while open and not yet timed out (its rollout's)
+    timeout_at: int | None = None  # when it times out (a rollout's actionTimeout)
+    timed_out: bool | None = None  # counted against its group's error condition (rollout_progress.error_met)
     external_ref: str | None = None
     tenant_shard: str | None = None
     cleanup_key: str | None = None
@@ -270,7 +273,7 @@ def close(action: Action, status: Status, now: int, user: str, sequence: int) ->
     """The action ends in `status` (inactive); the cleanup index learns of it, the open-by-ds index forgets it."""
     return {"status": status.value, "active": False, "status_seq": sequence, "latest_entry": status.value,
             "closed_at": now, "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
-            "open_ds_key": REMOVE,
+            "open_ds_key": REMOVE, "timeout_key": REMOVE,
             "last_modified_at": now, "last_modified_by": user}
 
 
@@ -325,6 +328,19 @@ Subject = int | tuple[int, int]
 StatusCounts = dict[Subject, dict[str, int]]
 
 
+TIMED_OUT = "TIMEDOUT"  # a rollout group's count of its open actions past the rollout's actionTimeout
+
+
+def timeout_key(tenant: str, action_id: int) -> str:
+    """The timeout index's key of an open rollout action with a timeout: its tenant and shard."""
+    return f"{tenant}#{int(action_id) % INDEX_SHARDS}"
+
+
+def timed_out(now: int) -> Change:
+    """The open action passed its rollout's in-progress timeout: counted so, and out of the timeout index."""
+    return {"timed_out": True, "timeout_key": REMOVE, "last_modified_at": now}
+
+
 def group_subject(rollout_id: int, position: int) -> tuple[int, int]:
     return int(rollout_id), int(position)
 
@@ -354,8 +370,12 @@ def moved_counts(action: Action, change: Change) -> StatusCounts:
     status = change.get("status")
     if not action.counted or not isinstance(status, str) or status == action.status:
         return {}
-    return {subject: {action.status: -1, status: 1}
-            for subject in _subjects(action.ds_id, action.rollout_id, action.rollout_group)}
+    moved: StatusCounts = {subject: {action.status: -1, status: 1}
+                           for subject in _subjects(action.ds_id, action.rollout_id, action.rollout_group)}
+    if action.timed_out and is_final(status) and action.rollout_id is not None and action.rollout_group is not None:
+        # a late end: the action counts as what it ended in, no longer as timed out
+        moved[group_subject(action.rollout_id, action.rollout_group)][TIMED_OUT] = -1
+    return moved
 
 
 def removed_counts(ds_id: int, status: str, rollout_id: int | None = None,

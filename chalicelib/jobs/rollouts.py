@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chalicelib import faults
+from chalicelib import clock, faults
 from chalicelib.domain.actions import Action
 from chalicelib.domain.changes import Change
 from chalicelib.jobs import fanout
@@ -52,8 +52,9 @@ def _unit(tenant: str, rollout_id: int, position: dict[str, Any] | None = None) 
 
 
 def work(tenant: str, shard: int | None, now: int, after: Any, budget: Budget) -> tuple[dict[str, int], Any]:
-    if shard is None:  # the schedule's unit for the tenant
-        ids = store.in_progress(tenant)
+    if shard is None:  # the schedule's unit for the tenant: actions past their timeout, then every rollout at work
+        timed_out = rollout_runner.time_out_actions(tenant, now or clock.now_ms(), budget.has_time)
+        ids = sorted(set(store.in_progress(tenant)) | timed_out)
         job_queue.send(_unit(tenant, rollout_id) for rollout_id in ids)
         return {"rollouts": len(ids)}, None
     position = rollout_runner.advance(tenant, int(shard), after, budget.has_time, creation_pages=budget.pages)

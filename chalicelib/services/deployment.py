@@ -48,6 +48,7 @@ class RolloutOrigin(NamedTuple):
     rollout_name: str
     position: int
     group_name: str
+    timeout_ms: int | None = None  # the rollout's actionTimeout
 
     def message(self) -> str:
         return f"Initiated by Rollout Group '{self.group_name}' [Rollout {self.rollout_name}:{self.rollout_id}]"
@@ -304,6 +305,8 @@ def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, sn
     if rollout is not None:
         action.rollout_id, action.rollout_name, action.rollout_group = rollout.rollout_id, rollout.rollout_name, \
             rollout.position
+        if rollout.timeout_ms:
+            action.timeout_at, action.timeout_key = now + int(rollout.timeout_ms), rules.timeout_key(tenant, action_id)
         first = rollout.message()
     tx.put(action)
     tx.put(rules.history_entry(tenant, action_id, 1, begin.history,

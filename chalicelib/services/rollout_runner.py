@@ -35,6 +35,7 @@ from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, Rollo
 from chalicelib.lazy import lazy_import
 from chalicelib.services import deployment, rollout_creation, snapshots, tenant_config
 from chalicelib.store import action_counts, counters
+from chalicelib.store import actions as action_store
 from chalicelib.store import rollouts as store
 from chalicelib.store import targets as target_store
 from chalicelib.store.tx import Tx
@@ -160,7 +161,7 @@ def counts(tenant: str, rollout: Rollout) -> dict[int, progress.Counts]:
     for position, statuses in action_counts.of_rollout(tenant, rollout.id, consistent=True).items():
         buckets: dict[str, int] = {}
         for status, count in statuses.items():
-            name = progress.bucket(status, rollout.action_type)
+            name = progress.TIMED_OUT if status == action_rules.TIMED_OUT else progress.bucket(status, rollout.action_type)
             buckets[name] = buckets.get(name, 0) + count
         found[position] = progress.Counts(**buckets)
     return found
@@ -217,7 +218,7 @@ def _start_targets(tenant: str, rollout: Rollout, group: RolloutGroup, controlle
     snapshot = snapshots.for_assignment(tenant, int(rollout.ds_id))
     found = target_store.find_many(tenant, controller_ids, consistent=True)
     ids = dict(zip(controller_ids, counters.allocate_ids(tenant, "action", len(controller_ids))))
-    origin = deployment.RolloutOrigin(rollout.id, rollout.name, group.position, group.name)
+    origin = deployment.RolloutOrigin(rollout.id, rollout.name, group.position, group.name, rollout.action_timeout_ms)
     request = deployment.AssignmentRequest("", rollout.action_type, rollout.force_time, rollout.weight, None,
                                            bool(group.confirmation_required))
     open_actions = deployment.open_actions_of(tenant, list(found.values()))
@@ -301,6 +302,36 @@ def _fill_dynamic(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> 
             change["total_groups"] = Add(1)
     store.move(tx, rollout, rules.kept(rollout, change))
     return _commit(tx)
+
+
+# --- action timeouts ----------------------------------------------------------------------------------------
+def time_out_actions(tenant: str, now: int, has_time: Callable[[], bool]) -> set[int]:
+    """Mark the tenant's open rollout actions past their rollout's actionTimeout timed out (each counted once in
+    its group, out of the timeout index); the rollouts whose counts moved (their checks are due)."""
+    touched: set[int] = set()
+    for shard in range(action_rules.INDEX_SHARDS):
+        while has_time():
+            due = action_store.due_timeouts(tenant, shard, now)
+            for controller_id, action_id in due:
+                rollout_id = _time_out(tenant, controller_id, action_id, now)
+                if rollout_id is not None:
+                    touched.add(rollout_id)
+            if len(due) < 100:
+                break
+    return touched
+
+
+def _time_out(tenant: str, controller_id: str, action_id: int, now: int) -> int | None:
+    action = action_store.find(tenant, controller_id, action_id)
+    if action is None or not action.active or action.timed_out or action.rollout_id is None \
+            or action.rollout_group is None or action.timeout_at is None or int(action.timeout_at) > now:
+        if action is not None and action.timeout_key is not None and not action.active:
+            _commit(Tx().update(action, {"timeout_key": REMOVE}))  # closed but still indexed: take it out
+        return None
+    tx = Tx().update(action, action_rules.timed_out(now))
+    action_counts.add(tx, tenant, {action_rules.group_subject(action.rollout_id, action.rollout_group):
+                                   {action_rules.TIMED_OUT: 1}}, spread_by=action_id)
+    return int(action.rollout_id) if _commit(tx) else None
 
 
 # --- progress ------------------------------------------------------------------------------------------------

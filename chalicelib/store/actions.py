@@ -112,6 +112,13 @@ def open_of_set_page(tenant: str, ds_id: int, shard: int, after=None, limit: int
                        lambda item: (item.target_key.split("#", 1)[1], int(item.action_id)))
 
 
+def due_timeouts(tenant: str, shard: int, now: int, limit: int = 100) -> list[tuple[str, int]]:
+    """(controllerId, actionId) of open rollout actions past their timeout in one shard of the timeout index."""
+    key = domain.timeout_key(tenant, shard)  # the shard's key: `shard` is below INDEX_SHARDS
+    return [(item.target_key.split("#", 1)[1], int(item.action_id))
+            for item in Action.timeout_index.query(key, Action.timeout_at <= now, limit=limit, page_size=limit)]
+
+
 def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     """Delete a closed action with its history and take it off its target's action count and its set's status
     count, once: True only for the call that deleted the action (a redelivered or concurrent cleanup of the same

@@ -105,6 +105,7 @@ class DistributionSetActionCounts(Model):
     CANCEL_REJECTED = NumberAttribute(null=True)
     DOWNLOADED = NumberAttribute(null=True)
     WAIT_FOR_CONFIRMATION = NumberAttribute(null=True)
+    TIMEDOUT = NumberAttribute(null=True)  # a rollout group's open actions past the rollout's actionTimeout
 
 
 class DistributionSetRolloutCounts(Model):
@@ -422,6 +423,16 @@ class OpenActionsByDsIndex(GlobalSecondaryIndex):
     action_id = NumberAttribute(range_key=True)
 
 
+class ActionTimeoutIndex(GlobalSecondaryIndex):
+    """Sparse: open actions of a rollout with an actionTimeout carry `timeout_key = tenant#shard` and `timeout_at`
+    until they time out or close, so the due ones are a range read (chalicelib/jobs/rollouts.py)."""
+    class Meta:
+        index_name = "timeout"
+        projection = KeysOnlyProjection()
+    timeout_key = UnicodeAttribute(hash_key=True)
+    timeout_at = NumberAttribute(range_key=True)
+
+
 class Action(Model):
     Meta = _meta("actions")
     target_key = UnicodeAttribute(hash_key=True)  # "tenant#controllerId"
@@ -445,6 +456,9 @@ class Action(Model):
     rollout_id = NumberAttribute(null=True)
     rollout_group = NumberAttribute(null=True)  # the position of its rollout group
     rollout_name = UnicodeAttribute(null=True)
+    timeout_key = UnicodeAttribute(null=True)
+    timeout_at = NumberAttribute(null=True)
+    timed_out = BooleanAttribute(null=True)
     external_ref = UnicodeAttribute(null=True)
     tenant_shard = UnicodeAttribute(null=True)  # "tenant#shard" of the by-tenant index
     cleanup_key = UnicodeAttribute(null=True)
@@ -460,6 +474,7 @@ class Action(Model):
     by_tenant = ActionsByTenantIndex()
     cleanup_index = ActionCleanupIndex()
     open_by_ds = OpenActionsByDsIndex()
+    timeout_index = ActionTimeoutIndex()
 
 
 class ActionStatusEntry(Model):

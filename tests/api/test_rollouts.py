@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.store import action_counts
 from chalicelib.store import rollouts as rollout_store
 from tests.api import jobs_queue, steps
 from tests.api.catalog_helpers import body, delete, error_code, get, post, put, usage, user_with
@@ -449,3 +450,26 @@ def test_a_dynamic_rollout_takes_targets_created_after_it(client):
     assert groups[2]["name"] == "group-3-dyn" and groups[2]["status"] == "scheduled"
     assert sum(1 for cid in new if _action_of(client, cid)) == 2
     assert _rollout(client, rollout["id"])["totalTargets"] == 4
+
+
+def test_actions_past_the_timeout_count_against_the_error_condition(client):
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 2)
+    rollout = _ready(client, {"name": "slowpoke", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                              "actionTimeout": {"inProgressMinutes": 1},
+                              "errorCondition": {"condition": "THRESHOLD", "expression": "40"}})
+    assert rollout["actionTimeout"] == {"inProgressMinutes": 1}
+    _op(client, rollout["id"], "start")
+    jobs_queue.drain()
+    _report(client, devices[0])  # one device answers in time; the other never does
+    jobs_queue.drain()
+    assert _rollout(client, rollout["id"])["status"] == "running"
+    jobs_queue.run_job(client, "rollouts", delay_ms=61_000)
+    rollout = _rollout(client, rollout["id"])
+    assert rollout["status"] == "paused"  # 1 of 2 timed out: 50 % > 40 %
+    assert [g["status"] for g in _groups(client, rollout["id"])] == ["error"]
+    late = _action_of(client, devices[1])
+    steps.feedback(client, devices[1], f"tok-{devices[1]}", late["id"], "closed", "success")
+    jobs_queue.drain()
+    # the late success counts as finished, no longer as timed out
+    assert action_counts.of_rollout("DEFAULT", rollout["id"])[0] == {"FINISHED": 2}
