@@ -15,6 +15,7 @@ Everything binds 127.0.0.1: this is a development server with a well-known admin
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
 import logging
@@ -27,7 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from infra import moto_inprocess, moto_item_json
 
@@ -62,6 +63,20 @@ class Running:
 
         fanout.schedule(job, now_ms)
         return drain_jobs(self.app).get(job, dict(fanout.job(job).EMPTY))
+
+    @contextlib.contextmanager
+    def draining(self, idle: float = 0.5) -> Iterator[None]:
+        """Drain the jobs queue in the background meanwhile, as `make run` does (for a stack started without its
+        ticker and drain, around a flow that waits for queued work, such as a rollout's next group)."""
+        stop = threading.Event()
+        worker = threading.Thread(target=_drainer, args=(self.app, idle, stop), name="skyhawk-jobs-worker",
+                                  daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            worker.join(timeout=35)
 
     def stop(self) -> None:
         if self._stopped:

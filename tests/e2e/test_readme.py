@@ -9,6 +9,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HAWKBIT = ("Quick start", "Quick start: users and roles", "Quick start: an update end to end")
+ROLLOUT = "Quick start: a rollout"
 DEVICE_CONFIGURATION = "Quick start: device configuration"
 
 
@@ -35,7 +36,7 @@ def _run(blocks: list[str], stack, cwd: Path) -> list[str]:
 
 def test_every_quick_start_block_is_run():
     sections = _quick_start_sections()
-    assert list(sections) == [*HAWKBIT, DEVICE_CONFIGURATION]
+    assert list(sections) == [*HAWKBIT, ROLLOUT, DEVICE_CONFIGURATION]
     assert all(sections.values())
 
 
@@ -58,6 +59,14 @@ def _in_order(output: str, expected: list[str]) -> None:
         found = output.find(fragment, at)
         assert found >= 0, f"{fragment!r} missing after position {at} in:\n{output}"
         at = found + len(fragment)
+
+
+def test_rollout_quick_start_runs_as_printed(stack, tmp_path):
+    """As on `make run`, whose jobs worker drains the queue (the shared test stack runs its jobs on demand)."""
+    with stack.running.draining():
+        [output] = _run(_quick_start_sections()[ROLLOUT], stack, tmp_path)
+    _in_order(output, ["ready\n", "running\n", "finished\n",
+                       "[('group-1', 'finished', 2), ('group-2', 'finished', 2)]"])
 
 
 def test_device_configuration_quick_start_runs_as_printed(stack, tmp_path):
