@@ -239,7 +239,7 @@ def pack(plans: list[Plan]) -> list[list[Plan]]:
     batches: list[list[Plan]] = []
     current: list[Plan] = []
     items = size = 0
-    moved: set[int] = set()
+    moved: set[rules.Subject] = set()  # the counted subjects (sets, rollout groups) the batch moves
     for cid, writes, counts in plans:
         plan_bytes = writes.request_bytes() + COUNT_BYTES * len(counts)
         sets = moved | set(counts)

@@ -15,7 +15,7 @@ retried rollout ended in ERROR (read from that rollout's members).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib import errors
 from chalicelib.domain import rollout_groups, rsql
@@ -131,12 +131,14 @@ def _signature(key: str) -> frozenset[int]:
 
 
 def step(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: Pass, pages: int,
-         filters: Filters | None = None) -> Pass:
-    """Read up to `pages` pages of the current pass; returns where it stands. Raises hawkBit's refusals
-    (errors.SkyhawkError) when the count pass ends in one."""
-    filters = filters or filters_of(tenant, rollout, groups)
+         has_time: Callable[[], bool] = lambda: True) -> Pass:
+    """Read up to `pages` pages of the current pass while `has_time()`; returns where it stands. Raises hawkBit's
+    refusals (errors.SkyhawkError) when the count pass ends in one."""
+    filters = filters_of(tenant, rollout, groups)
     static = [g for g in groups if not g.dynamic]
     for _ in range(pages):
+        if not has_time():
+            break
         if state.phase == "count":
             counts = dict(state.counts or {})
             found, after = _page(tenant, filters, state.key)

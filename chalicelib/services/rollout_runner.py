@@ -66,7 +66,7 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
         status = S(rollout.status)
         if status == S.CREATING:
             state = _create(tenant, rollout, groups, rollout_creation.Pass.of(position.get("creation")),
-                            creation_pages)
+                            creation_pages, has_time)
             if state is not None:
                 return {"creation": state.to_json()}
             position = {}
@@ -104,10 +104,10 @@ def _commit(tx: Tx) -> bool:
 
 # --- creation ------------------------------------------------------------------------------------------------
 def _create(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: rollout_creation.Pass,
-            pages: int) -> rollout_creation.Pass | None:
+            pages: int, has_time: Callable[[], bool]) -> rollout_creation.Pass | None:
     """Go on with the creation passes; the state to go on from, or None once the rollout left CREATING."""
     try:
-        state = rollout_creation.step(tenant, rollout, groups, state, pages)
+        state = rollout_creation.step(tenant, rollout, groups, state, pages, has_time)
     except errors.SkyhawkError as exc:
         stop = rules.stop(rollout, clock.now_ms(), rollout.created_by)
         change = {**stop.change, "status": S.STOPPED.value, "status_message": exc.message}

@@ -135,4 +135,4 @@ def test_the_jobs_worker_drains_the_stacks_queue_with_a_dead_letter_queue(packag
     schedules = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
                  and any(e["Type"] == "Schedule" for e in r["Properties"].get("Events", {}).values())]
     assert sorted(schedules) == ["ActionCleanup", "AutoAssignment", "ConfigTaskExpiry", "OverdueDetection",
-                                 "Reaper"]
+                                 "Reaper", "RolloutCheck"]
