@@ -87,6 +87,7 @@ class Rollout:
     deleted: bool = False
     approval_remark: str | None = None
     approval_decided_by: str | None = None
+    approval_needed: bool = False  # rollout.approval.enabled and a creator without APPROVE_ROLLOUT (decided at POST)
     status_message: str | None = None  # why its creation stopped it (a refusal found once its targets were counted)
     # past hawkBit: rate control (rollout_rate.py) and the in-progress timeout of an action
     max_per_minute: int | None = None

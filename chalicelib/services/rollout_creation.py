@@ -14,7 +14,7 @@ retried rollout ended in ERROR (read from that rollout's members).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib import errors
@@ -44,11 +44,10 @@ class Pass:
     counts: dict[str, int] | None = None
     placer: list | None = None
     placed: list[int] | None = None
-    needs_approval: bool = False  # decided at POST from the tenant key and the creator's permissions
 
     def to_json(self) -> dict[str, Any]:
         return {"phase": self.phase, "key": self.key, "counts": self.counts, "placer": self.placer,
-                "placed": self.placed, "needs_approval": self.needs_approval}
+                "placed": self.placed}
 
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> "Pass":
@@ -144,9 +143,9 @@ def step(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: Pass,
             found, after = _page(tenant, filters, state.key)
             for _, signature in found:
                 counts[_key(signature)] = counts.get(_key(signature), 0) + 1
-            state = Pass("count", after, counts, needs_approval=state.needs_approval)
+            state = Pass("count", after, counts)
             if after is None:
-                state = replace(_counted(rollout, static, counts), needs_approval=state.needs_approval)
+                state = _counted(rollout, static, counts)
         elif state.phase == "place":
             placer = rollout_groups.Placer.from_state(state.placer or [])
             placed = list(state.placed or [0] * len(static))
@@ -158,8 +157,7 @@ def step(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: Pass,
                     members.append((position, target.controller_id))
                     placed[position] += 1
             store.add_members(tenant, rollout.id, members)
-            state = Pass("place" if after is not None else "done", after, None, placer.state(), placed,
-                         state.needs_approval)
+            state = Pass("place" if after is not None else "done", after, None, placer.state(), placed)
         if state.phase == "done":
             break
     return state

@@ -132,7 +132,7 @@ def finish_creation(tenant: str, rollout: Rollout, groups: list[RolloutGroup], s
             store.move_group(tx, group, transition)
         _commit(tx)
     total = sum(placed)
-    done = rules.created(rollout, total, len(groups), state.needs_approval, now)
+    done = rules.created(rollout, total, len(groups), bool(rollout.approval_needed), now)
     change = {**done.change, "counter_shards": progress.counter_shards(total)}
     _commit(store.move(Tx(), rollout, rules.Transition(change, done.condition)))
 

@@ -155,9 +155,10 @@ def create(tenant: str, spec: RolloutSpec, user: str, permissions: Iterable[str]
     group_ids = counters.allocate_ids(tenant, store.GROUP_SEQUENCE, count) if count else []
     now = clock.now_ms()
     rollout = rules.new_rollout(tenant, rollout_id, spec, now, user)
+    rollout.approval_needed = needs_approval  # kept: the creation's last unit decides READY or WAITING_FOR_APPROVAL
     made = rollout_groups.groups_of(rollout, spec, group_ids, bool(cfg["user.confirmation.flow.enabled"]), now)
     # Counted here for a small tenant: hawkBit's refusals are a 400 and nothing is written.
-    state = rollout_creation.step(tenant, rollout, made, rollout_creation.Pass(needs_approval=needs_approval),
+    state = rollout_creation.step(tenant, rollout, made, rollout_creation.Pass(),
                                   INLINE_PAGES)
     tx = store.create(Tx(), rollout, made)
     store.claim_name(tx, tenant, spec.name, rollout_id, lambda: _duplicate(spec.name))

@@ -701,6 +701,7 @@ class Rollout(_CatalogItem):
     deleted = BooleanAttribute(default=False)
     approval_remark = UnicodeAttribute(null=True)
     approval_decided_by = UnicodeAttribute(null=True)
+    approval_needed = BooleanAttribute(default=False)
     status_message = UnicodeAttribute(null=True)
     max_per_minute = NumberAttribute(null=True)
     base_per_minute = NumberAttribute(null=True)

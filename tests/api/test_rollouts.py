@@ -509,3 +509,19 @@ def test_units_racing_on_one_rollout_start_each_target_once(client, monkeypatch)
     assert per_target == [1] * 30
     assert action_counts.of_rollout("DEFAULT", rollout["id"]) == {0: {"RUNNING": 30}}
     assert _rollout(client, rollout["id"])["totalTargetsPerStatus"]["running"] == 30
+
+
+def test_a_lost_creation_message_is_made_good_by_the_scheduled_check(client):
+    from chalicelib.store import job_queue
+    steps.put_config(client, "rollout.approval.enabled", True)
+    ds_id, _ = steps.release(client)
+    _fleet(client, 3)
+    creator = user_with(client, "creator", "CREATE_ROLLOUT", "READ_ROLLOUT", "READ_REPOSITORY", "READ_TARGET")
+    resp = post(client, ROLLOUTS, {"name": "lost", "distributionSetId": ds_id, "targetFilterQuery": "name==*"},
+                headers=creator)
+    assert resp.status_code == 201, resp.body
+    job_queue.delete(m["ReceiptHandle"] for m in job_queue.receive())  # the creation's unit is lost
+    assert _stored_status(body(resp)["id"]) == "CREATING"
+    jobs_queue.run_job(client, "rollouts")
+    rollout = _rollout(client, body(resp)["id"])
+    assert (rollout["status"], rollout["totalTargets"]) == ("waiting_for_approval", 3)
