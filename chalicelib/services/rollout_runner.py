@@ -383,11 +383,16 @@ def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: 
         index, key = (index, page.after) if page.after is not None else (index + 1, None)
     now = clock.now_ms()
     closing = rules.closed_groups(groups, now)
-    to_close = [g for g in groups if g.position in closing]
+    waiting = {p: c.scheduled for p, c in counts(tenant, rollout).items() if c.scheduled > 0}
+    to_close = [g for g in groups if g.position in closing or g.position in waiting]
     for start in range(0, len(to_close), GROUPS_PER_TX):
         tx = Tx()
         for group in to_close[start:start + GROUPS_PER_TX]:
-            store.move_group(tx, group, closing[group.position])
+            if group.position in closing:
+                store.move_group(tx, group, closing[group.position])
+            if group.position in waiting:  # targets that never got their action: not started, as in hawkBit
+                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, group.position):
+                                               {Status.SCHEDULED.value: -waiting[group.position]}}, spread_by=0)
         _commit(tx)
     _commit(store.move(Tx(), rollout, rules.soft_deleted(rollout, now) if deleting else rules.stopped(rollout, now)))
     return None

@@ -286,6 +286,8 @@ def test_stop_cancels_open_actions_and_drops_the_rest(client):
     jobs_queue.drain()
     rollout = _rollout(client, rollout["id"])
     assert rollout["status"] == "stopped"
+    assert rollout["totalTargetsPerStatus"] == {"scheduled": 0, "running": 2, "error": 0, "finished": 0,
+                                                "cancelled": 0, "notstarted": 2}  # the canceling ones still run
     assert [g["status"] for g in _groups(client, rollout["id"])] == ["finished", "finished"]
     started = [cid for cid in devices if steps.target(client, cid)["updateStatus"] == "pending"]
     assert len(started) == 2
