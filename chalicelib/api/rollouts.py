@@ -232,9 +232,8 @@ def get_group(rollout_id, group_id):
 @route(bp, BASE + "/{rollout_id}/deploygroups/{group_id}/targets")
 def group_targets(rollout_id, group_id):
     who = principal(bp, "READ_ROLLOUT", "READ_TARGET")
-    paging = Paging.parse(query(bp), {"controllerid": "controllerid"}, "controllerid:ASC")
     targets, total = rollouts.group_targets(who.tenant, _rollout_id(rollout_id), int_param(group_id, "groupId"),
-                                            paging)
+                                            query(bp))
     return json_response(paged(targets_json(targets, who, base_url(bp)), total))
 
 

@@ -27,10 +27,9 @@ from chalicelib.domain.rollout_spec import RolloutSpec
 from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
-from chalicelib.services import catalog_lists, quotas, rollout_creation, rollout_runner, tenant_config
+from chalicelib.services import catalog_lists, quotas, rollout_creation, rollout_runner, target_lists, tenant_config
 from chalicelib.store import counters
 from chalicelib.store import rollouts as store
-from chalicelib.store import targets as target_store
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")
@@ -119,12 +118,10 @@ def group_counts(tenant: str, rollout: Rollout) -> dict[int, Counts]:
     return rollout_runner.counts(tenant, rollout)
 
 
-def group_targets(tenant: str, rollout_id: int, group_id: int, paging: Paging) -> tuple[list[Target], int]:
-    """One page of the group's targets (controllerId order), reading offset + limit member keys."""
+def group_targets(tenant: str, rollout_id: int, group_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
+    """The group's targets as any list of targets (`q=`, `sort`), read from its members in controllerId order."""
     found = group(tenant, rollout_id, group_id)
-    ids = store.member_page(tenant, rollout_id, found.position, paging.offset, paging.limit)
-    targets = target_store.find_many(tenant, ids)
-    return [targets[cid] for cid in ids if cid in targets], int(found.total_targets)
+    return target_lists.list_among(tenant, store.member_ids(tenant, rollout_id, found.position), params)
 
 
 def per_status(rollout: Rollout, counts: Counts, total_targets: int) -> dict[str, int]:

@@ -62,20 +62,19 @@ def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int
 
 def list_by_set(tenant: str, ds_id: int, installed: bool, params: dict[str, str]) -> tuple[list[Target], int]:
     """The targets a set is assigned to (or installed on), from the set's keys-only index."""
-    paging = Paging.parse(params, SORT_FIELDS, DEFAULT_SORT)
-    node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    ids = store.ids_by_ds(tenant, ds_id, installed)
-    if node is None and paging.sorted_by("controllerId") is False:
-        keys = list(_capped(ids, "keys"))
-        return _in_order(tenant, keys[paging.offset:paging.offset + paging.limit]), len(keys)
-    return filter_and_page(tenant, _capped(_targets_of(tenant, ids)), node, paging)
+    return list_among(tenant, store.ids_by_ds(tenant, ds_id, installed), params)
 
 
 def list_tagged(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[Target], int]:
     """The targets holding a tag, from the tag's members (store.tags.TargetTagMembers), as a set's targets."""
+    return list_among(tenant, TARGET_TAG_MEMBERS.holders(tenant, tag_id), params)
+
+
+def list_among(tenant: str, ids: Iterator[str], params: dict[str, str]) -> tuple[list[Target], int]:
+    """A page of the targets whose controllerIds `ids` yields in order (a set's, a tag's, a rollout group's): in
+    that order only the page's targets are read; with `q=` or another sort, the targets of `ids` (capped)."""
     paging = Paging.parse(params, SORT_FIELDS, DEFAULT_SORT)
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
-    ids = TARGET_TAG_MEMBERS.holders(tenant, tag_id)
     if node is None and paging.sorted_by("controllerId") is False:
         keys = list(_capped(ids, "keys"))
         return _in_order(tenant, keys[paging.offset:paging.offset + paging.limit]), len(keys)

@@ -178,16 +178,10 @@ def members_page(tenant: str, rollout_id: int, position: int, after: str | None,
                                             consistent_read=consistent, limit=limit, page_size=limit)]
 
 
-def member_page(tenant: str, rollout_id: int, position: int, offset: int, limit: int) -> list[str]:
-    """The controllerIds of one page of a group's targets (reads offset + limit keys)."""
-    wanted = offset + limit
-    found: list[str] = []
-    for item in RolloutMember.query(member_partition(tenant, rollout_id, position),
-                                    page_size=min(max(wanted, 1), 1000), attributes_to_get=["controller_id"]):
-        found.append(item.controller_id)
-        if len(found) >= wanted:
-            break
-    return found[offset:]
+def member_ids(tenant: str, rollout_id: int, position: int) -> Iterator[str]:
+    """The controllerIds of a group's targets in order, read lazily (keys only)."""
+    return (item.controller_id for item in RolloutMember.query(member_partition(tenant, rollout_id, position),
+                                                              attributes_to_get=["controller_id"], page_size=500))
 
 
 def members_with_actions(tenant: str, rollout_id: int, position: int, after=None,

@@ -133,6 +133,9 @@ def test_explicit_groups_with_filters_and_percentages(client):
     assert groups[1]["errorCondition"] == {"condition": "THRESHOLD", "expression": "50"}
     members = body(get(client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{groups[0]['id']}/targets"))
     assert members["total"] == 3 and all(t["controllerId"].startswith("eu-") for t in members["content"])
+    rest = f"{ROLLOUTS}/{rollout['id']}/deploygroups/{groups[1]['id']}/targets"
+    page = body(get(client, f"{rest}?q=controllerId==us-*&sort=controllerId:DESC&limit=2"))
+    assert page["total"] == 4 and [t["controllerId"] for t in page["content"]] == ["us-03", "us-02"]
     one = body(get(client, f"{ROLLOUTS}/{rollout['id']}/deploygroups/{groups[1]['id']}"))
     assert one["totalTargetsPerStatus"]["notstarted"] == 7
 
