@@ -530,3 +530,26 @@ def test_a_lost_creation_message_is_made_good_by_the_scheduled_check(client):
     jobs_queue.run_job(client, "rollouts")
     rollout = _rollout(client, body(resp)["id"])
     assert (rollout["status"], rollout["totalTargets"]) == ("waiting_for_approval", 3)
+
+
+def test_rollout_quota_counts_rollouts_not_deleted(client, monkeypatch):
+    monkeypatch.setenv("SKYHAWK_QUOTA_ROLLOUT", "1")
+    ds_id, _ = steps.release(client)
+    _fleet(client, 1)
+    first = _ready(client, {"name": "one", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    resp = post(client, ROLLOUTS, {"name": "two", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert body(get(client, "/rest/v1/system/quota/ROLLOUT"))["used"] == 1
+    delete(client, f"{ROLLOUTS}/{first['id']}")
+    assert _create(client, {"name": "two", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+
+
+def test_a_group_over_the_target_quota_is_refused(client, monkeypatch):
+    from chalicelib.domain import quotas
+    monkeypatch.setattr(quotas, "MAX_TARGETS_PER_ROLLOUT_GROUP", 2)
+    ds_id, _ = steps.release(client)
+    _fleet(client, 3)
+    resp = post(client, ROLLOUTS, {"name": "big", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
+    assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
+    assert _create(client, {"name": "big", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                            "amountGroups": 2})
