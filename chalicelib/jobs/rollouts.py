@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chalicelib import clock, faults
+from chalicelib import clock, errors, faults
 from chalicelib.domain.actions import Action
 from chalicelib.domain.changes import Change
 from chalicelib.jobs import fanout
@@ -33,18 +33,23 @@ def enqueue(tenant: str, rollout_id: int, position: dict[str, Any] | None = None
     job_queue.send([_unit(tenant, rollout_id, position)])
 
 
+def nudge(tenant: str, rollout_id: int, position: dict[str, Any] | None = None) -> None:
+    """Queue a unit after a committed change (an operation, a device's feedback). A queue that refuses is logged,
+    not raised: the change is stored, and the scheduled check (every minute) finds every rollout at work."""
+    try:
+        enqueue(tenant, rollout_id, position)
+    except Exception as exc:  # a queue that refuses: see above
+        if not (isinstance(exc, errors.ServiceUnavailable) or faults.unavailable(exc)):
+            raise
+        log.warning("rollout unit not queued: %s", faults.describe(exc))
+
+
 def action_changed(tenant: str, action: Action, change: Change) -> None:
-    """After a committed change of a rollout's action that moves its status: queue the rollout's check. A queue
-    that refuses is logged, not raised: the device's feedback is stored, and the scheduled check comes."""
+    """After a committed change of a rollout's action that moves its status: queue the rollout's check."""
     status = change.get("status")
     if action.rollout_id is None or not isinstance(status, str) or status == action.status:
         return
-    try:
-        enqueue(action.tenant or tenant, int(action.rollout_id))
-    except Exception as exc:  # a queue that refuses: see above
-        if not faults.unavailable(exc):
-            raise
-        log.warning("rollout check not queued: %s", faults.describe(exc))
+    nudge(action.tenant or tenant, int(action.rollout_id))
 
 
 def _unit(tenant: str, rollout_id: int, position: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -161,7 +161,7 @@ def create(tenant: str, spec: RolloutSpec, user: str, permissions: Iterable[str]
     store.claim_name(tx, tenant, spec.name, rollout_id, lambda: _duplicate(spec.name))
     quotas.charge(tx, tenant, QUOTA, 1)
     tx.commit()
-    rollout_job.enqueue(tenant, rollout_id, {"creation": state.to_json()})
+    rollout_job.nudge(tenant, rollout_id, {"creation": state.to_json()})
     return get(tenant, rollout_id)
 
 
@@ -202,7 +202,7 @@ def update(tenant: str, rollout_id: int, body: Mapping[str, Any], user: str) -> 
 
 def start(tenant: str, rollout_id: int, user: str) -> Rollout:
     rollout = _apply(tenant, rollout_id, lambda r, tx: store.move(tx, r, rules.start(r, clock.now_ms(), user)))
-    rollout_job.enqueue(tenant, rollout_id)
+    rollout_job.nudge(tenant, rollout_id)
     return rollout
 
 
@@ -222,7 +222,7 @@ def resume(tenant: str, rollout_id: int, user: str) -> Rollout:
             store.move_group(tx, group, rules.group_moved(group, GroupStatus.RUNNING, now))
         return tx
     rollout = _apply(tenant, rollout_id, decide)
-    rollout_job.enqueue(tenant, rollout_id)
+    rollout_job.nudge(tenant, rollout_id)
     return rollout
 
 
@@ -230,7 +230,7 @@ def approve(tenant: str, rollout_id: int, approved: bool, remark: str | None, us
     rollout = _apply(tenant, rollout_id, lambda r, tx: store.move(
         tx, r, rules.approve(r, approved, remark, clock.now_ms(), user)))
     if approved:
-        rollout_job.enqueue(tenant, rollout_id)  # a startAt already reached starts it now
+        rollout_job.nudge(tenant, rollout_id)  # a startAt already reached starts it now
     return rollout
 
 
@@ -241,12 +241,12 @@ def trigger_next_group(tenant: str, rollout_id: int, user: str) -> None:
         store.move_group(tx, child, rules.group_moved(child, GroupStatus.RUNNING, now))
         return store.move(tx, rollout, rules.kept(rollout, {"last_modified_at": now, "last_modified_by": user}))
     _apply(tenant, rollout_id, decide)
-    rollout_job.enqueue(tenant, rollout_id)
+    rollout_job.nudge(tenant, rollout_id)
 
 
 def stop(tenant: str, rollout_id: int, user: str) -> Rollout:
     rollout = _apply(tenant, rollout_id, lambda r, tx: store.move(tx, r, rules.stop(r, clock.now_ms(), user)))
-    rollout_job.enqueue(tenant, rollout_id)
+    rollout_job.nudge(tenant, rollout_id)
     return rollout
 
 
@@ -260,7 +260,7 @@ def delete(tenant: str, rollout_id: int, user: str) -> None:
         store.release_name(tx, tenant, rollout.name)
         return quotas.release(tx, tenant, QUOTA, 1)
     _apply(tenant, rollout_id, decide)
-    rollout_job.enqueue(tenant, rollout_id)
+    rollout_job.nudge(tenant, rollout_id)
 
 
 def stop_rollouts_of_set(tenant: str, ds_id: int, user: str, force: bool = False) -> int:

@@ -553,3 +553,30 @@ def test_a_group_over_the_target_quota_is_refused(client, monkeypatch):
     assert resp.status_code == 403 and error_code(resp) == "hawkbit.server.error.quota.tooManyEntries"
     assert _create(client, {"name": "big", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
                             "amountGroups": 2})
+
+
+def test_a_queue_that_refuses_loses_no_progress(client, aws_fails):
+    """SQS down: the operation and the device's feedback are stored all the same (201, 200); the scheduled check
+    then does what the lost messages would have done."""
+    from botocore.exceptions import EndpointConnectionError
+    ds_id, _ = steps.release(client)
+    devices = _fleet(client, 2)
+    down = []
+    aws_fails(lambda service, op, params: service == "sqs" and op == "SendMessageBatch" and down,
+              lambda: EndpointConnectionError(endpoint_url="http://sqs"))
+    down.append(True)
+    created = _create(client, {"name": "q", "distributionSetId": ds_id, "targetFilterQuery": "name==*",
+                               "amountGroups": 2, "successCondition": {"expression": "100"}})
+    _op(client, created["id"], "start", status=400)  # still creating: nothing ran it
+    down.clear()
+    jobs_queue.run_job(client, "rollouts")
+    assert _rollout(client, created["id"])["status"] == "ready"
+    _op(client, created["id"], "start")
+    jobs_queue.drain()
+    first = next(cid for cid in devices if _action_of(client, cid))
+    down.append(True)
+    _report(client, first)  # 200 although its check could not be queued
+    down.clear()
+    assert [g["status"] for g in _groups(client, created["id"])] == ["running", "scheduled"]
+    jobs_queue.run_job(client, "rollouts")
+    assert [g["status"] for g in _groups(client, created["id"])] == ["finished", "running"]
