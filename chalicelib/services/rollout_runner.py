@@ -45,6 +45,7 @@ log = logging.getLogger("skyhawk.rollouts")
 
 S = RolloutStatus
 ACTIVATION_PAGE = 100  # targets a group's start reads and writes at once
+FIRST_PAGE = 10  # a group's first page is small: its first devices see their action after one small transaction
 CLOSE_PAGE = 100  # actions a stop or delete reads at once
 GROUPS_PER_TX = 30  # group moves (and their counter items) per transaction
 ALREADY_ASSIGNED = SERVER_MESSAGE_PREFIX + "Distribution Set is already assigned. Skipping this action."
@@ -179,7 +180,8 @@ def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup],
 
 
 def _activate_page(tenant: str, rollout: Rollout, group: RolloutGroup, counts: dict[int, progress.Counts]) -> bool:
-    members = store.members_page(tenant, rollout.id, group.position, group.activated_through, ACTIVATION_PAGE)
+    page = FIRST_PAGE if group.activated_through is None else ACTIVATION_PAGE
+    members = store.members_page(tenant, rollout.id, group.position, group.activated_through, page)
     if not members:
         return False
     now = clock.now_ms()

@@ -82,3 +82,43 @@ def test_assigning_many_targets_costs_a_fixed_number_of_units_each(client, capac
     # history entry (2 WRU each); index entries: assigned-ds, by-tenant, open-by-ds and the updateStatus list
     # order (moved); once a transaction of 32 targets, the set's action counts and its guard (a condition check)
     assert per_target["rru"] <= 0.6 and per_target["wru"] <= 11.2 and per_target["index_wru"] <= 5.1, per_target
+
+
+def test_a_rollout_costs_a_fixed_number_of_units_a_target(client, capacity_units):
+    """What a rollout adds per target to a manual assignment's units: its member item at creation (1 WRU, 25 a
+    request), the member's note and the group's counter in the transactions that start the group, and the
+    group's counter item in the closing feedback's transaction. Printed for docs/capacity.md."""
+    from tests.api import jobs_queue
+    steps.enable_target_tokens(client)
+    targets = [f"ro{i:03d}" for i in range(100)]
+    resp = client.http.post("/rest/v1/targets", headers={**steps.ADMIN, "Content-Type": "application/json"},
+                            body=json.dumps([{"controllerId": c, "securityToken": f"tok-{c}"} for c in targets]))
+    assert resp.status_code == 201, resp.body
+    ds_id, _ = steps.release(client)
+    body = {"name": "cap", "distributionSetId": ds_id, "targetFilterQuery": "controllerId==ro*", "amountGroups": 1}
+
+    def create() -> None:
+        resp = client.http.post("/rest/v1/rollouts", headers={**steps.ADMIN, "Content-Type": "application/json"},
+                                body=json.dumps(body))
+        assert resp.status_code == 201, resp.body
+        jobs_queue.drain()
+
+    created = capacity_units.measure(create)
+    rollout_id = json.loads(client.http.get("/rest/v1/rollouts", headers=steps.ADMIN).body)["content"][0]["id"]
+
+    def start() -> None:
+        assert client.http.post(f"/rest/v1/rollouts/{rollout_id}/start", headers=steps.ADMIN).status_code == 200
+        jobs_queue.drain()
+
+    started = capacity_units.measure(start)
+    deployment = steps.poll(client, "ro000", "tok-ro000")
+    action_id = int(deployment["_links"]["deploymentBase"]["href"].split("/deploymentBase/")[1].split("?")[0])
+    closing = capacity_units.measure(lambda: steps.feedback(client, "ro000", "tok-ro000", action_id, "closed",
+                                                            "success"))
+    per_target = {name: round(m["wru"] / len(targets), 3) for name, m in (("create", created), ("start", started))}
+    print(f"\nrollout of 100 targets, WRU a target: {per_target}, closing feedback {closing['wru']} WRU; calls: "
+          f"create {created['calls']}, start {started['calls']}")
+    assert created["calls"].get("BatchWriteItem", 0) <= 100 // 25 + 1  # the members, 25 a request
+    assert per_target["create"] <= 1.3  # one small member item a target, and the rollout's own items
+    assert per_target["start"] <= 14  # an assignment's ~11 WRU, the member's note (2) and the counters
+    assert closing["wru"] <= 17  # the closing feedback's 13 WRU and the group's counter item (2)
