@@ -374,7 +374,7 @@ def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: 
         action_counts.forget_rollout(tenant, rollout.id)
         return None
     index, key = position or [0, None]
-    started = [g for g in groups if g.status != GroupStatus.SCHEDULED and g.status != GroupStatus.READY]
+    started = [g for g in groups if g.status in (GroupStatus.RUNNING, GroupStatus.FINISHED, GroupStatus.ERROR)]
     while index < len(started):
         if not has_time():
             return [index, key]

@@ -75,7 +75,11 @@ def progress_of(tenant: str, items: Iterable[Rollout]) -> list[Progress]:
 
 
 def list_rollouts(tenant: str, q: str | None, paging: Paging) -> tuple[list[Rollout], int]:
-    """Rollouts not deleted (a Query of the tenant's rollouts, at most its ROLLOUT quota), filtered and paged."""
+    """Rollouts not deleted. Unfiltered in id order: the page's rollouts only, the total from the ROLLOUT quota's
+    usage; else a Query of the tenant's rollouts (at most its ROLLOUT quota), filtered and sorted in memory."""
+    descending = paging.sorted_by("id")
+    if not q and descending is not None:
+        return store.page(tenant, paging.offset, paging.limit, descending), counters.usage(tenant, QUOTA)
     node = rsql.parse(q, FIELDS) if q else None
     items = [r for r in store.all_of(tenant) if not r.deleted and r.status != RolloutStatus.DELETED]
     sets = _sets(tenant, {int(r.ds_id) for r in items}) if node is not None and any(

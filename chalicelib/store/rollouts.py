@@ -67,6 +67,19 @@ def all_of(tenant: str) -> Iterator[Rollout]:
         yield records.to_entity(Rollout, item)
 
 
+def page(tenant: str, offset: int, limit: int, descending: bool = False) -> list[Rollout]:
+    """One page of the rollouts not deleted, id order, reading the first `offset + limit` of them."""
+    wanted = offset + limit
+    found: list[Rollout] = []
+    for item in RolloutModel.query(tenant, RolloutModel.sk.startswith(RolloutModel.PREFIX),
+                                   filter_condition=RolloutModel.deleted == False,  # noqa: E712 - an expression
+                                   scan_index_forward=not descending, page_size=min(max(wanted, 1), 1000)):
+        found.append(records.to_entity(Rollout, item))
+        if len(found) >= wanted:
+            break
+    return found[offset:]
+
+
 def in_progress(tenant: str) -> list[int]:
     """The ids of the rollouts with work in progress (one Query of their markers)."""
     return [int(item.rollout_id) for item in RolloutInProgress.query(

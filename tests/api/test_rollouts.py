@@ -405,6 +405,9 @@ def test_list_hides_deleted_and_filters(client):
         _ready(client, {"name": name, "distributionSetId": ds_id, "targetFilterQuery": "name==*"})
     page = body(get(client, f"{ROLLOUTS}?sort=name:ASC&limit=2"))
     assert page["total"] == 3 and [r["name"] for r in page["content"]] == ["a", "b"]
+    page = body(get(client, f"{ROLLOUTS}?offset=1&limit=1"))  # id order: the page read alone
+    assert page["total"] == 3 and [r["name"] for r in page["content"]] == ["a"]
+    assert [r["name"] for r in body(get(client, f"{ROLLOUTS}?sort=id:DESC"))["content"]] == ["c", "a", "b"]
     assert "totalTargetsPerStatus" not in page["content"][0]
     full = body(get(client, f"{ROLLOUTS}?q=name==c&representation=full"))
     assert [r["name"] for r in full["content"]] == ["c"] and "totalTargetsPerStatus" in full["content"][0]
