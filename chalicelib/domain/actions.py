@@ -379,8 +379,11 @@ def moved_counts(action: Action, change: Change) -> StatusCounts:
 
 
 def removed_counts(ds_id: int, status: str, rollout_id: int | None = None,
-                   rollout_group: int | None = None) -> StatusCounts:
-    return {subject: {status: -1} for subject in _subjects(ds_id, rollout_id, rollout_group)}
+                   rollout_group: int | None = None, timed_out: bool = False) -> StatusCounts:
+    counts: StatusCounts = {subject: {status: -1} for subject in _subjects(ds_id, rollout_id, rollout_group)}
+    if timed_out and rollout_id is not None and rollout_group is not None:
+        counts[group_subject(rollout_id, rollout_group)][TIMED_OUT] = -1
+    return counts
 
 
 def merged_counts(*parts: StatusCounts) -> StatusCounts:

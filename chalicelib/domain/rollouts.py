@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from chalicelib import errors
 from chalicelib.domain import rollout_spec
-from chalicelib.domain.changes import Change, Condition, eq
+from chalicelib.domain.changes import AnyOf, Change, Condition, eq
 from chalicelib.domain.permissions import expand
 from chalicelib.domain.rollout_spec import RolloutSpec
 
@@ -79,7 +79,7 @@ class Rollout:
     dynamic: bool = False
     dynamic_group_suffix: str | None = None
     dynamic_group_size: int | None = None
-    dynamic_through: int | None = None  # a dynamic rollout has taken the targets created before this time (ms)
+    dynamic_after: str | None = None  # a dynamic rollout has looked at the targets up to this by-created order key
     dynamic_checked_at: int | None = None  # when it last looked for new targets (at most once a minute)
     total_targets: int = 0
     total_groups: int = 0
@@ -89,6 +89,8 @@ class Rollout:
     approval_decided_by: str | None = None
     approval_needed: bool = False  # rollout.approval.enabled and a creator without APPROVE_ROLLOUT (decided at POST)
     status_message: str | None = None  # why its creation stopped it (a refusal found once its targets were counted)
+    chain_status: str | None = None  # a chain of units creating, stopping or deleting it is at work in this status
+    chain_until: int | None = None  # ... until then (ms), unless it hands on again: other units leave it alone
     # past hawkBit: rate control (rollout_rate.py) and the in-progress timeout of an action
     max_per_minute: int | None = None
     base_per_minute: int | None = None
@@ -361,6 +363,11 @@ def stopped(rollout: Rollout, now: int) -> Transition:
 def soft_deleted(rollout: Rollout, now: int) -> Transition:
     """DELETING -> DELETED (kept for the actions that ran; hidden from lists, read-only)."""
     return _moved(S.DELETED, S.DELETING, now, rollout.last_modified_by, deleted=True)
+
+
+def running_or_paused() -> Condition:
+    """What a group's start needs of its rollout in each of its transactions (a stopped one starts nothing)."""
+    return AnyOf((_status_is(S.RUNNING), _status_is(S.PAUSED)))
 
 
 DYNAMIC_FILL_EVERY_MS = 60_000  # hawkBit's dynamicRolloutsMinInvolvePeriodMS

@@ -231,11 +231,11 @@ def open_actions_of(tenant: str, targets: list[Target]) -> dict[str, list[Action
 Plan = tuple[str, Tx, rules.StatusCounts]  # a target's writes and what they do to the sets' action counts
 
 
-def pack(plans: list[Plan]) -> list[list[Plan]]:
+def pack(plans: list[Plan], guards: int = 1) -> list[list[Plan]]:
     """Whole targets' plans into transactions, each within DynamoDB's 100 items and 4 MB (a target with many
-    open actions carries a long summary list), with room for the counts of the sets they move (one item each) and
-    the set's guard (one item)."""
-    room = MAX_ITEMS - 1
+    open actions carries a long summary list), with room for the counts of the subjects they move (one item each)
+    and `guards` condition checks (the set's validity; a rollout's status)."""
+    room = MAX_ITEMS - guards
     batches: list[list[Plan]] = []
     current: list[Plan] = []
     items = size = 0

@@ -53,10 +53,15 @@ ALREADY_ASSIGNED = SERVER_MESSAGE_PREFIX + "Distribution Set is already assigned
 Position = dict[str, Any]
 
 
+CHAIN_LEASE_MS = 300_000  # a chain that has not handed on for this long is taken over by the scheduled check
+
+
 def advance(tenant: str, rollout_id: int, position: Position | None, has_time: Callable[[], bool],
             creation_pages: int = 20) -> Position | None:
     """Run the rollout's next steps while there is time; the position to go on from, or None when nothing is
-    left for now (the next feedback or the scheduled check comes back)."""
+    left for now (the next feedback or the scheduled check comes back). A unit without a position (an
+    operation's, a feedback's, the schedule's) leaves a rollout alone whose chain of creating, stopping or
+    deleting units is at work: two chains would do the same work twice."""
     position = dict(position or {})
     for _ in range(1000):  # each round changes something, or returns
         if not has_time():
@@ -65,11 +70,13 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
         if rollout is None:
             return None
         status = S(rollout.status)
+        if not position and _chain_at_work(rollout, clock.now_ms()):
+            return None
         if status == S.CREATING:
             state = _create(tenant, rollout, groups, rollout_creation.Pass.of(position.get("creation")),
                             creation_pages, has_time)
             if state is not None:
-                return {"creation": state.to_json()}
+                return _handed_on(rollout, {"creation": state.to_json()})
             position = {}
         elif status == S.READY:
             if not rules.due_to_start(rollout, clock.now_ms()):
@@ -87,11 +94,22 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
         elif status in (S.STOPPING, S.DELETING):
             after = _close(tenant, rollout, groups, position.get("close"), has_time)
             if after is not None:
-                return {"close": after}
+                return _handed_on(rollout, {"close": after})
             position = {}
         else:
             return None
     return position or {"resume": True}
+
+
+def _chain_at_work(rollout: Rollout, now: int) -> bool:
+    return rollout.chain_status == rollout.status and int(rollout.chain_until or 0) > now
+
+
+def _handed_on(rollout: Rollout, position: Position) -> Position:
+    """Note on the rollout that a chain goes on in its status (a lease), and hand on the position."""
+    _commit(store.move(Tx(), rollout, rules.kept(rollout, {"chain_status": rollout.status,
+                                                            "chain_until": clock.now_ms() + CHAIN_LEASE_MS})))
+    return position
 
 
 def _commit(tx: Tx) -> bool:
@@ -156,10 +174,13 @@ def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
 
 
 # --- activation ----------------------------------------------------------------------------------------------
-def counts(tenant: str, rollout: Rollout) -> dict[int, progress.Counts]:
-    """Group position -> its actions by bucket (one Query of the rollout's counter items)."""
+def counts(tenant: str, rollout: Rollout, positions: list[int] | None = None) -> dict[int, progress.Counts]:
+    """Group position -> its actions by bucket: of the groups named (one Query each), or of all its groups (one
+    Query of the rollout's counter items)."""
     found: dict[int, progress.Counts] = {}
-    for position, statuses in action_counts.of_rollout(tenant, rollout.id, consistent=True).items():
+    by_group = (action_counts.of_rollout(tenant, rollout.id, consistent=True) if positions is None
+                else action_counts.of_groups(tenant, rollout.id, positions, consistent=True))
+    for position, statuses in by_group.items():
         buckets: dict[str, int] = {}
         for status, count in statuses.items():
             name = progress.TIMED_OUT if status == action_rules.TIMED_OUT else progress.bucket(status, rollout.action_type)
@@ -168,25 +189,30 @@ def counts(tenant: str, rollout: Rollout) -> dict[int, progress.Counts]:
     return found
 
 
+def _running(groups: list[RolloutGroup]) -> list[int]:
+    return [g.position for g in groups if g.status == GroupStatus.RUNNING]
+
+
 def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup], has_time: Callable[[], bool]) -> bool:
     """Start one page of targets of the first RUNNING group that has targets waiting; True if it did."""
-    found = counts(tenant, rollout)
+    found = counts(tenant, rollout, _running(groups))
     for group in groups:
         if group.status == GroupStatus.RUNNING and found.get(group.position, progress.Counts()).scheduled > 0:
             if not has_time():
                 return False
-            return _activate_page(tenant, rollout, group, found)
+            return _activate_page(tenant, rollout, group)
     return False
 
 
-def _activate_page(tenant: str, rollout: Rollout, group: RolloutGroup, counts: dict[int, progress.Counts]) -> bool:
+def _activate_page(tenant: str, rollout: Rollout, group: RolloutGroup) -> bool:
     page = FIRST_PAGE if group.activated_through is None else ACTIVATION_PAGE
     members = store.members_page(tenant, rollout.id, group.position, group.activated_through, page)
     if not members:
         return False
     now = clock.now_ms()
     waiting = [cid for cid, action_id in members if action_id is None]
-    total = sum(counts.values(), progress.Counts())
+    total = sum(counts(tenant, rollout).values(), progress.Counts()) if rollout_rate.limited(rollout) \
+        else progress.Counts()
     allowance = rollout_rate.take(rollout, len(waiting), now, total.actions - total.scheduled, total.finished)
     if allowance.count == 0 and waiting:
         return False  # the rate is spent for this minute: the scheduled check goes on next minute
@@ -240,13 +266,16 @@ def _start_targets(tenant: str, rollout: Rollout, group: RolloutGroup, controlle
                                           bool(cfg["user.confirmation.flow.enabled"]), rollout=origin)
             plans.append((cid, tx.extend(writes), moved))
     all_done = True
-    for batch in deployment.pack(plans):
+    for batch in deployment.pack(plans, guards=2):
         tx = Tx()
         for _, writes, _ in batch:
             tx.extend(writes)
         action_counts.add(tx, tenant, action_rules.merged_counts(*(moved for _, _, moved in batch)),
                           spread_by=ids[batch[0][0]])
         distribution_sets.still_assignable(tx, tenant, int(rollout.ds_id))
+        # a stop or delete that moved the rollout meanwhile refuses the batch: its walk may have passed already
+        tx.check(Rollout, rollout.tenant, rollout.sk, rules.running_or_paused(),
+                 on_fail=lambda: errors.ConcurrentModification("The rollout was stopped meanwhile."))
         if not _commit(tx):
             all_done = False
     return all_done
@@ -277,19 +306,24 @@ def _fill_dynamic(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> 
     last fill's time on, never the tenant's targets. True once written (the caller reads again)."""
     now = clock.now_ms()
     newest = groups[-1] if groups and groups[-1].dynamic else None
-    since = int(rollout.dynamic_through if rollout.dynamic_through is not None else int(rollout.created_at) + 1)
+    after = rollout.dynamic_after or target_store.created_order_start(int(rollout.created_at))
     change: dict[str, Any] = {"dynamic_checked_at": now}
     tx = Tx()
-    if newest is not None:
-        ids = list(islice(target_store.created_since(tenant, since), DYNAMIC_PAGE))
-        found = target_store.find_many(tenant, ids)
-        read = [found[cid] for cid in ids if cid in found]
-        matched = [t for t, _ in rollout_creation.filters_of(tenant, rollout, groups).matching(tenant, read)]
+    try:
+        filters = rollout_creation.filters_of(tenant, rollout, groups) if newest is not None else None
+    except (errors.DistributionSetInvalid, errors.EntityNotFound):
+        filters = None  # its set was invalidated or deleted: no new targets (the groups' progress goes on)
+    if newest is not None and filters is not None:
+        entries = list(islice(target_store.created_after(tenant, after), DYNAMIC_PAGE))
+        found = target_store.find_many(tenant, [cid for _, cid in entries])
+        key_of = {cid: key for key, cid in entries}
+        read = [found[cid] for _, cid in entries if cid in found]
+        matched = [t for t, _ in filters.matching(tenant, read)]
         taken = matched[:max(0, rollout_groups.dynamic_room(newest))]
         if len(taken) < len(matched):
-            change["dynamic_through"] = int(matched[len(taken)].created_at)  # the next group starts there
-        elif read:
-            change["dynamic_through"] = max(int(t.created_at) for t in read) + 1
+            change["dynamic_after"] = key_of[taken[-1].controller_id] if taken else after  # the rest: next group
+        elif entries:
+            change["dynamic_after"] = entries[-1][0]
         if taken:
             store.add_members(tenant, rollout.id, [(newest.position, t.controller_id) for t in taken])
             tx.update(newest, {"total_targets": Add(len(taken)), "activated_through": REMOVE})
@@ -339,7 +373,7 @@ def _time_out(tenant: str, controller_id: str, action_id: int, now: int) -> int 
 # --- progress ------------------------------------------------------------------------------------------------
 def _progress(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> bool:
     """Evaluate the running rollout and write its step; True if it changed anything (the caller reads again)."""
-    step = progress.evaluate(rollout, groups, counts(tenant, rollout))
+    step = progress.evaluate(rollout, groups, counts(tenant, rollout, _running(groups)))
     if not step.changes_anything:
         return False
     return write_step(rollout, groups, step)
@@ -367,17 +401,18 @@ def write_step(rollout: Rollout, groups: list[RolloutGroup], step: progress.Step
 # --- stop and delete -----------------------------------------------------------------------------------------
 def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: Any,
            has_time: Callable[[], bool]) -> Any:
-    """Cancel the rollout's open actions group by group; then its groups and itself. The position to go on."""
+    """Cancel the rollout's open actions group by group (asked to cancel for a stop, closed CANCELED for a
+    delete); then its groups and itself. The position to go on from ([group index, key, deleting]), or None."""
     deleting = rollout.status == S.DELETING
+    index, key, walked_for_delete = position or [0, None, deleting]
+    if walked_for_delete != deleting:  # a delete that came during a stop's walk: every action is closed again
+        index, key = 0, None
     if deleting and rollout.running_since is None:
-        store.delete_all(tenant, rollout, groups)
-        action_counts.forget_rollout(tenant, rollout.id)
-        return None
-    index, key = position or [0, None]
+        return _hard_delete(tenant, rollout, groups, [index, key, deleting], has_time)
     started = [g for g in groups if g.status in (GroupStatus.RUNNING, GroupStatus.FINISHED, GroupStatus.ERROR)]
     while index < len(started):
         if not has_time():
-            return [index, key]
+            return [index, key, deleting]
         page = store.members_with_actions(tenant, rollout.id, started[index].position, key, CLOSE_PAGE)
         for cid, action_id in page.items:
             if action_id:
@@ -397,4 +432,19 @@ def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: 
                                                {Status.SCHEDULED.value: -waiting[group.position]}}, spread_by=0)
         _commit(tx)
     _commit(store.move(Tx(), rollout, rules.soft_deleted(rollout, now) if deleting else rules.stopped(rollout, now)))
+    return None
+
+
+def _hard_delete(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: list,
+                 has_time: Callable[[], bool]) -> Any:
+    """A rollout that never ran goes with its groups' targets (a page at a time), groups, counters and itself."""
+    index, key, deleting = position
+    while index < len(groups):
+        if not has_time():
+            return [index, key, deleting]
+        key = store.forget_members(tenant, rollout.id, groups[index].position, key)
+        if key is None:
+            index += 1
+    action_counts.forget_rollout(tenant, rollout.id)
+    store.delete_rest(tenant, rollout, groups)
     return None

@@ -271,6 +271,8 @@ def stop_rollouts_of_set(tenant: str, ds_id: int, user: str, force: bool = False
     """An invalidated set's rollouts that have not ended stop, or are deleted (hawkBit's cancelRollouts with a
     force cancel). Returns how many."""
     stopped = 0
+    if not any(RolloutStatus(status) in rules.STOPPABLE for status in store.counts_of_set(tenant, ds_id)):
+        return 0  # one GetItem says the set has no rollout to stop: the tenant's rollouts are not read
     for rollout in list(store.all_of(tenant)):
         if int(rollout.ds_id) != int(ds_id) or RolloutStatus(rollout.status) not in rules.STOPPABLE:
             continue

@@ -23,6 +23,9 @@ from chalicelib.store.tables import DistributionSetActionCounts as Counts
 from chalicelib.store.tx import Tx
 
 SHARDS = 128
+# A rollout group's counts spread over fewer items: a check reads each running group's (16 at most, a few hundred
+# bytes), and a group's closing feedback comes at most at the pace of one rollout (16 items take it, see above).
+GROUP_SHARDS = 16
 
 
 GROUP_PREFIX = "rgactions#"  # a rollout group's counts: `rgactions#<rolloutId>#<position>#<shard>`
@@ -43,8 +46,8 @@ def add(tx: Tx, tenant: str, counts: StatusCounts, spread_by: int) -> Tx:
     """Move the sets' counts inside `tx`: one item per set that moves, the shard picked by `spread_by` (an action id
     of the transaction: consecutive ids take the shards in turn). Once per transaction: a transaction may name an
     item only once."""
-    shard = int(spread_by) % SHARDS
     for subject, moves in counts.items():
+        shard = int(spread_by) % (GROUP_SHARDS if isinstance(subject, tuple) else SHARDS)
         actions = [getattr(Counts, status).add(delta) for status, delta in sorted(moves.items()) if delta]
         if actions:
             # padded: every shard's item has the same size (what docs/capacity measures)
@@ -66,8 +69,11 @@ def of_rollout(tenant: str, rollout_id: int, consistent: bool = False) -> dict[i
     return {position: _summed(items) for position, items in by_group.items()}
 
 
-def of_group(tenant: str, rollout_id: int, position: int) -> dict[str, int]:
-    return _summed(Counts.query(tenant, Counts.key.startswith(_prefix((int(rollout_id), int(position))))))
+def of_groups(tenant: str, rollout_id: int, positions: list[int], consistent: bool = False
+              ) -> dict[int, dict[str, int]]:
+    """Group position -> status -> count, for the groups named (one Query of each group's items)."""
+    return {int(p): _summed(Counts.query(tenant, Counts.key.startswith(_prefix((int(rollout_id), int(p)))),
+                                         consistent_read=consistent)) for p in positions}
 
 
 def forget_rollout(tenant: str, rollout_id: int) -> None:

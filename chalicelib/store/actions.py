@@ -138,7 +138,7 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
         if not stored:
             return False  # deleted already (by an earlier delivery of the same work)
         ds_id, status, counted, rollout = stored[0][1:]
-        tx = Tx().delete(action, condition=Action.status == status, add_version_condition=False,
+        tx = Tx().delete(action, condition=_as_read(status, rollout[2]), add_version_condition=False,
                          on_fail=errors.EntityNotFound)
         if counted:
             action_counts.add(tx, tenant, domain.removed_counts(ds_id, status, *rollout), spread_by=action_id)
@@ -162,7 +162,8 @@ def delete_closed(tenant: str, controller_id: str, action_id: int) -> bool:
     return retrying(ATTEMPTS, attempt)
 
 
-Rollout = tuple[int | None, int | None]  # (rolloutId, group position) of a rollout's action, else (None, None)
+# (rolloutId, group position, timed out) of a rollout's action, else (None, None, False)
+Rollout = tuple[int | None, int | None, bool]
 
 
 def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int, int, str, bool, Rollout]]:
@@ -171,9 +172,16 @@ def _counted_fields(tenant: str, keys: list[tuple[str, int]]) -> list[tuple[int,
     wanted = [(target_key(tenant, cid), int(action_id)) for cid, action_id in keys]
     return [(int(item.action_id), int(item.ds_id), item.status, bool(item.counted),
              (None if item.rollout_id is None else int(item.rollout_id),
-              None if item.rollout_group is None else int(item.rollout_group)))
+              None if item.rollout_group is None else int(item.rollout_group), bool(item.timed_out)))
             for item in Action.batch_get(wanted, consistent_read=True, attributes_to_get=[
-                "target_key", "action_id", "ds_id", "status", "counted", "rollout_id", "rollout_group"])]
+                "target_key", "action_id", "ds_id", "status", "counted", "rollout_id", "rollout_group", "timed_out"])]
+
+
+def _as_read(status: str, timed_out: bool):
+    """The delete's condition: the action still counts as read (its status, and whether it timed out)."""
+    condition = Action.status == status
+    return condition & (Action.timed_out == True) if timed_out else condition & (  # noqa: E712 - expressions
+        Action.timed_out.does_not_exist() | (Action.timed_out == False))  # noqa: E712
 
 
 def _target_exists(tenant: str, controller_id: str) -> bool:
@@ -210,8 +218,8 @@ def delete_many(tenant: str, controller_id: str, action_ids: list[int]) -> None:
             removed = []
             for action_id, ds_id, status, counted, rollout in _counted_fields(
                     tenant, [(controller_id, i) for i in chunk]):
-                tx.delete(Action(target_key(tenant, controller_id), action_id), condition=Action.status == status,
-                          add_version_condition=False)
+                tx.delete(Action(target_key(tenant, controller_id), action_id),
+                          condition=_as_read(status, rollout[2]), add_version_condition=False)
                 if counted:
                     removed.append(domain.removed_counts(ds_id, status, *rollout))
             action_counts.add(tx, tenant, domain.merged_counts(*removed), spread_by=chunk[0])

@@ -9,7 +9,7 @@ racing cannot both move the rollout), and the in-progress marker follows the sta
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from chalicelib import errors
 from chalicelib.domain import rollouts as domain
@@ -141,11 +141,9 @@ def move_group(tx: Tx, group: RolloutGroup, transition: Transition) -> Tx:
                      on_fail=lambda: errors.ConcurrentModification("The rollout group changed meanwhile; retry."))
 
 
-def delete_all(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
-    """The hard delete of a rollout that never ran: its groups' targets, its groups, then the rollout and its
-    marker (last: until then a retry finds it and goes on)."""
-    for group in groups:
-        forget_members(tenant, rollout.id, group.position)
+def delete_rest(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
+    """The end of a hard delete (its groups' targets gone already): the groups, then the rollout with its marker
+    (last: until then a retry finds it and goes on)."""
     with GroupModel.batch_write() as batch:
         for group in groups:
             batch.delete(records.to_model(group))
@@ -214,8 +212,12 @@ def activated(tx: Tx, tenant: str, rollout_id: int, position: int, controller_id
                      on_fail=lambda: errors.ConcurrentModification("The rollout group's target was started already."))
 
 
-def forget_members(tenant: str, rollout_id: int, position: int) -> None:
+def forget_members(tenant: str, rollout_id: int, position: int, after=None, limit: int = 500) -> Any:
+    """Delete a page of a group's targets (25 a BatchWriteItem); where the next page starts, or None when done."""
+    page = paging.page(RolloutMember.query(member_partition(tenant, rollout_id, position), limit=limit,
+                                           page_size=limit, last_evaluated_key=after,
+                                           attributes_to_get=["tenant", "controller_id"]), lambda item: item)
     with RolloutMember.batch_write() as batch:
-        for item in RolloutMember.query(member_partition(tenant, rollout_id, position),
-                                        attributes_to_get=["tenant", "controller_id"]):
+        for item in page.items:
             batch.delete(item)
+    return page.after

@@ -104,17 +104,20 @@ def ids_in_order(tenant: str, order: str, descending: bool, prefix: str = "", pa
     return (controller_id for _, controller_id in merged)
 
 
-def created_since(tenant: str, since_ms: int, page: int = 100) -> Iterator[str]:
-    """controllerIds of the targets created at `since_ms` or later, oldest first (the by-created order's shards
-    read from that time on, merged)."""
-    start = domain.order_value(int(since_ms))
-
+def created_after(tenant: str, after: str, page: int = 100) -> Iterator[tuple[str, str]]:
+    """(by-created order key, controllerId) of the targets after the order key `after`, oldest first (the
+    by-created order's shards read from there, merged): an exact position, also among targets created in the
+    same millisecond."""
     def shard(number: int) -> Iterator[tuple[str, str]]:
-        for entry in Target.created_index.query(f"{tenant}#{number}", Target.created_order >= start,
-                                                page_size=page):
+        for entry in Target.created_index.query(f"{tenant}#{number}", Target.created_order > after, page_size=page):
             yield entry.created_order, entry.controller_id
 
-    return (cid for _, cid in heapq.merge(*(shard(n) for n in range(domain.LIST_SHARDS))))
+    return heapq.merge(*(shard(n) for n in range(domain.LIST_SHARDS)))
+
+
+def created_order_start(created_at_ms: int) -> str:
+    """The by-created order key after every target created up to `created_at_ms`."""
+    return domain.order_value(int(created_at_ms)) + chr(ord(domain.ORDER_SEPARATOR) + 1)
 
 
 def holding_type(tenant: str, type_id: int, page: int = 25) -> Iterator[str]:
