@@ -104,8 +104,8 @@ class ThingCreated:
     tenant: str
     thing_id: str
     reply_to: str
-    name: str | None = None  # None: a new target is named after its thing id
-    target_type: str | None = None  # the target type's name
+    name: str | None = None  # None: a new target is named after its thing id, a known one keeps its name
+    target_type: str | None = None  # a type's name; None: unchanged, "": the known target loses its type
     attribute_update: AttributeUpdate | None = None
 
 
@@ -206,8 +206,13 @@ def _thing_created(headers: Mapping[str, str], tenant: str, text: str) -> ThingC
     _check_json(headers)
     body = _json_object(text)
     raw_update = body.get("attributeUpdate")
-    return ThingCreated(tenant, thing_id, reply_to, name=catalog._text(body, "name", NAME_MAX) or None,
-                        target_type=catalog._text(body, "type", TYPE_NAME_MAX) or None,
+    name = catalog._text(body, "name", NAME_MAX)
+    # JpaControllerManagement: a blank name changes nothing (StringUtils.hasText); a blank type removes the type
+    target_type = catalog._text(body, "type", TYPE_NAME_MAX)
+    if target_type is not None and not target_type.strip():
+        target_type = ""
+    return ThingCreated(tenant, thing_id, reply_to, name=name if name and name.strip() else None,
+                        target_type=target_type,
                         attribute_update=None if raw_update is None else attribute_update(raw_update))
 
 

@@ -90,6 +90,14 @@ def test_thing_created_without_attribute_update_has_none():
     assert (created.name, created.target_type, created.attribute_update) == ("n", None, None)
 
 
+@pytest.mark.parametrize("body, name, target_type", [
+    ({"name": "", "type": ""}, None, ""), ({"name": "  ", "type": "  "}, None, ""), ({"type": None}, None, None)])
+def test_a_blank_name_changes_nothing_and_a_blank_type_removes_the_type(body, name, target_type):
+    created = dmf.parse(headers("THING_CREATED", thingId="dev-1", replyTo="q", **{"content-type": JSON}),
+                        json.dumps(body))
+    assert (created.name, created.target_type) == (name, target_type)
+
+
 def test_thing_created_refusals():
     error = refused(errors.ConstraintViolation, headers("THING_CREATED", replyTo="q"))
     assert error.message == "ThingId is null"
