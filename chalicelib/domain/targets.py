@@ -6,11 +6,34 @@ action. `deletion` is set while the target is being deleted: every read treats i
 """
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import errors
 from chalicelib.domain.changes import REMOVE
+
+MAX_CONTROLLER_ID = 256  # hawkBit Target.CONTROLLER_ID_MAX_SIZE
+_CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
+MAX_ATTRIBUTE_TEXT = 128  # hawkBit Target.CONTROLLER_ATTRIBUTE_KEY_SIZE and _VALUE_SIZE
+_ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
+ATTRIBUTE_MODES = ("merge", "replace", "remove")  # DDI configData's `mode` and DMF's DmfUpdateMode, lower-cased
+
+
+def valid_controller_id(controller_id: str) -> bool:
+    return 0 < len(controller_id) <= MAX_CONTROLLER_ID and bool(_CONTROLLER_ID.match(controller_id))
+
+
+def check_attribute(key: Any, value: Any, mode: str) -> None:
+    """A controller attribute as DDI configData and DMF UPDATE_ATTRIBUTES take it (a removal needs a valid key only)."""
+    if not isinstance(key, str) or not key or len(key) > MAX_ATTRIBUTE_TEXT or not _ATTRIBUTE_TEXT.match(key):
+        raise errors.InvalidTargetAttributes(f"Attribute key '{key}' is invalid.", [key])
+    if mode != "remove" and value is not None:
+        if not isinstance(value, (str, int, float, bool)) or len(str(value)) > MAX_ATTRIBUTE_TEXT \
+                or not _ATTRIBUTE_TEXT.match(str(value)):
+            raise errors.InvalidTargetAttributes(f"Attribute value of '{key}' is invalid.", [key])
+
 
 # The list orders spread each tenant over this many key ranges, by controllerId: every device's last-seen
 # write moves its entry in the by-seen order, and one range per tenant would take them all (docs/capacity.md,

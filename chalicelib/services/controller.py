@@ -10,7 +10,6 @@ of a dataclass to define.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Mapping, NamedTuple
 
 from chalicelib import auth, clock, config, errors, faults, metrics
@@ -19,7 +18,7 @@ from chalicelib.domain import changes, polling, quotas
 from chalicelib.domain.actions import Action, Status, UpdateStatus
 from chalicelib.domain.durations import format_hms, parse_hms
 from chalicelib.domain.numbers import is_int64
-from chalicelib.domain.targets import Target
+from chalicelib.domain.targets import ATTRIBUTE_MODES, Target, check_attribute
 from chalicelib.lazy import lazy_import
 from chalicelib.services import confirmation, downloads, snapshots, tenant_config
 from chalicelib.services import targets as target_service
@@ -34,7 +33,6 @@ maintenance = lazy_import("chalicelib.domain.maintenance")  # only actions with 
 distribution_sets = lazy_import("chalicelib.services.distribution_sets")  # only PUT installedBase needs it
 auto_assignment = lazy_import("chalicelib.services.auto_assignment")  # only configData evaluates filters
 rollout_job = lazy_import("chalicelib.jobs.rollouts")  # only feedback on a rollout's action queues a check
-_ATTRIBUTE_TEXT = re.compile(r"^[a-zA-Z0-9_\-!@#$%^&*()+=\[\]{}|;:'\",.<>/\\?\s]*$")
 
 
 class Device(NamedTuple):
@@ -450,11 +448,11 @@ def config_data(device: Device, body: Any) -> None:
     if not isinstance(data, dict) or not data:
         raise errors.ConstraintViolation("data must be a non-empty object.", ["data"])
     mode = body.get("mode") or "merge"
-    if not isinstance(mode, str) or mode.lower() not in ("merge", "replace", "remove"):
+    if not isinstance(mode, str) or mode.lower() not in ATTRIBUTE_MODES:
         raise errors.ConstraintViolation("mode must be merge, replace or remove.", ["mode"])
     mode = mode.lower()
     for key, value in data.items():
-        _check_attribute(key, value, mode)
+        check_attribute(key, value, mode)
 
     def attempt(device: Device) -> None:
         current = dict(device.target.attributes or {})
@@ -473,15 +471,6 @@ def config_data(device: Device, body: Any) -> None:
 
     _with_fresh_target(device, attempt)
     auto_assignment.changed(device.tenant, [device.target.controller_id])
-
-
-def _check_attribute(key: Any, value: Any, mode: str) -> None:
-    if not isinstance(key, str) or not key or len(key) > 128 or not _ATTRIBUTE_TEXT.match(key):
-        raise errors.InvalidTargetAttributes(f"Attribute key '{key}' is invalid.", [key])
-    if mode != "remove" and value is not None:
-        if not isinstance(value, (str, int, float, bool)) or len(str(value)) > 128 \
-                or not _ATTRIBUTE_TEXT.match(str(value)):
-            raise errors.InvalidTargetAttributes(f"Attribute value of '{key}' is invalid.", [key])
 
 
 # --- artifacts -----------------------------------------------------------------------------------------

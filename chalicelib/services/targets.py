@@ -2,14 +2,13 @@
 kept in the same transaction."""
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
 from chalicelib import auth, clock, errors
 from chalicelib.domain import changes
 from chalicelib.domain.actions import UpdateStatus
-from chalicelib.domain.targets import Target
+from chalicelib.domain.targets import MAX_CONTROLLER_ID, Target, valid_controller_id
 from chalicelib.lazy import lazy_import
 from chalicelib.services import bulk_creates, quotas
 from chalicelib.store import actions as action_store
@@ -18,12 +17,10 @@ from chalicelib.store import targets as store
 from chalicelib.store.tags import TARGET_TAG_MEMBERS
 from chalicelib.store.tx import ATTEMPTS, MAX_ITEMS, Tx, retrying
 
-MAX_CONTROLLER_ID = 256
 MAX_TOKEN = 128
 MAX_ADDRESS = 512
 # A target writes its item and its token guard; a transaction also holds the usage counter and the journal's room.
 TARGETS_PER_TRANSACTION = (MAX_ITEMS - 1 - all_or_nothing.ROOM) // 2
-_CONTROLLER_ID = re.compile(r"^[^\s/\\?#%]+$")  # it is a path segment of every DDI URL
 
 device_configuration = lazy_import("chalicelib.services.device_configuration")
 target_types = lazy_import("chalicelib.services.target_types")  # only targets naming a type read types
@@ -53,7 +50,7 @@ def parse_new(body: dict) -> NewTarget:
     controller_id = body.get("controllerId")
     if not isinstance(controller_id, str) or not controller_id.strip():
         raise errors.ConstraintViolation("controllerId is required.", ["controllerId"])
-    if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
+    if not valid_controller_id(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid (at most {MAX_CONTROLLER_ID} "
                                          "characters, no whitespace, '/', '\\', '?', '#', '%').", ["controllerId"])
     name = body.get("name")
@@ -153,7 +150,7 @@ def _check_tokens_free(tenant: str, tokens: list[str]) -> None:
 
 def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None) -> Target:
     """First poll of an unknown controller under a gateway token: REGISTERED, as hawkBit does."""
-    if len(controller_id) > MAX_CONTROLLER_ID or not _CONTROLLER_ID.match(controller_id):
+    if not valid_controller_id(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
     def attempt() -> Target:
         item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
