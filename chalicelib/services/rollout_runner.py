@@ -372,11 +372,13 @@ def _time_out(tenant: str, controller_id: str, action_id: int, now: int) -> int 
 
 # --- progress ------------------------------------------------------------------------------------------------
 def _progress(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> bool:
-    """Evaluate the running rollout and write its step; True if it changed anything (the caller reads again)."""
+    """Evaluate the running rollout and write its step; True if it has a step to take (the caller reads again:
+    a step that met a concurrent write of the rollout is decided again on what is there now)."""
     step = progress.evaluate(rollout, groups, counts(tenant, rollout, _running(groups)))
     if not step.changes_anything:
         return False
-    return write_step(rollout, groups, step)
+    write_step(rollout, groups, step)
+    return True
 
 
 def write_step(rollout: Rollout, groups: list[RolloutGroup], step: progress.Step) -> bool:
