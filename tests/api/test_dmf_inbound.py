@@ -216,7 +216,7 @@ def test_error_closes_the_action_and_the_target_is_in_error(dmf_on, reply_queue)
     send_status(action_id, "ERROR", "err-1", message=["disk full"])
     drain()
     action = steps.action(dmf_on, "err-1", action_id)
-    assert (action["status"], action["detailStatus"]) == ("finished", "error")
+    assert (action["status"], action["active"]) == ("error", False)
     assert steps.target(dmf_on, "err-1")["updateStatus"] == "error"
 
 
@@ -409,3 +409,34 @@ def test_a_failure_is_retried_and_holds_back_the_things_later_messages(dmf_on, r
                                                     VisibilityTimeout=0)
     assert drain()["applied"] == 2
     assert steps.body_of(dmf_on.http.get("/rest/v1/targets/slow-1/attributes", headers=ADMIN)) == {"a": "1"}
+
+
+def test_a_redelivered_denial_adds_no_second_entry(dmf_on, reply_queue):
+    """The confirmation route carries the marker too: DENIED leaves the action waiting, so only the marker can
+    tell a redelivery from a second denial."""
+    from chalicelib.jobs import dmf_inbound
+    from chalicelib.store import dmf_queues
+    from infra import launcher
+
+    steps.enable_confirmation_flow(dmf_on)
+    created("deny-1")
+    drain()
+    action_id = assigned(dmf_on, "deny-1", confirmationRequired=True)
+    send_status(action_id, "DENIED", "deny-1", message=["not now"])
+    [record] = launcher.dmf_event(dmf_queues.receive(), "us-east-1")["Records"]
+    assert dmf_inbound.run_batch([record])["applied"] == 1
+    assert dmf_inbound.run_batch([record])["duplicate"] == 1
+    assert sum("not now" in e["messages"] for e in steps.history(dmf_on, "deny-1", action_id)) == 1
+
+
+def test_a_status_naming_another_thing_is_refused(dmf_on, reply_queue):
+    created("owner-1")
+    created("other-1")
+    drain()
+    action_id = assigned(dmf_on, "owner-1")
+    before = steps.history(dmf_on, "owner-1", action_id)
+    send_status(action_id, "RUNNING", "other-1", message=["from the other"])
+    assert drain()["refused"] == 1
+    [(headers, _)] = dead_letters()
+    assert headers["errorCode"] == "hawkbit.server.error.repo.entityNotFound"
+    assert steps.history(dmf_on, "owner-1", action_id) == before
