@@ -123,7 +123,7 @@ _FINISHED = {dmf.ActionStatus.FINISHED: "success", dmf.ActionStatus.ERROR: "fail
 def _action_status(tenant: str, message: dmf.ActionStatusUpdate, message_key: str) -> str:
     """Through DDI's feedback transaction (controller.record_status) or the confirmation service, with the
     message's idempotency marker in the same transaction. A status for a closed action is dropped (logged): it is
-    most often a late duplicate (docs/dmf-hawkbit.md §10, question 4)."""
+    most often a late duplicate (docs/dmf-hawkbit.md §11, question 4)."""
     action = _action(tenant, message)
     if not action.active:
         log.info("DMF %s for closed action %s dropped", message.status.value, message.action_id,
