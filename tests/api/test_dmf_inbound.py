@@ -440,3 +440,48 @@ def test_a_status_naming_another_thing_is_refused(dmf_on, reply_queue):
     [(headers, _)] = dead_letters()
     assert headers["errorCode"] == "hawkbit.server.error.repo.entityNotFound"
     assert steps.history(dmf_on, "owner-1", action_id) == before
+
+
+def test_a_rollout_of_dmf_things_progresses_on_their_statuses(dmf_on, reply_queue):
+    """DMF statuses go through DDI's feedback transaction: the rollout's counts move and the next group starts."""
+    from tests.api import jobs_queue
+    from tests.api.catalog_helpers import body, get, post
+
+    things = [f"roll-{i}" for i in range(4)]
+    for thing in things:
+        created(thing)
+    drain()
+    ds_id, _ = steps.release(dmf_on)
+    resp = post(dmf_on, "/rest/v1/rollouts", {
+        "name": "dmf-rollout", "distributionSetId": ds_id, "targetFilterQuery": "controllerId==roll-*",
+        "amountGroups": 2, "successCondition": {"condition": "THRESHOLD", "expression": "100"}})
+    assert resp.status_code == 201, resp.body
+    rollout_id = body(resp)["id"]
+    jobs_queue.drain()
+    assert post(dmf_on, f"/rest/v1/rollouts/{rollout_id}/start", None).status_code == 200
+    jobs_queue.drain()
+
+    def open_actions() -> dict[str, int]:
+        found = {}
+        for thing in things:
+            content = body(get(dmf_on, f"/rest/v1/targets/{thing}/actions"))["content"]
+            for action in content:
+                if action["active"]:
+                    found[thing] = action["id"]
+        return found
+
+    first = open_actions()
+    assert len(first) == 2
+    for thing, action_id in first.items():
+        send_status(action_id, "FINISHED", thing)
+    drain()
+    jobs_queue.drain()  # the feedback queued the check that starts group 2
+    second = open_actions()
+    assert len(second) == 2 and not set(second) & set(first)
+    for thing, action_id in second.items():
+        send_status(action_id, "FINISHED", thing)
+    drain()
+    jobs_queue.drain()
+    rollout = body(get(dmf_on, f"/rest/v1/rollouts/{rollout_id}"))
+    assert rollout["status"] == "finished"
+    assert rollout["totalTargetsPerStatus"]["finished"] == 4
