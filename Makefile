@@ -61,9 +61,10 @@ bench: venv
 # Needs PyPI: chalice runs `pip download` for the Lambda's requirements.txt. The merge templates make API
 # Gateway answer unknown routes as the app does (404 in hawkBit's error shape), not with its own 403, give
 # devices their front door, a function URL (docs/capacity.md), give the functions' role the data stack's
-# policy (parameter AppPolicyArn), and add the jobs queue with its dead-letter queue (infra/jobs-queue.json);
+# policy (parameter AppPolicyArn), add the jobs queue with its dead-letter queue (infra/jobs-queue.json) and the
+# DMF inbound FIFO queue with its dead-letter queue and the DMF consumer's event source (infra/dmf-queue.json);
 # chalice takes one merge template, so they are merged first.
-MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json

@@ -28,6 +28,8 @@ app = Chalice(app_name="skyhawk", configure_logs=False)
 JOBS_QUEUE = "skyhawk-jobs"  # chalicelib.config.DEFAULT_JOBS_QUEUE
 JOBS_BATCH_SIZE = 5  # small: the units of one batch share one invocation's 30 s
 JOBS_MAX_CONCURRENCY = 10  # workers at once, whatever the backlog: the jobs never crowd out the API's DynamoDB
+DMF_QUEUE = "skyhawk-dmf-inbound.fifo"  # chalicelib.config.DEFAULT_DMF_QUEUE
+DMF_BATCH_SIZE = 10  # FIFO: Lambda hands one batch per message group at a time, in order
 # Every media type is binary: configuration files have any type, DDI speaks CBOR, artifacts arrive as
 # multipart (middleware.binary_bodies says why).
 app.api.binary_types = ["*/*"]
@@ -107,3 +109,11 @@ def rollout_check(event):
 def jobs_worker(event):
     from chalicelib.jobs import fanout
     return fanout.run_batch(((record.to_dict()["messageId"], record.body) for record in event), event.context)
+
+
+# DMF inbound (docs/dmf-hawkbit.md §9); deployed, the merge template (infra/dmf-queue.json) points it at the stack's
+# FIFO queue.
+@app.on_sqs_message(queue=DMF_QUEUE, batch_size=DMF_BATCH_SIZE, name="dmf_inbound")
+def dmf_inbound(event):
+    from chalicelib.jobs import dmf_inbound
+    return dmf_inbound.run_batch((record.to_dict() for record in event), event.context)

@@ -15,6 +15,7 @@ DEFAULT_TABLE_PREFIX = "skyhawk-"
 DEFAULT_BUCKET = "skyhawk-artifacts"
 DEFAULT_TENANT = "DEFAULT"
 DEFAULT_JOBS_QUEUE = "skyhawk-jobs"
+DEFAULT_DMF_QUEUE = "skyhawk-dmf-inbound.fifo"
 # hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
 HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
                          r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
@@ -108,6 +109,11 @@ class Settings:
     jobs_pages_per_message: int
     # Tenants whose units one fan-out message enqueues (the rest go on in a fan-out continuation).
     jobs_tenants_per_message: int
+    # The DMF inbound queue (FIFO, docs/dmf-hawkbit.md §9) and its dead-letter queue: URLs, or names in the account
+    # (locally and in tests the embedded moto's). Empty dead-letter setting: the inbound name with "-dead-letter".
+    # Deployed, the package's merge template (infra/dmf-queue.json) sets both URLs.
+    dmf_queue: str
+    dmf_dead_letter_queue: str
 
 
 @functools.lru_cache(maxsize=1)
@@ -145,6 +151,8 @@ def settings() -> Settings:
         jobs_page_size=int(env("SKYHAWK_JOBS_PAGE_SIZE", "100")),
         jobs_pages_per_message=int(env("SKYHAWK_JOBS_PAGES_PER_MESSAGE", "20")),
         jobs_tenants_per_message=int(env("SKYHAWK_JOBS_TENANTS_PER_MESSAGE", "20")),
+        dmf_queue=env("SKYHAWK_DMF_QUEUE", DEFAULT_DMF_QUEUE),
+        dmf_dead_letter_queue=env("SKYHAWK_DMF_DEAD_LETTER_QUEUE", ""),
     )
 
 

@@ -291,6 +291,22 @@ class ConcurrentModification(SkyhawkError):
     default_message = "The entity was modified by another request at the same time; retry."
 
 
+class AlreadyApplied(SkyhawkError):
+    """skyhawk's own, never on the wire: a redelivered queue message whose change was committed before (its
+    idempotency marker was in the same transaction). Not a ConcurrentModification: it is not retried."""
+    status, code, dcs_reason = 409, "hawkbit.server.error.repo.entityAlreadyExists", "conflict"
+    exception_class = _JAVA_PKG + "EntityAlreadyExistsException"
+    default_message = "The message was applied before."
+
+
+class DmfNotEnabled(SkyhawkError):
+    """skyhawk's own, never on the wire: a DMF message for a tenant whose `dmf.enabled` is off (or that does not
+    exist: its keys are the defaults). The message goes to the DMF dead-letter queue with this code."""
+    status, code, dcs_reason = 403, "hawkbit.server.error.dmf.notEnabled", "forbidden"
+    exception_class = _JAVA_PKG + "TenantNotExistException"
+    default_message = "Device Management Federation is not enabled for the tenant."
+
+
 class AutoConfirmAlreadyActive(SkyhawkError):
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.autoConfAlreadyActive", "conflict"
     exception_class = _JAVA_PKG + "AutoConfirmationAlreadyActiveException"

@@ -1,7 +1,8 @@
 """The local single-process launcher behind `make run` (DESIGN.md, "Contracts ... operators rely on").
 
 One process holds an embedded moto server, chalice's local HTTP server, a ticker that fires the
-`@app.schedule` handlers and a thread that drains the jobs queue into the `@app.on_sqs_message` worker, because `chalice local` never runs schedules and chalice's reloader would
+`@app.schedule` handlers and a thread that drains the jobs queue and the DMF inbound queue into their
+`@app.on_sqs_message` functions, because `chalice local` never runs schedules and chalice's reloader would
 restart moto and lose its state (stack-notes §3). `start()` is the same launcher for end-to-end
 tests, on free ports, returning a handle to stop it.
 
@@ -66,7 +67,7 @@ class Running:
 
     @contextlib.contextmanager
     def draining(self, idle: float = 0.5) -> Iterator[None]:
-        """Drain the jobs queue in the background meanwhile, as `make run` does (for a stack started without its
+        """Drain the jobs queue (and the DMF inbound queue) in the background meanwhile, as `make run` does (for a stack started without its
         ticker and drain, around a flow that waits for queued work, such as a rollout's next group)."""
         stop = threading.Event()
         worker = threading.Thread(target=_drainer, args=(self.app, idle, stop), name="skyhawk-jobs-worker",
@@ -77,6 +78,16 @@ class Running:
         finally:
             stop.set()
             worker.join(timeout=35)
+
+    def run_dmf(self) -> dict[str, int]:
+        """Consume the DMF inbound queue now (a stack started without its drain): the counts per ending."""
+        return drain_dmf(self.app)
+
+    def dmf_queue_url(self) -> str:
+        """Where a gateway sends its DMF messages (the embedded moto's FIFO queue, or the endpoint's)."""
+        from chalicelib.store import dmf_queues
+
+        return dmf_queues.url()
 
     def stop(self) -> None:
         if self._stopped:
@@ -176,6 +187,50 @@ def drain_jobs(app: Any, batch: int = 5) -> dict[str, dict[str, int]]:
     return totals
 
 
+# --- the DMF inbound queue ------------------------------------------------------------------------
+
+DMF_CONSUMER = "dmf_inbound"  # app.py's @app.on_sqs_message function for the DMF inbound queue
+
+
+def dmf_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
+    """The event Lambda's event source mapping hands the DMF consumer: the message attributes (the DMF headers)
+    in Lambda's spelling, the FIFO system attributes (MessageGroupId, MessageDeduplicationId) as received."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}),
+        "messageAttributes": {name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
+                              for name, value in m.get("MessageAttributes", {}).items()},
+        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:dmf-inbound.fifo", "awsRegion": region,
+    } for m in messages]}
+
+
+def invoke_dmf(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
+    """Hand received DMF messages to the consumer as Lambda would, then delete what it did not report failed."""
+    from chalice.local import LambdaContext
+
+    from chalicelib.store import dmf_queues
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    context = context or LambdaContext(DMF_CONSUMER, memory_size=512, max_runtime_ms=30_000)
+    answer = app.handler_map[DMF_CONSUMER](dmf_event(messages, region), context)
+    failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+    dmf_queues.delete(m["ReceiptHandle"] for m in messages if m["MessageId"] not in failed)
+    return answer
+
+
+def drain_dmf(app: Any) -> dict[str, int]:
+    """Consume the DMF inbound queue until it has no visible message; the summed counts per ending."""
+    from chalicelib.store import dmf_queues
+
+    totals: dict[str, int] = {}
+    while messages := dmf_queues.receive():
+        for key, value in invoke_dmf(app, messages).items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+    return totals
+
+
 def run_schedules(app: Any) -> dict[str, Any]:
     from chalicelib.jobs import fanout
 
@@ -190,16 +245,27 @@ def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
     """The worker's event source mapping, locally: poll the queue, hand what arrives to the worker. Short polls
     (a long one would hold the in-process moto's lock), a pause when the queue is empty."""
     while not stop.is_set():
+        busy = False
         try:
             from chalicelib.store import job_queue
 
             messages = job_queue.receive(5)
             if messages:
                 invoke_worker(app, messages)
-                continue
+                busy = True
         except Exception:
             log.exception("jobs worker failed")
-        stop.wait(idle)
+        try:
+            from chalicelib.store import dmf_queues
+
+            messages = dmf_queues.receive()
+            if messages:
+                invoke_dmf(app, messages)
+                busy = True
+        except Exception:
+            log.exception("DMF consumer failed")
+        if not busy:
+            stop.wait(idle)
 
 
 # --- environment ---------------------------------------------------------------------------------
@@ -250,11 +316,12 @@ def _reset_clients() -> None:
     from pynamodb.models import Model
 
     from chalicelib import config
-    from chalicelib.store import aws, job_queue
+    from chalicelib.store import aws, dmf_queues, job_queue
 
     config.reset()
     aws.reset()
     job_queue.reset()
+    dmf_queues.reset()
     # Process-wide caches of other modules, tied to the data of the endpoint being left.
     for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
                           ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget"),
@@ -286,10 +353,11 @@ def _ensure_resources() -> None:
 
     from chalicelib import config
     from chalicelib.services import tenants
-    from chalicelib.store import aws, job_queue, schema
+    from chalicelib.store import aws, dmf_queues, job_queue, schema
 
     schema.ensure_tables()
     job_queue.ensure()
+    dmf_queues.ensure()
     settings = config.settings()
     s3 = aws.s3()
     try:

@@ -98,12 +98,13 @@ ADMIN = basic()
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
     from chalicelib.services import auto_assignment, health, rate_limits, snapshots, tenant_config
-    from chalicelib.store import aws, job_queue, tx
+    from chalicelib.store import aws, dmf_queues, job_queue, tx
 
     config.reset()
     clock.reset()
     aws.reset()
     job_queue.reset()
+    dmf_queues.reset()
     tx.reset()
     tenant_config.invalidate()
     auth.forget_verified()
@@ -140,7 +141,7 @@ def aws_env():
     with mock_aws():
         from chalicelib import config
         from chalicelib.services import tenants
-        from chalicelib.store import aws, job_queue, schema
+        from chalicelib.store import aws, dmf_queues, job_queue, schema
 
         if _bootstrapped_tables is None:
             schema.ensure_tables()
@@ -150,6 +151,7 @@ def aws_env():
             _dynamodb_tables().update(copy.deepcopy(_bootstrapped_tables))
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         job_queue.ensure()
+        dmf_queues.ensure()
         yield
     reset_process_state()
 

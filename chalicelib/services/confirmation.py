@@ -161,11 +161,13 @@ def parse_feedback(body: Any) -> Feedback:
 
 
 def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Feedback, user: str,
-                  missing: Callable[[], errors.SkyhawkError], target: Target | None = None) -> None:
+                  missing: Callable[[], errors.SkyhawkError], target: Target | None = None,
+                  also: Callable[[Tx], Any] | None = None) -> None:
     """Apply a confirmation: 410 (bare) for a closed action, 404 (bare) when there is nothing to confirm.
 
     `missing` names the 404 for an action that is not the target's; `target`, when the caller has read it
-    already (the device's authentication), saves the first read.
+    already (the device's authentication), saves the first read; `also` adds to the transaction (DMF's
+    idempotency marker).
     """
     def attempt() -> None:
         nonlocal target
@@ -196,6 +198,8 @@ def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Fee
         if any(int(a["id"]) == action_id and bool(a.get("waiting")) != waiting for a in summaries):
             # Only the summary changes: hawkBit's confirmation leaves the target itself untouched.
             tx.update(current, {"active_actions": rules.with_summary(current, action_id, waiting=waiting)})
+        if also is not None:
+            also(tx)
         tx.commit()
 
     retrying(ATTEMPTS, attempt)

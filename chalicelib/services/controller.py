@@ -10,7 +10,7 @@ of a dataclass to define.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from chalicelib import auth, clock, config, errors, faults, metrics
 from chalicelib.domain import actions as rules
@@ -357,6 +357,23 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
     metrics.count("DdiFeedback")
 
 
+def record_status(device: Device, action_id: int, feedback: Feedback,
+                  outcome_of: Callable[[Action], rules.Outcome], also: Callable[[Tx], Any] | None = None) -> None:
+    """A status of an open action from another channel than DDI's routes (DMF's UPDATE_ACTION_STATUS): the same
+    transaction as DDI feedback (history, counts, target, the rollout's check). `outcome_of` decides on the action
+    as read (again on each retry) or refuses; `also` adds to the transaction (an idempotency marker). A closed
+    action is 410 (Gone), one waiting for confirmation 404, as DDI's deployment feedback."""
+    def attempt(device: Device) -> None:
+        action = _action_of(device, action_id)
+        if not action.active:
+            raise errors.Gone()
+        if action.status == Status.WAIT_FOR_CONFIRMATION.value:
+            raise errors.NotFoundNoBody()
+        _apply(device, action, feedback, outcome_of(action), also)
+
+    _with_fresh_target(device, attempt)
+
+
 def _with_fresh_target(device: Device, attempt) -> None:
     """Run `attempt` on the authenticated device; after a concurrent change, on the target read again."""
     tries = iter(range(ATTEMPTS))
@@ -373,7 +390,8 @@ def _with_fresh_target(device: Device, attempt) -> None:
     retrying(ATTEMPTS, once)
 
 
-def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome) -> None:
+def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome,
+           also: Callable[[Tx], Any] | None = None) -> None:
     """One transaction: action status, the history entry, and the target when the action ends."""
     # Counted as stored: a long detail becomes several messages of at most 512 characters.
     reported = [piece for message in feedback.messages for piece in rules.split_message(message)]
@@ -396,6 +414,8 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
     target_change = rules.target_after_feedback(device.target, action, outcome, feedback.timestamp or now, now, user)
     if target_change:
         tx.update(device.target, target_change)
+    if also is not None:
+        also(tx)
     tx.commit()
     if action.rollout_id is not None:
         rollout_job.action_changed(device.tenant, action, change)  # a group may have reached its threshold
@@ -453,7 +473,12 @@ def config_data(device: Device, body: Any) -> None:
     mode = mode.lower()
     for key, value in data.items():
         check_attribute(key, value, mode)
+    update_attributes(device, data, mode)
 
+
+def update_attributes(device: Device, data: Mapping[str, Any], mode: str, clears_request: bool = True) -> None:
+    """Set the controller attributes (checked already) by mode merge / replace / remove; `clears_request`: the
+    target's "request attributes" flag goes off (DMF's REMOVE leaves it, hawkBit's updateControllerAttributes)."""
     def attempt(device: Device) -> None:
         current = dict(device.target.attributes or {})
         if mode == "remove":
@@ -467,7 +492,10 @@ def config_data(device: Device, body: Any) -> None:
                     merged[key] = str(value)
         quotas.check_assign(len(merged) - len(current), len(current), quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET,
                             "Attribute entities", f"Target '{device.target.controller_id}'")
-        Tx().update(device.target, {"attributes": merged, "request_attributes": False}).commit()
+        change: dict[str, Any] = {"attributes": merged}
+        if clears_request:
+            change["request_attributes"] = False
+        Tx().update(device.target, change).commit()
 
     _with_fresh_target(device, attempt)
     auto_assignment.changed(device.tenant, [device.target.controller_id])

@@ -154,6 +154,11 @@ def remove_compatible(tenant: str, type_id: int, ds_type_id: int, user: str) -> 
 
 
 # --- a target's type ---------------------------------------------------------------------------------
+def id_by_name(tenant: str, name: str) -> int | None:
+    """The id of the type named `name` (its unique-name guard, one GetItem), None when there is none."""
+    return catalog.unique_owner(tenant, f"{GUARD}-name", name)
+
+
 def check_exists(tenant: str, type_ids: Iterable[int]) -> None:
     """404 for the first named type that does not exist (one BatchGet; none when no type is named)."""
     found = catalog.get_many(TargetType, tenant, type_ids)

@@ -148,12 +148,15 @@ def _check_tokens_free(tenant: str, tokens: list[str]) -> None:
         raise _token_in_use()
 
 
-def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None) -> Target:
-    """First poll of an unknown controller under a gateway token: REGISTERED, as hawkBit does."""
+def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None, name: str | None = None,
+                           address: str | None = None, target_type: int | None = None) -> Target:
+    """First poll of an unknown controller under a gateway token, or a DMF THING_CREATED (with its name, its
+    reply address and its type): REGISTERED, as hawkBit does."""
     if not valid_controller_id(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
     def attempt() -> Target:
-        item = new_item(tenant, NewTarget(controller_id, controller_id), "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
+        spec = NewTarget(controller_id, name or controller_id, address=address, target_type=target_type)
+        item = new_item(tenant, spec, "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
                         UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
         item.ip_address = ip_address
         tx = Tx().put(item)
@@ -171,6 +174,35 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
         item.version = 1
         return item
     return auto_assignment.registered(tenant, retrying(ATTEMPTS, attempt))
+
+
+def refresh_plug_and_play(tenant: str, controller_id: str, name: str | None, address: str | None,
+                          target_type: int | None, remove_type: bool = False,
+                          user: str = "CONTROLLER_PLUG_AND_PLAY") -> Target:
+    """A known thing announced again (DMF THING_CREATED, hawkBit's findOrRegisterTargetIfItDoesNotExist): its
+    address, name and type when given and different (None: unchanged; `remove_type`: the type goes), and an
+    UNKNOWN target becomes REGISTERED. Nothing written when nothing changes."""
+    def attempt() -> Target:
+        target = get(tenant, controller_id)
+        change: dict[str, Any] = {}
+        if name is not None and name != target.name:
+            change["name"] = name
+        if address is not None and address != target.address:
+            change["address"] = address
+        if remove_type and target.target_type is not None:
+            change["target_type"] = changes.REMOVE
+        elif target_type is not None and target_type != target.target_type:
+            change["target_type"] = int(target_type)
+        if target.update_status == UpdateStatus.UNKNOWN.value:
+            change["update_status"] = UpdateStatus.REGISTERED.value
+        if not change:
+            return target
+        Tx().update(target, {**change, "last_modified_at": clock.now_ms(), "last_modified_by": user},
+                    condition=store.live_condition()).commit()
+        return get(tenant, controller_id)
+    target = retrying(ATTEMPTS, attempt)
+    auto_assignment.changed(tenant, [controller_id])
+    return target
 
 
 def get(tenant: str, controller_id: str) -> Target:

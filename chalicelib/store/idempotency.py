@@ -8,11 +8,13 @@ request that carries an Idempotency-Key, never by `import app`.
 """
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from chalicelib import errors
 from chalicelib.store import aws
 from chalicelib.store.tables import _meta
 
@@ -34,3 +36,11 @@ def persistence_layer() -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(table_name=IdempotencyRecord.Meta.table_name, boto3_client=aws.client("dynamodb"))
+
+
+def mark_once(tx: Any, key: str, expires_at_s: int) -> Any:
+    """Put a marker `key` into the transaction, refused (errors.AlreadyApplied) when it exists: a queue message
+    applied in that transaction is applied once, whatever its redeliveries. The markers share the table with
+    Powertools' records (their keys never meet: Powertools prefixes its own with the function's name)."""
+    record = IdempotencyRecord(id=key, expiration=_dt.datetime.fromtimestamp(expires_at_s, _dt.timezone.utc))
+    return tx.put(record, condition=IdempotencyRecord.id.does_not_exist(), on_fail=errors.AlreadyApplied)

@@ -126,13 +126,46 @@ def test_the_jobs_worker_drains_the_stacks_queue_with_a_dead_letter_queue(packag
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["BatchSize"] <= 10
     assert template["Globals"]["Function"]["Environment"]["Variables"]["SKYHAWK_JOBS_QUEUE"] == {"Ref": "JobsQueue"}
-    [send] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    send = resources["JobsQueueSendPolicy"]["Properties"]
     assert send["Roles"] == [{"Ref": "DefaultRole"}]
     assert send["PolicyDocument"]["Statement"] == [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
                                                     "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]}}]
-    alarm = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    alarm = resources["JobsDeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}
     schedules = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
                  and any(e["Type"] == "Schedule" for e in r["Properties"].get("Events", {}).values())]
     assert sorted(schedules) == ["ActionCleanup", "AutoAssignment", "ConfigTaskExpiry", "OverdueDetection",
                                  "Reaper", "RolloutCheck"]
+
+
+def test_the_dmf_consumer_reads_the_stacks_fifo_inbound_queue_with_a_fifo_dead_letter_queue(packaged):
+    """Gateways send to DmfInboundQueue (FIFO, no content-based deduplication); the consumer is triggered by it,
+    reports failures one by one, a message failing 5 times goes to the FIFO dead-letter queue (alarmed), and the
+    consumer itself sends refused messages there and replies to the gateways' queues."""
+    from chalicelib.store import dmf_queues
+    template = json.loads((packaged / "sam.json").read_text())
+    resources = template["Resources"]
+    queue, dead = resources["DmfInboundQueue"]["Properties"], resources["DmfDeadLetterQueue"]["Properties"]
+    assert (queue["FifoQueue"], queue["ContentBasedDeduplication"], dead["FifoQueue"]) == (True, False, True)
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["DmfDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": dmf_queues.MAX_RECEIVES}
+    consumer = resources["DmfInbound"]["Properties"]
+    assert consumer["Handler"] == "app.dmf_inbound"
+    assert queue["VisibilityTimeout"] == dmf_queues.VISIBILITY_SECONDS >= 6 * consumer["Timeout"]
+    assert queue["MessageRetentionPeriod"] == dmf_queues.RETENTION_SECONDS
+    assert dead["MessageRetentionPeriod"] == dmf_queues.DEAD_LETTER_RETENTION_SECONDS
+    [event] = consumer["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::Sub": "${DmfInboundQueue.Arn}"}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["BatchSize"] <= 10
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["SKYHAWK_DMF_QUEUE"] == {"Ref": "DmfInboundQueue"}
+    assert variables["SKYHAWK_DMF_DEAD_LETTER_QUEUE"] == {"Ref": "DmfDeadLetterQueue"}
+    send = resources["DmfQueuesSendPolicy"]["Properties"]
+    assert send["Roles"] == [{"Ref": "DefaultRole"}]
+    dead_letter, replies = send["PolicyDocument"]["Statement"]
+    assert dead_letter["Resource"] == {"Fn::GetAtt": ["DmfDeadLetterQueue", "Arn"]}
+    assert replies["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    alarm = resources["DmfDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DmfDeadLetterQueue", "QueueName"]}

@@ -1,0 +1,92 @@
+"""DMF inbound through the launcher: a gateway (a plain boto3 SQS client on the embedded moto's port, as an
+external process would be) registers its things, pings, and reports the progress of the actions an operator
+assigned through the Management API; the launcher's drain consumes the inbound queue as `make run` does.
+
+What the gateway cannot do yet: learn of its actions from a DOWNLOAD_AND_INSTALL message (outbound DMF is the next
+step of issue 10); here it reads the action ids from the Management API.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+import boto3
+import pytest
+
+THINGS = [f"dmf-e2e-{i}" for i in range(3)]
+REPLIES = "dmf-e2e-gateway.fifo"
+
+
+@pytest.fixture
+def dmf_enabled(stack):
+    resp = stack.admin.put(f"{stack.url}/rest/v1/system/configs/dmf.enabled", json={"value": True})
+    assert resp.status_code == 200, resp.text
+    try:
+        yield
+    finally:
+        assert stack.admin.delete(f"{stack.url}/rest/v1/system/configs/dmf.enabled").ok
+
+
+def _until(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_gateway_connects_its_things_over_sqs_and_reports_their_updates(stack, dmf_enabled):
+    sqs = boto3.client("sqs", endpoint_url=stack.moto_url, region_name="us-east-1")
+    replies = sqs.create_queue(QueueName=REPLIES, Attributes={"FifoQueue": "true"})["QueueUrl"]
+    inbound = stack.running.dmf_queue_url()
+
+    def send(headers: dict, body: str = " ", group: str = "DEFAULT/gateway") -> None:
+        sqs.send_message(QueueUrl=inbound, MessageBody=body, MessageGroupId=group,
+                         MessageDeduplicationId=uuid.uuid4().hex,
+                         MessageAttributes={k: {"DataType": "String", "StringValue": v}
+                                            for k, v in {"tenant": "DEFAULT", **headers}.items()})
+
+    with stack.running.draining(idle=0.1):
+        for thing in THINGS:
+            send({"type": "THING_CREATED", "thingId": thing, "replyTo": REPLIES, "content-type": "application/json"},
+                 '{"name": "%s", "attributeUpdate": {"attributes": {"fw": "0.9"}}}' % thing.upper(),
+                 group=f"DEFAULT/{thing}")
+        send({"type": "PING", "replyTo": REPLIES, "correlationId": "hello"})
+
+        def pong():
+            return sqs.receive_message(QueueUrl=replies, MessageAttributeNames=["All"]).get("Messages")
+        [answer] = _until(pong)
+        assert answer["MessageAttributes"]["type"]["StringValue"] == "PING_RESPONSE"
+        assert answer["MessageAttributes"]["correlationId"]["StringValue"] == "hello"
+
+        def registered():
+            found = [stack.admin.get(f"{stack.url}/rest/v1/targets/{t}") for t in THINGS]
+            return all(r.status_code == 200 for r in found) and [r.json() for r in found]
+        targets = _until(registered)
+        assert targets, "the things were not registered"
+        assert [t["name"] for t in targets] == [t.upper() for t in THINGS]
+        assert {t["address"] for t in targets} == {replies}
+
+        sm = stack.admin.post(f"{stack.url}/rest/v1/softwaremodules",
+                              json=[{"name": "dmf-os", "version": "1.0", "type": "os"}]).json()[0]["id"]
+        ds = stack.admin.post(f"{stack.url}/rest/v1/distributionsets",
+                              json=[{"name": "dmf-set", "version": "1.0", "type": "os",
+                                     "modules": [{"id": sm}]}]).json()[0]["id"]
+        resp = stack.admin.post(f"{stack.url}/rest/v1/distributionsets/{ds}/assignedTargets",
+                                json=[{"id": t} for t in THINGS])
+        assert resp.json()["assigned"] == len(THINGS), resp.text
+        actions = {t: stack.admin.get(f"{stack.url}/rest/v1/targets/{t}/actions").json()["content"][0]["id"]
+                   for t in THINGS}
+        for thing, action_id in actions.items():
+            for status in ("RUNNING", "FINISHED"):
+                send({"type": "EVENT", "topic": "UPDATE_ACTION_STATUS", "thingId": thing,
+                      "content-type": "application/json"},
+                     '{"actionId": %d, "actionStatus": "%s"}' % (action_id, status), group=f"DEFAULT/{thing}")
+
+        def in_sync():
+            states = [stack.admin.get(f"{stack.url}/rest/v1/targets/{t}").json()["updateStatus"] for t in THINGS]
+            return states == ["in_sync"] * len(THINGS)
+        assert _until(in_sync), "the things did not reach in_sync"
+    for thing in THINGS:
+        assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{thing}").status_code == 200
