@@ -103,6 +103,40 @@ def _copy_only_what_a_transaction_writes() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _query_reads_only_its_partition() -> None:
+    """Speed up moto, not change it: a Query of a table (not of an index) took every item of the table, sorted
+    them all, then kept its partition's: each Query cost the whole table (a rollout's progress check, a Query of
+    its counters, grew with the fleet). It now starts from the partition's items; moto filters and sorts them by
+    the sort key as before. Tables without a sort key, and index queries, take moto's own path.
+    """
+    import threading
+
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+    reading = threading.local()  # (table, its partition's items) of this thread's Query
+
+    def all_items(self):
+        current = getattr(reading, "partition", None)
+        if current is not None and current[0] is self:
+            return list(current[1].values())
+        return original_all_items(self)
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or not self.range_key_attr or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        before = getattr(reading, "partition", None)
+        reading.partition = (self, self.items.get(hash_key) or {})
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            reading.partition = before
+
+    Table.all_items = all_items
+    Table.query = query
+
+
 def _no_value_drops_list_items() -> None:
     """Correct moto, not speed it up: CloudFormation drops a list item that resolves to AWS::NoValue (the data
     template's optional Secrets statement and its resources); moto 5.2 keeps it as null and then refuses the
@@ -123,6 +157,7 @@ def _no_value_drops_list_items() -> None:
 
 
 _copy_only_what_a_transaction_writes()
+_query_reads_only_its_partition()
 _no_value_drops_list_items()
 sys.path.insert(0, str(PROJECT_DIR))
 
