@@ -132,6 +132,7 @@ def _run_creation(targets: int) -> dict[str, Any]:
                     result = step()
                     launcher.drain_jobs(app)
                     seconds = time.perf_counter() - began
+                print(f"bench: rollout of {targets} targets: a step took {seconds:.1f} s", file=sys.stderr, flush=True)
                 return result, _figures(meter, seconds)
 
             created, creation = metered(lambda: call("post", "/rest/v1/rollouts", {
