@@ -8,8 +8,12 @@
 4. target_lists: read units of a default, a sorted and a `q=` page (name, controllerId, tag) of the target
    list, of a capped scan, and of a plug-and-play registration with and without auto-assigning filters,
    with the 200,000-target figures their per-item costs give (bench/lists.py).
+5. rollouts: creating a rollout of 10,000 targets (4 groups) and starting all its groups, in DynamoDB requests,
+   units and seconds on moto, extrapolated to 100,000 targets; the next group's latency (the feedback that
+   completes group 1 to group 2's first action visible to a poll) on the launcher, budget 1 s (bench/rollouts.py).
 
-    python -m bench [--only cold_import|hot_path|polls|target_lists ...] [--no-goosebit]
+    python -m bench [--only cold_import|hot_path|polls|target_lists|rollouts ...] [--no-goosebit]
+                    [--rollout-targets N]
 
 Progress goes to stderr, the JSON to stdout.
 """
@@ -139,17 +143,29 @@ def target_lists() -> dict:
     return json.loads(done.stdout)
 
 
+def rollouts(targets: int) -> dict:
+    """bench/rollouts.py, each part in a process of its own (creation runs the app under moto, latency the
+    launcher)."""
+    report = {}
+    for name, argv in (("creation", ["creation", str(targets)]), ("next_group_latency", ["latency"])):
+        done = subprocess.run([sys.executable, "-m", "bench.rollouts", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True, check=True)
+        report[name] = json.loads(done.stdout)
+    return report
+
+
 # In this order: polls' servers are processes of their own, hot_path changes this process (mock_aws, a
 # patched botocore) for good.
 SECTIONS = {"polls": lambda args: polls(goosebit=not args.no_goosebit), "cold_import": lambda args: cold_import(),
             "capacity_units": lambda args: capacity_units(), "target_lists": lambda args: target_lists(),
-            "hot_path": lambda args: hot_path()}
+            "rollouts": lambda args: rollouts(args.rollout_targets), "hot_path": lambda args: hot_path()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", choices=list(SECTIONS), help="run these sections (default: all)")
     parser.add_argument("--no-goosebit", action="store_true", help="polls: measure skyhawk alone")
+    parser.add_argument("--rollout-targets", type=int, default=10_000, help="rollouts: targets of the creation run")
     args = parser.parse_args(argv)
     report = {}
     for name in [n for n in SECTIONS if n in (args.only or SECTIONS)]:

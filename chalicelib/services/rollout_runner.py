@@ -199,7 +199,7 @@ def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup],
     for group in groups:
         if group.status == GroupStatus.RUNNING and found.get(group.position, progress.Counts()).scheduled > 0:
             if not has_time():
-                return False
+                return True  # work is left: the caller's loop hands on a continuation (False would drop it)
             return _activate_page(tenant, rollout, group)
     return False
 
