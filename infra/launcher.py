@@ -35,6 +35,9 @@ from infra import moto_inprocess, moto_item_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
+# The local jobs worker polls the queue this often when it is empty (a rollout's next group waits for it: Lambda's
+# event source mapping, deployed, polls continuously).
+DRAIN_IDLE_SECONDS = 0.1
 STAGE = "local"
 FAKE_ACCOUNT = "123456789012"
 
@@ -66,7 +69,7 @@ class Running:
         return drain_jobs(self.app).get(job, dict(fanout.job(job).EMPTY))
 
     @contextlib.contextmanager
-    def draining(self, idle: float = 0.5) -> Iterator[None]:
+    def draining(self, idle: float = DRAIN_IDLE_SECONDS) -> Iterator[None]:
         """Drain the jobs queue (and the DMF inbound queue) in the background meanwhile, as `make run` does (for a stack started without its
         ticker and drain, around a flow that waits for queued work, such as a rollout's next group)."""
         stop = threading.Event()
@@ -518,7 +521,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         ticker.start()
         stoppers.append(ticking.set)
         draining = threading.Event()
-        drainer = threading.Thread(target=_drainer, args=(app, 0.5, draining), name="skyhawk-jobs-worker",
+        drainer = threading.Thread(target=_drainer, args=(app, DRAIN_IDLE_SECONDS, draining), name="skyhawk-jobs-worker",
                                    daemon=True)
         drainer.start()
         stoppers.append(lambda: (draining.set(), drainer.join(timeout=35)))

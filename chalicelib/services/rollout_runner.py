@@ -85,11 +85,12 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
         elif status == S.STARTING:
             _begin(tenant, rollout, groups)
         elif status in (S.RUNNING, S.PAUSED):
-            if _activate_running(tenant, rollout, groups, has_time):
+            running = counts(tenant, rollout, _running(groups))  # read once for the start and the step
+            if _activate_running(tenant, rollout, groups, running, has_time):
                 continue
             if rules.dynamic_fill_due(rollout, clock.now_ms()) and _fill_dynamic(tenant, rollout, groups):
                 continue
-            if status == S.PAUSED or not _progress(tenant, rollout, groups):
+            if status == S.PAUSED or not _progress(rollout, groups, running):
                 return None
         elif status in (S.STOPPING, S.DELETING):
             after = _close(tenant, rollout, groups, position.get("close"), has_time)
@@ -193,9 +194,10 @@ def _running(groups: list[RolloutGroup]) -> list[int]:
     return [g.position for g in groups if g.status == GroupStatus.RUNNING]
 
 
-def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup], has_time: Callable[[], bool]) -> bool:
-    """Start one page of targets of the first RUNNING group that has targets waiting; True if it did."""
-    found = counts(tenant, rollout, _running(groups))
+def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup], found: dict[int, progress.Counts],
+                      has_time: Callable[[], bool]) -> bool:
+    """Start one page of targets of the first RUNNING group that has targets waiting (`found`: the running groups'
+    counts); True if it did, or if it has no time left for it (the caller hands on)."""
     for group in groups:
         if group.status == GroupStatus.RUNNING and found.get(group.position, progress.Counts()).scheduled > 0:
             if not has_time():
@@ -371,10 +373,11 @@ def _time_out(tenant: str, controller_id: str, action_id: int, now: int) -> int 
 
 
 # --- progress ------------------------------------------------------------------------------------------------
-def _progress(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> bool:
-    """Evaluate the running rollout and write its step; True if it has a step to take (the caller reads again:
-    a step that met a concurrent write of the rollout is decided again on what is there now)."""
-    step = progress.evaluate(rollout, groups, counts(tenant, rollout, _running(groups)))
+def _progress(rollout: Rollout, groups: list[RolloutGroup], running: dict[int, progress.Counts]) -> bool:
+    """Evaluate the running rollout (`running`: its running groups' counts) and write its step; True if it has a
+    step to take (the caller reads again: a step that met a concurrent write of the rollout is decided again on
+    what is there now)."""
+    step = progress.evaluate(rollout, groups, running)
     if not step.changes_anything:
         return False
     write_step(rollout, groups, step)
