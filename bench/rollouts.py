@@ -15,7 +15,7 @@ fifth of the size: the difference gives the figures per target, the rest the fix
 extrapolation to 100,000 targets (which needs at least 5 groups: maxTargetsPerRolloutGroup is 20,000; a
 group adds a few requests, not per-target ones).
 
-latency, on the launcher (infra.launcher.start, its jobs queue drained every 0.5 s in a thread as `make run`
+latency, on the launcher (infra.launcher.start, its jobs queue drained in a thread as `make run`
 does; the measuring devices are HTTP clients in the same process): a rollout of N devices in 4 groups with
 successCondition THRESHOLD 100; all of group 1 but one report closed/success from a thread pool, the queue
 settles, then the time from sending the last device's feedback to the first poll of group 2's first device
@@ -267,7 +267,7 @@ def latency(devices: int = 400, rollouts: int = 3, pool_size: int = 8) -> dict[s
     import tests.conftest  # noqa: F401 - moto's TransactWriteItems speed-up (see the docstring)
     from infra import launcher
 
-    running = launcher.start(port=0, moto_port=0, schedule_every=3600, access_log=False)  # drain every 0.5 s
+    running = launcher.start(port=0, moto_port=0, schedule_every=3600, access_log=False)  # its jobs queue drained as make run drains it
     admin = requests.Session()
     admin.auth = ("admin", "admin")
     samples: list[dict[str, Any]] = []
@@ -284,7 +284,7 @@ def latency(devices: int = 400, rollouts: int = 3, pool_size: int = 8) -> dict[s
         running.stop()
     seconds = [s["seconds"] for s in samples]
     return {"where": "launcher in-process (infra.launcher.start: chalice local, in-process moto, jobs queue "
-                     "drained with 0.5 s pauses when empty); devices are HTTP clients in the same process",
+                     "drained with short pauses when empty); devices are HTTP clients in the same process",
             "devices": devices, "groups": GROUPS, "group_size": devices // GROUPS, "samples": samples,
             "median_s": round(statistics.median(seconds), 3), "max_s": max(seconds),
             "budget_s": LATENCY_BUDGET_S, "pass": max(seconds) <= LATENCY_BUDGET_S}

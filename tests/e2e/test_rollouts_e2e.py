@@ -2,7 +2,7 @@
 condition THRESHOLD 100, devices that poll, fetch their deploymentBase and report closed/success as a DDI
 client does (TargetToken auth), one of them the real third-party client rauc-hawkbit.
 
-The launcher drains its jobs queue in a thread, waiting 0.5 s whenever it is empty (infra/launcher.py); the e2e
+The launcher drains its jobs queue in a thread, pausing briefly whenever it is empty (infra/launcher.py); the e2e
 stack starts without that thread for deterministic tests, so this test runs it (`Running.draining`) once the
 devices report, and drains the queue itself where it must know the checks have run.
 
@@ -28,6 +28,7 @@ import requests
 from rauc_hawkbit.ddi.client import DDIClient
 from rauc_hawkbit.ddi.deployment_base import DeploymentStatusExecution, DeploymentStatusResult
 
+from infra import launcher
 from tests.contract.hooks import aiohttp_response_class
 
 DEVICES = 1_000
@@ -36,7 +37,7 @@ PER_REQUEST = 500  # targets a bulk POST creates
 POOL = 8  # concurrent simulated devices
 PREFIX = "ro-"
 RAUC_DEVICE = f"{PREFIX}0000"  # in group 1: the groups are filled in controllerId order
-DRAIN_IDLE = 0.5  # seconds, as the launcher's queue drain waits when the queue is empty
+DRAIN_IDLE = launcher.DRAIN_IDLE_SECONDS  # as the launcher's queue drain waits when the queue is empty
 IMAGE = b"rollout image " * 512
 
 
