@@ -8,24 +8,20 @@ target it passes until SCAN_CAP, then answers 400.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from bench import capacity
+
 ROOT = Path(__file__).resolve().parent.parent
 QUOTA = 200_000
 
 
 def _meter(prefix: str):
-    spec = importlib.util.spec_from_file_location("capacity_units", ROOT / "docs" / "capacity" / "units.py")
-    assert spec is not None and spec.loader is not None
-    units = importlib.util.module_from_spec(spec)
-    sys.modules["capacity_units"] = units
-    spec.loader.exec_module(units)
-    return units.Meter(prefix)
+    return capacity.units().Meter(prefix)
 
 
 def _registrations(client, headers: dict, meter) -> dict:

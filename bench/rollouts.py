@@ -27,7 +27,6 @@ for rollback, instead of deep copies of whole tables); `make run` has not got it
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import statistics
@@ -37,44 +36,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+from bench import capacity
+
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = 4
 EXTRAPOLATE_TO = 100_000
 LATENCY_BUDGET_S = 1.0
-WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-
-
-def _units_module() -> Any:
-    spec = importlib.util.spec_from_file_location("capacity_units", ROOT / "docs" / "capacity" / "units.py")
-    assert spec is not None and spec.loader is not None
-    units = importlib.util.module_from_spec(spec)
-    sys.modules["capacity_units"] = units
-    spec.loader.exec_module(units)
-    return units
-
-
-def _moto_lookup(region: str) -> Callable[[str, dict], dict | None]:
-    """Items straight from moto's backend (as docs/capacity/measure.py): the Meter's before/after reads."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
-
-    def lookup(table_name: str, key: dict) -> dict | None:
-        table = backend.get_table(table_name)
-        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        item = table.get_item(DynamoType(key[table.hash_key_attr]), range_key)
-        return item.to_json()["Attributes"] if item is not None else None
-
-    return lookup
 
 
 def _figures(meter: Any, seconds: float) -> dict[str, Any]:
     totals = meter.totals()
     calls = totals["calls"]
-    return {"seconds": round(seconds, 2), "write_requests": sum(n for op, n in calls.items() if op in WRITES),
-            "read_requests": sum(n for op, n in calls.items() if op not in WRITES),
+    writes = capacity.units().Meter.WRITES
+    return {"seconds": round(seconds, 2), "write_requests": sum(n for op, n in calls.items() if op in writes),
+            "read_requests": sum(n for op, n in calls.items() if op not in writes),
             "wru": totals["wru"], "rru": totals["rru"], "calls": dict(sorted(calls.items()))}
 
 
@@ -107,7 +82,8 @@ def _run_creation(targets: int) -> dict[str, Any]:
         job_queue.ensure()
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         tenants.ensure_tenant("DEFAULT")
-        meter = _units_module().Meter(config.table_prefix(), lookup=_moto_lookup(config.region()))
+        units = capacity.units()
+        meter = units.Meter(config.table_prefix(), lookup=units.moto_lookup(config.region()))
         headers = {**ADMIN, "Content-Type": "application/json"}
         with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
             started = time.perf_counter()

@@ -271,7 +271,7 @@ def _flow(bench: Bench, quick: bool) -> dict:
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         tenants.ensure_tenant(TENANT)
         context = LambdaContext("skyhawk-prod", memory_size=1024)
-        meter = units.Meter(config.table_prefix(), lookup=moto_lookup(config.region()))
+        meter = units.Meter(config.table_prefix(), lookup=units.moto_lookup(config.region()))
 
         def later(ms: int) -> None:
             nonlocal now
@@ -380,23 +380,6 @@ def _flow(bench: Bench, quick: bool) -> dict:
         stored = _stored_items(config.table_prefix())
     logging.getLogger().removeHandler(bench.log)
     return stored
-
-
-def moto_lookup(region: str):
-    """Items straight from moto's DynamoDB backend, in the wire format (what GetItem would return)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
-
-    def lookup(table_name: str, key: dict) -> dict | None:
-        table = backend.get_table(table_name)
-        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        item = table.get_item(DynamoType(key[table.hash_key_attr]), range_key)
-        return item.to_json()["Attributes"] if item is not None else None
-
-    return lookup
 
 
 def _stored_items(prefix: str) -> dict:

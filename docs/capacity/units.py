@@ -400,3 +400,20 @@ def _without_filter(params: dict) -> dict:
     if values:
         kept["ExpressionAttributeValues"] = values
     return kept
+
+
+def moto_lookup(region: str):
+    """Items straight from moto's DynamoDB backend, in the wire format (what GetItem would return)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def lookup(table_name: str, key: dict) -> dict | None:
+        table = backend.get_table(table_name)
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        item = table.get_item(DynamoType(key[table.hash_key_attr]), range_key)
+        return item.to_json()["Attributes"] if item is not None else None
+
+    return lookup
