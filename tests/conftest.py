@@ -280,6 +280,23 @@ class DynamoCalls:
 
 
 @pytest.fixture
+def serialised_transactions(monkeypatch):
+    """moto's threaded server does not isolate TransactWriteItems from each other; DynamoDB does. Tests that race
+    writers serialise moto's transactions (and leave everything else concurrent)."""
+    import threading
+
+    from moto.dynamodb import models
+    isolated = threading.Lock()
+    transact_write_items = models.DynamoDBBackend.transact_write_items
+
+    def serialised(self, *args, **kwargs):
+        with isolated:
+            return transact_write_items(self, *args, **kwargs)
+
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", serialised)
+
+
+@pytest.fixture
 def aws_fails(monkeypatch):
     """`aws_fails(when, error)`: raise `error()` for AWS calls `when(service, operation, params)` selects."""
     original = botocore.client.BaseClient._make_api_call

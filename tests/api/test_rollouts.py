@@ -483,23 +483,13 @@ def test_actions_past_the_timeout_count_against_the_error_condition(client):
     assert action_counts.of_rollout("DEFAULT", rollout["id"])[0] == {"FINISHED": 2}
 
 
-def test_units_racing_on_one_rollout_start_each_target_once(client, monkeypatch):
+def test_units_racing_on_one_rollout_start_each_target_once(client, serialised_transactions):
     """Four units move the same rollout at once (a redelivered message beside the scheduled check): each target
     gets one action, the counts add up. moto's transactions are serialised, as DynamoDB isolates them."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from moto.dynamodb import models
-
     from chalicelib.services import rollout_runner
-    isolated = threading.Lock()
-    transact_write_items = models.DynamoDBBackend.transact_write_items
-
-    def serialised(self, *args, **kwargs):
-        with isolated:
-            return transact_write_items(self, *args, **kwargs)
-
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", serialised)
     ds_id, _ = steps.release(client)
     devices = _fleet(client, 30)
     rollout = _ready(client, {"name": "race", "distributionSetId": ds_id, "targetFilterQuery": "name==*"})

@@ -14,18 +14,8 @@ import requests
 WRITERS = 50
 
 
-def test_concurrent_config_data_writes_lose_nothing(stack, monkeypatch):
-    from moto.dynamodb import models
-
+def test_concurrent_config_data_writes_lose_nothing(stack, monkeypatch, serialised_transactions):
     from chalicelib import config
-    isolated = threading.Lock()
-    transact_write_items = models.DynamoDBBackend.transact_write_items
-
-    def serialised(self, *args, **kwargs):
-        with isolated:
-            return transact_write_items(self, *args, **kwargs)
-
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", serialised)
     monkeypatch.setenv("SKYHAWK_RATE_LIMIT_WRITES_PER_DEVICE", "1000")  # one device writes 50 times at once
     config.reset()
     assert stack.admin.put(f"{stack.url}/rest/v1/system/configs/authentication.targettoken.enabled",

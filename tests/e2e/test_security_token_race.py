@@ -18,17 +18,7 @@ TOKEN_CONFLICT = {"exceptionClass": "org.eclipse.hawkbit.repository.exception.En
                   "message": "The given securityToken is already in use.", "parameters": ["securityToken"]}
 
 
-def test_concurrent_creates_of_one_token_leave_one_holder(stack, monkeypatch):
-    from moto.dynamodb import models
-
-    isolated = threading.Lock()
-    transact_write_items = models.DynamoDBBackend.transact_write_items
-
-    def serialised(self, *args, **kwargs):
-        with isolated:
-            return transact_write_items(self, *args, **kwargs)
-
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", serialised)
+def test_concurrent_creates_of_one_token_leave_one_holder(stack, serialised_transactions):
     token = "e2e-raced-token"
     start = threading.Barrier(WRITERS)
 
