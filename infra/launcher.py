@@ -29,7 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from infra import moto_inprocess, moto_item_json
 
@@ -125,7 +125,7 @@ def fire_schedules(app: Any) -> dict[str, Any]:
     from chalice.app import ScheduledEventConfig
     from chalice.local import LambdaContext
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = _region()
     results: dict[str, Any] = {}
     for source in app.event_sources:
         if not isinstance(source, ScheduledEventConfig):
@@ -165,15 +165,25 @@ def sqs_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
 def invoke_worker(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
     """Hand received messages to the worker as Lambda would (a 30 s context), then delete what it did not
     report failed (those come back after their visibility timeout, and go to the dead-letter queue at last)."""
-    from chalice.local import LambdaContext
-
     from chalicelib.store import job_queue
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    context = context or LambdaContext(WORKER, memory_size=512, max_runtime_ms=30_000)
-    answer = app.handler_map[WORKER](sqs_event(messages, region), context)
+    return _hand_over(app, WORKER, sqs_event(messages, _region()), messages, job_queue.delete, context)
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _hand_over(app: Any, function: str, event: dict[str, Any], messages: list[dict[str, Any]],
+               delete: Callable[[Iterable[str]], None], context: Any = None) -> dict[str, Any]:
+    """Call an @app.on_sqs_message function with `event` as Lambda would (a 30 s context), then delete the
+    messages it did not report failed (partial batch response)."""
+    from chalice.local import LambdaContext
+
+    context = context or LambdaContext(function, memory_size=512, max_runtime_ms=30_000)
+    answer = app.handler_map[function](event, context)
     failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-    job_queue.delete(m["ReceiptHandle"] for m in messages if m["MessageId"] not in failed)
+    delete(m["ReceiptHandle"] for m in messages if m["MessageId"] not in failed)
     return answer
 
 
@@ -210,16 +220,9 @@ def dmf_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
 
 def invoke_dmf(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
     """Hand received DMF messages to the consumer as Lambda would, then delete what it did not report failed."""
-    from chalice.local import LambdaContext
-
     from chalicelib.store import dmf_queues
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    context = context or LambdaContext(DMF_CONSUMER, memory_size=512, max_runtime_ms=30_000)
-    answer = app.handler_map[DMF_CONSUMER](dmf_event(messages, region), context)
-    failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-    dmf_queues.delete(m["ReceiptHandle"] for m in messages if m["MessageId"] not in failed)
-    return answer
+    return _hand_over(app, DMF_CONSUMER, dmf_event(messages, _region()), messages, dmf_queues.delete, context)
 
 
 def drain_dmf(app: Any) -> dict[str, int]:
