@@ -330,34 +330,38 @@ def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bo
     """DELETE /targets/{id}/actions/{actionId}: ask the device to cancel; `force` closes a canceling action."""
     def attempt() -> None:
         target, action = _target_and_action(tenant, controller_id, action_id)
-        now = clock.now_ms()
-        seq = int(action.status_seq or 0) + 1
-        tx = Tx()
         if force:
             if not action.active or action.status != Status.CANCELING.value:
                 raise errors.ActionNotForceQuitable(
                     f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
-            change = rules.close(action, Status.CANCELED, now, user, seq)
-            tx.update(action, change)
-            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
-            tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELED, ["A force quit has been performed."],
-                                       now))
-            tx.update(target, rules.target_after_close(target, action_id, now, user))
+            tx = _cancel_writes(tenant, target, action, True, "A force quit has been performed.", user)
         else:
             if not action.active or action.status == Status.CANCELING.value:
                 raise errors.ActionNotCancelable(
                     f"Action {action_id} is not active or already canceling.", [action_id])
-            change = rules.request_cancel(now, user, seq)
-            tx.update(action, change)
-            action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
-            tx.put(rules.history_entry(tenant, action_id, seq, Status.CANCELING, ["manual cancelation requested"],
-                                       now))
-            summaries = [rules.canceling(a) if int(a["id"]) == int(action_id) else a
-                         for a in target.active_actions or []]
-            tx.update(target, {"active_actions": summaries, **rules.touched(now, user)})
+            tx = _cancel_writes(tenant, target, action, False, "manual cancelation requested", user)
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
+
+
+def _cancel_writes(tenant: str, target: Target, action: Action, close: bool, note: str, user: str) -> Tx:
+    """The writes of a cancel: the open action closed CANCELED at once (`close`, the target as after a close) or
+    asked to cancel (CANCELING, the device sees cancelAction), its counts moved and a history entry with `note`."""
+    now = clock.now_ms()
+    action_id = int(action.action_id)
+    seq = int(action.status_seq or 0) + 1
+    tx = Tx()
+    if close:
+        change = rules.close(action, Status.CANCELED, now, user, seq)
+        tx.update(target, rules.target_after_close(target, action_id, now, user))
+    else:
+        change = rules.request_cancel(now, user, seq)
+        tx.update(target, {"active_actions": [rules.canceling(a) if int(a["id"]) == action_id else a
+                                              for a in target.active_actions or []], **rules.touched(now, user)})
+    tx.update(action, change)
+    action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
+    return tx.put(rules.history_entry(tenant, action_id, seq, Status(change["status"]), [note], now))
 
 
 def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
@@ -386,21 +390,9 @@ def cancel_for_rollout(tenant: str, controller_id: str, action_id: int, user: st
             return False
         if not force and action.status == Status.CANCELING.value:
             return False
-        now = clock.now_ms()
-        seq = int(action.status_seq or 0) + 1
-        tx = Tx()
-        if force:
-            change = rules.close(action, Status.CANCELED, now, user, seq)
-            note = "The rollout was deleted: the action is canceled."
-            tx.update(target, rules.target_after_close(target, action_id, now, user))
-        else:
-            change = rules.request_cancel(now, user, seq)
-            note = "The rollout was stopped: cancelation requested."
-            tx.update(target, {"active_actions": [rules.canceling(a) if int(a["id"]) == int(action_id) else a
-                                                  for a in target.active_actions or []], **rules.touched(now, user)})
-        tx.update(action, change)
-        action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
-        tx.put(rules.history_entry(tenant, action_id, seq, Status(change["status"]), [note], now))
+        note = ("The rollout was deleted: the action is canceled." if force
+                else "The rollout was stopped: cancelation requested.")
+        tx = _cancel_writes(tenant, target, action, force, note, user)
         tx.commit()
         return True
 
