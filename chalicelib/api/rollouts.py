@@ -137,7 +137,8 @@ def get_rollout(rollout_id):
 @route(bp, BASE + "/{rollout_id}", methods=["PUT"])
 def update_rollout(rollout_id):
     who = principal(bp, "UPDATE_ROLLOUT")
-    rollouts.update(who.tenant, _rollout_id(rollout_id), json_body(bp, dict), who.username)
+    change = rollout_spec.rollout_change(json_body(bp, dict))
+    rollouts.update(who.tenant, _rollout_id(rollout_id), change, who.username)
     return _detailed(who, _rollout_id(rollout_id))
 
 

@@ -172,6 +172,22 @@ def rollout_spec(body: Any) -> RolloutSpec:
         action_timeout_minutes=action_timeout(body.get("actionTimeout")))
 
 
+@dataclass(frozen=True)
+class RolloutChange:
+    """PUT /rollouts/{id}: a new name and/or description (None name: kept; `has_description`: given, maybe null)."""
+    name: str | None = None
+    description: str | None = None
+    has_description: bool = False
+
+
+def rollout_change(body: Any) -> RolloutChange:
+    body = catalog._object(body, "rollout")
+    has_description = "description" in body
+    return RolloutChange(name=_name(body) if body.get("name") is not None else None,
+                         description=catalog._text(body, "description", DESCRIPTION_MAX) if has_description else None,
+                         has_description=has_description)
+
+
 def group_spec(raw: Any) -> GroupSpec:
     body = catalog._object(raw, "rollout group")
     percentage = body.get("targetPercentage")

@@ -15,15 +15,15 @@ its reason in `statusMessage` (README).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
-from chalicelib.domain import rollout_groups, rollout_progress, rollout_spec, rsql
+from chalicelib.domain import rollout_groups, rollout_progress, rsql
 from chalicelib.domain import rollouts as rules
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.rollout_progress import Counts
-from chalicelib.domain.rollout_spec import RolloutSpec
+from chalicelib.domain.rollout_spec import RolloutChange, RolloutSpec
 from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
@@ -186,13 +186,8 @@ def _apply(tenant: str, rollout_id: int, decide) -> Rollout:
     return get(tenant, rollout_id)
 
 
-def update(tenant: str, rollout_id: int, body: Mapping[str, Any], user: str) -> Rollout:
-    name = body.get("name")
-    if name is not None:
-        name = rollout_spec._name(body)
-    has_description = "description" in body
-    description = rollout_spec.catalog._text(body, "description", rollout_spec.DESCRIPTION_MAX) \
-        if has_description else None
+def update(tenant: str, rollout_id: int, requested: RolloutChange, user: str) -> Rollout:
+    name, description, has_description = requested.name, requested.description, requested.has_description
 
     def decide(rollout: Rollout, tx: Tx) -> Tx:
         change = rules.update(rollout, name, description, has_description, clock.now_ms(), user)
