@@ -53,6 +53,12 @@ class RolloutOrigin(NamedTuple):
     def message(self) -> str:
         return f"Initiated by Rollout Group '{self.group_name}' [Rollout {self.rollout_name}:{self.rollout_id}]"
 
+    def mark(self, action: Action) -> Action:
+        """The action as one of this group's (counted in it, rendered with the rollout's id and name)."""
+        action.rollout_id, action.rollout_name, action.rollout_group = self.rollout_id, self.rollout_name, \
+            self.position
+        return action
+
 
 @dataclass
 class AssignmentResult:
@@ -303,8 +309,7 @@ def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, sn
                               begin.status, begin.history, now, user, closed=offline)
     first = f"Assignment initiated by user '{user}'"
     if rollout is not None:
-        action.rollout_id, action.rollout_name, action.rollout_group = rollout.rollout_id, rollout.rollout_name, \
-            rollout.position
+        rollout.mark(action)
         if rollout.timeout_ms:
             action.timeout_at, action.timeout_key = now + int(rollout.timeout_ms), rules.timeout_key(tenant, action_id)
         first = rollout.message()

@@ -289,9 +289,7 @@ def _already_assigned(tx: Tx, tenant: str, target, action_id: int, snapshot, ori
     action = action_rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
                                      snapshot.version, rollout.action_type, rollout.force_time, rollout.weight, None,
                                      Status.FINISHED, Status.FINISHED, now, rollout.created_by, closed=True)
-    action.rollout_id, action.rollout_name, action.rollout_group = origin.rollout_id, origin.rollout_name, \
-        origin.position
-    tx.put(action)
+    tx.put(origin.mark(action))
     tx.put(action_rules.history_entry(tenant, action_id, 1, Status.FINISHED, [origin.message(), ALREADY_ASSIGNED],
                                       now))
     tx.update(target, {"action_count": Add(1)})

@@ -15,12 +15,13 @@ its reason in `statusMessage` (README).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 from chalicelib import clock, errors
 from chalicelib.domain import quotas as quota_rules
 from chalicelib.domain import rollout_groups, rollout_progress, rsql
 from chalicelib.domain import rollouts as rules
+from chalicelib.domain.catalog_entities import DistributionSet
 from chalicelib.domain.listing import Paging
 from chalicelib.domain.rollout_progress import Counts
 from chalicelib.domain.rollout_spec import RolloutChange, RolloutSpec
@@ -28,7 +29,7 @@ from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, Rollo
 from chalicelib.domain.targets import Target
 from chalicelib.lazy import lazy_import
 from chalicelib.services import catalog_lists, quotas, rollout_creation, rollout_runner, target_lists, tenant_config
-from chalicelib.store import counters
+from chalicelib.store import catalog, counters
 from chalicelib.store import rollouts as store
 from chalicelib.store.tx import ATTEMPTS, Tx, retrying
 
@@ -95,9 +96,7 @@ def list_rollouts(tenant: str, q: str | None, paging: Paging) -> tuple[list[Roll
     return catalog_lists.filter_and_page(records, node, paging)
 
 
-def _sets(tenant: str, ids: set[int]) -> dict[int, Any]:
-    from chalicelib.domain.catalog_entities import DistributionSet
-    from chalicelib.store import catalog
+def _sets(tenant: str, ids: set[int]) -> dict[int, DistributionSet]:
     return catalog.get_many(DistributionSet, tenant, ids)
 
 
