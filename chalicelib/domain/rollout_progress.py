@@ -3,9 +3,10 @@
 Counts: every action of a rollout is in one bucket (`bucket`), hawkBit's TotalTargetCountStatus: SCHEDULED ->
 scheduled; RUNNING, RETRIEVED, WARNING, DOWNLOAD, WAIT_FOR_CONFIRMATION, CANCELING -> running; FINISHED ->
 finished; ERROR -> error; CANCELED -> cancelled; DOWNLOADED -> finished for a download-only rollout, else
-running. A group keeps its counts in counter items the action's own writes add to (`count_change`: only a
-write that moves an action to another bucket touches them), so the progress check reads counters, never actions.
-Past hawkBit, `timedout` counts the open actions past the rollout's in-progress timeout.
+running. A group's actions are counted by status in counter items the actions' own writes move (the same
+counters as a distribution set's, store/action_counts.py), so the progress check reads counters, never actions;
+`Counts.of_statuses` sorts those status counts into buckets. Past hawkBit, `timedout` counts the open actions
+past the rollout's in-progress timeout.
 
 Conditions, as hawkBit since PR #3110 (RolloutGroupConditionTest): a group is measured by its actions, not its
 targets, and canceled actions count for neither side. Success when finished / measured >= threshold % (an
@@ -24,15 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from chalicelib.domain.actions import TIMED_OUT as COUNTED_TIMED_OUT
 from chalicelib.domain.actions import Status
-from chalicelib.domain.changes import Add, Change
 from chalicelib.domain.rollouts import GroupStatus, Rollout, RolloutGroup, RolloutStatus
 
 BUCKETS = ("scheduled", "running", "finished", "error", "cancelled")
-# Counter items a rollout spreads its counts over: one per this many targets, at most MAX_COUNTER_SHARDS (a
-# 1,000,000-device rollout closing in 15 minutes adds 70 times a second to each of 16 partition keys).
-TARGETS_PER_COUNTER_SHARD = 5_000
-MAX_COUNTER_SHARDS = 16
 TIMED_OUT = "timedout"
 # The keys of totalTargetsPerStatus, in hawkBit's TotalTargetCountStatus.Status order
 PER_STATUS_KEYS = ("scheduled", "running", "error", "finished", "cancelled", "notstarted")
@@ -50,33 +47,6 @@ def bucket(status: str, action_type: str) -> str:
     return _BUCKET_OF[Status(status)]
 
 
-def counter_shards(total_targets: int) -> int:
-    """How many counter items the rollout uses: one for a small rollout (one read), 16 for a large one."""
-    return max(1, min(MAX_COUNTER_SHARDS, -(-int(total_targets) // TARGETS_PER_COUNTER_SHARD)))
-
-
-def counter_shard(action_id: int, shards: int) -> int:
-    """The counter item an action adds to (consecutive ids of a rollout's actions spread over all of them)."""
-    return int(action_id) % max(1, int(shards))
-
-
-def count_change(before: str | None, after: str | None, action_type: str, timed_out_before: bool = False,
-                 timed_out_after: bool = False) -> Change:
-    """What an action's write adds to its group's counter item (None: the action does not exist on that side).
-    Empty when it stays in its bucket: most device feedback (proceeding, downloading) writes no counter."""
-    change: dict[str, Add] = {}
-    old = bucket(before, action_type) if before is not None else None
-    new = bucket(after, action_type) if after is not None else None
-    if old != new:
-        if old is not None:
-            change[old] = Add(-1)
-        if new is not None:
-            change[new] = Add(1)
-    if timed_out_before != timed_out_after:
-        change[TIMED_OUT] = Add(1 if timed_out_after else -1)
-    return change
-
-
 @dataclass(frozen=True)
 class Counts:
     """One group's actions by bucket: the sum of its counter shards."""
@@ -88,8 +58,13 @@ class Counts:
     timedout: int = 0
 
     @classmethod
-    def summed(cls, shards: Sequence[Mapping[str, int | None]]) -> "Counts":
-        return cls(**{name: sum(int(shard.get(name) or 0) for shard in shards) for name in BUCKETS + (TIMED_OUT,)})
+    def of_statuses(cls, statuses: Mapping[str, int], action_type: str) -> "Counts":
+        """A group's counts from its actions counted by status (action statuses, and TIMEDOUT)."""
+        buckets: dict[str, int] = {}
+        for status, count in statuses.items():
+            name = TIMED_OUT if status == COUNTED_TIMED_OUT else bucket(status, action_type)
+            buckets[name] = buckets.get(name, 0) + int(count)
+        return cls(**buckets)
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(**{name: getattr(self, name) + getattr(other, name) for name in BUCKETS + (TIMED_OUT,)})

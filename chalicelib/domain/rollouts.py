@@ -83,7 +83,6 @@ class Rollout:
     dynamic_checked_at: int | None = None  # when it last looked for new targets (at most once a minute)
     total_targets: int = 0
     total_groups: int = 0
-    counter_shards: int = 1  # rollout_progress.counter_shards, fixed once its targets are counted
     deleted: bool = False
     approval_remark: str | None = None
     approval_decided_by: str | None = None

@@ -153,8 +153,7 @@ def finish_creation(tenant: str, rollout: Rollout, groups: list[RolloutGroup], s
         _commit(tx)
     total = sum(placed)
     done = rules.created(rollout, total, len(groups), bool(rollout.approval_needed), now)
-    change = {**done.change, "counter_shards": progress.counter_shards(total)}
-    _commit(store.move(Tx(), rollout, rules.Transition(change, done.condition)))
+    _commit(store.move(Tx(), rollout, done))
 
 
 # --- start ---------------------------------------------------------------------------------------------------
@@ -178,16 +177,10 @@ def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
 def counts(tenant: str, rollout: Rollout, positions: list[int] | None = None) -> dict[int, progress.Counts]:
     """Group position -> its actions by bucket: of the groups named (one Query each), or of all its groups (one
     Query of the rollout's counter items)."""
-    found: dict[int, progress.Counts] = {}
     by_group = (action_counts.of_rollout(tenant, rollout.id, consistent=True) if positions is None
                 else action_counts.of_groups(tenant, rollout.id, positions, consistent=True))
-    for position, statuses in by_group.items():
-        buckets: dict[str, int] = {}
-        for status, count in statuses.items():
-            name = progress.TIMED_OUT if status == action_rules.TIMED_OUT else progress.bucket(status, rollout.action_type)
-            buckets[name] = buckets.get(name, 0) + count
-        found[position] = progress.Counts(**buckets)
-    return found
+    return {position: progress.Counts.of_statuses(statuses, rollout.action_type)
+            for position, statuses in by_group.items()}
 
 
 def _running(groups: list[RolloutGroup]) -> list[int]:

@@ -697,7 +697,6 @@ class Rollout(_CatalogItem):
     dynamic_checked_at = NumberAttribute(null=True)
     total_targets = NumberAttribute(default=0)
     total_groups = NumberAttribute(default=0)
-    counter_shards = NumberAttribute(default=1)
     deleted = BooleanAttribute(default=False)
     approval_remark = UnicodeAttribute(null=True)
     approval_decided_by = UnicodeAttribute(null=True)

@@ -34,29 +34,17 @@ def test_downloaded_finishes_a_download_only_rollouts_action():
     assert p.bucket(Status.DOWNLOADED.value, "downloadonly") == "finished"
 
 
-def test_a_rollout_spreads_its_counts_over_one_item_per_5000_targets_up_to_16():
-    assert [p.counter_shards(n) for n in (0, 1, 5000, 5001, 40_000, 100_000, 10**7)] == [1, 1, 1, 2, 8, 16, 16]
-    assert [p.counter_shard(action_id, 16) for action_id in (32, 33, 47)] == [0, 1, 15]
-    assert p.counter_shard(7, 1) == 0
+def test_counts_sort_the_counted_statuses_into_hawkbits_buckets():
+    statuses = {"SCHEDULED": 2, "RUNNING": 1, "RETRIEVED": 1, "DOWNLOADED": 2, "FINISHED": 3, "ERROR": 1,
+                "CANCELED": 1, "TIMEDOUT": 1}
+    assert Counts.of_statuses(statuses, "forced") == Counts(scheduled=2, running=4, finished=3, error=1,
+                                                            cancelled=1, timedout=1)
+    assert Counts.of_statuses(statuses, "downloadonly") == Counts(scheduled=2, running=2, finished=5, error=1,
+                                                                  cancelled=1, timedout=1)
 
 
-def test_only_a_write_that_changes_the_bucket_touches_the_counters():
-    assert p.count_change(None, "SCHEDULED", "forced") == {"scheduled": Add(1)}
-    assert p.count_change("SCHEDULED", "RUNNING", "forced") == {"scheduled": Add(-1), "running": Add(1)}
-    assert p.count_change("RUNNING", "RETRIEVED", "forced") == {}
-    assert p.count_change("RUNNING", "DOWNLOADED", "forced") == {}
-    assert p.count_change("RUNNING", "DOWNLOADED", "downloadonly") == {"running": Add(-1), "finished": Add(1)}
-    assert p.count_change("RUNNING", "ERROR", "forced") == {"running": Add(-1), "error": Add(1)}
-    assert p.count_change("SCHEDULED", None, "forced") == {"scheduled": Add(-1)}  # its target was deleted
-    assert p.count_change("RUNNING", "RUNNING", "forced", False, True) == {"timedout": Add(1)}
-    assert p.count_change("RUNNING", "FINISHED", "forced", True, False) == {
-        "running": Add(-1), "finished": Add(1), "timedout": Add(-1)}
-
-
-def test_counts_sum_their_shards_and_render_every_hawkbit_key():
-    counts = Counts.summed([{"scheduled": 2, "running": 1, "timedout": 1}, {"finished": 3, "error": None},
-                            {"error": 1, "cancelled": 1}])
-    assert counts == Counts(scheduled=2, running=1, finished=3, error=1, cancelled=1, timedout=1)
+def test_counts_render_every_hawkbit_key():
+    counts = Counts(scheduled=2, running=1, finished=3, error=1, cancelled=1, timedout=1)
     assert (counts.actions, counts.open) == (8, 3)
     assert p.per_status(counts, 10) == {"scheduled": 2, "running": 1, "error": 1, "finished": 3, "cancelled": 1,
                                         "notstarted": 2}
