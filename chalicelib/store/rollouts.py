@@ -37,11 +37,6 @@ def get(tenant: str, rollout_id: int, consistent: bool = True) -> Rollout | None
         return None
 
 
-def get_many(tenant: str, ids: Iterable[int]) -> dict[int, Rollout]:
-    keys = [(tenant, domain.rollout_sk(i)) for i in sorted({int(i) for i in ids})]
-    return {int(item.id): records.to_entity(Rollout, item) for item in RolloutModel.batch_get(keys)} if keys else {}
-
-
 def with_groups(tenant: str, rollout_id: int, consistent: bool = True) -> tuple[Rollout | None, list[RolloutGroup]]:
     """The rollout and its groups in order: a GetItem and one Query of its groups' key range."""
     rollout = get(tenant, rollout_id, consistent)
@@ -51,14 +46,6 @@ def with_groups(tenant: str, rollout_id: int, consistent: bool = True) -> tuple[
 def groups_of(tenant: str, rollout_id: int, consistent: bool = True) -> list[RolloutGroup]:
     return [records.to_entity(RolloutGroup, item) for item in GroupModel.query(
         tenant, GroupModel.sk.startswith(domain.groups_prefix(rollout_id)), consistent_read=consistent)]
-
-
-def group_of(tenant: str, rollout_id: int, position: int) -> RolloutGroup | None:
-    try:
-        return records.to_entity(RolloutGroup, GroupModel.get(tenant, domain.group_sk(rollout_id, position),
-                                                              consistent_read=True))
-    except GroupModel.DoesNotExist:
-        return None
 
 
 def all_of(tenant: str) -> Iterator[Rollout]:
