@@ -37,6 +37,7 @@ app.api.binary_types = ["*/*"]
 app.register_middleware(telemetry.observe_requests, "http")
 app.register_middleware(telemetry.observe_jobs, "scheduled")
 app.register_middleware(telemetry.observe_jobs, "sqs")
+app.register_middleware(telemetry.observe_jobs, "pure_lambda")
 app.register_middleware(middleware.binary_bodies, "http")
 app.register_middleware(middleware.security_headers, "http")
 app.register_middleware(middleware.render_errors, "http")
@@ -117,3 +118,12 @@ def jobs_worker(event):
 def dmf_inbound(event):
     from chalicelib.jobs import dmf_inbound
     return dmf_inbound.run_batch((record.to_dict() for record in event), event.context)
+
+
+# The change feed (chalicelib/jobs/change_feed.py): DynamoDB Streams records of the streamed tables, turned into
+# service integration events and outbound DMF messages. A plain function because one function reads several
+# streams, whose ARNs only the data stack knows: the merge template (infra/change-feed.json) adds its event sources.
+@app.lambda_function(name="change_feed")
+def change_feed(event, context):
+    from chalicelib.jobs import change_feed
+    return change_feed.run_batch(event.get("Records", []), context)

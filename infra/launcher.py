@@ -86,6 +86,10 @@ class Running:
         """Consume the DMF inbound queue now (a stack started without its drain): the counts per ending."""
         return drain_dmf(self.app)
 
+    def run_changes(self) -> dict[str, int]:
+        """Hand the change feed everything written since the last time (a stack started without its drain)."""
+        return drain_changes(self.app)
+
     def dmf_queue_url(self) -> str:
         """Where a gateway sends its DMF messages (the embedded moto's FIFO queue, or the endpoint's)."""
         from chalicelib.store import dmf_queues
@@ -237,6 +241,58 @@ def drain_dmf(app: Any) -> dict[str, int]:
     return totals
 
 
+# --- the change feed ------------------------------------------------------------------------------
+
+CHANGE_FEED = "change_feed"  # app.py's function for the DynamoDB Streams records
+FEED_ATTEMPTS = 5  # a record that fails this often is skipped, as the event source mapping's retry limit would
+
+
+class FeedBacklog:
+    """The event source mapping of the change feed, locally: records read from moto's streams and not yet
+    delivered, handed over again (from the failed one on) until the consumer takes them."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.lock = threading.Lock()
+
+    def drain(self, app: Any) -> dict[str, int]:
+        from chalice.local import LambdaContext
+
+        from chalicelib.store import change_feed
+
+        totals: dict[str, int] = {}
+        with self.lock:
+            while True:
+                self.records.extend(change_feed.read())
+                if not self.records:
+                    return totals
+                context = LambdaContext(CHANGE_FEED, memory_size=512, max_runtime_ms=30_000)
+                answer = app.handler_map[CHANGE_FEED]({"Records": self.records}, context)
+                for key, value in answer.items():
+                    if isinstance(value, int):
+                        totals[key] = totals.get(key, 0) + value
+                failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
+                if not failed:
+                    self.records, self.attempts = [], 0
+                    continue
+                at = next(i for i, r in enumerate(self.records) if r["dynamodb"]["SequenceNumber"] == failed[0])
+                self.attempts = self.attempts + 1 if at == 0 else 1
+                self.records = self.records[at:]
+                if self.attempts >= FEED_ATTEMPTS:
+                    log.error("change feed record %s skipped after %d attempts", failed[0], self.attempts)
+                    self.records, self.attempts = self.records[1:], 0
+                return totals
+
+
+FEED = FeedBacklog()
+
+
+def drain_changes(app: Any) -> dict[str, int]:
+    """Hand every change written since the last drain to the change feed function; the summed counts."""
+    return FEED.drain(app)
+
+
 def run_schedules(app: Any) -> dict[str, Any]:
     from chalicelib.jobs import fanout
 
@@ -270,6 +326,11 @@ def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
                 busy = True
         except Exception:
             log.exception("DMF consumer failed")
+        try:
+            if drain_changes(app).get("records"):
+                busy = True
+        except Exception:
+            log.exception("change feed failed")
         if not busy:
             stop.wait(idle)
 
@@ -322,12 +383,14 @@ def _reset_clients() -> None:
     from pynamodb.models import Model
 
     from chalicelib import config
-    from chalicelib.store import aws, dmf_queues, job_queue
+    from chalicelib.store import aws, change_feed, dmf_queues, job_queue
 
     config.reset()
     aws.reset()
     job_queue.reset()
     dmf_queues.reset()
+    change_feed.reset()
+    FEED.records.clear()
     # Process-wide caches of other modules, tied to the data of the endpoint being left.
     for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
                           ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget"),

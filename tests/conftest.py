@@ -77,8 +77,17 @@ def _copy_only_what_a_transaction_writes() -> None:
             else:
                 table.items[hash_value] = item
 
+    def stream_lengths(backend, transact_items) -> list:
+        """Where each touched table's stream ends: a cancelled transaction's records are cut off there, as moto's
+        own rollback (which puts back copies of whole tables, streams included) drops them."""
+        tables = {entry_op["TableName"] for entry in transact_items for entry_op in entry.values()
+                  if isinstance(entry_op, dict) and entry_op.get("TableName") in backend.tables}
+        return [(backend.tables[name].stream_shard, len(backend.tables[name].stream_shard.items))
+                for name in tables if backend.tables[name].stream_shard is not None]
+
     def transact_write_items(self, transact_items):
         saved = snapshot(self, transact_items)
+        streams = stream_lengths(self, transact_items) if saved is not None else []
         copies: dict[int, object] = {}
 
         def deepcopy(value, memo=None):
@@ -96,6 +105,8 @@ def _copy_only_what_a_transaction_writes() -> None:
         except Exception:
             if saved is not None:
                 restore(saved)
+                for shard, length in streams:
+                    del shard.items[length:]
             raise
         finally:
             dynamodb_models.copy = copy
@@ -175,13 +186,16 @@ ADMIN = basic()
 def reset_process_state() -> None:
     from chalicelib import auth, clock, config
     from chalicelib.services import auto_assignment, health, rate_limits, snapshots, tenant_config
-    from chalicelib.store import aws, dmf_queues, job_queue, tx
+    from chalicelib.store import aws, change_feed, dmf_queues, job_queue, tx
+    from infra import launcher
 
     config.reset()
     clock.reset()
     aws.reset()
     job_queue.reset()
     dmf_queues.reset()
+    change_feed.reset()
+    launcher.FEED.records.clear()
     tx.reset()
     tenant_config.invalidate()
     auth.forget_verified()

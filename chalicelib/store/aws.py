@@ -38,7 +38,10 @@ def client(service: str, endpoint_url: str | None = None, attempts: int | None =
     cfg = Config(region_name=config.settings().region, signature_version="s3v4" if service == "s3" else None,
                  connect_timeout=timeouts.connect_seconds, read_timeout=read,
                  retries={"mode": "standard", "total_max_attempts": attempts or timeouts.max_attempts},
-                 s3={"addressing_style": "path"} if endpoint_url else None)
+                 s3={"addressing_style": "path"} if endpoint_url else None,
+                 # The streams client reads moto's streams locally; botocore would send a stream ARN's calls to
+                 # an account endpoint (<account>.streams-ddb...) that moto does not serve.
+                 account_id_endpoint_mode="disabled" if service == "dynamodbstreams" else None)
     return boto3.session.Session(botocore_session=botocore_session()).client(service, config=cfg,
                                                                              endpoint_url=endpoint_url or None)
 

@@ -47,6 +47,11 @@ from chalicelib.store import aws
 pynamodb_connection.get_session = aws.botocore_session  # its table connections share the process's loader
 
 
+# Tables whose changes feed the service integration events and the outbound DMF messages
+# (chalicelib/store/change_feed.py): their stream carries both images of every changed item.
+STREAMED_TABLES = ("targets", "actions", "action-status", "catalog", "workflow")
+
+
 def _meta(name: str):
     timeouts = config.aws_timeouts()
 
@@ -57,6 +62,8 @@ def _meta(name: str):
         connect_timeout_seconds = timeouts.connect_seconds
         read_timeout_seconds = timeouts.dynamodb_read_seconds
         max_retry_attempts = timeouts.max_attempts - 1
+    if name in STREAMED_TABLES:
+        Meta.stream_view_type = "NEW_AND_OLD_IMAGES"  # type: ignore[attr-defined]
     return Meta
 
 

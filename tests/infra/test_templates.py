@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chalicelib.store.tables import STREAMED_TABLES
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATA_TEMPLATE = PROJECT_DIR / "infra" / "skyhawk-data.yaml"
 NAME_PREFIX = "skyhawk-${Stage}-"
@@ -189,6 +191,14 @@ def test_every_table_has_the_operational_settings():
         else:
             assert "TimeToLiveSpecification" not in props, logical
         assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, logical
+        # A stream on exactly the tables the change feed reads (the models' Meta says which)
+        if suffix in STREAMED_TABLES:
+            assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}, logical
+        else:
+            assert "StreamSpecification" not in props, logical
+    outputs = load_template()["Outputs"]
+    assert {name for name in outputs if name.endswith("StreamArn")} == {
+        "TargetsStreamArn", "ActionsStreamArn", "ActionStatusStreamArn", "CatalogStreamArn", "WorkflowStreamArn"}
 
 
 def test_table_names_follow_the_stage_prefix_of_chalice_config():
