@@ -112,8 +112,8 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("repository.actions.autoclose.enabled", bool, False, "a new assignment closes open actions at once"),
     Key("multi.assignments.enabled", bool, False, "several distribution sets active per target, by weight",
         one_way_to=True),
-    Key("batch.assignments.enabled", bool, False, "one assignment request handled as one batch",
-        available=False),
+    Key("batch.assignments.enabled", bool, False, "DMF things of one assignment are told in BATCH_DOWNLOAD("
+        "_AND_INSTALL) messages, one per reply queue and set, instead of one message each"),
     Key("user.confirmation.flow.enabled", bool, False,
         "new actions wait for the device's confirmation (WAIT_FOR_CONFIRMATION, DDI confirmationBase)"),
     Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval (unless the creator may approve)"),

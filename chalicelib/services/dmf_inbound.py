@@ -21,7 +21,7 @@ from functools import partial
 from chalicelib import auth, clock, config, errors
 from chalicelib.domain import dmf
 from chalicelib.domain.actions import Action
-from chalicelib.services import confirmation, controller, target_types, tenant_config
+from chalicelib.services import confirmation, controller, dmf_outbound, target_types, tenant_config
 from chalicelib.services import targets as target_service
 from chalicelib.store import actions as action_store
 from chalicelib.store import dmf_queues, idempotency
@@ -38,7 +38,7 @@ def handle(message: dmf.Inbound, message_key: str) -> str:
     """Apply one inbound message; `message_key` identifies it across redeliveries (its deduplication id)."""
     tenant = _enabled_tenant(message.tenant)
     if isinstance(message, dmf.ThingCreated):
-        return _thing_created(tenant, message)
+        return _thing_created(tenant, message, message_key)
     if isinstance(message, dmf.ThingRemoved):
         return _thing_removed(tenant, message)
     if isinstance(message, dmf.AttributesUpdated):
@@ -61,8 +61,9 @@ def _enabled_tenant(name: str) -> str:
 
 
 # --- things ------------------------------------------------------------------------------------------------
-def _thing_created(tenant: str, message: dmf.ThingCreated) -> str:
-    """Plug and play: register the thing or refresh it, remember its reply queue as the target's address."""
+def _thing_created(tenant: str, message: dmf.ThingCreated, message_key: str) -> str:
+    """Plug and play: register the thing or refresh it, remember its reply queue as the target's address, send it
+    its current command (a gateway that reconnects learns what it missed)."""
     address = dmf_queues.reply_queue_url(message.reply_to)
     if address is None:
         raise errors.ConstraintViolation(f"The reply queue '{message.reply_to}' does not exist.", [dmf.REPLY_TO])
@@ -85,6 +86,7 @@ def _thing_created(tenant: str, message: dmf.ThingCreated) -> str:
                                  now - config.settings().last_seen_write_interval_ms)
     if message.attribute_update is not None:
         _attributes(tenant, message.thing_id, message.attribute_update)
+    dmf_outbound.send_current(tenant, message.thing_id, message_key)
     return APPLIED
 
 
@@ -160,7 +162,17 @@ def _action_status(tenant: str, message: dmf.ActionStatusUpdate, message_key: st
         waiting = "is waiting for confirmation" if meaning.route != dmf.Route.CONFIRMATION else \
             "is not waiting for confirmation"
         raise errors.ConstraintViolation(f"Action {message.action_id} {waiting}.", ["actionStatus"]) from exc
+    stays_open = meaning.route == dmf.Route.UPDATE and meaning.outcome is not None and not meaning.outcome.closes
+    if stays_open and dmf.next_command_due(message.status, True, _window_open(action)):
+        # hawkBit's shouldTargetProceed: a thing told DOWNLOAD outside its window is told to install once it is
+        # open. Closing and confirming are the change feed's (services/dmf_outbound.py).
+        dmf_outbound.send_current(tenant, action.controller_id, message_key)
     return APPLIED
+
+
+def _window_open(action: Action) -> bool:
+    window = controller.window_of(action.maintenance_window)
+    return window is not None and window.is_available(clock.now_ms())
 
 
 def _outcome(message: dmf.ActionStatusUpdate, action: Action):
