@@ -29,7 +29,7 @@ class Files(http.server.ThreadingHTTPServer):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 data = outer.files.get(self.path)
                 if data is None:

@@ -90,3 +90,56 @@ def test_a_gateway_connects_its_things_over_sqs_and_reports_their_updates(stack,
         assert _until(in_sync), "the things did not reach in_sync"
     for thing in THINGS:
         assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{thing}").status_code == 200
+
+
+# --- the reference DMF client (examples/dmf_gateway.py) ------------------------------------------------------
+def _dmf_targets(stack, prefix: str) -> list[dict]:
+    resp = stack.admin.get(f"{stack.url}/rest/v1/targets", params={"q": f"controllerId=={prefix}*", "limit": 100})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["content"]
+
+
+def test_the_reference_gateway_connects_ten_things(stack, dmf_enabled):
+    from examples.dmf_gateway import Device, Gateway
+
+    sqs = boto3.client("sqs", endpoint_url=stack.moto_url, region_name="us-east-1")
+    replies = sqs.create_queue(QueueName="dmf-e2e-reference.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    things = [Device(f"dmf-ref-{i}", name=f"Reference {i}", attributes={"slot": str(i)}) for i in range(10)]
+    gateway = Gateway(sqs, stack.running.dmf_queue_url(), replies, "DEFAULT", things)
+    with stack.running.draining(idle=0.1):
+        gateway.connect()
+        correlation = gateway.ping()
+        assert gateway.run_until(lambda: correlation in gateway.pongs, timeout=20), "no PING_RESPONSE"
+        targets = _until(lambda: len(found := _dmf_targets(stack, "dmf-ref-")) == 10 and found)
+    assert targets, "the things were not registered"
+    assert sorted((t["controllerId"], t["name"], t["address"]) for t in targets) == \
+        sorted((d.thing_id, d.name, replies) for d in things)
+    assert {t["updateStatus"] for t in targets} == {"registered"}
+    attributes = stack.admin.get(f"{stack.url}/rest/v1/targets/dmf-ref-7/attributes").json()
+    assert attributes == {"slot": "7"}
+    for thing in things:
+        assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{thing.thing_id}").status_code == 200
+
+
+def test_the_reference_gateways_command_line(stack, dmf_enabled):
+    """`python -m examples.dmf_gateway` as an integrator runs it (README), against the launcher's moto."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import PROJECT_DIR
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    with stack.running.draining(idle=0.1):
+        done = subprocess.run(
+            [sys.executable, "-m", "examples.dmf_gateway", "--endpoint-url", stack.moto_url,
+             "--queue-url", stack.running.dmf_queue_url(), "--reply-queue", "dmf-e2e-cli.fifo",
+             "--create-reply-queue", "--tenant", "DEFAULT", "--devices", "10", "--prefix", "dmf-cli-",
+             "--seconds", "4"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        targets = _until(lambda: len(found := _dmf_targets(stack, "dmf-cli-")) == 10 and found)
+    assert "10 things announced" in done.stderr and "PING answered" in done.stderr, done.stderr
+    assert targets and {t["address"] for t in targets} == {f"{stack.moto_url}/123456789012/dmf-e2e-cli.fifo"}
+    for target in targets:
+        assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{target['controllerId']}").status_code == 200
