@@ -427,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
 
     sqs = boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
     devices = [Device(f"{args.prefix}{n}", name=f"Simulated device {n}", attributes={"simulated": "true"})
