@@ -9,9 +9,11 @@ import json
 
 import pytest
 
-from tests.api import steps
-from tests.api.test_dmf_inbound import REPLY_QUEUE, created, dead_letters, dmf_on, drain, reply_queue  # noqa: F401
+from tests.api import steps, test_dmf_inbound
+from tests.api.test_dmf_inbound import REPLY_QUEUE, created, dead_letters, drain
 from tests.conftest import ADMIN, TENANT
+
+dmf_on, reply_queue = test_dmf_inbound.dmf_on, test_dmf_inbound.reply_queue  # the same fixtures
 
 MOTO_SENDER = "AIDAIT2UOQQY3AUEKVGXU"  # what moto's SQS puts in every message's SenderId
 GATEWAY_ROLE = "AROAEXAMPLEGATEWAY123"
