@@ -51,7 +51,7 @@ test: venv lint
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml
-	$(VENV)/bin/ruff check chalicelib infra app.py bench
+	$(VENV)/bin/ruff check chalicelib infra app.py bench examples
 	$(VENV)/bin/mypy chalicelib
 
 # goosebit is installed by the bench itself into .bench/goosebit-venv (never into requirements*.txt).

@@ -114,6 +114,9 @@ class Settings:
     # Deployed, the package's merge template (infra/dmf-queue.json) sets both URLs.
     dmf_queue: str
     dmf_dead_letter_queue: str
+    # A tenant without `dmf.senders` accepts DMF messages from no one (true) or from any principal that may send
+    # to the inbound queue (false, the default: one gateway owner per deployment, `make run`).
+    dmf_senders_required: bool
 
 
 @functools.lru_cache(maxsize=1)
@@ -153,6 +156,7 @@ def settings() -> Settings:
         jobs_tenants_per_message=int(env("SKYHAWK_JOBS_TENANTS_PER_MESSAGE", "20")),
         dmf_queue=env("SKYHAWK_DMF_QUEUE", DEFAULT_DMF_QUEUE),
         dmf_dead_letter_queue=env("SKYHAWK_DMF_DEAD_LETTER_QUEUE", ""),
+        dmf_senders_required=env("SKYHAWK_DMF_SENDERS_REQUIRED", "false").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -307,6 +307,14 @@ class DmfNotEnabled(SkyhawkError):
     default_message = "Device Management Federation is not enabled for the tenant."
 
 
+class DmfSenderNotAllowed(SkyhawkError):
+    """skyhawk's own, never on the wire: a DMF message whose sending principal (SQS's SenderId) is not among the
+    tenant's `dmf.senders` (or none are listed and the deployment requires them). Dead-lettered with this code."""
+    status, code, dcs_reason = 403, "hawkbit.server.error.dmf.senderNotAllowed", "forbidden"
+    exception_class = _JAVA_PKG + "InsufficientPermissionException"
+    default_message = "The sender may not send DMF messages for the tenant."
+
+
 class AutoConfirmAlreadyActive(SkyhawkError):
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.autoConfAlreadyActive", "conflict"
     exception_class = _JAVA_PKG + "AutoConfirmationAlreadyActiveException"

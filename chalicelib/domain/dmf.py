@@ -18,6 +18,7 @@ EventTopic), .../dmf/json/model/ (the bodies), hawkbit-dmf/hawkbit-dmf-amqp/.../
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -269,6 +270,35 @@ def _auto_confirm(headers: Mapping[str, str], tenant: str, body: Mapping[str, An
     initiator, remark = _optional_string(body, "initiator"), _optional_string(body, "remark")
     return AutoConfirmUpdate(tenant, _thing_id(headers), bool(enabled), initiator,
                              AUTO_CONFIRM_REMARK if remark is None else remark)
+
+
+# --- who may send for a tenant (skyhawk's own, docs/dmf-hawkbit.md §9) ------------------------------------------
+# SQS's SenderId: an IAM user's unique id (AIDA...), a role session's "<role unique id>:<session name>" (AROA...:x),
+# the account id for its root user. A tenant's `dmf.senders` lists them, separated by commas or white space.
+SENDER_ID = re.compile(r"[A-Za-z0-9+=.@_:-]{1,128}")
+_SENDER_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def sender_ids(text: str) -> tuple[str, ...]:
+    """The entries of a `dmf.senders` value; ValueError names the first that cannot be a SenderId."""
+    entries = tuple(entry for entry in _SENDER_SEPARATORS.split(text or "") if entry)
+    bad = next((entry for entry in entries if not SENDER_ID.fullmatch(entry)), None)
+    if bad is not None:
+        raise ValueError(f"'{bad[:64]}' is not an SQS sender id (an IAM unique id, or a role's id:session)")
+    return entries
+
+
+def sender_allowed(allowed: str, sender: str | None, required: bool = False) -> bool:
+    """Whether the principal that sent a message (its SQS SenderId) may write for a tenant whose `dmf.senders`
+    is `allowed`: an entry allows the SenderId it equals, and a role's unique id alone (no ':') every session of
+    that role. An empty list allows any sender that could send to the inbound queue, unless `required`
+    (the deployment's SKYHAWK_DMF_SENDERS_REQUIRED): then it allows none."""
+    entries = sender_ids(allowed)
+    if not entries:
+        return not required
+    if not sender:
+        return False
+    return sender in entries or sender.split(":", 1)[0] in entries
 
 
 # --- what an inbound action status means --------------------------------------------------------------------

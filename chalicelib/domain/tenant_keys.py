@@ -11,6 +11,9 @@ from typing import Any, Callable, ClassVar
 
 from chalicelib.domain.durations import parse_hms
 from chalicelib.domain.numbers import is_int64
+from chalicelib.lazy import lazy_import
+
+dmf = lazy_import("chalicelib.domain.dmf")  # the rule of `dmf.senders`
 
 MAX_POLLING_MS = parse_hms("23:59:59")
 MIN_POLLING_MS = parse_hms("00:00:30")
@@ -90,6 +93,13 @@ def _cdn_days(value: int) -> None:
         raise InvalidValue("must lie between 1 and 3650 days")
 
 
+def _dmf_senders(value: str) -> None:
+    try:
+        dmf.sender_ids(value)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from exc
+
+
 def _retention_days(value: int) -> None:
     if not 1 <= value <= 3650:
         raise InvalidValue("must lie between 1 and 3650 days")
@@ -124,6 +134,10 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
     Key("dmf.enabled", bool, False, "Device Management Federation: the tenant's gateways' messages on the DMF "
         "inbound queue are applied (off: dead-lettered)"),
+    # skyhawk's own (hawkBit has no such key): SQS tells who sent a message, AMQP did not
+    Key("dmf.senders", str, "", "the SQS sender ids (IAM principals' unique ids) allowed to send the tenant's DMF "
+        "messages; empty: any principal that may send to the inbound queue, unless SKYHAWK_DMF_SENDERS_REQUIRED",
+        _dmf_senders),
     Key("sie.enabled", bool, False, "Service Integration Events", available=False),
     Key("deviceconfiguration.task.retentionDays", int, 90,
         "days after its creation when the retention job deletes a configuration task (an open one is closed first)",

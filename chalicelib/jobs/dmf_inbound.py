@@ -4,7 +4,8 @@ Each record's message attributes are the DMF headers, its body the DMF body; it 
 and applied (chalicelib/services/dmf_inbound.py). Three endings, as hawkBit's (§7):
 
 - done: applied, a duplicate, or nothing to do: acknowledged (Lambda deletes it);
-- refused (a 4xx of the catalogue: malformed, unknown thing or action, invalid state, quota, `dmf.enabled` off):
+- refused (a 4xx of the catalogue: malformed, unknown thing or action, invalid state, quota, `dmf.enabled` off,
+  a sender (the record's `SenderId`) the tenant's `dmf.senders` does not allow):
   sent to the dead-letter queue at once with the refusal as attributes (`errorCode`, `errorMessage`) and
   acknowledged, never retried (hawkBit's AmqpRejectAndDontRequeueException);
 - failed (anything else: throttling, a 5xx, a transaction race lost 8 times): reported as a batch item failure, so
@@ -52,7 +53,8 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
         headers = dmf_queues.headers_of(record.get("messageAttributes"))
         body = record.get("body") or ""
         try:
-            outcome = dmf_inbound.handle(dmf.parse(headers, body), system.get("MessageDeduplicationId") or message_id)
+            outcome = dmf_inbound.handle(dmf.parse(headers, body), system.get("MessageDeduplicationId") or message_id,
+                                         system.get("SenderId"))
             counts[outcome] += 1
         except Exception as exc:
             if refused(exc):

@@ -34,9 +34,11 @@ USER = "CONTROLLER"  # what DDI writes as the device's changes' author
 MARKER_SECONDS = dmf_queues.RETENTION_SECONDS  # a message cannot come back after the queue dropped it
 
 
-def handle(message: dmf.Inbound, message_key: str) -> str:
-    """Apply one inbound message; `message_key` identifies it across redeliveries (its deduplication id)."""
+def handle(message: dmf.Inbound, message_key: str, sender: str | None = None) -> str:
+    """Apply one inbound message; `message_key` identifies it across redeliveries (its deduplication id),
+    `sender` is who sent it (SQS's SenderId)."""
     tenant = _enabled_tenant(message.tenant)
+    _check_sender(tenant, sender)
     if isinstance(message, dmf.ThingCreated):
         return _thing_created(tenant, message, message_key)
     if isinstance(message, dmf.ThingRemoved):
@@ -58,6 +60,16 @@ def _enabled_tenant(name: str) -> str:
     if not auth.valid_tenant(tenant) or not tenant_config.value(tenant, "dmf.enabled"):
         raise errors.DmfNotEnabled(f"Device Management Federation is not enabled for tenant '{name}'.", [name])
     return tenant
+
+
+def _check_sender(tenant: str, sender: str | None) -> None:
+    """Tenant authentication (docs/dmf-hawkbit.md §9): the body and the headers are the sender's own words, SQS's
+    SenderId is not. Refused unless the tenant's `dmf.senders` allows it (empty: anyone who may send to the
+    queue, unless the deployment requires a list)."""
+    if not dmf.sender_allowed(tenant_config.value(tenant, "dmf.senders"), sender,
+                              config.settings().dmf_senders_required):
+        raise errors.DmfSenderNotAllowed(
+            f"The sender '{sender or ''}' may not send DMF messages for tenant '{tenant}'.", [tenant, sender or ""])
 
 
 # --- things ------------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Examples of clients of skyhawk (not part of the deployed service)."""
