@@ -256,7 +256,9 @@ class FeedBacklog:
         self.attempts = 0
         self.lock = threading.Lock()
 
-    def drain(self, app: Any) -> dict[str, int]:
+    def drain(self, app: Any, window: float = 0.0) -> dict[str, int]:
+        """`window`: as the mapping's batching window, once records arrive keep gathering them until the streams
+        are quiet for a fifth of it or it has passed (the background drain of `make run`; tests drain at once)."""
         from chalice.local import LambdaContext
 
         from chalicelib.store import change_feed
@@ -267,6 +269,13 @@ class FeedBacklog:
                 self.records.extend(change_feed.read())
                 if not self.records:
                     return totals
+                deadline = time.monotonic() + window
+                while time.monotonic() < deadline:
+                    time.sleep(window / 5)
+                    more = change_feed.read()
+                    if not more:
+                        break
+                    self.records.extend(more)
                 context = LambdaContext(CHANGE_FEED, memory_size=512, max_runtime_ms=30_000)
                 answer = app.handler_map[CHANGE_FEED]({"Records": self.records}, context)
                 for key, value in answer.items():
@@ -288,9 +297,13 @@ class FeedBacklog:
 FEED = FeedBacklog()
 
 
-def drain_changes(app: Any) -> dict[str, int]:
+FEED_WINDOW_SECONDS = 1.0  # infra/change-feed.json's MaximumBatchingWindowInSeconds
+FEED_IDLE_SECONDS = 0.25  # between reads of quiet streams (five calls to moto each)
+
+
+def drain_changes(app: Any, window: float = 0.0) -> dict[str, int]:
     """Hand every change written since the last drain to the change feed function; the summed counts."""
-    return FEED.drain(app)
+    return FEED.drain(app, window)
 
 
 def run_schedules(app: Any) -> dict[str, Any]:
@@ -305,7 +318,29 @@ def run_schedules(app: Any) -> dict[str, Any]:
 
 def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
     """The worker's event source mapping, locally: poll the queue, hand what arrives to the worker. Short polls
-    (a long one would hold the in-process moto's lock), a pause when the queue is empty."""
+    (a long one would hold the in-process moto's lock), a pause when the queue is empty. The change feed has a
+    thread of its own beside it (its batching window must not hold up the jobs)."""
+    feed = threading.Thread(target=_feed_drainer, args=(app, stop), name="skyhawk-change-feed", daemon=True)
+    feed.start()
+    try:
+        _drain_queues(app, idle, stop)
+    finally:
+        feed.join(timeout=35)
+
+
+def _feed_drainer(app: Any, stop: threading.Event) -> None:
+    """The change feed's event source mappings, locally: read moto's streams, hand what arrives over."""
+    while not stop.is_set():
+        try:
+            busy = drain_changes(app, FEED_WINDOW_SECONDS).get("records")
+        except Exception:
+            log.exception("change feed failed")
+            busy = False
+        if not busy:
+            stop.wait(FEED_IDLE_SECONDS)
+
+
+def _drain_queues(app: Any, idle: float, stop: threading.Event) -> None:
     while not stop.is_set():
         busy = False
         try:
@@ -326,11 +361,6 @@ def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
                 busy = True
         except Exception:
             log.exception("DMF consumer failed")
-        try:
-            if drain_changes(app).get("records"):
-                busy = True
-        except Exception:
-            log.exception("change feed failed")
         if not busy:
             stop.wait(idle)
 

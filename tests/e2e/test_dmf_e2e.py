@@ -1,12 +1,11 @@
-"""DMF inbound through the launcher: a gateway (a plain boto3 SQS client on the embedded moto's port, as an
-external process would be) registers its things, pings, and reports the progress of the actions an operator
-assigned through the Management API; the launcher's drain consumes the inbound queue as `make run` does.
-
-What the gateway cannot do yet: learn of its actions from a DOWNLOAD_AND_INSTALL message (outbound DMF is the next
-step of issue 10); here it reads the action ids from the Management API.
+"""DMF through the launcher: gateways (plain boto3 SQS clients on the embedded moto's port, as an external process
+would be, and the reference client examples/dmf_gateway.py) register their things, ping, are sent their commands
+through the change feed, and report progress; the launcher's drain consumes the inbound queue and the streams as
+`make run` does.
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -145,68 +144,110 @@ def test_the_reference_gateways_command_line(stack, dmf_enabled):
         assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{target['controllerId']}").status_code == 200
 
 
-def test_the_reference_gateway_installs_what_it_is_told_through_signed_urls(stack, dmf_enabled):
-    """The gateway's answer to a DOWNLOAD_AND_INSTALL, end to end: the artifact comes through its signed URL
-    (the Management API's download redirect, served by the strict fake S3), the statuses through the inbound
-    queue, and the action closes. skyhawk does not send the command yet (outbound is the next step of issue 10):
-    the test renders it with chalicelib.domain.dmf and puts it on the gateway's reply queue."""
+def test_ten_things_are_updated_canceled_and_batched_over_dmf(stack, dmf_enabled):
+    """Issue 10's check, end to end on the launcher: the reference gateway creates 10 things over SQS, an operator
+    assigns a set through the Management API, the gateway is sent DOWNLOAD_AND_INSTALL for each (the change feed),
+    downloads through the signed URL, reports FINISHED, the targets are in_sync; with batch.assignments.enabled the
+    next set arrives as one BATCH_DOWNLOAD_AND_INSTALL; a cancel arrives as CANCEL_DOWNLOAD; a status message sent
+    again changes nothing twice."""
     import hashlib
 
-    from chalicelib.domain import dmf
-    from examples.dmf_gateway import Gateway
+    from examples.dmf_gateway import Gateway, Result
 
     data = b"reference gateway image\n" * 500
     sqs = boto3.client("sqs", endpoint_url=stack.moto_url, region_name="us-east-1")
     replies = sqs.create_queue(QueueName="dmf-e2e-install.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-    things = ["dmf-inst-ok", "dmf-inst-bad"]
-    gateway = Gateway(sqs, stack.running.dmf_queue_url(), replies, "DEFAULT", things)
-    sm = stack.admin.post(f"{stack.url}/rest/v1/softwaremodules",
-                          json=[{"name": "dmf-gw-os", "version": "2.0", "type": "os"}]).json()[0]["id"]
-    resp = stack.admin.post(f"{stack.url}/rest/v1/softwaremodules/{sm}/artifacts",
-                            files={"file": ("gw-os.img", data)})
-    assert resp.status_code == 201, resp.text
-    uploaded = resp.json()
-    assert uploaded["hashes"]["sha1"] == hashlib.sha1(data).hexdigest()
-    redirect = stack.admin.get(f"{stack.url}/rest/v1/softwaremodules/{sm}/artifacts/{uploaded['id']}/download",
-                               allow_redirects=False)
-    assert redirect.status_code == 302, redirect.text
-    ds = stack.admin.post(f"{stack.url}/rest/v1/distributionsets",
-                          json=[{"name": "dmf-gw-set", "version": "2.0", "type": "os",
-                                 "modules": [{"id": sm}]}]).json()[0]["id"]
+    things = [f"dmf-inst-{i}" for i in range(10)]
+
+    def install(device, action_id, modules):
+        failing = device.thing_id == "dmf-inst-9" and action_id == first_actions.get("dmf-inst-9")
+        return Result(not failing, ["disk full"] if failing else [f"installed on {device.thing_id}"])
+    first_actions: dict[str, int] = {}
+    gateway = Gateway(sqs, stack.running.dmf_queue_url(), replies, "DEFAULT", things, install=install)
+
+    def release(name: str) -> int:
+        sm = stack.admin.post(f"{stack.url}/rest/v1/softwaremodules",
+                              json=[{"name": name, "version": "2.0", "type": "os"}]).json()[0]["id"]
+        resp = stack.admin.post(f"{stack.url}/rest/v1/softwaremodules/{sm}/artifacts",
+                                files={"file": ("gw-os.img", data)})
+        assert resp.status_code == 201, resp.text
+        return stack.admin.post(f"{stack.url}/rest/v1/distributionsets",
+                                json=[{"name": f"{name}-set", "version": "2.0", "type": "os",
+                                       "modules": [{"id": sm}]}]).json()[0]["id"]
+
+    def assign(ds: int, targets: list[str]) -> list[int]:
+        resp = stack.admin.post(f"{stack.url}/rest/v1/distributionsets/{ds}/assignedTargets",
+                                json=[{"id": t} for t in targets])
+        assert resp.status_code == 200, resp.text
+        return [a["id"] for a in resp.json()["assignedActions"]]
+
+    def actions_of(ds: int) -> dict[str, int]:
+        found = {}
+        for thing in things:
+            for action in stack.admin.get(f"{stack.url}/rest/v1/targets/{thing}/actions").json()["content"]:
+                if action["_links"]["distributionset"]["href"].endswith(f"/{ds}"):
+                    found[thing] = action["id"]
+        return found
+
+    def done(actions: dict[str, int]) -> bool:
+        return all(gateway.devices[t].statuses(a)[-1:] in (["FINISHED"], ["ERROR"], ["CANCELED"])
+                   for t, a in actions.items())
+
+    def history(thing: str, action_id: int) -> list[dict]:
+        return stack.admin.get(f"{stack.url}/rest/v1/targets/{thing}/actions/{action_id}/status",
+                               params={"limit": 50}).json()["content"]
+
+    first, second, third = release("dmf-gw-os"), release("dmf-gw-os2"), release("dmf-gw-os3")
     with stack.running.draining(idle=0.1):
         gateway.connect()
-        assert _until(lambda: all(stack.admin.get(f"{stack.url}/rest/v1/targets/{t}").ok for t in things))
-        resp = stack.admin.post(f"{stack.url}/rest/v1/distributionsets/{ds}/assignedTargets",
-                                json=[{"id": t} for t in things])
-        assert resp.status_code == 200, resp.text
-        actions = {t: stack.admin.get(f"{stack.url}/rest/v1/targets/{t}/actions").json()["content"][0]["id"]
-                   for t in things}
-        for thing, sha1 in (("dmf-inst-ok", uploaded["hashes"]["sha1"]), ("dmf-inst-bad", "0" * 40)):
-            artifact = dmf.Artifact("gw-os.img", len(data), sha1, uploaded["hashes"]["md5"],
-                                    {"HTTPS": redirect.headers["Location"]})
-            command = dmf.download_request("DEFAULT", thing, dmf.Deployment(
-                actions[thing], modules=(dmf.SoftwareModule(sm, "os", "2.0", (artifact,)),)))
-            sqs.send_message(QueueUrl=replies, MessageBody=command.body, MessageGroupId=thing,
-                             MessageDeduplicationId=f"{thing}-{actions[thing]}",
-                             MessageAttributes={k: {"DataType": "String", "StringValue": v}
-                                                for k, v in command.headers.items()})
-        assert gateway.run_until(lambda: all(gateway.devices[t].statuses(actions[t])[-1:] in (["FINISHED"], ["ERROR"])
-                                             for t in things), timeout=20)
+        assert _until(lambda: len(_dmf_targets(stack, "dmf-inst-")) == 10)
+        assign(first, things)
+        first_actions.update(actions_of(first))
+        assert gateway.run_until(lambda: done(first_actions), timeout=60), [d.reported for d in gateway.devices.values()]
 
-        def closed():
-            found = {t: stack.admin.get(f"{stack.url}/rest/v1/targets/{t}/actions/{actions[t]}").json()["status"]
-                     for t in things}
-            return found if all(s in ("finished", "error") for s in found.values()) else None
-        states = _until(closed)
-    assert states == {"dmf-inst-ok": "finished", "dmf-inst-bad": "error"}
-    assert gateway.devices["dmf-inst-ok"].statuses(actions["dmf-inst-ok"]) == \
-        ["DOWNLOAD", "DOWNLOADED", "RUNNING", "FINISHED"]
-    assert gateway.devices["dmf-inst-ok"].downloaded == [(actions["dmf-inst-ok"], "gw-os.img", len(data),
-                                                          hashlib.sha1(data).hexdigest())]
-    assert stack.admin.get(f"{stack.url}/rest/v1/targets/dmf-inst-ok").json()["updateStatus"] == "in_sync"
-    history = stack.admin.get(f"{stack.url}/rest/v1/targets/dmf-inst-bad/actions/{actions['dmf-inst-bad']}/status",
-                              params={"limit": 50}).json()["content"]
-    assert any(f"sha1 {hashlib.sha1(data).hexdigest()}, expected {'0' * 40}." in " ".join(e.get("messages", []))
-               for e in history), history
+        def states() -> dict[str, str]:
+            return {t["controllerId"]: t["updateStatus"] for t in _dmf_targets(stack, "dmf-inst-")}
+        assert _until(lambda: states() == {**{t: "in_sync" for t in things[:9]}, "dmf-inst-9": "error"}), states()
+    ok = gateway.devices["dmf-inst-0"]
+    assert [r.kind for r in ok.received] == ["DOWNLOAD_AND_INSTALL"]
+    assert ok.statuses(first_actions["dmf-inst-0"]) == ["DOWNLOAD", "DOWNLOADED", "RUNNING", "FINISHED"]
+    assert ok.downloaded == [(first_actions["dmf-inst-0"], "gw-os.img", len(data), hashlib.sha1(data).hexdigest())]
+
+    # The next set with batch.assignments.enabled: one BATCH message for the ten things.
+    resp = stack.admin.put(f"{stack.url}/rest/v1/system/configs/batch.assignments.enabled", json={"value": True})
+    assert resp.status_code == 200, resp.text
+    try:
+        with stack.running.draining(idle=0.1):
+            assign(second, things)
+            second_actions = actions_of(second)
+            assert gateway.run_until(lambda: done(second_actions), timeout=60)
+            assert _until(lambda: set(states().values()) == {"in_sync"}), states()
+    finally:
+        assert stack.admin.delete(f"{stack.url}/rest/v1/system/configs/batch.assignments.enabled").ok
+    batches = [r.body for r in gateway.devices["dmf-inst-0"].received if r.kind == "BATCH_DOWNLOAD_AND_INSTALL"]
+    assert len(batches) == 1, gateway.devices["dmf-inst-0"].received
+    assert sorted((t["controllerId"], t["actionId"]) for t in batches[0]["targets"]) == sorted(second_actions.items())
+    assert all(d.received[-1].body == batches[0] for d in gateway.devices.values())  # the same one message
+
+    # While the gateway is away: the same status message twice (one deduplication id), then a cancel.
+    [third_action] = assign(third, ["dmf-inst-3"])
+    message = {"actionId": third_action, "actionStatus": "WARNING", "message": ["low battery"]}
+    for _ in range(2):
+        sqs.send_message(QueueUrl=stack.running.dmf_queue_url(), MessageBody=json.dumps(message),
+                         MessageGroupId="DEFAULT/dmf-inst-3", MessageDeduplicationId=f"warning-{third_action}",
+                         MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in {
+                             "tenant": "DEFAULT", "type": "EVENT", "topic": "UPDATE_ACTION_STATUS",
+                             "thingId": "dmf-inst-3", "content-type": "application/json"}.items()})
+    with stack.running.draining(idle=0.1):
+        assert _until(lambda: any("low battery" in e.get("messages", []) for e in history("dmf-inst-3", third_action)))
+        resp = stack.admin.delete(f"{stack.url}/rest/v1/targets/dmf-inst-3/actions/{third_action}")
+        assert resp.status_code == 200, resp.text
+        assert gateway.run_until(lambda: gateway.devices["dmf-inst-3"].statuses(third_action) == ["CANCELED"],
+                                 timeout=30), gateway.devices["dmf-inst-3"].received[-3:]
+        assert _until(lambda: stack.admin.get(f"{stack.url}/rest/v1/targets/dmf-inst-3/actions/{third_action}")
+                      .json()["status"] == "canceled")
+    assert [r.kind for r in gateway.devices["dmf-inst-3"].received][-1:] == ["CANCEL_DOWNLOAD"]
+    assert sum("low battery" in e.get("messages", []) for e in history("dmf-inst-3", third_action)) == 1
+    assert any("disk full" in e.get("messages", []) for e in history("dmf-inst-9", first_actions["dmf-inst-9"]))
     for thing in things:
         assert stack.admin.delete(f"{stack.url}/rest/v1/targets/{thing}").status_code == 200
