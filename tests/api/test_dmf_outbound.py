@@ -291,3 +291,29 @@ def test_outside_its_window_a_thing_downloads_and_installs_after_a_status_inside
     drain_inbound()
     messages = received(reply_queue)
     assert [(h["topic"], json.loads(b)["actionId"]) for h, b in messages] == [("DOWNLOAD_AND_INSTALL", action_id)]
+
+
+def test_a_rollout_tells_each_group_when_it_starts_and_progresses_on_the_answers(dmf_on, reply_queue):
+    """A rollout group's start is an assignment: its things are sent DOWNLOAD_AND_INSTALL; their FINISHED starts
+    the next group, whose things are sent theirs."""
+    from tests.api import jobs_queue
+    from tests.api.catalog_helpers import body, post
+    things = [f"roll-{i}" for i in range(4)]
+    connect(*things)
+    ds_id = release(dmf_on)
+    resp = post(dmf_on, "/rest/v1/rollouts", {
+        "name": "dmf-rollout", "distributionSetId": ds_id, "targetFilterQuery": "controllerId==roll-*",
+        "amountGroups": 2, "successCondition": {"condition": "THRESHOLD", "expression": "100"}})
+    assert resp.status_code == 201, resp.body
+    rollout_id = body(resp)["id"]
+    jobs_queue.drain()
+    assert post(dmf_on, f"/rest/v1/rollouts/{rollout_id}/start", None).status_code == 200
+    jobs_queue.drain()
+    first = {h["thingId"]: b["actionId"] for h, b in sent(reply_queue) if h.get("topic") == "DOWNLOAD_AND_INSTALL"}
+    assert len(first) == 2
+    for thing, action_id in first.items():
+        send_status(action_id, "FINISHED", thing)
+    drain_inbound()
+    jobs_queue.drain()
+    second = {h["thingId"]: b["actionId"] for h, b in sent(reply_queue) if h.get("topic") == "DOWNLOAD_AND_INSTALL"}
+    assert len(second) == 2 and set(first) | set(second) == set(things)
