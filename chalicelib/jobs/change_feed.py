@@ -18,21 +18,33 @@ from chalicelib.store import change_feed
 log = logging.getLogger("skyhawk.change_feed")
 
 Deliver = Callable[[Sequence["change_feed.Change | None"]], "int | None"]
+Wants = Callable[[str], bool]
 
 
-def _consumers() -> list[tuple[str, Deliver]]:
+def _consumers() -> list[tuple[str, Wants, Deliver]]:
+    """(name, wants(tenant): whether it has anything to do for the tenant's changes, deliver)."""
     from chalicelib.services import dmf_outbound, integration_events
-    return [("integration_events", integration_events.deliver), ("dmf_outbound", dmf_outbound.deliver)]
+    return [("integration_events", getattr(integration_events, "wants", lambda tenant: True),
+             integration_events.deliver),
+            ("dmf_outbound", dmf_outbound.wants, dmf_outbound.deliver)]
 
 
 def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict[str, Any]:
-    """Lambda's DynamoDB Streams records; answers the partial batch response (`batchItemFailures`) and counts."""
+    """Lambda's DynamoDB Streams records; answers the partial batch response (`batchItemFailures`) and counts.
+    A record is decoded only when a consumer wants its tenant's changes (most tenants use neither DMF nor the
+    events: their records cost a look at the keys)."""
     batch = list(records)
-    changes = [change_feed.decode(record) for record in batch]
+    consumers = _consumers()
+    tenants = [change_feed.tenant_of(record) for record in batch]
+    wanted = {tenant: [wants(tenant) for _name, wants, _deliver in consumers] for tenant in set(tenants) if tenant}
+    changes = [change_feed.decode(record) if tenant and any(wanted[tenant]) else None
+               for record, tenant in zip(batch, tenants)]
     delivered = len(changes)
-    for name, deliver in _consumers():
+    for position, (name, _wants, deliver) in enumerate(consumers):
+        mine = [change if change is not None and wanted[change.tenant][position] else None
+                for change in changes[:delivered]]
         try:
-            stopped = deliver(changes[:delivered])
+            stopped = deliver(mine)
         except Exception:
             log.exception("change feed consumer %s failed", name)
             stopped = 0

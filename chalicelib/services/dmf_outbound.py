@@ -44,6 +44,11 @@ class _Outgoing:
     deduplication: str
 
 
+def wants(tenant: str) -> bool:
+    """Only tenants with `dmf.enabled` have DMF things (the change feed decodes nothing for the others)."""
+    return bool(tenant_config.value(tenant, "dmf.enabled"))
+
+
 def deliver(changes: Sequence[Change | None]) -> int | None:
     """Send what the changes call for, in their order; the index of the first change not delivered, or None."""
     plan = _Plan()
@@ -89,7 +94,7 @@ class _Plan:
                 self.targets.setdefault((change.tenant, trigger.thing_id), change.new or change.old)
         else:
             return
-        if trigger is None or not tenant_config.value(change.tenant, "dmf.enabled"):
+        if trigger is None or not wants(change.tenant):
             return
         self.plan_trigger(index, trigger, change.sequence)
 

@@ -100,6 +100,17 @@ def table_of(record: Mapping[str, Any]) -> str:
     return record["eventSourceARN"].split(":", 5)[5].split("/")[1]
 
 
+def tenant_of(record: Mapping[str, Any]) -> str | None:
+    """The tenant a record belongs to, from its keys alone (every key starts with the tenant: `tenant`, or
+    `<tenant>#...` as the actions' `target_key` and the history's `action_key`), without decoding its images."""
+    keys = record["dynamodb"].get("Keys") or {}
+    for name in ("tenant", "target_key", "action_key"):
+        value = keys.get(name, {}).get("S")
+        if value:
+            return value.split("#", 1)[0]
+    return None
+
+
 def decode(record: Mapping[str, Any]) -> Change | None:
     """The change a stream record carries, or None for an item no consumer looks at (counters, members, ...)."""
     table = table_of(record)

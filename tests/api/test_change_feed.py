@@ -18,6 +18,10 @@ def feed() -> list:
     return [change for change in map(change_feed.decode, change_feed.read(1000)) if change is not None]
 
 
+def everyone(tenant: str) -> bool:
+    return True
+
+
 def create_target(client, controller_id: str) -> None:
     answer = client.http.post("/rest/v1/targets", headers=JSON,
                               body=json.dumps([{"controllerId": controller_id, "name": controller_id}]))
@@ -101,7 +105,7 @@ def test_a_batch_answers_the_earliest_record_a_consumer_did_not_deliver(client, 
         seen["second"] = len(changes)
         return 1
 
-    monkeypatch.setattr(job, "_consumers", lambda: [("first", first), ("second", second)])
+    monkeypatch.setattr(job, "_consumers", lambda: [("first", everyone, first), ("second", everyone, second)])
     answer = job.run_batch(records)
     assert seen == {"first": len(records), "second": 2}  # the second consumer sees only what the first delivered
     assert answer["batchItemFailures"] == [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
@@ -117,7 +121,7 @@ def test_a_consumer_that_raises_fails_the_whole_batch(client, monkeypatch):
     def broken(changes):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(job, "_consumers", lambda: [("broken", broken)])
+    monkeypatch.setattr(job, "_consumers", lambda: [("broken", everyone, broken)])
     answer = job.run_batch(records)
     assert answer["batchItemFailures"] == [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
 
@@ -134,8 +138,22 @@ def test_the_local_feed_hands_a_failed_record_over_again(client, monkeypatch):
         calls.append(len(changes))
         return 0 if len(calls) == 1 else None
 
-    monkeypatch.setattr(job, "_consumers", lambda: [("flaky", flaky)])
+    monkeypatch.setattr(job, "_consumers", lambda: [("flaky", everyone, flaky)])
     first = launcher.drain_changes(app)
     assert first["delivered"] == 0 and launcher.FEED.records
     second = launcher.drain_changes(app)
     assert second["delivered"] == calls[0] and not launcher.FEED.records
+
+
+def test_records_of_tenants_no_consumer_wants_are_not_decoded(client, monkeypatch):
+    """A tenant with neither DMF nor events: its records reach the consumers as None, undecoded."""
+    from chalicelib.jobs import change_feed as job
+    from chalicelib.store import change_feed
+    create_target(client, "dev-1")
+    records = change_feed.read(1000)
+    assert change_feed.tenant_of(records[0]) == TENANT
+    seen: list = []
+    monkeypatch.setattr(job, "_consumers", lambda: [("picky", lambda tenant: tenant != TENANT, seen.extend)])
+    monkeypatch.setattr(change_feed, "decode", lambda record: pytest.fail("decoded"))
+    answer = job.run_batch(records)
+    assert answer["changes"] == 0 and answer["delivered"] == len(records) and set(seen) == {None}
