@@ -124,7 +124,8 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
     Key("dmf.enabled", bool, False, "Device Management Federation: the tenant's gateways' messages on the DMF "
         "inbound queue are applied (off: dead-lettered)"),
-    Key("sie.enabled", bool, False, "Service Integration Events", available=False),
+    Key("sie.enabled", bool, False, "Service Integration Events: the tenant's changes are announced on the "
+        "EventBridge bus (docs/integration-events.md)"),
     Key("deviceconfiguration.task.retentionDays", int, 90,
         "days after its creation when the retention job deletes a configuration task (an open one is closed first)",
         _retention_days),

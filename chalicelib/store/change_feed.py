@@ -109,13 +109,21 @@ def decode(record: Mapping[str, Any]) -> Change | None:
         if table_model.Meta.table_name == table and test(keys):
             old = _entity(model, stream.get("OldImage"))
             new = _entity(model, stream.get("NewImage"))
-            tenant = getattr(new if new is not None else old, "tenant", None)
+            tenant = _tenant_of(new if new is not None else old)
             if tenant is None:
                 return None
             return Change(kind=kind, event=record["eventName"], tenant=tenant, old=old, new=new,
                           sequence=stream["SequenceNumber"],
                           at_ms=int(float(stream.get("ApproximateCreationDateTime") or 0) * 1000))
     return None
+
+
+def _tenant_of(entity: Any) -> str | None:
+    """Its `tenant`; an action status entry has none of its own but its key's (`<tenant>#<actionId>`)."""
+    tenant = getattr(entity, "tenant", None)
+    if tenant is None and getattr(entity, "action_key", None):
+        tenant = str(entity.action_key).rsplit("#", 1)[0]
+    return tenant
 
 
 def _entity(model: type[Model], image: Mapping[str, Any] | None) -> Any:

@@ -168,7 +168,7 @@ def test_malformed_logins_are_401(client):
 
 
 def test_keys_of_features_not_offered_keep_their_default(client):
-    for key in ("sie.enabled", "batch.assignments.enabled"):
+    for key in ("batch.assignments.enabled",):
         resp = client.http.put(f"/rest/v1/system/configs/{key}", headers=ADMIN, body=json.dumps({"value": True}))
         assert resp.status_code == 403, key
         assert json.loads(resp.body)["errorCode"] == \
