@@ -228,3 +228,75 @@ def test_a_rollout_announces_its_state_changes(client, subscriber):
     groups = [key for key in events if key[0] == "RolloutGroup"]
     assert len(groups) == 1 and names(events[groups[0]])[0] == "RolloutGroupCreatedEvent"
     assert events[groups[0]][-1]["detail"]["status"] == "ready"
+
+
+# --- the bus: PutEvents in order, 10 entries a call, refused entries retried once ----------------------------
+def entries(count: int, detail: str = '{"n": %d}') -> list[dict]:
+    return [{"Source": "skyhawk", "DetailType": "Test", "Detail": detail % n} for n in range(count)]
+
+
+@pytest.fixture
+def put_calls(monkeypatch):
+    """The PutEvents calls' entry counts; `refuse_once(n)` makes the next call report its entry n refused
+    (ThrottlingException, as EventBridge does per entry) without sending it."""
+    import botocore.client
+    original = botocore.client.BaseClient._make_api_call
+    calls: list[int] = []
+    refusals: list[int] = []
+
+    def spying(self, operation, params):
+        if operation != "PutEvents":
+            return original(self, operation, params)
+        calls.append(len(params["Entries"]))
+        if not refusals:
+            return original(self, operation, params)
+        refused = refusals.pop()
+        kept = [e for i, e in enumerate(params["Entries"]) if i != refused]
+        answer = original(self, operation, {**params, "Entries": kept})
+        results = list(answer["Entries"])
+        results.insert(refused, {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"})
+        return {**answer, "FailedEntryCount": answer["FailedEntryCount"] + 1, "Entries": results}
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spying)
+    calls_and_refusals = type("PutCalls", (), {"calls": calls, "refuse_once": staticmethod(refusals.append)})
+    return calls_and_refusals
+
+
+def test_the_bus_takes_entries_ten_a_call_in_order(aws_env, subscriber, put_calls):
+    from chalicelib.store import event_bus
+    assert event_bus.put(entries(23)) == 23
+    assert put_calls.calls == [10, 10, 3]
+    assert [e["detail"]["n"] for e in subscriber()] == list(range(23))
+
+
+def test_a_call_stays_under_256_kb(aws_env, subscriber, put_calls):
+    from chalicelib.store import event_bus
+    big = '{"n": %d, "pad": "' + "x" * 100_000 + '"}'
+    assert event_bus.put(entries(5, big)) == 5
+    assert put_calls.calls == [2, 2, 1]
+    assert len(subscriber()) == 5
+
+
+def test_a_refused_entry_is_retried_once(aws_env, subscriber, put_calls):
+    from chalicelib.store import event_bus
+    put_calls.refuse_once(1)
+    assert event_bus.put(entries(3)) == 3
+    assert put_calls.calls == [3, 1]
+    assert sorted(e["detail"]["n"] for e in subscriber()) == [0, 1, 2]
+
+
+def test_an_entry_refused_twice_stops_the_put_where_it_is(aws_env, subscriber, put_calls):
+    from chalicelib.store import event_bus
+    malformed = entries(14)
+    malformed[12]["Detail"] = "not json"
+    assert event_bus.put(malformed) == 12  # the first chunk, and the second up to the refused entry
+    assert put_calls.calls == [10, 4, 1]
+    assert sorted(e["detail"]["n"] for e in subscriber()) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13]
+
+
+def test_an_unreachable_bus_is_a_short_count_not_an_exception(aws_env, aws_fails):
+    from botocore.exceptions import EndpointConnectionError
+    from chalicelib.store import event_bus
+    aws_fails(lambda service, operation, params: operation == "PutEvents",
+              lambda: EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com"))
+    assert event_bus.put(entries(3)) == 0
