@@ -296,6 +296,7 @@ def test_an_entry_refused_twice_stops_the_put_where_it_is(aws_env, subscriber, p
 
 def test_an_unreachable_bus_is_a_short_count_not_an_exception(aws_env, aws_fails):
     from botocore.exceptions import EndpointConnectionError
+
     from chalicelib.store import event_bus
     aws_fails(lambda service, operation, params: operation == "PutEvents",
               lambda: EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com"))

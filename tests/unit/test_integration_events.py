@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from chalicelib.domain import changes as entity_changes
 from chalicelib.domain import config_model, integration_events
 from chalicelib.domain import workflow as wf
 from chalicelib.domain.actions import Action, ActionStatusEntry
@@ -13,7 +14,6 @@ from chalicelib.domain.catalog_entities import DistributionSet, SoftwareModule
 from chalicelib.domain.rollouts import Rollout, RolloutGroup
 from chalicelib.domain.targets import Target
 from chalicelib.domain.workflow_instances import new_instance, progressed
-from chalicelib.domain import changes as entity_changes
 
 
 @dataclasses.dataclass(frozen=True)
