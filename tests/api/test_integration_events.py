@@ -301,3 +301,20 @@ def test_an_unreachable_bus_is_a_short_count_not_an_exception(aws_env, aws_fails
     aws_fails(lambda service, operation, params: operation == "PutEvents",
               lambda: EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com"))
     assert event_bus.put(entries(3)) == 0
+
+
+def test_a_configuration_task_announces_its_state_changes(client, subscriber):
+    from tests.api import dcs_steps
+    steps.put_config(client, "sie.enabled", True)
+    dcs_steps.make_device("dev-1")
+    f = dcs_steps.file_with_head(client, "/dev-1/cfg.json", b'{"a":1}')
+    task = dcs_steps.create_task(client, "dev-1", [{"name": "/dev-1/cfg.json",
+                                                    "uri": dcs_steps.content_uri(f["id"], f["head"])}])
+    dcs_steps.release(client, "dev-1", task["id"])
+    drain()
+    events = [e for e in subscriber() if e["detail-type"].startswith("ConfigurationTask")]
+    assert names(events) == ["ConfigurationTaskCreatedEvent", "ConfigurationTaskUpdatedEvent"]
+    assert {e["detail"]["id"] for e in events} == {task["id"]}
+    assert [e["detail"]["currentState"]["state"] for e in events] == ["CREATED", "CONFIGURE"]
+    assert events[0]["detail"]["currentState"]["entered"] == task["currentState"]["entered"]
+    assert events[1]["detail"]["changed"] == ["currentState"]
