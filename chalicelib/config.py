@@ -16,6 +16,7 @@ DEFAULT_BUCKET = "skyhawk-artifacts"
 DEFAULT_TENANT = "DEFAULT"
 DEFAULT_JOBS_QUEUE = "skyhawk-jobs"
 DEFAULT_DMF_QUEUE = "skyhawk-dmf-inbound.fifo"
+DEFAULT_EVENT_BUS = "skyhawk-events"
 # hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
 HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
                          r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
@@ -117,6 +118,10 @@ class Settings:
     # A tenant without `dmf.senders` accepts DMF messages from no one (true) or from any principal that may send
     # to the inbound queue (false, the default: one gateway owner per deployment, `make run`).
     dmf_senders_required: bool
+    # The EventBridge bus of the service integration events (docs/integration-events.md): its name or ARN (locally
+    # and in tests the embedded moto's, created by store/event_bus.ensure). Deployed, the data stack creates
+    # skyhawk-<stage>-events and .chalice/config.json names it per stage.
+    event_bus: str
 
 
 @functools.lru_cache(maxsize=1)
@@ -157,6 +162,7 @@ def settings() -> Settings:
         dmf_queue=env("SKYHAWK_DMF_QUEUE", DEFAULT_DMF_QUEUE),
         dmf_dead_letter_queue=env("SKYHAWK_DMF_DEAD_LETTER_QUEUE", ""),
         dmf_senders_required=env("SKYHAWK_DMF_SENDERS_REQUIRED", "false").strip().lower() in ("1", "true", "yes"),
+        event_bus=env("SKYHAWK_EVENT_BUS", DEFAULT_EVENT_BUS),
     )
 
 

@@ -447,16 +447,18 @@ def _load_app(factory: Any, config: Any) -> Any:
 
 
 def _ensure_resources() -> None:
-    """Tables, indexes, the bucket and tenant DEFAULT with its admin: an empty endpoint is enough."""
+    """Tables, indexes, the queues, the event bus, the bucket and tenant DEFAULT with its admin: an empty endpoint
+    is enough."""
     from botocore.exceptions import ClientError
 
     from chalicelib import config
     from chalicelib.services import tenants
-    from chalicelib.store import aws, dmf_queues, job_queue, schema
+    from chalicelib.store import aws, dmf_queues, event_bus, job_queue, schema
 
     schema.ensure_tables()
     job_queue.ensure()
     dmf_queues.ensure()
+    event_bus.ensure()
     settings = config.settings()
     s3 = aws.s3()
     try:

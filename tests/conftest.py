@@ -232,7 +232,7 @@ def aws_env():
     with mock_aws():
         from chalicelib import config
         from chalicelib.services import tenants
-        from chalicelib.store import aws, dmf_queues, job_queue, schema
+        from chalicelib.store import aws, dmf_queues, event_bus, job_queue, schema
 
         if _bootstrapped_tables is None:
             schema.ensure_tables()
@@ -243,6 +243,7 @@ def aws_env():
         aws.s3().create_bucket(Bucket=config.settings().bucket)
         job_queue.ensure()
         dmf_queues.ensure()
+        event_bus.ensure()
         yield
     reset_process_state()
 

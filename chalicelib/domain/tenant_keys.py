@@ -51,9 +51,6 @@ class Key:
     default: Any
     effect: str
     check: Callable[[Any], None] | None = None
-    # The feature behind the key is not built yet: only the default is accepted, so that no stored value
-    # pretends to change something (a stored key without an effect is a defect).
-    available: bool = True
     # Once set to this value it may not change again (hawkBit: multi-assignment cannot be switched off).
     one_way_to: Any = None
 
@@ -138,7 +135,8 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("dmf.senders", str, "", "the SQS sender ids (IAM principals' unique ids) allowed to send the tenant's DMF "
         "messages; empty: any principal that may send to the inbound queue, unless SKYHAWK_DMF_SENDERS_REQUIRED",
         _dmf_senders),
-    Key("sie.enabled", bool, False, "Service Integration Events", available=False),
+    Key("sie.enabled", bool, False, "Service Integration Events: the tenant's changes are announced on the "
+        "EventBridge bus (docs/integration-events.md)"),
     Key("deviceconfiguration.task.retentionDays", int, 90,
         "days after its creation when the retention job deletes a configuration task (an open one is closed first)",
         _retention_days),

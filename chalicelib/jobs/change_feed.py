@@ -24,8 +24,7 @@ Wants = Callable[[str], bool]
 def _consumers() -> list[tuple[str, Wants, Deliver]]:
     """(name, wants(tenant): whether it has anything to do for the tenant's changes, deliver)."""
     from chalicelib.services import dmf_outbound, integration_events
-    return [("integration_events", getattr(integration_events, "wants", lambda tenant: True),
-             integration_events.deliver),
+    return [("integration_events", integration_events.wants, integration_events.deliver),
             ("dmf_outbound", dmf_outbound.wants, dmf_outbound.deliver)]
 
 

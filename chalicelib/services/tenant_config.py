@@ -96,9 +96,6 @@ def delete_value(tenant: str, key: str) -> None:
 
 
 def _check_change_allowed(spec: tenant_keys.Key, current: Any, new: Any) -> None:
-    if not spec.available and new != spec.default:
-        raise errors.ConfigValueChangeNotAllowed(
-            f"'{spec.name}' cannot be changed: this server does not offer the feature yet.", [spec.name])
     if spec.one_way_to is not None and current == spec.one_way_to and new != current:
         raise errors.ConfigValueChangeNotAllowed(f"'{spec.name}' cannot be switched back once enabled.", [spec.name])
 

@@ -120,7 +120,7 @@ def decode(record: Mapping[str, Any]) -> Change | None:
         if table_model.Meta.table_name == table and test(keys):
             old = _entity(model, stream.get("OldImage"))
             new = _entity(model, stream.get("NewImage"))
-            tenant = getattr(new if new is not None else old, "tenant", None)
+            tenant = tenant_of(record)
             if tenant is None:
                 return None
             return Change(kind=kind, event=record["eventName"], tenant=tenant, old=old, new=new,

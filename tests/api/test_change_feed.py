@@ -61,6 +61,7 @@ def test_an_assignment_feeds_the_action_and_its_history(client):
     steps.assign(client, ds_id, "dev-1")
     kinds = [(c.kind, c.event) for c in feed()]
     assert (Kind.ACTION, INSERT) in kinds
+    assert (Kind.ACTION_STATUS, INSERT) in kinds  # its first history entry (tenant from its key)
     assert (Kind.TARGET, "MODIFY") in kinds
 
 

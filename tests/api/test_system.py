@@ -167,18 +167,6 @@ def test_malformed_logins_are_401(client):
     assert client.http.get("/rest/v1/userinfo", headers={"Authorization": "Basic !!!"}).status_code == 401
 
 
-def test_keys_of_features_not_offered_keep_their_default(client):
-    for key in ("sie.enabled",):
-        resp = client.http.put(f"/rest/v1/system/configs/{key}", headers=ADMIN, body=json.dumps({"value": True}))
-        assert resp.status_code == 403, key
-        assert json.loads(resp.body)["errorCode"] == \
-            "hawkbit.server.error.repo.tenantConfigurationValueChangeNotAllowed"
-        assert client.http.put(f"/rest/v1/system/configs/{key}", headers=ADMIN,
-                               body=json.dumps({"value": False})).status_code == 200
-        got = json.loads(client.http.get(f"/rest/v1/system/configs/{key}", headers=ADMIN).body)
-        assert got["value"] is False
-
-
 def test_multi_assignment_cannot_be_switched_off(client):
     url = "/rest/v1/system/configs/multi.assignments.enabled"
     assert client.http.put(url, headers=ADMIN, body=json.dumps({"value": True})).status_code == 200

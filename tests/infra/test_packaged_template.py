@@ -169,3 +169,13 @@ def test_the_dmf_consumer_reads_the_stacks_fifo_inbound_queue_with_a_fifo_dead_l
     assert replies["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"]
     alarm = resources["DmfDeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DmfDeadLetterQueue", "QueueName"]}
+
+
+def test_every_function_names_the_stages_event_bus(packaged):
+    """The change feed puts the integration events on the data stack's bus (skyhawk-<stage>-events, whose
+    events:PutEvents the data stack's AppPolicy grants)."""
+    resources = json.loads((packaged / "sam.json").read_text())["Resources"]
+    functions = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert "ChangeFeed" in functions
+    for name, function in functions.items():
+        assert function["Environment"]["Variables"]["SKYHAWK_EVENT_BUS"] == "skyhawk-dev-events", name

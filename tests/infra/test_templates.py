@@ -208,6 +208,8 @@ def test_table_names_follow_the_stage_prefix_of_chalice_config():
         env = stages[stage]["environment_variables"]
         assert env["SKYHAWK_TABLE_PREFIX"] == NAME_PREFIX.replace("${Stage}", stage)
         assert env["SKYHAWK_BUCKET"] == f"skyhawk-{stage}-artifacts"
+        assert env["SKYHAWK_EVENT_BUS"] == f"skyhawk-{stage}-events"  # the data stack's EventBus
+    assert load_template()["Resources"]["EventBus"]["Properties"]["Name"] == {"Fn::Sub": "skyhawk-${Stage}-events"}
 
 
 # --- (b) cfn-lint -----------------------------------------------------------------------------------
@@ -255,6 +257,12 @@ def test_moto_creates_the_data_stack():
         assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         policy = boto3.client("iam", region_name="us-east-1").get_policy(PolicyArn=outputs["AppPolicyArn"])
         assert policy["Policy"]["Arn"] == outputs["AppPolicyArn"]
+        # The bus of the service integration events, and its archive for replays
+        events = boto3.client("events", region_name="us-east-1")
+        bus = events.describe_event_bus(Name="skyhawk-ci-events")
+        assert (outputs["EventBusName"], outputs["EventBusArn"]) == ("skyhawk-ci-events", bus["Arn"])
+        archive = events.describe_archive(ArchiveName="skyhawk-ci-events")
+        assert (archive["EventSourceArn"], archive["RetentionDays"]) == (bus["Arn"], 7)
 
 
 def _app_policy_statements(parameters: dict[str, str]) -> list[dict]:
@@ -287,6 +295,29 @@ def test_the_app_policy_reads_exactly_the_named_secrets():
     one = _app_policy_statements({"TrustedProxySecretParameterArn": ssm_arn})
     assert [s["Resource"] for s in one if s.get("Sid") == "Secrets"] == [[ssm_arn]]
     assert not [s for s in _app_policy_statements({}) if s.get("Sid") == "Secrets"]
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
+def test_the_functions_may_put_events_on_the_bus_only():
+    [statement] = [s for s in _app_policy_statements({}) if s.get("Sid") == "IntegrationEvents"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == "arn:aws:events:us-east-1:123456789012:event-bus/skyhawk-ci-events"
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*BucketPolicy")
+def test_the_event_archive_is_optional():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="skyhawk-ci-data", TemplateBody=DATA_TEMPLATE.read_text(),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "ci"},
+                                     {"ParameterKey": "EventArchiveDays", "ParameterValue": "0"}],
+                         Capabilities=["CAPABILITY_IAM"])
+        events = boto3.client("events", region_name="us-east-1")
+        assert events.describe_event_bus(Name="skyhawk-ci-events")["Name"] == "skyhawk-ci-events"
+        assert events.list_archives()["Archives"] == []
 
 
 def test_bucket_is_private_encrypted_and_tidy():
