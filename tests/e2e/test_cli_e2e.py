@@ -2,12 +2,13 @@
 login, a module and a set, a direct-to-S3 upload whose progress bar reaches the file's size, an assignment, and
 `actions watch` following the action while a device (plain DDI HTTP) downloads and reports, until the target
 is in_sync; an action ending in error makes the watch exit 1; configuration files and tasks; a rollout watched
-with a bar per group."""
+with a bar per group; the README's "Operator CLI" block as printed."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import requests
 
 from tests.e2e.conftest import PROJECT_DIR
 
+README = PROJECT_DIR / "README.md"
 SIZE = 4 * 1024 * 1024 + 123  # several chunks of the CLI's 1 MiB reads, the last one short
 
 
@@ -227,3 +229,36 @@ def test_rollout_watch_shows_each_group_to_the_end(stack, cli):
     shown = cli.json("rollouts", "show", str(rollout["id"]))
     assert [(g["name"], g["totalTargetsPerStatus"]["finished"]) for g in shown["deployGroups"]] == \
         [("group-1", 2), ("group-2", 2)]
+
+
+def _operator_cli_blocks() -> list[str]:
+    text = README.read_text()
+    start = text.index("\n## Operator CLI\n")
+    end = re.compile(r"^## ", re.M).search(text, start + 2)
+    return re.findall(r"```sh\n(.*?)```", text[start:end.start() if end else len(text)], flags=re.S)
+
+
+def test_readme_operator_cli_runs_as_printed(stack, tmp_path):
+    """Run from a directory whose .venv/bin/skyhawk runs this checkout's CLI; only the host is substituted."""
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "skyhawk").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m skyhawk_cli "$@"\n')
+    (bin_dir / "skyhawk").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("SKYHAWK_PASSWORD", "SKYHAWK_PROFILE")}
+    env.update({"PYTHONPATH": str(PROJECT_DIR), "SKYHAWK_CONFIG_DIR": str(tmp_path / "config")})
+    [block] = _operator_cli_blocks()
+    script = "set -euo pipefail\n" + block.replace("http://127.0.0.1:8080", stack.url)
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = done.stdout
+    head = hashlib.sha256(b'{"sampleRate": 100}').hexdigest()
+    expected = [f"Logged in to {stack.url} as admin (tenant DEFAULT)", "target cli01 created\n",
+                "firmware.img (8000000 bytes) added to software module", "on cli01: finished\n", "in_sync\n",
+                "cli01/app.json (created, id", f"head {head}\n",
+                '{"sampleRate": 100}', "for cli01: CONFIGURE 0%\n"]
+    at = 0
+    for fragment in expected:
+        found = out.find(fragment, at)
+        assert found >= 0, f"{fragment!r} missing after position {at} in:\n{out}"
+        at = found + len(fragment)
+    assert "100% 8.0/8.0 MB" in done.stderr and "Target reported CLOSED with OK" in done.stderr
