@@ -8,10 +8,12 @@ that timed out.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import mimetypes
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -313,6 +315,8 @@ def modules_create(ctx: Context, name: str, version: str, type_key: str, vendor:
 def upload(ctx: Context, module_id: int, file: Any, filename: str | None, no_verify: bool, no_progress: bool) -> None:
     """Upload FILE as an artifact of MODULE_ID, straight to S3 (an upload session), with a progress bar."""
     name = filename or Path(file.name).name
+    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        raise Failure(f"{file.name} is not a regular file (an upload needs its size first)")
     size = file_size(file)
     sha256 = None
     if not no_verify:
@@ -570,18 +574,32 @@ def config_files_push(ctx: Context, path: str, local_file: Any, content_type: st
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here (default: stdout).")
 @click.option("--revision", default=None, help="A revision's hash (default: the head).")
+@json_option
 @pass_ctx
 def config_files_pull(ctx: Context, path: str, output: str | None, revision: str | None) -> None:
-    """Download configuration file PATH's head (or a revision)."""
+    """Download configuration file PATH's head (or a revision). With --json: its id, size and sha256, and the
+    content as `content` (UTF-8) or `contentBase64` unless written to --output."""
     api = ctx.api()
     file = _file_by_path(api, path)
     content = call(api.pull, file["id"], revision)
-    if output is None:
+    sha256 = hashlib.sha256(content).hexdigest()
+    if output is not None:
+        Path(output).write_bytes(content)
+    if ctx.as_json:
+        data: dict[str, Any] = {"path": path, "id": file["id"], "size": len(content), "sha256": sha256}
+        if output is not None:
+            data["output"] = output
+        else:
+            try:
+                data["content"] = content.decode("utf-8")
+            except UnicodeDecodeError:
+                data["contentBase64"] = base64.b64encode(content).decode("ascii")
+        emit(ctx, data, lambda: None)
+    elif output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
     else:
-        Path(output).write_bytes(content)
-        err.print(f"{path} -> {output} ({len(content)} bytes, sha256 {hashlib.sha256(content).hexdigest()})")
+        err.print(f"{path} -> {output} ({len(content)} bytes, sha256 {sha256})")
 
 
 @config.group("tasks")
@@ -619,8 +637,7 @@ def config_tasks_create(ctx: Context, device_id: str, paths: tuple[str, ...], re
 @pass_ctx
 def config_tasks_release(ctx: Context, device_id: str, task_id: str) -> None:
     """Release a CREATED task: CONFIGURE, the device sees it."""
-    task = call(ctx.api().set_task_state, device_id, task_id, "CONFIGURE")
-    emit(ctx, task, lambda: out.print(_task_summary(task)))
+    _move_task(ctx, device_id, task_id, "CONFIGURE")
 
 
 @config_tasks.command("cancel")
@@ -630,7 +647,11 @@ def config_tasks_release(ctx: Context, device_id: str, task_id: str) -> None:
 @pass_ctx
 def config_tasks_cancel(ctx: Context, device_id: str, task_id: str) -> None:
     """Cancel an open task."""
-    task = call(ctx.api().set_task_state, device_id, task_id, "CANCELED")
+    _move_task(ctx, device_id, task_id, "CANCELED")
+
+
+def _move_task(ctx: Context, device_id: str, task_id: str, state: str) -> None:
+    task = call(ctx.api().set_task_state, device_id, task_id, state)
     emit(ctx, task, lambda: out.print(_task_summary(task)))
 
 

@@ -184,6 +184,8 @@ def test_configuration_files_and_tasks(stack, cli, tmp_path):
     assert cli.run("config", "files", "pull", "cli-dev/app.json").stdout == '{"sampleRate": 250}'
     cli.run("config", "files", "pull", "cli-dev/app.json", "--revision", first["head"], "-o", str(tmp_path / "old"))
     assert (tmp_path / "old").read_bytes() == b'{"sampleRate": 100}'
+    pulled = cli.json("config", "files", "pull", "cli-dev/app.json")
+    assert (pulled["content"], pulled["sha256"]) == ('{"sampleRate": 250}', second["head"])
     assert [f["path"] for f in cli.json("config", "files", "list", "--prefix", "cli-dev/")] == ["cli-dev/app.json"]
 
     task = cli.json("config", "tasks", "create", "cli-dev", "--file", "cli-dev/app.json")

@@ -145,3 +145,11 @@ def test_an_upload_body_reports_every_byte_it_is_read_in_bounded_chunks():
     assert len(body) == len(data)
     read = b"".join(iter(lambda: body.read(), b""))
     assert read == data and sum(seen) == len(data) and max(seen) == CHUNK
+
+
+def test_upload_needs_a_regular_file(tmp_path):
+    profiles.save(profiles.Profile("local", closed_port_url(), "DEFAULT", "admin", "admin"))
+    result = CliRunner().invoke(cli, ["upload", "1", str(tmp_path)])  # a directory: click refuses it
+    assert result.exit_code == 2
+    result = CliRunner().invoke(cli, ["upload", "1", "/dev/null"])
+    assert result.exit_code == 1 and "/dev/null is not a regular file" in result.output
