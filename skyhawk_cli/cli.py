@@ -173,7 +173,10 @@ def login(ctx: Context, url: str, tenant: str | None, user: str, password: str |
         api.close()
     profile = profiles.Profile(name=name or ctx.profile_name or "default", url=url.rstrip("/"), tenant=tenant,
                                user=user, password=password if store_password else None)
-    path = profiles.save(profile)
+    try:
+        path = profiles.save(profile)
+    except profiles.ProfileError as exc:
+        raise Failure(str(exc)) from exc
     emit(ctx, {"profile": profile.public(), "file": str(path), "userinfo": info},
          lambda: out.print(f"Logged in to {profile.url} as {info.get('username')} (tenant {info.get('tenant')}); "
                            f"profile '{profile.name}' saved in {path}"))

@@ -53,7 +53,10 @@ def _read() -> dict[str, Any]:
     path = profiles_file()
     if not path.exists():
         return {"default": None, "profiles": {}}
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ProfileError(f"{path} is not a profiles file: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("profiles"), dict):
         raise ProfileError(f"{path} is not a profiles file")
     return data
@@ -92,7 +95,7 @@ def load(name: str | None = None) -> Profile:
     if not name:
         raise ProfileError("not logged in: run `skyhawk login --url URL --tenant TENANT --user USER` first")
     entry = data["profiles"].get(name)
-    if not isinstance(entry, dict):
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or not isinstance(entry.get("user"), str):
         known = ", ".join(sorted(data["profiles"])) or "none"
         raise ProfileError(f"no profile '{name}' (profiles: {known})")
     return Profile(name=name, url=entry["url"], tenant=entry.get("tenant"), user=entry["user"],

@@ -153,3 +153,10 @@ def test_upload_needs_a_regular_file(tmp_path):
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["upload", "1", "/dev/null"])
     assert result.exit_code == 1 and "/dev/null is not a regular file" in result.output
+
+
+def test_a_broken_profiles_file_is_an_error_message_not_a_traceback(config_home):
+    config_home.mkdir(parents=True)
+    (config_home / "profiles.json").write_text("{not json")
+    result = CliRunner().invoke(cli, ["targets", "list"])
+    assert result.exit_code == 1 and "profiles.json is not a profiles file" in result.output
