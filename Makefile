@@ -31,7 +31,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps rauc-hawkbit==0.2.0
 	touch $(STAMP)
 
-venv: $(STAMP)
+# The operator CLI (skyhawk_cli/, pyproject.toml): `.venv/bin/skyhawk`. Installed as a copy, not editable (the
+# venv may serve several checkouts), and again whenever its sources change; setuptools' build/ is not kept.
+CLI := $(VENV)/bin/skyhawk
+$(CLI): $(STAMP) pyproject.toml $(wildcard skyhawk_cli/*.py)
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation --force-reinstall .
+	rm -rf build
+	touch $(CLI)
+
+venv: $(STAMP) $(CLI)
 
 run: venv
 	$(PY) -m infra.launcher
@@ -51,7 +59,8 @@ test: venv lint
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml
-	$(VENV)/bin/ruff check chalicelib infra app.py bench examples
+	$(VENV)/bin/ruff check chalicelib infra app.py bench examples skyhawk_cli
+	$(VENV)/bin/mypy skyhawk_cli
 	$(VENV)/bin/mypy chalicelib
 
 # goosebit is installed by the bench itself into .bench/goosebit-venv (never into requirements*.txt).
