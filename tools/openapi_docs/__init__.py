@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.openapi_docs import dcs, mgmt
-from tools.openapi_docs.parts import HAL, errors, obj, operation, path_param, ref, response, string
+from tools.openapi_docs.parts import SERVERS, errors, obj, operation, path_param, ref, response, string
 from tools.openapi_docs.patches import patch_known_spec_bugs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def _keep_routed(doc: dict[str, Any], routed: set[tuple[str, str]]) -> None:
 def _retitle(doc: dict[str, Any], title: str, description: str, schemes: dict[str, Any]) -> None:
     doc["info"] = {"title": title, "description": description + "\n\n" + doc["info"]["description"],
                    "version": doc["info"]["version"]}
-    doc["servers"] = [{"url": ".."}]  # relative to the document's URL (`<service>/openapi/<name>.json`)
+    doc["servers"] = SERVERS
     doc["components"]["securitySchemes"] = schemes
     doc["security"] = [{name: []} for name in schemes]
 
@@ -123,7 +123,7 @@ def service_document() -> dict[str, Any]:
         "openapi": "3.0.1",
         "info": {"title": "skyhawk service", "version": "v1",
                  "description": "Liveness, and the API documents with their viewer."},
-        "servers": [{"url": ".."}],
+        "servers": SERVERS,
         "tags": [{"name": "Service", "description": "No credentials needed"}],
         "paths": {
             "/health": {"get": operation("Service", "Liveness", "health", {
@@ -173,6 +173,3 @@ def write() -> list[str]:
     for name in changed:
         (OUTPUT / name).write_text(render(built[name]), encoding="utf-8")
     return changed
-
-
-__all__ = ["HAL", "build", "operations", "shape", "stale", "write"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from tools.openapi_docs.parts import (
     JSON,
+    SERVERS,
     array,
     body,
     errors,
@@ -76,7 +77,7 @@ def _document(title: str, description: str, tags: list[dict[str, str]], paths: d
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "description": description, "version": "v3"},
-        "servers": [{"url": ".."}],
+        "servers": SERVERS,
         "tags": tags,
         "paths": paths,
         "components": {
@@ -93,8 +94,7 @@ def _document(title: str, description: str, tags: list[dict[str, str]], paths: d
 
 # --- Device Configuration Service ---------------------------------------------------------------------
 DCS = "/api/deviceconfiguration/v3"
-TASK_FILE = obj({"name": string("The file's name on the device (its path)"), "uri": string(),
-                 "checksum": string("`<algorithm>:<hex>`")}, ["name", "uri"])
+_TASK_FILE = {"name": string("The file's name on the device (its path)"), "uri": string()}
 DCS_SCHEMAS: dict[str, Any] = {
     "ConfigurationFile": obj({
         "id": string(format="uuid"), "path": string(), "description": string(),
@@ -104,8 +104,12 @@ DCS_SCHEMAS: dict[str, Any] = {
     "Revision": obj({"hash": string("SHA-256 of the content"), "fileId": string(format="uuid"),
                      "contentLength": integer(), "contentType": string()},
                     ["hash", "fileId", "contentLength", "contentType"]),
-    "TaskFile": TASK_FILE,
-    "TaskDefinition": obj({"files": array(ref("TaskFile"), "At most 100 files, unique names"),
+    "TaskFileRequest": obj({**_TASK_FILE, "checksum": nullable(string("`<algorithm>:<hex>`, checked against a DCS "
+                                                                      "file's revision"))}, ["name", "uri"]),
+    "TaskFile": obj({**_TASK_FILE, "checksum": nullable(string("`<algorithm>:<hex>`; for a DCS file the pinned "
+                                                               "revision's `sha256:` unless the task named one"))},
+                    ["name", "uri", "checksum"], "A file of the task, a DCS file's URI pinned to its revision"),
+    "TaskDefinition": obj({"files": array(ref("TaskFileRequest"), "At most 100 files, unique names"),
                            "customData": obj({}), "target": obj({})}, ["files"]),
     "ConfigurationTask": obj({
         "id": string(format="uuid"), "deviceId": string(), "files": array(ref("TaskFile")),

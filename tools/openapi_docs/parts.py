@@ -6,6 +6,9 @@ from typing import Any, Iterable
 JSON = "application/json"
 HAL = ("application/hal+json", JSON)
 Schema = dict[str, Any]
+# The service itself: `..` is relative to the document's own URL (`<service>/openapi/<name>.json`), so the
+# viewer's requests go to the service (and stage) that served the document.
+SERVERS = [{"url": "..", "description": "this service"}]
 
 
 def ref(name: str) -> Schema:
