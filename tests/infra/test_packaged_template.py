@@ -169,3 +169,15 @@ def test_the_dmf_consumer_reads_the_stacks_fifo_inbound_queue_with_a_fifo_dead_l
     assert replies["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"]
     alarm = resources["DmfDeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DmfDeadLetterQueue", "QueueName"]}
+
+
+def test_the_package_carries_the_openapi_documents_and_their_viewer_compactly(packaged):
+    """/openapi serves files from chalicelib/openapi: chalice packages them, and they stay small in the zip."""
+    import zipfile
+    openapi = PROJECT_DIR / "chalicelib" / "openapi"
+    shipped = {f"chalicelib/openapi/{p.relative_to(openapi).as_posix()}" for p in openapi.rglob("*") if p.is_file()}
+    with zipfile.ZipFile(packaged / "deployment.zip") as zipped:
+        packed = {i.filename: i for i in zipped.infolist() if i.filename.startswith("chalicelib/openapi/")}
+    assert set(packed) == shipped
+    assert {"chalicelib/openapi/mgmt.json", "chalicelib/openapi/viewer/swagger-ui-bundle.js.gz"} <= set(packed)
+    assert sum(i.compress_size for i in packed.values()) < 1_000_000
