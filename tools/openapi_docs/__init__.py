@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.openapi_docs import dcs, mgmt
-from tools.openapi_docs.parts import SERVERS, errors, obj, operation, path_param, ref, response, string
+from tools.openapi_docs.parts import SERVERS, errors, header_param, obj, operation, path_param, ref, response, string
 from tools.openapi_docs.patches import patch_known_spec_bugs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,11 +148,31 @@ def service_document() -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY_KEY = header_param("Idempotency-Key", "A client's key for this request: a repeated request with the same "
+                                                   "key and body is answered once, with the first answer")
+
+
+def _name_idempotency_keys(documents: dict[str, dict[str, Any]]) -> None:
+    """The Idempotency-Key header on the operations of the routes that honour it (`route(..., idempotent=True)`)."""
+    from chalicelib.api.common import IDEMPOTENT
+    wanted = {(method.upper(), shape(path)) for path, method in IDEMPOTENT}
+    found = set()
+    for doc in documents.values():
+        for (method, route_shape), template in operations(doc).items():
+            if (method, route_shape) in wanted:
+                op = doc["paths"][template][method.lower()]
+                op["parameters"] = [*op.get("parameters", []), IDEMPOTENCY_KEY]
+                found.add((method, route_shape))
+    assert found == wanted, f"idempotent routes without an operation: {sorted(wanted - found)}"
+
+
 def build() -> dict[str, dict[str, Any]]:
     """Every shipped document by its file name."""
     routed = app_routes()
-    return {"mgmt.json": mgmt_document(routed), "ddi.json": ddi_document(routed), "dcs.json": dcs.dcs_document(),
-            "dws.json": dcs.dws_document(), "service.json": service_document()}
+    documents = {"mgmt.json": mgmt_document(routed), "ddi.json": ddi_document(routed),
+                 "dcs.json": dcs.dcs_document(), "dws.json": dcs.dws_document(), "service.json": service_document()}
+    _name_idempotency_keys(documents)
+    return documents
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -199,7 +199,7 @@ def dcs_document() -> dict[str, Any]:
             "post": operation(tasks_tag, "Create a configuration task", "createTask", {
                 "201": response("Created, in state CREATED", ref("ConfigurationTask"), ONLY_JSON),
                 **errors(ERROR, WRITES)},
-                [device, header_param("Idempotency-Key", "Answers a repeated request once")],
+                [device],
                 body(ref("TaskDefinition"), ONLY_JSON), description=update),
         },
         f"{DCS}/devices/{{deviceId}}/configurationTasks/{{taskId}}": {
@@ -299,7 +299,7 @@ def dws_document() -> dict[str, Any]:
             "post": operation(instances_tag, "Create an instance", "createInstance", {
                 "201": response("Created, in the model's initial state", ref("Instance"), ONLY_JSON),
                 **errors(ERROR, WRITES)},
-                [*shown, header_param("Idempotency-Key", "Answers a repeated request once")],
+                shown,
                 body(ref("InstanceRequest"), ONLY_JSON), description=update),
         },
         f"{DWS}/instances/{{instanceId}}": {
