@@ -10,6 +10,7 @@ from chalicelib.api import (
     distributionsettags,
     distributionsettypes,
     middleware,
+    openapi,
     request_limits,
     rollouts,
     softwaremodules,
@@ -45,6 +46,7 @@ app.register_middleware(middleware.etags, "http")
 app.register_middleware(request_limits.limit_requests, "http")
 
 app.register_blueprint(system.bp)
+app.register_blueprint(openapi.bp)
 app.register_blueprint(softwaremoduletypes.bp)
 app.register_blueprint(softwaremodules.bp)
 app.register_blueprint(distributionsettypes.bp)

@@ -252,12 +252,12 @@ def pytest_configure(config):
     from tests.contract.hooks import OPT_OUT_MARKER
 
     config.addinivalue_line("markers", f"{OPT_OUT_MARKER}: do not check this test's responses against "
-                                       "hawkBit's OpenAPI documents (tests/contract)")
+                                       "the OpenAPI documents (chalicelib/openapi, tests/contract)")
 
 
 @pytest.fixture
 def client(aws_env, request):
-    """chalice's test client; every response it returns is checked against hawkBit's OpenAPI contract."""
+    """chalice's test client; every response it returns is checked against the OpenAPI documents."""
     from chalice.test import Client
 
     from app import app

@@ -23,6 +23,8 @@ MULTIPART = ("multipart/form-data",)
 BINARY = ("application/octet-stream",)
 # (route template, method) -> (media types the body may have, media types the answer may have)
 _MEDIA: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+# (route template, method) of the routes answering an Idempotency-Key once (their OpenAPI documents name it)
+IDEMPOTENT: set[tuple[str, str]] = set()
 
 
 def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: tuple[str, ...] = JSON_MEDIA,
@@ -35,6 +37,8 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
     """
     for method in methods or ["GET"]:
         _MEDIA[(path, method)] = (consumes, produces)
+        if idempotent:
+            IDEMPOTENT.add((path, method))
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

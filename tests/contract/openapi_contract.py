@@ -1,10 +1,11 @@
-"""Response bodies checked against hawkBit's OpenAPI documents (the DDI and Management API contract).
+"""Response bodies checked against the OpenAPI documents skyhawk ships and serves (chalicelib/openapi/*.json).
 
-The documents in `openapi/` are hawkBit's own, copied verbatim; `_patch_known_spec_bugs` corrects the
-places where they contradict hawkBit's behaviour (see openapi/README.md). A response is checked when its
-request matches an operation of either document (path template + method) and the document declares a
-schema for its status code and a JSON media type: routes hawkBit does not have (skyhawk extensions,
-DCS/DWS, /health), undeclared status codes, and empty or non-JSON bodies pass unchecked.
+The Management and DDI documents are hawkBit's own with its known bugs patched and skyhawk's extensions
+added; the DCS, DWS and service documents are skyhawk's (tools/openapi_docs builds them all). A response is
+checked when its request matches an operation of a document (path template + method) and the document
+declares a schema for its status code and a JSON media type: undeclared status codes, and empty or non-JSON
+bodies pass unchecked. tests/unit/test_openapi_documents.py holds the documents and the app's routes to each
+other, so every route's responses are checked.
 
 What fails, where a schema is declared: a media type the operation does not produce for that status, a body
 that is not JSON although it says so, a missing required field, a wrong type or format. Extra fields pass
@@ -24,50 +25,13 @@ from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-SPEC_DIR = Path(__file__).resolve().parent / "openapi"
-DOCUMENTS = ("hawkbit-ddi.json", "hawkbit-mgmt.json")
+SPEC_DIR = Path(__file__).resolve().parents[2] / "chalicelib" / "openapi"
+DOCUMENTS = ("mgmt.json", "ddi.json", "dcs.json", "dws.json", "service.json")
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 class ContractViolation(AssertionError):
-    """A response that hawkBit's OpenAPI documents do not allow."""
-
-
-def _patch_known_spec_bugs(name: str, doc: dict[str, Any]) -> None:
-    """Correct what the generated documents get wrong; fails loudly when a refreshed copy no longer has the bug,
-    so each patch is looked at again instead of silently loosening the contract."""
-    schemas = doc["components"]["schemas"]
-    if name == "hawkbit-mgmt.json":
-        # MgmtSystemTenantConfigurationValue.value is a Java `Serializable`: a boolean, number or string on the
-        # wire (`{"value": true}`, `{"value": "00:05:00"}`), never an object. springdoc renders it as object.
-        value = schemas["MgmtSystemTenantConfigurationValue"]["properties"]["value"]
-        assert value.get("type") == "object", "hawkbit-mgmt.json: tenant config value patch no longer applies"
-        del value["type"]
-        # The target tag operations' error responses (401, 403, 405, 406, 409, 415, 429) declare the success
-        # body (MgmtTag, a list of them, a page of targets): springdoc's default for an @ApiResponse without
-        # content. hawkBit answers every error with ExceptionInfo, as its other resources declare.
-        patched = 0
-        for template, item in doc["paths"].items():
-            if not template.startswith("/rest/v1/targettags"):
-                continue
-            for operation in item.values():
-                for status, response in operation.get("responses", {}).items():
-                    declared = json.dumps(response.get("content", {}))
-                    if status.startswith("4") and "Mgmt" in declared and "ExceptionInfo" not in declared:
-                        response["content"] = {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/ExceptionInfo"}}}
-                        patched += 1
-        assert patched, "hawkbit-mgmt.json: target tag error body patch no longer applies"
-        # A rollout group's success action PAUSE (hawkBit since PR #2867, 2026-01) is newer than the document.
-        success = schemas["MgmtRolloutSuccessAction"]["properties"]["action"]
-        assert success.get("enum") == ["NEXTGROUP"], "hawkbit-mgmt.json: success action PAUSE patch no longer applies"
-        success["enum"] = ["NEXTGROUP", "PAUSE"]
-    if name == "hawkbit-ddi.json":
-        # DdiPolling.sleep's `pattern` is the literal text "HH:MM:SS" (meant as notation, not a regex): read
-        # as a regex it refuses every real value such as "00:05:00".
-        sleep = schemas["DdiPolling"]["properties"]["sleep"]
-        assert sleep.get("pattern") == "HH:MM:SS", "hawkbit-ddi.json: sleep pattern patch no longer applies"
-        sleep["pattern"] = r"^[0-9]{2}:[0-5][0-9]:[0-5][0-9]$"
+    """A response that the OpenAPI documents do not allow."""
 
 
 def _pointer_token(text: str) -> str:
@@ -170,10 +134,6 @@ class OpenApiContract:
 
 @functools.cache
 def contract() -> OpenApiContract:
-    """One per process: the documents are parsed and patched once, validators compiled once per schema."""
-    documents = {}
-    for name in DOCUMENTS:
-        doc = json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
-        _patch_known_spec_bugs(name, doc)
-        documents[f"urn:skyhawk:contract:{name}"] = doc
-    return OpenApiContract(documents)
+    """One per process: the documents are parsed once, validators compiled once per schema."""
+    return OpenApiContract({f"urn:skyhawk:contract:{name}": json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
+                            for name in DOCUMENTS})

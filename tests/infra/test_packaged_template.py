@@ -179,3 +179,15 @@ def test_every_function_names_the_stages_event_bus(packaged):
     assert "ChangeFeed" in functions
     for name, function in functions.items():
         assert function["Environment"]["Variables"]["SKYHAWK_EVENT_BUS"] == "skyhawk-dev-events", name
+
+
+def test_the_package_carries_the_openapi_documents_and_their_viewer_compactly(packaged):
+    """/openapi serves files from chalicelib/openapi: chalice packages them, and they stay small in the zip."""
+    import zipfile
+    openapi = PROJECT_DIR / "chalicelib" / "openapi"
+    shipped = {f"chalicelib/openapi/{p.relative_to(openapi).as_posix()}" for p in openapi.rglob("*") if p.is_file()}
+    with zipfile.ZipFile(packaged / "deployment.zip") as zipped:
+        packed = {i.filename: i for i in zipped.infolist() if i.filename.startswith("chalicelib/openapi/")}
+    assert set(packed) == shipped
+    assert {"chalicelib/openapi/mgmt.json", "chalicelib/openapi/viewer/swagger-ui-bundle.js.gz"} <= set(packed)
+    assert sum(i.compress_size for i in packed.values()) < 1_000_000

@@ -91,19 +91,35 @@ def test_tenant_config_values_are_any_json_value_as_hawkbit_sends_them(value):
 
 
 @pytest.mark.parametrize("method, path, status, headers, body", [
-    ("GET", "/health", 200, JSON, {"status": 5}),                                     # not hawkBit's
-    ("GET", "/rest/v1/system/quota", 200, HAL, []),                                  # skyhawk extension
-    ("GET", "/api/deviceconfiguration/v3/tasks", 200, JSON, {"content": 1}),         # DCS
-    ("DELETE", "/rest/v1/targets/dev-1/actions", 200, HAL, {"x": 1}),                # method hawkBit lacks
+    ("DELETE", "/rest/v1/targets/dev-1/actions", 200, HAL, {"x": 1}),                # no such operation
     ("GET", "/rest/v1/targets/dev-1", 404, JSON, {"message": 1}),                     # no schema declared
     ("GET", "/rest/v1/targets/dev-1", 405, {"Content-Type": "text/plain"}, b"nope"),  # nor here
     ("GET", "/rest/v1/targets/dev-1", 200, HAL, b""),                                 # empty body
     ("HEAD", "/rest/v1/targets/dev-1", 200, HAL, {"name": 1}),
     ("GET", "/DEFAULT/controller/v1/d/softwaremodules/1/artifacts/f.bin", 200,
      {"Content-Type": "application/octet-stream"}, b"\x00\x01"),
+    ("GET", "/api/deviceconfiguration/v3/files/f/head", 200, JSON, b"not json: any content"),  # raw content
 ])
 def test_what_the_documents_do_not_describe_is_not_checked(method, path, status, headers, body):
     check(method, path, status, headers, body)
+
+
+@pytest.mark.parametrize("method, path, status, headers, body, complaint", [
+    ("GET", "/health", 200, JSON, {"status": 5}, r"\$\.status"),                                     # service
+    ("GET", "/rest/v1/system/quota/targets", 200, HAL, {"limit": "many", "used": 1, "_links": {}},  # extension
+     r"\$\.limit"),
+    ("GET", "/rest/v1/users", 200, HAL, {"content": [{"username": "u"}], "total": 1, "size": 1},
+     "'roles' is a required property"),
+    ("GET", "/api/deviceconfiguration/v3/files", 200, JSON, {"content": 1}, "'page' is a required property"),  # DCS
+    ("GET", "/api/deviceconfiguration/v3/files/f", 404, JSON, {"message": "x"},                               # DCS error
+     "'errors' is a required property"),
+    ("GET", "/api/deploymentworkflow/v3/models/m", 200, JSON, {"key": "m", "states": {}, "transitions": [],  # DWS
+                                                               "groups": []}, r"\$\.states"),
+])
+def test_skyhawk_routes_hawkbit_lacks_are_checked_against_skyhawk_documents(method, path, status, headers, body,
+                                                                             complaint):
+    with pytest.raises(ContractViolation, match=complaint):
+        check(method, path, status, headers, body)
 
 
 def test_the_most_specific_path_template_wins():

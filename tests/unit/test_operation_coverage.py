@@ -1,4 +1,4 @@
-"""Which operations of hawkBit's Management API (its OpenAPI document, tests/contract/openapi) the app has.
+"""Which operations of hawkBit's Management API (its OpenAPI document, tools/openapi_docs/hawkbit) the app has.
 
 NOT_YET lists the ones still missing, by resource; it may only shrink. An operation that disappears fails the
 first test, one that is built fails the second until it is taken off the list. The coverage is printed
@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-OPENAPI = Path(__file__).resolve().parents[1] / "contract" / "openapi" / "hawkbit-mgmt.json"
+OPENAPI = Path(__file__).resolve().parents[2] / "tools" / "openapi_docs" / "hawkbit" / "hawkbit-mgmt.json"
 METHODS = ("get", "post", "put", "delete", "patch")
 
 NOT_YET: dict[str, set[str]] = {}
