@@ -11,8 +11,11 @@
 5. rollouts: creating a rollout of 10,000 targets (4 groups) and starting all its groups, in DynamoDB requests,
    units and seconds on moto, extrapolated to 100,000 targets; the next group's latency (the feedback that
    completes group 1 to group 2's first action visible to a poll) on the launcher, budget 1 s (bench/rollouts.py).
+6. change_feed: the streams' records of an assignment and its feedback, per target, and the change feed
+   function's time per 100 records for a tenant without DMF or events, with `sie.enabled`, with `dmf.enabled`
+   (bench/change_feed.py).
 
-    python -m bench [--only cold_import|hot_path|polls|target_lists|rollouts ...] [--no-goosebit]
+    python -m bench [--only cold_import|hot_path|polls|target_lists|rollouts|change_feed ...] [--no-goosebit]
                     [--rollout-targets N]
 
 Progress goes to stderr, the JSON to stdout.
@@ -154,11 +157,19 @@ def rollouts(targets: int) -> dict:
     return report
 
 
+def change_feed() -> dict:
+    """bench/change_feed.py in a process of its own (it runs the app under moto)."""
+    done = subprocess.run([sys.executable, "-m", "bench.change_feed"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
 # In this order: polls' servers are processes of their own, hot_path changes this process (mock_aws, a
 # patched botocore) for good.
 SECTIONS = {"polls": lambda args: polls(goosebit=not args.no_goosebit), "cold_import": lambda args: cold_import(),
             "capacity_units": lambda args: capacity_units(), "target_lists": lambda args: target_lists(),
-            "rollouts": lambda args: rollouts(args.rollout_targets), "hot_path": lambda args: hot_path()}
+            "rollouts": lambda args: rollouts(args.rollout_targets), "change_feed": lambda args: change_feed(),
+            "hot_path": lambda args: hot_path()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -255,6 +255,10 @@ class FeedBacklog:
         self.records: list[dict[str, Any]] = []
         self.attempts = 0
         self.lock = threading.Lock()
+        # Called after each drain with {table: last delivered sequence number} and the reader's current shard
+        # iterators: the embedded moto forgets the rest (InProcessMoto.forget_stream_records); None with an
+        # external endpoint.
+        self.forget: Callable[[dict[str, int], set[str]], int] | None = None
 
     def drain(self, app: Any, window: float = 0.0) -> dict[str, int]:
         """`window`: as the mapping's batching window, once records arrive keep gathering them until the streams
@@ -268,6 +272,7 @@ class FeedBacklog:
             while True:
                 self.records.extend(change_feed.read())
                 if not self.records:
+                    self.delivered([])
                     return totals
                 deadline = time.monotonic() + window
                 while time.monotonic() < deadline:
@@ -283,6 +288,7 @@ class FeedBacklog:
                         totals[key] = totals.get(key, 0) + value
                 failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
                 if not failed:
+                    self.delivered(self.records)
                     self.records, self.attempts = [], 0
                     continue
                 at = next(i for i, r in enumerate(self.records) if r["dynamodb"]["SequenceNumber"] == failed[0])
@@ -292,6 +298,19 @@ class FeedBacklog:
                     log.error("change feed record %s skipped after %d attempts", failed[0], self.attempts)
                     self.records, self.attempts = self.records[1:], 0
                 return totals
+
+
+    def delivered(self, records: list[dict[str, Any]]) -> None:
+        """Let the embedded moto forget what is delivered (and the iterators it handed out before)."""
+        if self.forget is None:
+            return
+        from chalicelib.store import change_feed
+
+        last: dict[str, int] = {}
+        for record in records:
+            table = change_feed.table_of(record)
+            last[table] = max(last.get(table, 0), int(record["dynamodb"]["SequenceNumber"]))
+        self.forget(last, change_feed.current_iterators())
 
 
 FEED = FeedBacklog()
@@ -575,6 +594,11 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         # The app's own calls skip HTTP (moto_inprocess says why); moto's port keeps serving everyone else.
         inprocess = moto_inprocess.install(endpoint)
         stoppers.append(lambda: moto_inprocess.uninstall(inprocess))
+        FEED.forget = inprocess.forget_stream_records  # moto would keep every stream record for ever
+
+        def keep_stream_records() -> None:
+            FEED.forget = None
+        stoppers.append(keep_stream_records)
         moto_item_json.install()
         stoppers.append(moto_item_json.uninstall)
     if s3_public_endpoint is not None:

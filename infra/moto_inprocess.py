@@ -94,6 +94,35 @@ class InProcessMoto:
             parsed["ConsumedCapacity"] = _CONSUMED_CAPACITY[capacity](body["TableName"])
         return _http_ok(url), _with_metadata(parsed)
 
+    def forget_stream_records(self, delivered: dict[str, int], iterators: set[str]) -> int:
+        """Drop the stream records of `delivered` (table name -> the last sequence number the change feed
+        delivered) and everything before them, and every shard iterator but `iterators` (the reader's current
+        ones): moto keeps every record of a stream and every iterator it handed out for ever, so a long `make run`
+        would grow by every write and every read. The shard's numbering moves on with what is dropped, so later
+        reads (which ask from later sequence numbers) and new records keep their numbers. Answers how many
+        records went."""
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        dropped = 0
+        with self._lock:
+            for account in list(dynamodbstreams_backends.keys()):
+                for streams in dynamodbstreams_backends[account].values():
+                    for arn in [arn for arn in streams.shard_iterators if arn not in iterators]:
+                        del streams.shard_iterators[arn]
+            for account in list(dynamodb_backends.keys()):
+                for backend in dynamodb_backends[account].values():
+                    for name, table in backend.tables.items():
+                        shard = table.stream_shard
+                        if shard is None or name not in delivered:
+                            continue
+                        count = min(len(shard.items), delivered[name] - shard.starting_sequence_number + 1)
+                        if count > 0:
+                            del shard.items[:count]
+                            shard.starting_sequence_number += count
+                            dropped += count
+        return dropped
+
     def _method(self, service: str, path: str) -> Callable[..., Any] | None:
         routes = self._routes.get(service, ())
         if routes == ():

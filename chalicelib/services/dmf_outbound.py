@@ -60,7 +60,7 @@ def deliver(changes: Sequence[Change | None]) -> int | None:
 
 def send_current(tenant: str, thing_id: str, message_key: str) -> int:
     """A thing (re)connected: send it its current command, if it has an open action; answers the messages sent."""
-    target = target_store.find(tenant, thing_id)
+    target = _current_target(tenant, thing_id)
     if target is None or not dispatch.is_reply_queue(target.address):
         return 0
     plan = _Plan()
@@ -69,6 +69,13 @@ def send_current(tenant: str, thing_id: str, message_key: str) -> int:
     if plan.send() is not None:
         raise errors.ServiceUnavailable("SQS refused a DMF message")
     return len(plan.outgoing)
+
+
+def _current_target(tenant: str, thing_id: str) -> Target | None:
+    """The target as it is now, read consistently: an eventually consistent read right after the change could
+    miss the very action the change opened, and its command would never be sent. A target being deleted is gone."""
+    target = target_store.find_any(tenant, thing_id, consistent=True)
+    return None if target is None or target.deletion else target
 
 
 class _Plan:
@@ -158,7 +165,7 @@ class _Plan:
 
     def _target(self, tenant: str, thing_id: str) -> Target | None:
         if (tenant, thing_id) not in self.targets:
-            self.targets[(tenant, thing_id)] = target_store.find(tenant, thing_id)
+            self.targets[(tenant, thing_id)] = _current_target(tenant, thing_id)
         return self.targets[(tenant, thing_id)]
 
     def _queue(self, index: int, queue_url: str, message: dmf.Message, group: str, cause: str) -> None:

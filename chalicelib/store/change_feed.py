@@ -145,6 +145,11 @@ def reset() -> None:
     _arns.clear()
 
 
+def current_iterators() -> set[str]:
+    """The shard iterators the next `read` uses (the launcher lets moto forget every other one)."""
+    return set(_iterators.values())
+
+
 def _stream_arn(table: str) -> str:
     if table not in _arns:
         _arns[table] = aws.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
