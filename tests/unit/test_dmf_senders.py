@@ -41,5 +41,5 @@ def test_sender_allowed(allowed, sender, required, expected):
 
 def test_the_key_is_a_text_defaulting_to_empty():
     key = tenant_keys.KEYS["dmf.senders"]
-    assert (key.kind, key.default, key.available) == (str, "", True)
+    assert (key.kind, key.default) == (str, "")
     assert tenant_keys.coerce(key, f"{USER}, {ROLE}") == f"{USER}, {ROLE}"
