@@ -1,7 +1,7 @@
 """Every document a docstring or comment points at is in the repository.
 
 Scanned: the code, templates and tests (`chalicelib`, `infra`, `app.py`, `bench`, `tests`, `tools`, `skyhawk_cli`,
-`examples`). Checked:
+`examples`), the Makefile, `.ci/` and the tool configuration at the root. Checked:
 - a markdown path (`docs/capacity.md`, `hawkbit/README.md`) names a file, from the repository's root or from the
   file's own directory; URLs are left alone;
 - a section named after it (`docs/architecture.md, "Hot path"`, `README "Compatibility notes"`) is a heading of
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("chalicelib", "infra", "app.py", "bench", "tests", "tools", "skyhawk_cli", "examples")
+SCANNED = ("chalicelib", "infra", "app.py", "bench", "tests", "tools", "skyhawk_cli", "examples", "Makefile", ".ci",
+           "pyproject.toml", "ruff.toml", "mypy.ini", "requirements.txt", "requirements-dev.txt")
 SUFFIXES = {".py", ".yaml", ".yml", ".json", ".toml", ".ini", ".cfg", ".sh", ".txt"}
 SKIPPED = {"node_modules", "__pycache__", ".pytest_cache"}
 
@@ -36,7 +37,7 @@ def _files() -> list[Path]:
         path = ROOT / name
         candidates = [path] if path.is_file() else sorted(path.rglob("*"))
         for candidate in candidates:
-            if (candidate.is_file() and candidate.suffix in SUFFIXES
+            if (candidate.is_file() and (candidate.suffix in SUFFIXES or candidate == path or candidate.parent.name == ".ci")
                     and not SKIPPED.intersection(candidate.relative_to(ROOT).parts)):
                 found.append(candidate)
     return found
