@@ -100,3 +100,14 @@ def _anchor(heading: str) -> str:
     heading = re.sub(r"[`*]", "", heading.strip().lower())
     heading = re.sub(r"[^\w\- ]", "", heading)
     return heading.replace(" ", "-")
+
+
+def test_the_middleware_table_lists_the_apps_http_middleware_in_order():
+    # Given the HTTP middleware as app.py registers it (the first is the outermost)
+    import app
+
+    registered = [handler.__name__ for handler, kind in app.app.middleware_handlers if kind == "http"]
+    # Then the document's middleware table has the same rows in the same order
+    section = _section(DOC.read_text(encoding="utf-8"), "## Request flow")
+    rows = re.findall(r"^\| `(\w+)` \| `chalicelib/", section, re.M)
+    assert rows == registered
