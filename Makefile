@@ -1,4 +1,4 @@
-# skyhawk: `make run` serves the whole service locally, `make test` runs every test (DESIGN.md contracts).
+# skyhawk: `make run` serves the whole service locally, `make test` runs every test (README, "Two commands").
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

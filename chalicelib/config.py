@@ -1,7 +1,7 @@
 """Every environment read, done once and lazily, into a frozen Settings.
 
 Defaults equal `.chalice/config.json` (local stage) because chalice's test client only swaps the
-environment around each call (stack-notes pitfall 7); code must not depend on import-time values
+environment around each call (docs/architecture.md, "Local runs", item 3); code must not depend on import-time values
 except the table names, which PynamoDB fixes when a model class is created.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Code below `api/` raises only these classes. Their base subclasses chalice's `ChaliceUnhandledError`,
 which chalice re-raises to middleware; any other exception becomes chalice's own 500 before
-middleware sees it (reference/style-anchors.md). The middleware in `api/middleware.py` picks the
+middleware sees it (docs/architecture.md, "Errors"). The middleware in `api/middleware.py` picks the
 renderer by path: hawkBit `ExceptionInfo` for `/rest/v1` and DDI, `{"errors": [...]}` for the
 Device Configuration / Deployment Workflow APIs.
 """

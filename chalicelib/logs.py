@@ -3,8 +3,8 @@ correlation id, tenant and controllerId as keys, with credentials masked before 
 
 Every `logging.getLogger("skyhawk")` call site (and its children) comes out through the one handler made
 here. Powertools leaves that logger propagating and filters its records out of the root handlers that exist
-when it is created (the Lambda runtime's, the launcher's), so each record is written once (stack-notes
-pitfall 10, with chalice's own log set-up off in app.py) while pytest's caplog still receives it.
+when it is created (the Lambda runtime's, the launcher's), so each record is written once (docs/architecture.md,
+"Local runs", item 4; chalice's own log set-up is off in app.py) while pytest's caplog still receives it.
 
 Keys are kept per thread and per context (Powertools' thread-safe keys): the local server answers requests
 in parallel threads, Lambda one at a time.

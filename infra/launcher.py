@@ -1,9 +1,9 @@
-"""The local single-process launcher behind `make run` (DESIGN.md, "Contracts ... operators rely on").
+"""The local single-process launcher behind `make run` (README, "Two commands").
 
 One process holds an embedded moto server, chalice's local HTTP server, a ticker that fires the
 `@app.schedule` handlers and a thread that drains the jobs queue and the DMF inbound queue into their
 `@app.on_sqs_message` functions, because `chalice local` never runs schedules and chalice's reloader would
-restart moto and lose its state (stack-notes §3). `start()` is the same launcher for end-to-end
+restart moto and lose its state (docs/architecture.md, "Local runs"). `start()` is the same launcher for end-to-end
 tests, on free ports, returning a handle to stop it.
 
 The app's own calls to the embedded moto are answered by moto's backends in-process, not over HTTP
@@ -428,7 +428,7 @@ def _start_moto(port: int) -> Any:
 
 
 def _reset_clients() -> None:
-    """Drop every client that may have frozen an endpoint or settings (stack-notes pitfalls 1 and 6)."""
+    """Drop every client that may have frozen an endpoint or settings (docs/architecture.md, "Local runs", item 1)."""
     from pynamodb.models import Model
 
     from chalicelib import config
@@ -590,7 +590,8 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         stoppers.append(moto.stop)
         host, bound = moto.get_host_and_port()
         endpoint = moto_url = f"http://{host}:{bound}"
-        os.environ["AWS_ENDPOINT_URL"] = endpoint  # before the app is imported (pitfall 6)
+        # Before the app is imported (docs/architecture.md, "Local runs", item 1).
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
         # The app's own calls skip HTTP (moto_inprocess says why); moto's port keeps serving everyone else.
         inprocess = moto_inprocess.install(endpoint)
         stoppers.append(lambda: moto_inprocess.uninstall(inprocess))
@@ -615,7 +616,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
     _ensure_resources()
 
     # chalice local writes headers and body in separate send()s: with Nagle on, every keep-alive
-    # request waits ~40 ms for a delayed ACK (stack-notes §3, latency pitfall).
+    # request waits ~40 ms for a delayed ACK (docs/architecture.md, "Local runs", item 5).
     ChaliceRequestHandler.disable_nagle_algorithm = True
     if not access_log:
         ChaliceRequestHandler.log_message = lambda *args, **kwargs: None  # type: ignore[method-assign]

@@ -1,9 +1,9 @@
 """hawkBit Direct Device Integration API: `/{tenant}/controller/v1/{controllerId}/...`.
 
-Wire rules (reference/ddi-client-interop.md): exactly 200 on success, `id`/`stopId` as strings,
-`?c=` on the deploymentBase link, artifacts with md5/sha1/sha256 and download/md5sum links, and
-downloads answered with a 302 to a freshly signed URL (clients drop Authorization on that redirect).
-Bodies are JSON or CBOR both ways (ddi_wire); the one exception to "exactly 200" is hawkBit's own:
+Wire rules the DDI clients rely on (rauc-hawkbit-updater, SWUpdate's suricatta; tests/e2e runs rauc-hawkbit):
+exactly 200 on success, `id`/`stopId` as strings, `?c=` on the deploymentBase link, artifacts with md5/sha1/sha256
+and download/md5sum links, and downloads answered with a 302 to a freshly signed URL (clients drop Authorization on
+that redirect). Bodies are JSON or CBOR both ways (ddi_wire); the one exception to "exactly 200" is hawkBit's own:
 PUT installedBase answers 201 when it recorded a new installation.
 """
 from __future__ import annotations

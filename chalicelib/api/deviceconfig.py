@@ -1,4 +1,4 @@
-"""Device Configuration Service v3: `/api/deviceconfiguration/v3/...` (reference §1).
+"""Device Configuration Service v3: `/api/deviceconfiguration/v3/...` (described by chalicelib/openapi/dcs.json).
 
 Operators use HTTP Basic with READ_/UPDATE_DEVICE_CONFIGURATION; devices use their target token on
 the content downloads, on their own tasks and on their own actual configuration.
@@ -158,7 +158,7 @@ def patch_task(device_id, task_id):
     return respond(task_json(workflow.update_task(who, device_id, task_id, json_request(bp))))
 
 
-# The copy of the device's actual configuration (seed step 5): what its CONFIGURED tasks recorded, per path.
+# The copy of the device's actual configuration: what its CONFIGURED tasks recorded, per path.
 @route(bp, f"{BASE}/devices/{{device_id}}/configuration")
 def get_configuration(device_id):
     who = caller(bp, READ, devices=True)

@@ -179,7 +179,7 @@ def delete_artifact(sm_id, artifact_id):
 
 @route(bp, BASE + "/{sm_id}/artifacts/{artifact_id}/download", produces=BINARY)
 def download_artifact(sm_id, artifact_id):
-    """302 to a signed S3 URL: a Lambda cannot stream large artifacts (DESIGN.md, Downloads)."""
+    """302 to a signed S3 URL: a Lambda cannot stream large artifacts (docs/architecture.md, "Downloads")."""
     who = principal(bp, DOWNLOAD)
     url = software_modules.artifact_download(who.tenant, _sm_id(sm_id), int_param(artifact_id, "artifactId"))
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})

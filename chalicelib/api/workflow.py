@@ -1,4 +1,4 @@
-"""Deployment Workflow Service v3: `/api/deploymentworkflow/v3/...` (reference §3).
+"""Deployment Workflow Service v3: `/api/deploymentworkflow/v3/...` (described by chalicelib/openapi/dws.json).
 
 Models and instance creation are Northbound (operators); instance list, get, PATCH and cancel are
 also Southbound (a device with its target token, limited to its own released instances).

@@ -1,4 +1,4 @@
-"""Action lifecycle, the one home of the action/target state machine (hawkbit-api.md §1.4-1.5, §3).
+"""Action lifecycle, the one home of the action/target state machine (docs/architecture.md, "Action state machine").
 
 Statuses, handling types, the DDI feedback mapping and cancel semantics, the action and history-entry
 entities, and every transition as a pure function: given the current action and target it returns the

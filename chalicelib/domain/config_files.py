@@ -1,4 +1,5 @@
-"""Configuration files and their revisions as stored (reference §1.1, §1.5), and the bytes read from them.
+"""Configuration files and their revisions as stored (the DCS API, chalicelib/openapi/dcs.json), and the bytes read
+from them.
 
 A file is named by a random UUID and carries a unique path and, once written, a head revision. A revision is
 named by the sha256 of its bytes within its file (`file_key` = "tenant#fileId"). Entities carry the stored

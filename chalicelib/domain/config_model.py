@@ -1,4 +1,5 @@
-"""The built-in workflow model `mdsp-core-configurationDeployment` (reference §2, §3.3) and the task <-> file links.
+"""The built-in workflow model `mdsp-core-configurationDeployment` and the task <-> file links (docs/architecture.md,
+"Workflow engine").
 
 A Device Configuration task *is* an instance of this model; its `data` carries the TaskDefinition
 (`files`, `customData`, `target`). State table (trigger type decides who may take a transition):
@@ -65,7 +66,8 @@ _DEFINITION = {
 }
 
 MODEL = WorkflowModel.parse(_DEFINITION)
-# The DCS PATCH enum (S1) plus CONFIGURE, which operators need to release a task (reference §2.3).
+# The states a DCS task PATCH names (CONFIGURING, CONFIGURED, CANCELED, FAILED) plus CONFIGURE, which operators
+# need to release a task.
 TASK_STATES = ("CONFIGURE", "CONFIGURING", "CONFIGURED", "CANCELED", "FAILED")
 
 # A task file's `uri` naming a DCS file: .../api/deviceconfiguration/v3/files/{id}/head or .../revisions/{hash}/content

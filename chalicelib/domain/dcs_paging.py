@@ -1,4 +1,4 @@
-"""Paging of the Device Configuration / Deployment Workflow lists (reference §1.3).
+"""Paging of the Device Configuration / Deployment Workflow lists (chalicelib/openapi/dcs.json, dws.json).
 
 Query `page` (0-based), `size` (default 10, at most 500), `sort` as Spring's `field,asc|desc`;
 responses carry `{"content": [...], "page": {size, totalElements, totalPages, number}}`.

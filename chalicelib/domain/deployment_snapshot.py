@@ -1,4 +1,4 @@
-"""What a device gets for a distribution set, frozen at assignment time (data-model.md, hot path).
+"""What a device gets for a distribution set, frozen at assignment time (docs/architecture.md, "Hot path").
 
 A distribution set is locked once assigned, so the snapshot stored on the action never goes stale.
 Each chunk is exactly:

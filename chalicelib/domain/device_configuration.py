@@ -1,5 +1,5 @@
-"""The device's actual configuration (reference §1.5, seed step 5): per file path, what its newest CONFIGURED task
-sent there.
+"""The device's actual configuration (docs/architecture.md, "Workflow engine"): per file path, what its newest
+CONFIGURED task sent there.
 
 A task's files are recorded by path: file id and revision hash (resolved when the task was created), content
 type and length, task id and time; files named by foreign URIs by their `name`, with the task's checksum. Last

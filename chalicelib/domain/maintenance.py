@@ -1,4 +1,5 @@
-"""Maintenance windows: when an assigned update may be installed (hawkbit-api.md §2.3, §3.8).
+"""Maintenance windows: when an assigned update may be installed (hawkBit's: set on assignment, honoured by the DDI
+deployment).
 
 A window is a Quartz cron `schedule` (when a window opens), a `duration` (`HH:mm:ss`, how long it stays
 open) and a `timezone` (a fixed offset `±HH:mm` in which the cron is read). Outside a window the device is
@@ -318,7 +319,7 @@ class Window:
 
 def polling_sleep_ms(window: Window | None, now_ms: int, polling_ms: int, min_polling_ms: int,
                      poll_count: int) -> int:
-    """Poll more often as a window approaches, so the device is told soon after it opens (§3.8).
+    """Poll more often as a window approaches, so the device is told soon after it opens.
 
     Before the next window: (start - now) / poll_count, capped at the polling time and raised to at least
     the minimum polling time. Otherwise (no window, lapsed, or already open): the polling time.

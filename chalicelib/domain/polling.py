@@ -1,4 +1,5 @@
-"""Polling arithmetic: when a target is next expected, when it is overdue (hawkbit-api.md §3.7)."""
+"""Polling arithmetic: when a target is next expected, when it is overdue (hawkBit's `pollingTime` and
+`pollingOverdueTime`; README, "Tenant configuration keys")."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,7 +18,7 @@ from chalicelib.domain.changes import Condition, Missing, le
 
 TENANT_QUOTAS: dict[str, int] = {
     # Bytes, for both limit and used: seed 002's example limit 1073741824 is hawkBit's 1 GiB in bytes (its
-    # text says "MegaBytes", which would make the limit 1 PiB). README "Differences from hawkBit".
+    # text says "MegaBytes", which would make the limit 1 PiB). README "Compatibility notes".
     "ARTIFACT_STORAGE": 1073741824,
     "DISTRIBUTION_SET": 200000,
     "DISTRIBUTION_SET_TAG": 1000,
@@ -34,7 +34,7 @@ TENANT_QUOTAS: dict[str, int] = {
     "USER_ROLE": 300,
 }
 
-# hawkBit's finer quotas (hawkbit-api.md §5); violations are 403 quota.tooManyEntries as well.
+# hawkBit's finer quotas (its QuotaManagement); violations are 403 quota.tooManyEntries as well.
 MAX_STATUS_ENTRIES_PER_ACTION = 1000
 MAX_MESSAGES_PER_ACTION_STATUS = 50
 MAX_MESSAGE_LENGTH = 512

@@ -6,7 +6,7 @@ hawkBit's rules (docs/rollouts-hawkbit.md, "Creating a rollout"): a name, a targ
 (success THRESHOLD 50 / NEXTGROUP, error THRESHOLD 50 / PAUSE) and a condition object given without an expression
 means "100"; a group takes each of its own fields and fills the missing ones from the rollout level.
 
-What skyhawk refuses that hawkBit lets through (README "Differences from hawkBit"): a condition expression that is
+What skyhawk refuses that hawkBit lets through (README "Rollouts"): a condition expression that is
 not a whole percentage (hawkBit stores it and the condition never fires), a `timeforced` rollout without
 `forcetime` (as skyhawk's assignments), a dynamic group template without a positive `targetCount` (hawkBit answers
 500). Past hawkBit, two optional objects: `rateControl` (new actions a minute, an exponential ramp-up, AWS IoT

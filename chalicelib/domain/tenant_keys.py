@@ -1,7 +1,8 @@
 """The tenant configuration key registry: type, global default and validation of every key.
 
-Source: reference/system-config.md. Each key has an effect somewhere in the service; the
-`effect` text is what the key does, rendered nowhere but kept beside the key so the registry says it.
+Source: hawkBit's tenant configuration keys and skyhawk's own (README, "Tenant configuration keys"). Each key has an
+effect somewhere in the service; the `effect` text is what the key does, rendered nowhere but kept beside the key so
+the registry says it.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Pure: models are data (states, transitions with a trigger type, groups); the eng
 requested state change against the model and the caller, and returns the new current state and
 history. Services load and store; nothing here knows DynamoDB or HTTP.
 
-Rules (reference/device-configuration-api.md §2-§3, wfx as design analogue):
+Rules (docs/architecture.md, "Workflow engine"; wfx as design analogue):
 - A transition `from -> to` must exist in the model, else IllegalTransition (HTTP 409).
 - Its trigger type decides who takes it: BACKEND_TRIGGER / BACKEND_TIME_TRIGGER the operator
   (Northbound), DEVICE_TRIGGER / DEVICE_TIME_TRIGGER the device (Southbound); INSTANTANEOUS the

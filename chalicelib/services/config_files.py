@@ -1,4 +1,4 @@
-"""Configuration files and their content-addressed revisions (reference §1.1, §1.5).
+"""Configuration files and their content-addressed revisions (the DCS API, chalicelib/openapi/dcs.json).
 
 A revision's id is the sha256 of its bytes: identical bytes give the same hash, within a file and
 across files, and share one S3 object whose users are counted (`blob#<sha256>`), so deleting a file

@@ -1,11 +1,10 @@
 """The device side (hawkBit ControllerManagement): polls, deployment commands, feedback, cancel, configData.
 
-Hot path budget (DESIGN.md): an idle poll of a known target reads one item (the target carries its
-token, status and open-action summary; tenant configuration comes from the container cache) and
-writes the last-seen time at most once per interval. deploymentBase, feedback and downloads read the
-target and the action; feedback writes them in one transaction guarded by both versions.
-Value types here are NamedTuples: this module loads with every cold start, and they cost a fraction
-of a dataclass to define.
+Hot path budget (docs/architecture.md, "Hot path"): an idle poll of a known target reads one item (the target
+carries its token, status and open-action summary; tenant configuration comes from the container cache) and writes
+the last-seen time at most once per interval. deploymentBase, feedback and downloads read the target and the action;
+feedback writes them in one transaction guarded by both versions. Value types here are NamedTuples: this module
+loads with every cold start, and they cost a fraction of a dataclass to define.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The copy of a device's actual configuration (reference §1.5, seed step 5).
+"""The copy of a device's actual configuration (docs/architecture.md, "Workflow engine").
 
 When a configuration task reaches CONFIGURED, each of its files is recorded for the device by path:
 file id and revision hash (resolved when the task was created), content type and length, task id and

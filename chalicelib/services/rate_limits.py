@@ -4,12 +4,12 @@ Requests: a token bucket per client IP (hawkBit: 200 reads and 50 writes a secon
 whitelist spared), per device and per management login (the same numbers, so a device behind a shared NAT
 address or a login used from many places is still held to them). Failed logins: a bucket per source IP.
 
-Why memory and not DynamoDB: the limits sit in front of every request, and an idle device poll is one
-GetItem (DESIGN.md); a shared counter would add a write to each. Cost per request: one BLAKE2 hash of the
-credential, up to two dictionary lookups and a little arithmetic under a lock, no I/O. The price: every
-Lambda container counts for itself, so a client spread over k concurrent containers gets up to k times the
-limit, and a new container starts with full buckets. Failed logins per user are counted in DynamoDB instead
-(services/logins.py), where every container sees them.
+Why memory and not DynamoDB: the limits sit in front of every request, and an idle device poll is one GetItem
+(docs/architecture.md, "Hot path"); a shared counter would add a write to each. Cost per request: one BLAKE2 hash of
+the credential, up to two dictionary lookups and a little arithmetic under a lock, no I/O. The price: every Lambda
+container counts for itself, so a client spread over k concurrent containers gets up to k times the limit, and a new
+container starts with full buckets. Failed logins per user are counted in DynamoDB instead (services/logins.py),
+where every container sees them.
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""DynamoDB tables as PynamoDB models (reference/data-model.md, access patterns first).
+"""DynamoDB tables as PynamoDB models, access patterns first (docs/architecture.md, "Tables and indexes").
 
 Every key starts with the tenant. Several models share one table where their items live side by side
 (tenant configuration, counters and users in `tenants`; the software catalogue in `catalog`); each
 model names one kind of item and its sort-key prefix.
 
-Deviations from the recommended model, and why:
+Choices beyond one item kind per table, and why:
 - `actions` items carry `cleanup_key = tenant#STATUS#shard` only while closed: the cleanup job queries
   exactly the statuses it deletes, so FINISHED actions (never cleaned by default) are never read.
 - Tenant-wide index keys that every device or every action would write are sharded (domain/actions.py
@@ -304,7 +304,7 @@ class StatusOrderIndex(GlobalSecondaryIndex):
 
 
 class Target(Model):
-    """Everything an idle DDI poll needs is on this one item (data-model.md, hot path)."""
+    """Everything an idle DDI poll needs is on this one item (docs/architecture.md, "Hot path")."""
     Meta = _meta("targets")
     tenant = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)

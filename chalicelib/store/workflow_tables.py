@@ -1,4 +1,4 @@
-"""Tables of the Device Configuration and Deployment Workflow APIs (reference/data-model.md).
+"""Tables of the Device Configuration and Deployment Workflow APIs (docs/architecture.md, "Tables and indexes").
 
 - `config-files` (tenant / sk): a file (`file#<id>`), the guard of its unique path (`path#<path>`,
   which doubles as the pathPrefix index: a Query on `begins_with(path#<prefix>)`), and the reference

@@ -1,4 +1,5 @@
-"""DynamoDB call budgets of the device hot path (DESIGN.md: idle poll = 1 read, last seen at most once a minute)."""
+"""DynamoDB call budgets of the device hot path (docs/architecture.md, "Hot path": idle poll = 1 read, last seen at
+most once a minute)."""
 from chalicelib import clock
 from tests.api import steps
 

@@ -1,4 +1,5 @@
-"""hawkBit's cancel semantics (§1.5): CANCELING until the device closes it; rejected keeps the update running."""
+"""hawkBit's cancel semantics (docs/architecture.md, "Action state machine"): CANCELING until the device closes it;
+rejected keeps the update running."""
 import json
 
 from tests.api import steps

@@ -3,7 +3,7 @@ signed download URLs pointing at a strict fake S3 in front of moto.
 
 These tests run in their own pytest invocation (`make test` does): the launcher points
 AWS_ENDPOINT_URL at its moto and imports the app with it, which would break the `mock_aws` tests of
-tests/unit and tests/api in the same process (stack-notes pitfalls 3 and 6). When collected together
+tests/unit and tests/api in the same process (docs/architecture.md, "Local runs", item 2). When collected together
 with other tests, the e2e tests skip themselves and say why.
 """
 from __future__ import annotations

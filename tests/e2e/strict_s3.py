@@ -1,7 +1,7 @@
 """A reverse proxy in front of moto that refuses what real S3 refuses and moto accepts.
 
 Real S3 answers 400 InvalidArgument to a presigned request that also carries an `Authorization`
-header; moto 5.2.5 serves it (ddi-client-interop.md item 7). DDI clients send `Authorization:
+header; moto 5.2.5 serves it. DDI clients send `Authorization:
 TargetToken ...` with every download unless a cross-origin redirect drops it, so a moto-only suite
 would not notice a download href that points straight at S3. Everything else is passed through
 unchanged (method, path, query, headers including Range, body) and the answer streamed back

@@ -1,7 +1,8 @@
-"""seeds/update-a-single-device.txt, run with curl as printed (host, tenant and credentials substituted).
+"""The product specification's seed example "update a single device" (README, "Compatibility notes", names the
+seeds), run with curl as printed (host, tenant and credentials substituted).
 
 The artifact is the seed's own: 28 bytes, md5 b14f29fe..., sha1 d2e7291c... The only additions are
-`-L` on the download (the DDI artifact URL answers 302 to a signed URL: DESIGN.md, Downloads) and the
+`-L` on the download (the DDI artifact URL answers 302 to a signed URL: docs/architecture.md, "Downloads") and the
 feedback body, which the seed shows below its curl line.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Each app log record is written once, as JSON, in a process set up like Lambda's runtime (a root handler
-exists before the handler module is imported): stack-notes pitfall 10."""
+exists before the handler module is imported): docs/architecture.md, "Local runs", item 4."""
 import json
 import subprocess
 import sys

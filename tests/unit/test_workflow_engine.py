@@ -25,7 +25,8 @@ def run(*steps, model=MODEL, start=1000):
 
 
 def test_built_in_configuration_model_matches_the_reference():
-    # Given the built-in model / Then its states, groups and trigger types are those of reference §3.3
+    # Given the built-in model / Then its states, groups and trigger types are those of its table
+    # (chalicelib/domain/config_model.py; docs/architecture.md, "Workflow engine")
     assert MODEL.key == "mdsp-core-configurationDeployment"
     assert MODEL.initial.name == "CREATED"
     assert [s.name for s in MODEL.states if s.final] == ["CONFIGURED", "FAILED", "CANCELED"]
