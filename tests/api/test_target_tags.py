@@ -159,6 +159,7 @@ def test_a_poll_of_a_target_with_the_most_tags_reads_half_a_unit(client, capacit
     for tag in body(resp):
         assert _assign(client, tag["id"], ["cu1"]).status_code == 200
     assert len(_stored_tags("cu1") or []) == quotas.MAX_TAGS_PER_TARGET
+    steps.poll(client, "cu1", "tok-cu1")  # a warm poll is measured: the tagging may outlast the config cache
     capacity_units.reset()
     with capacity_units:
         steps.poll(client, "cu1", "tok-cu1")
