@@ -80,7 +80,7 @@ bench: venv
 # policy (parameter AppPolicyArn), add the jobs queue with its dead-letter queue (infra/jobs-queue.json) and the
 # DMF inbound FIFO queue with its dead-letter queue and the DMF consumer's event source (infra/dmf-queue.json);
 # chalice takes one merge template, so they are merged first.
-MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json infra/cdn-settings.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
