@@ -23,7 +23,7 @@ again; a failed operation is reported with the events that failed.
 
 `destroy` deletes the app stack, empties the artifact bucket (CloudFormation cannot delete a bucket that holds
 objects; the artifacts mean nothing without the tables), deletes the data stack, then the code bucket (only
-this stage's objects in a `--code-bucket` of your own) and the managed CloudFront key. It asks first (or
+this stage's objects of a `--code-bucket` of your own) and the managed CloudFront key. It asks first (or
 `--yes`) and refuses `prod`, whose tables have deletion protection, unless `--force`, which turns it off.
 
 With `--cdn` downloads go through CloudFront signed URLs. The signing key is kept as the SSM SecureString
@@ -427,12 +427,13 @@ class Deployment:
 
     def _report(self, summary: dict[str, str]) -> dict[str, str]:
         width = max(map(len, summary))
-        self.say(f"\nskyhawk {self.stage} is deployed ({self.region}, account {self.account}):")
+        what = "the data stack of skyhawk" if "REST API" not in summary else "skyhawk"
+        self.say(f"\n{what} {self.stage} is deployed ({self.region}, account {self.account}):")
         for name, value in summary.items():
             self.say(f"  {name:<{width}}  {value}")
         return summary
 
-    def destroy(self, *, force: bool = False, yes: bool = False,
+    def destroy(self, *, force: bool = False, yes: bool = False, code_bucket: str | None = None,
                 ask: Callable[[str], str] | None = None) -> None:
         self.check_credentials()
         data = self.describe(self.data_stack)
@@ -443,8 +444,9 @@ class Deployment:
             if ask is None and not sys.stdin.isatty():
                 raise DeployError(f"destroy deletes stage {self.stage} with its tables and artifacts: confirm with "
                                   f"--yes (make destroy STAGE={self.stage} YES=1)")
-            answer = (ask or input)(f"Delete stage {self.stage} ({self.app_stack}, {self.data_stack}: every table, artifact and "
-                         f"bucket) in {self.region}, account {self.account}? Type the stage name: ")
+            question = (f"Delete stage {self.stage} ({self.app_stack}, {self.data_stack}: every table, artifact and "
+                        f"bucket) in {self.region}, account {self.account}? Type the stage name: ")
+            answer = (ask or input)(question)
             if answer.strip() != self.stage:
                 raise DeployError("nothing deleted")
         self.delete_stack(self.app_stack)
@@ -458,8 +460,9 @@ class Deployment:
             self.delete_stack(self.data_stack)
         else:
             self.say(f"{self.data_stack}: no such stack")
-        bucket = self.code_bucket_name()
-        if self._bucket_exists(bucket):
+        if code_bucket:
+            self.say(f"code bucket {code_bucket}: {self._empty(code_bucket, f'{self.stage}/')} objects of {self.stage} deleted")
+        elif self._bucket_exists(bucket := self.code_bucket_name()):
             self._empty(bucket)
             self.client("s3").delete_bucket(Bucket=bucket)
             self.say(f"code bucket {bucket}: deleted")
@@ -469,8 +472,7 @@ class Deployment:
             self.say(f"CloudFront signing key {self.cdn_key_parameter}: deleted")
         except ssm.exceptions.ParameterNotFound:
             pass
-        self.say(f"skyhawk {self.stage} is gone (a --code-bucket of your own keeps everything but {self.stage}/...: "
-                 f"`aws s3 rm --recursive s3://<bucket>/{self.stage}/`)")
+        self.say(f"skyhawk {self.stage} is gone")
 
     def _bucket_exists(self, bucket: str) -> bool:
         from botocore.exceptions import ClientError
@@ -481,18 +483,19 @@ class Deployment:
         except ClientError:
             return False
 
-    def _empty(self, bucket: str) -> int:
-        """Delete every object version, delete marker and unfinished upload of `bucket`; how many objects."""
+    def _empty(self, bucket: str, prefix: str = "") -> int:
+        """Delete every object version, delete marker and unfinished upload of `bucket` (under `prefix`); how many
+        objects."""
         if not self._bucket_exists(bucket):
             return 0
         s3, deleted = self.client("s3"), 0
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
             keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
             if keys:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(page.get("Versions", []))
-        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
             for upload in page.get("Uploads", []):
                 s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         return deleted
@@ -549,9 +552,10 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument("--tenant", help="the first user's tenant (default: SKYHAWK_DEFAULT_TENANT or DEFAULT)")
     deploy.add_argument("--data-only", action="store_true", help="only the data stack (make deploy-data)")
     destroy.add_argument("--yes", action="store_true", help="do not ask")
+    destroy.add_argument("--code-bucket", help="the bucket deploy was given: only the stage's objects are deleted")
     destroy.add_argument("--force", action="store_true", help="also prod: turn the tables' deletion protection off")
     args = parser.parse_args(argv)
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     deployment = Deployment(args.stage)
     try:
@@ -561,11 +565,11 @@ def main(argv: list[str] | None = None) -> int:
             deployment.deploy(args.package_dir, code_bucket=args.code_bucket, cdn=cdn, cdn_private_key_pem=pem,
                               tenant=args.tenant, data_only=args.data_only)
         else:
-            deployment.destroy(force=args.force, yes=args.yes)
+            deployment.destroy(force=args.force, yes=args.yes, code_bucket=args.code_bucket)
     except DeployError as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
-    except ClientError as error:  # a refusal of AWS the steps above do not expect (permissions, quotas ...)
+    except (ClientError, BotoCoreError) as error:  # what the steps do not expect (permissions, quotas, network ...)
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
     return 0

@@ -140,15 +140,6 @@ def test_deploy_builds_the_whole_stage_then_a_second_run_changes_nothing(aws, pa
     assert "already has users" in second["admin"] and admin_password_matches(aws, password)
 
 
-def test_the_admin_password_can_come_from_the_environment(aws, packaged, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SKYHAWK_ADMIN_PASSWORD", "a-long-secret")
-    lines: list[str] = []
-    summary = deployment(aws, AppStack(), lines).deploy(packaged)
-    assert summary["admin"] == "tenant DEFAULT, user admin"
-    assert admin_password_matches(aws, "a-long-secret")
-    assert not any("a-long-secret" in line for line in lines)
-
-
 def test_a_package_of_another_stage_is_refused_before_anything_changes(aws, packaged):  # noqa: F811
     app_stack = AppStack()
     with pytest.raises(DeployError, match="make package STAGE=prod"):
@@ -157,9 +148,13 @@ def test_a_package_of_another_stage_is_refused_before_anything_changes(aws, pack
     assert not app_stack.calls
 
 
-def test_destroy_empties_the_buckets_and_deletes_both_stacks(aws, packaged):  # noqa: F811
+def test_a_stage_with_the_admin_password_of_the_environment_then_destroyed(aws, packaged, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SKYHAWK_ADMIN_PASSWORD", "a-long-secret")
     app_stack, lines = AppStack(), []
-    deployment(aws, app_stack, lines).deploy(packaged)
+    summary = deployment(aws, app_stack, lines).deploy(packaged)
+    assert summary["admin"] == "tenant DEFAULT, user admin"
+    assert admin_password_matches(aws, "a-long-secret")
+    assert not any("a-long-secret" in line for line in lines)
     aws.client("s3").put_object(Bucket=f"skyhawk-{STAGE}-artifacts", Key="artifacts/1", Body=b"firmware")
 
     deployment(aws, app_stack, lines).destroy(yes=True)
