@@ -91,7 +91,7 @@ class Deployment:
         self.data_stack = f"skyhawk-{stage}-data"
         self.app_stack = f"skyhawk-{stage}-api"
         self.cdn_key_parameter = f"/skyhawk/{stage}/cdn-private-key"
-        self.region = ""
+        self.region: str = self.session.region_name or ""
         self.account = ""
         self._clients: dict[str, Any] = {}
 
@@ -105,7 +105,6 @@ class Deployment:
     def check_credentials(self) -> None:
         from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-        self.region = self.session.region_name or ""
         if not self.region:
             raise DeployError("no AWS region: export AWS_DEFAULT_REGION=eu-central-1 (or set one in your profile)")
         try:
@@ -402,14 +401,7 @@ class Deployment:
             return self._report(summary)
         bucket = self.ensure_code_bucket(code_bucket)
         url = self.upload_package(package_dir, bucket)
-        app = self.deploy_app(self.app_stack, url, {
-            "AppPolicyArn": data.outputs["AppPolicyArn"],
-            "DataStackName": self.data_stack,
-            "CdnDomainName": data.outputs.get("CdnDomainName", ""),
-            "CdnKeyPairId": data.outputs.get("CdnPublicKeyId", ""),
-            "CdnPrivateKeyParameter": (data.parameters.get("CdnPrivateKeyParameterArn", "")
-                                       if data.outputs.get("CdnDomainName") else ""),
-        })
+        app = self.deploy_app(self.app_stack, url, app_parameters(data))
         report, password = self.bootstrap(tenant)
         api = app.outputs["EndpointURL"]
         summary = {
@@ -508,6 +500,19 @@ class Deployment:
                 if resource["ResourceType"] == "AWS::DynamoDB::Table" and resource.get("PhysicalResourceId"):
                     dynamodb.update_table(TableName=resource["PhysicalResourceId"], DeletionProtectionEnabled=False)
                     self.say(f"table {resource['PhysicalResourceId']}: deletion protection off")
+
+
+def app_parameters(data: Stack) -> dict[str, str]:
+    """The app stack's parameters from the data stack: its policy (the functions' role gets it), its name (the app
+    stack imports its stream ARNs) and, when it has CloudFront, the distribution, the key and where the key is."""
+    cdn = bool(data.outputs.get("CdnDomainName"))
+    return {
+        "AppPolicyArn": data.outputs["AppPolicyArn"],
+        "DataStackName": data.name,
+        "CdnDomainName": data.outputs.get("CdnDomainName", ""),
+        "CdnKeyPairId": data.outputs.get("CdnPublicKeyId", "") if cdn else "",
+        "CdnPrivateKeyParameter": data.parameters.get("CdnPrivateKeyParameterArn", "") if cdn else "",
+    }
 
 
 def _digest(content: bytes) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.deploy import Deployment, DeployError, Stack, main
+from infra.deploy import Deployment, DeployError, Stack, app_parameters, main
 from tests.infra.test_packaged_template import packaged  # noqa: F401 - the fixture: chalice's package, built once
 
 STAGE = "dev"
@@ -219,6 +219,41 @@ def test_the_cloudfront_key_is_made_once_kept_in_ssm_and_its_public_half_goes_to
         runner.cdn_parameters(True, "not a key")
 
 
+def test_a_data_stack_with_cloudfront_gives_the_functions_its_distribution_and_key():
+    """(moto's CloudFormation cannot create CloudFront: the data stack's outputs and parameters as AWS gives them)"""
+    key_arn = f"arn:aws:ssm:eu-central-1:{ACCOUNT}:parameter/skyhawk/dev/cdn-private-key"
+    data = Stack("skyhawk-dev-data", {"AppPolicyArn": "arn:policy", "CdnDomainName": "d111.cloudfront.net",
+                                      "CdnPublicKeyId": "K2ABC"},
+                 {"Stage": "dev", "EnableCdn": "true", "CdnPrivateKeyParameterArn": key_arn})
+    assert app_parameters(data) == {"AppPolicyArn": "arn:policy", "DataStackName": "skyhawk-dev-data",
+                                    "CdnDomainName": "d111.cloudfront.net", "CdnKeyPairId": "K2ABC",
+                                    "CdnPrivateKeyParameter": key_arn}
+    # CloudFront turned off: the key parameter may still be named, the functions sign with S3 again
+    off = Stack("skyhawk-dev-data", {"AppPolicyArn": "arn:policy"}, {"EnableCdn": "false",
+                                                                     "CdnPrivateKeyParameterArn": key_arn})
+    assert app_parameters(off)["CdnPrivateKeyParameter"] == app_parameters(off)["CdnDomainName"] == ""
+
+
+def test_the_data_stack_alone_and_a_code_bucket_of_ones_own(aws, packaged):  # noqa: F811
+    lines: list[str] = []
+    summary = deployment(aws, AppStack(), lines).deploy(packaged, data_only=True)
+    assert summary == {"event bus": "skyhawk-dev-events", "artifacts": "s3://skyhawk-dev-artifacts",
+                       "downloads": "S3 presigned URLs"}
+    assert "\nthe data stack of skyhawk dev is deployed (eu-central-1, account 123456789012):" in lines
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="my-code", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.put_object(Bucket="my-code", Key="other/keep", Body=b"x")
+    runner = deployment(aws, AppStack(), lines)
+    url = runner.upload_package(packaged, runner.ensure_code_bucket("my-code"))
+    assert url.startswith("https://my-code.s3.eu-central-1.amazonaws.com/dev/sam-")
+    with pytest.raises(DeployError, match="does not exist"):
+        runner.ensure_code_bucket("no-such-bucket")
+
+    runner.destroy(yes=True, code_bucket="my-code")
+    assert "code bucket my-code: 2 objects of dev deleted" in lines
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="my-code")["Contents"]] == ["other/keep"]
+
+
 def test_without_credentials_it_says_so(monkeypatch, tmp_path, capsys):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -229,3 +264,7 @@ def test_without_credentials_it_says_so(monkeypatch, tmp_path, capsys):
     assert main(["deploy", "--stage", STAGE]) == 1
     assert "no AWS credentials" in capsys.readouterr().err
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-central-1"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert main(["destroy", "--stage", STAGE, "--yes"]) == 1
+    assert "no AWS region" in capsys.readouterr().err
