@@ -9,8 +9,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 # make deploy: ENABLE_CDN=true|false turns CloudFront on or off (unset: the stage keeps what it has),
-# CODE_BUCKET=<bucket> instead of skyhawk-<stage>-code-<account>; make destroy: YES=1 does not ask, FORCE=1 for prod.
+# CDN_PRIVATE_KEY_FILE=<pem> signs with your key, CODE_BUCKET=<bucket> instead of skyhawk-<stage>-code-<account>;
+# make destroy: YES=1 does not ask, FORCE=1 for prod.
 ENABLE_CDN ?=
+CDN_PRIVATE_KEY_FILE ?=
 CODE_BUCKET ?=
 
 .PHONY: help venv run test lint bench package capacity deploy deploy-data destroy openapi
@@ -104,7 +106,7 @@ capacity: venv
 # Not run by the tests (tests/infra/test_deploy.py runs infra/deploy.py against moto): these act on the AWS account of
 # your current credentials and region (AWS_PROFILE, AWS_DEFAULT_REGION).
 DEPLOY_ARGS = --stage $(STAGE) $(if $(filter true,$(ENABLE_CDN)),--cdn,$(if $(filter false,$(ENABLE_CDN)),--no-cdn)) \
-  $(if $(CODE_BUCKET),--code-bucket $(CODE_BUCKET))
+  $(if $(CDN_PRIVATE_KEY_FILE),--cdn-private-key-pem $(CDN_PRIVATE_KEY_FILE)) $(if $(CODE_BUCKET),--code-bucket $(CODE_BUCKET))
 deploy: package
 	$(PY) -m infra.deploy deploy $(DEPLOY_ARGS) --package-dir out
 
