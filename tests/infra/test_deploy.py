@@ -268,3 +268,69 @@ def test_without_credentials_it_says_so(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("AWS_REGION", raising=False)
     assert main(["destroy", "--stage", STAGE, "--yes"]) == 1
     assert "no AWS region" in capsys.readouterr().err
+
+
+# --- the app template's part moto can deploy ----------------------------------------------------------------
+
+def _references(value) -> set[str]:
+    import re
+
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            if key == "Ref":
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+            found |= _references(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*map(_references, value)) if value else set()
+    return set()
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudWatch::Alarm")
+def test_moto_deploys_the_app_templates_plain_cloudformation_next_to_the_data_stack(aws, packaged):  # noqa: F811
+    """Everything of out/sam.json that needs no SAM transform (the functions' role, the queues with their
+    dead-letter queues and their send policies; moto skips the alarms), deployed by moto with the parameters
+    `make deploy` gives it. (The rest names the functions or the REST API, which only the transform makes.)"""
+    runner = deployment(aws, AppStack(), [])
+    runner.deploy(packaged, data_only=True)
+    template = json.loads((packaged / "sam.json").read_text())
+    resources = template["Resources"]
+    dropped = {name for name, r in resources.items() if r["Type"].startswith("AWS::Serverless::")}
+    while True:  # and whatever names what is dropped
+        more = {name for name, r in resources.items() if name not in dropped and _references(r) & dropped}
+        if not more:
+            break
+        dropped |= more
+    plain = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": template["Parameters"],
+        "Resources": {name: r for name, r in resources.items() if name not in dropped},
+        "Outputs": {name: o for name, o in template["Outputs"].items() if not _references(o) & dropped},
+    }
+    for name, resource in plain["Resources"].items():  # CloudFormation names a FIFO queue <generated>.fifo, moto not
+        if resource["Type"] == "AWS::SQS::Queue" and resource["Properties"].get("FifoQueue"):
+            resource["Properties"].setdefault("QueueName", f"skyhawk-{STAGE}-{name}.fifo")
+    assert {"DefaultRole", "JobsQueue", "JobsDeadLetterQueue", "DmfInboundQueue", "DmfDeadLetterQueue",
+            "ChangeFeedDeadLetterQueue"} <= set(plain["Resources"])
+    parameters = app_parameters(runner._stack(f"skyhawk-{STAGE}-data", changed=False))
+    app = runner.deploy_stack(f"skyhawk-{STAGE}-api", parameters, template_body=json.dumps(plain),
+                              capabilities=["CAPABILITY_IAM"])
+
+    sqs = aws.client("sqs")
+    inbound = sqs.get_queue_attributes(QueueUrl=app.outputs["DmfInboundQueueUrl"], AttributeNames=["All"])["Attributes"]
+    dead = sqs.get_queue_attributes(QueueUrl=app.outputs["DmfDeadLetterQueueUrl"], AttributeNames=["QueueArn"])
+    assert inbound["FifoQueue"] == "true"
+    assert json.loads(inbound["RedrivePolicy"])["deadLetterTargetArn"] == dead["Attributes"]["QueueArn"]
+    jobs = sqs.get_queue_attributes(QueueUrl=app.outputs["JobsQueueUrl"], AttributeNames=["RedrivePolicy"])
+    assert json.loads(jobs["Attributes"]["RedrivePolicy"])["maxReceiveCount"] == 5
+    # The functions' role (moto leaves out its ManagedPolicyArns, the AppPolicyArn: test_packaged_template checks it)
+    assert [r for r in aws.client("iam").list_roles()["Roles"] if "DefaultRole" in r["RoleName"]]
+    # A second deployment of the same changes nothing
+    assert not runner.deploy_stack(f"skyhawk-{STAGE}-api", parameters, template_body=json.dumps(plain),
+                                   capabilities=["CAPABILITY_IAM"]).changed
