@@ -292,7 +292,7 @@ def _references(value) -> set[str]:
     return set()
 
 
-@pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudWatch::Alarm")
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.*Alarm")
 def test_moto_deploys_the_app_templates_plain_cloudformation_next_to_the_data_stack(aws, packaged):  # noqa: F811
     """Everything of out/sam.json that needs no SAM transform (the functions' role, the queues with their
     dead-letter queues and their send policies; moto skips the alarms), deployed by moto with the parameters
