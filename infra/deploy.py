@@ -2,7 +2,7 @@
 
     python -m infra.deploy deploy --stage dev [--package-dir out] [--code-bucket NAME] [--cdn | --no-cdn]
                                   [--cdn-private-key-pem FILE] [--tenant DEFAULT] [--data-only]
-    python -m infra.deploy destroy --stage dev [--yes] [--force]
+    python -m infra.deploy destroy --stage dev [--yes] [--force] [--code-bucket NAME]
 
 `deploy` (`make deploy STAGE=dev` builds the package first, with `make package`), step by step:
 
