@@ -8,9 +8,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
-ENABLE_CDN ?= false
+# make deploy: ENABLE_CDN=true|false turns CloudFront on or off (unset: the stage keeps what it has),
+# CDN_PRIVATE_KEY_FILE=<pem> signs with your key, CODE_BUCKET=<bucket> instead of skyhawk-<stage>-code-<account>;
+# make destroy: YES=1 does not ask, FORCE=1 for prod.
+ENABLE_CDN ?=
+CDN_PRIVATE_KEY_FILE ?=
+CODE_BUCKET ?=
 
-.PHONY: help venv run test lint bench package capacity deploy-data openapi
+.PHONY: help venv run test lint bench package capacity deploy deploy-data destroy openapi
 
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
@@ -21,7 +26,10 @@ help:
 	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
 	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
 	@echo "make openapi      rebuild the OpenAPI documents chalicelib/openapi/*.json (tools/openapi_docs)"
-	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
+	@echo "make deploy       STAGE=dev [ENABLE_CDN=true] [CODE_BUCKET=...]: the whole stage in AWS (package, stacks,"
+	@echo "                  first admin), prints its URLs; again: changes only what changed"
+	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true]: only the data stack"
+	@echo "make destroy      STAGE=dev [YES=1] [FORCE=1]: delete the stage (stacks, tables, artifacts, code)"
 
 # Re-installs only when a requirements file changed. rauc-hawkbit is the real DDI client of the e2e
 # tests; --no-deps because its gbulb dependency needs pygobject, which cannot build here, and the
@@ -80,7 +88,7 @@ bench: venv
 # policy (parameter AppPolicyArn), add the jobs queue with its dead-letter queue (infra/jobs-queue.json) and the
 # DMF inbound FIFO queue with its dead-letter queue and the DMF consumer's event source (infra/dmf-queue.json);
 # chalice takes one merge template, so they are merged first.
-MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json
+MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json infra/cdn-settings.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
@@ -95,9 +103,16 @@ capacity: venv
 	mv docs/capacity/measured.json.new docs/capacity/measured.json
 	$(PY) docs/capacity/model.py --write
 
-# Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by
-# the shell from the environment: a multi-line value expanded by make would break the recipe.
-deploy-data:
-	aws cloudformation deploy --template-file infra/skyhawk-data.yaml \
-	  --stack-name skyhawk-$(STAGE)-data --capabilities CAPABILITY_IAM \
-	  --parameter-overrides Stage=$(STAGE) EnableCdn=$(ENABLE_CDN) CdnPublicKeyPem="$${CDN_PUBLIC_KEY_PEM:-}"
+# Not run by the tests (tests/infra/test_deploy.py runs infra/deploy.py against moto): these act on the AWS account of
+# your current credentials and region (AWS_PROFILE, AWS_DEFAULT_REGION).
+DEPLOY_ARGS = --stage $(STAGE) $(if $(filter true,$(ENABLE_CDN)),--cdn,$(if $(filter false,$(ENABLE_CDN)),--no-cdn)) \
+  $(if $(CDN_PRIVATE_KEY_FILE),--cdn-private-key-pem $(CDN_PRIVATE_KEY_FILE)) $(if $(CODE_BUCKET),--code-bucket $(CODE_BUCKET))
+deploy: package
+	$(PY) -m infra.deploy deploy $(DEPLOY_ARGS) --package-dir out
+
+deploy-data: venv
+	$(PY) -m infra.deploy deploy $(DEPLOY_ARGS) --data-only
+
+destroy: venv
+	$(PY) -m infra.deploy destroy --stage $(STAGE) $(if $(YES),--yes) $(if $(FORCE),--force) \
+	  $(if $(CODE_BUCKET),--code-bucket $(CODE_BUCKET))

@@ -6,6 +6,7 @@ tables: in AWS they belong to the CloudFormation stack of infra/skyhawk-data.yam
 here would be outside it (no PITR, no TTL, no deletion protection). Missing tables stop it instead.
 
 The password comes from SKYHAWK_ADMIN_PASSWORD or is asked for; the local default `admin` is refused.
+`--json` prints the outcome as one JSON object instead (infra/deploy.py reads it).
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True, help="chalice stage in .chalice/config.json (dev, prod ...)")
     parser.add_argument("--tenant", help="tenant to bootstrap (default: SKYHAWK_DEFAULT_TENANT or DEFAULT)")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)")
+    parser.add_argument("--json", action="store_true", help='print {"tenant", "user", "created", "tables", "region"}')
     args = parser.parse_args(argv)
 
     # The stage's names win over whatever a developer's shell exported for local runs; both must be in
@@ -78,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     tenant = (args.tenant or config.settings().default_tenant).upper()
     had_user = users.any_user(tenant)
     tenants.ensure_tenant(tenant, password)
-    if had_user:
+    if args.json:
+        print(json.dumps({"tenant": tenant, "user": None if had_user else "admin", "created": not had_user,
+                          "tables": config.table_prefix(), "region": region}))
+    elif had_user:
         print(f"tenant {tenant} ({config.table_prefix()}*, {region}) already has users; none created")
     else:
         print(f"tenant {tenant} ({config.table_prefix()}*, {region}): created user admin")
