@@ -124,13 +124,15 @@ class InProcessMoto:
         return dropped
 
     def _method(self, service: str, path: str) -> Callable[..., Any] | None:
+        service = _MOTO_NAMES.get(service, service)
         routes = self._routes.get(service, ())
         if routes == ():
             routes = self._routes[service] = _routes_of(service)
         if not routes:
             return None
         # moto's URL patterns name AWS hosts; the path decides among a service's methods.
-        aws_url = f"https://{service}.us-east-1.amazonaws.com{path.split('?', 1)[0] or '/'}"
+        host = _HOSTS.get(service, service)
+        aws_url = f"https://{host}.us-east-1.amazonaws.com{path.split('?', 1)[0] or '/'}"
         for pattern, method in routes:
             if pattern.match(aws_url):
                 return method
@@ -154,6 +156,10 @@ class InProcessMoto:
             self.served += 1
         return AWSResponse(request.url, status, {str(k): str(v) for k, v in headers.items()}, MockRawResponse(body))
 
+
+# botocore's event names spell some services otherwise than moto's backends, whose URL patterns name other hosts.
+_MOTO_NAMES = {"dynamodb-streams": "dynamodbstreams"}
+_HOSTS = {"dynamodbstreams": "streams.dynamodb"}
 
 _PLAIN_GET_ITEM = frozenset({"TableName", "Key", "ConsistentRead", "ReturnConsumedCapacity"})
 # What moto 5.2's GetItem reports (always half a unit, whatever the item's size or consistency).

@@ -164,7 +164,8 @@ def test_device_configuration_workflow(stack):
     fired = stack.run_schedules()  # the registered schedule, now (its queued units drained): nothing is due yet
     assert fired["config_task_expiry"] == {"deleted": 0}
     assert stack.running.run_job("config_task_expiry", now_ms=clock.now_ms() + 89 * DAY_MS)["deleted"] == 0
-    assert stack.running.run_job("config_task_expiry", now_ms=clock.now_ms() + 91 * DAY_MS) == {"deleted": 4}
+    # this test's 4 tasks, and those other tests left in the shared stack (the operator CLI's e2e makes some)
+    assert stack.running.run_job("config_task_expiry", now_ms=clock.now_ms() + 91 * DAY_MS)["deleted"] >= 4
     assert admin.get(f"{host}{DCS}/devices/dcs-dev-1/configurationTasks").json()["content"] == []
     assert device1.get(f"{host}{DWS}/instances", params=poll_params).json()["content"] == []
     for gone in (task_id, still_created, still_open):

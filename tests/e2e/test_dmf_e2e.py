@@ -209,7 +209,11 @@ def test_ten_things_are_updated_canceled_and_batched_over_dmf(stack, dmf_enabled
             return {t["controllerId"]: t["updateStatus"] for t in _dmf_targets(stack, "dmf-inst-")}
         assert _until(lambda: states() == {**{t: "in_sync" for t in things[:9]}, "dmf-inst-9": "error"}), states()
     ok = gateway.devices["dmf-inst-0"]
-    assert [r.kind for r in ok.received] == ["DOWNLOAD_AND_INSTALL"]
+    # the things announced no attributes: the finished update asks for them, and the gateway answers
+    with stack.running.draining(idle=0.1):
+        assert gateway.run_until(lambda: all("REQUEST_ATTRIBUTES_UPDATE" in gateway.devices[t].kinds()
+                                             for t in things[:9]), timeout=30)
+    assert ok.kinds() == ["DOWNLOAD_AND_INSTALL", "REQUEST_ATTRIBUTES_UPDATE"]
     assert ok.statuses(first_actions["dmf-inst-0"]) == ["DOWNLOAD", "DOWNLOADED", "RUNNING", "FINISHED"]
     assert ok.downloaded == [(first_actions["dmf-inst-0"], "gw-os.img", len(data), hashlib.sha1(data).hexdigest())]
 
@@ -227,7 +231,8 @@ def test_ten_things_are_updated_canceled_and_batched_over_dmf(stack, dmf_enabled
     batches = [r.body for r in gateway.devices["dmf-inst-0"].received if r.kind == "BATCH_DOWNLOAD_AND_INSTALL"]
     assert len(batches) == 1, gateway.devices["dmf-inst-0"].received
     assert sorted((t["controllerId"], t["actionId"]) for t in batches[0]["targets"]) == sorted(second_actions.items())
-    assert all(d.received[-1].body == batches[0] for d in gateway.devices.values())  # the same one message
+    assert all([r.body for r in d.received if r.kind == "BATCH_DOWNLOAD_AND_INSTALL"] == batches
+               for d in gateway.devices.values())  # the same one message
 
     # While the gateway is away: the same status message twice (one deduplication id), then a cancel.
     [third_action] = assign(third, ["dmf-inst-3"])
@@ -246,7 +251,8 @@ def test_ten_things_are_updated_canceled_and_batched_over_dmf(stack, dmf_enabled
                                  timeout=30), gateway.devices["dmf-inst-3"].received[-3:]
         assert _until(lambda: stack.admin.get(f"{stack.url}/rest/v1/targets/dmf-inst-3/actions/{third_action}")
                       .json()["status"] == "canceled")
-    assert [r.kind for r in gateway.devices["dmf-inst-3"].received][-1:] == ["CANCEL_DOWNLOAD"]
+    commands = [kind for kind in gateway.devices["dmf-inst-3"].kinds() if kind != "REQUEST_ATTRIBUTES_UPDATE"]
+    assert commands[-1:] == ["CANCEL_DOWNLOAD"]  # not the canceled action's DOWNLOAD_AND_INSTALL
     assert sum("low battery" in e.get("messages", []) for e in history("dmf-inst-3", third_action)) == 1
     assert any("disk full" in e.get("messages", []) for e in history("dmf-inst-9", first_actions["dmf-inst-9"]))
     for thing in things:

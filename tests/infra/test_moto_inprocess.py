@@ -54,6 +54,29 @@ def test_calls_to_the_embedded_moto_are_answered_in_process(dead_endpoint):
             _client("dynamodb", dead_endpoint).list_tables()
 
 
+def test_stream_reads_are_answered_in_process_too(dead_endpoint):
+    """botocore names the streams service `dynamodb-streams`, moto `dynamodbstreams` on another host: the change
+    feed's reads must not go over HTTP (moto's server thread would touch the backends beside the app's calls)."""
+    with mock_aws():
+        handler = moto_inprocess.install(dead_endpoint)
+        try:
+            dynamodb, streams = _client("dynamodb", dead_endpoint), _client("dynamodbstreams", dead_endpoint)
+            dynamodb.create_table(TableName="s", BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            dynamodb.put_item(TableName="s", Item={"pk": {"S": "a"}})
+            arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
+            shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            [record] = streams.get_records(ShardIterator=iterator)["Records"]
+            assert record["eventName"] == "INSERT" and record["dynamodb"]["Keys"] == {"pk": {"S": "a"}}
+            assert handler.served == 6
+        finally:
+            moto_inprocess.uninstall(handler)
+
+
 def test_other_endpoints_still_go_over_http(dead_endpoint):
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
