@@ -79,13 +79,15 @@ bench: venv
 # devices their front door, a function URL (docs/capacity.md), give the functions' role the data stack's
 # policy (parameter AppPolicyArn), add the jobs queue with its dead-letter queue (infra/jobs-queue.json) and the
 # DMF inbound FIFO queue with its dead-letter queue and the DMF consumer's event source (infra/dmf-queue.json);
-# chalice takes one merge template, so they are merged first.
+# chalice takes one merge template, so they are merged first. infra/lambda_package.py then leaves the service
+# models no code uses out of the zip and adds the modules compiled (docs/capacity.md, "What Lambda gets").
 MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template out/merge-template.json out/
+	$(PY) -m infra.lambda_package out/deployment.zip
 	$(VENV)/bin/cfn-lint out/sam.json
 
 # The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto,
