@@ -19,7 +19,7 @@ help:
 	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
 	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
 	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
-	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
+	@echo "make capacity     measure per-request units and times, the functions' invocations, rewrite docs/capacity.md"
 	@echo "make openapi      rebuild the OpenAPI documents chalicelib/openapi/*.json (tools/openapi_docs)"
 	@echo "make deploy-data  STAGE=dev [ENABLE_CDN=true CDN_PUBLIC_KEY_PEM=...]: the data stack in AWS"
 
@@ -90,11 +90,13 @@ package: venv
 	$(PY) -m infra.lambda_package out/deployment.zip
 	$(VENV)/bin/cfn-lint out/sam.json
 
-# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto,
-# then rewrite the page's generated tables.
+# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto, and each
+# function's invocations and cold start (the memory .chalice/config.json must set), then rewrite the page's tables.
 capacity: venv
 	$(PY) docs/capacity/measure.py > docs/capacity/measured.json.new
 	mv docs/capacity/measured.json.new docs/capacity/measured.json
+	$(PY) docs/capacity/functions.py > docs/capacity/functions.json.new
+	mv docs/capacity/functions.json.new docs/capacity/functions.json
 	$(PY) docs/capacity/model.py --write
 
 # Not run by the tests: deploys to the AWS account of your current credentials. The PEM is read by

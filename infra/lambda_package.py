@@ -78,6 +78,7 @@ def prepare(path: Path) -> dict[str, int]:
                     entry.external_attr, entry.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
                     target.writestr(entry, made[1])
                     compiled += 1
+        os.chmod(tmp, path.stat().st_mode)  # (mkstemp's file is private; the zip keeps chalice's mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

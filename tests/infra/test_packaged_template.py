@@ -327,3 +327,18 @@ def test_the_kept_service_models_cover_every_client_the_code_creates():
     named |= {secret_settings.locate(reference)[0] for reference in ("ssm:/skyhawk/key", "secretsmanager:skyhawk/key")}
     assert named and named <= set(SERVICES), named - set(SERVICES)
     assert "dynamodb" in named
+
+
+def test_each_function_gets_the_memory_chosen_for_it(packaged):
+    """Chalice carries .chalice/config.json's per-function memory (the capacity model's choice, checked in
+    tests/infra/test_capacity_model.py) into the template: every function has its own."""
+    from chalice.utils import to_cfn_resource_name
+
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]["dev"]["lambda_functions"]
+    expected = {"APIHandler" if name == "api_handler" else to_cfn_resource_name(name): fn["lambda_memory_size"]
+                for name, fn in config.items()}
+    resources = json.loads((packaged / "sam.json").read_text())["Resources"]
+    memory = {name: r["Properties"]["MemorySize"] for name, r in resources.items()
+              if r["Type"] == "AWS::Serverless::Function"}
+    assert memory == expected
+    assert len(set(memory.values())) > 1  # chosen per function, not one size for all
