@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -239,8 +240,7 @@ def deployment_zip(tmp_path_factory) -> Path:
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run([str(chalice), "package", "--stage", "dev", "--merge-template", str(merge_template), "out"],
                    cwd=project, check=True, capture_output=True, timeout=900,
-                   env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1",
-                        "HOME": str(Path.home())})
+                   env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})  # (pip's settings and proxies kept)
     subprocess.run([sys.executable, "-m", "infra.lambda_package", str(project / "out" / "deployment.zip")],
                    cwd=PROJECT_DIR, check=True, capture_output=True, timeout=300)
     return project / "out" / "deployment.zip"
