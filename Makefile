@@ -24,7 +24,7 @@ help:
 	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
 	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
 	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
-	@echo "make capacity     measure per-request units and times, rewrite docs/capacity.md"
+	@echo "make capacity     measure per-request units and times, the functions' invocations, rewrite docs/capacity.md"
 	@echo "make openapi      rebuild the OpenAPI documents chalicelib/openapi/*.json (tools/openapi_docs)"
 	@echo "make deploy       STAGE=dev [ENABLE_CDN=true] [CODE_BUCKET=...]: the whole stage in AWS (package, stacks,"
 	@echo "                  first admin), prints its URLs; again: changes only what changed"
@@ -87,20 +87,24 @@ bench: venv
 # devices their front door, a function URL (docs/capacity.md), give the functions' role the data stack's
 # policy (parameter AppPolicyArn), add the jobs queue with its dead-letter queue (infra/jobs-queue.json) and the
 # DMF inbound FIFO queue with its dead-letter queue and the DMF consumer's event source (infra/dmf-queue.json);
-# chalice takes one merge template, so they are merged first.
+# chalice takes one merge template, so they are merged first. infra/lambda_package.py then leaves the service
+# models no code uses out of the zip and adds the modules compiled (docs/capacity.md, "What Lambda gets").
 MERGE_TEMPLATES := infra/api-gateway-responses.json infra/device-function-url.json infra/app-policy.json infra/jobs-queue.json infra/dmf-queue.json infra/change-feed.json infra/cdn-settings.json
 package: venv
 	rm -rf out && mkdir out
 	$(PY) -m infra.merge_templates $(MERGE_TEMPLATES) > out/merge-template.json
 	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template out/merge-template.json out/
+	$(PY) -m infra.lambda_package out/deployment.zip
 	$(VENV)/bin/cfn-lint out/sam.json
 
-# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto,
-# then rewrite the page's generated tables.
+# The capacity and cost model (docs/capacity.md): measure units, sizes and times in-process against moto, and each
+# function's invocations and cold start (the memory .chalice/config.json must set), then rewrite the page's tables.
 capacity: venv
 	$(PY) docs/capacity/measure.py > docs/capacity/measured.json.new
 	mv docs/capacity/measured.json.new docs/capacity/measured.json
+	$(PY) docs/capacity/functions.py > docs/capacity/functions.json.new
+	mv docs/capacity/functions.json.new docs/capacity/functions.json
 	$(PY) docs/capacity/model.py --write
 
 # Not run by the tests (tests/infra/test_deploy.py runs infra/deploy.py against moto): these act on the AWS account of

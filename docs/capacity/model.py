@@ -40,13 +40,37 @@ FLEET = {
 
 # --- Lambda ---------------------------------------------------------------------------------------------------
 LAMBDA = {
-    "memory_mb": 1024,  # .chalice/config.json, stage prod
+    "memory_mb": 1024,  # the API function's: render() sets the memory_choice of api_handler
     "full_vcpu_mb": 1769,  # Lambda gives one vCPU at 1,769 MB, a proportional share below
     "platform_log_bytes": 330,  # START, END and REPORT lines of every invocation (text format)
     "response_framing_bytes": 200,  # headers the function URL adds (date, request id, ...) and TLS framing
     "default_concurrency": 1_000,  # account quota per region
     "rps_per_concurrency": 10,  # Lambda caps invocations per second at 10 x the concurrency quota
 }
+
+# --- the functions' memory (.chalice/config.json follows `memory_choice`) ---------------------------------------
+FUNCTIONS_MEASURED = HERE / "functions.json"  # functions.py: each function's invocations and the cold start
+CHALICE_CONFIG = HERE.parents[1] / ".chalice" / "config.json"
+MEMORY = {
+    "step_mb": 64, "min_mb": 128,  # Lambda takes any size in MB from 128; steps of 64 keep the choice stable
+    # A cold start (`import app`, the first client and call) is CPU-bound: assumed to run at the memory's CPU share,
+    # as a request does (Lambda documents no boost for it). A device whose request meets one waits for it; Lambda
+    # stops an init at 10 s, so the other functions keep half of that.
+    "init_budget_s": {"api_handler": 3.0, "default": 5.0},
+    "rss_headroom": 2.0,  # the process's peak memory, twice over
+    # The API function also serves the Management API's scans (a filter no index serves): SCAN_CAP targets read in
+    # 1 MB Query pages of 1,000, each page well under 0.3 s from DynamoDB ("Target lists"), within API Gateway's
+    # 29 s with a tenth to spare.
+    "scan_dynamodb_ms_per_target": 0.3, "scan_within_s": 29 * 0.9,
+    "timeout_s": 30,  # lambda_timeout of every function
+}
+# The schedules' rates (app.py) in fires a month, and the functions the fleet does not use (DMF: the model's fleet
+# speaks DDI; the consumer is sized by its constraints alone).
+SCHEDULES_PER_MONTH = {"action_cleanup": 730, "overdue_detection": 8_760, "config_task_expiry": 730, "reaper": 8_760,
+                       "auto_assignment": 730, "rollout_check": 43_800}
+FEED_BATCH = 100  # infra/change-feed.json's BatchSize: at the fleet's record rate every batch is full
+SQS_LATENCY_MS = {"SendMessage": 10, "SendMessageBatch": 15, "DeleteMessage": 8, "GetQueueUrl": 8, "PutEvents": 15,
+                  "ReceiveMessage": 10}
 
 # In-region DynamoDB latency per call (p50, warm connections), what a Lambda waits for. DynamoDB promises
 # single-digit milliseconds; these are assumptions, not measured here (moto answers in-process).
@@ -98,6 +122,7 @@ class Model:
     def __init__(self, measured: dict) -> None:
         self.ops = measured["operations"]
         self.m = measured
+        self.functions: dict = {}  # functions.json, for the functions' section
 
     def units(self, op: str) -> tuple[float, float]:
         return self.ops[op]["units"]["rru"], self.ops[op]["units"]["wru"]
@@ -179,7 +204,17 @@ class Model:
             "Downloads via CloudFront": self.downloads_cloudfront(),
             "CloudWatch Logs (platform lines)": (device_requests * LAMBDA["platform_log_bytes"] / GB
                                                  * PRICES["cloudwatch_logs_ingest_gb"]),
+            "The other functions (change feed, jobs, schedules)": self.other_functions(),
         }
+
+    def other_functions(self) -> float:
+        """Requests and duration of every function but the API's, each at its memory ("The functions' memory")."""
+        if not self.functions:
+            return 0.0
+        fns = Functions(self, self.functions)
+        names = [name for name in FUNCTION_NAMES if name != "api_handler"]
+        return sum(fns.per_month(n) / 1e6 * PRICES["lambda_request_per_m"] + fns.cost(n, fns.choice(n)[0])
+                   for n in names)
 
     def stored_gb(self) -> float:
         """A device's target, token guard and kept actions, each action with one history entry per request of
@@ -382,7 +417,7 @@ def section_fleet(model: Model) -> str:
         f"| assignment pace | {FLEET['assign_targets_per_s']:,} targets/s (1,000 per call) |",
         f"| onboarding burst | {_fmt(model.onboarding_per_s())} first polls/s (every device registers within "
         "one polling interval, e.g. a migration cut-over) |",
-        f"| Lambda | {LAMBDA['memory_mb']} MB (stage prod), x86_64 |",
+        f"| Lambda | the API function at {LAMBDA['memory_mb']} MB (\"The functions' memory\"), x86_64 |",
         f"| management API | {FLEET['management_requests_per_month']:,} requests a month on the REST API |",
         f"| kept per device | {FLEET['actions_kept_per_device']} closed actions with their history |"])
 
@@ -634,7 +669,7 @@ def section_levers(model: Model) -> str:
         (f"last-seen in a presence item of its own (1 WRU, no index entry to move) instead of {wru:g} WRU",
          presence),
         ("no platform log lines (JSON log format, system log level WARN)", total(lam={"platform_log_bytes": 0})),
-        ("Lambda at 512 MB instead of 1,024 MB", total(lam={"memory_mb": 512})),
+        (f"the API function at 1,024 MB instead of {LAMBDA['memory_mb']:,} MB", total(lam={"memory_mb": 1024})),
         ("Lambda on arm64 (Graviton), same durations", total(arm=True)),
         ("HTTP API instead of the function URL", total(door="http_api")),
         ("REST API instead of the function URL", total(door="rest_api")),
@@ -753,16 +788,147 @@ def section_prices(model: Model) -> str:
         f"| CloudWatch Logs ingestion (standard) | ${PRICES['cloudwatch_logs_ingest_gb']} per GB |"])
 
 
+# --- the functions' memory -------------------------------------------------------------------------------------
+class Functions:
+    """Each function's typical invocation (functions.json; the API function's requests are the Model's), its
+    load in the fleet, and the memory that costs least within its constraints."""
+
+    def __init__(self, model: Model, measured: dict) -> None:
+        self.model, self.m = model, measured
+        self.cold = measured["cold_start"]
+
+    def invocation(self, name: str) -> tuple[float, float, float, str]:
+        """(items, app CPU ms here, waits ms, what an item is) of one typical invocation, in the fleet's batches."""
+        fns = self.m["functions"]
+        if name == "change_feed":
+            per = fns["change_feed@last_seen"]
+            return FEED_BATCH, per["app_cpu_ms_per_item"] * FEED_BATCH, self._waits(per) * FEED_BATCH, "last-seen records"
+        if name in ("jobs_worker", "dmf_inbound"):
+            per = fns[name]
+            batch = per["items"] / per["invocations"]
+            return batch, per["app_cpu_ms_per_item"] * batch, self._waits(per) * batch, \
+                "units of work" if name == "jobs_worker" else "DMF messages"
+        per = fns[name]
+        return 1, per["app_cpu_ms_p50"], self._waits(per), "schedule fired"
+
+    @staticmethod
+    def _waits(per: dict) -> float:
+        waits = {**LATENCY_MS, **SQS_LATENCY_MS}
+        return sum(waits[op.split(".", 1)[1]] * n for op, n in per["calls_per_item"].items())
+
+    def per_month(self, name: str) -> float:
+        """Invocations a month in the fleet."""
+        if name == "api_handler":
+            return (self.model.polls_per_s() * MONTH_S + FLEET["rollout_devices"] * sum(self.model.rollout_requests().values())
+                    + FLEET["management_requests_per_month"])
+        if name == "change_feed":
+            return self.model.polls_per_s() * MONTH_S * self.model.last_seen_writes_per_poll() / FEED_BATCH
+        if name == "dmf_inbound":
+            return 0.0
+        if name == "jobs_worker":  # one round of the six schedules queued `units` units; rounds at their rates
+            per = self.m["functions"]["jobs_worker"]
+            units_per_fire = per["items"] / len(SCHEDULES_PER_MONTH)
+            return sum(SCHEDULES_PER_MONTH.values()) * units_per_fire / (per["items"] / per["invocations"])
+        return SCHEDULES_PER_MONTH[name]
+
+    def duration_ms(self, name: str, memory_mb: int) -> int:
+        _, cpu, wait, _ = self.invocation(name)
+        return math.ceil(cpu / min(1.0, memory_mb / LAMBDA["full_vcpu_mb"]) + wait)
+
+    def cost(self, name: str, memory_mb: int) -> float:
+        """Lambda duration a month at `memory_mb` (first-tier price; the API function's is the Model's)."""
+        if name == "api_handler":
+            saved = LAMBDA["memory_mb"]
+            LAMBDA["memory_mb"] = memory_mb
+            try:
+                return self.model.monthly()["Lambda duration"]
+            finally:
+                LAMBDA["memory_mb"] = saved
+        gb_s = self.per_month(name) * memory_mb / 1024 * self.duration_ms(name, memory_mb) / 1000
+        return gb_s * PRICES["lambda_gb_s_x86"][0][1]
+
+    def floors(self, name: str) -> dict[str, float]:
+        """The least memory (MB) each constraint allows."""
+        init_s = MEMORY["init_budget_s"].get(name, MEMORY["init_budget_s"]["default"])
+        alloc = 0.0 if name == "api_handler" else (self._entry(name).get("alloc_peak_mb") or 0.0)
+        floors = {"the minimum": MEMORY["min_mb"],
+                  f"a cold start within {init_s:g} s": self.cold["cold_start_cpu_ms"] / 1000 / init_s
+                  * LAMBDA["full_vcpu_mb"],
+                  "twice its peak memory": (self.cold["max_rss_mb"] + alloc) * MEMORY["rss_headroom"]}
+        if name == "api_handler":
+            cap = self.m["scan_cap"]
+            scan = self.m["functions"]["scan@targets"]
+            budget = MEMORY["scan_within_s"] * 1000 - cap * MEMORY["scan_dynamodb_ms_per_target"]
+            floors[f"a scan of {cap:,} targets within {MEMORY['scan_within_s']:g} s"] = (
+                cap * scan["app_cpu_ms_per_item"] / budget * LAMBDA["full_vcpu_mb"])
+        else:  # its largest invocation measured, within a quarter of the timeout
+            _, cpu, wait, _ = self.invocation(name)
+            worst = self._entry(name)["app_cpu_ms_max"] / max(cpu, 1e-9)
+            budget = MEMORY["timeout_s"] * 1000 / 4 - wait * worst
+            floors["its largest invocation within a quarter of the timeout"] = (
+                cpu * worst / budget * LAMBDA["full_vcpu_mb"] if budget > 0 else math.inf)
+        return floors
+
+    def _entry(self, name: str) -> dict:
+        return self.m["functions"]["change_feed@last_seen" if name == "change_feed" else name]
+
+    def choice(self, name: str) -> tuple[int, str]:
+        """(memory MB, the constraint that binds): the least memory every constraint allows, in steps. Less memory
+        costs less for the same work as long as a function waits at all (GB-s = memory x (CPU / share + waits),
+        the CPU part the same at any share below one vCPU), so the least allowed is the cheapest."""
+        floors = self.floors(name)
+        bound = max(floors, key=lambda k: floors[k])
+        step = MEMORY["step_mb"]
+        return max(MEMORY["min_mb"], math.ceil(floors[bound] / step) * step), bound
+
+
+FUNCTION_NAMES = ("api_handler", "change_feed", "dmf_inbound", "jobs_worker", *SCHEDULES_PER_MONTH)
+
+
+def memory_choice(functions_measured: dict, measured: dict) -> dict[str, int]:
+    """The memory of each function, as .chalice/config.json must set it (tests/infra/test_capacity_model.py)."""
+    fns = Functions(Model(measured), functions_measured)
+    return {name: fns.choice(name)[0] for name in FUNCTION_NAMES}
+
+
+def section_functions(model: Model) -> str:
+    fns = Functions(model, model.functions)
+    cold = fns.cold
+    rows = [f"Measured by `functions.py` on {fns.m['machine']}, Python {fns.m['python']}: a cold start (`import "
+            f"app`, the first client and call) takes {cold['cold_start_cpu_ms']:,.0f} ms of CPU here and the "
+            f"process {cold['max_rss_mb']:.0f} MB.", "",
+            "| function | one invocation | CPU here (ms) | waits (ms) | a month | memory (bound by) | billed ms | "
+            "cold start | a month at that memory | at 1,024 MB |", "|---|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+    for name in FUNCTION_NAMES:
+        memory, bound = fns.choice(name)
+        cold_s = cold["cold_start_cpu_ms"] / 1000 / min(1.0, memory / LAMBDA["full_vcpu_mb"])
+        if name == "api_handler":
+            one, cpu, wait = "a device request (the mix above)", "–", "–"
+            month, billed = fns.per_month(name), "–"
+        else:
+            items, cpu_ms, wait_ms, what = fns.invocation(name)
+            one = f"{items:g} {what}" if what != "schedule fired" else what
+            cpu, wait = f"{cpu_ms:.1f}", f"{wait_ms:.0f}"
+            month, billed = fns.per_month(name), str(fns.duration_ms(name, memory))
+        rows.append(f"| `{name}` | {one} | {cpu} | {wait} | {_count(month) if month >= 1e6 else _fmt(month)} | {memory} MB ({bound}) | "
+                    f"{billed} | {cold_s:.1f} s | {_money(fns.cost(name, memory))} | {_money(fns.cost(name, 1024))} |")
+    return "\n".join(rows)
+
+
 SECTIONS = {"headline": section_headline, "fleet": section_fleet, "units": section_units, "sizes": section_sizes, "time": section_time,
             "dynamodb": section_dynamodb, "hot-keys": section_hot_keys, "tenant-ceiling": section_tenant_ceiling,
             "limits": section_limits, "lambda": section_lambda, "front-doors": section_front_doors,
             "monthly": section_monthly, "changes": section_changes, "levers": section_levers,
-            "rollout": section_rollout, "prices": section_prices}
+            "rollout": section_rollout, "prices": section_prices, "functions": section_functions}
 _MARKER = re.compile(r"(<!-- generated:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.DOTALL)
 
 
-def render(measured: dict) -> dict[str, str]:
+def render(measured: dict, functions: dict | None = None) -> dict[str, str]:
+    """Every generated section; the API function at the memory the model chooses for it."""
+    functions = functions if functions is not None else json.loads(FUNCTIONS_MEASURED.read_text())
+    LAMBDA["memory_mb"] = memory_choice(functions, measured)["api_handler"]
     model = Model(measured)
+    model.functions = functions
     return {name: section(model) for name, section in SECTIONS.items()}
 
 

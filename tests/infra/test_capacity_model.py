@@ -42,3 +42,29 @@ def test_the_measured_units_are_still_the_codes():
         if now[field] != recorded[field]:
             stale.append(field)
     assert not stale, f"docs/capacity/measured.json is stale ({', '.join(stale)}): run `make capacity`"
+
+
+def test_each_function_has_the_memory_the_capacity_model_chooses():
+    """.chalice/config.json sets every function's memory (in every deployed stage) to the model's choice: the least
+    memory its constraints allow ("The functions' memory"); `make capacity` shows the choice after a measurement."""
+    chosen = model.memory_choice(json.loads(model.FUNCTIONS_MEASURED.read_text()), json.loads(model.MEASURED.read_text()))
+    config = json.loads(model.CHALICE_CONFIG.read_text())
+    from app import app
+    functions = {source.name for source in app.event_sources} | {fn.name for fn in app.pure_lambda_functions}
+    assert set(chosen) == {"api_handler", *functions}  # every function of the app, and only those
+    for stage in ("dev", "prod"):
+        settings = config["stages"][stage]
+        assert "lambda_memory_size" not in settings, stage  # no stage-wide size a new function would fall back on
+        configured = {name: fn["lambda_memory_size"] for name, fn in settings["lambda_functions"].items()}
+        assert configured == chosen, stage
+
+
+def test_less_memory_costs_less_for_every_function_the_fleet_runs():
+    """The rule's premise, on the measured durations: every function waits on AWS, so for the same work less memory
+    bills fewer GB-s (memory x (CPU / share + waits)); the least memory the constraints allow is the cheapest."""
+    measured = json.loads(model.MEASURED.read_text())
+    fns = model.Functions(model.Model(measured), json.loads(model.FUNCTIONS_MEASURED.read_text()))
+    for name in model.FUNCTION_NAMES:
+        if fns.per_month(name):
+            costs = [fns.cost(name, memory) for memory in (256, 512, 1024, 1536)]
+            assert costs == sorted(costs) and costs[0] < costs[-1], (name, costs)

@@ -35,3 +35,15 @@ def test_import_app_runs_the_device_path_only():
     assert not [m for m in loaded if m.startswith(("aws_lambda_powertools.utilities.idempotency",
                                                    "aws_lambda_powertools.utilities.parameters"))], loaded
     assert "chalicelib.logs" in executed and "chalicelib.metrics" in executed  # logs and metrics are ready
+
+
+def test_an_idle_poll_imports_no_cryptography():
+    """cryptography (15 MB, CloudFront signing) loads only when a download URL is signed with CloudFront: not with
+    the app, not for an idle poll. Served in a fresh process against a moto server in another one (moto itself
+    imports cryptography)."""
+    from tests.infra.lambda_probe import probe
+
+    report = probe(ROOT)
+    assert report["statuses"] == [200, 200]
+    assert report["imported_by_app"] == ["botocore"]  # pynamodb's; boto3 comes with the first client
+    assert report["cryptography"] == []
