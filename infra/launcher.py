@@ -619,7 +619,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
     # request waits ~40 ms for a delayed ACK (docs/architecture.md, "Local runs", item 5).
     ChaliceRequestHandler.disable_nagle_algorithm = True
     if not access_log:
-        ChaliceRequestHandler.log_message = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        ChaliceRequestHandler.log_message = lambda *args, **kwargs: None
     server = _local_server(factory, app, config, port)
     httpd = server.server
     # Threads must not keep a stopping process alive (chalice's ThreadedHTTPServer sets this too).
@@ -647,7 +647,11 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         drainer = threading.Thread(target=_drainer, args=(app, DRAIN_IDLE_SECONDS, draining), name="skyhawk-jobs-worker",
                                    daemon=True)
         drainer.start()
-        stoppers.append(lambda: (draining.set(), drainer.join(timeout=35)))
+
+        def stop_draining() -> None:
+            draining.set()
+            drainer.join(timeout=35)
+        stoppers.append(stop_draining)
 
     api_host, api_port = httpd.server_address[:2]
     return Running(url=f"http://{api_host}:{api_port}", moto_url=moto_url, endpoint_url=endpoint, app=app,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 
-def merged(paths: list[str | Path]) -> dict[str, Any]:
+def merged(paths: Sequence[str | Path]) -> dict[str, Any]:
     from chalice.package import TemplateDeepMerger
 
     template: dict[str, Any] = {}

@@ -90,8 +90,9 @@ class InProcessMoto:
             parsed = {"Item": dynamo_to_dict(item.attrs)} if item is not None else {}
             self.served += 1
             self.read_directly += 1
-        if capacity != "NONE":
-            parsed["ConsumedCapacity"] = _CONSUMED_CAPACITY[capacity](body["TableName"])
+        report = _CONSUMED_CAPACITY[capacity]
+        if report is not None:
+            parsed["ConsumedCapacity"] = report(body["TableName"])
         return _http_ok(url), _with_metadata(parsed)
 
     def forget_stream_records(self, delivered: dict[str, int], iterators: set[str]) -> int:
