@@ -20,7 +20,7 @@ CODE_BUCKET ?=
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
 	@echo "make test         lint, then the unit/api/infra tests and, alongside, the HTTP end-to-end tests"
-	@echo "make lint         cfn-lint infra/*.yaml, ruff (ruff.toml) and mypy (mypy.ini) on the code"
+	@echo "make lint         cfn-lint infra/*.yaml, ruff (ruff.toml: lint, and format on chalicelib and infra) and mypy (mypy.ini) on the code"
 	@echo "make bench        benchmarks as one JSON document, polls/s side by side with goosebit from PyPI"
 	@echo "                  (BENCH_ARGS=\"--only polls --no-goosebit\" and so on: python -m bench --help)"
 	@echo "make package      STAGE=dev: chalice package with infra's merge templates into out/ + cfn-lint (needs PyPI)"
@@ -69,7 +69,9 @@ test: venv lint
 lint: venv
 	$(VENV)/bin/cfn-lint infra/*.yaml
 	$(VENV)/bin/ruff check chalicelib infra app.py bench examples skyhawk_cli tools
+	$(VENV)/bin/ruff format --check chalicelib infra
 	$(VENV)/bin/mypy skyhawk_cli
+	$(VENV)/bin/mypy infra
 	$(PY) -m tools.openapi_docs --check
 	$(VENV)/bin/mypy chalicelib
 

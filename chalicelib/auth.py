@@ -10,6 +10,7 @@ tenant key (`check_device`; `vouched_for` when no target exists yet). The device
 already-read target item so an idle poll costs one read. The Device Configuration / Workflow APIs name the
 tenant in the bearer credential (`tenant_and_token`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,8 +46,7 @@ class Principal:
     def require(self, *needed: str) -> None:
         missing = [p for p in needed if p not in self.permissions]
         if missing:
-            raise errors.InsufficientPermission(
-                f"Insufficient permission: {', '.join(missing)} required.", missing)
+            raise errors.InsufficientPermission(f"Insufficient permission: {', '.join(missing)} required.", missing)
 
     def require_unless_self(self, username: str, *needed: str) -> None:
         """What a user may do to its own account (read it) needs no permission; to another's, `needed`."""
@@ -72,7 +72,9 @@ class Principal:
         if missing:
             raise errors.InsufficientPermission(
                 f"Insufficient permission: only permissions you hold can be granted or taken; missing "
-                f"{', '.join(missing)}.", missing)
+                f"{', '.join(missing)}.",
+                missing,
+            )
 
 
 def login_locked_until(failures: int | None, since: int | None, limit: int, window_ms: int) -> int:
@@ -203,14 +205,24 @@ def device_credential(headers: Mapping[str, str]) -> tuple[str, str] | None:
 def gateway_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
     cred = device_credential(headers)
     key = cfg.get("authentication.gatewaytoken.key") or ""
-    return bool(cred and cred[0] == "GatewayToken" and cfg.get("authentication.gatewaytoken.enabled")
-                and key and hmac.compare_digest(cred[1], key))
+    return bool(
+        cred
+        and cred[0] == "GatewayToken"
+        and cfg.get("authentication.gatewaytoken.enabled")
+        and key
+        and hmac.compare_digest(cred[1], key)
+    )
 
 
 def target_token_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], security_token: str | None) -> bool:
     cred = device_credential(headers)
-    return bool(cred and cred[0] == "TargetToken" and cfg.get("authentication.targettoken.enabled")
-                and security_token and hmac.compare_digest(cred[1], security_token))
+    return bool(
+        cred
+        and cred[0] == "TargetToken"
+        and cfg.get("authentication.targettoken.enabled")
+        and security_token
+        and hmac.compare_digest(cred[1], security_token)
+    )
 
 
 PROXY_SECRET_HEADER = "X-Skyhawk-Proxy-Secret"
@@ -253,11 +265,17 @@ def authority_header_ok(cfg: Mapping[str, Any], headers: Mapping[str, str], cont
     """
     secret = secret_settings.trusted_proxy_secret() if cfg.get("authentication.header.enabled") else ""
     offered_secret = _header(headers, PROXY_SECRET_HEADER) or ""
-    if not cfg.get("authentication.header.enabled") or not secret \
-            or not hmac.compare_digest(offered_secret.encode(), secret.encode()):
+    if (
+        not cfg.get("authentication.header.enabled")
+        or not secret
+        or not hmac.compare_digest(offered_secret.encode(), secret.encode())
+    ):
         return False
-    accepted = {a.strip().lower() for a in str(cfg.get("authentication.header.authority") or "").replace(";", ",")
-                .split(",") if a.strip()}
+    accepted = {
+        a.strip().lower()
+        for a in str(cfg.get("authentication.header.authority") or "").replace(";", ",").split(",")
+        if a.strip()
+    }
     common_names = {value for name in _COMMON_NAME_HEADERS if (value := _header(headers, name)) is not None}
     if not accepted or common_names != {controller_id}:
         return False
@@ -280,8 +298,9 @@ def tenant_and_token(credential: str) -> tuple[str, str]:
     return config.settings().default_tenant.upper(), credential
 
 
-def check_device(cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str,
-                 security_token: str | None) -> None:
+def check_device(
+    cfg: Mapping[str, Any], headers: Mapping[str, str], controller_id: str, security_token: str | None
+) -> None:
     """Raise a bare 401 unless one enabled mode accepts the request for this controller."""
     if target_token_ok(cfg, headers, security_token) or vouched_for(cfg, headers, controller_id):
         return

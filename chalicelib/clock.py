@@ -1,4 +1,5 @@
 """The one source of time: aware UTC, stored as ms-epoch numbers. Tests move it with `set_now`."""
+
 from __future__ import annotations
 
 import time

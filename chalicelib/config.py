@@ -4,6 +4,7 @@ Defaults equal `.chalice/config.json` (local stage) because chalice's test clien
 environment around each call (docs/architecture.md, "Local runs", item 3); code must not depend on import-time values
 except the table names, which PynamoDB fixes when a model class is created.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,9 +19,11 @@ DEFAULT_JOBS_QUEUE = "skyhawk-jobs"
 DEFAULT_DMF_QUEUE = "skyhawk-dmf-inbound.fifo"
 DEFAULT_EVENT_BUS = "skyhawk-events"
 # hawkBit's `hawkbit.server.security.dos.filter.whitelist` default.
-HAWKBIT_DOS_WHITELIST = (r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
-                         r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
-                         r"|172\.2[0-9]\.\d{1,3}\.\d{1,3}|172\.3[0-1]\.\d{1,3}\.\d{1,3}")
+HAWKBIT_DOS_WHITELIST = (
+    r"10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|169\.254\.\d{1,3}\.\d{1,3}"
+    r"|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.1[6-9]\.\d{1,3}\.\d{1,3}"
+    r"|172\.2[0-9]\.\d{1,3}\.\d{1,3}|172\.3[0-1]\.\d{1,3}\.\d{1,3}"
+)
 
 
 def table_prefix() -> str:
@@ -35,6 +38,7 @@ class AwsTimeouts:
     Read when the clients are created (PynamoDB fixes its models' settings at class creation). Worst case of
     one call: attempts x (connect + read) plus botocore's jittered backoff between attempts.
     """
+
     connect_seconds: float
     dynamodb_read_seconds: float
     s3_read_seconds: float  # S3 answers a large server-side copy only when it is done
@@ -43,10 +47,12 @@ class AwsTimeouts:
 
 def aws_timeouts() -> AwsTimeouts:
     env = os.environ.get
-    return AwsTimeouts(connect_seconds=float(env("SKYHAWK_AWS_CONNECT_TIMEOUT_SECONDS", "1")),
-                       dynamodb_read_seconds=float(env("SKYHAWK_AWS_READ_TIMEOUT_SECONDS", "2")),
-                       s3_read_seconds=float(env("SKYHAWK_S3_READ_TIMEOUT_SECONDS", "10")),
-                       max_attempts=int(env("SKYHAWK_AWS_MAX_ATTEMPTS", "3")))
+    return AwsTimeouts(
+        connect_seconds=float(env("SKYHAWK_AWS_CONNECT_TIMEOUT_SECONDS", "1")),
+        dynamodb_read_seconds=float(env("SKYHAWK_AWS_READ_TIMEOUT_SECONDS", "2")),
+        s3_read_seconds=float(env("SKYHAWK_S3_READ_TIMEOUT_SECONDS", "10")),
+        max_attempts=int(env("SKYHAWK_AWS_MAX_ATTEMPTS", "3")),
+    )
 
 
 def region() -> str:

@@ -6,6 +6,7 @@ middleware sees it (docs/architecture.md, "Errors"). The middleware in `api/midd
 renderer by path: hawkBit `ExceptionInfo` for `/rest/v1` and DDI, `{"errors": [...]}` for the
 Device Configuration / Deployment Workflow APIs.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,6 +54,7 @@ class ConstraintViolation(BadRequest):
 
 class QueryTooBroad(BadRequest):
     """skyhawk's own: a list whose `q` / `sort` would read more targets than one request may (README)."""
+
     code = "hawkbit.server.error.rest.param.rsqlTooBroad"
     default_message = "The query reads too many entities; narrow it with an indexed field."
 
@@ -180,6 +182,7 @@ class InvalidAutoAssignActionType(BadRequest):
 
 class RolloutIllegalState(BadRequest):
     """A rollout operation its current status does not allow (start a running rollout, pause a paused one...)."""
+
     code = "hawkbit.server.error.rollout.illegalState"
     exception_class = _JAVA_PKG + "RolloutIllegalStateException"
     default_message = "The rollout is in the wrong state for the requested operation"
@@ -200,6 +203,7 @@ class Unauthorized(SkyhawkError):
 
 class DeviceUnauthorized(Unauthorized):
     """DDI answers a bare 401 (hawkBit's stateless controller filter chain)."""
+
     empty_body = True
 
 
@@ -234,6 +238,7 @@ class EntityNotFound(SkyhawkError):
 
 class RouteNotFound(EntityNotFound):
     """No such resource at all (Spring: no handler); API Gateway's gateway responses render it too."""
+
     code = "hawkbit.server.error.notFound"
     exception_class = "org.springframework.web.servlet.NoHandlerFoundException"
     default_message = "The requested resource does not exist."
@@ -241,6 +246,7 @@ class RouteNotFound(EntityNotFound):
 
 class NotFoundNoBody(EntityNotFound):
     """DDI deploymentBase of a canceled/waiting action: bare 404."""
+
     empty_body = True
 
 
@@ -270,6 +276,7 @@ class NotAcceptable(SkyhawkError):
 
 class DeviceNotAcceptable(NotAcceptable):
     """DDI: no representation (hal+json, json, cbor) fits the Accept header; a bare 406, as Spring answers."""
+
     empty_body = True
 
 
@@ -294,6 +301,7 @@ class ConcurrentModification(SkyhawkError):
 class AlreadyApplied(SkyhawkError):
     """skyhawk's own, never on the wire: a redelivered queue message whose change was committed before (its
     idempotency marker was in the same transaction). Not a ConcurrentModification: it is not retried."""
+
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.entityAlreadyExists", "conflict"
     exception_class = _JAVA_PKG + "EntityAlreadyExistsException"
     default_message = "The message was applied before."
@@ -302,6 +310,7 @@ class AlreadyApplied(SkyhawkError):
 class DmfNotEnabled(SkyhawkError):
     """skyhawk's own, never on the wire: a DMF message for a tenant whose `dmf.enabled` is off (or that does not
     exist: its keys are the defaults). The message goes to the DMF dead-letter queue with this code."""
+
     status, code, dcs_reason = 403, "hawkbit.server.error.dmf.notEnabled", "forbidden"
     exception_class = _JAVA_PKG + "TenantNotExistException"
     default_message = "Device Management Federation is not enabled for the tenant."
@@ -310,6 +319,7 @@ class DmfNotEnabled(SkyhawkError):
 class DmfSenderNotAllowed(SkyhawkError):
     """skyhawk's own, never on the wire: a DMF message whose sending principal (SQS's SenderId) is not among the
     tenant's `dmf.senders` (or none are listed and the deployment requires them). Dead-lettered with this code."""
+
     status, code, dcs_reason = 403, "hawkbit.server.error.dmf.senderNotAllowed", "forbidden"
     exception_class = _JAVA_PKG + "InsufficientPermissionException"
     default_message = "The sender may not send DMF messages for the tenant."
@@ -327,6 +337,7 @@ class AutoConfirmAlreadyActive(SkyhawkError):
 
 class IllegalStateTransition(SkyhawkError):
     """DCS/DWS: a transition the model lacks, or one the caller may not trigger."""
+
     status, code, dcs_reason = 409, "hawkbit.server.error.repo.illegalState", "invalidTransition"
     exception_class = _JAVA_PKG + "IllegalStateException"
     default_message = "The requested state transition is not allowed."
@@ -340,6 +351,7 @@ class EntityInUse(SkyhawkError):
 
 class IdempotentRequestInProgress(SkyhawkError):
     """A request with the same Idempotency-Key is still being answered (IETF draft idempotency-key-header: 409)."""
+
     status, code, dcs_reason = 409, "hawkbit.server.error.idempotentRequestInProgress", "conflict"
     default_message = "A request with this Idempotency-Key is in progress; retry after the time given in Retry-After."
     RETRY_AFTER_SECONDS = 1
@@ -350,6 +362,7 @@ class IdempotentRequestInProgress(SkyhawkError):
 
 class Gone(SkyhawkError):
     """DDI feedback on a closed action: hawkBit answers 410 with no body."""
+
     status, code, dcs_reason = 410, "hawkbit.server.error.gone", "gone"
     default_message = "The action is no longer active."
     empty_body = True
@@ -385,9 +398,11 @@ class RangeNotSatisfiable(SkyhawkError):
 
 class IdempotencyKeyReused(SkyhawkError):
     """The Idempotency-Key was used with another body or query (IETF draft idempotency-key-header: 422)."""
+
     status, code, dcs_reason = 422, "hawkbit.server.error.idempotencyKeyReused", "idempotencyKeyReused"
-    default_message = ("This Idempotency-Key was used for a different request (body or query); "
-                       "use a new key for a new request.")
+    default_message = (
+        "This Idempotency-Key was used for a different request (body or query); use a new key for a new request."
+    )
 
 
 class Locked(SkyhawkError):
@@ -404,6 +419,7 @@ class RoleInUse(EntityInUse):
 
 class LastUserAdmin(SkyhawkError):
     """409: the change would leave the tenant without a user who can manage users (nobody could undo it)."""
+
     status, code, dcs_reason = 409, "hawkbit.server.error.user.lastAdmin", "conflict"
     exception_class = _JAVA_PKG + "LastUserAdminException"
     default_message = "The tenant's last user holding USER_ADMIN cannot lose it."
@@ -412,6 +428,7 @@ class LastUserAdmin(SkyhawkError):
 class TooManyRequests(SkyhawkError):
     """429 with Retry-After (seed 002: "the client has to wait another second"). hawkBit's DosFilter answers
     a bare 429; skyhawk sends the error body every other refusal carries."""
+
     status, code, dcs_reason = 429, "hawkbit.server.error.tooManyRequests", "tooManyRequests"
     exception_class = "org.eclipse.hawkbit.rest.security.TooManyRequestsException"
     default_message = "Too many requests. The server refuses further attempts until Retry-After seconds passed."
@@ -423,6 +440,7 @@ class TooManyRequests(SkyhawkError):
 class QuotaExceeded(SkyhawkError):
     """403: seed 002 (the product's spec) answers a data-volume restriction with 403 and keeps 429 for rate
     limiting; hawkBit itself moved quota hits to 429 (PR #2834). README "Compatibility notes"."""
+
     status, code, dcs_reason = 403, "hawkbit.server.error.quota.tooManyEntries", "quotaExceeded"
     exception_class = _JAVA_PKG + "AssignmentQuotaExceededException"
     default_message = "Quota exceeded."
@@ -446,6 +464,7 @@ class InternalError(SkyhawkError):
 
 class ServiceUnavailable(SkyhawkError):
     """An AWS dependency is unreachable, throttling or failing: the request can be repeated after a while."""
+
     status, code, dcs_reason = 503, "hawkbit.server.error.serviceUnavailable", "serviceUnavailable"
     exception_class = "org.springframework.dao.TransientDataAccessResourceException"
     default_message = "The service is temporarily unavailable; retry after the time given in Retry-After."
@@ -479,14 +498,19 @@ def render_hawkbit(error: SkyhawkError) -> Response:
     headers = dict(error.headers)
     if error.empty_body:
         return Response(body="", status_code=error.status, headers=headers)
-    return Response(body=json.dumps(hawkbit_body(error)), status_code=error.status,
-                    headers={**_JSON_HEADERS, **headers})
+    return Response(
+        body=json.dumps(hawkbit_body(error)), status_code=error.status, headers={**_JSON_HEADERS, **headers}
+    )
 
 
 def render_dcs(error: SkyhawkError, service: str, logref: str | None = None) -> Response:
-    body = {"errors": [{
-        "code": f"mdsp.core.{service}.{error.dcs_reason}",
-        "logref": logref or uuid.uuid4().hex,
-        "message": error.message,
-    }]}
+    body = {
+        "errors": [
+            {
+                "code": f"mdsp.core.{service}.{error.dcs_reason}",
+                "logref": logref or uuid.uuid4().hex,
+                "message": error.message,
+            }
+        ]
+    }
     return Response(body=json.dumps(body), status_code=error.status, headers={**_JSON_HEADERS, **error.headers})

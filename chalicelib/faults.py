@@ -3,16 +3,29 @@
 Throttling, timeouts, refused or dropped connections and 5xx answers pass: the same request succeeds later.
 PynamoDB wraps botocore's errors (`.cause`); Python chains the rest (`__cause__`, `__context__`).
 """
+
 from __future__ import annotations
 
 from typing import Iterator
 
-RETRYABLE_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
-    "ThrottlingError", "TooManyRequestsException", "SlowDown", "RequestTimeout", "RequestTimeoutException",
-    "InternalServerError", "InternalError", "ServiceUnavailable", "ServiceUnavailableException",
-    "TransactionInProgressException",
-})
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "ThrottlingError",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "TransactionInProgressException",
+    }
+)
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

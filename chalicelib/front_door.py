@@ -10,6 +10,7 @@ Only DDI paths (`/{tenant}/controller/v1/...`) pass: the Management and DCS/DWS 
 API, the one place where an operator adds a WAF, a resource policy or a stage throttle. Anything else
 answers 404 as an unknown route does there (in the error shape of the API the path belongs to).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -72,7 +73,7 @@ def _path_without_stage(event: dict) -> str:
     path = event.get("rawPath") or "/"
     stage = (event.get("requestContext") or {}).get("stage") or _DEFAULT_STAGE
     if stage != _DEFAULT_STAGE and path.startswith(f"/{stage}/"):
-        path = path[len(stage) + 1:]
+        path = path[len(stage) + 1 :]
     return path
 
 
@@ -121,8 +122,12 @@ def _to_v2(response: dict) -> dict:
             headers[name] = ",".join(str(v) for v in values)
     for name in [n for n in headers if n.lower() == "set-cookie"]:
         cookies.append(headers.pop(name))
-    answer = {"statusCode": response["statusCode"], "headers": headers, "body": response.get("body") or "",
-              "isBase64Encoded": bool(response.get("isBase64Encoded"))}
+    answer = {
+        "statusCode": response["statusCode"],
+        "headers": headers,
+        "body": response.get("body") or "",
+        "isBase64Encoded": bool(response.get("isBase64Encoded")),
+    }
     if cookies:
         answer["cookies"] = cookies
     return answer

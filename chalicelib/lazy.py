@@ -5,6 +5,7 @@ otherwise execute every service of every family before the first request. Route 
 services through `lazy_import`: a cold start for a device poll executes the device path only, and the
 configuration or catalogue code loads with the first request that needs it.
 """
+
 from __future__ import annotations
 
 import importlib.util

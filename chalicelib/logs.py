@@ -9,6 +9,7 @@ when it is created (the Lambda runtime's, the launcher's), so each record is wri
 Keys are kept per thread and per context (Powertools' thread-safe keys): the local server answers requests
 in parallel threads, Lambda one at a time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,22 +27,34 @@ CORRELATION_HEADER = "X-Correlation-Id"
 MASK = "***"
 # Names under which a value is a secret wherever it appears: JSON fields, headers, forms, reprs, extra keys;
 # also as the end of a longer name (PROXY_SECRET, X-Skyhawk-Proxy-Secret, security_token, cloudfront_private_key).
-_SECRET_NAMES = (r"securityToken|token|password|passwd|secret|authentication\.gatewaytoken\.key|authorization|"
-                 r"private_?key|privateKeyPem|secret_access_key")
+_SECRET_NAMES = (
+    r"securityToken|token|password|passwd|secret|authentication\.gatewaytoken\.key|authorization|"
+    r"private_?key|privateKeyPem|secret_access_key"
+)
 _NAME_START = r"(?<![A-Za-z0-9])"
 _SECRET_NAME = re.compile(rf"{_NAME_START}(?:{_SECRET_NAMES})$", re.IGNORECASE)
 _PATTERNS = (
     # PEM private keys (a CloudFront signing key in an error message)
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
-     "-----PRIVATE KEY " + MASK + "-----"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
+        "-----PRIVATE KEY " + MASK + "-----",
+    ),
     # credentials of an Authorization header value
     (re.compile(r"\b(Basic|Bearer|TargetToken|GatewayToken)(\s+)[^\s\"',;}\]]+", re.IGNORECASE), rf"\1\2{MASK}"),
     # the signing parts of S3 (SigV4, SigV2) and CloudFront signed URLs
-    (re.compile(r"\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|AWSAccessKeyId|Signature|Key-Pair-Id|"
-                r"Policy)=[^&\s\"'<>]+", re.IGNORECASE), rf"\1={MASK}"),
+    (
+        re.compile(
+            r"\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|AWSAccessKeyId|Signature|Key-Pair-Id|"
+            r"Policy)=[^&\s\"'<>]+",
+            re.IGNORECASE,
+        ),
+        rf"\1={MASK}",
+    ),
     # a named secret followed by its value: "securityToken": "x", password=x, X-Skyhawk-Proxy-Secret: x
-    (re.compile(rf"""({_NAME_START}(?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)[^"'\s,;&}}\]]+""", re.IGNORECASE),
-     rf"\1{MASK}"),
+    (
+        re.compile(rf"""({_NAME_START}(?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)[^"'\s,;&}}\]]+""", re.IGNORECASE),
+        rf"\1{MASK}",
+    ),
 )
 
 
@@ -52,8 +65,10 @@ def redact(value: Any) -> Any:
             value = pattern.sub(replacement, value)
         return value
     if isinstance(value, Mapping):
-        return {key: MASK if isinstance(key, str) and _SECRET_NAME.search(key) and val else redact(val)
-                for key, val in value.items()}
+        return {
+            key: MASK if isinstance(key, str) and _SECRET_NAME.search(key) and val else redact(val)
+            for key, val in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [redact(item) for item in value]
     if value is None or isinstance(value, (bool, int, float)):

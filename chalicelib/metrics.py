@@ -8,6 +8,7 @@ Every line publishes each metric twice: under the dimension `service` alone (tot
 the scope's own dimension (`route`: "METHOD /template", or `job`), because EMF dimension sets are per line.
 Off where POWERTOOLS_METRICS_DISABLED is true: `make run` and the tests set it (a test turns it back on).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,9 @@ def collecting(**dimensions: str) -> Iterator[None]:
     """Counts made inside go to one EMF line written at the end (also when the body raises)."""
     recorder = None
     if not is_metrics_disabled():
-        recorder = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
-                                    service=SERVICE)
+        recorder = EphemeralMetrics(
+            namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE, service=SERVICE
+        )
         if dimensions:
             recorder.add_dimensions(service=SERVICE, **dimensions)
     token = _recorder.set(recorder)

@@ -5,6 +5,7 @@ the path names them (operators' tenants are added on login), one log line when a
 with what it counted plus `Http4xx`/`Http5xx` by route template. A job gets its own correlation id, one log
 line, and one EMF line with `JobRuns`, `JobFailures` and every number of its result, by job name.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,12 @@ def observe_requests(event: Any, get_response: Callable[[Any], Any]) -> Any:
     correlation_id = logs.correlation_id_for(headers, event.context)
     params = event.uri_params or {}
     tenant = params.get("tenant")
-    previous = logs.begin(correlation_id=correlation_id, tenant=tenant.upper() if tenant else None,
-                          controllerId=params.get("controller_id"),
-                          function_request_id=getattr(event.lambda_context, "aws_request_id", None))
+    previous = logs.begin(
+        correlation_id=correlation_id,
+        tenant=tenant.upper() if tenant else None,
+        controllerId=params.get("controller_id"),
+        function_request_id=getattr(event.lambda_context, "aws_request_id", None),
+    )
     route = f"{event.method} {event.path}"
     started = time.perf_counter()
     try:
@@ -36,9 +40,13 @@ def observe_requests(event: Any, get_response: Callable[[Any], Any]) -> Any:
             elif status >= 500:
                 metrics.count("Http5xx")
             metrics.describe(correlation_id=correlation_id, statusCode=status)
-        log.info("%s %s -> %d", event.method, event.path, status,
-                 extra={"route": route, "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "%s %s -> %d",
+            event.method,
+            event.path,
+            status,
+            extra={"route": route, "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
     finally:
         logs.end(previous)
     response.headers[logs.CORRELATION_HEADER] = correlation_id
@@ -64,13 +72,23 @@ def observe_jobs(event: Any, get_response: Callable[[Any], Any]) -> Any:
                 else:
                     log.exception("job %s failed", job)
                 raise
-            numbers = {name: value for name, value in (result or {}).items()
-                       if isinstance(value, (int, float)) and not isinstance(value, bool)} \
-                if isinstance(result, dict) else {}
+            numbers = (
+                {
+                    name: value
+                    for name, value in (result or {}).items()
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)
+                }
+                if isinstance(result, dict)
+                else {}
+            )
             for name, value in numbers.items():
                 metrics.count(name, value)
-        log.info("job %s -> %s", job, numbers, extra={"result": numbers,
-                                                      "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "job %s -> %s",
+            job,
+            numbers,
+            extra={"result": numbers, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
         return result
     finally:
         logs.end(previous)

@@ -8,6 +8,7 @@ here would be outside it (no PITR, no TTL, no deletion protection). Missing tabl
 The password comes from SKYHAWK_ADMIN_PASSWORD or is asked for; the local default `admin` is refused.
 `--json` prints the outcome as one JSON object instead (infra/deploy.py reads it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,15 +75,27 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = [model.Meta.table_name for model in schema.TABLE_MODELS if not model.exists()]
     if missing:
-        print(f"bootstrap: tables missing in {region}: {', '.join(missing)}\n"
-              f"deploy infra/skyhawk-data.yaml first (make deploy-data STAGE={args.stage})", file=sys.stderr)
+        print(
+            f"bootstrap: tables missing in {region}: {', '.join(missing)}\n"
+            f"deploy infra/skyhawk-data.yaml first (make deploy-data STAGE={args.stage})",
+            file=sys.stderr,
+        )
         return 2
     tenant = (args.tenant or config.settings().default_tenant).upper()
     had_user = users.any_user(tenant)
     tenants.ensure_tenant(tenant, password)
     if args.json:
-        print(json.dumps({"tenant": tenant, "user": None if had_user else "admin", "created": not had_user,
-                          "tables": config.table_prefix(), "region": region}))
+        print(
+            json.dumps(
+                {
+                    "tenant": tenant,
+                    "user": None if had_user else "admin",
+                    "created": not had_user,
+                    "tables": config.table_prefix(),
+                    "region": region,
+                }
+            )
+        )
     elif had_user:
         print(f"tenant {tenant} ({config.table_prefix()}*, {region}) already has users; none created")
     else:

@@ -31,6 +31,7 @@ parameter `/skyhawk/<stage>/cdn-private-key`, generated on the first `--cdn` run
 `--cdn-private-key-pem`); the functions read it from there, the data stack gets its public half. Without
 `--cdn`/`--no-cdn` a stage keeps what it has.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,16 @@ DATA_TEMPLATE = PROJECT_DIR / "infra" / "skyhawk-data.yaml"
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation takes inline; larger templates go through S3
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}
-FAILED = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-          "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED"}
+FAILED = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_FAILED",
+    "IMPORT_ROLLBACK_COMPLETE",
+    "IMPORT_ROLLBACK_FAILED",
+}
 
 
 class DeployError(Exception):
@@ -78,16 +87,26 @@ def stage_environment(stage: str) -> dict[str, str]:
 
 
 class Deployment:
-    def __init__(self, stage: str, *, session: Any = None, say: Callable[[str], None] = print,
-                 poll_seconds: float = 5.0, deploy_app: AppStep | None = None) -> None:
+    def __init__(
+        self,
+        stage: str,
+        *,
+        session: Any = None,
+        say: Callable[[str], None] = print,
+        poll_seconds: float = 5.0,
+        deploy_app: AppStep | None = None,
+    ) -> None:
         import boto3
 
         self.stage = stage
         self.session = session or boto3.session.Session()
         self.say = say
         self.poll_seconds = poll_seconds
-        self.deploy_app: AppStep = deploy_app or (lambda name, url, parameters: self.deploy_stack(
-            name, parameters, template_url=url, capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]))
+        self.deploy_app: AppStep = deploy_app or (
+            lambda name, url, parameters: self.deploy_stack(
+                name, parameters, template_url=url, capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+            )
+        )
         self.data_stack = f"skyhawk-{stage}-data"
         self.app_stack = f"skyhawk-{stage}-api"
         self.cdn_key_parameter = f"/skyhawk/{stage}/cdn-private-key"
@@ -110,13 +129,17 @@ class Deployment:
         try:
             self.account = self.client("sts").get_caller_identity()["Account"]
         except NoCredentialsError:
-            raise DeployError("no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE "
-                              "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+            raise DeployError(
+                "no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE "
+                "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            ) from None
         except NoRegionError:
             raise DeployError("no AWS region: export AWS_DEFAULT_REGION=eu-central-1") from None
         except ClientError as error:
-            raise DeployError(f"the AWS credentials do not work: {error.response['Error']['Message']} "
-                              "(expired? `aws sso login` or new keys)") from None
+            raise DeployError(
+                f"the AWS credentials do not work: {error.response['Error']['Message']} "
+                "(expired? `aws sso login` or new keys)"
+            ) from None
         if self.stage not in json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"]:
             raise DeployError(f"no stage {self.stage!r} in .chalice/config.json: add it (as dev) first")
 
@@ -132,8 +155,15 @@ class Deployment:
                 return None
             raise
 
-    def deploy_stack(self, name: str, parameters: Mapping[str, str | None], *, template_body: str | None = None,
-                     template_url: str | None = None, capabilities: list[str]) -> Stack:
+    def deploy_stack(
+        self,
+        name: str,
+        parameters: Mapping[str, str | None],
+        *,
+        template_body: str | None = None,
+        template_url: str | None = None,
+        capabilities: list[str],
+    ) -> Stack:
         """Create stack `name`, or update it through a change set (none without changes); a parameter given as None
         keeps its value (its template default on creation)."""
         from botocore.exceptions import ClientError
@@ -141,38 +171,55 @@ class Deployment:
         cfn = self.client("cloudformation")
         stack = self._settled(name)
         if stack and stack["StackStatus"] == "ROLLBACK_COMPLETE":
-            self.say(f"{name}: ROLLBACK_COMPLETE (its creation failed and was rolled back; such a stack can only "
-                     "be deleted): deleting it, then creating it again")
+            self.say(
+                f"{name}: ROLLBACK_COMPLETE (its creation failed and was rolled back; such a stack can only "
+                "be deleted): deleting it, then creating it again"
+            )
             self.delete_stack(name)
             stack = None
         if stack and stack["StackStatus"] in ("UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED"):
-            raise DeployError(f"{name} is in {stack['StackStatus']}; see its events in the CloudFormation console, "
-                              f"then `aws cloudformation continue-update-rollback --stack-name {name}` (or delete it)")
+            raise DeployError(
+                f"{name} is in {stack['StackStatus']}; see its events in the CloudFormation console, "
+                f"then `aws cloudformation continue-update-rollback --stack-name {name}` (or delete it)"
+            )
         template = {"TemplateBody": template_body} if template_body is not None else {"TemplateURL": template_url}
-        given: list[dict[str, Any]] = [{"ParameterKey": key, "ParameterValue": value}
-                                       for key, value in parameters.items() if value is not None]
+        given: list[dict[str, Any]] = [
+            {"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items() if value is not None
+        ]
         if stack and stack["StackStatus"] == "REVIEW_IN_PROGRESS":  # a change set never executed: nothing in it
             self.delete_stack(name)
             stack = None
         if stack is None:
             self.say(f"{name}: creating")
             seen: set[str] = set()
-            cfn.create_stack(StackName=name, Parameters=given, Capabilities=capabilities, OnFailure="ROLLBACK",
-                             **template)
+            cfn.create_stack(
+                StackName=name, Parameters=given, Capabilities=capabilities, OnFailure="ROLLBACK", **template
+            )
             return self._finish(name, seen)
-        given += [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in stack.get("Parameters", [])
-                  if parameters.get(p["ParameterKey"]) is None]
+        given += [
+            {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+            for p in stack.get("Parameters", [])
+            if parameters.get(p["ParameterKey"]) is None
+        ]
         change_set = f"skyhawk-deploy-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
         try:
-            cfn.create_change_set(StackName=name, ChangeSetName=change_set, ChangeSetType="UPDATE", Parameters=given,
-                                  Capabilities=capabilities, **template)
+            cfn.create_change_set(
+                StackName=name,
+                ChangeSetName=change_set,
+                ChangeSetType="UPDATE",
+                Parameters=given,
+                Capabilities=capabilities,
+                **template,
+            )
         except ClientError as error:  # (moto refuses a change set without changes right away)
             if not any(text in error.response["Error"]["Message"] for text in NO_CHANGES):
                 raise
             self.say(f"{name}: no changes")
             return self._stack(name, changed=False)
-        described = self._wait(lambda: cfn.describe_change_set(StackName=name, ChangeSetName=change_set),
-                               lambda d: d["Status"] in ("CREATE_COMPLETE", "FAILED"))
+        described = self._wait(
+            lambda: cfn.describe_change_set(StackName=name, ChangeSetName=change_set),
+            lambda d: d["Status"] in ("CREATE_COMPLETE", "FAILED"),
+        )
         if described["Status"] == "FAILED":
             reason = described.get("StatusReason", "")
             if any(text in reason for text in NO_CHANGES):
@@ -184,8 +231,10 @@ class Deployment:
         for change in described.get("Changes", []):
             resource = change.get("ResourceChange", {})
             replacement = " (replaced)" if resource.get("Replacement") == "True" else ""
-            self.say(f"  {resource.get('Action', '?'):<7} {resource.get('LogicalResourceId')} "
-                     f"({resource.get('ResourceType')}){replacement}")
+            self.say(
+                f"  {resource.get('Action', '?'):<7} {resource.get('LogicalResourceId')} "
+                f"({resource.get('ResourceType')}){replacement}"
+            )
         seen = self._event_ids(name)
         cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
         return self._finish(name, seen)
@@ -193,8 +242,10 @@ class Deployment:
     def _finish(self, name: str, seen: set[str]) -> Stack:
         status, failures = self._watch(name, seen)
         if status not in DONE:
-            after = {"ROLLBACK_COMPLETE": "\n(the next deploy deletes the rolled back stack and creates it again)",
-                     "UPDATE_ROLLBACK_COMPLETE": "\n(the stack is back as it was before)"}.get(status, "")
+            after = {
+                "ROLLBACK_COMPLETE": "\n(the next deploy deletes the rolled back stack and creates it again)",
+                "UPDATE_ROLLBACK_COMPLETE": "\n(the stack is back as it was before)",
+            }.get(status, "")
             raise DeployError(f"{name}: {status}" + "".join(f"\n  {line}" for line in failures) + after)
         self.say(f"{name}: {status}")
         return self._stack(name, changed=True)
@@ -216,9 +267,12 @@ class Deployment:
 
     def _stack(self, name: str, changed: bool) -> Stack:
         described = self.describe(name) or {}
-        return Stack(name, {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-                     {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])},
-                     changed)
+        return Stack(
+            name,
+            {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+            {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])},
+            changed,
+        )
 
     def _settled(self, name: str) -> dict[str, Any] | None:
         """The stack once no operation runs on it (None if there is none)."""
@@ -281,19 +335,33 @@ class Deployment:
             return bucket
         except ClientError as error:
             if error.response["Error"]["Code"] in ("403", "AccessDenied"):
-                raise DeployError(f"bucket {bucket} belongs to another account or denies you: name another with "
-                                  "--code-bucket (make deploy CODE_BUCKET=...)") from None
+                raise DeployError(
+                    f"bucket {bucket} belongs to another account or denies you: name another with "
+                    "--code-bucket (make deploy CODE_BUCKET=...)"
+                ) from None
             if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
                 raise
         if name:
             raise DeployError(f"--code-bucket {bucket} does not exist; create it or leave the option out")
-        location = {} if self.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        location = (
+            {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
         s3.create_bucket(Bucket=bucket, **location)
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
         self.say(f"code bucket {bucket}: created")
         return bucket
 
@@ -305,17 +373,23 @@ class Deployment:
             raise DeployError(f"no package in {package_dir}/: `make package STAGE={self.stage}` (make deploy runs it)")
         template = json.loads(template_path.read_text())
         prefix = stage_environment(self.stage).get("SKYHAWK_TABLE_PREFIX")
-        packaged_for = {r["Properties"].get("Environment", {}).get("Variables", {}).get("SKYHAWK_TABLE_PREFIX")
-                        for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"}
+        packaged_for = {
+            r["Properties"].get("Environment", {}).get("Variables", {}).get("SKYHAWK_TABLE_PREFIX")
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Serverless::Function"
+        }
         if packaged_for != {prefix}:
-            raise DeployError(f"{template_path} was packaged for tables {', '.join(map(str, packaged_for))}, not "
-                              f"{prefix}: `make package STAGE={self.stage}` (make deploy runs it)")
+            raise DeployError(
+                f"{template_path} was packaged for tables {', '.join(map(str, packaged_for))}, not "
+                f"{prefix}: `make package STAGE={self.stage}` (make deploy runs it)"
+            )
         zip_key = f"{self.stage}/deployment-{_digest(zip_path.read_bytes())}.zip"
         if self._put_once(bucket, zip_key, zip_path):
             self.say(f"code: s3://{bucket}/{zip_key} ({zip_path.stat().st_size / 1e6:.1f} MB) uploaded")
         for resource in template["Resources"].values():
             if resource["Type"] == "AWS::Serverless::Function" and not str(
-                    resource["Properties"].get("CodeUri", "s3://")).startswith("s3://"):
+                resource["Properties"].get("CodeUri", "s3://")
+            ).startswith("s3://"):
                 resource["Properties"]["CodeUri"] = f"s3://{bucket}/{zip_key}"
         body = json.dumps(template, indent=1).encode()
         template_key = f"{self.stage}/sam-{_digest(body)}.json"
@@ -360,9 +434,16 @@ class Deployment:
             return stored["Value"], stored["ARN"]
         pem = imported_pem or _new_private_pem()
         _public_pem(pem)  # refuses what is not an RSA private key before anything is stored
-        ssm.put_parameter(Name=self.cdn_key_parameter, Value=pem, Type="SecureString", Overwrite=True,
-                          Description=f"skyhawk {self.stage}: signs the CloudFront download URLs (infra/deploy.py)")
-        self.say(f"CloudFront signing key: {'replaced' if stored else 'stored'} as SSM parameter {self.cdn_key_parameter}")
+        ssm.put_parameter(
+            Name=self.cdn_key_parameter,
+            Value=pem,
+            Type="SecureString",
+            Overwrite=True,
+            Description=f"skyhawk {self.stage}: signs the CloudFront download URLs (infra/deploy.py)",
+        )
+        self.say(
+            f"CloudFront signing key: {'replaced' if stored else 'stored'} as SSM parameter {self.cdn_key_parameter}"
+        )
         return pem, ssm.get_parameter(Name=self.cdn_key_parameter)["Parameter"]["ARN"]
 
     # --- the first user -----------------------------------------------------------------------------------
@@ -373,9 +454,15 @@ class Deployment:
         password = os.environ.get("SKYHAWK_ADMIN_PASSWORD") or ""
         generated = None if password else secrets.token_urlsafe(18)
         command = [sys.executable, "-m", "infra.bootstrap", "--stage", self.stage, "--region", self.region, "--json"]
-        result = subprocess.run(command + (["--tenant", tenant] if tenant else []), cwd=PROJECT_DIR,
-                                capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
-                                env={**os.environ, "SKYHAWK_ADMIN_PASSWORD": password or str(generated)})
+        result = subprocess.run(
+            command + (["--tenant", tenant] if tenant else []),
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "SKYHAWK_ADMIN_PASSWORD": password or str(generated)},
+        )
         if result.returncode != 0:
             raise DeployError(f"the first user: {result.stderr.strip() or result.stdout.strip()}")
         report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -383,20 +470,36 @@ class Deployment:
 
     # --- the whole -----------------------------------------------------------------------------------------
 
-    def deploy(self, package_dir: Path = PROJECT_DIR / "out", *, code_bucket: str | None = None,
-               cdn: bool | None = None, cdn_private_key_pem: str | None = None, tenant: str | None = None,
-               data_only: bool = False) -> dict[str, str]:
+    def deploy(
+        self,
+        package_dir: Path = PROJECT_DIR / "out",
+        *,
+        code_bucket: str | None = None,
+        cdn: bool | None = None,
+        cdn_private_key_pem: str | None = None,
+        tenant: str | None = None,
+        data_only: bool = False,
+    ) -> dict[str, str]:
         self.check_credentials()
         self.say(f"skyhawk {self.stage}: account {self.account}, region {self.region}")
         if not data_only and not (package_dir / "sam.json").is_file():
             raise DeployError(f"no package in {package_dir}/: `make package STAGE={self.stage}` (make deploy runs it)")
         data_body = DATA_TEMPLATE.read_text()
-        data = self.deploy_stack(self.data_stack, {"Stage": self.stage, **self.cdn_parameters(cdn, cdn_private_key_pem)},
-                                 template_body=data_body, capabilities=["CAPABILITY_IAM"])
-        summary = {"event bus": data.outputs.get("EventBusName", ""),
-                   "artifacts": f"s3://{data.outputs.get('ArtifactBucketName', '')}",
-                   "downloads": (f"CloudFront https://{data.outputs['CdnDomainName']}/"
-                                 if data.outputs.get("CdnDomainName") else "S3 presigned URLs")}
+        data = self.deploy_stack(
+            self.data_stack,
+            {"Stage": self.stage, **self.cdn_parameters(cdn, cdn_private_key_pem)},
+            template_body=data_body,
+            capabilities=["CAPABILITY_IAM"],
+        )
+        summary = {
+            "event bus": data.outputs.get("EventBusName", ""),
+            "artifacts": f"s3://{data.outputs.get('ArtifactBucketName', '')}",
+            "downloads": (
+                f"CloudFront https://{data.outputs['CdnDomainName']}/"
+                if data.outputs.get("CdnDomainName")
+                else "S3 presigned URLs"
+            ),
+        }
         if data_only:
             return self._report(summary)
         bucket = self.ensure_code_bucket(code_bucket)
@@ -410,10 +513,13 @@ class Deployment:
             "devices (DDI)": f"{app.outputs['DeviceEndpointURL']}{report['tenant']}/controller/v1/<controllerId>",
             "DMF inbound queue": app.outputs.get("DmfInboundQueueUrl", ""),
             **summary,
-            "admin": (f"tenant {report['tenant']}, user admin, password {password}   <- generated, shown only "
-                      "this once: keep it" if password else
-                      f"tenant {report['tenant']}, user admin" + ("" if report["created"] else
-                      " (the tenant already has users; passwords unchanged)")),
+            "admin": (
+                f"tenant {report['tenant']}, user admin, password {password}   <- generated, shown only "
+                "this once: keep it"
+                if password
+                else f"tenant {report['tenant']}, user admin"
+                + ("" if report["created"] else " (the tenant already has users; passwords unchanged)")
+            ),
         }
         return self._report(summary)
 
@@ -425,19 +531,31 @@ class Deployment:
             self.say(f"  {name:<{width}}  {value}")
         return summary
 
-    def destroy(self, *, force: bool = False, yes: bool = False, code_bucket: str | None = None,
-                ask: Callable[[str], str] | None = None) -> None:
+    def destroy(
+        self,
+        *,
+        force: bool = False,
+        yes: bool = False,
+        code_bucket: str | None = None,
+        ask: Callable[[str], str] | None = None,
+    ) -> None:
         self.check_credentials()
         data = self.describe(self.data_stack)
         if self.stage == "prod" and not force:
-            raise DeployError("refusing to destroy prod: its tables have deletion protection and hold the fleet. "
-                              "--force (make destroy STAGE=prod FORCE=1) turns the protection off and deletes them")
+            raise DeployError(
+                "refusing to destroy prod: its tables have deletion protection and hold the fleet. "
+                "--force (make destroy STAGE=prod FORCE=1) turns the protection off and deletes them"
+            )
         if not yes:
             if ask is None and not sys.stdin.isatty():
-                raise DeployError(f"destroy deletes stage {self.stage} with its tables and artifacts: confirm with "
-                                  f"--yes (make destroy STAGE={self.stage} YES=1)")
-            question = (f"Delete stage {self.stage} ({self.app_stack}, {self.data_stack}: every table, artifact and "
-                        f"bucket) in {self.region}, account {self.account}? Type the stage name: ")
+                raise DeployError(
+                    f"destroy deletes stage {self.stage} with its tables and artifacts: confirm with "
+                    f"--yes (make destroy STAGE={self.stage} YES=1)"
+                )
+            question = (
+                f"Delete stage {self.stage} ({self.app_stack}, {self.data_stack}: every table, artifact and "
+                f"bucket) in {self.region}, account {self.account}? Type the stage name: "
+            )
             answer = (ask or input)(question)
             if answer.strip() != self.stage:
                 raise DeployError("nothing deleted")
@@ -445,15 +563,19 @@ class Deployment:
         if data is not None:
             outputs = {o["OutputKey"]: o["OutputValue"] for o in data.get("Outputs", [])}
             if outputs.get("ArtifactBucketName"):
-                self.say(f"artifact bucket {outputs['ArtifactBucketName']}: "
-                         f"{self._empty(outputs['ArtifactBucketName'])} objects deleted")
+                self.say(
+                    f"artifact bucket {outputs['ArtifactBucketName']}: "
+                    f"{self._empty(outputs['ArtifactBucketName'])} objects deleted"
+                )
             if force:
                 self._unprotect_tables(self.data_stack)
             self.delete_stack(self.data_stack)
         else:
             self.say(f"{self.data_stack}: no such stack")
         if code_bucket:
-            self.say(f"code bucket {code_bucket}: {self._empty(code_bucket, f'{self.stage}/')} objects of {self.stage} deleted")
+            self.say(
+                f"code bucket {code_bucket}: {self._empty(code_bucket, f'{self.stage}/')} objects of {self.stage} deleted"
+            )
         elif self._bucket_exists(bucket := self.code_bucket_name()):
             self._empty(bucket)
             self.client("s3").delete_bucket(Bucket=bucket)
@@ -482,8 +604,10 @@ class Deployment:
             return 0
         s3, deleted = self.client("s3"), 0
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            keys = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             if keys:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(page.get("Versions", []))
@@ -524,8 +648,9 @@ def _new_private_pem() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # what CloudFront public keys take
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
 
 
 def _public_pem(private_pem: str) -> str:
@@ -538,8 +663,11 @@ def _public_pem(private_pem: str) -> str:
         raise DeployError(f"the CloudFront private key is not an unencrypted PEM private key: {error}") from None
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != 2048:
         raise DeployError("the CloudFront key must be RSA 2048 (openssl genrsa -out cdn-private.pem 2048)")
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -550,9 +678,15 @@ def main(argv: list[str] | None = None) -> int:
     for command in (deploy, destroy):
         command.add_argument("--stage", required=True, help="a stage of .chalice/config.json (dev, prod ...)")
     deploy.add_argument("--package-dir", type=Path, default=PROJECT_DIR / "out", help="make package's output")
-    deploy.add_argument("--code-bucket", help="an existing bucket for the code (default: skyhawk-<stage>-code-<account>)")
-    deploy.add_argument("--cdn", action=argparse.BooleanOptionalAction, default=None,
-                        help="downloads through CloudFront (--no-cdn: S3 presigned URLs; neither: as they are)")
+    deploy.add_argument(
+        "--code-bucket", help="an existing bucket for the code (default: skyhawk-<stage>-code-<account>)"
+    )
+    deploy.add_argument(
+        "--cdn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="downloads through CloudFront (--no-cdn: S3 presigned URLs; neither: as they are)",
+    )
     deploy.add_argument("--cdn-private-key-pem", type=Path, help="RSA 2048 key to sign with (default: generated once)")
     deploy.add_argument("--tenant", help="the first user's tenant (default: SKYHAWK_DEFAULT_TENANT or DEFAULT)")
     deploy.add_argument("--data-only", action="store_true", help="only the data stack (make deploy-data)")
@@ -567,8 +701,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "deploy":
             pem = args.cdn_private_key_pem.read_text() if args.cdn_private_key_pem else None
             cdn = True if pem and args.cdn is None else args.cdn  # a key given means CloudFront
-            deployment.deploy(args.package_dir, code_bucket=args.code_bucket, cdn=cdn, cdn_private_key_pem=pem,
-                              tenant=args.tenant, data_only=args.data_only)
+            deployment.deploy(
+                args.package_dir,
+                code_bucket=args.code_bucket,
+                cdn=cdn,
+                cdn_private_key_pem=pem,
+                tenant=args.tenant,
+                data_only=args.data_only,
+            )
         else:
             deployment.destroy(force=args.force, yes=args.yes, code_bucket=args.code_bucket)
     except DeployError as error:

@@ -15,6 +15,7 @@ run (requirements.txt), only data no code path loads is left out. A client of a 
 at creation with botocore's UnknownServiceError, so `SERVICES` must name every service the code creates a client
 for; tests/infra/test_packaged_template.py checks the code against it and creates each client from the zip.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ def kept(name: str) -> bool:
         return False
     if not name.startswith(MODELS):
         return True
-    service, _, rest = name[len(MODELS):].partition("/")
+    service, _, rest = name[len(MODELS) :].partition("/")
     return not rest or service in SERVICES
 
 
@@ -94,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the functions run Python 3.11; this is {sys.implementation.cache_tag}")
     before = args.zip.stat().st_size
     done = prepare(args.zip)
-    print(f"{args.zip}: {before / 1e6:.1f} MB -> {args.zip.stat().st_size / 1e6:.1f} MB ({done['dropped']} files of "
-          f"unused service models, {done['dropped_bytes'] / 1e6:.1f} MB unzipped, left out; {done['compiled']} "
-          "modules compiled)", file=sys.stderr)
+    print(
+        f"{args.zip}: {before / 1e6:.1f} MB -> {args.zip.stat().st_size / 1e6:.1f} MB ({done['dropped']} files of "
+        f"unused service models, {done['dropped_bytes'] / 1e6:.1f} MB unzipped, left out; {done['compiled']} "
+        "modules compiled)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The local single-process launcher behind `make run` (README, "Two commands").
+"""The local single-process launcher behind `make run` (README, "Three commands").
 
 One process holds an embedded moto server, chalice's local HTTP server, a ticker that fires the
 `@app.schedule` handlers and a thread that drains the jobs queue and the DMF inbound queue into their
@@ -14,6 +14,7 @@ the same backends. With an external AWS_ENDPOINT_URL every call goes over HTTP.
 
 Everything binds 127.0.0.1: this is a development server with a well-known admin password.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,6 +49,7 @@ log = logging.getLogger("launcher")
 @dataclass
 class Running:
     """A started launcher. `stop()` is idempotent and restores the environment `start()` changed."""
+
     url: str
     moto_url: str | None  # None when an external AWS_ENDPOINT_URL is used
     endpoint_url: str  # where the app's AWS clients go (the embedded moto or the external endpoint)
@@ -73,8 +75,7 @@ class Running:
         """Drain the jobs queue (and the DMF inbound queue) in the background meanwhile, as `make run` does (for a stack started without its
         ticker and drain, around a flow that waits for queued work, such as a rollout's next group)."""
         stop = threading.Event()
-        worker = threading.Thread(target=_drainer, args=(self.app, idle, stop), name="skyhawk-jobs-worker",
-                                  daemon=True)
+        worker = threading.Thread(target=_drainer, args=(self.app, idle, stop), name="skyhawk-jobs-worker", daemon=True)
         worker.start()
         try:
             yield
@@ -108,6 +109,7 @@ class Running:
 
 
 # --- schedules ------------------------------------------------------------------------------------
+
 
 def scheduled_event(name: str, region: str) -> dict[str, Any]:
     """The EventBridge "Scheduled Event" a deployed schedule would receive."""
@@ -159,11 +161,22 @@ WORKER = "jobs_worker"  # app.py's @app.on_sqs_message function
 
 def sqs_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
     """The event Lambda's SQS event source mapping hands the worker for messages received from the queue."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:jobs", "awsRegion": region,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:jobs",
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
 
 
 def invoke_worker(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
@@ -178,8 +191,14 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def _hand_over(app: Any, function: str, event: dict[str, Any], messages: list[dict[str, Any]],
-               delete: Callable[[Iterable[str]], None], context: Any = None) -> dict[str, Any]:
+def _hand_over(
+    app: Any,
+    function: str,
+    event: dict[str, Any],
+    messages: list[dict[str, Any]],
+    delete: Callable[[Iterable[str]], None],
+    context: Any = None,
+) -> dict[str, Any]:
     """Call an @app.on_sqs_message function with `event` as Lambda would (a 30 s context), then delete the
     messages it did not report failed (partial batch response)."""
     from chalice.local import LambdaContext
@@ -212,14 +231,25 @@ DMF_CONSUMER = "dmf_inbound"  # app.py's @app.on_sqs_message function for the DM
 def dmf_event(messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
     """The event Lambda's event source mapping hands the DMF consumer: the message attributes (the DMF headers)
     in Lambda's spelling, the FIFO system attributes (MessageGroupId, MessageDeduplicationId) as received."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": {name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
-                              for name, value in m.get("MessageAttributes", {}).items()},
-        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:dmf-inbound.fifo", "awsRegion": region,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
+                    for name, value in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{region}:{FAKE_ACCOUNT}:dmf-inbound.fifo",
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
 
 
 def invoke_dmf(app: Any, messages: list[dict[str, Any]], context: Any = None) -> dict[str, Any]:
@@ -299,7 +329,6 @@ class FeedBacklog:
                     self.records, self.attempts = self.records[1:], 0
                 return totals
 
-
     def delivered(self, records: list[dict[str, Any]]) -> None:
         """Let the embedded moto forget what is delivered (and the iterators it handed out before)."""
         if self.forget is None:
@@ -330,9 +359,14 @@ def run_schedules(app: Any) -> dict[str, Any]:
 
     fired = fire_schedules(app)
     totals = drain_jobs(app)
-    return {name: (result if not isinstance(result, dict) or "job" not in result
-                   else totals.get(result["job"], dict(fanout.job(result["job"]).EMPTY)))
-            for name, result in fired.items()}
+    return {
+        name: (
+            result
+            if not isinstance(result, dict) or "job" not in result
+            else totals.get(result["job"], dict(fanout.job(result["job"]).EMPTY))
+        )
+        for name, result in fired.items()
+    }
 
 
 def _drainer(app: Any, idle: float, stop: threading.Event) -> None:
@@ -385,6 +419,7 @@ def _drain_queues(app: Any, idle: float, stop: threading.Event) -> None:
 
 
 # --- environment ---------------------------------------------------------------------------------
+
 
 def _fake_credentials() -> None:
     # A local run must never reach a real account, whatever the shell has configured.
@@ -441,9 +476,13 @@ def _reset_clients() -> None:
     change_feed.reset()
     FEED.records.clear()
     # Process-wide caches of other modules, tied to the data of the endpoint being left.
-    for module, reset in (("chalicelib.store.tx", "reset"), ("chalicelib.services.tenant_config", "invalidate"),
-                          ("chalicelib.auth", "forget_verified"), ("chalicelib.services.health", "forget"),
-                          ("chalicelib.services.snapshots", "forget")):
+    for module, reset in (
+        ("chalicelib.store.tx", "reset"),
+        ("chalicelib.services.tenant_config", "invalidate"),
+        ("chalicelib.auth", "forget_verified"),
+        ("chalicelib.services.health", "forget"),
+        ("chalicelib.services.snapshots", "forget"),
+    ):
         try:
             getattr(importlib.import_module(module), reset)()
         except (ImportError, AttributeError):
@@ -483,8 +522,11 @@ def _ensure_resources() -> None:
     try:
         s3.head_bucket(Bucket=settings.bucket)
     except ClientError:
-        extra = {} if settings.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        extra = (
+            {}
+            if settings.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        )
         s3.create_bucket(Bucket=settings.bucket, **extra)
     tenants.ensure_tenant(settings.default_tenant, settings.admin_password)
 
@@ -536,8 +578,13 @@ def _local_server(factory: Any, app: Any, config: Any, port: int) -> Any:
     return local.LocalDevServer(app, config, LOOPBACK, port, handler_cls=_request_handler())
 
 
-def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = None,
-          schedule_every: float | None = None, access_log: bool = True) -> Running:
+def start(
+    port: int = 0,
+    moto_port: int = 0,
+    s3_public_endpoint: str | None = None,
+    schedule_every: float | None = None,
+    access_log: bool = True,
+) -> Running:
     """Start moto (unless AWS_ENDPOINT_URL is set), the API, the schedule ticker and the jobs queue's drain;
     return when serving.
 
@@ -561,8 +608,15 @@ def start(port: int = 0, moto_port: int = 0, s3_public_endpoint: str | None = No
         raise
 
 
-def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_every: float | None,
-           access_log: bool, saved_env: dict[str, str], stoppers: list[Callable[[], None]]) -> Running:
+def _start(
+    port: int,
+    moto_port: int,
+    s3_public_endpoint: str | None,
+    schedule_every: float | None,
+    access_log: bool,
+    saved_env: dict[str, str],
+    stoppers: list[Callable[[], None]],
+) -> Running:
     # werkzeug logs every moto request at INFO; keep the terminal for the API's own access log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # botocore and pynamodb announce at INFO where they found credentials, endpoints and settings.
@@ -575,6 +629,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
         for name in set(os.environ) - set(saved_env):
             del os.environ[name]
         os.environ.update(saved_env)
+
     stoppers.append(restore_env)
 
     external = os.environ.get("AWS_ENDPOINT_URL")
@@ -599,6 +654,7 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
 
         def keep_stream_records() -> None:
             FEED.forget = None
+
         stoppers.append(keep_stream_records)
         moto_item_json.install()
         stoppers.append(moto_item_json.uninstall)
@@ -626,36 +682,45 @@ def _start(port: int, moto_port: int, s3_public_endpoint: str | None, schedule_e
     httpd.daemon_threads = True
     # socketserver listens with a backlog of 5: concurrent e2e clients would see refused connections.
     httpd.socket.listen(128)
-    serving = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                               name="skyhawk-api", daemon=True)
+    serving = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="skyhawk-api", daemon=True
+    )
     serving.start()
 
     def stop_server() -> None:
         httpd.shutdown()
         httpd.server_close()
         serving.join(timeout=5)
+
     stoppers.append(stop_server)
 
     every = float(os.environ.get("SKYHAWK_SCHEDULE_EVERY", "60")) if schedule_every is None else schedule_every
     if every > 0:
         ticking = threading.Event()
-        ticker = threading.Thread(target=_ticker, args=(app, every, ticking), name="skyhawk-schedules",
-                                  daemon=True)
+        ticker = threading.Thread(target=_ticker, args=(app, every, ticking), name="skyhawk-schedules", daemon=True)
         ticker.start()
         stoppers.append(ticking.set)
         draining = threading.Event()
-        drainer = threading.Thread(target=_drainer, args=(app, DRAIN_IDLE_SECONDS, draining), name="skyhawk-jobs-worker",
-                                   daemon=True)
+        drainer = threading.Thread(
+            target=_drainer, args=(app, DRAIN_IDLE_SECONDS, draining), name="skyhawk-jobs-worker", daemon=True
+        )
         drainer.start()
 
         def stop_draining() -> None:
             draining.set()
             drainer.join(timeout=35)
+
         stoppers.append(stop_draining)
 
     api_host, api_port = httpd.server_address[:2]
-    return Running(url=f"http://{api_host}:{api_port}", moto_url=moto_url, endpoint_url=endpoint, app=app,
-                   inprocess=inprocess, _stoppers=list(stoppers))
+    return Running(
+        url=f"http://{api_host}:{api_port}",
+        moto_url=moto_url,
+        endpoint_url=endpoint,
+        app=app,
+        inprocess=inprocess,
+        _stoppers=list(stoppers),
+    )
 
 
 def main() -> int:
@@ -678,6 +743,7 @@ def main() -> int:
 
     def on_signal(signum: int, _frame: Any) -> None:
         signals.append(signum)
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     while not signals:

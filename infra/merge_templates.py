@@ -4,6 +4,7 @@
 
 Later files win, with chalice's own deep merge (the one `--merge-template` applies to the generated template).
 """
+
 from __future__ import annotations
 
 import json

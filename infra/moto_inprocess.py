@@ -24,6 +24,7 @@ What stays the same:
 moto's backends are not thread-safe (a transaction deep-copies its tables to roll back, and a write from
 another thread in the middle breaks the copy): the calls go through one lock, as DynamoDB isolates them.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,7 @@ class InProcessMoto:
         if not (url == self.origin or url.startswith(self.origin + "/") or url.startswith(self.origin + "?")):
             return None
         service = event_name.split(".")[1] if event_name.count(".") >= 2 else ""
-        method = self._method(service, url[len(self.origin):])
+        method = self._method(service, url[len(self.origin) :])
         if method is None:
             return None  # not one moto serves this way: over HTTP, as before
         return self._answer(method, request)
@@ -168,8 +169,11 @@ _GET_ITEM_UNITS = 0.5
 _CONSUMED_CAPACITY: dict[str, Callable[[str], dict] | None] = {
     "NONE": None,
     "TOTAL": lambda table: {"TableName": table, "CapacityUnits": _GET_ITEM_UNITS},
-    "INDEXES": lambda table: {"TableName": table, "CapacityUnits": _GET_ITEM_UNITS,
-                              "Table": {"CapacityUnits": _GET_ITEM_UNITS}},
+    "INDEXES": lambda table: {
+        "TableName": table,
+        "CapacityUnits": _GET_ITEM_UNITS,
+        "Table": {"CapacityUnits": _GET_ITEM_UNITS},
+    },
 }
 
 
@@ -212,9 +216,12 @@ def _http_ok(url: str) -> Any:
 
 def _with_metadata(parsed: dict) -> dict:
     request_id = uuid.uuid4().hex
-    parsed["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200, "RetryAttempts": 0,
-                                  "HTTPHeaders": {"content-type": "application/x-amz-json-1.0",
-                                                  "x-amzn-requestid": request_id}}
+    parsed["ResponseMetadata"] = {
+        "RequestId": request_id,
+        "HTTPStatusCode": 200,
+        "RetryAttempts": 0,
+        "HTTPHeaders": {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": request_id},
+    }
     return parsed
 
 

@@ -9,6 +9,7 @@ wire form, written as JSON directly, as moto did before it had that serializer: 
 other value as it is. tests/infra/test_moto_item_json.py checks the answers equal the serializer's for items
 holding every attribute type. Errors and every other operation keep moto's serializer.
 """
+
 from __future__ import annotations
 
 import base64

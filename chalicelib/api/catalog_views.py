@@ -4,6 +4,7 @@ PagedList of every Management list (mgmt_views re-exports `paged` for targets an
 Shapes follow hawkBit's classic/Oct-2025 JSON (`MgmtSoftwareModuleType`, `MgmtDistributionSetType`,
 `MgmtSoftwareModuleMetadata`, `MgmtMetadata`, `PagedList`); absent optional values are omitted.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
 
 
 def audit(entity: Any) -> dict[str, Any]:
-    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at),
-            "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at)}
+    return {
+        "createdBy": entity.created_by,
+        "createdAt": int(entity.created_at),
+        "lastModifiedBy": entity.last_modified_by,
+        "lastModifiedAt": int(entity.last_modified_at),
+    }
 
 
 def without_none(body: dict[str, Any]) -> dict[str, Any]:
@@ -40,36 +45,59 @@ def paging_query(paging: Paging) -> str:
 
 
 def sm_type_json(item: SoftwareModuleType, root: str) -> dict[str, Any]:
-    return without_none({
-        **audit(item), "name": item.name, "description": item.description, "key": item.key,
-        "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id),
-        "maxAssignments": int(item.max_assignments),
-        "_links": {"self": {"href": f"{root}/rest/v1/softwaremoduletypes/{int(item.id)}"}},
-    })
+    return without_none(
+        {
+            **audit(item),
+            "name": item.name,
+            "description": item.description,
+            "key": item.key,
+            "colour": item.colour,
+            "deleted": bool(item.deleted),
+            "id": int(item.id),
+            "maxAssignments": int(item.max_assignments),
+            "_links": {"self": {"href": f"{root}/rest/v1/softwaremoduletypes/{int(item.id)}"}},
+        }
+    )
 
 
 def _keyed_type(item: DistributionSetType | TargetType) -> dict[str, Any]:
     """What distribution set types and target types show alike."""
-    return {**audit(item), "name": item.name, "description": item.description, "key": item.key,
-            "colour": item.colour, "deleted": bool(item.deleted), "id": int(item.id)}
+    return {
+        **audit(item),
+        "name": item.name,
+        "description": item.description,
+        "key": item.key,
+        "colour": item.colour,
+        "deleted": bool(item.deleted),
+        "id": int(item.id),
+    }
 
 
 def ds_type_json(item: DistributionSetType, root: str) -> dict[str, Any]:
     href = f"{root}/rest/v1/distributionsettypes/{int(item.id)}"
-    return without_none({
-        **_keyed_type(item),
-        "_links": {"self": {"href": href}, "mandatorymodules": {"href": f"{href}/mandatorymoduletypes"},
-                   "optionalmodules": {"href": f"{href}/optionalmoduletypes"}},
-    })
+    return without_none(
+        {
+            **_keyed_type(item),
+            "_links": {
+                "self": {"href": href},
+                "mandatorymodules": {"href": f"{href}/mandatorymoduletypes"},
+                "optionalmodules": {"href": f"{href}/optionalmoduletypes"},
+            },
+        }
+    )
 
 
 def target_type_json(item: TargetType, root: str) -> dict[str, Any]:
     href = f"{root}/rest/v1/targettypes/{int(item.id)}"
-    return without_none({
-        **_keyed_type(item),
-        "_links": {"self": {"href": href},
-                   "compatibledistributionsettypes": {"href": f"{href}/compatibledistributionsettypes"}},
-    })
+    return without_none(
+        {
+            **_keyed_type(item),
+            "_links": {
+                "self": {"href": href},
+                "compatibledistributionsettypes": {"href": f"{href}/compatibledistributionsettypes"},
+            },
+        }
+    )
 
 
 def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, Any]:
@@ -81,12 +109,25 @@ def metadata_json(entry: MetadataEntry, with_target_visible: bool) -> dict[str, 
     return body
 
 
-def tag_json(tag: Tag, root: str, detailed: bool = False, base: str = "/rest/v1/targettags",
-             assigned_rel: str = "assignedTargets") -> dict[str, Any]:
+def tag_json(
+    tag: Tag,
+    root: str,
+    detailed: bool = False,
+    base: str = "/rest/v1/targettags",
+    assigned_rel: str = "assignedTargets",
+) -> dict[str, Any]:
     """hawkBit MgmtTag under `base`; a single tag (GET, PUT) also links what it is assigned to."""
     href = f"{root}{base}/{int(tag.id)}"
     links = {"self": {"href": href}}
     if detailed:
         links[assigned_rel] = {"href": f"{href}/assigned?offset=0&limit=50"}
-    return without_none({**audit(tag), "name": tag.name, "description": tag.description, "colour": tag.colour,
-                         "id": int(tag.id), "_links": links})
+    return without_none(
+        {
+            **audit(tag),
+            "name": tag.name,
+            "description": tag.description,
+            "colour": tag.colour,
+            "id": int(tag.id),
+            "_links": links,
+        }
+    )

@@ -1,4 +1,5 @@
 """Request parsing and response rendering shared by every blueprint (no business rules here)."""
+
 from __future__ import annotations
 
 import functools
@@ -27,8 +28,15 @@ _MEDIA: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 IDEMPOTENT: set[tuple[str, str]] = set()
 
 
-def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: tuple[str, ...] = JSON_MEDIA,
-          produces: tuple[str, ...] = JSON_MEDIA, idempotent: bool = False, **kwargs: Any) -> Callable:
+def route(
+    bp: Blueprint,
+    path: str,
+    methods: list[str] | None = None,
+    consumes: tuple[str, ...] = JSON_MEDIA,
+    produces: tuple[str, ...] = JSON_MEDIA,
+    idempotent: bool = False,
+    **kwargs: Any,
+) -> Callable:
     """`bp.route` accepting any content type, turning unexpected exceptions into the catalogue's 500.
 
     `consumes`/`produces` are what the Management API checks (415/406) once the caller is authenticated.
@@ -46,6 +54,7 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
             try:
                 if idempotent and "idempotency-key" in bp.current_request.headers:
                     from chalicelib.api import idempotency
+
                     return idempotency.answer_once(bp.current_request, path, lambda: view(*args, **kw))
                 return view(*args, **kw)
             except errors.SkyhawkError:
@@ -56,7 +65,9 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, consumes: 
                     raise errors.ServiceUnavailable() from exc
                 log.exception("unhandled error on %s", path)
                 raise errors.InternalError() from exc
+
         return bp.route(path, methods=methods or ["GET"], content_types=ANY_CONTENT, **kwargs)(guarded)
+
     return decorate
 
 
@@ -101,14 +112,16 @@ def negotiate(request: Any) -> None:
     consumes, produces = _MEDIA.get((request.path, request.method), (JSON_MEDIA, JSON_MEDIA))
     accept = request.headers.get("accept")
     if accept and not any(media_matches(offered, produces) for offered in accepted_media(accept)):
-        raise errors.NotAcceptable(f"None of the accepted media types ({accept}) can be produced; "
-                                   f"this resource answers {', '.join(produces)}.")
+        raise errors.NotAcceptable(
+            f"None of the accepted media types ({accept}) can be produced; this resource answers {', '.join(produces)}."
+        )
     content_type = request.headers.get("content-type")
     if request.method in ("POST", "PUT", "PATCH") and content_type and request.raw_body:
         media = content_type.split(";", 1)[0].strip().lower()
         if media not in consumes:
-            raise errors.UnsupportedMediaType(f"Content type '{media}' is not supported; "
-                                              f"this resource reads {', '.join(consumes)}.")
+            raise errors.UnsupportedMediaType(
+                f"Content type '{media}' is not supported; this resource reads {', '.join(consumes)}."
+            )
 
 
 def accepted_media(accept: str) -> list[str]:
@@ -159,10 +172,14 @@ def base_url(bp: Blueprint) -> str:
     return f"{proto}://{host}{stage}"
 
 
-def json_response(body: Any, status: int = 200, content_type: str = HAL_JSON,
-                  extra_headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
-                    headers={"Content-Type": content_type, **(extra_headers or {})})
+def json_response(
+    body: Any, status: int = 200, content_type: str = HAL_JSON, extra_headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": content_type, **(extra_headers or {})},
+    )
 
 
 def empty(status: int = 200) -> Response:
@@ -195,8 +212,9 @@ def refuse_lone_surrogates(raw: bytes | str, body: Any) -> None:
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
-                                     "which is not text.") from exc
+        raise errors.BodyNotReadable(
+            "The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text."
+        ) from exc
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,6 +3,7 @@
 Siemens JSON (no HAL), `application/json`, times as ISO-8601 `...Z`, lists as
 `{"content": [...], "page": {size, totalElements, totalPages, number}}`.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -125,8 +126,9 @@ def json_request(bp: Blueprint) -> Any:
     try:
         workflow_rules.compact_json(body).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise errors.BodyNotReadable("The request body holds a lone UTF-16 surrogate (such as \\ud800); "
-                                     "JSON strings must be Unicode text.") from exc
+        raise errors.BodyNotReadable(
+            "The request body holds a lone UTF-16 surrogate (such as \\ud800); JSON strings must be Unicode text."
+        ) from exc
     return body
 
 
@@ -146,8 +148,7 @@ def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None)
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def page_json(content: list[Any], page: PageRequest, total: int) -> dict[str, Any]:
@@ -155,13 +156,23 @@ def page_json(content: list[Any], page: PageRequest, total: int) -> dict[str, An
 
 
 def state_info(info: StateInfo) -> dict[str, Any]:
-    return {"entered": iso(info.entered), "updated": iso(info.updated), "progress": info.progress,
-            "message": info.message, "details": info.details, "state": info.state}
+    return {
+        "entered": iso(info.entered),
+        "updated": iso(info.updated),
+        "progress": info.progress,
+        "message": info.message,
+        "details": info.details,
+        "state": info.state,
+    }
 
 
 def instance_json(view: InstanceView, with_model: bool, with_history: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": view.id, "deviceId": view.device_id, "createdAt": iso(view.created_at),
-                            "currentState": state_info(view.current)}
+    body: dict[str, Any] = {
+        "id": view.id,
+        "deviceId": view.device_id,
+        "createdAt": iso(view.created_at),
+        "currentState": state_info(view.current),
+    }
     if with_history:
         body["history"] = [state_info(h) for h in view.history]
     if with_model:
@@ -172,11 +183,17 @@ def instance_json(view: InstanceView, with_model: bool, with_history: bool) -> d
 
 def task_json(view: InstanceView) -> dict[str, Any]:
     data = view.data or {}
-    return {"id": view.id, "deviceId": view.device_id, "files": data.get("files", []),
-            "customData": data.get("customData", {}), "createdAt": iso(view.created_at),
-            "currentState": state_info(view.current), "target": data.get("target", {}),
-            "history": [state_info(h) for h in view.history],
-            "transitions": [{"from": t.source, "to": t.target} for t in view.model.transitions]}
+    return {
+        "id": view.id,
+        "deviceId": view.device_id,
+        "files": data.get("files", []),
+        "customData": data.get("customData", {}),
+        "createdAt": iso(view.created_at),
+        "currentState": state_info(view.current),
+        "target": data.get("target", {}),
+        "history": [state_info(h) for h in view.history],
+        "transitions": [{"from": t.source, "to": t.target} for t in view.model.transitions],
+    }
 
 
 def file_json(view: FileView) -> dict[str, Any]:
@@ -184,25 +201,46 @@ def file_json(view: FileView) -> dict[str, Any]:
 
 
 def revision_json(view: RevisionView) -> dict[str, Any]:
-    return {"hash": view.hash, "fileId": view.file_id, "contentLength": view.content_length,
-            "contentType": view.content_type}
+    return {
+        "hash": view.hash,
+        "fileId": view.file_id,
+        "contentLength": view.content_length,
+        "contentType": view.content_type,
+    }
 
 
 def configured_json(bp: Blueprint, device_id: str, entry: ConfiguredFile) -> dict[str, Any]:
     """One file of the actual configuration; `contentUri` reads its stored copy (DCS files only)."""
     content = None
     if entry.file_id is not None:
-        content = (f"{base_url(bp)}/api/deviceconfiguration/v3/devices/{quote(device_id, safe='')}"
-                   f"/configuration/content?path={quote(entry.path, safe='/')}")
-    return {"path": entry.path, "fileId": entry.file_id, "hash": entry.hash, "checksum": entry.checksum,
-            "uri": entry.uri, "taskId": entry.task_id, "configuredAt": iso(entry.configured_at),
-            "contentType": entry.content_type, "contentLength": entry.content_length, "contentUri": content}
+        content = (
+            f"{base_url(bp)}/api/deviceconfiguration/v3/devices/{quote(device_id, safe='')}"
+            f"/configuration/content?path={quote(entry.path, safe='/')}"
+        )
+    return {
+        "path": entry.path,
+        "fileId": entry.file_id,
+        "hash": entry.hash,
+        "checksum": entry.checksum,
+        "uri": entry.uri,
+        "taskId": entry.task_id,
+        "configuredAt": iso(entry.configured_at),
+        "contentType": entry.content_type,
+        "contentLength": entry.content_length,
+        "contentUri": content,
+    }
 
 
 def raw(content: Content) -> Response:
     """The revision's bytes, as bytes whatever their type (app.py makes every type binary), with the
     content type stored with the revision and its ETag. `nosniff`: a browser must not run stored
     content as a script or page of ours."""
-    return Response(body=content.data, status_code=200,
-                    headers={"Content-Type": content.content_type, "ETag": config_model.etag(content.hash),
-                             "X-Content-Type-Options": "nosniff"})
+    return Response(
+        body=content.data,
+        status_code=200,
+        headers={
+            "Content-Type": content.content_type,
+            "ETag": config_model.etag(content.hash),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

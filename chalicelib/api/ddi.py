@@ -6,6 +6,7 @@ and download/md5sum links, and downloads answered with a 302 to a freshly signed
 that redirect). Bodies are JSON or CBOR both ways (ddi_wire); the one exception to "exactly 200" is hawkBit's own:
 PUT installedBase answers 201 when it recorded a new installation.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -79,25 +80,38 @@ def poll(tenant, controller_id):
 
 def _artifact_json(root: str, sm_id: int, artifact: dict) -> dict:
     href = f"{root}/softwaremodules/{sm_id}/artifacts/{quote(artifact['filename'])}"
-    return {"filename": artifact["filename"], "hashes": dict(artifact["hashes"]), "size": artifact["size"],
-            "_links": {"download": {"href": href}, "download-http": {"href": href},
-                       "md5sum": {"href": href + ".MD5SUM"}, "md5sum-http": {"href": href + ".MD5SUM"}}}
+    return {
+        "filename": artifact["filename"],
+        "hashes": dict(artifact["hashes"]),
+        "size": artifact["size"],
+        "_links": {
+            "download": {"href": href},
+            "download-http": {"href": href},
+            "md5sum": {"href": href + ".MD5SUM"},
+            "md5sum-http": {"href": href + ".MD5SUM"},
+        },
+    }
 
 
 def _deployment_json(tenant: str, controller_id: str, view: controller.DeploymentView, field: str) -> dict:
     root = _root(tenant, controller_id)
     chunks = []
     for chunk in view.chunks:
-        rendered = {"part": _LEGACY_PART.get(chunk["part"], chunk["part"]), "version": chunk["version"],
-                    "name": chunk["name"],
-                    "artifacts": [_artifact_json(root, chunk["smId"], a) for a in chunk["artifacts"]]}
+        rendered = {
+            "part": _LEGACY_PART.get(chunk["part"], chunk["part"]),
+            "version": chunk["version"],
+            "name": chunk["name"],
+            "artifacts": [_artifact_json(root, chunk["smId"], a) for a in chunk["artifacts"]],
+        }
         if chunk.get("encrypted"):
             rendered["encrypted"] = True
         if chunk.get("metadata"):
             rendered["metadata"] = chunk["metadata"]
         chunks.append(rendered)
-    body: dict[str, Any] = {"id": str(int(view.action.action_id)),
-            field: {"download": view.download, "update": view.update, "chunks": chunks}}
+    body: dict[str, Any] = {
+        "id": str(int(view.action.action_id)),
+        field: {"download": view.download, "update": view.update, "chunks": chunks},
+    }
     if view.maintenance_window is not None:
         body[field]["maintenanceWindow"] = view.maintenance_window
     if view.history is not None:
@@ -143,13 +157,21 @@ def confirmation_state(tenant, controller_id):
     state = controller.confirmation_state(tenant, controller_id, headers(bp), source_ip(bp.current_request))
     root = _root(tenant, controller_id)
     if state.auto_confirm is None:
-        body = {"autoConfirm": {"active": False},
-                "_links": {"activateAutoConfirm": {"href": f"{root}/confirmationBase/activateAutoConfirm"}}}
+        body = {
+            "autoConfirm": {"active": False},
+            "_links": {"activateAutoConfirm": {"href": f"{root}/confirmationBase/activateAutoConfirm"}},
+        }
     else:
-        auto = {"active": True, "initiator": state.auto_confirm.initiator, "remark": state.auto_confirm.remark,
-                "activatedAt": state.auto_confirm.activated_at}
-        body = {"autoConfirm": {k: v for k, v in auto.items() if v is not None},
-                "_links": {"deactivateAutoConfirm": {"href": f"{root}/confirmationBase/deactivateAutoConfirm"}}}
+        auto = {
+            "active": True,
+            "initiator": state.auto_confirm.initiator,
+            "remark": state.auto_confirm.remark,
+            "activatedAt": state.auto_confirm.activated_at,
+        }
+        body = {
+            "autoConfirm": {k: v for k, v in auto.items() if v is not None},
+            "_links": {"deactivateAutoConfirm": {"href": f"{root}/confirmationBase/deactivateAutoConfirm"}},
+        }
     if state.waiting is not None:
         action_id, c = state.waiting
         body["_links"]["confirmationBase"] = {"href": f"{root}/confirmationBase/{action_id}?c={c}"}
@@ -166,8 +188,15 @@ def confirmation_feedback(tenant, controller_id, action_id):
     device = _device(tenant, controller_id)
     action_id = int_param(action_id, "actionId")
     feedback = confirmation.parse_feedback(_body())
-    confirmation.give_feedback(device.tenant, device.target.controller_id, action_id, feedback, "CONTROLLER",
-                               missing=lambda: controller.not_an_action_of(device, action_id), target=device.target)
+    confirmation.give_feedback(
+        device.tenant,
+        device.target.controller_id,
+        action_id,
+        feedback,
+        "CONTROLLER",
+        missing=lambda: controller.not_an_action_of(device, action_id),
+        target=device.target,
+    )
     return empty(200)
 
 
@@ -236,13 +265,25 @@ def download(tenant, controller_id, sm_id, file_name):
     device = _device(tenant, controller_id, anonymous_ok=True)
     hdrs = headers(bp)
     # Path parameters arrive percent-encoded; artifact names cannot contain '%', so decoding is unambiguous.
-    found = controller.download(device, int_param(sm_id, "softwareModuleId"), unquote(file_name), hdrs.get("if-match"),
-                                ranged=bool(hdrs.get("range")), uri=_request_path())
+    found = controller.download(
+        device,
+        int_param(sm_id, "softwareModuleId"),
+        unquote(file_name),
+        hdrs.get("if-match"),
+        ranged=bool(hdrs.get("range")),
+        uri=_request_path(),
+    )
     if found.md5sum is not None:
-        return Response(body=found.md5sum, status_code=200,
-                        headers={"Content-Type": "text/plain", "Content-Disposition": _disposition(found.filename)})
-    return Response(body="", status_code=302, headers={"Location": found.url, "ETag": f'"{found.sha1}"',
-                                                       "Cache-Control": "no-store"})
+        return Response(
+            body=found.md5sum,
+            status_code=200,
+            headers={"Content-Type": "text/plain", "Content-Disposition": _disposition(found.filename)},
+        )
+    return Response(
+        body="",
+        status_code=302,
+        headers={"Location": found.url, "ETag": f'"{found.sha1}"', "Cache-Control": "no-store"},
+    )
 
 
 @route(bp, BASE + "/softwaremodules/{sm_id}/artifacts/{file_name}", methods=["HEAD"])
@@ -250,10 +291,15 @@ def download_head(tenant, controller_id, sm_id, file_name):
     """200 with the size and no body, never a redirect: a HEAD sent on to a URL presigned for GET fails,
     and SWUpdate reads the size from it before every download."""
     device = _device(tenant, controller_id, anonymous_ok=True)
-    found = controller.describe_download(device, int_param(sm_id, "softwareModuleId"), unquote(file_name),
-                                         headers(bp).get("if-match"))
-    head = {"Content-Length": str(found.size), "Accept-Ranges": "bytes", "ETag": f'"{found.sha1}"',
-            "Content-Disposition": _disposition(found.filename)}
+    found = controller.describe_download(
+        device, int_param(sm_id, "softwareModuleId"), unquote(file_name), headers(bp).get("if-match")
+    )
+    head = {
+        "Content-Length": str(found.size),
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{found.sha1}"',
+        "Content-Disposition": _disposition(found.filename),
+    }
     md5sum = found.filename.endswith(controller.MD5SUM_SUFFIX)
     head["Content-Type"] = "text/plain" if md5sum else "application/octet-stream"
     return Response(body=b"", status_code=200, headers=head)

@@ -5,6 +5,7 @@ no Accept, `*/*` or `application/*` get hal+json; an Accept that none of them me
 Request bodies are CBOR when their Content-Type says so and JSON when it says JSON or nothing; any other
 type is 415 (hawkBit's `consumes`). cbor2 is imported on first use, so a JSON-only device never loads it.
 """
+
 from __future__ import annotations
 
 import io
@@ -79,8 +80,7 @@ def body(bp: Blueprint, expect: type = dict, optional: bool = False) -> Any:
     if media in ("", JSON) or media.endswith("+json"):
         return json_body(bp, expect, optional)
     if media != CBOR:
-        raise errors.UnsupportedMediaType(f"Content type '{media}' is not supported; send {JSON} or {CBOR}.",
-                                          [media])
+        raise errors.UnsupportedMediaType(f"Content type '{media}' is not supported; send {JSON} or {CBOR}.", [media])
     raw = bp.current_request.raw_body
     if not raw:
         if optional:
@@ -88,8 +88,11 @@ def body(bp: Blueprint, expect: type = dict, optional: bool = False) -> Any:
         raise errors.BodyNotReadable("The request body is missing.")
     value = decode_cbor(raw if isinstance(raw, bytes) else raw.encode("utf-8"))
     if not isinstance(value, expect):
-        raise errors.BodyNotReadable("The request body must be a CBOR map." if expect is dict
-                                     else f"The request body must be a CBOR {expect.__name__}.")
+        raise errors.BodyNotReadable(
+            "The request body must be a CBOR map."
+            if expect is dict
+            else f"The request body must be a CBOR {expect.__name__}."
+        )
     return value
 
 
@@ -109,5 +112,8 @@ def error_response(error: errors.SkyhawkError, accept: str | None) -> Response |
     """A catalogue error in CBOR for a device that asked for CBOR; None: render it as JSON."""
     if error.empty_body or negotiate(accept) != CBOR:
         return None
-    return Response(body=cbor2.dumps(errors.hawkbit_body(error)), status_code=error.status,
-                    headers={**error.headers, "Content-Type": CBOR})
+    return Response(
+        body=cbor2.dumps(errors.hawkbit_body(error)),
+        status_code=error.status,
+        headers={**error.headers, "Content-Type": CBOR},
+    )

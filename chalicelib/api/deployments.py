@@ -1,4 +1,5 @@
 """/rest/v1/distributionsets/{id}/assignedTargets and /installedTargets; /rest/v1/actions."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -27,8 +28,9 @@ def assign_targets(ds_id):
             raise errors.ConstraintViolation("Each entry needs the target's controllerId as 'id'.", ["id"])
         requests.append(deployment.AssignmentRequest(item["id"], **deployment.parse_request(item)))
     offline = (query(bp).get("offline") or "false").lower() == "true"
-    result = deployment.assign(who.tenant, int_param(ds_id, "distributionSetId"), requests, who.username,
-                               offline=offline)
+    result = deployment.assign(
+        who.tenant, int_param(ds_id, "distributionSetId"), requests, who.username, offline=offline
+    )
     return json_response(assignment_json(result, base_url(bp)))
 
 
@@ -62,5 +64,6 @@ def all_actions():
 @route(bp, "/rest/v1/actions/{action_id}")
 def one_action(action_id):
     who = principal(bp, "READ_TARGET")
-    return json_response(action_json(action_service.get_by_id(who.tenant, int_param(action_id, "actionId")),
-                                     base_url(bp)))
+    return json_response(
+        action_json(action_service.get_by_id(who.tenant, int_param(action_id, "actionId")), base_url(bp))
+    )

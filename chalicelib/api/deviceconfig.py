@@ -3,6 +3,7 @@
 Operators use HTTP Basic with READ_/UPDATE_DEVICE_CONFIGURATION; devices use their target token on
 the content downloads, on their own tasks and on their own actual configuration.
 """
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -105,8 +106,9 @@ def create_revision(file_id):
     file_id = file_param(file_id)
     content_type = bp.current_request.headers.get("Content-Type")
     revision, created = config_files.add_revision(who, file_id, raw_body(bp), content_type)
-    return respond(revision_json(revision), status=201 if created else 200,
-                   headers={"ETag": config_model.etag(revision.hash)})
+    return respond(
+        revision_json(revision), status=201 if created else 200, headers={"ETag": config_model.etag(revision.hash)}
+    )
 
 
 @route(bp, f"{BASE}/files/{{file_id}}/revisions/{{sha}}")

@@ -3,6 +3,7 @@
 Target assignment (`/{dsId}/assignedTargets`, `/{dsId}/installedTargets`) lives in the deployments
 blueprint; it renders sets with `ds_json` from here.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -37,16 +38,29 @@ def ds_json(ds: DistributionSetWithModules, root: str) -> dict[str, Any]:
     if getattr(ds, "loaded_modules", None) is None:
         raise errors.InternalError("distribution set rendered without its modules")
     href = f"{root}{BASE}/{int(ds.id)}"
-    return without_none({
-        **audit(ds), "name": ds.name, "description": ds.description, "id": int(ds.id), "version": ds.version_name,
-        "modules": [sm_json(sm, root) for sm in ds.loaded_modules],
-        "requiredMigrationStep": bool(ds.required_migration_step), "type": ds.type_key, "typeName": ds.type_name,
-        "complete": bool(ds.complete), "locked": bool(ds.locked), "deleted": bool(ds.deleted),
-        "valid": bool(ds.valid),
-        "_links": {"self": {"href": href}, "modules": {"href": f"{href}/assignedSM?offset=0&limit=50"},
-                   "type": {"href": f"{root}/rest/v1/distributionsettypes/{int(ds.type_id)}"},
-                   "metadata": {"href": f"{href}/metadata?offset=0&limit=50"}},
-    })
+    return without_none(
+        {
+            **audit(ds),
+            "name": ds.name,
+            "description": ds.description,
+            "id": int(ds.id),
+            "version": ds.version_name,
+            "modules": [sm_json(sm, root) for sm in ds.loaded_modules],
+            "requiredMigrationStep": bool(ds.required_migration_step),
+            "type": ds.type_key,
+            "typeName": ds.type_name,
+            "complete": bool(ds.complete),
+            "locked": bool(ds.locked),
+            "deleted": bool(ds.deleted),
+            "valid": bool(ds.valid),
+            "_links": {
+                "self": {"href": href},
+                "modules": {"href": f"{href}/assignedSM?offset=0&limit=50"},
+                "type": {"href": f"{root}/rest/v1/distributionsettypes/{int(ds.type_id)}"},
+                "metadata": {"href": f"{href}/metadata?offset=0&limit=50"},
+            },
+        }
+    )
 
 
 def _ds_id(value: str) -> int:
@@ -110,8 +124,9 @@ def _with_total(counts: dict[str, int], always: bool) -> dict[str, int]:
     return {**counts, "total": sum(counts.values())}
 
 
-def _statistics(actions: dict[str, int] | None = None, rollouts: dict[str, int] | None = None,
-                full: bool = False) -> dict[str, Any]:
+def _statistics(
+    actions: dict[str, int] | None = None, rollouts: dict[str, int] | None = None, full: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name, counts in (("actions", actions), ("rollouts", rollouts)):
         rendered = _with_total(counts or {}, full)
@@ -160,8 +175,7 @@ def assign_modules(ds_id):
 @route(bp, BASE + "/{ds_id}/assignedSM/{sm_id}", methods=["DELETE"])
 def unassign_module(ds_id, sm_id):
     who = principal(bp, UPDATE)
-    distribution_sets.unassign_module(who.tenant, _ds_id(ds_id), int_param(sm_id, "softwareModuleId"),
-                                      who.username)
+    distribution_sets.unassign_module(who.tenant, _ds_id(ds_id), int_param(sm_id, "softwareModuleId"), who.username)
     return empty(200)
 
 

@@ -1,4 +1,5 @@
 """/rest/v1/distributionsettags: distribution set tags and the sets they are assigned to."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -27,10 +28,23 @@ def _set_id(value: str) -> int:
     return int_param(value, "distributionsetId")
 
 
-tags.add_routes(bp, tags.Kind(
-    base=BASE, what="distribution set tag", tag_param="distributionsetTagId",
-    assigned_rel="assignedDistributionSets", read=READ, create=CREATE, update=UPDATE, delete=DELETE,
-    service=lambda: ds_tags.TAGS, holder_ids=_set_ids, holder_id=_set_id, policy=False))
+tags.add_routes(
+    bp,
+    tags.Kind(
+        base=BASE,
+        what="distribution set tag",
+        tag_param="distributionsetTagId",
+        assigned_rel="assignedDistributionSets",
+        read=READ,
+        create=CREATE,
+        update=UPDATE,
+        delete=DELETE,
+        service=lambda: ds_tags.TAGS,
+        holder_ids=_set_ids,
+        holder_id=_set_id,
+        policy=False,
+    ),
+)
 
 
 @route(bp, BASE + "/{tag_id}/assigned")

@@ -1,4 +1,5 @@
 """/rest/v1/distributionsettypes, with the mandatory/optional module type sub-resources."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -43,8 +44,9 @@ def create_types():
 @route(bp, BASE + "/{type_id}")
 def get_type(type_id):
     who = principal(bp, "READ_REPOSITORY")
-    return json_response(ds_type_json(catalog_types.get_distribution_set_type(who.tenant, _type_id(type_id)),
-                                      base_url(bp)))
+    return json_response(
+        ds_type_json(catalog_types.get_distribution_set_type(who.tenant, _type_id(type_id)), base_url(bp))
+    )
 
 
 @route(bp, BASE + "/{type_id}", methods=["PUT"])
@@ -84,16 +86,17 @@ def _module_type_routes(segment: str) -> None:
     @route(bp, f"{BASE}/{{type_id}}/{segment}/{{sm_type_id}}", name=f"get_{which}_module_type")
     def get_module_type(type_id, sm_type_id):
         who = principal(bp, "READ_REPOSITORY")
-        item = catalog_types.module_type_of(who.tenant, _type_id(type_id), which,
-                                            int_param(sm_type_id, "softwareModuleTypeId"))
+        item = catalog_types.module_type_of(
+            who.tenant, _type_id(type_id), which, int_param(sm_type_id, "softwareModuleTypeId")
+        )
         return json_response(sm_type_json(item, base_url(bp)))
 
-    @route(bp, f"{BASE}/{{type_id}}/{segment}/{{sm_type_id}}", methods=["DELETE"],
-           name=f"remove_{which}_module_type")
+    @route(bp, f"{BASE}/{{type_id}}/{segment}/{{sm_type_id}}", methods=["DELETE"], name=f"remove_{which}_module_type")
     def remove_module_type(type_id, sm_type_id):
         who = principal(bp, "UPDATE_REPOSITORY")
-        catalog_types.remove_module_type(who.tenant, _type_id(type_id), which,
-                                         int_param(sm_type_id, "softwareModuleTypeId"), who.username)
+        catalog_types.remove_module_type(
+            who.tenant, _type_id(type_id), which, int_param(sm_type_id, "softwareModuleTypeId"), who.username
+        )
         return empty(200)
 
 

@@ -11,6 +11,7 @@ Retry-After), a malformed key 400; each in the API's own error shape.
 Only logins present a key: a request whose Authorization is not a valid management login is answered by the
 route as without one (401, or 403 for a device), in the route's own order of checks.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,8 +52,10 @@ def answer_once(request: Any, route_path: str, respond: Callable[[], Response]) 
     query = request.query_params or {}
     fingerprint = {
         "scope": {"key": key, "tenant": who.tenant, "user": who.username, "method": request.method, "path": path},
-        "payload": {"body": hashlib.sha256(raw if isinstance(raw, bytes) else raw.encode()).hexdigest(),
-                    "query": {name: sorted(_values(query, name)) for name in sorted(query)}},
+        "payload": {
+            "body": hashlib.sha256(raw if isinstance(raw, bytes) else raw.encode()).hexdigest(),
+            "query": {name: sorted(_values(query, name)) for name in sorted(query)},
+        },
     }
     stored, fresh = service.once(fingerprint, request.lambda_context, run)
     return fresh if stored is None else _response(stored)
@@ -75,8 +78,7 @@ def _stored(response: Response) -> dict[str, Any] | None:
         return None
     if len(text.encode()) > MAX_REMEMBERED_BYTES:
         return None
-    return {"status": response.status_code, "headers": dict(response.headers or {}), "body": text,
-            "base64": encoded}
+    return {"status": response.status_code, "headers": dict(response.headers or {}), "body": text, "base64": encoded}
 
 
 def _response(stored: dict[str, Any]) -> Response:

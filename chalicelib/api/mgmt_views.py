@@ -1,4 +1,5 @@
 """Management API renderings of targets, actions and action history (MgmtTarget, MgmtAction, MgmtActionStatus)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -19,16 +20,26 @@ target_types = lazy_import("chalicelib.services.target_types")
 
 
 def _base(entity: Any) -> dict[str, Any]:
-    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at),
-            "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at)}
+    return {
+        "createdBy": entity.created_by,
+        "createdAt": int(entity.created_at),
+        "lastModifiedBy": entity.last_modified_by,
+        "lastModifiedAt": int(entity.last_modified_at),
+    }
 
 
-def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, with_token: bool,
-                type_names: Mapping[int, str]) -> dict[str, Any]:
+def target_json(
+    target: Target, root: str, cfg: Mapping[str, Any], now: int, with_token: bool, type_names: Mapping[int, str]
+) -> dict[str, Any]:
     href = f"{root}/rest/v1/targets/{target.controller_id}"
-    body = {**_base(target), "name": target.name, "description": target.description,
-            "controllerId": target.controller_id, "updateStatus": (target.update_status or "unknown").lower(),
-            "requestAttributes": bool(target.request_attributes)}
+    body = {
+        **_base(target),
+        "name": target.name,
+        "description": target.description,
+        "controllerId": target.controller_id,
+        "updateStatus": (target.update_status or "unknown").lower(),
+        "requestAttributes": bool(target.request_attributes),
+    }
     # hawkBit shows auto-confirmation (field and link) only while the tenant's confirmation flow is on.
     flow = bool(cfg["user.confirmation.flow.enabled"])
     if flow:
@@ -36,8 +47,11 @@ def target_json(target: Target, root: str, cfg: Mapping[str, Any], now: int, wit
     status = poll_status(target.last_request_at, cfg, now)
     if status is not None:
         body["lastControllerRequestAt"] = status.last_request_at
-        body["pollStatus"] = {"lastRequestAt": status.last_request_at,
-                              "nextExpectedRequestAt": status.next_expected_request_at, "overdue": status.overdue}
+        body["pollStatus"] = {
+            "lastRequestAt": status.last_request_at,
+            "nextExpectedRequestAt": status.next_expected_request_at,
+            "overdue": status.overdue,
+        }
     if target.installed_at is not None:
         body["installedAt"] = int(target.installed_at)
     if target.ip_address:
@@ -100,9 +114,15 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
     target_href = f"{root}/rest/v1/targets/{action.controller_id}"
     href = f"{target_href}/actions/{int(action.action_id)}"
     canceling_or_canceled = action.status in ("CANCELING", "CANCELED")
-    body = {**_base(action), "id": int(action.action_id), "type": "cancel" if canceling_or_canceled else "update",
-            "status": action.status.lower(), "detailStatus": action.status.lower(), "active": bool(action.active),
-            "forceType": action.action_type}
+    body = {
+        **_base(action),
+        "id": int(action.action_id),
+        "type": "cancel" if canceling_or_canceled else "update",
+        "status": action.status.lower(),
+        "detailStatus": action.status.lower(),
+        "active": bool(action.active),
+        "forceType": action.action_type,
+    }
     if action.action_type == "timeforced" and action.force_time is not None:
         body["forceTime"] = int(action.force_time)
     if action.weight is not None:
@@ -120,28 +140,44 @@ def action_json(action: Action, root: str, now: int | None = None) -> dict[str, 
     body["_links"] = {"self": {"href": href}}
     if canceling_or_canceled:
         body["_links"]["canceledaction"] = {"href": href}
-    body["_links"].update({
-        "target": {"href": target_href, "name": action.controller_id},
-        "distributionset": {"href": f"{root}/rest/v1/distributionsets/{int(action.ds_id)}",
-                            "name": f"{action.ds_name}:{action.ds_version}"},
-        "status": {"href": f"{href}/status?offset=0&limit=50&sort=id%3ADESC"},
-    })
+    body["_links"].update(
+        {
+            "target": {"href": target_href, "name": action.controller_id},
+            "distributionset": {
+                "href": f"{root}/rest/v1/distributionsets/{int(action.ds_id)}",
+                "name": f"{action.ds_name}:{action.ds_version}",
+            },
+            "status": {"href": f"{href}/status?offset=0&limit=50&sort=id%3ADESC"},
+        }
+    )
     if action.rollout_id is not None:
-        body["_links"]["rollout"] = {"href": f"{root}/rest/v1/rollouts/{int(action.rollout_id)}",
-                                     **({"name": action.rollout_name} if action.rollout_name else {})}
+        body["_links"]["rollout"] = {
+            "href": f"{root}/rest/v1/rollouts/{int(action.rollout_id)}",
+            **({"name": action.rollout_name} if action.rollout_name else {}),
+        }
     return body
 
 
 def status_json(entry: ActionStatusEntry) -> dict[str, Any]:
-    body = {"id": int(entry.status_id), "type": entry.status.lower(), "messages": list(entry.messages or []),
-            "reportedAt": int(entry.reported_at), "timestamp": int(entry.timestamp)}
+    body = {
+        "id": int(entry.status_id),
+        "type": entry.status.lower(),
+        "messages": list(entry.messages or []),
+        "reportedAt": int(entry.reported_at),
+        "timestamp": int(entry.timestamp),
+    }
     if entry.code is not None:
         body["code"] = int(entry.code)
     return body
 
 
 def assignment_json(result, root: str) -> dict[str, Any]:
-    return {"assigned": result.assigned, "alreadyAssigned": result.already_assigned, "total": result.total,
-            "assignedActions": [{"id": action_id, "_links": {"self": {
-                "href": f"{root}/rest/v1/targets/{cid}/actions/{action_id}"}}}
-                for cid, action_id in result.action_ids]}
+    return {
+        "assigned": result.assigned,
+        "alreadyAssigned": result.already_assigned,
+        "total": result.total,
+        "assignedActions": [
+            {"id": action_id, "_links": {"self": {"href": f"{root}/rest/v1/targets/{cid}/actions/{action_id}"}}}
+            for cid, action_id in result.action_ids
+        ],
+    }

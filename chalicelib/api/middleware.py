@@ -1,5 +1,6 @@
 """HTTP middleware: bodies as bytes for API Gateway; catalogue errors rendered in their wire format;
 ETag / If-None-Match on GET JSON."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,10 @@ from chalice.app import CaseInsensitiveMapping, Response
 from chalicelib import errors, logs
 from chalicelib.api import ddi_wire
 
-_DCS_SERVICES = (("/api/deviceconfiguration/", "deviceconfiguration"),
-                 ("/api/deploymentworkflow/", "deploymentworkflow"))
+_DCS_SERVICES = (
+    ("/api/deviceconfiguration/", "deviceconfiguration"),
+    ("/api/deploymentworkflow/", "deploymentworkflow"),
+)
 
 
 def binary_bodies(event, get_response):
@@ -59,8 +62,11 @@ def render(error: errors.SkyhawkError, path: str, accept: str | None = None) -> 
 
 # chalice answers some requests itself, as `{"Code": ..., "Message": ...}`: a method the route lacks, and a
 # binary answer the request's Accept does not admit. Clients get the API's own error shape instead.
-_FRAMEWORK_ERRORS = {"MethodNotAllowedError": errors.MethodNotAllowed, "BadRequest": errors.NotAcceptable,
-                     "UnsupportedMediaType": errors.UnsupportedMediaType}
+_FRAMEWORK_ERRORS = {
+    "MethodNotAllowedError": errors.MethodNotAllowed,
+    "BadRequest": errors.NotAcceptable,
+    "UnsupportedMediaType": errors.UnsupportedMediaType,
+}
 
 
 def _framework_error(response: Response) -> errors.SkyhawkError | None:
@@ -108,6 +114,7 @@ def security_headers(event, get_response):
         headers["Cache-Control"] = "no-store"
     if response.status_code == 401 and "WWW-Authenticate" not in headers:
         path = event.path or ""
-        headers["WWW-Authenticate"] = next((challenge for prefix, challenge in _CHALLENGES
-                                            if path.startswith(prefix)), _DEVICE_CHALLENGE)
+        headers["WWW-Authenticate"] = next(
+            (challenge for prefix, challenge in _CHALLENGES if path.startswith(prefix)), _DEVICE_CHALLENGE
+        )
     return response

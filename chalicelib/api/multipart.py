@@ -3,6 +3,7 @@
 app.py lists multipart/form-data among the binary types, so chalice hands over the raw bytes
 (`current_request.raw_body`); the parser keeps binary parts byte-exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ def _parse(content_type: bytes, body: bytes) -> Form:
     import email.policy
 
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type + b"\r\n\r\n" + body)
+        b"Content-Type: " + content_type + b"\r\n\r\n" + body
+    )
     if not message.is_multipart():
         raise errors.BodyNotReadable("The multipart request body is not well formed.")
     fields: dict[str, str] = {}

@@ -4,6 +4,7 @@ bundled viewer (swagger-ui, chalicelib/openapi/viewer/). No credentials: they de
 Every file the viewer loads comes from this service. Its two large files are kept gzip-compressed in the
 package and sent so to clients that accept gzip; the others get them unpacked.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,19 +22,31 @@ bp = Blueprint(__name__)
 DIR = Path(__file__).resolve().parents[1] / "openapi"
 VIEWER = DIR / "viewer"
 # The documents, in the order the viewer offers them (the first is shown first).
-DOCUMENTS = {"mgmt": "Management API", "ddi": "Direct Device Integration API (DDI)",
-             "dcs": "Device Configuration Service (DCS)", "dws": "Deployment Workflow Service (DWS)",
-             "service": "Service: health, these documents"}
+DOCUMENTS = {
+    "mgmt": "Management API",
+    "ddi": "Direct Device Integration API (DDI)",
+    "dcs": "Device Configuration Service (DCS)",
+    "dws": "Deployment Workflow Service (DWS)",
+    "service": "Service: health, these documents",
+}
 _TEXT = "text/plain; charset=utf-8"
 # The viewer's files: name -> media type. A file kept compressed is `<name>.gz`.
-ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
-          "viewer.js": "text/javascript; charset=utf-8", "viewer.css": "text/css; charset=utf-8",
-          "LICENSE": _TEXT, "NOTICE": _TEXT, "swagger-ui-bundle.js.LICENSE.txt": _TEXT}
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "viewer.js": "text/javascript; charset=utf-8",
+    "viewer.css": "text/css; charset=utf-8",
+    "LICENSE": _TEXT,
+    "NOTICE": _TEXT,
+    "swagger-ui-bundle.js.LICENSE.txt": _TEXT,
+}
 _JSON = "application/json"
 _HTML = "text/html; charset=utf-8"
 # The viewer's page may load and fetch from this service only (swagger-ui styles some elements inline).
-_PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 _CACHE = "public, max-age=3600"
 
 
@@ -52,7 +65,7 @@ def viewer():
 def document(name):
     if name == "index.html":
         return _page()
-    stem = name[:-len(".json")] if name.endswith(".json") else None
+    stem = name[: -len(".json")] if name.endswith(".json") else None
     if stem in DOCUMENTS:
         return _send(DIR / name, _JSON)
     if name in ASSETS:
@@ -63,8 +76,11 @@ def document(name):
 
 def _send(path: Path, media_type: str, packed: bool = False) -> Response:
     """The file, gzip-compressed for a client that accepts it (`packed`: the file is kept compressed)."""
-    headers: dict[str, str | list[str]] = {"Content-Type": media_type, "Cache-Control": _CACHE,
-                                           "Vary": "Accept-Encoding"}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": media_type,
+        "Cache-Control": _CACHE,
+        "Vary": "Accept-Encoding",
+    }
     if _accepts_gzip(bp.current_request.headers.get("accept-encoding")):
         body = _read(path) if packed else _compressed(path)
         return Response(body=body, status_code=200, headers={**headers, "Content-Encoding": "gzip"})
@@ -86,9 +102,18 @@ def _accepts_gzip(accept_encoding: str | None) -> bool:
 
 def _page() -> Response:
     root = html.escape(base_url(bp), quote=True)
-    options = "\n".join(f'      <option value="{root}/openapi/{key}.json" data-name="{key}">{html.escape(title)}'
-                        f"</option>" for key, title in DOCUMENTS.items())
+    options = "\n".join(
+        f'      <option value="{root}/openapi/{key}.json" data-name="{key}">{html.escape(title)}</option>'
+        for key, title in DOCUMENTS.items()
+    )
     page = _read(VIEWER / "index.html").decode("utf-8").replace("{options}", options).replace("{root}", root)
-    return Response(body=page, status_code=200,
-                    headers={"Content-Type": _HTML, "Content-Security-Policy": _PAGE_POLICY,
-                             "Cache-Control": "no-cache", "Vary": "Host, X-Forwarded-Host, X-Forwarded-Proto"})
+    return Response(
+        body=page,
+        status_code=200,
+        headers={
+            "Content-Type": _HTML,
+            "Content-Security-Policy": _PAGE_POLICY,
+            "Cache-Control": "no-cache",
+            "Vary": "Host, X-Forwarded-Host, X-Forwarded-Proto",
+        },
+    )

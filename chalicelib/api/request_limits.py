@@ -11,6 +11,7 @@ Devices and logins are keyed by their credential, so a caller without it fills a
 cannot use up a real device's or user's budget (the IP limit and failed-login throttling meet it instead).
 Nothing is read or written in DynamoDB: the idle poll stays one GetItem.
 """
+
 from __future__ import annotations
 
 from chalicelib import auth, clock, errors
@@ -49,7 +50,8 @@ def counted_caller(route: str, params, headers) -> tuple[str, str] | None:
     if route.startswith(_DDI):
         proof = headers.get(auth.PROXY_SECRET_HEADER.lower()) or ""
         return rate_limits.DEVICE, rate_limits.credential_key(
-            str(params.get("tenant", "")).upper(), str(params.get("controller_id", "")), authorization, proof)
+            str(params.get("tenant", "")).upper(), str(params.get("controller_id", "")), authorization, proof
+        )
     if not authorization:
         return None
     if authorization.split(" ", 1)[0].lower() == "basic":

@@ -5,6 +5,7 @@ CREATE_ROLLOUT to create and retry, UPDATE_ROLLOUT to rename, stop and trigger t
 start, pause and resume, APPROVE_ROLLOUT to approve or deny, DELETE_ROLLOUT to delete. Void operations answer 200
 as the reference OpenAPI documents (hawkBit's newest release: 204).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,14 @@ def _past_hawkbit(rollout: Rollout) -> dict[str, Any]:
         rate: dict[str, Any] = {"maximumPerMinute": int(rollout.max_per_minute)}
         if rollout.base_per_minute is not None:
             rate["exponentialRate"] = {
-                "baseRatePerMinute": int(rollout.base_per_minute), "incrementFactor": float(rollout.increment_factor or 0),
-                "rateIncreaseCriteria": {("numberOfSucceededActions" if rollout.increase_on == "succeeded"
-                                          else "numberOfStartedActions"): int(rollout.increase_every or 0)}}
+                "baseRatePerMinute": int(rollout.base_per_minute),
+                "incrementFactor": float(rollout.increment_factor or 0),
+                "rateIncreaseCriteria": {
+                    (
+                        "numberOfSucceededActions" if rollout.increase_on == "succeeded" else "numberOfStartedActions"
+                    ): int(rollout.increase_every or 0)
+                },
+            }
         body["rateControl"] = rate
     if rollout.action_timeout_ms:
         body["actionTimeout"] = {"inProgressMinutes": int(rollout.action_timeout_ms) // 60_000}
@@ -50,12 +56,21 @@ def rollout_json(rollout: Rollout, root: str, counts: Counts | None = None) -> d
     """MgmtRolloutResponseBody; with `counts` the detailed form (single GET, POST, representation=full)."""
     href = f"{root}{BASE}/{int(rollout.id)}"
     body: dict[str, Any] = {
-        **audit(rollout), "name": rollout.name, "description": rollout.description, "id": int(rollout.id),
-        "targetFilterQuery": rollout.target_filter_query, "distributionSetId": int(rollout.ds_id),
-        "status": rollout.status.lower(), "totalTargets": int(rollout.total_targets), "deleted": bool(rollout.deleted),
-        "type": rollout.action_type, "forcetime": int(rollout.force_time or 0),
-        "weight": None if rollout.weight is None else int(rollout.weight), "dynamic": bool(rollout.dynamic),
-        **_past_hawkbit(rollout)}
+        **audit(rollout),
+        "name": rollout.name,
+        "description": rollout.description,
+        "id": int(rollout.id),
+        "targetFilterQuery": rollout.target_filter_query,
+        "distributionSetId": int(rollout.ds_id),
+        "status": rollout.status.lower(),
+        "totalTargets": int(rollout.total_targets),
+        "deleted": bool(rollout.deleted),
+        "type": rollout.action_type,
+        "forcetime": int(rollout.force_time or 0),
+        "weight": None if rollout.weight is None else int(rollout.weight),
+        "dynamic": bool(rollout.dynamic),
+        **_past_hawkbit(rollout),
+    }
     links: dict[str, Any] = {"self": {"href": href}}
     if counts is not None:
         body["totalTargetsPerStatus"] = rollouts.per_status(rollout, counts, int(rollout.total_targets))
@@ -71,16 +86,23 @@ def rollout_json(rollout: Rollout, root: str, counts: Counts | None = None) -> d
     return without_none(body)
 
 
-def group_json(group: RolloutGroup, rollout: Rollout, root: str, flow: bool, counts: Counts | None = None
-               ) -> dict[str, Any]:
+def group_json(
+    group: RolloutGroup, rollout: Rollout, root: str, flow: bool, counts: Counts | None = None
+) -> dict[str, Any]:
     """MgmtRolloutGroupResponseBody; `confirmationRequired` only while the confirmation flow is on."""
     body: dict[str, Any] = {
-        **audit(group), "name": group.name, "description": group.description,
+        **audit(group),
+        "name": group.name,
+        "description": group.description,
         "successCondition": {"condition": group.success_condition, "expression": group.success_expression},
         "successAction": without_none({"action": group.success_action, "expression": group.success_action_expression}),
-        "targetFilterQuery": group.target_filter_query or "", "targetPercentage": float(group.target_percentage),
-        "id": int(group.id), "dynamic": bool(group.dynamic), "status": group.status.lower(),
-        "totalTargets": int(group.total_targets)}
+        "targetFilterQuery": group.target_filter_query or "",
+        "targetPercentage": float(group.target_percentage),
+        "id": int(group.id),
+        "dynamic": bool(group.dynamic),
+        "status": group.status.lower(),
+        "totalTargets": int(group.total_targets),
+    }
     if group.error_condition is not None:
         body["errorCondition"] = {"condition": group.error_condition, "expression": group.error_expression}
     if group.error_action is not None:
@@ -216,8 +238,9 @@ def list_groups(rollout_id):
     items, total = rollouts.groups(who.tenant, rollout.id, params.get("q"), paging)
     counts = rollouts.group_counts(who.tenant, rollout) if _full(params) else None
     root, flow = base_url(bp), _flow(who.tenant)
-    content = [group_json(g, rollout, root, flow, None if counts is None else counts.get(g.position, Counts()))
-               for g in items]
+    content = [
+        group_json(g, rollout, root, flow, None if counts is None else counts.get(g.position, Counts())) for g in items
+    ]
     return json_response(paged(content, total))
 
 
@@ -233,8 +256,9 @@ def get_group(rollout_id, group_id):
 @route(bp, BASE + "/{rollout_id}/deploygroups/{group_id}/targets")
 def group_targets(rollout_id, group_id):
     who = principal(bp, "READ_ROLLOUT", "READ_TARGET")
-    targets, total = rollouts.group_targets(who.tenant, _rollout_id(rollout_id), int_param(group_id, "groupId"),
-                                            query(bp))
+    targets, total = rollouts.group_targets(
+        who.tenant, _rollout_id(rollout_id), int_param(group_id, "groupId"), query(bp)
+    )
     return json_response(paged(targets_json(targets, who, base_url(bp)), total))
 
 

@@ -1,4 +1,5 @@
 """/rest/v1/softwaremodules: modules, their artifacts (multipart upload, 302 download) and metadata."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -40,22 +41,39 @@ DOWNLOAD = "DOWNLOAD_REPOSITORY_ARTIFACT"
 def sm_json(sm: SoftwareModule, root: str) -> dict[str, Any]:
     """MgmtSoftwareModule (also used inside MgmtDistributionSet.modules and by other blueprints)."""
     href = f"{root}{BASE}/{int(sm.id)}"
-    return without_none({
-        **audit(sm), "name": sm.name, "description": sm.description, "id": int(sm.id), "version": sm.version_name,
-        "type": sm.type_key, "typeName": sm.type_name, "vendor": sm.vendor, "encrypted": bool(sm.encrypted),
-        "locked": bool(sm.locked), "deleted": bool(sm.deleted),
-        "_links": {"self": {"href": href}, "artifacts": {"href": f"{href}/artifacts"},
-                   "type": {"href": f"{root}/rest/v1/softwaremoduletypes/{int(sm.type_id)}"},
-                   "metadata": {"href": f"{href}/metadata?offset=0&limit=50"}},
-    })
+    return without_none(
+        {
+            **audit(sm),
+            "name": sm.name,
+            "description": sm.description,
+            "id": int(sm.id),
+            "version": sm.version_name,
+            "type": sm.type_key,
+            "typeName": sm.type_name,
+            "vendor": sm.vendor,
+            "encrypted": bool(sm.encrypted),
+            "locked": bool(sm.locked),
+            "deleted": bool(sm.deleted),
+            "_links": {
+                "self": {"href": href},
+                "artifacts": {"href": f"{href}/artifacts"},
+                "type": {"href": f"{root}/rest/v1/softwaremoduletypes/{int(sm.type_id)}"},
+                "metadata": {"href": f"{href}/metadata?offset=0&limit=50"},
+            },
+        }
+    )
 
 
 def artifact_json(artifact: Artifact, root: str) -> dict[str, Any]:
     href = f"{root}{BASE}/{int(artifact.sm_id)}/artifacts/{int(artifact.id)}"
-    return {**audit(artifact), "id": int(artifact.id),
-            "hashes": {"sha1": artifact.sha1, "md5": artifact.md5, "sha256": artifact.sha256},
-            "providedFilename": artifact.filename, "size": int(artifact.size),
-            "_links": {"self": {"href": href}, "download": {"href": f"{href}/download"}}}
+    return {
+        **audit(artifact),
+        "id": int(artifact.id),
+        "hashes": {"sha1": artifact.sha1, "md5": artifact.md5, "sha256": artifact.sha256},
+        "providedFilename": artifact.filename,
+        "size": int(artifact.size),
+        "_links": {"self": {"href": href}, "download": {"href": f"{href}/download"}},
+    }
 
 
 def _sm_id(value: str) -> int:
@@ -129,8 +147,16 @@ def upload_artifact(sm_id):
         return form.fields.get(name) or params.get(name) or None
 
     artifact = software_modules.upload_artifact(
-        who.tenant, _sm_id(sm_id), given("filename") or file_part.filename, file_part.data, who.username,
-        md5=given("md5sum"), sha1=given("sha1sum"), sha256=given("sha256sum"), content_type=file_part.content_type)
+        who.tenant,
+        _sm_id(sm_id),
+        given("filename") or file_part.filename,
+        file_part.data,
+        who.username,
+        md5=given("md5sum"),
+        sha1=given("sha1sum"),
+        sha256=given("sha256sum"),
+        content_type=file_part.content_type,
+    )
     return json_response(artifact_json(artifact, base_url(bp)), status=201)
 
 
@@ -145,9 +171,16 @@ def start_upload(sm_id):
     body = json_body(bp, dict)
     upload_id, url = software_modules.start_direct_upload(who.tenant, _sm_id(sm_id), body.get("filename"))
     complete = f"{base_url(bp)}{BASE}/{_sm_id(sm_id)}/uploads/{upload_id}/complete"
-    return json_response({"uploadId": upload_id, "uploadUrl": url, "method": "PUT",
-                          "expiresIn": software_modules.UPLOAD_URL_SECONDS,
-                          "_links": {"complete": {"href": complete}}}, status=201)
+    return json_response(
+        {
+            "uploadId": upload_id,
+            "uploadUrl": url,
+            "method": "PUT",
+            "expiresIn": software_modules.UPLOAD_URL_SECONDS,
+            "_links": {"complete": {"href": complete}},
+        },
+        status=201,
+    )
 
 
 @route(bp, BASE + "/{sm_id}/uploads/{upload_id}/complete", methods=["POST"])
@@ -155,11 +188,18 @@ def complete_upload(sm_id, upload_id):
     """Verify and register an uploaded artifact; optional body `{"md5sum", "sha1sum", "sha256sum"}`."""
     who = principal(bp, CREATE)
     body = json_body(bp, dict, optional=True) or {}
-    sums = {name: body.get(name) if isinstance(body.get(name), str) else None
-            for name in ("md5sum", "sha1sum", "sha256sum")}
-    artifact = software_modules.complete_direct_upload(who.tenant, _sm_id(sm_id), upload_id, who.username,
-                                                       md5=sums["md5sum"], sha1=sums["sha1sum"],
-                                                       sha256=sums["sha256sum"])
+    sums = {
+        name: body.get(name) if isinstance(body.get(name), str) else None for name in ("md5sum", "sha1sum", "sha256sum")
+    }
+    artifact = software_modules.complete_direct_upload(
+        who.tenant,
+        _sm_id(sm_id),
+        upload_id,
+        who.username,
+        md5=sums["md5sum"],
+        sha1=sums["sha1sum"],
+        sha256=sums["sha256sum"],
+    )
     return json_response(artifact_json(artifact, base_url(bp)), status=201)
 
 

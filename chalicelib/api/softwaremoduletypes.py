@@ -1,4 +1,5 @@
 """/rest/v1/softwaremoduletypes."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -42,8 +43,9 @@ def create_types():
 @route(bp, BASE + "/{type_id}")
 def get_type(type_id):
     who = principal(bp, "READ_REPOSITORY")
-    return json_response(sm_type_json(catalog_types.get_software_module_type(who.tenant, _type_id(type_id)),
-                                      base_url(bp)))
+    return json_response(
+        sm_type_json(catalog_types.get_software_module_type(who.tenant, _type_id(type_id)), base_url(bp))
+    )
 
 
 @route(bp, BASE + "/{type_id}", methods=["PUT"])

@@ -1,4 +1,5 @@
 """/rest/v1/system/configs, /rest/v1/system/quota, /rest/v1/userinfo and /health."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -14,8 +15,12 @@ def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool, who=No
     hidden = who is not None and not who.may_read_config(entry.key)
     body = {"value": "" if hidden else entry.value, "global": entry.is_global}
     if full and not entry.is_global:
-        body.update(createdBy=entry.created_by, createdAt=entry.created_at,
-                    lastModifiedAt=entry.last_modified_at, lastModifiedBy=entry.last_modified_by)
+        body.update(
+            createdBy=entry.created_by,
+            createdAt=entry.created_at,
+            lastModifiedAt=entry.last_modified_at,
+            lastModifiedBy=entry.last_modified_by,
+        )
     body["_links"] = {"self": {"href": f"{root}/rest/v1/system/configs/{entry.key}"}}
     return body
 
@@ -24,13 +29,17 @@ def _config_json(entry: tenant_config.ConfigEntry, root: str, full: bool, who=No
 def health():
     """200 UP when DynamoDB and S3 answer; 503 DOWN with the failing components (and Retry-After) otherwise."""
     from chalicelib.services import health as service  # loaded by probes only, not by every cold start
+
     current = service.current()
     if current.up:
         return json_response({"status": "UP"}, content_type="application/json")
     components = {name: {"status": "UP" if up else "DOWN"} for name, up in current.components.items()}
-    return json_response({"status": "DOWN", "components": components}, status=503,
-                         content_type="application/json",
-                         extra_headers={"Retry-After": str(errors.ServiceUnavailable.RETRY_AFTER_SECONDS)})
+    return json_response(
+        {"status": "DOWN", "components": components},
+        status=503,
+        content_type="application/json",
+        extra_headers={"Retry-After": str(errors.ServiceUnavailable.RETRY_AFTER_SECONDS)},
+    )
 
 
 @route(bp, "/rest/v1/system/configs")
@@ -78,8 +87,12 @@ def delete_config(key):
 def list_quota():
     who = principal(bp, "TENANT_CONFIGURATION")
     root = base_url(bp)
-    return json_response({name: {**q, "_links": {"self": {"href": f"{root}/rest/v1/system/quota/{name}"}}}
-                          for name, q in quotas.all_quotas(who.tenant).items()})
+    return json_response(
+        {
+            name: {**q, "_links": {"self": {"href": f"{root}/rest/v1/system/quota/{name}"}}}
+            for name, q in quotas.all_quotas(who.tenant).items()
+        }
+    )
 
 
 @route(bp, "/rest/v1/system/quota/{key}")

@@ -1,6 +1,7 @@
 """The routes every tag kind shares (hawkBit MgmtTargetTagRestApi, MgmtDistributionSetTagRestApi): CRUD and
 assignment by a list or one by one. Each kind's blueprint adds them with `add_routes` and lists its own
 assigned entities."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple

@@ -5,6 +5,7 @@ Permissions as hawkBit: target permissions for filters; setting an auto-assign s
 and the set's views take READ_REPOSITORY (with READ_TARGET for the filters). Deletes answer 204 as hawkBit's
 resource does, and GET autoAssignDS answers 204 when the filter assigns no set.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -70,8 +71,9 @@ def list_filters():
 def create_filter():
     who = principal(bp, "CREATE_TARGET")
     item = target_filters.create_filter(who.tenant, rules.filter_spec(json_body(bp, dict)), who.username)
-    return json_response(filter_json(item, base_url(bp), target_filters.confirmation_flow(who.tenant), full=True),
-                         status=201)
+    return json_response(
+        filter_json(item, base_url(bp), target_filters.confirmation_flow(who.tenant), full=True), status=201
+    )
 
 
 @route(bp, BASE + "/{filter_id}")
@@ -120,8 +122,9 @@ def filters_of_set(ds_id):
     who = principal(bp, "READ_REPOSITORY", "READ_TARGET")
     params = query(bp)
     paging = Paging.parse(params, rules.SORTABLE, "id:ASC")
-    return _paged(who, *target_filters.filters_of_set(who.tenant, int_param(ds_id, "distributionSetId"),
-                                                      params.get("q"), paging))
+    return _paged(
+        who, *target_filters.filters_of_set(who.tenant, int_param(ds_id, "distributionSetId"), params.get("q"), paging)
+    )
 
 
 @route(bp, SETS + "/{ds_id}/statistics/autoassignments")

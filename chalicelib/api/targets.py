@@ -1,4 +1,5 @@
 """/rest/v1/targets: targets, their attributes, actions, action history and assigned/installed sets."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -114,8 +115,14 @@ def confirm_action(target_id, action_id):
     who = principal(bp, "UPDATE_TARGET")
     action_id = int_param(action_id, "actionId")
     feedback = confirmation.parse_feedback(json_body(bp, dict))
-    confirmation.give_feedback(who.tenant, target_id, action_id, feedback, who.username,
-                               missing=lambda: errors.EntityNotFound.of("Action", action_id))
+    confirmation.give_feedback(
+        who.tenant,
+        target_id,
+        action_id,
+        feedback,
+        who.username,
+        missing=lambda: errors.EntityNotFound.of("Action", action_id),
+    )
     return empty(200)
 
 
@@ -152,6 +159,7 @@ def action_history(target_id, action_id):
 def _distribution_set_json(who, ds_id):
     from chalicelib.api.distributionsets import ds_json
     from chalicelib.services import distribution_sets
+
     return json_response(ds_json(distribution_sets.get_distribution_set(who.tenant, int(ds_id)), base_url(bp)))
 
 
@@ -217,8 +225,9 @@ def get_metadata(target_id, key):
 def update_metadata(target_id, key):
     who = principal(bp, "UPDATE_REPOSITORY")
     body = json_body(bp, dict)
-    return json_response(metadata_json(target_metadata.update(who.tenant, target_id, path_text(key), body,
-                                                              who.username), False))
+    return json_response(
+        metadata_json(target_metadata.update(who.tenant, target_id, path_text(key), body, who.username), False)
+    )
 
 
 @route(bp, BASE + "/{target_id}/metadata/{key}", methods=["DELETE"])

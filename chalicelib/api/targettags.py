@@ -1,4 +1,5 @@
 """/rest/v1/targettags: target tags and the targets they are assigned to."""
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -23,10 +24,23 @@ def _controller_ids(blueprint: Blueprint) -> list[str]:
     return body
 
 
-tags.add_routes(bp, tags.Kind(
-    base=BASE, what="target tag", tag_param="targetTagId", assigned_rel="assignedTargets",
-    read="READ_TARGET", create="CREATE_TARGET", update="UPDATE_TARGET", delete="DELETE_TARGET",
-    service=lambda: target_tags.TAGS, holder_ids=_controller_ids, holder_id=str, policy=True))
+tags.add_routes(
+    bp,
+    tags.Kind(
+        base=BASE,
+        what="target tag",
+        tag_param="targetTagId",
+        assigned_rel="assignedTargets",
+        read="READ_TARGET",
+        create="CREATE_TARGET",
+        update="UPDATE_TARGET",
+        delete="DELETE_TARGET",
+        service=lambda: target_tags.TAGS,
+        holder_ids=_controller_ids,
+        holder_id=str,
+        policy=True,
+    ),
+)
 
 
 @route(bp, BASE + "/{tag_id}/assigned")

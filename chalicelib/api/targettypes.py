@@ -3,6 +3,7 @@
 hawkBit (classic permissions) guards target types with the target permissions; changing a type's compatible
 distribution set types takes READ_REPOSITORY too.
 """
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -84,8 +85,9 @@ def add_compatible(type_id):
 @route(bp, BASE + "/{type_id}/compatibledistributionsettypes/{ds_type_id}", methods=["DELETE"])
 def remove_compatible(type_id, ds_type_id):
     who = principal(bp, "READ_REPOSITORY", "UPDATE_TARGET")
-    target_types.remove_compatible(who.tenant, _type_id(type_id), int_param(ds_type_id, "distributionSetTypeId"),
-                                   who.username)
+    target_types.remove_compatible(
+        who.tenant, _type_id(type_id), int_param(ds_type_id, "distributionSetTypeId"), who.username
+    )
     return empty(200)
 
 

@@ -5,6 +5,7 @@ Management API style: POST an array (201 with the created array), PUT changes wh
 answers 200, lists take offset/limit/sort/q. Everything needs USER_ADMIN, except that a user may read itself
 and change its own password. Passwords and hashes are never rendered.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,26 +27,42 @@ ROLES = "/rest/v1/roles"
 
 def _audit(entity: Any) -> dict[str, Any]:
     modified_at = entity.last_modified_at if entity.last_modified_at is not None else entity.created_at
-    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at),
-            "lastModifiedBy": entity.last_modified_by or entity.created_by, "lastModifiedAt": int(modified_at)}
+    return {
+        "createdBy": entity.created_by,
+        "createdAt": int(entity.created_at),
+        "lastModifiedBy": entity.last_modified_by or entity.created_by,
+        "lastModifiedAt": int(modified_at),
+    }
 
 
 def user_json(view, root: str) -> dict[str, Any]:
     user = view.user
-    return without_none({
-        **_audit(user), "username": user.username, "roles": sorted(user.roles),
-        "permissions": sorted(user.permissions), "effectivePermissions": sorted(view.effective),
-        "_links": {"self": {"href": f"{root}{USERS}/{quote(user.username, safe='@+')}"},
-                   "roles": [{"href": f"{root}{ROLES}/{name}", "name": name} for name in sorted(user.roles)]},
-    })
+    return without_none(
+        {
+            **_audit(user),
+            "username": user.username,
+            "roles": sorted(user.roles),
+            "permissions": sorted(user.permissions),
+            "effectivePermissions": sorted(view.effective),
+            "_links": {
+                "self": {"href": f"{root}{USERS}/{quote(user.username, safe='@+')}"},
+                "roles": [{"href": f"{root}{ROLES}/{name}", "name": name} for name in sorted(user.roles)],
+            },
+        }
+    )
 
 
 def role_json(role, root: str) -> dict[str, Any]:
-    return without_none({
-        **_audit(role), "name": role.name, "description": role.description,
-        "permissions": sorted(role.permissions), "totalUsers": int(role.members or 0),
-        "_links": {"self": {"href": f"{root}{ROLES}/{role.name}"}},
-    })
+    return without_none(
+        {
+            **_audit(role),
+            "name": role.name,
+            "description": role.description,
+            "permissions": sorted(role.permissions),
+            "totalUsers": int(role.members or 0),
+            "_links": {"self": {"href": f"{root}{ROLES}/{role.name}"}},
+        }
+    )
 
 
 # --- users ----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Models and instance creation are Northbound (operators); instance list, get, PATCH and cancel are
 also Southbound (a device with its target token, limited to its own released instances).
 """
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -68,10 +69,12 @@ def create_instance():
 def list_instances():
     who = caller(bp, READ, devices=True)
     page = page_request(bp, ("createdAt",), "createdAt")
-    where = workflow.InstanceFilter(device_id=filter_param(bp, "deviceId", ids.is_device_id),
-                                    model_key=filter_param(bp, "modelKey", ids.is_model_key),
-                                    group=filter_param(bp, "group", ids.is_group),
-                                    current_state=query(bp).get("currentState") or None)
+    where = workflow.InstanceFilter(
+        device_id=filter_param(bp, "deviceId", ids.is_device_id),
+        model_key=filter_param(bp, "modelKey", ids.is_model_key),
+        group=filter_param(bp, "group", ids.is_group),
+        current_state=query(bp).get("currentState") or None,
+    )
     views, total = workflow.list_instances(who, where, page)
     return respond(page_json([_instance(v) for v in views], page, total))
 

@@ -5,6 +5,7 @@ entities, and every transition as a pure function: given the current action and 
 `Change`s (chalicelib/domain/changes.py) the store applies in one transaction. Services only load, call
 these and commit.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -55,6 +56,7 @@ class Outcome:
     closes: the action becomes inactive.
     target_status / assigned / installed: effects on the target (None: unchanged).
     """
+
     history: Status
     action_status: Status | None = None
     closes: bool = False
@@ -93,8 +95,12 @@ def cancel_feedback(execution: str, finished: str) -> Outcome:
     if execution == "rejected":
         return Outcome(Status.CANCEL_REJECTED, Status.RUNNING)
     if execution == "canceled":
-        return Outcome(Status.WARNING, messages=(
-            SERVER_MESSAGE_PREFIX + "Target reported cancel for a cancel which is not supported by the server",))
+        return Outcome(
+            Status.WARNING,
+            messages=(
+                SERVER_MESSAGE_PREFIX + "Target reported cancel for a cancel which is not supported by the server",
+            ),
+        )
     return Outcome(Status.RUNNING)
 
 
@@ -112,15 +118,17 @@ def is_intermediate(status: str) -> bool:
     return status not in (Status.FINISHED, Status.ERROR)
 
 
-def handling(action_type: str, force_time: int | None, now_ms: int,
-             window_available: bool | None = None) -> tuple[str, str]:
+def handling(
+    action_type: str, force_time: int | None, now_ms: int, window_available: bool | None = None
+) -> tuple[str, str]:
     """(download, update) handling types of a deployment: skip | attempt | forced.
 
     `window_available` is None without a maintenance window; with one, installing waits for it
     (update = skip outside the window) while downloading may start at once.
     """
     forced = action_type in ("forced", "downloadonly") or (
-        action_type == "timeforced" and force_time is not None and now_ms >= force_time)
+        action_type == "timeforced" and force_time is not None and now_ms >= force_time
+    )
     download = "forced" if forced else "attempt"
     if action_type == "downloadonly":
         update = "skip"
@@ -131,22 +139,25 @@ def handling(action_type: str, force_time: int | None, now_ms: int,
     return download, update
 
 
-def cache_buster(tenant: str, action_id: int, action_type: str, force_time: int | None, now_ms: int,
-                 window_available: bool = False) -> int:
+def cache_buster(
+    tenant: str, action_id: int, action_type: str, force_time: int | None, now_ms: int, window_available: bool = False
+) -> int:
     """The `?c=` value: changes when a time-forced action flips to forced or a maintenance window opens,
     so clients fetch the deployment again."""
     forced_now = action_type == "timeforced" and force_time is not None and now_ms >= force_time
     offset = 1249 if window_available else 1231 if forced_now else 1237
     value = 31 * zlib.crc32(f"{tenant}:{action_id}".encode()) + offset
-    return (value + 2 ** 31) % 2 ** 32 - 2 ** 31  # a Java int, as hawkBit's calculateEtag
+    return (value + 2**31) % 2**32 - 2**31  # a Java int, as hawkBit's calculateEtag
 
 
 def pick_active(summaries: list[dict]) -> dict | None:
     """The action a device sees: highest weight first, then the oldest id (no weight counts as 1000)."""
     if not summaries:
         return None
+
     def weight(summary: dict) -> int:
         return DEFAULT_WEIGHT if summary.get("weight") is None else int(summary["weight"])
+
     return sorted(summaries, key=lambda a: (-weight(a), int(a["id"])))[0]
 
 
@@ -164,7 +175,7 @@ def status_id(action_id: int, sequence: int) -> int:
 
 
 def split_message(message: str, limit: int = 512) -> list[str]:
-    return [message[i:i + limit] for i in range(0, len(message), limit)] or [""]
+    return [message[i : i + limit] for i in range(0, len(message), limit)] or [""]
 
 
 # --- keys -------------------------------------------------------------------------------------------------
@@ -246,53 +257,122 @@ class ActionStatusEntry:
     code: int | None = None
 
 
-def new_action(tenant: str, controller_id: str, action_id: int, ds_id: int, ds_name: str, ds_version: str,
-               action_type: str, force_time: int | None, weight: int | None, maintenance_window: dict | None,
-               status: Status, first_entry: Status, now: int, user: str, closed: bool) -> Action:
+def new_action(
+    tenant: str,
+    controller_id: str,
+    action_id: int,
+    ds_id: int,
+    ds_name: str,
+    ds_version: str,
+    action_type: str,
+    force_time: int | None,
+    weight: int | None,
+    maintenance_window: dict | None,
+    status: Status,
+    first_entry: Status,
+    now: int,
+    user: str,
+    closed: bool,
+) -> Action:
     """A new action with its first history entry (sequence 1) counted; closed: an offline report."""
-    return Action(target_key(tenant, controller_id), int(action_id), tenant=tenant, controller_id=controller_id,
-                  ds_id=int(ds_id), ds_name=ds_name, ds_version=ds_version, action_type=action_type,
-                  force_time=force_time, weight=weight, maintenance_window=maintenance_window,
-                  status=status.value, active=not closed, status_seq=1, intermediate_count=0 if closed else 1,
-                  latest_entry=first_entry.value, tenant_shard=tenant_shard(tenant, action_id),
-                  cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
-                  closed_at=now if closed else None,
-                  open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id), counted=True, created_at=now,
-                  created_by=user, last_modified_at=now, last_modified_by=user)
+    return Action(
+        target_key(tenant, controller_id),
+        int(action_id),
+        tenant=tenant,
+        controller_id=controller_id,
+        ds_id=int(ds_id),
+        ds_name=ds_name,
+        ds_version=ds_version,
+        action_type=action_type,
+        force_time=force_time,
+        weight=weight,
+        maintenance_window=maintenance_window,
+        status=status.value,
+        active=not closed,
+        status_seq=1,
+        intermediate_count=0 if closed else 1,
+        latest_entry=first_entry.value,
+        tenant_shard=tenant_shard(tenant, action_id),
+        cleanup_key=cleanup_key(tenant, status.value, action_id) if closed else None,
+        closed_at=now if closed else None,
+        open_ds_key=None if closed else open_ds_key(tenant, ds_id, action_id),
+        counted=True,
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
 
 
-def history_entry(tenant: str, action_id: int, sequence: int, status: Status | str, messages: list[str],
-                  now: int, timestamp: int | None = None, code: int | None = None) -> ActionStatusEntry:
-    return ActionStatusEntry(action_key(tenant, action_id), status_id(action_id, sequence),
-                             status=str(Status(status).value), messages=messages, reported_at=now,
-                             timestamp=timestamp or now, code=code)
+def history_entry(
+    tenant: str,
+    action_id: int,
+    sequence: int,
+    status: Status | str,
+    messages: list[str],
+    now: int,
+    timestamp: int | None = None,
+    code: int | None = None,
+) -> ActionStatusEntry:
+    return ActionStatusEntry(
+        action_key(tenant, action_id),
+        status_id(action_id, sequence),
+        status=str(Status(status).value),
+        messages=messages,
+        reported_at=now,
+        timestamp=timestamp or now,
+        code=code,
+    )
 
 
 # --- action transitions -----------------------------------------------------------------------------------
 def close(action: Action, status: Status, now: int, user: str, sequence: int) -> Change:
     """The action ends in `status` (inactive); the cleanup index learns of it, the open-by-ds index forgets it."""
-    return {"status": status.value, "active": False, "status_seq": sequence, "latest_entry": status.value,
-            "closed_at": now, "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
-            "open_ds_key": REMOVE, "timeout_key": REMOVE,
-            "last_modified_at": now, "last_modified_by": user}
+    return {
+        "status": status.value,
+        "active": False,
+        "status_seq": sequence,
+        "latest_entry": status.value,
+        "closed_at": now,
+        "cleanup_key": cleanup_key(action.tenant, status.value, action.action_id),
+        "open_ds_key": REMOVE,
+        "timeout_key": REMOVE,
+        "last_modified_at": now,
+        "last_modified_by": user,
+    }
 
 
 def request_cancel(now: int, user: str, sequence: int) -> Change:
     """The device is asked to cancel: the action stays open, CANCELING."""
-    return {"status": Status.CANCELING.value, "status_seq": sequence, "intermediate_count": Add(1),
-            "latest_entry": Status.CANCELING.value, "last_modified_at": now, "last_modified_by": user}
+    return {
+        "status": Status.CANCELING.value,
+        "status_seq": sequence,
+        "intermediate_count": Add(1),
+        "latest_entry": Status.CANCELING.value,
+        "last_modified_at": now,
+        "last_modified_by": user,
+    }
 
 
 def move_to(status: Status, now: int, user: str, sequence: int) -> Change:
     """The open action takes `status` with a history entry of the same status (confirmations)."""
-    return {"status": status.value, "status_seq": sequence, "latest_entry": status.value,
-            "last_modified_at": now, "last_modified_by": user}
+    return {
+        "status": status.value,
+        "status_seq": sequence,
+        "latest_entry": status.value,
+        "last_modified_at": now,
+        "last_modified_by": user,
+    }
 
 
 def note(action: Action, status: Status, now: int, sequence: int, set_status: Status | None = None) -> Change:
     """A server-side entry (RETRIEVED, DOWNLOAD); `set_status` also moves a running action to it."""
-    change: dict[str, Any] = {"status_seq": sequence, "latest_entry": status.value, "last_modified_at": now,
-                              "server_entries": Add(1)}
+    change: dict[str, Any] = {
+        "status_seq": sequence,
+        "latest_entry": status.value,
+        "last_modified_at": now,
+        "server_entries": Add(1),
+    }
     if set_status is not None and action.status != Status.CANCELING.value:
         change["status"] = set_status.value
     return change
@@ -304,14 +384,19 @@ def may_note(action: Action) -> bool:
     return int(action.server_entries or 0) < MAX_SERVER_ENTRIES
 
 
-def action_after_feedback(action: Action, outcome: Outcome, intermediate: bool, now: int, user: str, sequence: int,
-             code: int | None) -> Change:
+def action_after_feedback(
+    action: Action, outcome: Outcome, intermediate: bool, now: int, user: str, sequence: int, code: int | None
+) -> Change:
     """What device feedback does to its action."""
     if outcome.closes:
         change = dict(close(action, outcome.action_status or outcome.history, now, user, sequence))
     else:
-        change = {"status_seq": sequence, "latest_entry": outcome.history.value, "last_modified_at": now,
-                  "last_modified_by": user}
+        change = {
+            "status_seq": sequence,
+            "latest_entry": outcome.history.value,
+            "last_modified_at": now,
+            "last_modified_by": user,
+        }
         if intermediate:
             change["intermediate_count"] = Add(1)
         if outcome.action_status is not None:
@@ -370,16 +455,19 @@ def moved_counts(action: Action, change: Change) -> StatusCounts:
     status = change.get("status")
     if not action.counted or not isinstance(status, str) or status == action.status:
         return {}
-    moved: StatusCounts = {subject: {action.status: -1, status: 1}
-                           for subject in _subjects(action.ds_id, action.rollout_id, action.rollout_group)}
+    moved: StatusCounts = {
+        subject: {action.status: -1, status: 1}
+        for subject in _subjects(action.ds_id, action.rollout_id, action.rollout_group)
+    }
     if action.timed_out and is_final(status) and action.rollout_id is not None and action.rollout_group is not None:
         # a late end: the action counts as what it ended in, no longer as timed out
         moved[group_subject(action.rollout_id, action.rollout_group)][TIMED_OUT] = -1
     return moved
 
 
-def removed_counts(ds_id: int, status: str, rollout_id: int | None = None,
-                   rollout_group: int | None = None, timed_out: bool = False) -> StatusCounts:
+def removed_counts(
+    ds_id: int, status: str, rollout_id: int | None = None, rollout_group: int | None = None, timed_out: bool = False
+) -> StatusCounts:
     counts: StatusCounts = {subject: {status: -1} for subject in _subjects(ds_id, rollout_id, rollout_group)}
     if timed_out and rollout_id is not None and rollout_group is not None:
         counts[group_subject(rollout_id, rollout_group)][TIMED_OUT] = -1
@@ -393,16 +481,21 @@ def merged_counts(*parts: StatusCounts) -> StatusCounts:
         for subject, moves in part.items():
             for status, delta in moves.items():
                 merged.setdefault(subject, {})[status] = merged.get(subject, {}).get(status, 0) + delta
-    return {subject: {s: d for s, d in moves.items() if d} for subject, moves in merged.items()
-            if any(moves.values())}
+    return {subject: {s: d for s, d in moves.items() if d} for subject, moves in merged.items() if any(moves.values())}
 
 
 # --- summaries on the target ------------------------------------------------------------------------------
 def summary(action: Action) -> dict[str, Any]:
-    return {"id": int(action.action_id), "canceling": action.status == Status.CANCELING.value,
-            "waiting": action.status == Status.WAIT_FOR_CONFIRMATION.value, "type": action.action_type,
-            "weight": action.weight, "forceTime": action.force_time, "dsId": int(action.ds_id),
-            "maintenanceWindow": action.maintenance_window}
+    return {
+        "id": int(action.action_id),
+        "canceling": action.status == Status.CANCELING.value,
+        "waiting": action.status == Status.WAIT_FOR_CONFIRMATION.value,
+        "type": action.action_type,
+        "weight": action.weight,
+        "forceTime": action.force_time,
+        "dsId": int(action.ds_id),
+        "maintenanceWindow": action.maintenance_window,
+    }
 
 
 def canceling(summary_entry: dict[str, Any]) -> dict[str, Any]:
@@ -420,8 +513,9 @@ def touched(now: int, user: str) -> Change:
 
 
 # --- target transitions -----------------------------------------------------------------------------------
-def target_after_close(target: Target, action_id: int, now: int, user: str,
-                       status_if_none: UpdateStatus = UpdateStatus.IN_SYNC) -> Change:
+def target_after_close(
+    target: Target, action_id: int, now: int, user: str, status_if_none: UpdateStatus = UpdateStatus.IN_SYNC
+) -> Change:
     """The target when an action ends without installing (canceled, failed, downloaded only).
 
     The newest open action's set stays assigned and PENDING. With none left: after a failure the target
@@ -431,16 +525,25 @@ def target_after_close(target: Target, action_id: int, now: int, user: str,
     change: dict[str, Any] = {"active_actions": remaining, **touched(now, user)}
     if remaining:
         newest = max(remaining, key=lambda a: int(a["id"]))
-        return {**change, "assigned_ds": int(newest["dsId"]), "assigned_ds_key": ds_key(target.tenant, newest["dsId"]),
-                "update_status": UpdateStatus.PENDING.value}
+        return {
+            **change,
+            "assigned_ds": int(newest["dsId"]),
+            "assigned_ds_key": ds_key(target.tenant, newest["dsId"]),
+            "update_status": UpdateStatus.PENDING.value,
+        }
     if status_if_none != UpdateStatus.ERROR and target.installed_ds is not None:
-        return {**change, "assigned_ds": int(target.installed_ds),
-                "assigned_ds_key": ds_key(target.tenant, target.installed_ds), "update_status": status_if_none.value}
+        return {
+            **change,
+            "assigned_ds": int(target.installed_ds),
+            "assigned_ds_key": ds_key(target.tenant, target.installed_ds),
+            "update_status": status_if_none.value,
+        }
     return {**change, "assigned_ds": REMOVE, "assigned_ds_key": REMOVE, "update_status": status_if_none.value}
 
 
-def target_after_feedback(target: Target, action: Action, outcome: Outcome, installed_at: int, now: int,
-                          user: str) -> Change:
+def target_after_feedback(
+    target: Target, action: Action, outcome: Outcome, installed_at: int, now: int, user: str
+) -> Change:
     """What device feedback does to the target ({} when nothing)."""
     action_id = int(action.action_id)
     if outcome.cancel_completed:
@@ -457,27 +560,44 @@ def target_after_feedback(target: Target, action: Action, outcome: Outcome, inst
     remaining = [a for a in (target.active_actions or []) if int(a["id"]) != action_id]
     change: dict[str, Any] = {"active_actions": remaining, **touched(now, user)}
     if outcome.installs:
-        change.update(installed_ds=int(action.ds_id), installed_ds_key=ds_key(target.tenant, action.ds_id),
-                      installed_action_id=action_id, request_attributes=True)
+        change.update(
+            installed_ds=int(action.ds_id),
+            installed_ds_key=ds_key(target.tenant, action.ds_id),
+            installed_action_id=action_id,
+            request_attributes=True,
+        )
         if target.installed_at is None or installed_at > int(target.installed_at):
             change["installed_at"] = installed_at
         if remaining:  # a newer assignment is still pending
             change["update_status"] = UpdateStatus.PENDING.value
         else:
-            change.update(assigned_ds=int(action.ds_id), assigned_ds_key=ds_key(target.tenant, action.ds_id),
-                          update_status=UpdateStatus.IN_SYNC.value)
+            change.update(
+                assigned_ds=int(action.ds_id),
+                assigned_ds_key=ds_key(target.tenant, action.ds_id),
+                update_status=UpdateStatus.IN_SYNC.value,
+            )
     return change
 
 
-def target_after_assignment(target: Target, action: Action, summaries: dict[int, dict[str, Any]], now: int,
-                            user: str, offline: bool) -> Change:
+def target_after_assignment(
+    target: Target, action: Action, summaries: dict[int, dict[str, Any]], now: int, user: str, offline: bool
+) -> Change:
     """The target once `action` is assigned (`summaries`: its open actions after superseding older ones)."""
     ds_id = int(action.ds_id)
-    change: dict[str, Any] = {"assigned_ds": ds_id, "assigned_ds_key": ds_key(target.tenant, ds_id),
-                              "action_count": Add(1), **touched(now, user)}
+    change: dict[str, Any] = {
+        "assigned_ds": ds_id,
+        "assigned_ds_key": ds_key(target.tenant, ds_id),
+        "action_count": Add(1),
+        **touched(now, user),
+    }
     if offline:
-        change.update(installed_ds=ds_id, installed_ds_key=ds_key(target.tenant, ds_id), installed_at=now,
-                      installed_action_id=int(action.action_id), update_status=UpdateStatus.IN_SYNC.value)
+        change.update(
+            installed_ds=ds_id,
+            installed_ds_key=ds_key(target.tenant, ds_id),
+            installed_at=now,
+            installed_action_id=int(action.action_id),
+            update_status=UpdateStatus.IN_SYNC.value,
+        )
     else:
         summaries = {**summaries, int(action.action_id): summary(action)}
         change["update_status"] = UpdateStatus.PENDING.value

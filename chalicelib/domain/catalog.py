@@ -1,6 +1,7 @@
 """Software catalogue rules (pure): request specs and their limits, distribution-set composition,
 metadata and artifact checksums. hawkBit's column sizes and `JpaDistributionSet` semantics.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,6 +58,7 @@ class SoftwareModuleTypeSpec:
 @dataclass(frozen=True)
 class TypeChange:
     """PUT of a software module type or distribution set type: only description and colour change."""
+
     description: str | None = None
     colour: str | None = None
     has_description: bool = False
@@ -162,17 +164,24 @@ def ids_of(body: Any, field: str) -> tuple[int, ...]:
 def software_module_spec(body: Any) -> SoftwareModuleSpec:
     body = _object(body, "software module")
     return SoftwareModuleSpec(
-        name=_text(body, "name", NAME_MAX, required=True), version=_text(body, "version", VERSION_MAX, required=True),
+        name=_text(body, "name", NAME_MAX, required=True),
+        version=_text(body, "version", VERSION_MAX, required=True),
         type_key=_text(body, "type", TYPE_KEY_MAX, required=True),
-        description=_text(body, "description", DESCRIPTION_MAX), vendor=_text(body, "vendor", VENDOR_MAX),
-        encrypted=bool(_flag(body, "encrypted", False)))
+        description=_text(body, "description", DESCRIPTION_MAX),
+        vendor=_text(body, "vendor", VENDOR_MAX),
+        encrypted=bool(_flag(body, "encrypted", False)),
+    )
 
 
 def software_module_change(body: Any) -> SoftwareModuleChange:
     body = _object(body, "software module update")
     return SoftwareModuleChange(
-        description=_text(body, "description", DESCRIPTION_MAX), vendor=_text(body, "vendor", VENDOR_MAX),
-        locked=_flag(body, "locked"), has_description="description" in body, has_vendor="vendor" in body)
+        description=_text(body, "description", DESCRIPTION_MAX),
+        vendor=_text(body, "vendor", VENDOR_MAX),
+        locked=_flag(body, "locked"),
+        has_description="description" in body,
+        has_vendor="vendor" in body,
+    )
 
 
 def software_module_type_spec(body: Any) -> SoftwareModuleTypeSpec:
@@ -185,15 +194,22 @@ def software_module_type_spec(body: Any) -> SoftwareModuleTypeSpec:
     if max_assignments < 1:
         raise errors.ConstraintViolation("'maxAssignments' must be at least 1.", ["maxAssignments"])
     return SoftwareModuleTypeSpec(
-        key=_text(body, "key", TYPE_KEY_MAX, required=True), name=_text(body, "name", TYPE_NAME_MAX, required=True),
-        description=_text(body, "description", DESCRIPTION_MAX), colour=_text(body, "colour", COLOUR_MAX),
-        max_assignments=min(max_assignments, UNLIMITED_ASSIGNMENTS))
+        key=_text(body, "key", TYPE_KEY_MAX, required=True),
+        name=_text(body, "name", TYPE_NAME_MAX, required=True),
+        description=_text(body, "description", DESCRIPTION_MAX),
+        colour=_text(body, "colour", COLOUR_MAX),
+        max_assignments=min(max_assignments, UNLIMITED_ASSIGNMENTS),
+    )
 
 
 def type_change(body: Any) -> TypeChange:
     body = _object(body, "type update")
-    return TypeChange(description=_text(body, "description", DESCRIPTION_MAX), colour=_text(body, "colour", COLOUR_MAX),
-                      has_description="description" in body, has_colour="colour" in body)
+    return TypeChange(
+        description=_text(body, "description", DESCRIPTION_MAX),
+        colour=_text(body, "colour", COLOUR_MAX),
+        has_description="description" in body,
+        has_colour="colour" in body,
+    )
 
 
 def distribution_set_type_spec(body: Any) -> DistributionSetTypeSpec:
@@ -201,9 +217,13 @@ def distribution_set_type_spec(body: Any) -> DistributionSetTypeSpec:
     mandatory = ids_of(body.get("mandatorymodules"), "mandatorymodules")
     optional = tuple(i for i in ids_of(body.get("optionalmodules"), "optionalmodules") if i not in mandatory)
     return DistributionSetTypeSpec(
-        key=_text(body, "key", TYPE_KEY_MAX, required=True), name=_text(body, "name", TYPE_NAME_MAX, required=True),
-        description=_text(body, "description", DESCRIPTION_MAX), colour=_text(body, "colour", COLOUR_MAX),
-        mandatory=mandatory, optional=optional)
+        key=_text(body, "key", TYPE_KEY_MAX, required=True),
+        name=_text(body, "name", TYPE_NAME_MAX, required=True),
+        description=_text(body, "description", DESCRIPTION_MAX),
+        colour=_text(body, "colour", COLOUR_MAX),
+        mandatory=mandatory,
+        optional=optional,
+    )
 
 
 def distribution_set_spec(body: Any) -> DistributionSetSpec:
@@ -214,11 +234,14 @@ def distribution_set_spec(body: Any) -> DistributionSetSpec:
         if body.get(shortcut) is not None:
             module_ids += ids_of(body[shortcut], shortcut)
     return DistributionSetSpec(
-        name=_text(body, "name", NAME_MAX, required=True), version=_text(body, "version", VERSION_MAX, required=True),
-        type_key=_text(body, "type", TYPE_KEY_MAX), description=_text(body, "description", DESCRIPTION_MAX),
+        name=_text(body, "name", NAME_MAX, required=True),
+        version=_text(body, "version", VERSION_MAX, required=True),
+        type_key=_text(body, "type", TYPE_KEY_MAX),
+        description=_text(body, "description", DESCRIPTION_MAX),
         module_ids=tuple(dict.fromkeys(module_ids)),
         required_migration_step=bool(_flag(body, "requiredMigrationStep", False)),
-        locked=bool(_flag(body, "locked", False)))
+        locked=bool(_flag(body, "locked", False)),
+    )
 
 
 def distribution_set_change(body: Any) -> DistributionSetChange:
@@ -228,9 +251,13 @@ def distribution_set_change(body: Any) -> DistributionSetChange:
     if name is not None and not name.strip() or version is not None and not version.strip():
         raise errors.ConstraintViolation("'name' and 'version' must not be empty.", ["name", "version"])
     return DistributionSetChange(
-        name=name, version=version, description=_text(body, "description", DESCRIPTION_MAX),
-        has_description="description" in body, required_migration_step=_flag(body, "requiredMigrationStep"),
-        locked=_flag(body, "locked"))
+        name=name,
+        version=version,
+        description=_text(body, "description", DESCRIPTION_MAX),
+        has_description="description" in body,
+        required_migration_step=_flag(body, "requiredMigrationStep"),
+        locked=_flag(body, "locked"),
+    )
 
 
 def metadata_entries(body: Any, with_target_visible: bool) -> list[MetadataEntry]:
@@ -244,8 +271,9 @@ def metadata_entries(body: Any, with_target_visible: bool) -> list[MetadataEntry
     return entries
 
 
-def metadata_entry(body: Any, with_target_visible: bool, key: str | None = None,
-                   value_required: bool = True) -> MetadataEntry:
+def metadata_entry(
+    body: Any, with_target_visible: bool, key: str | None = None, value_required: bool = True
+) -> MetadataEntry:
     """One entry; a value may be empty but not absent or null (hawkBit's metadata maps reject null values, and
     DDI's DdiMetadata requires one). An update that leaves the value alone says `value_required=False`."""
     body = _object(body, "metadata entry")
@@ -255,15 +283,16 @@ def metadata_entry(body: Any, with_target_visible: bool, key: str | None = None,
     visible = bool(_flag(body, "targetVisible", False)) if with_target_visible else False
     value = _text(body, "value", METADATA_VALUE_MAX)
     if value is None and value_required:
-        raise errors.ConstraintViolation(f"Metadata '{key}' needs a 'value' (it may be empty, not null).",
-                                         ["value"])
+        raise errors.ConstraintViolation(f"Metadata '{key}' needs a 'value' (it may be empty, not null).", ["value"])
     return MetadataEntry(key, value, visible)
 
 
 def stored_metadata(metadata: Mapping[str, Mapping[str, Any]] | None) -> list[MetadataEntry]:
     """Metadata as an entity keeps it (key -> {"value", "targetVisible"}) as entries, in key order."""
-    return [MetadataEntry(key, value.get("value"), bool(value.get("targetVisible", False)))
-            for key, value in sorted((metadata or {}).items())]
+    return [
+        MetadataEntry(key, value.get("value"), bool(value.get("targetVisible", False)))
+        for key, value in sorted((metadata or {}).items())
+    ]
 
 
 # --- what an update writes (the Changes services hand the store) ----------------------------------------
@@ -280,8 +309,9 @@ def _texts(user: str, now: int, **given: tuple[bool, str | None]) -> dict:
 
 def software_module_update(change: SoftwareModuleChange, user: str, now: int) -> Change:
     """PUT of a module: description and vendor (null removes them) and the lock, as given."""
-    fields = _texts(user, now, description=(change.has_description, change.description),
-                    vendor=(change.has_vendor, change.vendor))
+    fields = _texts(
+        user, now, description=(change.has_description, change.description), vendor=(change.has_vendor, change.vendor)
+    )
     if change.locked is not None:
         fields["locked"] = change.locked
     return fields
@@ -289,12 +319,12 @@ def software_module_update(change: SoftwareModuleChange, user: str, now: int) ->
 
 def type_update(change: TypeChange, user: str, now: int) -> Change:
     """PUT of a module type or set type: description and colour (null removes them)."""
-    return _texts(user, now, description=(change.has_description, change.description),
-                  colour=(change.has_colour, change.colour))
+    return _texts(
+        user, now, description=(change.has_description, change.description), colour=(change.has_colour, change.colour)
+    )
 
 
-def distribution_set_update(change: DistributionSetChange, name: str, version: str, user: str,
-                            now: int) -> Change:
+def distribution_set_update(change: DistributionSetChange, name: str, version: str, user: str, now: int) -> Change:
     """PUT of a set whose name and version are `name` and `version` (they are written only if they change)."""
     fields = _texts(user, now, description=(change.has_description, change.description))
     if (change.name or name, change.version or version) != (name, version):
@@ -322,8 +352,9 @@ def module_type_allowed(type_id: int, mandatory: Iterable[int], optional: Iterab
     return int(type_id) in {int(t) for t in mandatory} | {int(t) for t in optional}
 
 
-def add_modules(current: list[ModuleRef], added: list[ModuleRef],
-                max_assignments: Mapping[int, int]) -> tuple[list[ModuleRef], list[int]]:
+def add_modules(
+    current: list[ModuleRef], added: list[ModuleRef], max_assignments: Mapping[int, int]
+) -> tuple[list[ModuleRef], list[int]]:
     """hawkBit's `JpaDistributionSet.addModule`: a module already present is skipped; when its type has
     reached `maxAssignments`, a present module of that type is replaced (e.g. a new `os` module
     replaces the old one). Returns the new composition and the ids that were dropped."""
@@ -376,11 +407,15 @@ def hashes_of_chunks(chunks: Iterable[bytes]) -> tuple[Hashes, int]:
     return Hashes(md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()), size
 
 
-def verify_checksums(actual: Hashes, md5: str | None = None, sha1: str | None = None,
-                     sha256: str | None = None) -> None:
+def verify_checksums(
+    actual: Hashes, md5: str | None = None, sha1: str | None = None, sha256: str | None = None
+) -> None:
     """Client-given hashes are checked, never trusted: a mismatch refuses the upload (400)."""
-    for algorithm, given, computed in (("md5", md5, actual.md5), ("sha1", sha1, actual.sha1),
-                                       ("sha256", sha256, actual.sha256)):
+    for algorithm, given, computed in (
+        ("md5", md5, actual.md5),
+        ("sha1", sha1, actual.sha1),
+        ("sha256", sha256, actual.sha256),
+    ):
         if given and given.strip().lower() != computed:
             raise errors.ChecksumMismatch(algorithm)
 
@@ -394,15 +429,18 @@ def valid_filename(name: str | None) -> str:
     if name is not None and not isinstance(name, str):
         raise errors.BodyNotReadable("'filename' must be a string.", ["filename"])
     if name is None or not name.strip():
-        raise errors.ConstraintViolation("The artifact needs a file name ('filename' or the file part's name).",
-                                         ["filename"])
+        raise errors.ConstraintViolation(
+            "The artifact needs a file name ('filename' or the file part's name).", ["filename"]
+        )
     if name in (".", ".."):
         # URLs normalise these path segments away: the download link could never name the file.
         raise errors.ConstraintViolation("'filename' must not be '.' or '..'.", ["filename"])
     if len(name.encode("utf-8", errors="surrogatepass")) > FILENAME_MAX_BYTES:
-        raise errors.ConstraintViolation(f"'filename' must be at most {FILENAME_MAX_BYTES} bytes long (UTF-8).",
-                                         ["filename"])
+        raise errors.ConstraintViolation(
+            f"'filename' must be at most {FILENAME_MAX_BYTES} bytes long (UTF-8).", ["filename"]
+        )
     if any(char in FILENAME_FORBIDDEN or unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        raise errors.ConstraintViolation("'filename' must not contain '/', '\\', '?', '#', '%' or control "
-                                         "characters.", ["filename"])
+        raise errors.ConstraintViolation(
+            "'filename' must not contain '/', '\\', '?', '#', '%' or control characters.", ["filename"]
+        )
     return name

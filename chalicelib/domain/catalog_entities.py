@@ -6,6 +6,7 @@ an entity not stored yet). `version_name` is the module's or set's user-facing v
 Counts kept beside the entity (`used_by`, `in_sets`, `artifact_count`) decide whether a delete is soft
 (chalicelib.domain.catalog.soft_delete).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,6 +19,7 @@ Metadata = dict[str, dict[str, Any]]  # key -> {"value": str, "targetVisible": b
 @dataclass(frozen=True)
 class CatalogItem:
     """What every stored kind has: its keys, its id (per tenant and kind) and the audit fields."""
+
     tenant: str
     sk: str
     id: int
@@ -59,6 +61,7 @@ class DistributionSetType(_Type):
 class TargetType(_Type):
     """A kind of target; its targets accept sets of the distribution set types it lists (chalicelib.domain.
     target_types). `deleted` is never true (a type is removed), but the catalogue lists kinds by it."""
+
     compatible: list[int] = field(default_factory=list)  # distribution set type ids
     deleted: bool = False
     version: int | None = None
@@ -131,6 +134,7 @@ class DistributionSet(_Typed):
 @dataclass(frozen=True)
 class DistributionSetWithModules(DistributionSet):
     """A set with its module entities (set order), as the Management API renders it; never stored."""
+
     loaded_modules: tuple[SoftwareModule, ...] = ()
 
 
@@ -138,4 +142,3 @@ def set_with_modules(ds: DistributionSet, found: dict[int, SoftwareModule]) -> D
     """`ds` with those of its modules that `found` holds (a module purged meanwhile is left out)."""
     values = {f.name: getattr(ds, f.name) for f in dataclasses.fields(DistributionSet)}
     return DistributionSetWithModules(**values, loaded_modules=tuple(found[i] for i in ds.module_ids if i in found))
-

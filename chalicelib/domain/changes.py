@@ -5,6 +5,7 @@ and, where a write must only happen in some state, a `Condition` over the entity
 (chalicelib/store/records.py) turns both into DynamoDB update and condition expressions, so no layer above
 it builds one. Field names are the entity's dataclass fields.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,6 +24,7 @@ REMOVE: Any = _Remove()  # the field is removed (an optional attribute becomes a
 @dataclass(frozen=True)
 class Add:
     """Add to a number (negative: subtract), atomically in the store: concurrent adds all count."""
+
     amount: int | float
 
 

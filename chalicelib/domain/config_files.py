@@ -5,6 +5,7 @@ A file is named by a random UUID and carries a unique path and, once written, a 
 named by the sha256 of its bytes within its file (`file_key` = "tenant#fileId"). Entities carry the stored
 field names, keys included (chalicelib/store/records.py maps them); the keys are derived here, once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,17 @@ class ConfigFile:
 
     @classmethod
     def new(cls, tenant: str, file_id: str, path: str, description: str | None, user: str, now: int) -> "ConfigFile":
-        return cls(tenant, FILE_PREFIX + file_id, file_id, path, created_at=now, created_by=user,
-                   last_modified_at=now, last_modified_by=user, description=description or "")
+        return cls(
+            tenant,
+            FILE_PREFIX + file_id,
+            file_id,
+            path,
+            created_at=now,
+            created_by=user,
+            last_modified_at=now,
+            last_modified_by=user,
+            description=description or "",
+        )
 
 
 def head_moved(head: str, user: str, now: int) -> changes.Change:
@@ -65,15 +75,18 @@ class ConfigRevision:
     created_by: str | None = None
 
     @classmethod
-    def new(cls, tenant: str, file_id: str, content: bytes, sha256: str, sha1: str, content_type: str, user: str,
-            now: int) -> "ConfigRevision":
-        return cls(file_key(tenant, file_id), sha256, file_id, len(content), content_type, now, sha1=sha1,
-                   created_by=user)
+    def new(
+        cls, tenant: str, file_id: str, content: bytes, sha256: str, sha1: str, content_type: str, user: str, now: int
+    ) -> "ConfigRevision":
+        return cls(
+            file_key(tenant, file_id), sha256, file_id, len(content), content_type, now, sha1=sha1, created_by=user
+        )
 
 
 @dataclass(frozen=True)
 class Content:
     """A revision's bytes, with the content type stored with them."""
+
     data: bytes
     content_type: str
     hash: str

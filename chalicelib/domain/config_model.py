@@ -18,6 +18,7 @@ A Device Configuration task *is* an instance of this model; its `data` carries t
 Groups: OPEN = CONFIGURE, CONFIGURING (what devices poll); CLOSED = CONFIGURED, FAILED, CANCELED
 (final). CREATED is in no group and invisible to the device. Same-state PATCHes update progress.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,29 +36,61 @@ MAX_FILES_PER_TASK = 50
 _DEFINITION = {
     "key": KEY,
     "states": [
-        {"name": "CREATED", "description": "task created, not visible to device", "initial": True, "final": False,
-         "cancel": False},
+        {
+            "name": "CREATED",
+            "description": "task created, not visible to device",
+            "initial": True,
+            "final": False,
+            "cancel": False,
+        },
         {"name": "CONFIGURE", "description": "released to device", "initial": False, "final": False, "cancel": False},
-        {"name": "CONFIGURING", "description": "device applying files", "initial": False, "final": False,
-         "cancel": False},
-        {"name": "CONFIGURED", "description": "device applied configuration", "initial": False, "final": True,
-         "cancel": False},
+        {
+            "name": "CONFIGURING",
+            "description": "device applying files",
+            "initial": False,
+            "final": False,
+            "cancel": False,
+        },
+        {
+            "name": "CONFIGURED",
+            "description": "device applied configuration",
+            "initial": False,
+            "final": True,
+            "cancel": False,
+        },
         {"name": "FAILED", "description": "device reported failure", "initial": False, "final": True, "cancel": False},
-        {"name": "CANCELED", "description": "canceled by user or device", "initial": False, "final": True,
-         "cancel": True},
+        {
+            "name": "CANCELED",
+            "description": "canceled by user or device",
+            "initial": False,
+            "final": True,
+            "cancel": True,
+        },
     ],
     "transitions": [
-        {"from": "CREATED", "to": "CONFIGURE", "type": "BACKEND_TRIGGER",
-         "allowedTypes": ["BACKEND_TRIGGER", "INSTANTANEOUS"]},
+        {
+            "from": "CREATED",
+            "to": "CONFIGURE",
+            "type": "BACKEND_TRIGGER",
+            "allowedTypes": ["BACKEND_TRIGGER", "INSTANTANEOUS"],
+        },
         {"from": "CREATED", "to": "CANCELED", "type": "BACKEND_TRIGGER", "allowedTypes": ["BACKEND_TRIGGER"]},
         {"from": "CONFIGURE", "to": "CONFIGURING", "type": "DEVICE_TRIGGER", "allowedTypes": ["DEVICE_TRIGGER"]},
         {"from": "CONFIGURE", "to": "FAILED", "type": "DEVICE_TRIGGER", "allowedTypes": ["DEVICE_TRIGGER"]},
-        {"from": "CONFIGURE", "to": "CANCELED", "type": "DEVICE_TRIGGER",
-         "allowedTypes": ["DEVICE_TRIGGER", "BACKEND_TRIGGER"]},
+        {
+            "from": "CONFIGURE",
+            "to": "CANCELED",
+            "type": "DEVICE_TRIGGER",
+            "allowedTypes": ["DEVICE_TRIGGER", "BACKEND_TRIGGER"],
+        },
         {"from": "CONFIGURING", "to": "CONFIGURED", "type": "DEVICE_TRIGGER", "allowedTypes": ["DEVICE_TRIGGER"]},
         {"from": "CONFIGURING", "to": "FAILED", "type": "DEVICE_TRIGGER", "allowedTypes": ["DEVICE_TRIGGER"]},
-        {"from": "CONFIGURING", "to": "CANCELED", "type": "DEVICE_TRIGGER",
-         "allowedTypes": ["DEVICE_TRIGGER", "BACKEND_TRIGGER"]},
+        {
+            "from": "CONFIGURING",
+            "to": "CANCELED",
+            "type": "DEVICE_TRIGGER",
+            "allowedTypes": ["DEVICE_TRIGGER", "BACKEND_TRIGGER"],
+        },
     ],
     "groups": [
         {"name": "OPEN", "states": ["CONFIGURE", "CONFIGURING"]},
@@ -71,13 +104,16 @@ MODEL = WorkflowModel.parse(_DEFINITION)
 TASK_STATES = ("CONFIGURE", "CONFIGURING", "CONFIGURED", "CANCELED", "FAILED")
 
 # A task file's `uri` naming a DCS file: .../api/deviceconfiguration/v3/files/{id}/head or .../revisions/{hash}/content
-_DCS_URI = re.compile(r"/api/deviceconfiguration/v3/files/(?P<file>[^/]+)/"
-                      r"(?:head|revisions/(?P<hash>[^/]+)/content)/?$")
+_DCS_URI = re.compile(
+    r"/api/deviceconfiguration/v3/files/(?P<file>[^/]+)/"
+    r"(?:head|revisions/(?P<hash>[^/]+)/content)/?$"
+)
 
 
 @dataclass(frozen=True)
 class FileReference:
     """One entry of a task's `files`, with the DCS file/revision its URI names (None for foreign URIs)."""
+
     name: str
     uri: str
     checksum: str | None
@@ -119,8 +155,9 @@ def parse_task(body: Any) -> TaskDefinition:
         if checksum is not None and (not isinstance(checksum, str) or ":" not in checksum):
             raise InvalidInput(f"File '{name}': 'checksum' must read '<algorithm>:<hex>'.")
         match = _DCS_URI.search(urlsplit(uri).path)
-        refs.append(FileReference(name, uri, checksum, match["file"] if match else None,
-                                  match["hash"] if match else None))
+        refs.append(
+            FileReference(name, uri, checksum, match["file"] if match else None, match["hash"] if match else None)
+        )
     names = [r.name for r in refs]
     if len(set(names)) != len(names):
         raise InvalidInput("File names within a task must be unique.")
@@ -142,7 +179,7 @@ def pinned_uri(uri: str, sha256: str) -> str:
     match = _DCS_URI.search(parts.path)
     if match is None or match["hash"] is not None:
         return uri
-    path = parts.path[:match.start()] + f"/api/deviceconfiguration/v3/files/{match['file']}/revisions/{sha256}/content"
+    path = parts.path[: match.start()] + f"/api/deviceconfiguration/v3/files/{match['file']}/revisions/{sha256}/content"
     return urlunsplit(parts._replace(path=path))
 
 
@@ -180,8 +217,10 @@ def content_type_of(header: str | None) -> str:
     if not value:
         return DEFAULT_CONTENT_TYPE
     if len(value) > MAX_MEDIA_TYPE_CHARS or not _MEDIA_TYPE.fullmatch(value):
-        raise InvalidInput(f"The Content-Type must be a media type (type/subtype; parameters) of at most "
-                           f"{MAX_MEDIA_TYPE_CHARS} printable ASCII characters.")
+        raise InvalidInput(
+            f"The Content-Type must be a media type (type/subtype; parameters) of at most "
+            f"{MAX_MEDIA_TYPE_CHARS} printable ASCII characters."
+        )
     return value
 
 

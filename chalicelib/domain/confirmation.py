@@ -4,6 +4,7 @@ Pure rules, no AWS: how a new action starts, what a confirmation feedback does t
 history messages hawkBit writes for each step (JpaDeploymentManagement.verifyAndAddConfirmationStatus,
 OnlineDsAssignmentStrategy, JpaConfirmationManagement, JpaAutoConfirmationStatus).
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -16,12 +17,16 @@ DENIED = "denied"
 CONFIRMATIONS = (CONFIRMED, DENIED)
 
 WAITING_MESSAGE = "Waiting for the confirmation by the device before processing with the deployment"
-CONFIRMED_MESSAGE = (SERVER_MESSAGE_PREFIX + "Target confirmed action. Therefore, it will be set to the running "
-                     "state to proceed with the deployment.")
+CONFIRMED_MESSAGE = (
+    SERVER_MESSAGE_PREFIX + "Target confirmed action. Therefore, it will be set to the running "
+    "state to proceed with the deployment."
+)
 DENIED_MESSAGE = SERVER_MESSAGE_PREFIX + "Target rejected action. Action will stay in confirmation pending state."
 # hawkBit PR #3238 (denied on an already confirmed action) records its own message; its wording is ours.
-REVOKED_MESSAGE = (SERVER_MESSAGE_PREFIX + "Target revoked its confirmation of the action. Action is back in "
-                   "confirmation pending state.")
+REVOKED_MESSAGE = (
+    SERVER_MESSAGE_PREFIX + "Target revoked its confirmation of the action. Action is back in "
+    "confirmation pending state."
+)
 # DdiRootController: an activation without a body gets this remark.
 DDI_FALLBACK_REMARK = "Initiated using the Device Direct Integration API without providing a remark."
 
@@ -45,13 +50,15 @@ def auto_confirmed(initiator: str | None, remark: str | None) -> str:
 class Start(NamedTuple):
     """How a new online action begins: its status, the status of its first history entry and the
     messages that follow the assignment message in that entry."""
+
     status: Status
     history: Status
     messages: tuple[str, ...]
 
 
-def start(flow_enabled: bool, confirmation_required: bool, auto_confirm: Mapping[str, Any] | None,
-          initiator: str) -> Start:
+def start(
+    flow_enabled: bool, confirmation_required: bool, auto_confirm: Mapping[str, Any] | None, initiator: str
+) -> Start:
     """With the flow on, the first entry is always WAIT_FOR_CONFIRMATION (hawkBit's createActionStatus);
     the action itself runs at once when the assignment waived the confirmation or the target confirms
     automatically."""
@@ -60,8 +67,11 @@ def start(flow_enabled: bool, confirmation_required: bool, auto_confirm: Mapping
     if not confirmation_required:
         return Start(Status.RUNNING, Status.WAIT_FOR_CONFIRMATION, (confirmed_by_initiator(initiator),))
     if auto_confirm:
-        return Start(Status.RUNNING, Status.WAIT_FOR_CONFIRMATION,
-                     (auto_confirmed(auto_confirm.get("initiator"), auto_confirm.get("remark")),))
+        return Start(
+            Status.RUNNING,
+            Status.WAIT_FOR_CONFIRMATION,
+            (auto_confirmed(auto_confirm.get("initiator"), auto_confirm.get("remark")),),
+        )
     return Start(Status.WAIT_FOR_CONFIRMATION, Status.WAIT_FOR_CONFIRMATION, (WAITING_MESSAGE,))
 
 

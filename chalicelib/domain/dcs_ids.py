@@ -4,6 +4,7 @@ Every id of a path, query or body ends up in a DynamoDB key, and DynamoDB refuse
 not an empty answer) a sort key above 1024 bytes or a partition key above 2048. An id that cannot
 name anything is therefore answered at the edge, before any GetItem or Query.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Query `page` (0-based), `size` (default 10, at most 500), `sort` as Spring's `fi
 responses carry `{"content": [...], "page": {size, totalElements, totalPages, number}}`.
 Each list sorts by one field; its whitelist names the fields it can serve from a key order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,13 @@ class PageRequest:
         return self.page * self.size
 
     @classmethod
-    def parse(cls, params: Mapping[str, str] | None, sortable: Sequence[str], default_field: str,
-              default_descending: bool = False) -> "PageRequest":
+    def parse(
+        cls,
+        params: Mapping[str, str] | None,
+        sortable: Sequence[str],
+        default_field: str,
+        default_descending: bool = False,
+    ) -> "PageRequest":
         params = params or {}
         page = _integer(params.get("page"), "page", 0)
         size = _integer(params.get("size"), "size", DEFAULT_SIZE)
@@ -43,8 +49,9 @@ class PageRequest:
         if raw:
             terms = [t.strip() for t in raw.split(",")]
             if "" in terms:
-                raise workflow_rules.InvalidInput(f"The sort parameter '{raw}' has an empty term; it must read "
-                                                  "'field' or 'field,asc|desc'.")
+                raise workflow_rules.InvalidInput(
+                    f"The sort parameter '{raw}' has an empty term; it must read 'field' or 'field,asc|desc'."
+                )
             field = terms[0]
             if field not in sortable:
                 raise workflow_rules.InvalidInput(f"Cannot sort by '{field}'; sortable: {', '.join(sortable)}.")
@@ -55,11 +62,10 @@ class PageRequest:
         return cls(page, size, field, descending)
 
     def window(self, items: Sequence[Any]) -> list[Any]:
-        return list(items[self.offset:self.offset + self.size])
+        return list(items[self.offset : self.offset + self.size])
 
     def metadata(self, total: int) -> dict[str, int]:
-        return {"size": self.size, "totalElements": total, "totalPages": -(-total // self.size),
-                "number": self.page}
+        return {"size": self.size, "totalElements": total, "totalPages": -(-total // self.size), "number": self.page}
 
 
 def _integer(value: Any, name: str, default: int) -> int:

@@ -6,6 +6,7 @@ Each chunk is exactly:
      "metadata": [{"key", "value"}]  (target-visible module metadata only),
      "artifacts": [{"filename", "size", "hashes": {"md5", "sha1", "sha256"}, "s3Key", "artifactId"}]}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ A task's files are recorded by path: file id and revision hash (resolved when th
 type and length, task id and time; files named by foreign URIs by their `name`, with the task's checksum. Last
 configured wins: each entry is written on the condition that the one it replaces is still there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,10 +32,21 @@ class ConfiguredFile:
 def configured_files(task: WorkflowInstance, now: int) -> list[ConfiguredFile]:
     """What a task reaching CONFIGURED records, one entry per path (a transaction writes an item once)."""
     by_path = {entry["path"]: entry for entry in task.resolved_files or []}
-    return [ConfiguredFile(device_key(task.tenant, task.device_id), path, entry["uri"], task.instance_id, now,
-                           file_id=entry.get("fileId"), hash=entry.get("hash"), checksum=entry.get("checksum"),
-                           content_type=entry.get("contentType"), content_length=entry.get("contentLength"))
-            for path, entry in by_path.items()]
+    return [
+        ConfiguredFile(
+            device_key(task.tenant, task.device_id),
+            path,
+            entry["uri"],
+            task.instance_id,
+            now,
+            file_id=entry.get("fileId"),
+            hash=entry.get("hash"),
+            checksum=entry.get("checksum"),
+            content_type=entry.get("contentType"),
+            content_length=entry.get("contentLength"),
+        )
+        for path, entry in by_path.items()
+    ]
 
 
 def replacing(current: ConfiguredFile | None) -> changes.Condition:

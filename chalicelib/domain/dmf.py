@@ -15,6 +15,7 @@ Sources (eclipse-hawkbit/hawkbit): hawkbit-dmf/hawkbit-dmf-api/.../dmf/amqp/api/
 EventTopic), .../dmf/json/model/ (the bodies), hawkbit-dmf/hawkbit-dmf-amqp/.../amqp/AmqpMessageHandlerService.java
 (inbound) and AmqpMessageDispatcherService.java (outbound).
 """
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ class Topic(str, Enum):
 
 class ActionStatus(str, Enum):
     """DmfActionStatus: what a client reports in UPDATE_ACTION_STATUS."""
+
     DOWNLOAD = "DOWNLOAD"
     RETRIEVED = "RETRIEVED"
     RUNNING = "RUNNING"
@@ -73,6 +75,7 @@ class ActionStatus(str, Enum):
 
 class UpdateMode(str, Enum):
     """DmfUpdateMode: how UPDATE_ATTRIBUTES changes the attributes; absent means MERGE."""
+
     MERGE = "MERGE"
     REPLACE = "REPLACE"
     REMOVE = "REMOVE"
@@ -86,7 +89,7 @@ TEXT = "text/plain"
 INBOUND_TOPICS = (Topic.UPDATE_ACTION_STATUS, Topic.UPDATE_ATTRIBUTES, Topic.UPDATE_AUTO_CONFIRM)
 NAME_MAX = 128  # a target's name (hawkBit NamedEntity.NAME_MAX_SIZE)
 TYPE_NAME_MAX = 128
-INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1  # DmfActionUpdateStatus.code is a Java Integer
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # DmfActionUpdateStatus.code is a Java Integer
 AUTO_CONFIRM_REMARK = "Activated using Device Management Federation API."  # setAutoConfirmationState's default
 CORRELATION_MESSAGE = actions.SERVER_MESSAGE_PREFIX + "DMF message correlation-id {}"
 
@@ -95,6 +98,7 @@ CORRELATION_MESSAGE = actions.SERVER_MESSAGE_PREFIX + "DMF message correlation-i
 @dataclass(frozen=True)
 class AttributeUpdate:
     """DmfAttributeUpdate: attribute values are text; None (JSON null) in MERGE or REPLACE drops the key."""
+
     attributes: Mapping[str, str | None] = field(default_factory=dict)
     mode: UpdateMode = UpdateMode.MERGE
 
@@ -102,6 +106,7 @@ class AttributeUpdate:
 @dataclass(frozen=True)
 class ThingCreated:
     """Register the thing (plug and play) or find it; it is reachable at `reply_to` from now on."""
+
     tenant: str
     thing_id: str
     reply_to: str
@@ -126,6 +131,7 @@ class AttributesUpdated:
 @dataclass(frozen=True)
 class ActionStatusUpdate:
     """DmfActionUpdateStatus. hawkBit finds the action by id alone: `thing_id` is what the header said, if anything."""
+
     tenant: str
     action_id: int
     status: ActionStatus
@@ -140,6 +146,7 @@ class ActionStatusUpdate:
 @dataclass(frozen=True)
 class AutoConfirmUpdate:
     """DmfAutoConfirmation: switch the thing's auto-confirmation on (with initiator and remark) or off."""
+
     tenant: str
     thing_id: str
     enabled: bool
@@ -150,6 +157,7 @@ class AutoConfirmUpdate:
 @dataclass(frozen=True)
 class Ping:
     """Answered with PING_RESPONSE to `reply_to` only when it carries a correlation id (hawkBit's rule)."""
+
     tenant: str
     correlation_id: str | None = None
     reply_to: str | None = None
@@ -212,9 +220,14 @@ def _thing_created(headers: Mapping[str, str], tenant: str, text: str) -> ThingC
     target_type = catalog._text(body, "type", TYPE_NAME_MAX)
     if target_type is not None and not target_type.strip():
         target_type = ""
-    return ThingCreated(tenant, thing_id, reply_to, name=name if name and name.strip() else None,
-                        target_type=target_type,
-                        attribute_update=None if raw_update is None else attribute_update(raw_update))
+    return ThingCreated(
+        tenant,
+        thing_id,
+        reply_to,
+        name=name if name and name.strip() else None,
+        target_type=target_type,
+        attribute_update=None if raw_update is None else attribute_update(raw_update),
+    )
 
 
 def attribute_update(raw: Any) -> AttributeUpdate:
@@ -226,9 +239,17 @@ def attribute_update(raw: Any) -> AttributeUpdate:
     if not isinstance(attributes, Mapping):
         raise errors.BodyNotReadable("'attributes' must be an object of texts.", ["attributes"])
     mode_name = body.get("mode")
-    mode = UpdateMode.MERGE if mode_name is None else _member(
-        UpdateMode, mode_name, f"'mode' must be one of {', '.join(m.value for m in UpdateMode)}.", "mode",
-        errors.BodyNotReadable)
+    mode = (
+        UpdateMode.MERGE
+        if mode_name is None
+        else _member(
+            UpdateMode,
+            mode_name,
+            f"'mode' must be one of {', '.join(m.value for m in UpdateMode)}.",
+            "mode",
+            errors.BodyNotReadable,
+        )
+    )
     values: dict[str, str | None] = {}
     for key, value in attributes.items():
         if isinstance(value, (Mapping, list)):
@@ -244,9 +265,13 @@ def _action_status(headers: Mapping[str, str], tenant: str, body: Mapping[str, A
         raise errors.BodyNotReadable("'actionId' and 'actionStatus' are required.", ["actionId", "actionStatus"])
     if not is_int64(action_id):
         raise errors.BodyNotReadable("'actionId' must be a whole number.", ["actionId"])
-    status = _member(ActionStatus, body["actionStatus"],
-                     f"'actionStatus' must be one of {', '.join(s.value for s in ActionStatus)}.", "actionStatus",
-                     errors.BodyNotReadable)
+    status = _member(
+        ActionStatus,
+        body["actionStatus"],
+        f"'actionStatus' must be one of {', '.join(s.value for s in ActionStatus)}.",
+        "actionStatus",
+        errors.BodyNotReadable,
+    )
     messages = body.get("message")
     if messages is None:
         messages = []
@@ -259,17 +284,24 @@ def _action_status(headers: Mapping[str, str], tenant: str, body: Mapping[str, A
     if thing_id is not None:
         _check_thing_id(thing_id)
     return ActionStatusUpdate(
-        tenant, int(action_id), status, thing_id=thing_id,
+        tenant,
+        int(action_id),
+        status,
+        thing_id=thing_id,
         software_module_id=_optional_long(body, "softwareModuleId"),
-        messages=tuple(_java_text(m) for m in messages if m is not None), code=code,
-        timestamp=_optional_long(body, "timestamp"), correlation_id=headers.get(CORRELATION_ID) or None)
+        messages=tuple(_java_text(m) for m in messages if m is not None),
+        code=code,
+        timestamp=_optional_long(body, "timestamp"),
+        correlation_id=headers.get(CORRELATION_ID) or None,
+    )
 
 
 def _auto_confirm(headers: Mapping[str, str], tenant: str, body: Mapping[str, Any]) -> AutoConfirmUpdate:
     enabled = catalog._flag(body, "enabled", False)  # a Java boolean: absent is false
     initiator, remark = _optional_string(body, "initiator"), _optional_string(body, "remark")
-    return AutoConfirmUpdate(tenant, _thing_id(headers), bool(enabled), initiator,
-                             AUTO_CONFIRM_REMARK if remark is None else remark)
+    return AutoConfirmUpdate(
+        tenant, _thing_id(headers), bool(enabled), initiator, AUTO_CONFIRM_REMARK if remark is None else remark
+    )
 
 
 # --- who may send for a tenant (skyhawk's own, docs/dmf-hawkbit.md §9) ------------------------------------------
@@ -304,6 +336,7 @@ def sender_allowed(allowed: str, sender: str | None, required: bool = False) -> 
 # --- what an inbound action status means --------------------------------------------------------------------
 class Route(str, Enum):
     """Which of hawkBit's entry points takes the status (AmqpMessageHandlerService.updateActionStatus)."""
+
     UPDATE = "update"  # ControllerManagement.addUpdateActionStatus, as DDI deployment feedback
     CANCEL = "cancel"  # addCancelActionStatus, as DDI cancel feedback
     CONFIRMATION = "confirmation"  # ConfirmationManagement.confirmAction / denyAction, as DDI confirmation feedback
@@ -317,11 +350,17 @@ class StatusMeaning:
 
 
 # The DMF statuses DDI can say too, as the DDI feedback that says them: one mapping, chalicelib/domain/actions.py's
-_AS_DDI_FEEDBACK = {ActionStatus.DOWNLOAD: ("download", "none"), ActionStatus.DOWNLOADED: ("downloaded", "none"),
-                    ActionStatus.RUNNING: ("proceeding", "none"), ActionStatus.FINISHED: ("closed", "success"),
-                    ActionStatus.ERROR: ("closed", "failure")}
-_AS_DDI_CANCEL_FEEDBACK = {ActionStatus.CANCELED: ("closed", "success"),
-                           ActionStatus.CANCEL_REJECTED: ("rejected", "none")}
+_AS_DDI_FEEDBACK = {
+    ActionStatus.DOWNLOAD: ("download", "none"),
+    ActionStatus.DOWNLOADED: ("downloaded", "none"),
+    ActionStatus.RUNNING: ("proceeding", "none"),
+    ActionStatus.FINISHED: ("closed", "success"),
+    ActionStatus.ERROR: ("closed", "failure"),
+}
+_AS_DDI_CANCEL_FEEDBACK = {
+    ActionStatus.CANCELED: ("closed", "success"),
+    ActionStatus.CANCEL_REJECTED: ("rejected", "none"),
+}
 
 
 def status_meaning(status: ActionStatus, action_type: str, action_status: str) -> StatusMeaning:
@@ -337,7 +376,8 @@ def status_meaning(status: ActionStatus, action_type: str, action_status: str) -
         if action_status not in (Status.CANCELING.value, Status.CANCELED.value):
             if status == ActionStatus.CANCEL_REJECTED:
                 raise errors.ConstraintViolation(
-                    f"Cancel rejected message is not allowed, if action is on state: {action_status}", ["actionStatus"])
+                    f"Cancel rejected message is not allowed, if action is on state: {action_status}", ["actionStatus"]
+                )
             raise errors.ActionNotCancelable("The action is not in canceling state.", ["actionStatus"])
         return StatusMeaning(Route.CANCEL, actions.cancel_feedback(*_AS_DDI_CANCEL_FEEDBACK[status]))
     if status in _AS_DDI_FEEDBACK:
@@ -367,6 +407,7 @@ def next_command_due(status: ActionStatus, active_after: bool, window_opened: bo
 @dataclass(frozen=True)
 class Message:
     """An outbound message: headers (SQS message attributes) and body text."""
+
     headers: Mapping[str, str]
     body: str
 
@@ -377,6 +418,7 @@ class Message:
 @dataclass(frozen=True)
 class Artifact:
     """One file of a module. `urls`: protocol ("HTTP", "HTTPS") -> download URL, for skyhawk a signed one."""
+
     filename: str
     size: int
     sha1: str
@@ -398,6 +440,7 @@ class SoftwareModule:
 @dataclass(frozen=True)
 class Deployment:
     """One open action as DMF tells it: its id, type and state, the target's token and the set's modules."""
+
     action_id: int
     action_type: str = "forced"  # actions.ACTION_TYPES
     security_token: str | None = None
@@ -446,8 +489,9 @@ def multi_action(tenant: str, thing_id: str, deployments: Sequence[Deployment]) 
         if deployment.canceling:
             topic, action = Topic.CANCEL_DOWNLOAD, {"actionId": int(deployment.action_id)}
         else:
-            topic = deployment_topic(deployment.action_type, deployment.waiting_confirmation,
-                                     deployment.window_available)
+            topic = deployment_topic(
+                deployment.action_type, deployment.waiting_confirmation, deployment.window_available
+            )
             action = _download_body(deployment)
         weight = actions.DEFAULT_WEIGHT if deployment.weight is None else int(deployment.weight)
         elements.append({"topic": topic.value, "action": action, "weight": weight})
@@ -457,20 +501,33 @@ def multi_action(tenant: str, thing_id: str, deployments: Sequence[Deployment]) 
 @dataclass(frozen=True)
 class BatchTarget:
     """DmfTarget: one thing of a batch, with its own action."""
+
     action_id: int
     controller_id: str
     security_token: str | None = None
 
 
-def batch_download(tenant: str, targets: Sequence[BatchTarget], modules: Sequence[SoftwareModule], action_type: str,
-                   window_available: bool | None, now_ms: int) -> Message:
+def batch_download(
+    tenant: str,
+    targets: Sequence[BatchTarget],
+    modules: Sequence[SoftwareModule],
+    action_type: str,
+    window_available: bool | None,
+    now_ms: int,
+) -> Message:
     """BATCH_DOWNLOAD(_AND_INSTALL) (`batch.assignments.enabled`): one message for the things of one assignment,
     no thingId header; hawkBit signs the URLs for the first target only ("all targets in a batch use the same set
     of software modules")."""
-    body = {"timestamp": int(now_ms),
-            "targets": [_without_nulls({"actionId": int(t.action_id), "controllerId": t.controller_id,
-                                        "targetSecurityToken": t.security_token}) for t in targets],
-            "softwareModules": [_module_body(m) for m in modules]}
+    body = {
+        "timestamp": int(now_ms),
+        "targets": [
+            _without_nulls(
+                {"actionId": int(t.action_id), "controllerId": t.controller_id, "targetSecurityToken": t.security_token}
+            )
+            for t in targets
+        ],
+        "softwareModules": [_module_body(m) for m in modules],
+    }
     return _message(_event_headers(tenant, None, batch_topic(action_type, window_available)), body)
 
 
@@ -486,23 +543,39 @@ def thing_deleted(tenant: str, thing_id: str) -> Message:
 
 def ping_response(tenant: str, correlation_id: str, now_ms: int) -> Message:
     """PING_RESPONSE: the ping's correlation id and the server's time in milliseconds as plain text."""
-    return Message({TYPE: MessageType.PING_RESPONSE.value, TENANT: tenant, CORRELATION_ID: correlation_id,
-                    CONTENT_TYPE: TEXT}, str(int(now_ms)))
+    return Message(
+        {TYPE: MessageType.PING_RESPONSE.value, TENANT: tenant, CORRELATION_ID: correlation_id, CONTENT_TYPE: TEXT},
+        str(int(now_ms)),
+    )
 
 
-def modules_of_snapshot(chunks: Iterable[Mapping[str, Any]],
-                        urls_of: Callable[[int, str], Mapping[str, str]]) -> tuple[SoftwareModule, ...]:
+def modules_of_snapshot(
+    chunks: Iterable[Mapping[str, Any]], urls_of: Callable[[int, str], Mapping[str, str]]
+) -> tuple[SoftwareModule, ...]:
     """A deployment snapshot's chunks (chalicelib/domain/deployment_snapshot.py) as DMF modules; `urls_of(smId,
     filename)` gives an artifact's download URLs by protocol. The snapshot keeps no artifact times: lastModified
     is the chunk's artifact `lastModified` when present, else 0."""
-    return tuple(SoftwareModule(
-        module_id=int(chunk["smId"]), module_type=str(chunk["part"]), version=str(chunk["version"]),
-        artifacts=tuple(Artifact(filename=a["filename"], size=int(a["size"]), sha1=a["hashes"]["sha1"],
-                                 md5=a["hashes"]["md5"], urls=urls_of(int(chunk["smId"]), a["filename"]),
-                                 last_modified=int(a.get("lastModified") or 0))
-                        for a in chunk.get("artifacts") or ()),
-        metadata=tuple((m["key"], m["value"]) for m in chunk.get("metadata") or ()),
-        encrypted=bool(chunk.get("encrypted"))) for chunk in chunks)
+    return tuple(
+        SoftwareModule(
+            module_id=int(chunk["smId"]),
+            module_type=str(chunk["part"]),
+            version=str(chunk["version"]),
+            artifacts=tuple(
+                Artifact(
+                    filename=a["filename"],
+                    size=int(a["size"]),
+                    sha1=a["hashes"]["sha1"],
+                    md5=a["hashes"]["md5"],
+                    urls=urls_of(int(chunk["smId"]), a["filename"]),
+                    last_modified=int(a.get("lastModified") or 0),
+                )
+                for a in chunk.get("artifacts") or ()
+            ),
+            metadata=tuple((m["key"], m["value"]) for m in chunk.get("metadata") or ()),
+            encrypted=bool(chunk.get("encrypted")),
+        )
+        for chunk in chunks
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -518,18 +591,36 @@ def _message(headers: dict[str, str], body: Any) -> Message:
 
 
 def _download_body(deployment: Deployment) -> dict[str, Any]:
-    return _without_nulls({"actionId": int(deployment.action_id), "targetSecurityToken": deployment.security_token,
-                           "softwareModules": [_module_body(m) for m in deployment.modules]})
+    return _without_nulls(
+        {
+            "actionId": int(deployment.action_id),
+            "targetSecurityToken": deployment.security_token,
+            "softwareModules": [_module_body(m) for m in deployment.modules],
+        }
+    )
 
 
 def _module_body(module: SoftwareModule) -> dict[str, Any]:
     """DmfSoftwareModule: `encrypted` only when true, `metadata` only when there is some, `artifacts` always."""
-    return _without_nulls({
-        "moduleId": int(module.module_id), "moduleType": module.module_type, "moduleVersion": module.version,
-        "encrypted": True if module.encrypted else None,
-        "artifacts": [{"filename": a.filename, "hashes": {"sha1": a.sha1, "md5": a.md5}, "size": int(a.size),
-                       "lastModified": int(a.last_modified), "urls": dict(a.urls)} for a in module.artifacts],
-        "metadata": [{"key": key, "value": value} for key, value in module.metadata] or None})
+    return _without_nulls(
+        {
+            "moduleId": int(module.module_id),
+            "moduleType": module.module_type,
+            "moduleVersion": module.version,
+            "encrypted": True if module.encrypted else None,
+            "artifacts": [
+                {
+                    "filename": a.filename,
+                    "hashes": {"sha1": a.sha1, "md5": a.md5},
+                    "size": int(a.size),
+                    "lastModified": int(a.last_modified),
+                    "urls": dict(a.urls),
+                }
+                for a in module.artifacts
+            ],
+            "metadata": [{"key": key, "value": value} for key, value in module.metadata] or None,
+        }
+    )
 
 
 def _without_nulls(body: dict[str, Any]) -> dict[str, Any]:
@@ -537,8 +628,9 @@ def _without_nulls(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def _member(enum: type[Any], value: Any, message: str, name: str,
-            error: type[errors.BadRequest] = errors.ConstraintViolation) -> Any:
+def _member(
+    enum: type[Any], value: Any, message: str, name: str, error: type[errors.BadRequest] = errors.ConstraintViolation
+) -> Any:
     """The enum member named `value` (Java's valueOf: exact, case-sensitive), or the refusal."""
     if not isinstance(value, str) or value not in enum.__members__:
         raise error(message, [name])

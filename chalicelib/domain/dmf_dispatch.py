@@ -17,6 +17,7 @@ hawkBit's rules, as skyhawk applies them:
 Only targets whose address is a reply queue (they came through DMF's THING_CREATED, or an operator gave one) are
 DMF targets; the others get nothing (they poll DDI).
 """
+
 from __future__ import annotations
 
 import re
@@ -84,6 +85,7 @@ def target_trigger(tenant: str, old: Any, new: Any) -> Trigger | None:
 @dataclass(frozen=True)
 class Install:
     """DOWNLOAD_AND_INSTALL, DOWNLOAD or CONFIRM for one open action (its summary on the target)."""
+
     summary: Mapping[str, Any]
 
 
@@ -112,13 +114,16 @@ Command = Install | Cancel | Multi | RequestAttributes | Deleted
 
 def by_weight(summaries: Sequence[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
     """hawkBit's order of a thing's open actions: highest weight first (none counts as 1000), then the oldest."""
+
     def weight(summary: Mapping[str, Any]) -> int:
         return actions.DEFAULT_WEIGHT if summary.get("weight") is None else int(summary["weight"])
+
     return tuple(sorted(summaries, key=lambda s: (-weight(s), int(s["id"]))))
 
 
-def commands_for(trigger: Trigger, summaries: Sequence[Mapping[str, Any]], multi: bool,
-                 attributes_requested: bool) -> list[Command]:
+def commands_for(
+    trigger: Trigger, summaries: Sequence[Mapping[str, Any]], multi: bool, attributes_requested: bool
+) -> list[Command]:
     """The messages the trigger calls for, in order, given the thing's open actions and its "request attributes"
     flag now. An installed action asks for the attributes (hawkBit publishes the request with every successful
     finish, whether or not the flag was already on), then the thing gets its next command."""

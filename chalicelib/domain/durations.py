@@ -1,4 +1,5 @@
 """hawkBit's `HH:mm:ss` durations (polling times), as milliseconds."""
+
 from __future__ import annotations
 
 import re

@@ -24,6 +24,7 @@ Which changes announce what (the rule):
   removals of actions and of action status entries (the action cleanup, a target's deletion) announce nothing:
   hawkBit has no such events either, and TargetDeletedEvent says its actions are gone.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,6 +40,7 @@ ENVELOPE = ("eventId", "sequence", "tenant", "eventTime")
 
 class ChangeLike(Protocol):
     """What a change of the change feed carries (chalicelib.store.change_feed.Change)."""
+
     @property
     def kind(self) -> str: ...
     @property
@@ -72,8 +74,12 @@ class Event:
         if max_bytes is not None and len(detail.encode()) + len(SOURCE) + len(self.detail_type) + 14 > max_bytes:
             kept = {k: v for k, v in self.detail.items() if k in ENVELOPE or k in _IDS}
             detail = json.dumps({**kept, "truncated": True}, separators=(",", ":"), ensure_ascii=False)
-        return {"Source": SOURCE, "DetailType": self.detail_type, "Detail": detail,
-                "Time": datetime.datetime.fromtimestamp(self.time_ms / 1000, tz=datetime.timezone.utc)}
+        return {
+            "Source": SOURCE,
+            "DetailType": self.detail_type,
+            "Detail": detail,
+            "Time": datetime.datetime.fromtimestamp(self.time_ms / 1000, tz=datetime.timezone.utc),
+        }
 
 
 _IDS = frozenset({"id", "controllerId", "actionId", "deviceId", "rolloutId", "distributionSetId", "changed"})
@@ -81,8 +87,12 @@ _IDS = frozenset({"id", "controllerId", "actionId", "deviceId", "rolloutId", "di
 
 # --- the representations (the Management API's field names) ----------------------------------------------------
 def _audit(entity: Any) -> dict[str, Any]:
-    return {"createdBy": entity.created_by, "createdAt": int(entity.created_at or 0),
-            "lastModifiedBy": entity.last_modified_by, "lastModifiedAt": int(entity.last_modified_at or 0)}
+    return {
+        "createdBy": entity.created_by,
+        "createdAt": int(entity.created_at or 0),
+        "lastModifiedBy": entity.last_modified_by,
+        "lastModifiedAt": int(entity.last_modified_at or 0),
+    }
 
 
 def _int(value: Any) -> int | None:
@@ -97,111 +107,192 @@ def _iso(ms: int | None) -> str | None:
     """The Device Configuration Service's timestamps (ISO 8601, UTC, milliseconds)."""
     if ms is None:
         return None
-    return datetime.datetime.fromtimestamp(int(ms) / 1000, tz=datetime.timezone.utc).isoformat(
-        timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.datetime.fromtimestamp(int(ms) / 1000, tz=datetime.timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def target_view(target: Any) -> dict[str, Any]:
     """MgmtTarget's fields, and the ids of its assigned and installed sets (its assignedDS/installedDS links),
     its attributes (the `attributes` link) and tag ids. Never the security token."""
-    return _without_none({
-        **_audit(target), "controllerId": target.controller_id, "name": target.name,
-        "description": target.description, "updateStatus": (target.update_status or "unknown").lower(),
-        "requestAttributes": bool(target.request_attributes), "address": target.address or None,
-        "ipAddress": target.ip_address or None, "targetType": _int(target.target_type),
-        "installedAt": _int(target.installed_at), "lastControllerRequestAt": _int(target.last_request_at),
-        "autoConfirmActive": target.auto_confirm is not None,
-        "assignedDS": _int(target.assigned_ds), "installedDS": _int(target.installed_ds),
-        "attributes": dict(target.attributes or {}), "tags": sorted(int(t) for t in target.tags or []),
-    })
+    return _without_none(
+        {
+            **_audit(target),
+            "controllerId": target.controller_id,
+            "name": target.name,
+            "description": target.description,
+            "updateStatus": (target.update_status or "unknown").lower(),
+            "requestAttributes": bool(target.request_attributes),
+            "address": target.address or None,
+            "ipAddress": target.ip_address or None,
+            "targetType": _int(target.target_type),
+            "installedAt": _int(target.installed_at),
+            "lastControllerRequestAt": _int(target.last_request_at),
+            "autoConfirmActive": target.auto_confirm is not None,
+            "assignedDS": _int(target.assigned_ds),
+            "installedDS": _int(target.installed_ds),
+            "attributes": dict(target.attributes or {}),
+            "tags": sorted(int(t) for t in target.tags or []),
+        }
+    )
 
 
 def action_view(action: Any) -> dict[str, Any]:
     """MgmtAction's fields, with the ids its links name (target, distribution set, rollout)."""
     status = str(action.status)
-    return _without_none({
-        **_audit(action), "id": int(action.action_id), "controllerId": action.controller_id,
-        "distributionSetId": int(action.ds_id), "distributionSetName": f"{action.ds_name}:{action.ds_version}",
-        "type": "cancel" if status in ("CANCELING", "CANCELED") else "update", "status": status.lower(),
-        "detailStatus": status.lower(), "active": bool(action.active), "forceType": action.action_type,
-        "forceTime": _int(action.force_time) if action.action_type == "timeforced" else None,
-        "weight": _int(action.weight), "rollout": _int(action.rollout_id), "rolloutName": action.rollout_name,
-        "lastStatusCode": _int(action.last_status_code), "externalRef": action.external_ref or None,
-        "maintenanceWindow": dict(action.maintenance_window) if action.maintenance_window else None,
-    })
+    return _without_none(
+        {
+            **_audit(action),
+            "id": int(action.action_id),
+            "controllerId": action.controller_id,
+            "distributionSetId": int(action.ds_id),
+            "distributionSetName": f"{action.ds_name}:{action.ds_version}",
+            "type": "cancel" if status in ("CANCELING", "CANCELED") else "update",
+            "status": status.lower(),
+            "detailStatus": status.lower(),
+            "active": bool(action.active),
+            "forceType": action.action_type,
+            "forceTime": _int(action.force_time) if action.action_type == "timeforced" else None,
+            "weight": _int(action.weight),
+            "rollout": _int(action.rollout_id),
+            "rolloutName": action.rollout_name,
+            "lastStatusCode": _int(action.last_status_code),
+            "externalRef": action.external_ref or None,
+            "maintenanceWindow": dict(action.maintenance_window) if action.maintenance_window else None,
+        }
+    )
 
 
 def action_status_view(entry: Any) -> dict[str, Any]:
     """MgmtActionStatus's fields, with the action's id (and the tenant-less action key's)."""
-    return _without_none({
-        "id": int(entry.status_id), "actionId": int(str(entry.action_key).rsplit("#", 1)[1]),
-        "type": str(entry.status).lower(), "messages": list(entry.messages or []),
-        "reportedAt": int(entry.reported_at or 0), "timestamp": int(entry.timestamp or 0), "code": _int(entry.code),
-    })
+    return _without_none(
+        {
+            "id": int(entry.status_id),
+            "actionId": int(str(entry.action_key).rsplit("#", 1)[1]),
+            "type": str(entry.status).lower(),
+            "messages": list(entry.messages or []),
+            "reportedAt": int(entry.reported_at or 0),
+            "timestamp": int(entry.timestamp or 0),
+            "code": _int(entry.code),
+        }
+    )
 
 
 def software_module_view(module: Any) -> dict[str, Any]:
     """MgmtSoftwareModule's fields."""
-    return _without_none({
-        **_audit(module), "id": int(module.id), "name": module.name, "version": module.version_name,
-        "type": module.type_key, "typeName": module.type_name, "description": module.description,
-        "vendor": module.vendor, "encrypted": bool(module.encrypted), "locked": bool(module.locked),
-        "deleted": bool(module.deleted),
-    })
+    return _without_none(
+        {
+            **_audit(module),
+            "id": int(module.id),
+            "name": module.name,
+            "version": module.version_name,
+            "type": module.type_key,
+            "typeName": module.type_name,
+            "description": module.description,
+            "vendor": module.vendor,
+            "encrypted": bool(module.encrypted),
+            "locked": bool(module.locked),
+            "deleted": bool(module.deleted),
+        }
+    )
 
 
 def distribution_set_view(ds: Any) -> dict[str, Any]:
     """MgmtDistributionSet's fields, its modules as ids (the REST body nests them whole) and its tag ids."""
-    return _without_none({
-        **_audit(ds), "id": int(ds.id), "name": ds.name, "version": ds.version_name, "type": ds.type_key,
-        "typeName": ds.type_name, "description": ds.description, "modules": [int(m) for m in ds.modules or []],
-        "requiredMigrationStep": bool(ds.required_migration_step), "complete": bool(ds.complete),
-        "locked": bool(ds.locked), "deleted": bool(ds.deleted), "valid": bool(ds.valid),
-        "tags": sorted(int(t) for t in ds.tags or []),
-    })
+    return _without_none(
+        {
+            **_audit(ds),
+            "id": int(ds.id),
+            "name": ds.name,
+            "version": ds.version_name,
+            "type": ds.type_key,
+            "typeName": ds.type_name,
+            "description": ds.description,
+            "modules": [int(m) for m in ds.modules or []],
+            "requiredMigrationStep": bool(ds.required_migration_step),
+            "complete": bool(ds.complete),
+            "locked": bool(ds.locked),
+            "deleted": bool(ds.deleted),
+            "valid": bool(ds.valid),
+            "tags": sorted(int(t) for t in ds.tags or []),
+        }
+    )
 
 
 def rollout_view(rollout: Any) -> dict[str, Any]:
     """MgmtRolloutResponseBody's fields (its full representation, without the per-status counts)."""
-    return _without_none({
-        **_audit(rollout), "id": int(rollout.id), "name": rollout.name, "description": rollout.description,
-        "targetFilterQuery": rollout.target_filter_query, "distributionSetId": int(rollout.ds_id),
-        "status": str(rollout.status).lower(), "totalTargets": int(rollout.total_targets or 0),
-        "totalGroups": int(rollout.total_groups or 0), "deleted": bool(rollout.deleted), "type": rollout.action_type,
-        "forcetime": int(rollout.force_time or 0), "startAt": _int(rollout.start_at), "weight": _int(rollout.weight),
-        "dynamic": bool(rollout.dynamic), "approvalRemark": rollout.approval_remark,
-        "approveDecidedBy": rollout.approval_decided_by, "statusMessage": rollout.status_message,
-    })
+    return _without_none(
+        {
+            **_audit(rollout),
+            "id": int(rollout.id),
+            "name": rollout.name,
+            "description": rollout.description,
+            "targetFilterQuery": rollout.target_filter_query,
+            "distributionSetId": int(rollout.ds_id),
+            "status": str(rollout.status).lower(),
+            "totalTargets": int(rollout.total_targets or 0),
+            "totalGroups": int(rollout.total_groups or 0),
+            "deleted": bool(rollout.deleted),
+            "type": rollout.action_type,
+            "forcetime": int(rollout.force_time or 0),
+            "startAt": _int(rollout.start_at),
+            "weight": _int(rollout.weight),
+            "dynamic": bool(rollout.dynamic),
+            "approvalRemark": rollout.approval_remark,
+            "approveDecidedBy": rollout.approval_decided_by,
+            "statusMessage": rollout.status_message,
+        }
+    )
 
 
 def rollout_group_view(group: Any) -> dict[str, Any]:
     """MgmtRolloutGroupResponseBody's fields, with its rollout's id."""
-    return _without_none({
-        **_audit(group), "id": int(group.id), "rolloutId": int(group.rollout_id), "name": group.name,
-        "description": group.description, "status": str(group.status).lower(),
-        "targetFilterQuery": group.target_filter_query or "", "targetPercentage": float(group.target_percentage),
-        "dynamic": bool(group.dynamic), "confirmationRequired": bool(group.confirmation_required),
-        "totalTargets": int(group.total_targets or 0),
-        "successCondition": {"condition": group.success_condition, "expression": group.success_expression},
-        "errorCondition": _without_none({"condition": group.error_condition, "expression": group.error_expression})
-        or None,
-    })
+    return _without_none(
+        {
+            **_audit(group),
+            "id": int(group.id),
+            "rolloutId": int(group.rollout_id),
+            "name": group.name,
+            "description": group.description,
+            "status": str(group.status).lower(),
+            "targetFilterQuery": group.target_filter_query or "",
+            "targetPercentage": float(group.target_percentage),
+            "dynamic": bool(group.dynamic),
+            "confirmationRequired": bool(group.confirmation_required),
+            "totalTargets": int(group.total_targets or 0),
+            "successCondition": {"condition": group.success_condition, "expression": group.success_expression},
+            "errorCondition": _without_none({"condition": group.error_condition, "expression": group.error_expression})
+            or None,
+        }
+    )
 
 
 def _state_info(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not stored:
         return None
-    return {"state": stored.get("state"), "entered": _iso(stored.get("entered")),
-            "updated": _iso(stored.get("updated")), "progress": float(stored.get("progress") or 0),
-            "message": stored.get("message") or "", "details": stored.get("details")}
+    return {
+        "state": stored.get("state"),
+        "entered": _iso(stored.get("entered")),
+        "updated": _iso(stored.get("updated")),
+        "progress": float(stored.get("progress") or 0),
+        "message": stored.get("message") or "",
+        "details": stored.get("details"),
+    }
 
 
 def config_task_view(instance: Any) -> dict[str, Any]:
     """The Device Configuration Service's task fields (ISO timestamps, as its API), without its files' content."""
-    return _without_none({
-        "id": instance.instance_id, "deviceId": instance.device_id, "createdAt": _iso(instance.created_at),
-        "createdBy": instance.created_by, "currentState": _state_info(instance.current),
-    })
+    return _without_none(
+        {
+            "id": instance.instance_id,
+            "deviceId": instance.device_id,
+            "createdAt": _iso(instance.created_at),
+            "createdBy": instance.created_by,
+            "currentState": _state_info(instance.current),
+        }
+    )
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------------
@@ -209,6 +300,7 @@ def config_task_view(instance: Any) -> dict[str, Any]:
 class Spec:
     """What one kind of change announces: its event names, its representation, and which of its fields changing
     is worth an update event (None: every field of the representation but the audit fields)."""
+
     created: str
     updated: str
     deleted: str | None  # None: its removal announces nothing
@@ -223,29 +315,79 @@ ACTION_STATUS = "ActionStatusUpdateEvent"
 POLL_FIELD = "lastControllerRequestAt"
 
 SPECS: dict[str, Spec] = {
-    "target": Spec("TargetCreatedEvent", "TargetUpdatedEvent", "TargetDeletedEvent", target_view,
-                   gone=lambda target: bool(target.deletion)),
-    "action": Spec("ActionCreatedEvent", "ActionUpdatedEvent", None, action_view,
-                   triggers=frozenset({"type", "status", "active", "forceType", "forceTime", "weight",
-                                       "externalRef", "maintenanceWindow"})),
-    "software_module": Spec("SoftwareModuleCreatedEvent", "SoftwareModuleUpdatedEvent", "SoftwareModuleDeletedEvent",
-                            software_module_view, gone=lambda module: bool(module.deleted)),
-    "distribution_set": Spec("DistributionSetCreatedEvent", "DistributionSetUpdatedEvent",
-                             "DistributionSetDeletedEvent", distribution_set_view, gone=lambda ds: bool(ds.deleted)),
-    "rollout": Spec("RolloutCreatedEvent", "RolloutUpdatedEvent", "RolloutDeletedEvent", rollout_view,
-                    gone=lambda rollout: bool(rollout.deleted) or str(rollout.status) == "DELETED",
-                    triggers=frozenset({"name", "description", "status", "type", "forcetime", "startAt", "weight",
-                                        "approvalRemark", "approveDecidedBy", "statusMessage"})),
-    "rollout_group": Spec("RolloutGroupCreatedEvent", "RolloutGroupUpdatedEvent", "RolloutGroupDeletedEvent",
-                          rollout_group_view, triggers=frozenset({"name", "description", "status"})),
-    "config_task": Spec("ConfigurationTaskCreatedEvent", "ConfigurationTaskUpdatedEvent",
-                        "ConfigurationTaskDeletedEvent", config_task_view,
-                        applies=lambda instance: bool(getattr(instance, "is_task", False))),
+    "target": Spec(
+        "TargetCreatedEvent",
+        "TargetUpdatedEvent",
+        "TargetDeletedEvent",
+        target_view,
+        gone=lambda target: bool(target.deletion),
+    ),
+    "action": Spec(
+        "ActionCreatedEvent",
+        "ActionUpdatedEvent",
+        None,
+        action_view,
+        triggers=frozenset(
+            {"type", "status", "active", "forceType", "forceTime", "weight", "externalRef", "maintenanceWindow"}
+        ),
+    ),
+    "software_module": Spec(
+        "SoftwareModuleCreatedEvent",
+        "SoftwareModuleUpdatedEvent",
+        "SoftwareModuleDeletedEvent",
+        software_module_view,
+        gone=lambda module: bool(module.deleted),
+    ),
+    "distribution_set": Spec(
+        "DistributionSetCreatedEvent",
+        "DistributionSetUpdatedEvent",
+        "DistributionSetDeletedEvent",
+        distribution_set_view,
+        gone=lambda ds: bool(ds.deleted),
+    ),
+    "rollout": Spec(
+        "RolloutCreatedEvent",
+        "RolloutUpdatedEvent",
+        "RolloutDeletedEvent",
+        rollout_view,
+        gone=lambda rollout: bool(rollout.deleted) or str(rollout.status) == "DELETED",
+        triggers=frozenset(
+            {
+                "name",
+                "description",
+                "status",
+                "type",
+                "forcetime",
+                "startAt",
+                "weight",
+                "approvalRemark",
+                "approveDecidedBy",
+                "statusMessage",
+            }
+        ),
+    ),
+    "rollout_group": Spec(
+        "RolloutGroupCreatedEvent",
+        "RolloutGroupUpdatedEvent",
+        "RolloutGroupDeletedEvent",
+        rollout_group_view,
+        triggers=frozenset({"name", "description", "status"}),
+    ),
+    "config_task": Spec(
+        "ConfigurationTaskCreatedEvent",
+        "ConfigurationTaskUpdatedEvent",
+        "ConfigurationTaskDeletedEvent",
+        config_task_view,
+        applies=lambda instance: bool(getattr(instance, "is_task", False)),
+    ),
 }
 
-DETAIL_TYPES: tuple[str, ...] = tuple(sorted(
-    {name for spec in SPECS.values() for name in (spec.created, spec.updated, spec.deleted) if name}
-    | {TARGET_POLL, ACTION_STATUS}))
+DETAIL_TYPES: tuple[str, ...] = tuple(
+    sorted(
+        {name for spec in SPECS.values() for name in (spec.created, spec.updated, spec.deleted) if name}
+        | {TARGET_POLL, ACTION_STATUS}
+    )
+)
 
 
 def _kind(change: ChangeLike) -> str:
@@ -290,8 +432,13 @@ def events_of(change: ChangeLike) -> list[Event]:
 
 
 def _event(change: ChangeLike, detail_type: str, view: dict[str, Any], changed: list[str] | None) -> Event:
-    detail = {"eventId": f"{change.sequence}:{detail_type}", "sequence": str(change.sequence),
-              "tenant": change.tenant, "eventTime": int(change.at_ms), **view}
+    detail = {
+        "eventId": f"{change.sequence}:{detail_type}",
+        "sequence": str(change.sequence),
+        "tenant": change.tenant,
+        "eventTime": int(change.at_ms),
+        **view,
+    }
     if changed is not None:
         detail["changed"] = changed
     return Event(detail_type, detail, int(change.at_ms))

@@ -3,6 +3,7 @@
 `offset` defaults to 0 (negative -> 0); `limit` defaults to 50 (< 1 -> 50, > 500 silently capped);
 `sort=field:ASC,field2:DESC` with case-insensitive field names from the resource's whitelist.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,7 @@ class Paging:
     sort: tuple[SortKey, ...] = ()
 
     @classmethod
-    def parse(cls, query_params: Mapping[str, str] | None, sortable: Mapping[str, str],
-              default_sort: str) -> "Paging":
+    def parse(cls, query_params: Mapping[str, str] | None, sortable: Mapping[str, str], default_sort: str) -> "Paging":
         """Read offset/limit/sort from the query string; `default_sort` uses the wire syntax (`id:ASC`)."""
         params = query_params or {}
         offset = max(0, _integer(params.get("offset"), "offset", 0))
@@ -64,22 +64,27 @@ def parse_sort(text: str, sortable: Mapping[str, str]) -> tuple[SortKey, ...]:
         parts = term.split(":")
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
             raise errors.SortParamSyntax(
-                f"The given sort parameter {{{text}}} is not well formed: use field:ASC or field:DESC.", [text])
+                f"The given sort parameter {{{text}}} is not well formed: use field:ASC or field:DESC.", [text]
+            )
         field, direction = parts[0].strip(), parts[1].strip()
         key = allowed.get(field.lower())
         if key is None:
             raise errors.SortInvalidField(
                 f"The given sort parameter field {{{field}}} does not exist, must be one of the following "
-                f"fields {sorted(allowed)}.", [field])
+                f"fields {sorted(allowed)}.",
+                [field],
+            )
         if direction.upper() not in ("ASC", "DESC"):
             raise errors.SortInvalidDirection(
-                f"The given sort direction {{{direction}}} does not exist, use ASC or DESC.", [direction])
+                f"The given sort direction {{{direction}}} does not exist, use ASC or DESC.", [direction]
+            )
         keys.append(SortKey(key, direction.upper() == "DESC"))
     return tuple(keys)
 
 
-def filter_and_page(pairs: Iterable[tuple[Mapping[str, Any], E]], node: "rsql.Node | None",
-                    paging: Paging) -> tuple[list[E], int]:
+def filter_and_page(
+    pairs: Iterable[tuple[Mapping[str, Any], E]], node: "rsql.Node | None", paging: Paging
+) -> tuple[list[E], int]:
     """THE list step of every management list: keep the (view, entity) pairs whose view matches `node`
     (a parsed `q`; None keeps all), sort the views by the paging's keys, return (the page's entities, total)."""
     from chalicelib.domain.rsql import dict_lookup  # here: only lists with q= need the query engine loaded
@@ -107,7 +112,7 @@ def page(items: list[dict], paging: Paging) -> tuple[list[dict], int]:
     # Stable sorts from the least to the most significant key give a multi-key order with mixed directions.
     for sort_key in reversed(paging.sort):
         ordered.sort(key=partial(_sorted_by, sort_key.key), reverse=sort_key.descending)
-    return ordered[paging.offset:paging.offset + paging.limit], len(ordered)
+    return ordered[paging.offset : paging.offset + paging.limit], len(ordered)
 
 
 def _sorted_by(key: str, item: Mapping[str, Any]) -> tuple:

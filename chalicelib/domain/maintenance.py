@@ -18,6 +18,7 @@ them is accepted too and then only the other one restricts the day. `L`, `W` and
 
 Pure: epoch milliseconds in, epoch milliseconds out; no clock, no I/O.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -79,8 +80,9 @@ _SECONDS = _FieldSpec("seconds", 0, 59)
 _MINUTES = _FieldSpec("minutes", 0, 59)
 _HOURS = _FieldSpec("hours", 0, 23)
 _DAY_OF_MONTH = _FieldSpec("day-of-month", 1, 31)
-_MONTH = _FieldSpec("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                     "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))
+_MONTH = _FieldSpec(
+    "month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+)
 _DAY_OF_WEEK = _FieldSpec("day-of-week", 1, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))
 _YEAR = _FieldSpec("year", FIRST_YEAR, LAST_YEAR, wraps=False)
 
@@ -150,11 +152,11 @@ class _QuartzCron:
         if len(fields) not in (6, 7):
             raise InvalidSchedule(
                 f"schedule: expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]),"
-                f" got {len(fields)}")
+                f" got {len(fields)}"
+            )
         seconds, minutes, hours, day_of_month, month, day_of_week = fields[:6]
         year = fields[6] if len(fields) == 7 else "*"
-        for text_, spec in ((seconds, _SECONDS), (minutes, _MINUTES), (hours, _HOURS), (month, _MONTH),
-                            (year, _YEAR)):
+        for text_, spec in ((seconds, _SECONDS), (minutes, _MINUTES), (hours, _HOURS), (month, _MONTH), (year, _YEAR)):
             if "?" in text_:
                 raise InvalidSchedule(f"schedule: '?' is only allowed in day-of-month or day-of-week, not {spec.label}")
         _check_day_fields(day_of_month, day_of_week)
@@ -190,7 +192,7 @@ class _QuartzCron:
                 continue
             if allowed != units[position]:
                 units[position] = allowed
-                units[position + 1:] = smallest[position + 1:]
+                units[position + 1 :] = smallest[position + 1 :]
             position += 1
         year, month, day, hour, minute, second = units
         return datetime(year, month, day, hour, minute, second)
@@ -317,8 +319,7 @@ class Window:
         return self.current_or_next(now_ms) is not None
 
 
-def polling_sleep_ms(window: Window | None, now_ms: int, polling_ms: int, min_polling_ms: int,
-                     poll_count: int) -> int:
+def polling_sleep_ms(window: Window | None, now_ms: int, polling_ms: int, min_polling_ms: int, poll_count: int) -> int:
     """Poll more often as a window approaches, so the device is told soon after it opens.
 
     Before the next window: (start - now) / poll_count, capped at the polling time and raised to at least

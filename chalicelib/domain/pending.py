@@ -2,6 +2,7 @@
 
 The store keeps it (chalicelib/store/pending.py); a repair reads only these fields.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

@@ -1,5 +1,6 @@
 """Polling arithmetic: when a target is next expected, when it is overdue (hawkBit's `pollingTime` and
 `pollingOverdueTime`; README, "Tenant configuration keys")."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -9,6 +9,7 @@ Two kinds (every refusal is 403 `hawkbit.server.error.quota.*`; 429 is for rate 
 Services decide with these, the store only executes (chalicelib/store/counters.py); services/quotas.py reads
 the usage and adds a counter's change to a transaction.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,12 @@ MAX_METADATA_BYTES = 150_000
 
 def metadata_bytes(metadata: dict[str, dict]) -> int:
     """What a metadata map costs in its item: keys and values as UTF-8, plus the attribute names around them."""
-    return sum(len(key.encode("utf-8", "surrogatepass")) + len(str(entry.get("value") or "").encode(
-        "utf-8", "surrogatepass")) + 32 for key, entry in metadata.items())
+    return sum(
+        len(key.encode("utf-8", "surrogatepass"))
+        + len(str(entry.get("value") or "").encode("utf-8", "surrogatepass"))
+        + 32
+        for key, entry in metadata.items()
+    )
 
 
 # --- tenant quotas --------------------------------------------------------------------------------------
@@ -74,8 +79,9 @@ def limit(quota: str) -> int:
 
 
 def exceeded(quota: str, maximum: int | None, message: str | None = None) -> errors.QuotaExceeded:
-    return errors.QuotaExceeded(message or f"Quota exceeded: Cannot create more {quota} entities. "
-                                           f"The maximum is {maximum}.")
+    return errors.QuotaExceeded(
+        message or f"Quota exceeded: Cannot create more {quota} entities. The maximum is {maximum}."
+    )
 
 
 def room(maximum: int, adding: int) -> Condition:
@@ -91,27 +97,35 @@ def check_create(adding: int, maximum: int, what: str, used: int = 0) -> None:
 
 
 # --- hawkBit's finer quotas -------------------------------------------------------------------------------
-def check_assign(adding: int, current: int, maximum: int, what: str, owner: str, more: bool = True,
-                 args: list | None = None) -> None:
+def check_assign(
+    adding: int, current: int, maximum: int, what: str, owner: str, more: bool = True, args: list | None = None
+) -> None:
     """hawkBit's AssignmentQuotaExceededException: 403 when `adding` more `what` (e.g. "Action entities")
     would take `owner` (e.g. "Target 'dev-1'") past `maximum`."""
     if adding > 0 and current + adding > maximum:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {adding} {'more ' if more else ''}{what} to "
-                                   f"{owner}. The maximum is {maximum}.", args or ())
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign {adding} {'more ' if more else ''}{what} to "
+            f"{owner}. The maximum is {maximum}.",
+            args or (),
+        )
 
 
 def check_messages(count: int) -> None:
     """maxMessagesPerActionStatus: the messages of one history entry."""
     if count > MAX_MESSAGES_PER_ACTION_STATUS:
-        raise errors.QuotaExceeded(f"Quota exceeded: Cannot assign {count} messages to one action status. "
-                                   f"The maximum is {MAX_MESSAGES_PER_ACTION_STATUS}.")
+        raise errors.QuotaExceeded(
+            f"Quota exceeded: Cannot assign {count} messages to one action status. "
+            f"The maximum is {MAX_MESSAGES_PER_ACTION_STATUS}."
+        )
 
 
 def check_artifact_size(filename: str, size: int) -> None:
     if size > MAX_ARTIFACT_SIZE:
         raise errors.FileSizeQuotaExceeded(
             f"Quota exceeded: The artifact '{filename}' ({size} bytes) exceeds the maximum artifact size of "
-            f"{MAX_ARTIFACT_SIZE} bytes.", [filename, size, MAX_ARTIFACT_SIZE])
+            f"{MAX_ARTIFACT_SIZE} bytes.",
+            [filename, size, MAX_ARTIFACT_SIZE],
+        )
 
 
 def check_metadata_bytes(metadata: dict[str, dict], stored: dict[str, dict], owner_kind: str, owner_id: int) -> None:
@@ -120,7 +134,9 @@ def check_metadata_bytes(metadata: dict[str, dict], stored: dict[str, dict], own
     if size > MAX_METADATA_BYTES and size > metadata_bytes(stored):
         raise errors.QuotaExceeded(
             f"Quota exceeded: the metadata of {owner_kind} '{owner_id}' would take {size} bytes. "
-            f"The maximum is {MAX_METADATA_BYTES}.", [owner_id, size, MAX_METADATA_BYTES])
+            f"The maximum is {MAX_METADATA_BYTES}.",
+            [owner_id, size, MAX_METADATA_BYTES],
+        )
 
 
 def check_storage(used: int, adding: int, maximum: int) -> None:
@@ -131,4 +147,5 @@ def check_storage(used: int, adding: int, maximum: int) -> None:
 
 def storage_exceeded(maximum: int) -> errors.StorageQuotaExceeded:
     return errors.StorageQuotaExceeded(
-        f"Quota exceeded: The artifact storage of the tenant would exceed {maximum} bytes.", [maximum])
+        f"Quota exceeded: The artifact storage of the tenant would exceed {maximum} bytes.", [maximum]
+    )

@@ -4,6 +4,7 @@ A bucket holds up to `capacity` tokens and gains `capacity` tokens per `period_m
 second" admits a burst of N and then N a second, the sustained rate hawkBit's DoS filter allows per client.
 Each admitted event takes a token; without one, the caller is told how long until the next.
 """
+
 from __future__ import annotations
 
 import math

@@ -15,6 +15,7 @@ takes from is hawkBit's database order there, here those that fewer later groups
 `Placer` then hands each target of the second pass, in the same order, to the first group whose share of its
 signature is not used up. Both passes run in batches over the jobs queue; the Placer's state travels with them.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,9 @@ def group_count(spec: RolloutSpec) -> int:
     return int(spec.amount_groups or 0) + (1 if spec.dynamic_group_size is not None else 0)
 
 
-def groups_of(rollout: Rollout, spec: RolloutSpec, group_ids: Sequence[int], confirmation_flow: bool,
-              now: int) -> list[RolloutGroup]:
+def groups_of(
+    rollout: Rollout, spec: RolloutSpec, group_ids: Sequence[int], confirmation_flow: bool, now: int
+) -> list[RolloutGroup]:
     """The groups as created with the rollout (CREATING; a dynamic template's group READY, it fills later)."""
     if len(group_ids) != group_count(spec):
         raise ValueError(f"{group_count(spec)} group ids needed, {len(group_ids)} given")
@@ -46,44 +48,87 @@ def groups_of(rollout: Rollout, spec: RolloutSpec, group_ids: Sequence[int], con
 
     def add(name: str, **fields: Any) -> None:
         position = len(groups)
-        groups.append(RolloutGroup(
-            tenant=rollout.tenant, sk=group_sk(rollout.id, position), id=int(group_ids[position]),
-            rollout_id=rollout.id, position=position, name=name, created_at=now, created_by=rollout.created_by,
-            last_modified_at=now, last_modified_by=rollout.created_by, **fields))
+        groups.append(
+            RolloutGroup(
+                tenant=rollout.tenant,
+                sk=group_sk(rollout.id, position),
+                id=int(group_ids[position]),
+                rollout_id=rollout.id,
+                position=position,
+                name=name,
+                created_at=now,
+                created_by=rollout.created_by,
+                last_modified_at=now,
+                last_modified_by=rollout.created_by,
+                **fields,
+            )
+        )
 
     for group in spec.groups:
         conditions = group.conditions.filled_from(spec.conditions)
-        add(group.name, description=group.description, target_filter_query=group.target_filter_query or "",
+        add(
+            group.name,
+            description=group.description,
+            target_filter_query=group.target_filter_query or "",
             target_percentage=group.target_percentage,
-            confirmation_required=default_confirmation if group.confirmation_required is None
-            else group.confirmation_required, **_condition_fields(conditions))
+            confirmation_required=default_confirmation
+            if group.confirmation_required is None
+            else group.confirmation_required,
+            **_condition_fields(conditions),
+        )
     amount = int(spec.amount_groups or 0) if not spec.groups else 0
     for index in range(amount):
-        add(f"group-{index + 1}", description=f"group-{index + 1}", target_percentage=100.0 / amount,
-            confirmation_required=default_confirmation, **_condition_fields(spec.conditions))
+        add(
+            f"group-{index + 1}",
+            description=f"group-{index + 1}",
+            target_percentage=100.0 / amount,
+            confirmation_required=default_confirmation,
+            **_condition_fields(spec.conditions),
+        )
     if spec.dynamic_group_size is not None:
         name = f"group-{amount + 1}{spec.dynamic_group_suffix or ''}"
-        add(name, description=name, dynamic=True, status=GroupStatus.READY.value,
-            target_percentage=float(spec.dynamic_group_size), confirmation_required=default_confirmation,
-            **_condition_fields(spec.conditions))
+        add(
+            name,
+            description=name,
+            dynamic=True,
+            status=GroupStatus.READY.value,
+            target_percentage=float(spec.dynamic_group_size),
+            confirmation_required=default_confirmation,
+            **_condition_fields(spec.conditions),
+        )
     return groups
 
 
-def next_dynamic_group(rollout: Rollout, last: RolloutGroup, group_id: int, status: GroupStatus,
-                       now: int) -> RolloutGroup:
+def next_dynamic_group(
+    rollout: Rollout, last: RolloutGroup, group_id: int, status: GroupStatus, now: int
+) -> RolloutGroup:
     """Another dynamic group after `last` (JpaRolloutExecutor.createDynamicGroup): its name keeps the suffix,
     its size is the last dynamic group's (or, after a static group, that group's target count)."""
     position = last.position + 1
     plain = f"group-{position}"
-    suffix = last.name[len(plain):] if last.name.startswith(plain) else ""
+    suffix = last.name[len(plain) :] if last.name.startswith(plain) else ""
     name = f"group-{position + 1}{suffix}"
     size = last.target_percentage if last.dynamic else float(last.total_targets)
     fields = {key: getattr(last, key) for key in _CONDITION_FIELDS}
-    return RolloutGroup(tenant=rollout.tenant, sk=group_sk(rollout.id, position), id=int(group_id),
-                        rollout_id=rollout.id, position=position, name=name, description=name, dynamic=True,
-                        status=status.value, target_percentage=size, target_filter_query=last.target_filter_query,
-                        confirmation_required=last.confirmation_required, created_at=now, created_by="system",
-                        last_modified_at=now, last_modified_by="system", **fields)
+    return RolloutGroup(
+        tenant=rollout.tenant,
+        sk=group_sk(rollout.id, position),
+        id=int(group_id),
+        rollout_id=rollout.id,
+        position=position,
+        name=name,
+        description=name,
+        dynamic=True,
+        status=status.value,
+        target_percentage=size,
+        target_filter_query=last.target_filter_query,
+        confirmation_required=last.confirmation_required,
+        created_at=now,
+        created_by="system",
+        last_modified_at=now,
+        last_modified_by="system",
+        **fields,
+    )
 
 
 def dynamic_room(group: RolloutGroup) -> int:
@@ -91,8 +136,16 @@ def dynamic_room(group: RolloutGroup) -> int:
     return max(int(group.target_percentage), 1) - int(group.total_targets)
 
 
-_CONDITION_FIELDS = ("success_condition", "success_expression", "success_action", "success_action_expression",
-                     "error_condition", "error_expression", "error_action", "error_action_expression")
+_CONDITION_FIELDS = (
+    "success_condition",
+    "success_expression",
+    "success_action",
+    "success_action_expression",
+    "error_condition",
+    "error_expression",
+    "error_action",
+    "error_action_expression",
+)
 
 
 def _condition_fields(conditions: Any) -> dict[str, Any]:
@@ -118,6 +171,7 @@ def java_round(value: float) -> int:
 @dataclass
 class Allocation:
     """How many targets of each signature each static group takes."""
+
     shares: list[dict[Signature, int]]
     unassigned: int
 
@@ -160,13 +214,15 @@ def check_allocation(allocation: Allocation, amount_groups: int | None, matched:
         raise errors.ConstraintViolation("Rollout groups don't match all targets that are targeted by the rollout")
     sizes = [matched // amount_groups] if amount_groups else allocation.sizes
     for size in sizes:
-        quotas.check_assign(size, 0, quotas.MAX_TARGETS_PER_ROLLOUT_GROUP, "Target entities", "a rollout group",
-                            more=False)
+        quotas.check_assign(
+            size, 0, quotas.MAX_TARGETS_PER_ROLLOUT_GROUP, "Target entities", "a rollout group", more=False
+        )
 
 
 @dataclass
 class Placer:
     """Hands targets of the second pass to groups within the allocation; `state()` travels with the batches."""
+
     left: list[dict[Signature, int]] = field(default_factory=list)
 
     @classmethod

@@ -20,6 +20,7 @@ all ended is FINISHED (the newest dynamic group never is: it keeps taking target
 group after the newest started one starts. The rollout is FINISHED once no group is RUNNING or SCHEDULED.
 Resuming starts the next group at once after an error, or after a PAUSE whose group succeeded (`resume_starts`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,9 +36,17 @@ TIMED_OUT = "timedout"
 PER_STATUS_KEYS = ("scheduled", "running", "error", "finished", "cancelled", "notstarted")
 
 _BUCKET_OF = {
-    Status.SCHEDULED: "scheduled", Status.ERROR: "error", Status.FINISHED: "finished", Status.CANCELED: "cancelled",
-    Status.RUNNING: "running", Status.RETRIEVED: "running", Status.WARNING: "running", Status.DOWNLOAD: "running",
-    Status.WAIT_FOR_CONFIRMATION: "running", Status.CANCELING: "running", Status.CANCEL_REJECTED: "running",
+    Status.SCHEDULED: "scheduled",
+    Status.ERROR: "error",
+    Status.FINISHED: "finished",
+    Status.CANCELED: "cancelled",
+    Status.RUNNING: "running",
+    Status.RETRIEVED: "running",
+    Status.WARNING: "running",
+    Status.DOWNLOAD: "running",
+    Status.WAIT_FOR_CONFIRMATION: "running",
+    Status.CANCELING: "running",
+    Status.CANCEL_REJECTED: "running",
 }
 
 
@@ -50,6 +59,7 @@ def bucket(status: str, action_type: str) -> str:
 @dataclass(frozen=True)
 class Counts:
     """One group's actions by bucket: the sum of its counter shards."""
+
     scheduled: int = 0
     running: int = 0
     finished: int = 0
@@ -90,8 +100,13 @@ def per_status(counts: Counts, total_targets: int, started: bool = True) -> dict
     while creating the rollout)."""
     if not started:
         counts = Counts()
-    values = {"scheduled": counts.scheduled, "running": counts.running, "error": counts.error,
-              "finished": counts.finished, "cancelled": counts.cancelled}
+    values = {
+        "scheduled": counts.scheduled,
+        "running": counts.running,
+        "error": counts.error,
+        "finished": counts.finished,
+        "cancelled": counts.cancelled,
+    }
     values["notstarted"] = int(total_targets) - counts.actions
     return {key: values[key] for key in PER_STATUS_KEYS}
 
@@ -131,6 +146,7 @@ def complete(counts: Counts) -> bool:
 class Step:
     """What one check decides. `groups`: position -> new status; `start`: positions whose scheduled actions
     are to be activated now (the group is RUNNING once this step is written)."""
+
     rollout_status: RolloutStatus | None = None
     groups: dict[int, GroupStatus] = field(default_factory=dict)
     start: list[int] = field(default_factory=list)
@@ -170,8 +186,11 @@ def evaluate(rollout: Rollout, groups: Sequence[RolloutGroup], counts: Mapping[i
         # the newest running dynamic group is measured against the target count it is to reach
         total = max(int(group.target_percentage), 1) if group.dynamic and group is running[-1] else None
         ended = complete(group_counts) and not (group.dynamic and group.position == last)
-        if (success_met(group, group_counts, total) or ended) and not paused \
-                and status.get(child) == GroupStatus.SCHEDULED:
+        if (
+            (success_met(group, group_counts, total) or ended)
+            and not paused
+            and status.get(child) == GroupStatus.SCHEDULED
+        ):
             if group.success_action == "NEXTGROUP":
                 move(child, GroupStatus.RUNNING)
             else:  # PAUSE: the rollout waits for the operator, whose resume starts the next group

@@ -13,6 +13,7 @@ long after it was activated is marked timed out (it stays open: a late success s
 its group's error condition (rollout_progress.error_met). The clock starts at activation, not at the device's
 first feedback: a device that never comes back after the offer is what issue #693 asks to catch.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,7 @@ def rate(rollout: Rollout, started: int, succeeded: int) -> int:
     # past log(max/base) steps the maximum holds: no need to raise a float to a huge power
     if steps >= math.log(max(maximum, 1) / rollout.base_per_minute, rollout.increment_factor) + 1:
         return maximum
-    return max(1, min(maximum, math.floor(rollout.base_per_minute * rollout.increment_factor ** steps)))
+    return max(1, min(maximum, math.floor(rollout.base_per_minute * rollout.increment_factor**steps)))
 
 
 def window(rollout: Rollout, now: int) -> int:

@@ -16,6 +16,7 @@ counts against the error condition, AWS IoT Jobs' `timeoutConfig`).
 Filter syntax, the distribution set and the tenant's confirmation flow are the service's to check; this module
 reads the body only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ GIVEN_EXPRESSION_DEFAULT = "100"  # MgmtRolloutCondition.expression when the obj
 @dataclass(frozen=True)
 class Conditions:
     """A group's success and error rules; None: not given (a group fills it from the rollout level)."""
+
     success_condition: str | None = None
     success_expression: str | None = None
     success_action: str | None = None
@@ -61,8 +63,9 @@ class Conditions:
 
     def filled_from(self, defaults: "Conditions") -> "Conditions":
         """Each missing field taken from `defaults` (JpaRolloutManagement.prepareRolloutGroupWithDefaultConditions)."""
-        return Conditions(**{name: value if value is not None else getattr(defaults, name)
-                             for name, value in self.__dict__.items()})
+        return Conditions(
+            **{name: value if value is not None else getattr(defaults, name) for name, value in self.__dict__.items()}
+        )
 
 
 DEFAULT_CONDITIONS = Conditions("THRESHOLD", "50", "NEXTGROUP", "", "THRESHOLD", "50", "PAUSE", "")
@@ -82,6 +85,7 @@ class GroupSpec:
 class RateControl:
     """At most `maximum_per_minute` new actions a minute; with a ramp, `base_per_minute` first, multiplied by
     `increment_factor` each time another `increase_every` actions started (or succeeded), up to the maximum."""
+
     maximum_per_minute: int
     base_per_minute: int | None = None
     increment_factor: float | None = None
@@ -128,8 +132,9 @@ def rollout_spec(body: Any) -> RolloutSpec:
         if dynamic:
             raise errors.ConstraintViolation("Dynamic rollouts are not supported with groups", ["groups"])
         if amount is not None:
-            raise errors.ConstraintViolation("If 'group' is set the 'amountGroups' must not be set in the request",
-                                             ["amountGroups"])
+            raise errors.ConstraintViolation(
+                "If 'group' is set the 'amountGroups' must not be set in the request", ["amountGroups"]
+            )
         if not isinstance(groups_raw, list):
             raise errors.BodyNotReadable("'groups' must be a list of group objects.", ["groups"])
         if not groups_raw:
@@ -143,14 +148,19 @@ def rollout_spec(body: Any) -> RolloutSpec:
         amount = 1 if amount is None else amount
         if amount < 0:
             raise errors.ConstraintViolation(
-                "The amount of groups cannot be lower than or equal to zero for static rollouts", ["amountGroups"])
+                "The amount of groups cannot be lower than or equal to zero for static rollouts", ["amountGroups"]
+            )
         if amount == 0 and size is None:
-            raise errors.ConstraintViolation("When amount of groups is 0, the rollouts shall be dynamic and a dynamic "
-                                             "group template must be provided", ["amountGroups"])
+            raise errors.ConstraintViolation(
+                "When amount of groups is 0, the rollouts shall be dynamic and a dynamic "
+                "group template must be provided",
+                ["amountGroups"],
+            )
         check_group_count(amount)
     if size is not None and not dynamic:
-        raise errors.ConstraintViolation("Dynamic group template is only allowed for dynamic rollouts",
-                                         ["dynamicGroupTemplate"])
+        raise errors.ConstraintViolation(
+            "Dynamic group template is only allowed for dynamic rollouts", ["dynamicGroupTemplate"]
+        )
     action_type = body.get("type")
     action_type = "forced" if action_type is None else action_type
     if action_type not in ACTION_TYPES:
@@ -162,19 +172,30 @@ def rollout_spec(body: Any) -> RolloutSpec:
     if weight is not None and not WEIGHT_MIN <= weight <= WEIGHT_MAX:
         raise errors.ConstraintViolation(f"weight must be between {WEIGHT_MIN} and {WEIGHT_MAX}.", ["weight"])
     return RolloutSpec(
-        name=_name(body), description=catalog._text(body, "description", DESCRIPTION_MAX),
-        target_filter_query=target_filter, ds_id=_integer(body, "distributionSetId") or 0,
-        action_type=action_type, force_time=force_time if action_type == "timeforced" else None,
-        start_at=_integer(body, "startAt"), weight=weight, dynamic=dynamic, dynamic_group_suffix=suffix,
-        dynamic_group_size=size, confirmation_required=catalog._flag(body, "confirmationRequired"),
-        amount_groups=amount if not groups else None, groups=groups,
-        conditions=conditions(body, DEFAULT_CONDITIONS), rate_control=rate_control(body.get("rateControl")),
-        action_timeout_minutes=action_timeout(body.get("actionTimeout")))
+        name=_name(body),
+        description=catalog._text(body, "description", DESCRIPTION_MAX),
+        target_filter_query=target_filter,
+        ds_id=_integer(body, "distributionSetId") or 0,
+        action_type=action_type,
+        force_time=force_time if action_type == "timeforced" else None,
+        start_at=_integer(body, "startAt"),
+        weight=weight,
+        dynamic=dynamic,
+        dynamic_group_suffix=suffix,
+        dynamic_group_size=size,
+        confirmation_required=catalog._flag(body, "confirmationRequired"),
+        amount_groups=amount if not groups else None,
+        groups=groups,
+        conditions=conditions(body, DEFAULT_CONDITIONS),
+        rate_control=rate_control(body.get("rateControl")),
+        action_timeout_minutes=action_timeout(body.get("actionTimeout")),
+    )
 
 
 @dataclass(frozen=True)
 class RolloutChange:
     """PUT /rollouts/{id}: a new name and/or description (None name: kept; `has_description`: given, maybe null)."""
+
     name: str | None = None
     description: str | None = None
     has_description: bool = False
@@ -183,9 +204,11 @@ class RolloutChange:
 def rollout_change(body: Any) -> RolloutChange:
     body = catalog._object(body, "rollout")
     has_description = "description" in body
-    return RolloutChange(name=_name(body) if body.get("name") is not None else None,
-                         description=catalog._text(body, "description", DESCRIPTION_MAX) if has_description else None,
-                         has_description=has_description)
+    return RolloutChange(
+        name=_name(body) if body.get("name") is not None else None,
+        description=catalog._text(body, "description", DESCRIPTION_MAX) if has_description else None,
+        has_description=has_description,
+    )
 
 
 def group_spec(raw: Any) -> GroupSpec:
@@ -202,17 +225,22 @@ def group_spec(raw: Any) -> GroupSpec:
         if not isinstance(group_filter, str):
             raise errors.BodyNotReadable("'targetFilterQuery' must be a string.", ["targetFilterQuery"])
         _max_length(group_filter, FILTER_MAX, "targetFilterQuery")
-    return GroupSpec(name=_name(body), description=catalog._text(body, "description", DESCRIPTION_MAX),
-                     target_filter_query=group_filter or None, target_percentage=float(percentage),
-                     confirmation_required=catalog._flag(body, "confirmationRequired"),
-                     conditions=conditions(body, Conditions()))
+    return GroupSpec(
+        name=_name(body),
+        description=catalog._text(body, "description", DESCRIPTION_MAX),
+        target_filter_query=group_filter or None,
+        target_percentage=float(percentage),
+        confirmation_required=catalog._flag(body, "confirmationRequired"),
+        conditions=conditions(body, Conditions()),
+    )
 
 
 def check_group_count(count: int) -> None:
     """hawkBit's maxRolloutGroupsPerRollout, an AssignmentQuotaExceededException (403 in skyhawk, seed 002)."""
     if count > quotas.MAX_ROLLOUT_GROUPS_PER_ROLLOUT:
         raise errors.QuotaExceeded(
-            f"The amount of groups cannot be greater than {quotas.MAX_ROLLOUT_GROUPS_PER_ROLLOUT}", [count])
+            f"The amount of groups cannot be greater than {quotas.MAX_ROLLOUT_GROUPS_PER_ROLLOUT}", [count]
+        )
 
 
 def conditions(body: Mapping[str, Any], base: Conditions) -> Conditions:
@@ -223,8 +251,10 @@ def conditions(body: Mapping[str, Any], base: Conditions) -> Conditions:
         if given is not None:
             values[f"{kind}_condition"] = _choice(given, "condition", "THRESHOLD", CONDITION_TYPES, key)
             values[f"{kind}_expression"] = _percentage_expression(given, key, GIVEN_EXPRESSION_DEFAULT)
-    for key, kind, allowed, default in (("successAction", "success", SUCCESS_ACTIONS, "NEXTGROUP"),
-                                        ("errorAction", "error", ERROR_ACTIONS, "PAUSE")):
+    for key, kind, allowed, default in (
+        ("successAction", "success", SUCCESS_ACTIONS, "NEXTGROUP"),
+        ("errorAction", "error", ERROR_ACTIONS, "PAUSE"),
+    ):
         given = _condition_object(body, key)
         if given is not None:
             values[f"{kind}_action"] = _choice(given, "action", default, allowed, key)
@@ -249,16 +279,21 @@ def rate_control(raw: Any) -> RateControl | None:
     base = _bounded(ramp, "baseRatePerMinute", 1, maximum, "rateControl.exponentialRate")
     factor = ramp.get("incrementFactor")
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not FACTOR_MIN <= factor <= FACTOR_MAX:
-        raise errors.ConstraintViolation(f"'rateControl.exponentialRate.incrementFactor' must be a number between "
-                                         f"{FACTOR_MIN} and {FACTOR_MAX}.", ["rateControl"])
+        raise errors.ConstraintViolation(
+            f"'rateControl.exponentialRate.incrementFactor' must be a number between {FACTOR_MIN} and {FACTOR_MAX}.",
+            ["rateControl"],
+        )
     criteria = catalog._object(ramp.get("rateIncreaseCriteria"), "rateControl.exponentialRate.rateIncreaseCriteria")
     given = [key for key in ("numberOfStartedActions", "numberOfSucceededActions") if criteria.get(key) is not None]
     if len(given) != 1:
-        raise errors.ConstraintViolation("'rateIncreaseCriteria' takes exactly one of numberOfStartedActions and "
-                                         "numberOfSucceededActions.", ["rateControl"])
+        raise errors.ConstraintViolation(
+            "'rateIncreaseCriteria' takes exactly one of numberOfStartedActions and numberOfSucceededActions.",
+            ["rateControl"],
+        )
     every = _bounded(criteria, given[0], 1, RATE_MAX, "rateControl.exponentialRate.rateIncreaseCriteria")
-    return RateControl(maximum, base, float(factor), every,
-                       "started" if given[0] == "numberOfStartedActions" else "succeeded")
+    return RateControl(
+        maximum, base, float(factor), every, "started" if given[0] == "numberOfStartedActions" else "succeeded"
+    )
 
 
 def action_timeout(raw: Any) -> int | None:
@@ -329,6 +364,7 @@ def _dynamic_template(raw: Any) -> tuple[str | None, int | None]:
     suffix = catalog._text(body, "nameSuffix", NAME_SUFFIX_MAX) or ""
     size = _integer(body, "targetCount")
     if size is None or size < 1:
-        raise errors.ConstraintViolation("'dynamicGroupTemplate.targetCount' must be at least 1.",
-                                         ["dynamicGroupTemplate"])
+        raise errors.ConstraintViolation(
+            "'dynamicGroupTemplate.targetCount' must be at least 1.", ["dynamicGroupTemplate"]
+        )
     return suffix, size

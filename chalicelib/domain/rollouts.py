@@ -13,6 +13,7 @@ Rollout:  CREATING -> READY | WAITING_FOR_APPROVAL (approve -> READY, deny -> AP
           delete: any -> DELETING -> (hard delete) | DELETED.
 Group:    CREATING -> READY -> SCHEDULED -> RUNNING -> FINISHED | ERROR.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -165,10 +166,12 @@ def _status_is(status: RolloutStatus | GroupStatus) -> Condition:
     return eq("status", status.value)
 
 
-def _moved(to: RolloutStatus | GroupStatus, frm: RolloutStatus | GroupStatus, now: int, user: str,
-           **fields: Any) -> Transition:
-    return Transition({"status": to.value, "last_modified_at": now, "last_modified_by": user, **fields},
-                      _status_is(frm))
+def _moved(
+    to: RolloutStatus | GroupStatus, frm: RolloutStatus | GroupStatus, now: int, user: str, **fields: Any
+) -> Transition:
+    return Transition(
+        {"status": to.value, "last_modified_at": now, "last_modified_by": user, **fields}, _status_is(frm)
+    )
 
 
 def _lower(status: str) -> str:
@@ -180,17 +183,32 @@ def new_rollout(tenant: str, rollout_id: int, spec: RolloutSpec, now: int, user:
     """The rollout as `POST` stores it: CREATING; groups and targets follow (rollout_groups.py)."""
     rate = spec.rate_control
     return Rollout(
-        tenant=tenant, sk=rollout_sk(rollout_id), id=int(rollout_id), name=spec.name, description=spec.description,
-        target_filter_query=spec.target_filter_query, ds_id=spec.ds_id, action_type=spec.action_type,
-        force_time=spec.force_time, start_at=spec.start_at,
+        tenant=tenant,
+        sk=rollout_sk(rollout_id),
+        id=int(rollout_id),
+        name=spec.name,
+        description=spec.description,
+        target_filter_query=spec.target_filter_query,
+        ds_id=spec.ds_id,
+        action_type=spec.action_type,
+        force_time=spec.force_time,
+        start_at=spec.start_at,
         # hawkBit stores repository.actionWeightIfAbsent (1000) when the body has none
-        weight=rollout_spec.WEIGHT_MAX if spec.weight is None else spec.weight, dynamic=spec.dynamic,
-        dynamic_group_suffix=spec.dynamic_group_suffix, dynamic_group_size=spec.dynamic_group_size,
-        max_per_minute=rate.maximum_per_minute if rate else None, base_per_minute=rate.base_per_minute if rate else None,
-        increment_factor=rate.increment_factor if rate else None, increase_every=rate.increase_every if rate else None,
+        weight=rollout_spec.WEIGHT_MAX if spec.weight is None else spec.weight,
+        dynamic=spec.dynamic,
+        dynamic_group_suffix=spec.dynamic_group_suffix,
+        dynamic_group_size=spec.dynamic_group_size,
+        max_per_minute=rate.maximum_per_minute if rate else None,
+        base_per_minute=rate.base_per_minute if rate else None,
+        increment_factor=rate.increment_factor if rate else None,
+        increase_every=rate.increase_every if rate else None,
         increase_on=rate.increase_on if rate else None,
         action_timeout_ms=spec.action_timeout_minutes * 60_000 if spec.action_timeout_minutes else None,
-        created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
 
 
 def has_started(rollout: Rollout) -> bool:
@@ -220,15 +238,17 @@ def approval_needed(approval_enabled: bool, creator_permissions: Iterable[str]) 
 def created(rollout: Rollout, total_targets: int, total_groups: int, needs_approval: bool, now: int) -> Transition:
     """CREATING -> READY, or WAITING_FOR_APPROVAL: every group is filled."""
     to = S.WAITING_FOR_APPROVAL if needs_approval else S.READY
-    return _moved(to, S.CREATING, now, rollout.created_by, total_targets=int(total_targets),
-                  total_groups=int(total_groups))
+    return _moved(
+        to, S.CREATING, now, rollout.created_by, total_targets=int(total_targets), total_groups=int(total_groups)
+    )
 
 
 # --- operator operations ------------------------------------------------------------------------------------
 def start(rollout: Rollout, now: int, user: str) -> Transition:
     if rollout.status != S.READY:
         raise errors.RolloutIllegalState(
-            f"Rollout can only be started in state ready but current state is {_lower(rollout.status)}")
+            f"Rollout can only be started in state ready but current state is {_lower(rollout.status)}"
+        )
     return _moved(S.STARTING, S.READY, now, user)
 
 
@@ -241,14 +261,16 @@ def pause(rollout: Rollout, now: int, user: str) -> Transition:
     """Running groups go on (their devices are not stopped); no further group starts until resumed."""
     if rollout.status != S.RUNNING:
         raise errors.RolloutIllegalState(
-            f"Rollout can only be paused in state running but current state is {_lower(rollout.status)}")
+            f"Rollout can only be paused in state running but current state is {_lower(rollout.status)}"
+        )
     return _moved(S.PAUSED, S.RUNNING, now, user)
 
 
 def resume(rollout: Rollout, now: int, user: str) -> Transition:
     if rollout.status != S.PAUSED:
         raise errors.RolloutIllegalState(
-            f"Rollout can only be resumed in state paused but current state is {_lower(rollout.status)}")
+            f"Rollout can only be resumed in state paused but current state is {_lower(rollout.status)}"
+        )
     return _moved(S.RUNNING, S.PAUSED, now, user)
 
 
@@ -256,8 +278,9 @@ def approve(rollout: Rollout, approved: bool, remark: str | None, now: int, user
     if rollout.status != S.WAITING_FOR_APPROVAL:
         raise errors.RolloutIllegalState("Rollout is not in status WAITING_FOR_APPROVAL")
     if remark is not None and len(remark) > APPROVAL_REMARK_MAX:
-        raise errors.ConstraintViolation(f"The remark must be at most {APPROVAL_REMARK_MAX} characters long.",
-                                         ["remark"])
+        raise errors.ConstraintViolation(
+            f"The remark must be at most {APPROVAL_REMARK_MAX} characters long.", ["remark"]
+        )
     fields: dict[str, Any] = {"approval_decided_by": user}
     if remark is not None:
         fields["approval_remark"] = remark
@@ -266,8 +289,9 @@ def approve(rollout: Rollout, approved: bool, remark: str | None, now: int, user
 
 def stop(rollout: Rollout, now: int, user: str) -> Transition:
     if rollout.status not in STOPPABLE:
-        raise errors.RolloutIllegalState("Rollout can only be stopped into the following statuses "
-                                         f"[{', '.join(s.value for s in STOPPABLE)}]")
+        raise errors.RolloutIllegalState(
+            f"Rollout can only be stopped into the following statuses [{', '.join(s.value for s in STOPPABLE)}]"
+        )
     return _moved(S.STOPPING, S(rollout.status), now, user)
 
 
@@ -279,8 +303,9 @@ def delete(rollout: Rollout, now: int, user: str) -> Transition | None:
     return _moved(S.DELETING, S(rollout.status), now, user)
 
 
-def update(rollout: Rollout, name: str | None, description: str | None, has_description: bool, now: int,
-           user: str) -> Change:
+def update(
+    rollout: Rollout, name: str | None, description: str | None, has_description: bool, now: int, user: str
+) -> Change:
     """PUT: name and description only; a deleted rollout is read-only (403 entityReadOnly)."""
     if rollout.status in READ_ONLY:
         raise errors.EntityReadOnly(f"Rollout {rollout.id} is soft deleted and cannot be changed")
@@ -324,16 +349,23 @@ def retry_spec(rollout: Rollout) -> RolloutSpec:
     """The retry: a new rollout `<name>_retry` for the targets whose action of this one ended in ERROR, one group,
     the default conditions, no weight of its own, `startAt` kept (MgmtRolloutMapper.fromRetriedRollout)."""
     check_retry(rollout)
-    return RolloutSpec(name=rollout.name + "_retry", description=rollout.description,
-                       target_filter_query=f"{RETRY_FILTER_PREFIX}{rollout.id}", ds_id=rollout.ds_id,
-                       action_type=rollout.action_type, force_time=rollout.force_time, start_at=rollout.start_at,
-                       amount_groups=1, confirmation_required=False)
+    return RolloutSpec(
+        name=rollout.name + "_retry",
+        description=rollout.description,
+        target_filter_query=f"{RETRY_FILTER_PREFIX}{rollout.id}",
+        ds_id=rollout.ds_id,
+        action_type=rollout.action_type,
+        force_time=rollout.force_time,
+        start_at=rollout.start_at,
+        amount_groups=1,
+        confirmation_required=False,
+    )
 
 
 def retried_rollout_id(target_filter_query: str) -> int | None:
     """The rollout a retry's filter names (hawkBit RolloutHelper.isRolloutRetried), else None."""
     if target_filter_query.startswith(RETRY_FILTER_PREFIX):
-        rest = target_filter_query[len(RETRY_FILTER_PREFIX):]
+        rest = target_filter_query[len(RETRY_FILTER_PREFIX) :]
         return int(rest) if rest.isdigit() else None
     return None
 
@@ -374,8 +406,11 @@ DYNAMIC_FILL_EVERY_MS = 60_000  # hawkBit's dynamicRolloutsMinInvolvePeriodMS
 
 def dynamic_fill_due(rollout: Rollout, now: int) -> bool:
     """A running dynamic rollout looks for new matching targets at most once a minute."""
-    return rollout.dynamic and rollout.status == S.RUNNING and (
-        rollout.dynamic_checked_at is None or now - int(rollout.dynamic_checked_at) >= DYNAMIC_FILL_EVERY_MS)
+    return (
+        rollout.dynamic
+        and rollout.status == S.RUNNING
+        and (rollout.dynamic_checked_at is None or now - int(rollout.dynamic_checked_at) >= DYNAMIC_FILL_EVERY_MS)
+    )
 
 
 def kept(rollout: Rollout, change: Change) -> Transition:
@@ -394,14 +429,20 @@ G = GroupStatus
 
 def group_moved(group: RolloutGroup, to: GroupStatus, now: int, **fields: Any) -> Transition:
     """A group's step, allowed only along the group state machine."""
-    allowed = {G.CREATING: (G.READY,), G.READY: (G.SCHEDULED, G.RUNNING, G.FINISHED),
-               G.SCHEDULED: (G.RUNNING, G.FINISHED), G.RUNNING: (G.FINISHED, G.ERROR)}
+    allowed = {
+        G.CREATING: (G.READY,),
+        G.READY: (G.SCHEDULED, G.RUNNING, G.FINISHED),
+        G.SCHEDULED: (G.RUNNING, G.FINISHED),
+        G.RUNNING: (G.FINISHED, G.ERROR),
+    }
     current = G(group.status)
     if to not in allowed.get(current, ()):
-        raise errors.RolloutIllegalState(f"Rollout group {group.id} cannot move from {_lower(current.value)} to "
-                                         f"{_lower(to.value)}")
-    return Transition({"status": to.value, "last_modified_at": now, "last_modified_by": "system", **fields},
-                      _status_is(current))
+        raise errors.RolloutIllegalState(
+            f"Rollout group {group.id} cannot move from {_lower(current.value)} to {_lower(to.value)}"
+        )
+    return Transition(
+        {"status": to.value, "last_modified_at": now, "last_modified_by": "system", **fields}, _status_is(current)
+    )
 
 
 def group_filled(group: RolloutGroup, total_targets: int, now: int) -> Transition:
@@ -410,6 +451,10 @@ def group_filled(group: RolloutGroup, total_targets: int, now: int) -> Transitio
 
 def closed_groups(groups: Sequence[RolloutGroup], now: int) -> dict[int, Transition]:
     """Stop and delete finish every group not FINISHED or ERROR yet (JpaRolloutExecutor.finishRolloutGroups)."""
-    return {g.position: Transition({"status": G.FINISHED.value, "last_modified_at": now,
-                                    "last_modified_by": "system"}, _status_is(G(g.status)))
-            for g in groups if g.status not in (G.FINISHED, G.ERROR)}
+    return {
+        g.position: Transition(
+            {"status": G.FINISHED.value, "last_modified_at": now, "last_modified_by": "system"}, _status_is(G(g.status))
+        )
+        for g in groups
+        if g.status not in (G.FINISHED, G.ERROR)
+    }

@@ -22,6 +22,7 @@ map keys case-insensitively, e.g. with `dict_lookup`). A lookup may return a sca
 or a list (multi-valued fields such as `module.name` of a distribution set): positive operators
 match if any element matches, `!=` / `=out=` only if none does.
 """
+
 from __future__ import annotations
 
 import re
@@ -125,6 +126,7 @@ def dict_lookup(values: Mapping[str, Any]) -> Lookup:
     `{"name": "x", "metadata": {"Color": "red"}}` answers `name` and `metadata.color` (map keys
     compared case-insensitively, since the evaluator hands over lower-cased paths).
     """
+
     def lookup(path: str) -> Any:
         if path in values:
             return values[path]
@@ -137,6 +139,7 @@ def dict_lookup(values: Mapping[str, Any]) -> Lookup:
                 if str(key).lower() == rest:
                     return value
         return None
+
     return lookup
 
 
@@ -361,7 +364,7 @@ class _Parser:
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] not in _RESERVED:
             self.pos += 1
-        selector = self.text[start:self.pos]
+        selector = self.text[start : self.pos]
         if not selector:
             self._fail("a field name is expected")
         self._skip_space()
@@ -374,7 +377,9 @@ class _Parser:
         if not self._known(field):
             raise errors.RsqlInvalidField(
                 f"The given search parameter field {{{selector}}} does not exist, must be one of the following "
-                f"fields {sorted(self.fields)}.", [selector])
+                f"fields {sorted(self.fields)}.",
+                [selector],
+            )
         return Comparison(field, operator, tuple(values))
 
     def _known(self, field: str) -> bool:

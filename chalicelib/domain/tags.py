@@ -3,6 +3,7 @@
 A tagged entity (a target, a distribution set) lists its tags by id on its own item (`tags`): an assignment is
 one write to it, and its delete takes its assignments with it. Ids, not names, so renaming a tag touches none.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class TagSpec(NamedTuple):
 
 class TagChange(NamedTuple):
     """A PUT: only the fields given change (hawkBit's update ignores absent ones)."""
+
     name: str | None
     description: str | None
     colour: str | None
@@ -57,9 +59,11 @@ class TagChange(NamedTuple):
 
 def tag_spec(body: Any, what: str = "tag") -> TagSpec:
     body = catalog._object(body, what)
-    return TagSpec(name=catalog._text(body, "name", NAME_MAX, required=True),
-                   description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
-                   colour=catalog._text(body, "colour", catalog.COLOUR_MAX))
+    return TagSpec(
+        name=catalog._text(body, "name", NAME_MAX, required=True),
+        description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
+        colour=catalog._text(body, "colour", catalog.COLOUR_MAX),
+    )
 
 
 def tag_change(body: Any, what: str = "tag") -> TagChange:
@@ -67,8 +71,11 @@ def tag_change(body: Any, what: str = "tag") -> TagChange:
     name = catalog._text(body, "name", NAME_MAX)
     if name is not None and not name.strip():
         raise errors.ConstraintViolation("'name' must not be empty.", ["name"])
-    return TagChange(name=name, description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
-                     colour=catalog._text(body, "colour", catalog.COLOUR_MAX))
+    return TagChange(
+        name=name,
+        description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
+        colour=catalog._text(body, "colour", catalog.COLOUR_MAX),
+    )
 
 
 def tag_update(change: TagChange, user: str, now: int) -> Change:

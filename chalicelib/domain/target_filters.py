@@ -5,6 +5,7 @@ matching target that never had it (hawkBit: "not in its action history"), with t
 weight and confirmation flag. Auto-assigning filters are also kept as small `AutoAssignment` items of their
 own (chalicelib/store/target_filters.py), so what evaluates a target reads those only, never every filter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,14 @@ ACTION_MESSAGE = "Auto assignment by target filter: {}"  # hawkBit AbstractAutoA
 
 # RSQL / sort fields of a filter list (hawkBit TargetFilterQueryFields), records keyed by the lower-case name.
 FIELDS = {"id", "name", "createdat", "createdby", "lastmodifiedat", "lastmodifiedby", "autoassigndistributionset.*"}
-SORTABLE = {"id": "id", "name": "name", "createdat": "createdat", "createdby": "createdby",
-            "lastmodifiedat": "lastmodifiedat", "lastmodifiedby": "lastmodifiedby"}
+SORTABLE = {
+    "id": "id",
+    "name": "name",
+    "createdat": "createdat",
+    "createdby": "createdby",
+    "lastmodifiedat": "lastmodifiedat",
+    "lastmodifiedby": "lastmodifiedby",
+}
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class TargetFilter:
 @dataclass(frozen=True)
 class AutoAssignment:
     """What evaluating a target needs of an auto-assigning filter, kept beside the filter (`id` is its id)."""
+
     tenant: str
     sk: str
     id: int
@@ -72,6 +80,7 @@ class FilterSpec(NamedTuple):
 
 class FilterChange(NamedTuple):
     """A PUT: only the fields given change."""
+
     name: str | None
     query: str | None
 
@@ -85,8 +94,10 @@ class AutoAssignRequest(NamedTuple):
 
 def filter_spec(body: Any) -> FilterSpec:
     body = catalog._object(body, "target filter")
-    return FilterSpec(name=catalog._text(body, "name", NAME_MAX, required=True),
-                      query=catalog._text(body, "query", QUERY_MAX, required=True))
+    return FilterSpec(
+        name=catalog._text(body, "name", NAME_MAX, required=True),
+        query=catalog._text(body, "query", QUERY_MAX, required=True),
+    )
 
 
 def filter_change(body: Any) -> FilterChange:
@@ -112,16 +123,18 @@ def auto_assign_request(body: Any) -> AutoAssignRequest:
         raise errors.BodyNotReadable(f"'type' must be one of {', '.join(ALL_ACTION_TYPES)}.", ["type"])
     if action_type not in AUTO_ASSIGN_TYPES:
         raise errors.InvalidAutoAssignActionType(
-            f"The action type {action_type} is not allowed for auto assignments "
-            f"(only {', '.join(AUTO_ASSIGN_TYPES)}).", [action_type])
+            f"The action type {action_type} is not allowed for auto assignments (only {', '.join(AUTO_ASSIGN_TYPES)}).",
+            [action_type],
+        )
     weight = body.get("weight")
     if weight is not None and (not is_int64(weight) or not 0 <= weight <= WEIGHT_MAX):
         raise errors.ConstraintViolation(f"weight must be a number between 0 and {WEIGHT_MAX}.", ["weight"])
     confirmation_required = body.get("confirmationRequired")
     if confirmation_required is not None and not isinstance(confirmation_required, bool):
         raise errors.BodyNotReadable("confirmationRequired must be true or false.", ["confirmationRequired"])
-    return AutoAssignRequest(int(ds_id), action_type, WEIGHT_IF_ABSENT if weight is None else int(weight),
-                             confirmation_required)
+    return AutoAssignRequest(
+        int(ds_id), action_type, WEIGHT_IF_ABSENT if weight is None else int(weight), confirmation_required
+    )
 
 
 def filter_update(change: FilterChange, user: str, now: int) -> dict[str, Any]:
@@ -134,15 +147,26 @@ def filter_update(change: FilterChange, user: str, now: int) -> dict[str, Any]:
 
 
 def auto_assign_set(request: AutoAssignRequest, confirmation_required: bool, user: str, now: int) -> dict[str, Any]:
-    return {"auto_assign_ds": request.ds_id, "auto_assign_type": request.action_type,
-            "auto_assign_weight": request.weight, "confirmation_required": confirmation_required,
-            "auto_assign_initiated_by": user, "last_modified_at": now, "last_modified_by": user}
+    return {
+        "auto_assign_ds": request.ds_id,
+        "auto_assign_type": request.action_type,
+        "auto_assign_weight": request.weight,
+        "confirmation_required": confirmation_required,
+        "auto_assign_initiated_by": user,
+        "last_modified_at": now,
+        "last_modified_by": user,
+    }
 
 
 def auto_assign_cleared(user: str | None, now: int) -> Change:
-    change: dict[str, Any] = {"auto_assign_ds": REMOVE, "auto_assign_type": REMOVE, "auto_assign_weight": REMOVE,
-                              "confirmation_required": REMOVE, "auto_assign_initiated_by": REMOVE,
-                              "last_modified_at": now}
+    change: dict[str, Any] = {
+        "auto_assign_ds": REMOVE,
+        "auto_assign_type": REMOVE,
+        "auto_assign_weight": REMOVE,
+        "confirmation_required": REMOVE,
+        "auto_assign_initiated_by": REMOVE,
+        "last_modified_at": now,
+    }
     if user is not None:
         change["last_modified_by"] = user
     return change
@@ -151,16 +175,25 @@ def auto_assign_cleared(user: str | None, now: int) -> Change:
 def auto_assignment_of(item: TargetFilter, sk: str) -> AutoAssignment:
     """The evaluation copy of an auto-assigning filter (its stored fields as they will be)."""
     assert item.auto_assign_ds is not None
-    return AutoAssignment(item.tenant, sk, int(item.id), item.name, item.query_text, int(item.auto_assign_ds),
-                          item.auto_assign_type or "forced",
-                          WEIGHT_IF_ABSENT if item.auto_assign_weight is None else int(item.auto_assign_weight),
-                          bool(item.confirmation_required), item.auto_assign_initiated_by or item.created_by)
+    return AutoAssignment(
+        item.tenant,
+        sk,
+        int(item.id),
+        item.name,
+        item.query_text,
+        int(item.auto_assign_ds),
+        item.auto_assign_type or "forced",
+        WEIGHT_IF_ABSENT if item.auto_assign_weight is None else int(item.auto_assign_weight),
+        bool(item.confirmation_required),
+        item.auto_assign_initiated_by or item.created_by,
+    )
 
 
-def has_set(active_actions: list[dict] | None, assigned_ds: int | None, installed_ds: int | None,
-            ds_id: int) -> bool:
+def has_set(active_actions: list[dict] | None, assigned_ds: int | None, installed_ds: int | None, ds_id: int) -> bool:
     """The target has the set already: assigned, installed, or in one of its open actions."""
-    if ds_id in {int(assigned_ds) if assigned_ds is not None else None,
-                 int(installed_ds) if installed_ds is not None else None}:
+    if ds_id in {
+        int(assigned_ds) if assigned_ds is not None else None,
+        int(installed_ds) if installed_ds is not None else None,
+    }:
         return True
     return any(int(a["dsId"]) == ds_id for a in active_actions or [] if a.get("dsId") is not None)

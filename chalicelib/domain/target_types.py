@@ -5,6 +5,7 @@ A type lists the distribution set types its targets accept (`compatible`, ids). 
 on its own item (`Target.target_type`); a target without a type accepts any set (hawkBit).
 A PUT changes name, description and colour, as a tag's (chalicelib.domain.tags.tag_change).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple
@@ -30,14 +31,24 @@ def target_type_spec(body: Any) -> TargetTypeSpec:
     compatible = catalog.ids_of(body.get("compatibledistributionsettypes"), "compatibledistributionsettypes")
     check_compatible_count(len(compatible))
     # hawkBit takes the name as the key when none is given.
-    return TargetTypeSpec(key=catalog._text(body, "key", catalog.TYPE_KEY_MAX) or name, name=name,
-                          description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
-                          colour=catalog._text(body, "colour", catalog.COLOUR_MAX), compatible=compatible)
+    return TargetTypeSpec(
+        key=catalog._text(body, "key", catalog.TYPE_KEY_MAX) or name,
+        name=name,
+        description=catalog._text(body, "description", catalog.DESCRIPTION_MAX),
+        colour=catalog._text(body, "colour", catalog.COLOUR_MAX),
+        compatible=compatible,
+    )
 
 
 def check_compatible_count(count: int) -> None:
-    quotas.check_assign(count, 0, quotas.MAX_DISTRIBUTION_SET_TYPES_PER_TARGET_TYPE, "DistributionSetType entities",
-                        "a target type", more=False)
+    quotas.check_assign(
+        count,
+        0,
+        quotas.MAX_DISTRIBUTION_SET_TYPES_PER_TARGET_TYPE,
+        "DistributionSetType entities",
+        "a target type",
+        more=False,
+    )
 
 
 def with_compatible(current: Iterable[int], added: Iterable[int]) -> list[int]:

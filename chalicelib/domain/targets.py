@@ -4,6 +4,7 @@
 maintenanceWindow}: chalicelib/domain/actions.py `summary`), so a poll decides its links without reading an
 action. `deletion` is set while the target is being deleted: every read treats it as gone.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ def check_attribute(key: Any, value: Any, mode: str) -> None:
     if not isinstance(key, str) or not key or len(key) > MAX_ATTRIBUTE_TEXT or not _ATTRIBUTE_TEXT.match(key):
         raise errors.InvalidTargetAttributes(f"Attribute key '{key}' is invalid.", [key])
     if mode != "remove" and value is not None:
-        if not isinstance(value, (str, int, float, bool)) or len(str(value)) > MAX_ATTRIBUTE_TEXT \
-                or not _ATTRIBUTE_TEXT.match(str(value)):
+        if (
+            not isinstance(value, (str, int, float, bool))
+            or len(str(value)) > MAX_ATTRIBUTE_TEXT
+            or not _ATTRIBUTE_TEXT.match(str(value))
+        ):
             raise errors.InvalidTargetAttributes(f"Attribute value of '{key}' is invalid.", [key])
 
 
@@ -74,7 +78,6 @@ class Target:
     version: int | None = None
 
 
-
 def metadata_owner(tenant: str) -> str:
     """The partition of a tenant's target metadata items (tenant names never hold '#', auth.valid_tenant)."""
     return f"{tenant}#metadata"
@@ -89,6 +92,7 @@ class TargetMetadata:
     costs only the metadata's own reads and writes. One item per target (not one per entry) keeps the quota
     and duplicate checks a single conditional write, as the catalogue's metadata maps do.
     """
+
     owner: str  # metadata_owner(tenant)
     controller_id: str
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -111,10 +115,13 @@ MAX_ORDER_KEY_BYTES = 1024  # DynamoDB's limit for an index sort key
 
 # sort key (services.targets.SORT_FIELDS value) -> (order attribute, the entity field it orders by)
 # controllerId's order ignores case (the table's key order does not): `q=controllerId==` finds its matches there.
-ORDERS = {"controllerId": ("id_order", "controller_id"), "name": ("name_order", "name"),
-          "createdAt": ("created_order", "created_at"),
-          "lastControllerRequestAt": ("seen_order", "last_request_at"),
-          "updateStatus": ("status_order", "update_status")}
+ORDERS = {
+    "controllerId": ("id_order", "controller_id"),
+    "name": ("name_order", "name"),
+    "createdAt": ("created_order", "created_at"),
+    "lastControllerRequestAt": ("seen_order", "last_request_at"),
+    "updateStatus": ("status_order", "update_status"),
+}
 _ORDER_OF_FIELD = {field: attribute for attribute, field in ORDERS.values()}
 
 
@@ -140,8 +147,11 @@ def order_key(value: Any, controller_id: str) -> str:
 def order_keys(tenant: str, controller_id: str, fields: dict[str, Any]) -> dict[str, str]:
     """The order attributes (and the list shard) a write of `fields` (entity field -> new value, None when
     removed) must write with them, so the indexes follow the values."""
-    keys = {_ORDER_OF_FIELD[name]: order_key(value, controller_id)
-            for name, value in fields.items() if name in _ORDER_OF_FIELD}
+    keys = {
+        _ORDER_OF_FIELD[name]: order_key(value, controller_id)
+        for name, value in fields.items()
+        if name in _ORDER_OF_FIELD
+    }
     if keys:
         keys["list_shard"] = list_shard(tenant, controller_id)
     return keys

@@ -4,6 +4,7 @@ Source: hawkBit's tenant configuration keys and skyhawk's own (README, "Tenant c
 effect somewhere in the service; the `effect` text is what the key does, rendered nowhere but kept beside the key so
 the registry says it.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ class InvalidValue(ValueError):
 @dataclass
 class StoredValue:
     """A tenant's override of one key (`config#<name>`), its typed value JSON-encoded as stored."""
+
     PREFIX: ClassVar[str] = "config#"
     tenant: str
     key: str
@@ -38,7 +40,7 @@ class StoredValue:
 
     @property
     def name(self) -> str:
-        return self.key[len(self.PREFIX):]
+        return self.key[len(self.PREFIX) :]
 
     @property
     def decoded(self) -> Any:
@@ -75,8 +77,20 @@ def _not_negative(value: int) -> None:
         raise InvalidValue("must not be negative")
 
 
-ACTION_STATUSES = {"FINISHED", "ERROR", "WARNING", "RUNNING", "CANCELED", "CANCELING", "RETRIEVED", "DOWNLOAD",
-                   "SCHEDULED", "CANCEL_REJECTED", "DOWNLOADED", "WAIT_FOR_CONFIRMATION"}
+ACTION_STATUSES = {
+    "FINISHED",
+    "ERROR",
+    "WARNING",
+    "RUNNING",
+    "CANCELED",
+    "CANCELING",
+    "RETRIEVED",
+    "DOWNLOAD",
+    "SCHEDULED",
+    "CANCEL_REJECTED",
+    "DOWNLOADED",
+    "WAIT_FOR_CONFIRMATION",
+}
 
 
 def _statuses(value: str) -> None:
@@ -103,45 +117,106 @@ def _retention_days(value: int) -> None:
         raise InvalidValue("must lie between 1 and 3650 days")
 
 
-KEYS: dict[str, Key] = {k.name: k for k in [
-    Key("pollingTime", str, "12:00:00", "config.polling.sleep in DDI polls; pollStatus.nextExpectedRequestAt",
-        _duration),
-    Key("minPollingTime", str, "00:00:30", "lower bound of pollingTime and of the maintenance-window sleep",
-        _duration),
-    Key("pollingOverdueTime", str, "23:59:59", "a target is overdue after lastRequest + pollingTime + this",
-        _duration),
-    Key("maintenanceWindowPollCount", int, 3, "polls before a maintenance window starts", _positive),
-    Key("authentication.targettoken.enabled", bool, False, "DDI accepts 'TargetToken <target token>'"),
-    Key("authentication.gatewaytoken.enabled", bool, False, "DDI accepts 'GatewayToken <key>' (plug and play)"),
-    Key("authentication.gatewaytoken.key", str, "", "the gateway token"),
-    Key("authentication.header.enabled", bool, True, "DDI accepts X-Controller-Id + X-Authority from a proxy"),
-    Key("authentication.header.authority", str, "", "accepted issuer hash(es) for header authentication"),
-    Key("anonymous.download.enabled", bool, False, "DDI artifact downloads without device credentials"),
-    Key("repository.actions.autoclose.enabled", bool, False, "a new assignment closes open actions at once"),
-    Key("multi.assignments.enabled", bool, False, "several distribution sets active per target, by weight",
-        one_way_to=True),
-    Key("batch.assignments.enabled", bool, False, "DMF things of one assignment are told in BATCH_DOWNLOAD("
-        "_AND_INSTALL) messages, one per reply queue and set, instead of one message each"),
-    Key("user.confirmation.flow.enabled", bool, False,
-        "new actions wait for the device's confirmation (WAIT_FOR_CONFIRMATION, DDI confirmationBase)"),
-    Key("rollout.approval.enabled", bool, False, "created rollouts wait for approval (unless the creator may approve)"),
-    Key("action.cleanup.enabled", bool, False, "the scheduled cleanup deletes expired closed actions"),
-    Key("action.cleanup.actionExpiry", int, 2592000000, "ms after which a closed action may be deleted",
-        _not_negative),
-    Key("action.cleanup.actionStatus", str, "CANCELED,ERROR", "statuses the cleanup deletes", _statuses),
-    Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
-    Key("dmf.enabled", bool, False, "Device Management Federation: the tenant's gateways' messages on the DMF "
-        "inbound queue are applied (off: dead-lettered)"),
-    # skyhawk's own (hawkBit has no such key): SQS tells who sent a message, AMQP did not
-    Key("dmf.senders", str, "", "the SQS sender ids (IAM principals' unique ids) allowed to send the tenant's DMF "
-        "messages; empty: any principal that may send to the inbound queue, unless SKYHAWK_DMF_SENDERS_REQUIRED",
-        _dmf_senders),
-    Key("sie.enabled", bool, False, "Service Integration Events: the tenant's changes are announced on the "
-        "EventBridge bus (docs/integration-events.md)"),
-    Key("deviceconfiguration.task.retentionDays", int, 90,
-        "days after its creation when the retention job deletes a configuration task (an open one is closed first)",
-        _retention_days),
-]}
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in [
+        Key(
+            "pollingTime",
+            str,
+            "12:00:00",
+            "config.polling.sleep in DDI polls; pollStatus.nextExpectedRequestAt",
+            _duration,
+        ),
+        Key(
+            "minPollingTime",
+            str,
+            "00:00:30",
+            "lower bound of pollingTime and of the maintenance-window sleep",
+            _duration,
+        ),
+        Key(
+            "pollingOverdueTime",
+            str,
+            "23:59:59",
+            "a target is overdue after lastRequest + pollingTime + this",
+            _duration,
+        ),
+        Key("maintenanceWindowPollCount", int, 3, "polls before a maintenance window starts", _positive),
+        Key("authentication.targettoken.enabled", bool, False, "DDI accepts 'TargetToken <target token>'"),
+        Key("authentication.gatewaytoken.enabled", bool, False, "DDI accepts 'GatewayToken <key>' (plug and play)"),
+        Key("authentication.gatewaytoken.key", str, "", "the gateway token"),
+        Key("authentication.header.enabled", bool, True, "DDI accepts X-Controller-Id + X-Authority from a proxy"),
+        Key("authentication.header.authority", str, "", "accepted issuer hash(es) for header authentication"),
+        Key("anonymous.download.enabled", bool, False, "DDI artifact downloads without device credentials"),
+        Key("repository.actions.autoclose.enabled", bool, False, "a new assignment closes open actions at once"),
+        Key(
+            "multi.assignments.enabled",
+            bool,
+            False,
+            "several distribution sets active per target, by weight",
+            one_way_to=True,
+        ),
+        Key(
+            "batch.assignments.enabled",
+            bool,
+            False,
+            "DMF things of one assignment are told in BATCH_DOWNLOAD("
+            "_AND_INSTALL) messages, one per reply queue and set, instead of one message each",
+        ),
+        Key(
+            "user.confirmation.flow.enabled",
+            bool,
+            False,
+            "new actions wait for the device's confirmation (WAIT_FOR_CONFIRMATION, DDI confirmationBase)",
+        ),
+        Key(
+            "rollout.approval.enabled",
+            bool,
+            False,
+            "created rollouts wait for approval (unless the creator may approve)",
+        ),
+        Key("action.cleanup.enabled", bool, False, "the scheduled cleanup deletes expired closed actions"),
+        Key(
+            "action.cleanup.actionExpiry",
+            int,
+            2592000000,
+            "ms after which a closed action may be deleted",
+            _not_negative,
+        ),
+        Key("action.cleanup.actionStatus", str, "CANCELED,ERROR", "statuses the cleanup deletes", _statuses),
+        Key("cdn.validity.days", int, 30, "lifetime of signed download URLs", _cdn_days),
+        Key(
+            "dmf.enabled",
+            bool,
+            False,
+            "Device Management Federation: the tenant's gateways' messages on the DMF "
+            "inbound queue are applied (off: dead-lettered)",
+        ),
+        # skyhawk's own (hawkBit has no such key): SQS tells who sent a message, AMQP did not
+        Key(
+            "dmf.senders",
+            str,
+            "",
+            "the SQS sender ids (IAM principals' unique ids) allowed to send the tenant's DMF "
+            "messages; empty: any principal that may send to the inbound queue, unless SKYHAWK_DMF_SENDERS_REQUIRED",
+            _dmf_senders,
+        ),
+        Key(
+            "sie.enabled",
+            bool,
+            False,
+            "Service Integration Events: the tenant's changes are announced on the "
+            "EventBridge bus (docs/integration-events.md)",
+        ),
+        Key(
+            "deviceconfiguration.task.retentionDays",
+            int,
+            90,
+            "days after its creation when the retention job deletes a configuration task (an open one is closed first)",
+            _retention_days,
+        ),
+    ]
+}
 
 
 # hawkBit's TenantConfiguration.VALUE_MAX_SIZE; it also keeps every value far below an item's size limit.

@@ -3,6 +3,7 @@
 A role is a named set of permissions; a user holds roles and permissions of its own, and may do what their
 union allows (with the implications of domain/permissions.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,6 +27,7 @@ MAX_DESCRIPTION = 512
 class User:
     """A management user (`user#<name>` under its tenant). Audit fields are absent on users created before
     they were kept. `login_failures` counts failed logins since `login_failures_since`."""
+
     PREFIX: ClassVar[str] = "user#"
     tenant: str
     key: str
@@ -44,12 +46,13 @@ class User:
 
     @property
     def username(self) -> str:
-        return self.key[len(self.PREFIX):]
+        return self.key[len(self.PREFIX) :]
 
 
 @dataclass
 class Role:
     """A named set of permissions (`role#<name>`); `members` counts the users holding it."""
+
     PREFIX: ClassVar[str] = "role#"
     tenant: str
     key: str
@@ -64,7 +67,7 @@ class Role:
 
     @property
     def name(self) -> str:
-        return self.key[len(self.PREFIX):]
+        return self.key[len(self.PREFIX) :]
 
 
 def unchanged(entity: User | Role) -> Condition:
@@ -83,6 +86,7 @@ class NewUser:
 @dataclass(frozen=True)
 class UserChange:
     """None: unchanged. Lists replace what the user holds."""
+
     password: str | None = None
     roles: tuple[str, ...] | None = None
     permissions: tuple[str, ...] | None = None
@@ -109,8 +113,8 @@ def parse_new_user(body: Mapping[str, Any]) -> NewUser:
     username = body.get("username")
     if not isinstance(username, str) or not USERNAME.match(username):
         raise errors.ConstraintViolation(
-            "username is required: 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit.",
-            ["username"])
+            "username is required: 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit.", ["username"]
+        )
     password = _password(body)
     if password is None:
         raise errors.ConstraintViolation("password is required.", ["password"])
@@ -125,7 +129,8 @@ def parse_new_role(body: Mapping[str, Any]) -> NewRole:
     name = body.get("name")
     if not isinstance(name, str) or not ROLE_NAME.match(name):
         raise errors.ConstraintViolation(
-            "name is required: 1 to 64 letters, digits or . _ -, starting with a letter or digit.", ["name"])
+            "name is required: 1 to 64 letters, digits or . _ -, starting with a letter or digit.", ["name"]
+        )
     return NewRole(name, _description(body), _permissions(body) or ())
 
 
@@ -139,7 +144,8 @@ def _password(body: Mapping[str, Any]) -> str | None:
         return None
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise errors.ConstraintViolation(
-            f"password must be a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters.", ["password"])
+            f"password must be a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters.", ["password"]
+        )
     return password
 
 
@@ -147,7 +153,8 @@ def _description(body: Mapping[str, Any]) -> str | None:
     description = body.get("description")
     if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
         raise errors.ConstraintViolation(
-            f"description must be a string of at most {MAX_DESCRIPTION} characters.", ["description"])
+            f"description must be a string of at most {MAX_DESCRIPTION} characters.", ["description"]
+        )
     return description
 
 
@@ -174,7 +181,8 @@ def _permissions(body: Mapping[str, Any]) -> tuple[str, ...] | None:
     if unknown:
         raise errors.ConstraintViolation(
             f"Unknown permissions: {', '.join(unknown[:5])}; known are {', '.join(permissions.PERMISSIONS)}.",
-            ["permissions", *unknown[:5]])
+            ["permissions", *unknown[:5]],
+        )
     return names
 
 
@@ -182,6 +190,7 @@ def _permissions(body: Mapping[str, Any]) -> tuple[str, ...] | None:
 @dataclass(frozen=True)
 class Holder:
     """What one user holds, as the last-admin rule sees it."""
+
     username: str
     permissions: frozenset[str]
     roles: frozenset[str]
@@ -200,8 +209,9 @@ def admin_via(holder: Holder, role_permissions: Mapping[str, Iterable[str]]) -> 
     return False, None
 
 
-def admin_witness(holders: Iterable[Holder],
-                  role_permissions: Mapping[str, Iterable[str]]) -> tuple[str, str | None] | None:
+def admin_witness(
+    holders: Iterable[Holder], role_permissions: Mapping[str, Iterable[str]]
+) -> tuple[str, str | None] | None:
     """A user holding USER_ADMIN in this state, and the role it holds it through (None: directly, preferred,
     since then one item proves it); None when nobody does."""
     through_role = None

@@ -19,6 +19,7 @@ Rules (docs/architecture.md, "Workflow engine"; wfx as design analogue):
 - Sizes are UTF-8 bytes of compact JSON, the form the store writes, so that model, data, current state
   and history together stay well below DynamoDB's 400 KB item limit (which counts bytes, not characters).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,12 +51,15 @@ INSTANTANEOUS_MESSAGE = "State machine is triggered instantaneously."
 
 class Actor(str, Enum):
     """Who asks for a state change: the operator side (Northbound) or the device (Southbound)."""
+
     BACKEND = "BACKEND"
     DEVICE = "DEVICE"
 
 
-_TRIGGERS = {Actor.BACKEND: (BACKEND_TRIGGER, BACKEND_TIME_TRIGGER),
-             Actor.DEVICE: (DEVICE_TRIGGER, DEVICE_TIME_TRIGGER)}
+_TRIGGERS = {
+    Actor.BACKEND: (BACKEND_TRIGGER, BACKEND_TIME_TRIGGER),
+    Actor.DEVICE: (DEVICE_TRIGGER, DEVICE_TIME_TRIGGER),
+}
 
 
 class WorkflowError(ValueError):
@@ -84,8 +88,13 @@ class State:
     cancel: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "initial": self.initial,
-                "final": self.final, "cancel": self.cancel}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "initial": self.initial,
+            "final": self.final,
+            "cancel": self.cancel,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,8 +141,10 @@ class WorkflowModel:
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_CHARS:
             raise InvalidModel(f"'key' must be a non-empty string of at most {MAX_KEY_CHARS} characters.")
         if not is_addressable_key(key):
-            raise InvalidModel("'key' must not be '.' or '..' nor contain '/', '#', '%' or control characters: "
-                               "it names the model in URLs (/models/{key}, ?modelKey=).")
+            raise InvalidModel(
+                "'key' must not be '.' or '..' nor contain '/', '#', '%' or control characters: "
+                "it names the model in URLs (/models/{key}, ?modelKey=)."
+            )
         states = tuple(_parse_state(s) for s in _list(body, "states", required=True))
         transitions = tuple(_parse_transition(t) for t in _list(body, "transitions"))
         groups = tuple(_parse_group(g) for g in _list(body, "groups"))
@@ -146,18 +157,33 @@ class WorkflowModel:
         """A model from its stored form (already validated when it was written)."""
         return cls(
             stored["key"],
-            tuple(State(s["name"], s.get("description") or "", bool(s.get("initial")), bool(s.get("final")),
-                        bool(s.get("cancel"))) for s in stored["states"]),
-            tuple(Transition(t["from"], t["to"], t["type"], tuple(t.get("allowedTypes") or (t["type"],)),
-                             t.get("details")) for t in stored["transitions"]),
+            tuple(
+                State(
+                    s["name"],
+                    s.get("description") or "",
+                    bool(s.get("initial")),
+                    bool(s.get("final")),
+                    bool(s.get("cancel")),
+                )
+                for s in stored["states"]
+            ),
+            tuple(
+                Transition(
+                    t["from"], t["to"], t["type"], tuple(t.get("allowedTypes") or (t["type"],)), t.get("details")
+                )
+                for t in stored["transitions"]
+            ),
             tuple(Group(g["name"], tuple(g["states"])) for g in stored.get("groups") or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The model as POST/GET /models show it (and as it is stored)."""
-        body: dict[str, Any] = {"key": self.key, "states": [s.to_json() for s in self.states],
-                "transitions": [t.to_json() for t in self.transitions],
-                "groups": [g.to_json() for g in self.groups]}
+        body: dict[str, Any] = {
+            "key": self.key,
+            "states": [s.to_json() for s in self.states],
+            "transitions": [t.to_json() for t in self.transitions],
+            "groups": [g.to_json() for g in self.groups],
+        }
         for stored, transition in zip(body["transitions"], self.transitions):
             if transition.details is not None:
                 stored["details"] = transition.details
@@ -165,9 +191,12 @@ class WorkflowModel:
 
     def to_instance_json(self) -> dict[str, Any]:
         """The model as an instance shows it with `?model=true` (note `stateGroups`)."""
-        return {"key": self.key, "states": [s.to_json() for s in self.states],
-                "transitions": [t.to_instance_json() for t in self.transitions],
-                "stateGroups": [g.to_json() for g in self.groups]}
+        return {
+            "key": self.key,
+            "states": [s.to_json() for s in self.states],
+            "transitions": [t.to_instance_json() for t in self.transitions],
+            "stateGroups": [g.to_json() for g in self.groups],
+        }
 
     def validate(self) -> None:
         if not self.states:
@@ -191,8 +220,10 @@ class WorkflowModel:
                 if end not in known:
                     raise InvalidModel(f"Transition {t.source} -> {t.target} names the unknown state '{end}'.")
             if t.source == t.target:
-                raise InvalidModel(f"Transition {t.source} -> {t.target}: progress updates within a state are "
-                                   "implicit and need no transition.")
+                raise InvalidModel(
+                    f"Transition {t.source} -> {t.target}: progress updates within a state are "
+                    "implicit and need no transition."
+                )
             if (t.source, t.target) in seen:
                 raise InvalidModel(f"Transition {t.source} -> {t.target} is defined twice.")
             seen.add((t.source, t.target))
@@ -240,8 +271,10 @@ class WorkflowModel:
                 raise InvalidModel(f"Custom transition {source} -> {target} is not a transition of model {self.key}.")
             current = transitions[index]
             if kind not in current.allowed_types:
-                raise InvalidModel(f"Transition {source} -> {target} may not become '{kind}'; allowed: "
-                                   f"{', '.join(current.allowed_types)}.")
+                raise InvalidModel(
+                    f"Transition {source} -> {target} may not become '{kind}'; allowed: "
+                    f"{', '.join(current.allowed_types)}."
+                )
             details = entry.get("details")
             _check_details(details)
             transitions[index] = replace(current, type=kind, details=details)
@@ -279,7 +312,8 @@ class WorkflowModel:
         if transition.taken_by(actor):
             return True
         return self.state(transition.target).cancel and any(
-            kind in transition.allowed_types for kind in _TRIGGERS[actor])
+            kind in transition.allowed_types for kind in _TRIGGERS[actor]
+        )
 
     def may_update_in_place(self, name: str, actor: Actor) -> bool:
         if self.is_final(name):
@@ -299,8 +333,9 @@ class WorkflowModel:
             raise IllegalTransition(f"Model {self.key} defines no cancel transition from state {name}.")
         allowed = [t for t in candidates if self.may_take(t, actor)]
         if not allowed:
-            raise IllegalTransition(f"Canceling from state {name} is not triggered by the "
-                                    f"{_who(actor)} in model {self.key}.")
+            raise IllegalTransition(
+                f"Canceling from state {name} is not triggered by the {_who(actor)} in model {self.key}."
+            )
         return allowed[0].target
 
 
@@ -328,18 +363,31 @@ class StateInfo:
     details: Any = field(default_factory=dict)
 
     def to_store(self) -> dict[str, Any]:
-        return {"state": self.state, "entered": self.entered, "updated": self.updated, "progress": self.progress,
-                "message": self.message, "details": self.details}
+        return {
+            "state": self.state,
+            "entered": self.entered,
+            "updated": self.updated,
+            "progress": self.progress,
+            "message": self.message,
+            "details": self.details,
+        }
 
     @classmethod
     def from_store(cls, stored: Mapping[str, Any]) -> "StateInfo":
-        return cls(stored["state"], int(stored["entered"]), int(stored["updated"]), float(stored["progress"]),
-                   stored.get("message") or "", stored.get("details"))
+        return cls(
+            stored["state"],
+            int(stored["entered"]),
+            int(stored["updated"]),
+            float(stored["progress"]),
+            stored.get("message") or "",
+            stored.get("details"),
+        )
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
     """A validated PATCH body: {state, progress?, message?, details?}."""
+
     state: str
     progress: float | None = None
     message: str | None = None
@@ -375,6 +423,7 @@ class StatusUpdate:
 @dataclass(frozen=True)
 class Progress:
     """An instance's state after the engine ran: current state, full history, and whether it changed state."""
+
     current: StateInfo
     history: tuple[StateInfo, ...]
     entered: tuple[str, ...] = ()
@@ -399,19 +448,30 @@ def apply(model: WorkflowModel, progress: Progress, update: StatusUpdate, actor:
         if not model.may_update_in_place(current.state, actor):
             why = "is final" if model.is_final(current.state) else f"is not the {_who(actor)}'s to update"
             raise IllegalTransition(f"State {current.state} {why}; it cannot be updated.")
-        changed = replace(current, updated=now,
-                          progress=current.progress if update.progress is None else update.progress,
-                          message=current.message if update.message is None else update.message,
-                          details=update.details if update.has_details else current.details)
+        changed = replace(
+            current,
+            updated=now,
+            progress=current.progress if update.progress is None else update.progress,
+            message=current.message if update.message is None else update.message,
+            details=update.details if update.has_details else current.details,
+        )
         return Progress(changed, _bounded(progress.history[:-1] + (changed,)), ())
     transition = model.transition(current.state, update.state)
     if transition is None:
         raise IllegalTransition(f"Model {model.key} has no transition {current.state} -> {update.state}.")
     if not model.may_take(transition, actor):
-        raise IllegalTransition(f"Transition {current.state} -> {update.state} is a {transition.type} and cannot "
-                                f"be triggered by the {_who(actor)}.")
-    entered = StateInfo(update.state, now, now, update.progress or 0.0, update.message or "",
-                        update.details if update.has_details else {})
+        raise IllegalTransition(
+            f"Transition {current.state} -> {update.state} is a {transition.type} and cannot "
+            f"be triggered by the {_who(actor)}."
+        )
+    entered = StateInfo(
+        update.state,
+        now,
+        now,
+        update.progress or 0.0,
+        update.message or "",
+        update.details if update.has_details else {},
+    )
     moved = _enter(progress, entered, now)
     return _follow_instantaneous(model, moved, now)
 
@@ -526,8 +586,13 @@ def _parse_state(body: Any) -> State:
     description = body.get("description") or ""
     if not isinstance(description, str):
         raise InvalidModel("A state's 'description' must be a string.")
-    return State(_name(body.get("name"), "A state's 'name'"), description, _flag(body, "initial"),
-                 _flag(body, "final"), _flag(body, "cancel"))
+    return State(
+        _name(body.get("name"), "A state's 'name'"),
+        description,
+        _flag(body, "initial"),
+        _flag(body, "final"),
+        _flag(body, "cancel"),
+    )
 
 
 def _parse_types(value: Any, default: str) -> tuple[str, ...]:
@@ -546,8 +611,13 @@ def _parse_transition(body: Any) -> Transition:
         raise InvalidModel(f"A transition's 'type' must be one of {', '.join(TRANSITION_TYPES)}, got {kind!r}.")
     details = body.get("details")
     _check_details(details)
-    return Transition(_name(body.get("from"), "A transition's 'from'"), _name(body.get("to"), "A transition's 'to'"),
-                      kind, _parse_types(body.get("allowedTypes"), kind), details)
+    return Transition(
+        _name(body.get("from"), "A transition's 'from'"),
+        _name(body.get("to"), "A transition's 'to'"),
+        kind,
+        _parse_types(body.get("allowedTypes"), kind),
+        details,
+    )
 
 
 def _parse_group(body: Any) -> Group:

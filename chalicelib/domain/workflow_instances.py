@@ -6,6 +6,7 @@ by device and group (the device poll), by model, and, for configuration tasks on
 (`expiry_key`). Those keys follow its state, so every state change writes them with it (`progressed`).
 Instance ids are time-ordered UUIDs: the sort key orders instances by creation.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,6 +36,7 @@ def group_key(group: str | None, instance_id: str) -> str:
 @dataclass
 class RegisteredModel:
     """A tenant's workflow model, as registered (the built-in configuration model is never stored)."""
+
     tenant: str
     sk: str
     key: str
@@ -94,15 +96,34 @@ class WorkflowInstance:
         return self.model.is_final(self.current_state)
 
 
-def new_instance(tenant: str, instance_id: str, device_id: str, model: WorkflowModel, progress: Progress,
-                 data: Any, user: str, now: int, file_refs: list[str] | None = None,
-                 resolved_files: list[dict[str, Any]] | None = None) -> WorkflowInstance:
+def new_instance(
+    tenant: str,
+    instance_id: str,
+    device_id: str,
+    model: WorkflowModel,
+    progress: Progress,
+    data: Any,
+    user: str,
+    now: int,
+    file_refs: list[str] | None = None,
+    resolved_files: list[dict[str, Any]] | None = None,
+) -> WorkflowInstance:
     """A new instance of `model` for `device_id`, started at `progress` (chalicelib.domain.workflow.start)."""
     created = WorkflowInstance(
-        tenant, INSTANCE_PREFIX + instance_id, instance_id, device_id, device_key(tenant, device_id), model.key,
-        model_index_key(tenant, model.key), now, user,
+        tenant,
+        INSTANCE_PREFIX + instance_id,
+        instance_id,
+        device_id,
+        device_key(tenant, device_id),
+        model.key,
+        model_index_key(tenant, model.key),
+        now,
+        user,
         model_json=None if model == config_model.MODEL else model.to_json(),
-        data=data if data is not None else {}, file_refs=file_refs or None, resolved_files=resolved_files)
+        data=data if data is not None else {},
+        file_refs=file_refs or None,
+        resolved_files=resolved_files,
+    )
     return changes.applied(created, progressed(created, model, progress))
 
 
@@ -111,9 +132,13 @@ def progressed(instance: WorkflowInstance, model: WorkflowModel, progress: Progr
     state = progress.state
     group = model.group_of(state)
     change: dict[str, Any] = {
-        "current": progress.current.to_store(), "history": [h.to_store() for h in progress.history],
-        "current_state": state, "group_name": group if group is not None else changes.REMOVE,
-        "device_group_key": group_key(group, instance.instance_id), "device_visible": model.device_visible(state)}
+        "current": progress.current.to_store(),
+        "history": [h.to_store() for h in progress.history],
+        "current_state": state,
+        "group_name": group if group is not None else changes.REMOVE,
+        "device_group_key": group_key(group, instance.instance_id),
+        "device_visible": model.device_visible(state),
+    }
     if instance.is_task and instance.expiry_key is None:
         change["expiry_key"] = instance.tenant  # joins the sparse index the retention job reads (by creation time)
     return change
@@ -127,6 +152,7 @@ def becomes_configured(instance: WorkflowInstance, progress: Progress) -> bool:
 @dataclass(frozen=True)
 class InstanceRow:
     """One index entry of an instance list: enough to filter, count and fetch the page."""
+
     tenant: str
     sk: str
     model_key: str | None
@@ -137,4 +163,4 @@ class InstanceRow:
 
     @property
     def instance_id(self) -> str:
-        return self.sk[len(INSTANCE_PREFIX):]
+        return self.sk[len(INSTANCE_PREFIX) :]

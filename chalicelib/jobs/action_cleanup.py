@@ -6,6 +6,7 @@ A unit queries, per configured status, its shard of the sparse `cleanup` index (
 Its position is the status it is at and DynamoDB's last evaluated key in it. Each deletion takes the action off
 its target's count in the same transaction, conditional on the action, so a redelivered unit counts none twice.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,11 @@ def work(tenant: str, shard: int, now: int, after: Any, budget: Budget) -> tuple
     closed_before = now - int(cfg["action.cleanup.actionExpiry"])
     statuses = [s.strip().upper() for s in str(cfg["action.cleanup.actionStatus"]).split(",") if s.strip()]
     # a continuation names its status: the configured list may have changed since (a status gone ends the unit)
-    status_at, key = (statuses.index(after["status"]) if after["status"] in statuses else len(statuses),
-                      after["key"]) if after else (0, None)
+    status_at, key = (
+        (statuses.index(after["status"]) if after["status"] in statuses else len(statuses), after["key"])
+        if after
+        else (0, None)
+    )
     deleted = 0
     while status_at < len(statuses):
         if not budget.next_page():

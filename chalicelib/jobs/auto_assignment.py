@@ -7,6 +7,7 @@ Besides the schedule, setting a filter's auto-assign set queues a unit for that 
 which assigns the set to the targets that exist already. A unit run twice (SQS redelivery) or beside another
 creates no second action: the assignment skips targets that have the set.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,17 @@ def wanted(tenant: str) -> bool:
 
 def enqueue(tenant: str, filter_id: int) -> None:
     """A unit for one filter, over the tenant's targets from the first."""
-    job_queue.send([{"job": NAME, "now": clock.now_ms(), "tenant": tenant, "shard": None,
-                     "after": fanout.encode({"filter": int(filter_id), "key": None})}])
+    job_queue.send(
+        [
+            {
+                "job": NAME,
+                "now": clock.now_ms(),
+                "tenant": tenant,
+                "shard": None,
+                "after": fanout.encode({"filter": int(filter_id), "key": None}),
+            }
+        ]
+    )
 
 
 def work(tenant: str, shard: None, now: int, after: Any, budget: Budget) -> tuple[dict[str, int], Any]:

@@ -5,6 +5,7 @@ context (a direct call) the unit gets a fixed budget of the deployed function's 
 new work when less than RESERVE_MS is left (enough to note its position and send the continuation), or when it
 has read its pages.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,6 +37,7 @@ class Budget:
 
             def remaining() -> int:
                 return int((deadline - time.monotonic()) * 1000)
+
         return cls(remaining, settings.jobs_pages_per_message, settings.jobs_page_size)
 
     def has_time(self) -> bool:

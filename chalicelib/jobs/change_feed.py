@@ -8,6 +8,7 @@ the event source mapping hands that record and everything after it out again (an
 what the earlier ones delivered, so a retried record is never half-skipped). What came before it is never sent
 again; what came after it may be sent twice, as at-least-once allows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,11 @@ Wants = Callable[[str], bool]
 def _consumers() -> list[tuple[str, Wants, Deliver]]:
     """(name, wants(tenant): whether it has anything to do for the tenant's changes, deliver)."""
     from chalicelib.services import dmf_outbound, integration_events
-    return [("integration_events", integration_events.wants, integration_events.deliver),
-            ("dmf_outbound", dmf_outbound.wants, dmf_outbound.deliver)]
+
+    return [
+        ("integration_events", integration_events.wants, integration_events.deliver),
+        ("dmf_outbound", dmf_outbound.wants, dmf_outbound.deliver),
+    ]
 
 
 def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict[str, Any]:
@@ -36,12 +40,14 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
     consumers = _consumers()
     tenants = [change_feed.tenant_of(record) for record in batch]
     wanted = {tenant: [wants(tenant) for _name, wants, _deliver in consumers] for tenant in set(tenants) if tenant}
-    changes = [change_feed.decode(record) if tenant and any(wanted[tenant]) else None
-               for record, tenant in zip(batch, tenants)]
+    changes = [
+        change_feed.decode(record) if tenant and any(wanted[tenant]) else None for record, tenant in zip(batch, tenants)
+    ]
     delivered = len(changes)
     for position, (name, _wants, deliver) in enumerate(consumers):
-        mine = [change if change is not None and wanted[change.tenant][position] else None
-                for change in changes[:delivered]]
+        mine = [
+            change if change is not None and wanted[change.tenant][position] else None for change in changes[:delivered]
+        ]
         try:
             stopped = deliver(mine)
         except Exception:
@@ -50,7 +56,10 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
         if stopped is not None:
             log.warning("change feed consumer %s stopped at record %d of %d", name, stopped, len(batch))
             delivered = min(delivered, stopped)
-    failures = [] if delivered == len(batch) else [
-        {"itemIdentifier": batch[delivered]["dynamodb"]["SequenceNumber"]}]
-    return {"batchItemFailures": failures, "records": len(batch), "changes": sum(c is not None for c in changes),
-            "delivered": delivered}
+    failures = [] if delivered == len(batch) else [{"itemIdentifier": batch[delivered]["dynamodb"]["SequenceNumber"]}]
+    return {
+        "batchItemFailures": failures,
+        "records": len(batch),
+        "changes": sum(c is not None for c in changes),
+        "delivered": delivered,
+    }

@@ -7,6 +7,7 @@ what an earlier delivery left and counts only what it deleted itself).
 A unit works in batches of 100 due tasks while its budget has time; with due tasks left it hands on to a
 continuation, which needs no position (deleted tasks leave the index: what is still due comes first).
 """
+
 from __future__ import annotations
 
 from typing import Any

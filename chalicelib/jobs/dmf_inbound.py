@@ -15,6 +15,7 @@ and applied (chalicelib/services/dmf_inbound.py). Three endings, as hawkBit's (Â
 FIFO order: once a message of a group (one thing) failed, the batch's later messages of that group are reported
 failed too, unread, so that they come back after it and in their order (AWS's rule for FIFO partial batches).
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,9 @@ REFUSED, FAILED = "refused", "failed"
 
 def refused(exc: BaseException) -> bool:
     """A refusal for good: the same message would be refused again."""
-    return isinstance(exc, errors.SkyhawkError) and exc.status < 500 and not isinstance(
-        exc, errors.ConcurrentModification)
+    return (
+        isinstance(exc, errors.SkyhawkError) and exc.status < 500 and not isinstance(exc, errors.ConcurrentModification)
+    )
 
 
 def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict[str, Any]:
@@ -53,8 +55,9 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
         headers = dmf_queues.headers_of(record.get("messageAttributes"))
         body = record.get("body") or ""
         try:
-            outcome = dmf_inbound.handle(dmf.parse(headers, body), system.get("MessageDeduplicationId") or message_id,
-                                         system.get("SenderId"))
+            outcome = dmf_inbound.handle(
+                dmf.parse(headers, body), system.get("MessageDeduplicationId") or message_id, system.get("SenderId")
+            )
             counts[outcome] += 1
         except Exception as exc:
             if refused(exc):
@@ -65,8 +68,11 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
                 except Exception:
                     log.exception("DMF message %s not dead-lettered", message_id)
             else:
-                log.exception("DMF message %s failed", message_id,
-                              extra={"tenant": headers.get(dmf.TENANT), "type": headers.get(dmf.TYPE)})
+                log.exception(
+                    "DMF message %s failed",
+                    message_id,
+                    extra={"tenant": headers.get(dmf.TENANT), "type": headers.get(dmf.TYPE)},
+                )
             failures.append({"itemIdentifier": message_id})
             counts[FAILED] += 1
             if group is not None:
@@ -74,9 +80,14 @@ def run_batch(records: Iterable[Mapping[str, Any]], context: Any = None) -> dict
     return {"batchItemFailures": failures, **counts}
 
 
-def _dead_letter(record: Mapping[str, Any], headers: Mapping[str, str], body: str, group: str | None,
-                 exc: BaseException) -> None:
+def _dead_letter(
+    record: Mapping[str, Any], headers: Mapping[str, str], body: str, group: str | None, exc: BaseException
+) -> None:
     assert isinstance(exc, errors.SkyhawkError)
-    log.warning("DMF message %s refused: %s", record["messageId"], exc.message,
-                extra={"tenant": headers.get(dmf.TENANT), "type": headers.get(dmf.TYPE), "errorCode": exc.code})
+    log.warning(
+        "DMF message %s refused: %s",
+        record["messageId"],
+        exc.message,
+        extra={"tenant": headers.get(dmf.TENANT), "type": headers.get(dmf.TYPE), "errorCode": exc.code},
+    )
     dmf_queues.dead_letter(body, headers, group, record["messageId"], exc.code, exc.message)

@@ -23,6 +23,7 @@ A job is a module with `SHARDS` (the shards of the index it reads, or None for o
 (its counts when it found nothing), `work(tenant, shard, now, after, budget) -> (counts, after | None)`, and
 optionally `wanted(tenant)`: False leaves the tenant out of the fan-out (a job the tenant has turned off).
 """
+
 from __future__ import annotations
 
 import base64
@@ -75,9 +76,12 @@ def fan_out(message: dict[str, Any]) -> int:
     shards = the_job.SHARDS
     wanted = getattr(the_job, "wanted", lambda tenant: True)
     page = tenant_registry.page(message.get("after"), config.settings().jobs_tenants_per_message)
-    bodies: list[dict[str, Any]] = [{"job": name, "now": now, "tenant": tenant, "shard": shard, "after": None}
-                                    for tenant in page.items if wanted(tenant)
-                                    for shard in (range(shards) if shards else [None])]
+    bodies: list[dict[str, Any]] = [
+        {"job": name, "now": now, "tenant": tenant, "shard": shard, "after": None}
+        for tenant in page.items
+        if wanted(tenant)
+        for shard in (range(shards) if shards else [None])
+    ]
     if page.after is not None:
         bodies.append({"job": name, "now": now, "fanout": True, "after": page.after})
     return job_queue.send(bodies)
@@ -87,12 +91,12 @@ def run_unit(message: dict[str, Any], budget: Budget) -> dict[str, int]:
     """Run one message's unit within the budget; send its continuation if work remains. Returns its counts."""
     if message.get("fanout"):
         return {"enqueued": fan_out(message)}
-    counts, position = job(message["job"]).work(message["tenant"], message.get("shard"), message["now"],
-                                                 decode(message.get("after")), budget)
+    counts, position = job(message["job"]).work(
+        message["tenant"], message.get("shard"), message["now"], decode(message.get("after")), budget
+    )
     if position is not None:
         job_queue.send([{**message, "after": encode(position), "part": message.get("part", 0) + 1}])
-        log.info("job %s continues", message["job"], extra={"tenant": message["tenant"],
-                                                            "shard": message.get("shard")})
+        log.info("job %s continues", message["job"], extra={"tenant": message["tenant"], "shard": message.get("shard")})
     return counts
 
 
@@ -131,5 +135,11 @@ def run_batch(records: Iterable[tuple[str, str]], context: Any = None) -> dict[s
             summed[key] = summed.get(key, 0) + value
     # Top-level numbers become the invocation's metrics (telemetry.observe_jobs): "<job>.<count>" for each job.
     found = {f"{name}.{key}": value for name, counts in totals.items() for key, value in counts.items()}
-    return {"batchItemFailures": failures, "units": units, "deferred": deferred, "failed": len(failures),
-            **found, "jobs": totals}
+    return {
+        "batchItemFailures": failures,
+        "units": units,
+        "deferred": deferred,
+        "failed": len(failures),
+        **found,
+        "jobs": totals,
+    }

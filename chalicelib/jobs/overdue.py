@@ -9,6 +9,7 @@ all. A target reported is below the watermark until it polls again, so it is rep
 overdue, and the cost grows with the targets found, not with those long offline. A redelivered unit of a run
 that finished finds the watermark moved and reports nobody; one that died half-way reports its last page again.
 """
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@ a repair that ran out of time part-way noted its progress in its item, which the
 Counters a repaired change touched are then recounted from their items (services.usage_recount), and
 only those: a crash between the steps of a change is what can leave a counter off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,27 +40,39 @@ Handler = Callable[[str, Work, int, Callable[[], bool]], bool | None]
 
 def _handlers() -> dict[str, tuple[Handler, Callable[[Work], list[str]]]]:
     """work kind -> (its repair, the usage counters a repair of it may have to correct)."""
+
     def none(work: Work) -> list[str]:
         return []
 
     return {
-        targets.DELETION: (lambda tenant, work, now, has_time: targets.finish_deletion(
-            tenant, work.ref, has_time), lambda work: ["TARGET"]),
-        software_modules.PURGE: (lambda tenant, work, now, has_time: software_modules.finish_purge(
-            tenant, int(work.ref)), lambda work: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"]),
-        software_modules.ORPHAN_OBJECT: (lambda tenant, work, now, has_time: software_modules.reap_object(
-            tenant, work, now), none),
-        software_modules.UPLOAD: (lambda tenant, work, now, has_time: software_modules.reap_upload(
-            tenant, work, now), none),
+        targets.DELETION: (
+            lambda tenant, work, now, has_time: targets.finish_deletion(tenant, work.ref, has_time),
+            lambda work: ["TARGET"],
+        ),
+        software_modules.PURGE: (
+            lambda tenant, work, now, has_time: software_modules.finish_purge(tenant, int(work.ref)),
+            lambda work: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"],
+        ),
+        software_modules.ORPHAN_OBJECT: (
+            lambda tenant, work, now, has_time: software_modules.reap_object(tenant, work, now),
+            none,
+        ),
+        software_modules.UPLOAD: (
+            lambda tenant, work, now, has_time: software_modules.reap_upload(tenant, work, now),
+            none,
+        ),
         bulk_creates.KIND: (bulk_creates.roll_back, bulk_creates.counted_by),
         bulk_creates.PART: (lambda tenant, work, now, has_time: bulk_creates.drop_part(tenant, work, now), none),
-        usage_recount.KIND: (lambda tenant, work, now, has_time: usage_recount.recount(tenant, work, now, has_time),
-                             none),
+        usage_recount.KIND: (
+            lambda tenant, work, now, has_time: usage_recount.recount(tenant, work, now, has_time),
+            none,
+        ),
     }
 
 
-def work(tenant: str, shard: None, now: int, position: dict | None, budget: Budget
-         ) -> tuple[dict[str, int], dict | None]:
+def work(
+    tenant: str, shard: None, now: int, position: dict | None, budget: Budget
+) -> tuple[dict[str, int], dict | None]:
     """Position: {"after": the key of the last item handled, None before the first}."""
     handlers = _handlers()
     after = position["after"] if position else None

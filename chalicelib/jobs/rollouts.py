@@ -8,6 +8,7 @@ within a second, chalicelib/services/controller.py), and the schedule (every min
 devices of one rollout in one batch of messages runs one check (fanout.run_batch runs identical bodies once).
 A long step (a large group's start, the creation passes) hands on its position in a continuation.
 """
+
 from __future__ import annotations
 
 import logging

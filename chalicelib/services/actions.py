@@ -1,4 +1,5 @@
 """Reading actions and their history for the Management API (hawkBit ActionFields for q= and sort)."""
+
 from __future__ import annotations
 
 from itertools import islice
@@ -13,11 +14,31 @@ from chalicelib.store import targets as target_store
 
 rsql = lazy_import("chalicelib.domain.rsql")  # only lists with q= parse queries
 
-SORT_FIELDS = {"id": "id", "active": "active", "status": "status", "detailstatus": "detailStatus",
-               "weight": "weight", "createdat": "createdAt", "lastmodifiedat": "lastModifiedAt",
-               "laststatuscode": "lastStatusCode"}
-SEARCH_FIELDS = {"id", "active", "status", "detailstatus", "weight", "laststatuscode", "createdat", "createdby",
-                 "lastmodifiedat", "lastmodifiedby", "externalref", "target.*", "distributionset.*"}
+SORT_FIELDS = {
+    "id": "id",
+    "active": "active",
+    "status": "status",
+    "detailstatus": "detailStatus",
+    "weight": "weight",
+    "createdat": "createdAt",
+    "lastmodifiedat": "lastModifiedAt",
+    "laststatuscode": "lastStatusCode",
+}
+SEARCH_FIELDS = {
+    "id",
+    "active",
+    "status",
+    "detailstatus",
+    "weight",
+    "laststatuscode",
+    "createdat",
+    "createdby",
+    "lastmodifiedat",
+    "lastmodifiedby",
+    "externalref",
+    "target.*",
+    "distributionset.*",
+}
 STATUS_SORT_FIELDS = {"id": "id", "reportedat": "reportedAt", "timestamp": "timestamp"}
 
 
@@ -25,12 +46,20 @@ def view(action: Action) -> dict[str, Any]:
     """Fields q= and sort see, as rendered: status (and its older name detailStatus) is the action's status,
     active whether it is open."""
     return {
-        "id": int(action.action_id), "active": bool(action.active), "status": action.status.lower(),
-        "detailstatus": action.status.lower(), "detailStatus": action.status.lower(),
-        "weight": action.weight, "laststatuscode": action.last_status_code,
-        "lastStatusCode": action.last_status_code, "createdat": action.created_at, "createdAt": action.created_at,
-        "createdby": action.created_by, "lastmodifiedat": action.last_modified_at,
-        "lastModifiedAt": action.last_modified_at, "lastmodifiedby": action.last_modified_by,
+        "id": int(action.action_id),
+        "active": bool(action.active),
+        "status": action.status.lower(),
+        "detailstatus": action.status.lower(),
+        "detailStatus": action.status.lower(),
+        "weight": action.weight,
+        "laststatuscode": action.last_status_code,
+        "lastStatusCode": action.last_status_code,
+        "createdat": action.created_at,
+        "createdAt": action.created_at,
+        "createdby": action.created_by,
+        "lastmodifiedat": action.last_modified_at,
+        "lastModifiedAt": action.last_modified_at,
+        "lastmodifiedby": action.last_modified_by,
         "externalref": action.external_ref,
         "target": {"controllerid": action.controller_id},
         "distributionset": {"id": int(action.ds_id), "name": action.ds_name, "version": action.ds_version},
@@ -64,8 +93,15 @@ def of_tenant(tenant: str, params: dict[str, str]) -> tuple[list[Action], int]:
     descending = paging.sorted_by("id")
     if not params.get("q") and descending is not None:
         return _first_in_id_order(tenant, paging, descending), store.count_of_tenant(tenant)
-    return _filtered(listing.capped(store.of_tenant(tenant), listing.SCAN_CAP, "actions",
-                                    "list a target's actions (/targets/{id}/actions) instead."), params)
+    return _filtered(
+        listing.capped(
+            store.of_tenant(tenant),
+            listing.SCAN_CAP,
+            "actions",
+            "list a target's actions (/targets/{id}/actions) instead.",
+        ),
+        params,
+    )
 
 
 def get(tenant: str, controller_id: str, action_id: int) -> Action:
@@ -84,10 +120,14 @@ def get_by_id(tenant: str, action_id: int) -> Action:
     return action
 
 
-def history(tenant: str, controller_id: str, action_id: int, params: dict[str, str]
-            ) -> tuple[list[ActionStatusEntry], int]:
+def history(
+    tenant: str, controller_id: str, action_id: int, params: dict[str, str]
+) -> tuple[list[ActionStatusEntry], int]:
     get(tenant, controller_id, action_id)
     paging = listing.Paging.parse(params, STATUS_SORT_FIELDS, "id:DESC")
     entries = list(store.history(tenant, action_id))
-    return listing.filter_and_page((({"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp}, e)
-                                    for e in entries), None, paging)
+    return listing.filter_and_page(
+        (({"id": int(e.status_id), "reportedAt": e.reported_at, "timestamp": e.timestamp}, e) for e in entries),
+        None,
+        paging,
+    )

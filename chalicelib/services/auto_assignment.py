@@ -17,6 +17,7 @@ When it runs, and what it costs:
 Idempotent: the assignment re-reads each target and skips one that has the set (a concurrent evaluation, a
 redelivered job unit), and a target's version condition lets only one of two racing writers through.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,13 @@ log = logging.getLogger("skyhawk.auto_assignment")
 _cache: TenantCache[tuple[AutoAssignment, ...]] = TenantCache(lambda tenant: tuple(store.auto_assignments(tenant)))
 # The assignment refuses these for a whole request: the filter cannot assign now (its set was deleted,
 # invalidated, or a target changed type or filled its actions meanwhile); the next evaluation decides again.
-_CANNOT_ASSIGN = (errors.EntityNotFound, errors.DistributionSetInvalid, errors.DistributionSetIncomplete,
-                  errors.TargetTypeIncompatible, errors.QuotaExceeded)
+_CANNOT_ASSIGN = (
+    errors.EntityNotFound,
+    errors.DistributionSetInvalid,
+    errors.DistributionSetIncomplete,
+    errors.TargetTypeIncompatible,
+    errors.QuotaExceeded,
+)
 
 
 # --- the tenant's auto-assigning filters ---------------------------------------------------------------------
@@ -88,6 +94,7 @@ def changed(tenant: str, controller_ids: Iterable[str]) -> None:
         if not filters:
             return 0
         return evaluate(tenant, list(target_store.find_many(tenant, ids, consistent=True).values()), filters)
+
     if ids:
         _quietly(evaluation)
 
@@ -116,16 +123,32 @@ def evaluate(tenant: str, items: list[Target], filters: Iterable[AutoAssignment]
         return 0
     created = 0
     for item, matched in _matching(tenant, filters, items):
-        todo = _without_history(tenant, item, _compatible(tenant, item, [
-            t for t in matched if not rules.has_set(t.active_actions, t.assigned_ds, t.installed_ds, item.ds_id)
-            and int(t.action_count or 0) < quota_rules.MAX_ACTIONS_PER_TARGET]))
+        todo = _without_history(
+            tenant,
+            item,
+            _compatible(
+                tenant,
+                item,
+                [
+                    t
+                    for t in matched
+                    if not rules.has_set(t.active_actions, t.assigned_ds, t.installed_ds, item.ds_id)
+                    and int(t.action_count or 0) < quota_rules.MAX_ACTIONS_PER_TARGET
+                ],
+            ),
+        )
         if not todo:
             continue
-        requests = [deployment.AssignmentRequest(t.controller_id, item.action_type, None, int(item.weight), None,
-                                                 bool(item.confirmation_required)) for t in todo]
+        requests = [
+            deployment.AssignmentRequest(
+                t.controller_id, item.action_type, None, int(item.weight), None, bool(item.confirmation_required)
+            )
+            for t in todo
+        ]
         try:
-            result = deployment.assign(tenant, int(item.ds_id), requests, item.initiated_by,
-                                       message=rules.ACTION_MESSAGE.format(item.name))
+            result = deployment.assign(
+                tenant, int(item.ds_id), requests, item.initiated_by, message=rules.ACTION_MESSAGE.format(item.name)
+            )
         except _CANNOT_ASSIGN as exc:
             log.warning("filter %s cannot auto-assign set %s now: %s", item.id, item.ds_id, exc)
             continue
@@ -133,8 +156,9 @@ def evaluate(tenant: str, items: list[Target], filters: Iterable[AutoAssignment]
     return created
 
 
-def _matching(tenant: str, filters: list[AutoAssignment],
-              items: list[Target]) -> list[tuple[AutoAssignment, list[Target]]]:
+def _matching(
+    tenant: str, filters: list[AutoAssignment], items: list[Target]
+) -> list[tuple[AutoAssignment, list[Target]]]:
     nodes = []
     for item in filters:
         try:
@@ -158,5 +182,9 @@ def _compatible(tenant: str, item: AutoAssignment, candidates: list[Target]) -> 
 def _without_history(tenant: str, item: AutoAssignment, candidates: list[Target]) -> list[Target]:
     """Leave out targets that had an action for the set (hawkBit: not in the action history); a target
     without actions costs no read."""
-    return [t for t in candidates if not int(t.action_count or 0)
-            or all(int(a.ds_id) != int(item.ds_id) for a in action_store.of_target(tenant, t.controller_id))]
+    return [
+        t
+        for t in candidates
+        if not int(t.action_count or 0)
+        or all(int(a.ds_id) != int(item.ds_id) for a in action_store.of_target(tenant, t.controller_id))
+    ]

@@ -10,6 +10,7 @@ completed and are simply dropped.
 A target is deleted only if it is still the one the request created (same creation time): a target of
 the same controllerId created later by someone else is left alone.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -46,22 +47,28 @@ def _deleters() -> dict[str, Callable[[str, str, dict[str, Any]], None]]:
         TARGETS: lambda tenant, ref, detail: targets.delete_if_created_at(tenant, ref, int(detail["createdAt"])),
         SOFTWARE_MODULES: lambda tenant, ref, detail: software_modules.delete_software_module(tenant, int(ref)),
         DISTRIBUTION_SETS: lambda tenant, ref, detail: distribution_sets.delete_distribution_set(tenant, int(ref)),
-        SOFTWARE_MODULE_TYPES: lambda tenant, ref, detail: catalog_types.delete_software_module_type(tenant,
-                                                                                                   int(ref)),
-        DISTRIBUTION_SET_TYPES: lambda tenant, ref, detail: catalog_types.delete_distribution_set_type(tenant,
-                                                                                                     int(ref)),
+        SOFTWARE_MODULE_TYPES: lambda tenant, ref, detail: catalog_types.delete_software_module_type(tenant, int(ref)),
+        DISTRIBUTION_SET_TYPES: lambda tenant, ref, detail: catalog_types.delete_distribution_set_type(
+            tenant, int(ref)
+        ),
         TARGET_TAGS: lambda tenant, ref, detail: target_tags.TAGS.delete_tag_if_exists(tenant, int(ref)),
-        DISTRIBUTION_SET_TAGS: lambda tenant, ref, detail: distribution_set_tags.TAGS.delete_tag_if_exists(tenant,
-                                                                                                         int(ref)),
+        DISTRIBUTION_SET_TAGS: lambda tenant, ref, detail: distribution_set_tags.TAGS.delete_tag_if_exists(
+            tenant, int(ref)
+        ),
         TARGET_TYPES: lambda tenant, ref, detail: target_types.delete_if_exists(tenant, int(ref)),
     }
 
 
-QUOTAS = {TARGETS: ["TARGET"], SOFTWARE_MODULES: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"],
-          DISTRIBUTION_SETS: ["DISTRIBUTION_SET"], SOFTWARE_MODULE_TYPES: ["SOFTWARE_MODULE_TYPE"],
-          DISTRIBUTION_SET_TYPES: ["DISTRIBUTION_SET_TYPE"], TARGET_TAGS: ["TARGET_TAG"],
-          DISTRIBUTION_SET_TAGS: ["DISTRIBUTION_SET_TAG"],
-          TARGET_TYPES: ["TARGET_TYPE"]}
+QUOTAS = {
+    TARGETS: ["TARGET"],
+    SOFTWARE_MODULES: ["SOFTWARE_MODULE", "ARTIFACT_STORAGE"],
+    DISTRIBUTION_SETS: ["DISTRIBUTION_SET"],
+    SOFTWARE_MODULE_TYPES: ["SOFTWARE_MODULE_TYPE"],
+    DISTRIBUTION_SET_TYPES: ["DISTRIBUTION_SET_TYPE"],
+    TARGET_TAGS: ["TARGET_TAG"],
+    DISTRIBUTION_SET_TAGS: ["DISTRIBUTION_SET_TAG"],
+    TARGET_TYPES: ["TARGET_TYPE"],
+}
 
 
 def counted_by(header: PendingItem) -> list[str]:

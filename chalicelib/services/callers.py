@@ -13,6 +13,7 @@ token guard finds the device. Why the tenant is in the credential rather than to
 across tenants: a global guard would have to refuse a token some other tenant holds, and that refusal
 would tell the caller that another tenant holds it (README, "Device authentication").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

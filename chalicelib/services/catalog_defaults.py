@@ -3,6 +3,7 @@
 Created once per tenant, in one transaction together with a marker item, so the check on every
 `ensure_tenant` is a single GetItem. Deleting a default type later does not bring it back.
 """
+
 from __future__ import annotations
 
 from chalicelib import clock, errors
@@ -16,8 +17,9 @@ SYSTEM_USER = "system"
 
 DEFAULT_SM_TYPES = (
     rules.SoftwareModuleTypeSpec("os", "OS", "Core firmware or operation system", max_assignments=1),
-    rules.SoftwareModuleTypeSpec("application", "Application", "Application Addons",
-                                 max_assignments=rules.UNLIMITED_ASSIGNMENTS),
+    rules.SoftwareModuleTypeSpec(
+        "application", "Application", "Application Addons", max_assignments=rules.UNLIMITED_ASSIGNMENTS
+    ),
     rules.SoftwareModuleTypeSpec("runtime", "Runtime", "Runtime environment (e.g. a JVM)", max_assignments=1),
 )
 # (key, name, description, mandatory module type keys, optional module type keys)
@@ -40,14 +42,23 @@ def ensure_default_types(tenant: str) -> None:
     now = clock.now_ms()
     sm_ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModuleType], len(DEFAULT_SM_TYPES))
     ds_ids = counters.allocate_ids(tenant, catalog.SEQUENCE[DistributionSetType], len(DEFAULT_DS_TYPES))
-    sm_items = [catalog_types.new_sm_type_item(tenant, type_id, spec, SYSTEM_USER, now)
-                for type_id, spec in zip(sm_ids, DEFAULT_SM_TYPES)]
+    sm_items = [
+        catalog_types.new_sm_type_item(tenant, type_id, spec, SYSTEM_USER, now)
+        for type_id, spec in zip(sm_ids, DEFAULT_SM_TYPES)
+    ]
     id_of = {item.key: int(item.id) for item in sm_items}
-    ds_items = [catalog_types.new_ds_type_item(
-        tenant, type_id, rules.DistributionSetTypeSpec(key, name, description, None,
-                                                        tuple(id_of[k] for k in mandatory),
-                                                        tuple(id_of[k] for k in optional)), SYSTEM_USER, now)
-        for type_id, (key, name, description, mandatory, optional) in zip(ds_ids, DEFAULT_DS_TYPES)]
+    ds_items = [
+        catalog_types.new_ds_type_item(
+            tenant,
+            type_id,
+            rules.DistributionSetTypeSpec(
+                key, name, description, None, tuple(id_of[k] for k in mandatory), tuple(id_of[k] for k in optional)
+            ),
+            SYSTEM_USER,
+            now,
+        )
+        for type_id, (key, name, description, mandatory, optional) in zip(ds_ids, DEFAULT_DS_TYPES)
+    ]
     tx = Tx()
     catalog.mark_defaults(tx, tenant, _AlreadyCreated)
     for sm_item in sm_items:

@@ -5,6 +5,7 @@ usage counter (the quota counter is the number of not-deleted items). A `q=` fil
 order reads the kind's not-deleted items (one paginated Query; the catalogue is small per tenant),
 then filters and sorts in memory.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable
@@ -20,10 +21,16 @@ BASE_FIELDS = {"id", "name", "description", "createdat", "createdby", "lastmodif
 
 
 def base_record(entity: Any) -> Record:
-    return {"id": int(entity.id), "name": entity.name, "description": entity.description,
-            "createdat": int(entity.created_at), "createdby": entity.created_by,
-            "lastmodifiedat": int(entity.last_modified_at), "lastmodifiedby": entity.last_modified_by,
-            ENTITY: entity}
+    return {
+        "id": int(entity.id),
+        "name": entity.name,
+        "description": entity.description,
+        "createdat": int(entity.created_at),
+        "createdby": entity.created_by,
+        "lastmodifiedat": int(entity.last_modified_at),
+        "lastmodifiedby": entity.last_modified_by,
+        ENTITY: entity,
+    }
 
 
 def sortable(fields: Iterable[str]) -> dict[str, str]:
@@ -31,9 +38,16 @@ def sortable(fields: Iterable[str]) -> dict[str, str]:
     return {f: f for f in fields if not f.endswith(".*")}
 
 
-def list_kind(kind: type, tenant: str, q: str | None, paging: Paging, fields: set[str],
-              record: Callable[[Any], Record], total_quota: str,
-              prepare: Callable[[list], list] | None = None) -> tuple[list, int]:
+def list_kind(
+    kind: type,
+    tenant: str,
+    q: str | None,
+    paging: Paging,
+    fields: set[str],
+    record: Callable[[Any], Record],
+    total_quota: str,
+    prepare: Callable[[list], list] | None = None,
+) -> tuple[list, int]:
     """(entities of one page, total). `prepare` may return the batch with what `record` needs (e.g. modules)."""
     node = rsql.parse(q, fields) if q else None
     descending = paging.sorted_by("id")

@@ -6,6 +6,7 @@ the condition of the item's version (a concurrent change is retried on fresh dat
 keys inside a value, never parts of a DynamoDB document path, so any key works (`a.b`, `a[0]`).
 Targets keep theirs the same way, on an item of their own (services/target_metadata.py gives `write`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -32,15 +33,16 @@ def entry_of(entity: Any, key: str, kind: str) -> rules.MetadataEntry:
     for entry in rules.stored_metadata(entity.metadata):
         if entry.key == key:
             return entry
-    raise errors.EntityNotFound(f"{kind} metadata with given key {{{key}}} does not exist.",
-                                [f"{kind}Metadata", key])
+    raise errors.EntityNotFound(f"{kind} metadata with given key {{{key}}} does not exist.", [f"{kind}Metadata", key])
 
 
 def page(entity: Any, q: str | None, paging: Paging, with_visibility: bool) -> tuple[list[rules.MetadataEntry], int]:
     fields = FIELDS_WITH_VISIBILITY if with_visibility else FIELDS
     node = rsql.parse(q, fields) if q else None
-    records = [{"key": e.key, "value": e.value, "targetvisible": e.target_visible, catalog_lists.ENTITY: e}
-               for e in rules.stored_metadata(entity.metadata)]
+    records = [
+        {"key": e.key, "value": e.value, "targetvisible": e.target_visible, catalog_lists.ENTITY: e}
+        for e in rules.stored_metadata(entity.metadata)
+    ]
     return catalog_lists.filter_and_page(records, node, paging)
 
 
@@ -51,37 +53,57 @@ def _stored(entry: rules.MetadataEntry, with_visibility: bool) -> dict:
     return value
 
 
-def create(load: Callable[[], Any], entries: list[rules.MetadataEntry], user: str, kind: str,
-           with_visibility: bool, write: Write = catalog.update) -> list[rules.MetadataEntry]:
+def create(
+    load: Callable[[], Any],
+    entries: list[rules.MetadataEntry],
+    user: str,
+    kind: str,
+    with_visibility: bool,
+    write: Write = catalog.update,
+) -> list[rules.MetadataEntry]:
     """Add entries; an existing key is a 409, more than 100 entries a 403, nothing written then."""
+
     def attempt() -> list[rules.MetadataEntry]:
         entity = load()
         existing = {e.key for e in rules.stored_metadata(entity.metadata)}
         for entry in entries:
             if entry.key in existing:
                 raise errors.EntityAlreadyExists(
-                    f"{kind} metadata with given key {{{entry.key}}} already exists.", [f"{kind}Metadata", entry.key])
-        quota_rules.check_assign(len(entries), len(existing), quota_rules.MAX_METADATA_ENTRIES, "metadata entries",
-                                 f"{kind} '{entity.id}'")
+                    f"{kind} metadata with given key {{{entry.key}}} already exists.", [f"{kind}Metadata", entry.key]
+                )
+        quota_rules.check_assign(
+            len(entries), len(existing), quota_rules.MAX_METADATA_ENTRIES, "metadata entries", f"{kind} '{entity.id}'"
+        )
         if entries:
-            _save(entity, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}},
-                  user, write)
+            _save(entity, {**_stored_map(entity), **{e.key: _stored(e, with_visibility) for e in entries}}, user, write)
         return entries
+
     return retrying(ATTEMPTS, attempt)
 
 
-def update(load: Callable[[], Any], key: str, body: dict, user: str, kind: str,
-           with_visibility: bool, write: Write = catalog.update) -> rules.MetadataEntry:
+def update(
+    load: Callable[[], Any],
+    key: str,
+    body: dict,
+    user: str,
+    kind: str,
+    with_visibility: bool,
+    write: Write = catalog.update,
+) -> rules.MetadataEntry:
     """PUT `{value[, targetVisible]}`: fields absent from the body keep their value."""
+
     def attempt() -> rules.MetadataEntry:
         entity = load()
         current = entry_of(entity, key, kind)
         value = rules.metadata_entry({"key": key, **body}, with_visibility, key=key, value_required="value" in body)
         changed = rules.MetadataEntry(
-            key, value.value if "value" in body else current.value,
-            value.target_visible if "targetVisible" in body else current.target_visible)
+            key,
+            value.value if "value" in body else current.value,
+            value.target_visible if "targetVisible" in body else current.target_visible,
+        )
         _save(entity, {**_stored_map(entity), key: _stored(changed, with_visibility)}, user, write)
         return changed
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -90,6 +112,7 @@ def delete(load: Callable[[], Any], key: str, user: str, kind: str, write: Write
         entity = load()
         entry_of(entity, key, kind)
         _save(entity, {k: v for k, v in _stored_map(entity).items() if k != key}, user, write)
+
     retrying(ATTEMPTS, attempt)
 
 

@@ -8,6 +8,7 @@ module types, named by a set type) is soft-deleted (`deleted=true`, hidden from 
 again); an unused one is removed. A set type's module types are
 read-only once a distribution set uses it (hawkBit `EntityReadOnlyException`).
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -36,7 +37,7 @@ def duplicate(kind: str, value: str) -> errors.EntityAlreadyExists:
 
 
 def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 CREATE_CHUNK = 32  # types per transaction: 3 items each + the usage counter + the journal's room
@@ -53,8 +54,11 @@ def refuse_taken(tenant: str, kind: str, guard: str, specs: list) -> None:
 
 def write_all(tenant: str, quota: str, items: list, guard: str, add_puts) -> None:
     """Items with their key and name guards (`add_puts`), per transaction, all or none (store.all_or_nothing)."""
-    entity = {"smtype": bulk_creates.SOFTWARE_MODULE_TYPES, "dstype": bulk_creates.DISTRIBUTION_SET_TYPES,
-              "ttype": bulk_creates.TARGET_TYPES}[guard]
+    entity = {
+        "smtype": bulk_creates.SOFTWARE_MODULE_TYPES,
+        "dstype": bulk_creates.DISTRIBUTION_SET_TYPES,
+        "ttype": bulk_creates.TARGET_TYPES,
+    }[guard]
     with AllOrNothing(tenant, entity) as steps:
         for chunk in _chunks(items, CREATE_CHUNK):
             tx, undo = Tx(), Tx()
@@ -70,13 +74,18 @@ def write_all(tenant: str, quota: str, items: list, guard: str, add_puts) -> Non
 
 # --- software module types ---------------------------------------------------------------------
 def _sm_type_record(item: SoftwareModuleType) -> dict:
-    return {**catalog_lists.base_record(item), "key": item.key, "colour": item.colour,
-            "maxassignments": int(item.max_assignments)}
+    return {
+        **catalog_lists.base_record(item),
+        "key": item.key,
+        "colour": item.colour,
+        "maxassignments": int(item.max_assignments),
+    }
 
 
 def list_software_module_types(tenant: str, q: str | None, paging: Paging) -> tuple[list[SoftwareModuleType], int]:
-    return catalog_lists.list_kind(SoftwareModuleType, tenant, q, paging, SM_TYPE_FIELDS, _sm_type_record,
-                                   "SOFTWARE_MODULE_TYPE")
+    return catalog_lists.list_kind(
+        SoftwareModuleType, tenant, q, paging, SM_TYPE_FIELDS, _sm_type_record, "SOFTWARE_MODULE_TYPE"
+    )
 
 
 def by_id(kind, tenant: str, type_id: int, live: bool):
@@ -102,24 +111,40 @@ def software_module_type_by_key(tenant: str, key: str) -> SoftwareModuleType:
     return item
 
 
-def new_sm_type_item(tenant: str, type_id: int, spec: rules.SoftwareModuleTypeSpec, user: str,
-                     now: int) -> SoftwareModuleType:
+def new_sm_type_item(
+    tenant: str, type_id: int, spec: rules.SoftwareModuleTypeSpec, user: str, now: int
+) -> SoftwareModuleType:
     return SoftwareModuleType(
-        tenant=tenant, sk=catalog.sort_key(SoftwareModuleType, type_id), id=type_id, key=spec.key, name=spec.name,
-        description=spec.description, colour=spec.colour, max_assignments=spec.max_assignments, deleted=False,
-        used_by=0, created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+        tenant=tenant,
+        sk=catalog.sort_key(SoftwareModuleType, type_id),
+        id=type_id,
+        key=spec.key,
+        name=spec.name,
+        description=spec.description,
+        colour=spec.colour,
+        max_assignments=spec.max_assignments,
+        deleted=False,
+        used_by=0,
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
 
 
 def add_sm_type_puts(tx: Tx, tenant: str, item: SoftwareModuleType) -> Tx:
     tx.put(item, condition=Missing("sk"))
-    catalog.claim_unique(tx, tenant, "smtype-key", (item.key,), item.id,
-                         lambda key=item.key: duplicate("SoftwareModuleType", key))
-    return catalog.claim_unique(tx, tenant, "smtype-name", (item.name,), item.id,
-                                lambda name=item.name: duplicate("SoftwareModuleType", name))
+    catalog.claim_unique(
+        tx, tenant, "smtype-key", (item.key,), item.id, lambda key=item.key: duplicate("SoftwareModuleType", key)
+    )
+    return catalog.claim_unique(
+        tx, tenant, "smtype-name", (item.name,), item.id, lambda name=item.name: duplicate("SoftwareModuleType", name)
+    )
 
 
-def create_software_module_types(tenant: str, specs: list[rules.SoftwareModuleTypeSpec],
-                                 user: str) -> list[SoftwareModuleType]:
+def create_software_module_types(
+    tenant: str, specs: list[rules.SoftwareModuleTypeSpec], user: str
+) -> list[SoftwareModuleType]:
     refuse_repeats([s.key for s in specs], "SoftwareModuleType")
     refuse_repeats([s.name for s in specs], "SoftwareModuleType")
     limit = quotas.limit("SOFTWARE_MODULE_TYPE")
@@ -144,15 +169,19 @@ def refuse_repeats(values: list[str], kind: str) -> None:
 
 def update_software_module_type(tenant: str, type_id: int, change: rules.TypeChange, user: str) -> SoftwareModuleType:
     # version condition: a concurrent change -> retry on fresh data
-    return retrying(ATTEMPTS, lambda: catalog.update(_live_sm_type(tenant, type_id),
-                                                     rules.type_update(change, user, clock.now_ms())))
+    return retrying(
+        ATTEMPTS,
+        lambda: catalog.update(_live_sm_type(tenant, type_id), rules.type_update(change, user, clock.now_ms())),
+    )
 
 
 def delete_software_module_type(tenant: str, type_id: int) -> None:
     def attempt() -> None:
         item = _live_sm_type(tenant, type_id)
-        named_by_set_types = any(int(type_id) in {int(i) for i in list(t.mandatory) + list(t.optional)}
-                                 for t in catalog.all_visible(DistributionSetType, tenant))
+        named_by_set_types = any(
+            int(type_id) in {int(i) for i in list(t.mandatory) + list(t.optional)}
+            for t in catalog.all_visible(DistributionSetType, tenant)
+        )
         tx = Tx()
         if rules.soft_delete(False, int(item.used_by or 0) + int(named_by_set_types)):
             tx.update(item, rules.marked_deleted(clock.now_ms()))
@@ -162,6 +191,7 @@ def delete_software_module_type(tenant: str, type_id: int) -> None:
         catalog.release_unique(tx, tenant, "smtype-name", (item.name,))
         quotas.release(tx, tenant, "SOFTWARE_MODULE_TYPE", 1)
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -172,8 +202,9 @@ def keyed_type_record(item) -> dict:
 
 
 def list_distribution_set_types(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSetType], int]:
-    return catalog_lists.list_kind(DistributionSetType, tenant, q, paging, DS_TYPE_FIELDS, keyed_type_record,
-                                   "DISTRIBUTION_SET_TYPE")
+    return catalog_lists.list_kind(
+        DistributionSetType, tenant, q, paging, DS_TYPE_FIELDS, keyed_type_record, "DISTRIBUTION_SET_TYPE"
+    )
 
 
 def get_distribution_set_type(tenant: str, type_id: int) -> DistributionSetType:
@@ -191,25 +222,41 @@ def distribution_set_type_by_key(tenant: str, key: str) -> DistributionSetType:
     return item
 
 
-def new_ds_type_item(tenant: str, type_id: int, spec: rules.DistributionSetTypeSpec, user: str,
-                     now: int) -> DistributionSetType:
+def new_ds_type_item(
+    tenant: str, type_id: int, spec: rules.DistributionSetTypeSpec, user: str, now: int
+) -> DistributionSetType:
     return DistributionSetType(
-        tenant=tenant, sk=catalog.sort_key(DistributionSetType, type_id), id=type_id, key=spec.key, name=spec.name,
-        description=spec.description, colour=spec.colour, mandatory=list(spec.mandatory),
-        optional=list(spec.optional), deleted=False, used_by=0, created_at=now, created_by=user,
-        last_modified_at=now, last_modified_by=user)
+        tenant=tenant,
+        sk=catalog.sort_key(DistributionSetType, type_id),
+        id=type_id,
+        key=spec.key,
+        name=spec.name,
+        description=spec.description,
+        colour=spec.colour,
+        mandatory=list(spec.mandatory),
+        optional=list(spec.optional),
+        deleted=False,
+        used_by=0,
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
 
 
 def add_ds_type_puts(tx: Tx, tenant: str, item: DistributionSetType) -> Tx:
     tx.put(item, condition=Missing("sk"))
-    catalog.claim_unique(tx, tenant, "dstype-key", (item.key,), item.id,
-                         lambda key=item.key: duplicate("DistributionSetType", key))
-    return catalog.claim_unique(tx, tenant, "dstype-name", (item.name,), item.id,
-                                lambda name=item.name: duplicate("DistributionSetType", name))
+    catalog.claim_unique(
+        tx, tenant, "dstype-key", (item.key,), item.id, lambda key=item.key: duplicate("DistributionSetType", key)
+    )
+    return catalog.claim_unique(
+        tx, tenant, "dstype-name", (item.name,), item.id, lambda name=item.name: duplicate("DistributionSetType", name)
+    )
 
 
-def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSetTypeSpec],
-                                  user: str) -> list[DistributionSetType]:
+def create_distribution_set_types(
+    tenant: str, specs: list[rules.DistributionSetTypeSpec], user: str
+) -> list[DistributionSetType]:
     refuse_repeats([s.key for s in specs], "DistributionSetType")
     refuse_repeats([s.name for s in specs], "DistributionSetType")
     limit = quotas.limit("DISTRIBUTION_SET_TYPE")
@@ -232,14 +279,21 @@ def create_distribution_set_types(tenant: str, specs: list[rules.DistributionSet
 
 
 def _check_module_type_quota(count: int) -> None:
-    quota_rules.check_assign(count, 0, quota_rules.MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE, "software module types",
-                             "a distribution set type", more=False)
+    quota_rules.check_assign(
+        count,
+        0,
+        quota_rules.MAX_SOFTWARE_MODULE_TYPES_PER_DS_TYPE,
+        "software module types",
+        "a distribution set type",
+        more=False,
+    )
 
 
-def update_distribution_set_type(tenant: str, type_id: int, change: rules.TypeChange,
-                                 user: str) -> DistributionSetType:
-    return retrying(ATTEMPTS, lambda: catalog.update(_live_ds_type(tenant, type_id),
-                                                     rules.type_update(change, user, clock.now_ms())))
+def update_distribution_set_type(tenant: str, type_id: int, change: rules.TypeChange, user: str) -> DistributionSetType:
+    return retrying(
+        ATTEMPTS,
+        lambda: catalog.update(_live_ds_type(tenant, type_id), rules.type_update(change, user, clock.now_ms())),
+    )
 
 
 def delete_distribution_set_type(tenant: str, type_id: int) -> None:
@@ -254,6 +308,7 @@ def delete_distribution_set_type(tenant: str, type_id: int) -> None:
         catalog.release_unique(tx, tenant, "dstype-name", (item.name,))
         quotas.release(tx, tenant, "DISTRIBUTION_SET_TYPE", 1)
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -273,6 +328,7 @@ def module_type_of(tenant: str, type_id: int, which: Which, sm_type_id: int) -> 
 
 def add_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, user: str) -> DistributionSetType:
     """Put a module type in the mandatory or optional list (moving it out of the other one)."""
+
     def attempt() -> DistributionSetType:
         item = _editable_ds_type(tenant, type_id)
         _live_sm_type(tenant, sm_type_id)
@@ -281,6 +337,7 @@ def add_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int, us
         (mandatory if which == "mandatory" else optional).append(int(sm_type_id))
         _check_module_type_quota(len(mandatory) + len(optional))
         return _save_module_types(item, mandatory, optional, user)
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -294,6 +351,7 @@ def remove_module_type(tenant: str, type_id: int, which: Which, sm_type_id: int,
         if which == "mandatory":
             return _save_module_types(item, listed, [int(i) for i in item.optional], user)
         return _save_module_types(item, [int(i) for i in item.mandatory], listed, user)
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -301,13 +359,15 @@ def _editable_ds_type(tenant: str, type_id: int) -> DistributionSetType:
     item = _live_ds_type(tenant, type_id)
     if int(item.used_by or 0) > 0:
         raise errors.EntityReadOnly(
-            f"Distribution set type {type_id} is already used by distribution sets; its module types cannot "
-            f"change.", ["DistributionSetType", type_id])
+            f"Distribution set type {type_id} is already used by distribution sets; its module types cannot change.",
+            ["DistributionSetType", type_id],
+        )
     return item
 
 
-def _save_module_types(item: DistributionSetType, mandatory: list[int], optional: list[int],
-                       user: str) -> DistributionSetType:
+def _save_module_types(
+    item: DistributionSetType, mandatory: list[int], optional: list[int], user: str
+) -> DistributionSetType:
     change = {"mandatory": mandatory, "optional": optional, **rules.modified(user, clock.now_ms())}
     # used_by == 0 in the same condition: a set created meanwhile makes the types read-only.
     Tx().update(item, change, condition=eq("used_by", 0)).commit()

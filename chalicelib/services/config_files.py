@@ -13,6 +13,7 @@ index in one Query), from the task's copy; the actual configuration keeps the co
 configured. So a file's later changes, or its deletion, never change what an open task sends nor
 what a device's recorded configuration holds (and DELETE /files stays the reference's unconditional 204).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,10 +61,13 @@ def create_file(caller: Caller, body: Any) -> FileView:
         raise errors.BadRequest("'path' is required and must be a non-empty string.", ["path"])
     if len(path.encode("utf-8")) > config_model.MAX_PATH_BYTES:
         raise errors.BadRequest(f"'path' is longer than {config_model.MAX_PATH_BYTES} bytes.", ["path"])
-    if description is not None and (not isinstance(description, str)
-                                    or len(description) > config_model.MAX_DESCRIPTION_CHARS):
-        raise errors.BadRequest(f"'description' must be a string of at most {config_model.MAX_DESCRIPTION_CHARS} "
-                                "characters.", ["description"])
+    if description is not None and (
+        not isinstance(description, str) or len(description) > config_model.MAX_DESCRIPTION_CHARS
+    ):
+        raise errors.BadRequest(
+            f"'description' must be a string of at most {config_model.MAX_DESCRIPTION_CHARS} characters.",
+            ["description"],
+        )
     now = clock.now_ms()
     file_id = str(uuid.uuid4())
     item = ConfigFile.new(caller.tenant, file_id, path, description, caller.name, now)
@@ -106,14 +110,20 @@ def delete_file(caller: Caller, file_id: str) -> None:
 # --- revisions ----------------------------------------------------------------------------------------
 def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str | None) -> tuple[RevisionView, bool]:
     """POST /revisions: a revision of these bytes (head unmoved); (revision, created?)."""
+
     def attempt() -> tuple[RevisionView, bool]:
         item = _file(caller, file_id)
         existing = repo.find_revision(caller.tenant, file_id, digest)
         if existing is not None:
             return _revision_view(existing), False
         revision = _store_bytes(caller, item, content, kind, digest)
-        tx = Tx().check(ConfigFile, caller.tenant, item.sk, changes.Exists("sk"),
-                        on_fail=lambda: errors.EntityNotFound.of("ConfigurationFile", file_id))
+        tx = Tx().check(
+            ConfigFile,
+            caller.tenant,
+            item.sk,
+            changes.Exists("sk"),
+            on_fail=lambda: errors.EntityNotFound.of("ConfigurationFile", file_id),
+        )
         repo.add_revision(tx, revision, caller.tenant).commit()
         return _revision_view(revision), True
 
@@ -123,25 +133,34 @@ def add_revision(caller: Caller, file_id: str, content: bytes, content_type: str
     return tx_store.retrying(tx_store.ATTEMPTS, attempt)
 
 
-def update_head(caller: Caller, file_id: str, content: bytes, content_type: str | None,
-                if_match: str | None) -> FileView:
+def update_head(
+    caller: Caller, file_id: str, content: bytes, content_type: str | None, if_match: str | None
+) -> FileView:
     """PATCH /head: a revision of these bytes becomes the head; a stale If-Match is 412."""
+
     def attempt() -> FileView:
         item = _file(caller, file_id, consistent=True)
         if not config_model.if_match_ok(if_match, item.head):
             raise errors.PreconditionFailed(
                 f"The head of file {file_id} is {config_model.etag(item.head) if item.head else 'absent'}, "
-                "not the given If-Match.")
+                "not the given If-Match."
+            )
         now = clock.now_ms()
         tx = Tx()
         if repo.find_revision(caller.tenant, file_id, digest) is None:
             repo.add_revision(tx, _store_bytes(caller, item, content, kind, digest), caller.tenant)
         checked = if_match is not None
         moved = head_moved(digest, caller.name, now)
-        tx.update(item, moved, condition=head_unchanged(item, checked),
-                  on_fail=lambda: errors.PreconditionFailed(
-                      "The file's head changed since the given ETag (If-Match); read it again.")
-                  if checked else errors.ConcurrentModification())
+        tx.update(
+            item,
+            moved,
+            condition=head_unchanged(item, checked),
+            on_fail=lambda: (
+                errors.PreconditionFailed("The file's head changed since the given ETag (If-Match); read it again.")
+                if checked
+                else errors.ConcurrentModification()
+            ),
+        )
         tx.commit()
         return _file_view(changes.applied(item, moved))
 
@@ -214,13 +233,22 @@ def resolve_task_files(tenant: str, definition: TaskDefinition) -> dict[str, Any
         if revision.sha1 is None:  # every revision is written with its sha1 (the table's attribute is not null)
             raise ValueError(f"Revision {revision.hash} of file {ref.file_id} is stored without its sha1.")
         if not config_model.checksum_matches(ref.checksum, revision.hash, revision.sha1):
-            raise errors.BadRequest(f"File '{ref.name}': checksum {ref.checksum} does not match revision "
-                                    f"{revision.hash}.", ["checksum"])
+            raise errors.BadRequest(
+                f"File '{ref.name}': checksum {ref.checksum} does not match revision {revision.hash}.", ["checksum"]
+            )
         entry["uri"] = config_model.pinned_uri(ref.uri, revision.hash)
         entry["checksum"] = ref.checksum or f"sha256:{revision.hash}"
         data.append(entry)
-        resolved.append({**entry, "path": item.path, "fileId": item.file_id, "hash": revision.hash,
-                         "contentType": revision.content_type, "contentLength": int(revision.content_length)})
+        resolved.append(
+            {
+                **entry,
+                "path": item.path,
+                "fileId": item.file_id,
+                "hash": revision.hash,
+                "contentType": revision.content_type,
+                "contentLength": int(revision.content_length),
+            }
+        )
         refs.append(f"{ref.file_id}/{revision.hash}")
     return {"data": data, "resolved": resolved, "refs": sorted(set(refs))}
 
@@ -260,8 +288,9 @@ def forget_copies(tenant: str, device_id: str) -> int:
     return repo.delete_copies(tenant, device_id)
 
 
-def copied_content(tenant: str, device_id: str, task_id: str, file_id: str, sha256: str, content_type: str | None,
-                   accept: str | None) -> Content:
+def copied_content(
+    tenant: str, device_id: str, task_id: str, file_id: str, sha256: str, content_type: str | None, accept: str | None
+) -> Content:
     """The bytes a task copied (tasks and configurations recorded before copies existed fall back to the
     content-addressed original, the same bytes by their hash, while it exists)."""
     kind = content_type or _stored_type(tenant, file_id, sha256)
@@ -279,6 +308,7 @@ def copied_content(tenant: str, device_id: str, task_id: str, file_id: str, sha2
 @dataclass(frozen=True)
 class _Pinned:
     """A revision one of the device's open tasks sends: the task and its resolved entry for the file."""
+
     caller: Caller
     task: WorkflowInstance
     entry: dict[str, Any]
@@ -288,13 +318,21 @@ class _Pinned:
         entry = self.entry
         if entry.get("contentType") is None:  # pinned before tasks recorded it: the revision tells
             return _revision_view(_revision(self.caller, entry["fileId"], entry["hash"]))
-        return RevisionView(entry["hash"], entry["fileId"], int(entry["contentLength"]), entry["contentType"],
-                            int(self.task.created_at))
+        return RevisionView(
+            entry["hash"], entry["fileId"], int(entry["contentLength"]), entry["contentType"], int(self.task.created_at)
+        )
 
     def content(self, accept: str | None) -> Content:
         entry = self.entry
-        return copied_content(self.caller.tenant, self.caller.name, self.task.instance_id, entry["fileId"],
-                              entry["hash"], entry.get("contentType"), accept)
+        return copied_content(
+            self.caller.tenant,
+            self.caller.name,
+            self.task.instance_id,
+            entry["fileId"],
+            entry["hash"],
+            entry.get("contentType"),
+            accept,
+        )
 
 
 def _pinned(caller: Caller, file_id: str, sha256: str | None) -> _Pinned:
@@ -343,8 +381,9 @@ def _revision(caller: Caller, file_id: str, sha256: str) -> ConfigRevision:
 
 def _content(caller: Caller, revision: ConfigRevision, accept: str | None) -> Content:
     if not config_model.accepts(accept, revision.content_type):
-        raise errors.NotAcceptable(f"The revision's content type is {revision.content_type}; the request "
-                                   f"accepts only {accept}.")
+        raise errors.NotAcceptable(
+            f"The revision's content type is {revision.content_type}; the request accepts only {accept}."
+        )
     data = repo.get_content(caller.tenant, revision.hash)
     if data is None:
         raise errors.BinaryDeleted(f"The content of revision {revision.hash} is gone.")
@@ -353,8 +392,9 @@ def _content(caller: Caller, revision: ConfigRevision, accept: str | None) -> Co
 
 def _check_size(content: bytes) -> None:
     if len(content) > config_model.MAX_REVISION_BYTES:
-        raise errors.PayloadTooLarge(f"A revision holds at most {config_model.MAX_REVISION_BYTES} bytes, "
-                                     f"got {len(content)}.")
+        raise errors.PayloadTooLarge(
+            f"A revision holds at most {config_model.MAX_REVISION_BYTES} bytes, got {len(content)}."
+        )
 
 
 def _content_type(header: str | None) -> str:
@@ -366,8 +406,16 @@ def _content_type(header: str | None) -> str:
 
 def _store_bytes(caller: Caller, item: ConfigFile, content: bytes, kind: str, digest: str) -> ConfigRevision:
     repo.put_content(caller.tenant, digest, content, kind)
-    return ConfigRevision.new(caller.tenant, item.file_id, content, digest, hashlib.sha1(content).hexdigest(), kind,
-                              caller.name, clock.now_ms())
+    return ConfigRevision.new(
+        caller.tenant,
+        item.file_id,
+        content,
+        digest,
+        hashlib.sha1(content).hexdigest(),
+        kind,
+        caller.name,
+        clock.now_ms(),
+    )
 
 
 def _file_view(item: ConfigFile) -> FileView:
@@ -375,5 +423,6 @@ def _file_view(item: ConfigFile) -> FileView:
 
 
 def _revision_view(revision: ConfigRevision) -> RevisionView:
-    return RevisionView(revision.hash, revision.file_id, int(revision.content_length), revision.content_type,
-                        int(revision.created_at))
+    return RevisionView(
+        revision.hash, revision.file_id, int(revision.content_length), revision.content_type, int(revision.created_at)
+    )

@@ -4,6 +4,7 @@ Devices (DDI confirmationBase) and operators (Management API) share these use ca
 transaction guarded by the versions read: the action (status and history entry) and, whenever it changes
 whether an action waits, the target, whose open-action summary tells the poll which link to show.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
@@ -55,8 +56,9 @@ def parse_activation(body: Any) -> tuple[str | None, str | None]:
 
 
 # --- auto-confirmation -------------------------------------------------------------------------------------
-def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None, remark: str | None,
-                          user: str) -> None:
+def activate_auto_confirm(
+    tenant: str, controller_id: str, initiator: str | None, remark: str | None, user: str
+) -> None:
     """Switch auto-confirmation on (409 when it is on already) and confirm the actions waiting now."""
     more = False
 
@@ -70,8 +72,9 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
         more = len(_waiting_ids(target)) > ACTIONS_PER_TRANSACTION
         tx = _confirm_waiting(tenant, target, state, now, user)
         # The condition keeps two concurrent activations from both succeeding (the loser retries, sees 409).
-        tx.update(target, {"auto_confirm": state, **_touched(target, now, user)},
-                  condition=changes.Missing("auto_confirm"))
+        tx.update(
+            target, {"auto_confirm": state, **_touched(target, now, user)}, condition=changes.Missing("auto_confirm")
+        )
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
@@ -81,6 +84,7 @@ def activate_auto_confirm(tenant: str, controller_id: str, initiator: str | None
 
 def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
     """Switch auto-confirmation off; actions keep their state (hawkBit). Off already: nothing changes."""
+
     def attempt() -> None:
         target = target_service.get(tenant, controller_id)
         if target.auto_confirm is None:
@@ -93,6 +97,7 @@ def deactivate_auto_confirm(tenant: str, controller_id: str, user: str) -> None:
 
 def confirm_waiting_actions(tenant: str, controller_id: str, user: str) -> None:
     """Confirm what still waits while auto-confirmation is on, a transaction per batch; a retry completes it."""
+
     def attempt() -> bool:
         target = target_service.get(tenant, controller_id)
         if not target.auto_confirm or not _waiting_ids(target):
@@ -126,8 +131,7 @@ def _confirm_waiting(tenant: str, target: Target, state: dict, now: int, user: s
         tx.update(action, change)
         moved.append(rules.moved_counts(action, change))
         tx.put(rules.history_entry(tenant, action.action_id, seq, Status.RUNNING, [message], now))
-    target.active_actions = [{**a, "waiting": False} if int(a["id"]) in ids else a
-                             for a in target.active_actions or []]
+    target.active_actions = [{**a, "waiting": False} if int(a["id"]) in ids else a for a in target.active_actions or []]
     return action_counts.add(tx, tenant, rules.merged_counts(*moved), spread_by=ids[0] if ids else 0)
 
 
@@ -160,15 +164,23 @@ def parse_feedback(body: Any) -> Feedback:
     return Feedback(value, code, [piece for d in details for piece in rules.split_message(d)])
 
 
-def give_feedback(tenant: str, controller_id: str, action_id: int, feedback: Feedback, user: str,
-                  missing: Callable[[], errors.SkyhawkError], target: Target | None = None,
-                  also: Callable[[Tx], Any] | None = None) -> None:
+def give_feedback(
+    tenant: str,
+    controller_id: str,
+    action_id: int,
+    feedback: Feedback,
+    user: str,
+    missing: Callable[[], errors.SkyhawkError],
+    target: Target | None = None,
+    also: Callable[[Tx], Any] | None = None,
+) -> None:
     """Apply a confirmation: 410 (bare) for a closed action, 404 (bare) when there is nothing to confirm.
 
     `missing` names the 404 for an action that is not the target's; `target`, when the caller has read it
     already (the device's authentication), saves the first read; `also` adds to the transaction (DMF's
     idempotency marker).
     """
+
     def attempt() -> None:
         nonlocal target
         current = target or target_service.get(tenant, controller_id)

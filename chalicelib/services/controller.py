@@ -6,6 +6,7 @@ the last-seen time at most once per interval. deploymentBase, feedback and downl
 feedback writes them in one transaction guarded by both versions. Value types here are NamedTuples: this module
 loads with every cold start, and they cost a fraction of a dataclass to define.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,8 +83,7 @@ def poll(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address
     return view
 
 
-def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None
-            ) -> tuple[Device, int]:
+def _arrive(tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None) -> tuple[Device, int]:
     """hawkBit's findOrRegisterTargetIfItDoesNotExist: authenticate the device (registering an unknown one
     that a gateway token or the proxy's authority vouches for) and note that it was seen."""
     tenant = _known_shape(tenant, controller_id)
@@ -116,9 +116,16 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
     change = rules.close(action, Status.CANCELED, now, "CONTROLLER", seq)
     tx = Tx().update(action, change)
     action_counts.add(tx, target.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
-    tx.put(rules.history_entry(target.tenant, action.action_id, seq, Status.CANCELED,
-                               [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."],
-                               now))
+    tx.put(
+        rules.history_entry(
+            target.tenant,
+            action.action_id,
+            seq,
+            Status.CANCELED,
+            [rules.SERVER_MESSAGE_PREFIX + "Maintenance window lapsed: the action was canceled."],
+            now,
+        )
+    )
     tx.update(target, rules.target_after_close(target, int(action.action_id), now, "CONTROLLER"))
     try:
         tx.commit()
@@ -130,8 +137,11 @@ def _cancel_if_window_lapsed(target: Target, now: int) -> Target:
 def _register_known(target: Target, now: int) -> None:
     """A target created by an operator polls for the first time: UNKNOWN -> REGISTERED, written at once."""
     try:
-        Tx().update(target, {"update_status": UpdateStatus.REGISTERED.value},
-                    condition=changes.eq("update_status", UpdateStatus.UNKNOWN.value)).commit()
+        Tx().update(
+            target,
+            {"update_status": UpdateStatus.REGISTERED.value},
+            condition=changes.eq("update_status", UpdateStatus.UNKNOWN.value),
+        ).commit()
         target.update_status = UpdateStatus.REGISTERED.value
     except errors.ConcurrentModification:
         pass  # a concurrent request changed it; the next poll sees the stored state
@@ -157,8 +167,9 @@ def window_of(stored: Mapping[str, Any] | None):
 def _cache_buster(tenant: str, summary: Mapping[str, Any], now: int) -> int:
     window = window_of(summary.get("maintenanceWindow"))
     available = window is not None and window.is_available(now)
-    return rules.cache_buster(tenant, int(summary["id"]), str(summary.get("type")), summary.get("forceTime"), now,
-                              available)
+    return rules.cache_buster(
+        tenant, int(summary["id"]), str(summary.get("type")), summary.get("forceTime"), now, available
+    )
 
 
 def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) -> PollView:
@@ -172,8 +183,9 @@ def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) ->
             window = window_of(active.get("maintenanceWindow"))
             if window is not None:
                 # poll a few times before the window opens (maintenanceWindowPollCount), within the bounds
-                sleep_ms = maintenance.polling_sleep_ms(window, now, sleep_ms, parse_hms(cfg["minPollingTime"]),
-                                                        int(cfg["maintenanceWindowPollCount"]))
+                sleep_ms = maintenance.polling_sleep_ms(
+                    window, now, sleep_ms, parse_hms(cfg["minPollingTime"]), int(cfg["maintenanceWindowPollCount"])
+                )
             link = (int(active["id"]), _cache_buster(tenant, active, now))
             if active.get("waiting"):
                 waiting = link
@@ -182,9 +194,14 @@ def _poll_view(tenant: str, target: Target, cfg: Mapping[str, Any], now: int) ->
     installed = target.installed_action_id
     if installed is not None and active is not None and int(installed) == int(active["id"]):
         installed = None
-    return PollView(sleep=format_hms(sleep_ms), deployment=deployment, cancel=cancel,
-                    installed=int(installed) if installed is not None else None,
-                    config_data=bool(target.request_attributes), confirmation=waiting)
+    return PollView(
+        sleep=format_hms(sleep_ms),
+        deployment=deployment,
+        cancel=cancel,
+        installed=int(installed) if installed is not None else None,
+        config_data=bool(target.request_attributes),
+        confirmation=waiting,
+    )
 
 
 # --- confirmation -------------------------------------------------------------------------------------
@@ -193,8 +210,9 @@ class ConfirmationState(NamedTuple):
     waiting: tuple[int, int] | None  # (actionId, c) when the device's next action waits for confirmation
 
 
-def confirmation_state(tenant: str, controller_id: str, headers: Mapping[str, str],
-                       ip_address: str | None) -> ConfirmationState:
+def confirmation_state(
+    tenant: str, controller_id: str, headers: Mapping[str, str], ip_address: str | None
+) -> ConfirmationState:
     """GET confirmationBase: like a poll, it registers an unknown device and notes that it was seen."""
     device, now = _arrive(tenant, controller_id, headers, ip_address)
     active = rules.pick_active(list(device.target.active_actions or []))
@@ -227,9 +245,13 @@ def deployment_base(device: Device, action_id: int, history_count: int) -> Deplo
     if action.status in (Status.CANCELING.value, Status.CANCELED.value, Status.WAIT_FOR_CONFIRMATION.value):
         raise errors.NotFoundNoBody()
     if action.active and action.latest_entry != Status.RETRIEVED.value:
-        _append_history(device, action, Status.RETRIEVED,
-                        [rules.SERVER_MESSAGE_PREFIX + "Target retrieved update action and should start now "
-                         "the download."], set_status=Status.RETRIEVED)
+        _append_history(
+            device,
+            action,
+            Status.RETRIEVED,
+            [rules.SERVER_MESSAGE_PREFIX + "Target retrieved update action and should start now the download."],
+            set_status=Status.RETRIEVED,
+        )
     return _deployment_view(device, action, history_count)
 
 
@@ -238,7 +260,8 @@ def installed_base(device: Device, action_id: int, history_count: int) -> Deploy
     if action.active or action.status != Status.FINISHED.value:
         raise errors.EntityNotFound(
             f"Action {action_id} is not an installed action of target {device.target.controller_id}.",
-                                    ["Action", action_id])
+            ["Action", action_id],
+        )
     return _deployment_view(device, action, history_count)
 
 
@@ -260,8 +283,9 @@ def _deployment_view(device: Device, action: Action, history_count: int) -> Depl
                 break
         history = (action.status, messages[:count])
     window_state = None if available is None else "available" if available else "unavailable"
-    return DeploymentView(action, download, update, snapshots.chunks(device.tenant, int(action.ds_id)), history,
-                          window_state)
+    return DeploymentView(
+        action, download, update, snapshots.chunks(device.tenant, int(action.ds_id)), history, window_state
+    )
 
 
 def _action_of(device: Device, action_id: int) -> Action:
@@ -273,7 +297,8 @@ def _action_of(device: Device, action_id: int) -> Action:
 
 def not_an_action_of(device: Device, action_id: int) -> errors.EntityNotFound:
     return errors.EntityNotFound(
-        f"Not a valid action ({action_id}) for target: {device.target.controller_id}", ["Action", action_id])
+        f"Not a valid action ({action_id}) for target: {device.target.controller_id}", ["Action", action_id]
+    )
 
 
 # --- feedback ------------------------------------------------------------------------------------------
@@ -294,15 +319,17 @@ def parse_feedback(body: Any) -> Feedback:
         raise errors.ConstraintViolation("status is required.", ["status"])
     execution = status.get("execution")
     if not isinstance(execution, str) or execution.lower() not in rules.EXECUTIONS:
-        raise errors.BodyNotReadable(f"status.execution must be one of {', '.join(rules.EXECUTIONS)}.",
-                                     ["status.execution"])
+        raise errors.BodyNotReadable(
+            f"status.execution must be one of {', '.join(rules.EXECUTIONS)}.", ["status.execution"]
+        )
     result = status.get("result")
     if not isinstance(result, dict):
         raise errors.ConstraintViolation("status.result is required.", ["status.result"])
     finished = result.get("finished")
     if not isinstance(finished, str) or finished.lower() not in rules.FINISHED_RESULTS:
-        raise errors.BodyNotReadable(f"status.result.finished must be one of {', '.join(rules.FINISHED_RESULTS)}.",
-                                     ["status.result.finished"])
+        raise errors.BodyNotReadable(
+            f"status.result.finished must be one of {', '.join(rules.FINISHED_RESULTS)}.", ["status.result.finished"]
+        )
     details = status.get("details") or []
     if not isinstance(details, list):
         raise errors.ConstraintViolation("status.details must be a list of strings.", ["status.details"])
@@ -337,9 +364,12 @@ def cancel_command(device: Device, action_id: int) -> Action:
     if action.status not in (Status.CANCELING.value, Status.CANCELED.value):
         raise errors.EntityNotFound(f"Action {action_id} is not being canceled.", ["Action", action_id])
     if action.active and action.latest_entry != Status.RETRIEVED.value:
-        _append_history(device, action, Status.RETRIEVED,
-                        [rules.SERVER_MESSAGE_PREFIX + "Target retrieved cancel action and should start now "
-                         "the cancelation."])
+        _append_history(
+            device,
+            action,
+            Status.RETRIEVED,
+            [rules.SERVER_MESSAGE_PREFIX + "Target retrieved cancel action and should start now the cancelation."],
+        )
     return action
 
 
@@ -356,12 +386,18 @@ def cancel_feedback(device: Device, action_id: int, body: Any) -> None:
     metrics.count("DdiFeedback")
 
 
-def record_status(device: Device, action_id: int, feedback: Feedback,
-                  outcome_of: Callable[[Action], rules.Outcome], also: Callable[[Tx], Any] | None = None) -> None:
+def record_status(
+    device: Device,
+    action_id: int,
+    feedback: Feedback,
+    outcome_of: Callable[[Action], rules.Outcome],
+    also: Callable[[Tx], Any] | None = None,
+) -> None:
     """A status of an open action from another channel than DDI's routes (DMF's UPDATE_ACTION_STATUS): the same
     transaction as DDI feedback (history, counts, target, the rollout's check). `outcome_of` decides on the action
     as read (again on each retry) or refuses; `also` adds to the transaction (an idempotency marker). A closed
     action is 410 (Gone), one waiting for confirmation 404, as DDI's deployment feedback."""
+
     def attempt(device: Device) -> None:
         action = _action_of(device, action_id)
         if not action.active:
@@ -389,8 +425,9 @@ def _with_fresh_target(device: Device, attempt) -> None:
     retrying(ATTEMPTS, once)
 
 
-def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome,
-           also: Callable[[Tx], Any] | None = None) -> None:
+def _apply(
+    device: Device, action: Action, feedback: Feedback, outcome: rules.Outcome, also: Callable[[Tx], Any] | None = None
+) -> None:
     """One transaction: action status, the history entry, and the target when the action ends."""
     # Counted as stored: a long detail becomes several messages of at most 512 characters.
     reported = [piece for message in feedback.messages for piece in rules.split_message(message)]
@@ -408,8 +445,11 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
     tx = Tx().update(action, change)
     # only when the status changes
     action_counts.add(tx, device.tenant, rules.moved_counts(action, change), spread_by=action.action_id)
-    tx.put(rules.history_entry(device.tenant, action.action_id, seq, outcome.history, messages, now,
-                               feedback.timestamp, feedback.code))
+    tx.put(
+        rules.history_entry(
+            device.tenant, action.action_id, seq, outcome.history, messages, now, feedback.timestamp, feedback.code
+        )
+    )
     target_change = rules.target_after_feedback(device.target, action, outcome, feedback.timestamp or now, now, user)
     if target_change:
         tx.update(device.target, target_change)
@@ -420,8 +460,9 @@ def _apply(device: Device, action: Action, feedback: Feedback, outcome: rules.Ou
         rollout_job.action_changed(device.tenant, action, change)  # a group may have reached its threshold
 
 
-def _append_history(device: Device, action: Action, status: Status, messages: list[str],
-                    set_status: Status | None = None) -> None:
+def _append_history(
+    device: Device, action: Action, status: Status, messages: list[str], set_status: Status | None = None
+) -> None:
     """Server-side history entry (RETRIEVED, DOWNLOAD); a concurrent change simply skips it.
 
     Not counted against maxStatusEntriesPerAction: that quota limits what devices report, and a device
@@ -478,6 +519,7 @@ def config_data(device: Device, body: Any) -> None:
 def update_attributes(device: Device, data: Mapping[str, Any], mode: str, clears_request: bool = True) -> None:
     """Set the controller attributes (checked already) by mode merge / replace / remove; `clears_request`: the
     target's "request attributes" flag goes off (DMF's REMOVE leaves it, hawkBit's updateControllerAttributes)."""
+
     def attempt(device: Device) -> None:
         current = dict(device.target.attributes or {})
         if mode == "remove":
@@ -489,8 +531,13 @@ def update_attributes(device: Device, data: Mapping[str, Any], mode: str, clears
                     merged.pop(key, None)
                 else:
                     merged[key] = str(value)
-        quotas.check_assign(len(merged) - len(current), len(current), quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET,
-                            "Attribute entities", f"Target '{device.target.controller_id}'")
+        quotas.check_assign(
+            len(merged) - len(current),
+            len(current),
+            quotas.MAX_ATTRIBUTE_ENTRIES_PER_TARGET,
+            "Attribute entities",
+            f"Target '{device.target.controller_id}'",
+        )
         change: dict[str, Any] = {"attributes": merged}
         if clears_request:
             change["request_attributes"] = False
@@ -513,24 +560,29 @@ def module_of_target(device: Device, sm_id: int) -> ModuleView:
     Decided from the target's summaries and the sets' snapshots (kept per container): no action is read.
     """
     target = device.target
-    candidates = [(int(a["id"]), int(a["dsId"]), True)
-                  for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"])) if not a.get("canceling")]
+    candidates = [
+        (int(a["id"]), int(a["dsId"]), True)
+        for a in sorted(target.active_actions or [], key=lambda a: -int(a["id"]))
+        if not a.get("canceling")
+    ]
     if target.installed_action_id is not None and target.installed_ds is not None:
         candidates.append((int(target.installed_action_id), int(target.installed_ds), False))
     for action_id, ds_id, active in candidates:
         for chunk in snapshots.chunks(device.tenant, ds_id):
             if int(chunk["smId"]) == int(sm_id):
                 return ModuleView(chunk, action_id, active)
-    raise errors.EntityNotFound(f"Software module {sm_id} is not assigned to target {target.controller_id}.",
-                                ["SoftwareModule", sm_id])
+    raise errors.EntityNotFound(
+        f"Software module {sm_id} is not assigned to target {target.controller_id}.", ["SoftwareModule", sm_id]
+    )
 
 
 def artifact_of(module: ModuleView, filename: str) -> dict:
     for artifact in module.chunk["artifacts"]:
         if artifact["filename"] == filename:
             return artifact
-    raise errors.EntityNotFound(f"Artifact {filename} does not exist in software module {module.chunk['smId']}.",
-                                ["Artifact", filename])
+    raise errors.EntityNotFound(
+        f"Artifact {filename} does not exist in software module {module.chunk['smId']}.", ["Artifact", filename]
+    )
 
 
 def record_download(device: Device, module: ModuleView, uri: str) -> None:
@@ -561,7 +613,7 @@ def _requested_file(module: ModuleView, file_name: str) -> tuple[dict, bool]:
     """(artifact, is the `<name>.MD5SUM` of it): a real artifact of that name wins over the suffix."""
     names = {a["filename"] for a in module.chunk["artifacts"]}
     if file_name.endswith(MD5SUM_SUFFIX) and file_name not in names:
-        return artifact_of(module, file_name[:-len(MD5SUM_SUFFIX)]), True
+        return artifact_of(module, file_name[: -len(MD5SUM_SUFFIX)]), True
     return artifact_of(module, file_name), False
 
 
@@ -582,14 +634,19 @@ def download(device: Device, sm_id: int, file_name: str, if_match: str | None, r
     if md5sum:
         record_download(device, module, uri)
         text = _md5sum_text(artifact)
-        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"], len(text.encode()),
-                        md5sum=text)
+        return Download(
+            artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"], len(text.encode()), md5sum=text
+        )
     _check_if_match(artifact, if_match)
     if not ranged:
         record_download(device, module, uri)
     validity = int(device.cfg["cdn.validity.days"]) * 86400
-    return Download(artifact["filename"], artifact["hashes"]["sha1"], int(artifact["size"]),
-                    url=downloads.signed_url(artifact["s3Key"], artifact["filename"], validity))
+    return Download(
+        artifact["filename"],
+        artifact["hashes"]["sha1"],
+        int(artifact["size"]),
+        url=downloads.signed_url(artifact["s3Key"], artifact["filename"], validity),
+    )
 
 
 def describe_download(device: Device, sm_id: int, file_name: str, if_match: str | None) -> Download:
@@ -601,7 +658,8 @@ def describe_download(device: Device, sm_id: int, file_name: str, if_match: str 
     module = module_of_target(device, sm_id)
     artifact, md5sum = _requested_file(module, file_name)
     if md5sum:
-        return Download(artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"],
-                        len(_md5sum_text(artifact).encode()))
+        return Download(
+            artifact["filename"] + MD5SUM_SUFFIX, artifact["hashes"]["sha1"], len(_md5sum_text(artifact).encode())
+        )
     _check_if_match(artifact, if_match)
     return Download(artifact["filename"], artifact["hashes"]["sha1"], int(artifact["size"]))

@@ -6,6 +6,7 @@ new action, its first history entry, and the supersession of older actions) in T
 packed up to 100 items. Every target update is conditional on the version read, so a concurrent
 feedback or assignment is never overwritten: the affected batch is read again and retried.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class AssignmentRequest(NamedTuple):
 
 class RolloutOrigin(NamedTuple):
     """The rollout group an action is created for (its start): the action carries it and counts in the group."""
+
     rollout_id: int
     rollout_name: str
     position: int
@@ -55,8 +57,7 @@ class RolloutOrigin(NamedTuple):
 
     def mark(self, action: Action) -> Action:
         """The action as one of this group's (counted in it, rendered with the rollout's id and name)."""
-        action.rollout_id, action.rollout_name, action.rollout_group = self.rollout_id, self.rollout_name, \
-            self.position
+        action.rollout_id, action.rollout_name, action.rollout_group = self.rollout_id, self.rollout_name, self.position
         return action
 
 
@@ -86,9 +87,13 @@ def parse_request(body: dict, id_key: str = "id") -> dict[str, Any]:
     confirmation_required = body.get("confirmationRequired")
     if confirmation_required is not None and not isinstance(confirmation_required, bool):
         raise errors.ConstraintViolation("confirmationRequired must be true or false.", ["confirmationRequired"])
-    return {"action_type": action_type, "force_time": force_time if action_type == "timeforced" else None,
-            "weight": weight, "maintenance_window": parse_window(body.get("maintenanceWindow")),
-            "confirmation_required": confirmation_required}
+    return {
+        "action_type": action_type,
+        "force_time": force_time if action_type == "timeforced" else None,
+        "weight": weight,
+        "maintenance_window": parse_window(body.get("maintenanceWindow")),
+        "confirmation_required": confirmation_required,
+    }
 
 
 def parse_window(raw: Any) -> dict | None:
@@ -105,21 +110,30 @@ def parse_window(raw: Any) -> dict | None:
     if window is None:
         return None
     if not window.has_future(clock.now_ms()):
-        raise errors.MaintenanceScheduleInvalid("The maintenance schedule has no window in the future.",
-                                                ["maintenanceWindow"])
+        raise errors.MaintenanceScheduleInvalid(
+            "The maintenance schedule has no window in the future.", ["maintenanceWindow"]
+        )
     return fields
 
 
-def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str,
-           offline: bool = False, message: str | None = None) -> AssignmentResult:
+def assign(
+    tenant: str,
+    ds_id: int,
+    requests: list[AssignmentRequest],
+    user: str,
+    offline: bool = False,
+    message: str | None = None,
+) -> AssignmentResult:
     """`message`: a further line of the actions' first history entry (an auto-assignment names its filter)."""
-    quota_rules.check_assign(len(requests), 0, quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT, "targets",
-                             f"distribution set '{ds_id}'")
+    quota_rules.check_assign(
+        len(requests), 0, quota_rules.MAX_TARGETS_PER_MANUAL_ASSIGNMENT, "targets", f"distribution set '{ds_id}'"
+    )
     seen: set[str] = set()
     for req in requests:
         if req.controller_id in seen:
-            raise errors.ConstraintViolation(f"Target '{req.controller_id}' is given twice in one assignment.",
-                                             [req.controller_id])
+            raise errors.ConstraintViolation(
+                f"Target '{req.controller_id}' is given twice in one assignment.", [req.controller_id]
+            )
         seen.add(req.controller_id)
     cfg = tenant_config.values(tenant)
     multi = bool(cfg["multi.assignments.enabled"])
@@ -163,15 +177,33 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
             if attempt and _already_assigned(current, ds_id, multi, offline):
                 result.already_assigned += 1
                 continue
-            plans.append((cid, *plan(tenant, current, pending[cid], id_of[cid], snapshot, user,
-                                      open_actions.get(cid, []), multi, autoclose, offline, flow, message)))
+            plans.append(
+                (
+                    cid,
+                    *plan(
+                        tenant,
+                        current,
+                        pending[cid],
+                        id_of[cid],
+                        snapshot,
+                        user,
+                        open_actions.get(cid, []),
+                        multi,
+                        autoclose,
+                        offline,
+                        flow,
+                        message,
+                    ),
+                )
+            )
         failed = []
         for batch in pack(plans):
             tx = Tx()
             for _, writes, _ in batch:
                 tx.extend(writes)
-            action_counts.add(tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)),
-                              spread_by=id_of[batch[0][0]])
+            action_counts.add(
+                tx, tenant, rules.merged_counts(*(counts for _, _, counts in batch)), spread_by=id_of[batch[0][0]]
+            )
             distribution_sets.still_assignable(tx, tenant, ds_id)
             try:
                 tx.commit()
@@ -185,13 +217,15 @@ def assign(tenant: str, ds_id: int, requests: list[AssignmentRequest], user: str
         remaining = failed
     else:
         raise errors.ConcurrentModification(
-            f"{len(remaining)} target(s) changed concurrently during the assignment; retry.", remaining)
+            f"{len(remaining)} target(s) changed concurrently during the assignment; retry.", remaining
+        )
     metrics.count("TargetsAssigned", result.assigned)
     return result
 
 
-def assign_to_target(tenant: str, controller_id: str, assignments: list[tuple[int, dict[str, Any]]], user: str,
-                     offline: bool = False) -> AssignmentResult:
+def assign_to_target(
+    tenant: str, controller_id: str, assignments: list[tuple[int, dict[str, Any]]], user: str, offline: bool = False
+) -> AssignmentResult:
     """POST /targets/{id}/assignedDS: one or (with multi-assignments) several sets for one target.
 
     Every set is checked before anything is written, so a bad entry refuses the whole request.
@@ -222,14 +256,21 @@ def _already_assigned(target: Target, ds_id: int, multi: bool, offline: bool) ->
 
 def _check_action_quota(targets: list[Target]) -> None:
     for target in targets:
-        quota_rules.check_assign(1, int(target.action_count or 0), quota_rules.MAX_ACTIONS_PER_TARGET,
-                                 "Action entities", f"Target '{target.controller_id}'", args=[target.controller_id])
+        quota_rules.check_assign(
+            1,
+            int(target.action_count or 0),
+            quota_rules.MAX_ACTIONS_PER_TARGET,
+            "Action entities",
+            f"Target '{target.controller_id}'",
+            args=[target.controller_id],
+        )
 
 
 def open_actions_of(tenant: str, targets: list[Target]) -> dict[str, list[Action]]:
     found: dict[str, list[Action]] = {}
-    for action in action_store.find_many(tenant, [(t.controller_id, int(a["id"])) for t in targets
-                                                  for a in (t.active_actions or [])]):
+    for action in action_store.find_many(
+        tenant, [(t.controller_id, int(a["id"])) for t in targets for a in (t.active_actions or [])]
+    ):
         found.setdefault(action.controller_id, []).append(action)
     return found
 
@@ -265,13 +306,30 @@ def check_status_quota(action: Action, message_count: int, intermediate: bool) -
     """maxMessagesPerActionStatus for any new history entry, maxStatusEntriesPerAction for intermediate ones."""
     quota_rules.check_messages(message_count)
     if intermediate:
-        quota_rules.check_assign(1, int(action.intermediate_count or 0), quota_rules.MAX_STATUS_ENTRIES_PER_ACTION,
-                                 "ActionStatus entities", f"Action '{action.action_id}'")
+        quota_rules.check_assign(
+            1,
+            int(action.intermediate_count or 0),
+            quota_rules.MAX_STATUS_ENTRIES_PER_ACTION,
+            "ActionStatus entities",
+            f"Action '{action.action_id}'",
+        )
 
 
-def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, snapshot, user: str,
-         open_actions: list[Action], multi: bool, autoclose: bool, offline: bool, flow: bool,
-         message: str | None = None, rollout: RolloutOrigin | None = None) -> tuple[Tx, rules.StatusCounts]:
+def plan(
+    tenant: str,
+    target: Target,
+    req: AssignmentRequest,
+    action_id: int,
+    snapshot,
+    user: str,
+    open_actions: list[Action],
+    multi: bool,
+    autoclose: bool,
+    offline: bool,
+    flow: bool,
+    message: str | None = None,
+    rollout: RolloutOrigin | None = None,
+) -> tuple[Tx, rules.StatusCounts]:
     """The writes of one target's assignment (superseded actions, the new action, the target) and what they do to
     the sets' action counts (added once per transaction by the caller). `rollout`: the action starts a rollout
     group's target, which the group counted SCHEDULED until now."""
@@ -288,25 +346,46 @@ def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, sn
                 change = rules.close(old, Status.CANCELED, now, user, seq)
                 tx.update(old, change)
                 counts.append(rules.moved_counts(old, change))
-                tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELED,
-                                           ["close obsolete action due to new update"], now))
+                tx.put(
+                    rules.history_entry(
+                        tenant, old.action_id, seq, Status.CANCELED, ["close obsolete action due to new update"], now
+                    )
+                )
                 summaries.pop(int(old.action_id), None)
             else:
                 change = rules.request_cancel(now, user, seq)
                 tx.update(old, change)
                 counts.append(rules.moved_counts(old, change))
-                tx.put(rules.history_entry(tenant, old.action_id, seq, Status.CANCELING,
-                                           ["cancel obsolete action due to new update"], now))
+                tx.put(
+                    rules.history_entry(
+                        tenant, old.action_id, seq, Status.CANCELING, ["cancel obsolete action due to new update"], now
+                    )
+                )
                 summaries[int(old.action_id)] = rules.canceling(summaries.get(int(old.action_id), {}))
     if offline:
-        begin = confirmation.Start(Status.FINISHED, Status.FINISHED,
-                                   (SERVER_MESSAGE_PREFIX + "Action reported as offline deployment",))
+        begin = confirmation.Start(
+            Status.FINISHED, Status.FINISHED, (SERVER_MESSAGE_PREFIX + "Action reported as offline deployment",)
+        )
     else:
         required = flow if req.confirmation_required is None else req.confirmation_required
         begin = confirmation.start(flow, required, target.auto_confirm, user)
-    action = rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
-                              snapshot.version, req.action_type, req.force_time, req.weight, req.maintenance_window,
-                              begin.status, begin.history, now, user, closed=offline)
+    action = rules.new_action(
+        tenant,
+        target.controller_id,
+        action_id,
+        snapshot.ds_id,
+        snapshot.name,
+        snapshot.version,
+        req.action_type,
+        req.force_time,
+        req.weight,
+        req.maintenance_window,
+        begin.status,
+        begin.history,
+        now,
+        user,
+        closed=offline,
+    )
     first = f"Assignment initiated by user '{user}'"
     if rollout is not None:
         rollout.mark(action)
@@ -314,8 +393,11 @@ def plan(tenant: str, target: Target, req: AssignmentRequest, action_id: int, sn
             action.timeout_at, action.timeout_key = now + int(rollout.timeout_ms), rules.timeout_key(tenant, action_id)
         first = rollout.message()
     tx.put(action)
-    tx.put(rules.history_entry(tenant, action_id, 1, begin.history,
-                               [first, *([message] if message else []), *begin.messages], now))
+    tx.put(
+        rules.history_entry(
+            tenant, action_id, 1, begin.history, [first, *([message] if message else []), *begin.messages], now
+        )
+    )
     tx.update(target, rules.target_after_assignment(target, action, summaries, now, user, offline))
     return tx, rules.merged_counts(*counts, rules.created_counts(action, scheduled_before=rollout is not None))
 
@@ -333,17 +415,18 @@ def _target_and_action(tenant: str, controller_id: str, action_id: int) -> tuple
 
 def cancel(tenant: str, controller_id: str, action_id: int, user: str, force: bool = False) -> None:
     """DELETE /targets/{id}/actions/{actionId}: ask the device to cancel; `force` closes a canceling action."""
+
     def attempt() -> None:
         target, action = _target_and_action(tenant, controller_id, action_id)
         if force:
             if not action.active or action.status != Status.CANCELING.value:
                 raise errors.ActionNotForceQuitable(
-                    f"Action {action_id} is not canceling and cannot be force quit.", [action_id])
+                    f"Action {action_id} is not canceling and cannot be force quit.", [action_id]
+                )
             tx = _cancel_writes(tenant, target, action, True, "A force quit has been performed.", user)
         else:
             if not action.active or action.status == Status.CANCELING.value:
-                raise errors.ActionNotCancelable(
-                    f"Action {action_id} is not active or already canceling.", [action_id])
+                raise errors.ActionNotCancelable(f"Action {action_id} is not active or already canceling.", [action_id])
             tx = _cancel_writes(tenant, target, action, False, "manual cancelation requested", user)
         tx.commit()
 
@@ -362,8 +445,15 @@ def _cancel_writes(tenant: str, target: Target, action: Action, close: bool, not
         tx.update(target, rules.target_after_close(target, action_id, now, user))
     else:
         change = rules.request_cancel(now, user, seq)
-        tx.update(target, {"active_actions": [rules.canceling(a) if int(a["id"]) == action_id else a
-                                              for a in target.active_actions or []], **rules.touched(now, user)})
+        tx.update(
+            target,
+            {
+                "active_actions": [
+                    rules.canceling(a) if int(a["id"]) == action_id else a for a in target.active_actions or []
+                ],
+                **rules.touched(now, user),
+            },
+        )
     tx.update(action, change)
     action_counts.add(tx, tenant, rules.moved_counts(action, change), spread_by=action_id)
     return tx.put(rules.history_entry(tenant, action_id, seq, Status(change["status"]), [note], now))
@@ -371,14 +461,16 @@ def _cancel_writes(tenant: str, target: Target, action: Action, close: bool, not
 
 def force(tenant: str, controller_id: str, action_id: int, user: str) -> None:
     """PUT /targets/{id}/actions/{actionId} {"forceType":"forced"}: only the switch to forced is allowed."""
+
     def attempt() -> None:
         target, action = _target_and_action(tenant, controller_id, action_id)
         if action.action_type == "forced":
             return
         now = clock.now_ms()
         tx = Tx().update(action, {"action_type": "forced", **rules.touched(now, user)})
-        tx.update(target, {"active_actions": rules.with_summary(target, action_id, type="forced"),
-                           "last_modified_at": now})
+        tx.update(
+            target, {"active_actions": rules.with_summary(target, action_id, type="forced"), "last_modified_at": now}
+        )
         tx.commit()
 
     retrying(ATTEMPTS, attempt)
@@ -388,6 +480,7 @@ def cancel_for_rollout(tenant: str, controller_id: str, action_id: int, user: st
     """A stopped rollout asks its open action to cancel (CANCELING); a deleted one closes it CANCELED at once
     (hawkBit's force cancel: the target's assigned set falls back). False: the action is closed already (or
     canceling, for a soft cancel), or gone."""
+
     def attempt() -> bool:
         target = target_store.find(tenant, controller_id)
         action = action_store.find(tenant, controller_id, action_id)
@@ -395,8 +488,11 @@ def cancel_for_rollout(tenant: str, controller_id: str, action_id: int, user: st
             return False
         if not force and action.status == Status.CANCELING.value:
             return False
-        note = ("The rollout was deleted: the action is canceled." if force
-                else "The rollout was stopped: cancelation requested.")
+        note = (
+            "The rollout was deleted: the action is canceled."
+            if force
+            else "The rollout was stopped: cancelation requested."
+        )
         tx = _cancel_writes(tenant, target, action, force, note, user)
         tx.commit()
         return True

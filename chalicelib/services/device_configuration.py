@@ -12,6 +12,7 @@ a newer configuration replaces the entry.
 A deleted device leaves nothing behind (`forget_device`): a new target with the same controllerId
 starts without tasks, download grants or configuration.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,6 +56,7 @@ def record_task(tx: Tx, task: WorkflowInstance, now: int) -> Callable[[], None]:
                 config_files.release_copy(task.tenant, task.device_id, old.task_id, old.file_id, old.hash)
             except Exception:
                 log.exception("could not release the copy of %s for device %s", old.path, task.device_id)
+
     return release_replaced
 
 
@@ -86,13 +88,17 @@ def configured_content(caller: Caller, device_id: str, path: str, accept: str | 
     _readable(caller, device_id)
     entry = repo.find(caller.tenant, device_id, path)
     if entry is None:
-        raise errors.EntityNotFound(f"Device {device_id} has no configured file at path '{dcs_ids.shortened(path)}'.",
-                                    ["ConfiguredFile", path])
+        raise errors.EntityNotFound(
+            f"Device {device_id} has no configured file at path '{dcs_ids.shortened(path)}'.", ["ConfiguredFile", path]
+        )
     if entry.file_id is None or entry.hash is None:  # a DCS file is recorded with its revision's hash
-        raise errors.EntityNotFound(f"The file at path '{dcs_ids.shortened(path)}' was configured from a foreign "
-                                    "URI; no copy of it is stored.", ["ConfiguredFile", path])
-    return config_files.copied_content(caller.tenant, device_id, entry.task_id, entry.file_id, entry.hash,
-                                       entry.content_type, accept)
+        raise errors.EntityNotFound(
+            f"The file at path '{dcs_ids.shortened(path)}' was configured from a foreign URI; no copy of it is stored.",
+            ["ConfiguredFile", path],
+        )
+    return config_files.copied_content(
+        caller.tenant, device_id, entry.task_id, entry.file_id, entry.hash, entry.content_type, accept
+    )
 
 
 def _readable(caller: Caller, device_id: str) -> None:

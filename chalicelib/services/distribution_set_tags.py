@@ -1,5 +1,6 @@
 """Distribution set tags: the shared tag service (chalicelib/services/tags.py) over distribution sets.
 Soft-deleted sets count as missing (hawkBit tags only sets that are not deleted) and lose their tags."""
+
 from __future__ import annotations
 
 from chalicelib.domain.catalog_entities import DistributionSet, DistributionSetWithModules
@@ -17,10 +18,19 @@ def _live() -> Condition:
 
 
 TAGS: Tags[DistributionSetTag] = Tags(
-    "DistributionSetTag", "distribution set tags", "DISTRIBUTION_SET_TAG", DISTRIBUTION_SET_TAGS,
+    "DistributionSetTag",
+    "distribution set tags",
+    "DISTRIBUTION_SET_TAG",
+    DISTRIBUTION_SET_TAGS,
     bulk_creates.DISTRIBUTION_SET_TAGS,
-    Holders(kind=set_service.KIND, id_of=lambda ds: int(ds.id), find_many=set_service.live_sets,
-            all_of=set_service.all_live_sets, live=_live))
+    Holders(
+        kind=set_service.KIND,
+        id_of=lambda ds: int(ds.id),
+        find_many=set_service.live_sets,
+        all_of=set_service.all_live_sets,
+        live=_live,
+    ),
+)
 
 
 def assigned_sets(tenant: str, tag_id: int, params: dict[str, str]) -> tuple[list[DistributionSetWithModules], int]:

@@ -14,6 +14,7 @@ handed to assignments (hawkBit `DistributionSetManagement`).
   are undone, and the reaper takes back a create that died half-way (services.bulk_creates). Modules
   of sets created locked are locked last, once every set is written.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,8 +56,21 @@ target_filters = lazy_import("chalicelib.services.target_filters")  # only a del
 KIND = "DistributionSet"
 CREATE_CHUNK = 30  # sets per transaction: 2 items each + types + usage counter stay below 100
 FIELDS = catalog_lists.BASE_FIELDS | {
-    "version", "type", "type.key", "type.name", "complete", "valid", "locked", "requiredmigrationstep",
-    "module.id", "module.name", "module.version", "module.type", "tag", "metadata.*"}
+    "version",
+    "type",
+    "type.key",
+    "type.name",
+    "complete",
+    "valid",
+    "locked",
+    "requiredmigrationstep",
+    "module.id",
+    "module.name",
+    "module.version",
+    "module.type",
+    "tag",
+    "metadata.*",
+}
 SORTABLE = catalog_lists.sortable(FIELDS - {"module.id", "module.name", "module.version", "module.type", "tag"})
 MODULE_SORTABLE = software_modules.SORTABLE
 
@@ -66,14 +80,23 @@ def record(ds: DistributionSetWithModules, tag_names: dict[int, str] | None = No
     query filters on tags)."""
     modules = ds.loaded_modules
     metadata = ds.metadata or {}
-    return {**catalog_lists.base_record(ds), "version": ds.version_name, "type": ds.type_key,
-            "type.key": ds.type_key, "type.name": ds.type_name, "complete": bool(ds.complete),
-            "valid": bool(ds.valid), "locked": bool(ds.locked),
-            "requiredmigrationstep": bool(ds.required_migration_step),
-            "module.id": [int(m.id) for m in modules], "module.name": [m.name for m in modules],
-            "module.version": [m.version_name for m in modules], "module.type": [m.type_key for m in modules],
-            "tag": [tag_names[int(i)] for i in ds.tags or [] if int(i) in tag_names] if tag_names else [],
-            "metadata": {k: v.get("value") for k, v in metadata.items()}}
+    return {
+        **catalog_lists.base_record(ds),
+        "version": ds.version_name,
+        "type": ds.type_key,
+        "type.key": ds.type_key,
+        "type.name": ds.type_name,
+        "complete": bool(ds.complete),
+        "valid": bool(ds.valid),
+        "locked": bool(ds.locked),
+        "requiredmigrationstep": bool(ds.required_migration_step),
+        "module.id": [int(m.id) for m in modules],
+        "module.name": [m.name for m in modules],
+        "module.version": [m.version_name for m in modules],
+        "module.type": [m.type_key for m in modules],
+        "tag": [tag_names[int(i)] for i in ds.tags or [] if int(i) in tag_names] if tag_names else [],
+        "metadata": {k: v.get("value") for k, v in metadata.items()},
+    }
 
 
 def attach_modules(tenant: str, sets: list[DistributionSet]) -> list[DistributionSetWithModules]:
@@ -92,18 +115,25 @@ def _record_for(tenant: str, q: str | None) -> Callable[[DistributionSetWithModu
     return functools.partial(record, tag_names={int(t.id): t.name for t in DISTRIBUTION_SET_TAGS.all_of(tenant)})
 
 
-def list_distribution_sets(tenant: str, q: str | None,
-                           paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
-    sets, total = catalog_lists.list_kind(DistributionSet, tenant, q, paging, FIELDS, _record_for(tenant, q),
-                                          "DISTRIBUTION_SET",
-                                          prepare=lambda items: attach_modules(tenant, items))
+def list_distribution_sets(tenant: str, q: str | None, paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
+    sets, total = catalog_lists.list_kind(
+        DistributionSet,
+        tenant,
+        q,
+        paging,
+        FIELDS,
+        _record_for(tenant, q),
+        "DISTRIBUTION_SET",
+        prepare=lambda items: attach_modules(tenant, items),
+    )
     if not all(isinstance(ds, DistributionSetWithModules) for ds in sets):  # a page read without `prepare`
         sets = attach_modules(tenant, sets)
     return sets, total
 
 
-def page_of(tenant: str, sets: list[DistributionSet], q: str | None,
-            paging: Paging) -> tuple[list[DistributionSetWithModules], int]:
+def page_of(
+    tenant: str, sets: list[DistributionSet], q: str | None, paging: Paging
+) -> tuple[list[DistributionSetWithModules], int]:
     """A page of `sets` (e.g. a tag's) matching `q`, with their modules."""
     node = rsql.parse(q, FIELDS) if q else None
     to_record = _record_for(tenant, q)
@@ -156,8 +186,14 @@ class _Composition:
         self.module_ids, self.added, self.dropped, self.complete = module_ids, added, dropped, complete
 
 
-def _compose(tenant: str, ds_type: DistributionSetType, current: list[int], added_ids: list[int],
-             modules: dict[int, SoftwareModule], sm_types: dict[int, SoftwareModuleType]) -> _Composition:
+def _compose(
+    tenant: str,
+    ds_type: DistributionSetType,
+    current: list[int],
+    added_ids: list[int],
+    modules: dict[int, SoftwareModule],
+    sm_types: dict[int, SoftwareModuleType],
+) -> _Composition:
     for sm_id in added_ids:
         sm = modules.get(int(sm_id))
         if sm is None or sm.deleted:
@@ -165,19 +201,28 @@ def _compose(tenant: str, ds_type: DistributionSetType, current: list[int], adde
         if not rules.module_type_allowed(int(sm.type_id), ds_type.mandatory, ds_type.optional):
             raise errors.ModuleUnsupported(
                 f"SoftwareModule {sm_id} of type '{sm.type_key}' is not supported by distribution set type "
-                f"'{ds_type.key}'.", [sm_id, sm.type_key, ds_type.key])
+                f"'{ds_type.key}'.",
+                [sm_id, sm.type_key, ds_type.key],
+            )
     refs = lambda ids: [rules.ModuleRef(int(i), int(modules[int(i)].type_id)) for i in ids if int(i) in modules]
     limits = {int(t.id): int(t.max_assignments) for t in sm_types.values()}
     composed, dropped = rules.add_modules(refs(current), refs(added_ids), limits)
-    quota_rules.check_assign(len(composed), 0, quota_rules.MAX_SOFTWARE_MODULES_PER_DS, "SoftwareModule entities",
-                             "DistributionSet", more=False)
+    quota_rules.check_assign(
+        len(composed),
+        0,
+        quota_rules.MAX_SOFTWARE_MODULES_PER_DS,
+        "SoftwareModule entities",
+        "DistributionSet",
+        more=False,
+    )
     ids = [m.id for m in composed]
     new = [i for i in ids if i not in {int(c) for c in current}]
     return _Composition(ids, new, dropped, rules.is_complete([m.type_id for m in composed], ds_type.mandatory))
 
 
-def _load_for_composition(tenant: str, ids: set[int]) -> tuple[dict[int, SoftwareModule],
-                                                                dict[int, SoftwareModuleType]]:
+def _load_for_composition(
+    tenant: str, ids: set[int]
+) -> tuple[dict[int, SoftwareModule], dict[int, SoftwareModuleType]]:
     modules = catalog.get_many(SoftwareModule, tenant, ids)
     sm_types = catalog.get_many(SoftwareModuleType, tenant, {int(m.type_id) for m in modules.values()})
     return modules, sm_types
@@ -191,8 +236,9 @@ class _ModuleUpdate(NamedTuple):
     undo: Change  # what reverses `change` (in-set counts; a lock is never taken back)
 
 
-def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int, int],
-                    lock: set[int]) -> list[_ModuleUpdate]:
+def _module_updates(
+    tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int, int], lock: set[int]
+) -> list[_ModuleUpdate]:
     """In-set counts (+1 added, -1 dropped) and locks of modules; returned as deferred tx additions."""
     pending = []
     for sm_id in sorted(set(delta) | lock):
@@ -207,13 +253,21 @@ def _module_updates(tx: Tx, modules: dict[int, SoftwareModule], delta: dict[int,
         # Counts are commutative: no version condition, only "still there" for modules being added.
         condition = eq("deleted", False) if delta.get(sm_id, 0) > 0 else Exists("sk")
         undo = {"in_sets": Add(-delta[sm_id])} if delta.get(sm_id) else {}
-        pending.append(_ModuleUpdate(sm, change, condition,
-                                     lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id), undo))
+        pending.append(
+            _ModuleUpdate(
+                sm, change, condition, lambda sm_id=sm_id: errors.EntityNotFound.of("SoftwareModule", sm_id), undo
+            )
+        )
     return pending
 
 
-def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothing | None = None,
-                         undo: Tx | None = None, created: list[int] | None = None) -> None:
+def _commit_with_modules(
+    tx: Tx,
+    pending: list[_ModuleUpdate],
+    steps: AllOrNothing | None = None,
+    undo: Tx | None = None,
+    created: list[int] | None = None,
+) -> None:
     """Commit `tx` plus module updates; updates beyond one transaction's 100 items follow in their own
     transactions (they only move `in_sets` counts, where a stale count merely turns a delete soft).
 
@@ -222,13 +276,18 @@ def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothi
     size = MAX_ITEMS - (all_or_nothing.ROOM if steps is not None else 0)
     room = max(size - len(tx), 0)
     rest = pending[room:]
-    batches = [pending[:room]] + [rest[start:start + size] for start in range(0, len(rest), size)]
+    batches = [pending[:room]] + [rest[start : start + size] for start in range(0, len(rest), size)]
     for index, batch in enumerate(batches):
         forward = tx if index == 0 else Tx()
         backward = (undo or Tx()) if index == 0 else Tx()
         for update in batch:
-            forward.update(update.sm, update.change, condition=update.condition, on_fail=update.on_fail,
-                           add_version_condition=False)
+            forward.update(
+                update.sm,
+                update.change,
+                condition=update.condition,
+                on_fail=update.on_fail,
+                add_version_condition=False,
+            )
             if update.undo:
                 backward.update(update.sm, update.undo, condition=Exists("sk"), add_version_condition=False)
         if steps is None:
@@ -239,7 +298,8 @@ def _commit_with_modules(tx: Tx, pending: list[_ModuleUpdate], steps: AllOrNothi
 
 def _duplicate(name: str, version: str) -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(
-        f"DistributionSet with name {{{name}}} and version {{{version}}} already exists.", [KIND, name, version])
+        f"DistributionSet with name {{{name}}} and version {{{version}}} already exists.", [KIND, name, version]
+    )
 
 
 # --- create / update / delete -------------------------------------------------------------------
@@ -266,8 +326,9 @@ def _create_chunks(entries: list[tuple[int, Any, _Composition]]) -> list[list[tu
     return chunks
 
 
-def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec],
-                             user: str) -> list[DistributionSetWithModules]:
+def create_distribution_sets(
+    tenant: str, specs: list[rules.DistributionSetSpec], user: str
+) -> list[DistributionSetWithModules]:
     seen: set[tuple[str, str]] = set()
     for spec in specs:
         if (spec.name, spec.version) in seen:
@@ -277,11 +338,22 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
     quota_rules.check_create(len(specs), limit, "more distribution sets", counters.usage(tenant, "DISTRIBUTION_SET"))
     if not specs:
         return []
-    ds_types = {key: catalog_types.distribution_set_type_by_key(tenant, key) for key in dict.fromkeys(
-        s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY for s in specs)}
+    ds_types = {
+        key: catalog_types.distribution_set_type_by_key(tenant, key)
+        for key in dict.fromkeys(s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY for s in specs)
+    }
     modules, sm_types = _load_for_composition(tenant, {i for s in specs for i in s.module_ids})
-    compositions = [_compose(tenant, ds_types[s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY], [],
-                             list(s.module_ids), modules, sm_types) for s in specs]
+    compositions = [
+        _compose(
+            tenant,
+            ds_types[s.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY],
+            [],
+            list(s.module_ids),
+            modules,
+            sm_types,
+        )
+        for s in specs
+    ]
     keys = [("ds", (s.name, s.version)) for s in specs]
     taken = catalog.taken_unique(tenant, keys)
     for spec, natural in zip(specs, keys):
@@ -298,46 +370,82 @@ def create_distribution_sets(tenant: str, specs: list[rules.DistributionSetSpec]
             for ds_id, spec, composition in chunk:
                 ds_type = ds_types[spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY]
                 ds = DistributionSet(
-                    tenant=tenant, sk=catalog.sort_key(DistributionSet, ds_id), id=ds_id, name=spec.name,
-                    version_name=spec.version, type_key=ds_type.key, type_id=int(ds_type.id),
-                    type_name=ds_type.name, description=spec.description, modules=composition.module_ids,
-                    complete=composition.complete, required_migration_step=spec.required_migration_step,
-                    locked=spec.locked, deleted=False, valid=True, metadata={}, created_at=now, created_by=user,
-                    last_modified_at=now, last_modified_by=user)
+                    tenant=tenant,
+                    sk=catalog.sort_key(DistributionSet, ds_id),
+                    id=ds_id,
+                    name=spec.name,
+                    version_name=spec.version,
+                    type_key=ds_type.key,
+                    type_id=int(ds_type.id),
+                    type_name=ds_type.name,
+                    description=spec.description,
+                    modules=composition.module_ids,
+                    complete=composition.complete,
+                    required_migration_step=spec.required_migration_step,
+                    locked=spec.locked,
+                    deleted=False,
+                    valid=True,
+                    metadata={},
+                    created_at=now,
+                    created_by=user,
+                    last_modified_at=now,
+                    last_modified_by=user,
+                )
                 tx.put(ds, condition=Missing("sk"))
-                catalog.claim_unique(tx, tenant, "ds", ds.natural_key, ds_id,
-                                     lambda name=ds.name, version=ds.version_name: _duplicate(name, version))
+                catalog.claim_unique(
+                    tx,
+                    tenant,
+                    "ds",
+                    ds.natural_key,
+                    ds_id,
+                    lambda name=ds.name, version=ds.version_name: _duplicate(name, version),
+                )
                 undo.delete(ds, add_version_condition=False)
                 catalog.release_unique(undo, tenant, "ds", ds.natural_key)
                 in_sets.update(composition.module_ids)
                 if spec.locked:
                     locks.update(composition.module_ids)
                 created.append(ds)
-            for type_key, count in Tally(spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY
-                                         for _, spec, _ in chunk).items():
+            for type_key, count in Tally(
+                spec.type_key or catalog_defaults.DEFAULT_DS_TYPE_KEY for _, spec, _ in chunk
+            ).items():
                 ds_type = ds_types[type_key]
-                tx.update(ds_type, {"used_by": Add(count)}, add_version_condition=False,
-                          condition=eq("deleted", False),
-                          on_fail=functools.partial(errors.EntityNotFound.of, "DistributionSetType", type_key))
+                tx.update(
+                    ds_type,
+                    {"used_by": Add(count)},
+                    add_version_condition=False,
+                    condition=eq("deleted", False),
+                    on_fail=functools.partial(errors.EntityNotFound.of, "DistributionSetType", type_key),
+                )
                 undo.update(ds_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             quotas.charge(tx, tenant, "DISTRIBUTION_SET", len(chunk))
             quotas.release(undo, tenant, "DISTRIBUTION_SET", len(chunk))
-            _commit_with_modules(tx, _module_updates(tx, modules, dict(in_sets), set()), steps, undo,
-                                 created=[ds_id for ds_id, _, _ in chunk])
+            _commit_with_modules(
+                tx,
+                _module_updates(tx, modules, dict(in_sets), set()),
+                steps,
+                undo,
+                created=[ds_id for ds_id, _, _ in chunk],
+            )
         # Locks last: unlike counts they cannot be taken back (another set may lock the same module).
         if locks:
             _commit_with_modules(Tx(), _module_updates(Tx(), modules, {}, locks), steps)
     return attach_modules(tenant, created)
 
 
-def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionSetChange,
-                            user: str) -> DistributionSetWithModules:
+def update_distribution_set(
+    tenant: str, ds_id: int, change: rules.DistributionSetChange, user: str
+) -> DistributionSetWithModules:
     def attempt() -> None:
         ds = _live(tenant, ds_id)
-        if (change.required_migration_step is not None and ds.locked
-                and bool(change.required_migration_step) != bool(ds.required_migration_step)):
-            raise errors.Locked(f"DistributionSet {ds_id} is locked: requiredMigrationStep cannot change.",
-                                [KIND, ds_id])
+        if (
+            change.required_migration_step is not None
+            and ds.locked
+            and bool(change.required_migration_step) != bool(ds.required_migration_step)
+        ):
+            raise errors.Locked(
+                f"DistributionSet {ds_id} is locked: requiredMigrationStep cannot change.", [KIND, ds_id]
+            )
         fields = rules.distribution_set_update(change, ds.name, ds.version_name, user, clock.now_ms())
         tx = Tx()
         if "name" in fields:
@@ -350,6 +458,7 @@ def update_distribution_set(tenant: str, ds_id: int, change: rules.DistributionS
             pending = _module_updates(tx, modules, {}, set(modules))
         tx.update(ds, fields)
         _commit_with_modules(tx, pending)
+
     retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
@@ -377,6 +486,7 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
         catalog.release_unique(tx, tenant, "ds", ds.natural_key)
         quotas.release(tx, tenant, "DISTRIBUTION_SET", 1)
         _commit_with_modules(tx, pending)
+
     retrying(ATTEMPTS, attempt)
     target_filters.drop_auto_assignments(tenant, ds_id)  # hawkBit: its filters stop auto-assigning it
 
@@ -384,14 +494,16 @@ def delete_distribution_set(tenant: str, ds_id: int) -> None:
 def mark_invalid(tenant: str, ds_id: int, user: str) -> None:
     """`valid=false` for good (nothing sets it back); 404 unknown or deleted, 400 incomplete (hawkBit checks that
     first). An invalid set may be marked again: hawkBit allows it, and it lets a retry finish an invalidation."""
+
     def attempt() -> None:
         ds = _live(tenant, ds_id)
         if not ds.complete:
             raise errors.DistributionSetIncomplete(
-                f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.",
-                [KIND, ds_id])
+                f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id]
+            )
         if ds.valid:
             Tx().update(ds, {"valid": False, **rules.modified(user, clock.now_ms())}).commit()
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -402,6 +514,7 @@ def assign_modules(tenant: str, ds_id: int, module_ids: list[int], user: str) ->
         modules, sm_types = _load_for_composition(tenant, set(ds.module_ids) | set(module_ids))
         composition = _compose(tenant, ds_type, ds.module_ids, list(module_ids), modules, sm_types)
         _save_composition(ds, composition, modules, user)
+
     retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
@@ -411,13 +524,15 @@ def unassign_module(tenant: str, ds_id: int, sm_id: int, user: str) -> Distribut
         ds = _editable(tenant, ds_id)
         current = ds.module_ids
         if int(sm_id) not in current:
-            raise errors.EntityNotFound(f"SoftwareModule {sm_id} is not assigned to DistributionSet {ds_id}.",
-                                        ["SoftwareModule", sm_id])
+            raise errors.EntityNotFound(
+                f"SoftwareModule {sm_id} is not assigned to DistributionSet {ds_id}.", ["SoftwareModule", sm_id]
+            )
         ds_type = catalog_types.get_distribution_set_type(tenant, int(ds.type_id))
         modules = catalog.get_many(SoftwareModule, tenant, current)
         remaining = [i for i in current if i != int(sm_id)]
         complete = rules.is_complete([modules[i].type_id for i in remaining if i in modules], ds_type.mandatory)
         _save_composition(ds, _Composition(remaining, [], [int(sm_id)], complete), modules, user)
+
     retrying(ATTEMPTS, attempt)
     return get_distribution_set(tenant, ds_id)
 
@@ -429,11 +544,14 @@ def _editable(tenant: str, ds_id: int) -> DistributionSet:
     return ds
 
 
-def _save_composition(ds: DistributionSet, composition: _Composition, modules: dict[int, SoftwareModule],
-                      user: str) -> None:
+def _save_composition(
+    ds: DistributionSet, composition: _Composition, modules: dict[int, SoftwareModule], user: str
+) -> None:
     tx = Tx()
-    tx.update(ds, {"modules": composition.module_ids, "complete": composition.complete,
-                   **rules.modified(user, clock.now_ms())})
+    tx.update(
+        ds,
+        {"modules": composition.module_ids, "complete": composition.complete, **rules.modified(user, clock.now_ms())},
+    )
     delta = Tally({i: 1 for i in composition.added})
     delta.subtract({i: 1 for i in composition.dropped})
     _commit_with_modules(tx, _module_updates(tx, modules, {i: d for i, d in delta.items() if d}, set()))
@@ -454,8 +572,9 @@ def get_metadata(tenant: str, ds_id: int, key: str) -> rules.MetadataEntry:
     return catalog_metadata.entry_of(ds, key, KIND)
 
 
-def create_metadata(tenant: str, ds_id: int, entries: list[rules.MetadataEntry],
-                    user: str) -> list[rules.MetadataEntry]:
+def create_metadata(
+    tenant: str, ds_id: int, entries: list[rules.MetadataEntry], user: str
+) -> list[rules.MetadataEntry]:
     return catalog_metadata.create(lambda: _live(tenant, ds_id), entries, user, KIND, with_visibility=False)
 
 
@@ -476,26 +595,47 @@ def deployment_snapshot(tenant: str, ds_id: int) -> DeploymentSnapshot:
     chunks = []
     for sm in sorted(modules, key=lambda m: int(m.id)):
         metadata = sm.metadata or {}
-        chunks.append({
-            "part": sm.type_key, "version": sm.version_name, "name": sm.name, "smId": int(sm.id),
-            "encrypted": bool(sm.encrypted),
-            "metadata": [{"key": key, "value": value.get("value")} for key, value in sorted(metadata.items())
-                         if value.get("targetVisible")],
-            "artifacts": [{"filename": a.filename, "size": int(a.size),
-                           "hashes": {"md5": a.md5, "sha1": a.sha1, "sha256": a.sha256},
-                           "s3Key": a.s3_key, "artifactId": int(a.id)}
-                          for a in catalog.artifacts_of(tenant, int(sm.id))],
-        })
-    return DeploymentSnapshot(ds_id=int(ds.id), name=ds.name, version=ds.version_name, type_key=ds.type_key,
-                              required_migration_step=bool(ds.required_migration_step), chunks=chunks)
+        chunks.append(
+            {
+                "part": sm.type_key,
+                "version": sm.version_name,
+                "name": sm.name,
+                "smId": int(sm.id),
+                "encrypted": bool(sm.encrypted),
+                "metadata": [
+                    {"key": key, "value": value.get("value")}
+                    for key, value in sorted(metadata.items())
+                    if value.get("targetVisible")
+                ],
+                "artifacts": [
+                    {
+                        "filename": a.filename,
+                        "size": int(a.size),
+                        "hashes": {"md5": a.md5, "sha1": a.sha1, "sha256": a.sha256},
+                        "s3Key": a.s3_key,
+                        "artifactId": int(a.id),
+                    }
+                    for a in catalog.artifacts_of(tenant, int(sm.id))
+                ],
+            }
+        )
+    return DeploymentSnapshot(
+        ds_id=int(ds.id),
+        name=ds.name,
+        version=ds.version_name,
+        type_key=ds.type_key,
+        required_migration_step=bool(ds.required_migration_step),
+        chunks=chunks,
+    )
 
 
 def id_by_name_and_version(tenant: str, name: str, version: str) -> int:
     """The set's id through its name+version guard (one GetItem); 404 when there is none (deleted sets have none)."""
     ds_id = catalog.unique_owner(tenant, "ds", name, version)
     if ds_id is None:
-        raise errors.EntityNotFound(f"{KIND} with given identifier {{{name}={version}}} does not exist.",
-                                    [KIND, f"{name}={version}"])
+        raise errors.EntityNotFound(
+            f"{KIND} with given identifier {{{name}={version}}} does not exist.", [KIND, f"{name}={version}"]
+        )
     return ds_id
 
 
@@ -507,11 +647,13 @@ def check_assignable(tenant: str, ds_id: int) -> DistributionSet:
 def _assignable(tenant: str, ds_id: int) -> DistributionSet:
     ds = _live(tenant, ds_id)
     if not ds.valid:
-        raise errors.DistributionSetInvalid(f"DistributionSet {ds_id} is invalidated and cannot be assigned.",
-                                            [KIND, ds_id])
+        raise errors.DistributionSetInvalid(
+            f"DistributionSet {ds_id} is invalidated and cannot be assigned.", [KIND, ds_id]
+        )
     if not ds.complete:
         raise errors.DistributionSetIncomplete(
-            f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id])
+            f"DistributionSet {ds_id} is incomplete: a mandatory software module type is missing.", [KIND, ds_id]
+        )
     return ds
 
 
@@ -519,14 +661,21 @@ def still_assignable(tx: Tx, tenant: str, ds_id: int) -> Tx:
     """A condition in an assignment's transaction: the set is still valid and not deleted, so an invalidation
     (or a deletion) that lands between the assignment's check and its writes refuses them instead of leaving an
     action of an invalid set behind its walk. One item per transaction (a ConditionCheck, no write)."""
+
     def refusal() -> errors.SkyhawkError:
         try:
             _assignable(tenant, ds_id)
         except errors.SkyhawkError as exc:
             return exc
         return errors.ConcurrentModification()
-    return tx.check(DistributionSet, tenant, catalog.sort_key(DistributionSet, ds_id),
-                    eq("valid", True) & eq("deleted", False), on_fail=refusal)
+
+    return tx.check(
+        DistributionSet,
+        tenant,
+        catalog.sort_key(DistributionSet, ds_id),
+        eq("valid", True) & eq("deleted", False),
+        on_fail=refusal,
+    )
 
 
 def lock_for_assignment(tenant: str, ds_id: int) -> DistributionSet:
@@ -535,16 +684,20 @@ def lock_for_assignment(tenant: str, ds_id: int) -> DistributionSet:
     Idempotent; one GetItem when the set is locked already (its modules were locked with it).
     Otherwise one transaction locks the set and its modules without reading the modules first.
     """
+
     def attempt() -> DistributionSet:
         ds = _assignable(tenant, ds_id)
         if ds.locked:
             return ds
         tx = Tx()
         tx.update(ds, {"locked": True, "last_modified_at": clock.now_ms()})
-        pending = [_ModuleUpdate(catalog.unread_module(tenant, sm_id), {"locked": True}, Exists("sk"), None, {})
-                   for sm_id in ds.module_ids]
+        pending = [
+            _ModuleUpdate(catalog.unread_module(tenant, sm_id), {"locked": True}, Exists("sk"), None, {})
+            for sm_id in ds.module_ids
+        ]
         _commit_with_modules(tx, pending)
         return ds
+
     return retrying(ATTEMPTS, attempt)
 
 

@@ -12,6 +12,7 @@ by nature. UPDATE_ACTION_STATUS is not (a second RUNNING is a second history ent
 marker `dmfmsg#<tenant>#<deduplication id>` that exists only if the message was applied, so a redelivery fails
 that condition and changes nothing (errors.AlreadyApplied).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,10 +67,12 @@ def _check_sender(tenant: str, sender: str | None) -> None:
     """Tenant authentication (docs/dmf-hawkbit.md §9): the body and the headers are the sender's own words, SQS's
     SenderId is not. Refused unless the tenant's `dmf.senders` allows it (empty: anyone who may send to the
     queue, unless the deployment requires a list)."""
-    if not dmf.sender_allowed(tenant_config.value(tenant, "dmf.senders"), sender,
-                              config.settings().dmf_senders_required):
+    if not dmf.sender_allowed(
+        tenant_config.value(tenant, "dmf.senders"), sender, config.settings().dmf_senders_required
+    ):
         raise errors.DmfSenderNotAllowed(
-            f"The sender '{sender or ''}' may not send DMF messages for tenant '{tenant}'.", [tenant, sender or ""])
+            f"The sender '{sender or ''}' may not send DMF messages for tenant '{tenant}'.", [tenant, sender or ""]
+        )
 
 
 # --- things ------------------------------------------------------------------------------------------------
@@ -85,17 +88,24 @@ def _thing_created(tenant: str, message: dmf.ThingCreated, message_key: str) -> 
     if message.target_type:
         type_id = target_types.id_by_name(tenant, message.target_type)
         if type_id is None:  # hawkBit logs it and leaves the target untyped
-            log.warning("THING_CREATED of %s names an unknown target type %r", message.thing_id, message.target_type,
-                        extra={"tenant": tenant})
+            log.warning(
+                "THING_CREATED of %s names an unknown target type %r",
+                message.thing_id,
+                message.target_type,
+                extra={"tenant": tenant},
+            )
     if target_store.find(tenant, message.thing_id) is None:
-        target_service.register_plug_and_play(tenant, message.thing_id, None, name=message.name, address=address,
-                                              target_type=type_id)
+        target_service.register_plug_and_play(
+            tenant, message.thing_id, None, name=message.name, address=address, target_type=type_id
+        )
     # Also after a registration: a concurrent one may have won with other values.
-    target_service.refresh_plug_and_play(tenant, message.thing_id, message.name, address, type_id,
-                                         remove_type=message.target_type == "")
+    target_service.refresh_plug_and_play(
+        tenant, message.thing_id, message.name, address, type_id, remove_type=message.target_type == ""
+    )
     now = clock.now_ms()
-    target_store.touch_last_seen(tenant, message.thing_id, now, None,
-                                 now - config.settings().last_seen_write_interval_ms)
+    target_store.touch_last_seen(
+        tenant, message.thing_id, now, None, now - config.settings().last_seen_write_interval_ms
+    )
     if message.attribute_update is not None:
         _attributes(tenant, message.thing_id, message.attribute_update)
     dmf_outbound.send_current(tenant, message.thing_id, message_key)
@@ -115,8 +125,9 @@ def _thing_removed(tenant: str, message: dmf.ThingRemoved) -> str:
 def _attributes(tenant: str, thing_id: str, update: dmf.AttributeUpdate) -> None:
     """UPDATE_ATTRIBUTES through DDI's configData service; REMOVE leaves the "request attributes" flag on."""
     device = controller.Device(tenant, target_service.get(tenant, thing_id), tenant_config.values(tenant))
-    controller.update_attributes(device, dict(update.attributes), update.mode.value.lower(),
-                                 clears_request=update.mode != dmf.UpdateMode.REMOVE)
+    controller.update_attributes(
+        device, dict(update.attributes), update.mode.value.lower(), clears_request=update.mode != dmf.UpdateMode.REMOVE
+    )
 
 
 def _auto_confirm(tenant: str, message: dmf.AutoConfirmUpdate) -> str:
@@ -140,39 +151,67 @@ def _action_status(tenant: str, message: dmf.ActionStatusUpdate, message_key: st
     most often a late duplicate (docs/dmf-hawkbit.md §11, question 4)."""
     action = _action(tenant, message)
     if not action.active:
-        log.info("DMF %s for closed action %s dropped", message.status.value, message.action_id,
-                 extra={"tenant": tenant})
+        log.info(
+            "DMF %s for closed action %s dropped", message.status.value, message.action_id, extra={"tenant": tenant}
+        )
         return IGNORED
     meaning = dmf.status_meaning(message.status, action.action_type, action.status)  # refusals before any write
-    marker = partial(idempotency.mark_once, key=f"dmfmsg#{tenant}#{message_key}",
-                     expires_at_s=clock.now_ms() // 1000 + MARKER_SECONDS)
+    marker = partial(
+        idempotency.mark_once,
+        key=f"dmfmsg#{tenant}#{message_key}",
+        expires_at_s=clock.now_ms() // 1000 + MARKER_SECONDS,
+    )
     target = target_service.get(tenant, action.controller_id)
     try:
         if meaning.route == dmf.Route.CONFIRMATION:
             assert meaning.confirmation is not None
-            feedback = confirmation.Feedback(meaning.confirmation, message.code,
-                                             dmf.history_messages(message, meaning))
-            confirmation.give_feedback(tenant, action.controller_id, message.action_id, feedback, USER,
-                                       missing=lambda: _no_action(message.action_id), target=target, also=marker)
+            feedback = confirmation.Feedback(meaning.confirmation, message.code, dmf.history_messages(message, meaning))
+            confirmation.give_feedback(
+                tenant,
+                action.controller_id,
+                message.action_id,
+                feedback,
+                USER,
+                missing=lambda: _no_action(message.action_id),
+                target=target,
+                also=marker,
+            )
         else:
             # the code's history line comes from the feedback transaction itself, as for DDI
             messages = dmf.history_messages(dataclasses.replace(message, code=None), meaning)
-            feedback_ = controller.Feedback(message.status.value.lower(), _FINISHED.get(message.status, "none"),
-                                            messages, message.code, message.timestamp)
+            feedback_ = controller.Feedback(
+                message.status.value.lower(),
+                _FINISHED.get(message.status, "none"),
+                messages,
+                message.code,
+                message.timestamp,
+            )
             device = controller.Device(tenant, target, tenant_config.values(tenant))
-            controller.record_status(device, message.action_id, feedback_,
-                                     lambda current: _outcome(message, current), also=marker)
+            controller.record_status(
+                device, message.action_id, feedback_, lambda current: _outcome(message, current), also=marker
+            )
     except errors.AlreadyApplied:
-        log.info("DMF %s for action %s delivered again: applied before", message.status.value, message.action_id,
-                 extra={"tenant": tenant})
+        log.info(
+            "DMF %s for action %s delivered again: applied before",
+            message.status.value,
+            message.action_id,
+            extra={"tenant": tenant},
+        )
         return DUPLICATE
     except errors.Gone:
-        log.info("DMF %s for action %s: closed meanwhile, dropped", message.status.value, message.action_id,
-                 extra={"tenant": tenant})
+        log.info(
+            "DMF %s for action %s: closed meanwhile, dropped",
+            message.status.value,
+            message.action_id,
+            extra={"tenant": tenant},
+        )
         return IGNORED
     except errors.NotFoundNoBody as exc:  # DDI's bare 404: the action is not in the state the status needs
-        waiting = "is waiting for confirmation" if meaning.route != dmf.Route.CONFIRMATION else \
-            "is not waiting for confirmation"
+        waiting = (
+            "is waiting for confirmation"
+            if meaning.route != dmf.Route.CONFIRMATION
+            else "is not waiting for confirmation"
+        )
         raise errors.ConstraintViolation(f"Action {message.action_id} {waiting}.", ["actionStatus"]) from exc
     stays_open = meaning.route == dmf.Route.UPDATE and meaning.outcome is not None and not meaning.outcome.closes
     if stays_open and dmf.next_command_due(message.status, True, _window_open(action)):
@@ -207,7 +246,8 @@ def _action(tenant: str, message: dmf.ActionStatusUpdate) -> Action:
 
 def _no_action(action_id: int) -> errors.EntityNotFound:
     return errors.EntityNotFound(
-        f"Got intermediate notification about action {action_id} but action does not exist", ["Action", action_id])
+        f"Got intermediate notification about action {action_id} but action does not exist", ["Action", action_id]
+    )
 
 
 # --- ping --------------------------------------------------------------------------------------------------
@@ -220,6 +260,7 @@ def _ping(message: dmf.Ping, message_key: str) -> str:
     if address is None:
         raise errors.ConstraintViolation(f"The reply queue '{message.reply_to}' does not exist.", [dmf.REPLY_TO])
     answer = dmf.ping_response(message.tenant, message.correlation_id, clock.now_ms())
-    dmf_queues.send(address, answer.headers, answer.body, group_id=message.tenant,
-                    deduplication_id=f"ping-{message_key}")
+    dmf_queues.send(
+        address, answer.headers, answer.body, group_id=message.tenant, deduplication_id=f"ping-{message_key}"
+    )
     return APPLIED

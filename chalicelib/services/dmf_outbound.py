@@ -14,6 +14,7 @@ from the feed record and the message, so a retried batch is not delivered twice 
 standard ones keep no order. An unreachable reply queue (deleted, access denied) is logged and skipped: a gateway
 that went away must not stop everyone's feed; SQS being unavailable stops the batch there (retried).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -113,9 +114,12 @@ class _Plan:
         summaries = list(target.active_actions or [])
         multi = bool(tenant_config.value(trigger.tenant, "multi.assignments.enabled"))
         for command in dispatch.commands_for(trigger, summaries, multi, bool(target.request_attributes)):
-            if (trigger.reason is dispatch.Reason.ASSIGNED and isinstance(command, dispatch.Install)
-                    and not command.summary.get("waiting")
-                    and tenant_config.value(trigger.tenant, "batch.assignments.enabled")):
+            if (
+                trigger.reason is dispatch.Reason.ASSIGNED
+                and isinstance(command, dispatch.Install)
+                and not command.summary.get("waiting")
+                and tenant_config.value(trigger.tenant, "batch.assignments.enabled")
+            ):
                 topic = dmf.batch_topic(str(command.summary.get("type")), self._window(command.summary))
                 key = (trigger.tenant, target.address, int(command.summary["dsId"]), topic.value)
                 self.batches.setdefault(key, []).append((index, target, command.summary))
@@ -138,11 +142,15 @@ class _Plan:
     def _deployment(self, tenant: str, target: Target, summary: Mapping[str, Any]) -> dmf.Deployment:
         canceling = bool(summary.get("canceling"))
         return dmf.Deployment(
-            action_id=int(summary["id"]), action_type=str(summary.get("type") or "forced"),
+            action_id=int(summary["id"]),
+            action_type=str(summary.get("type") or "forced"),
             security_token=target.security_token or None,
             modules=() if canceling else self._modules(tenant, int(summary["dsId"])),
-            waiting_confirmation=bool(summary.get("waiting")), window_available=self._window(summary),
-            canceling=canceling, weight=summary.get("weight"))
+            waiting_confirmation=bool(summary.get("waiting")),
+            window_available=self._window(summary),
+            canceling=canceling,
+            weight=summary.get("weight"),
+        )
 
     def _window(self, summary: Mapping[str, Any]) -> bool | None:
         stored = summary.get("maintenanceWindow")
@@ -183,11 +191,18 @@ class _Plan:
             first_summary = members[0][2]
             modules = self._modules(tenant, ds_id)
             for start in range(0, len(members), BATCH_TARGETS):
-                chunk = members[start:start + BATCH_TARGETS]
+                chunk = members[start : start + BATCH_TARGETS]
                 message = dmf.batch_download(
-                    tenant, [dmf.BatchTarget(int(summary["id"]), target.controller_id, target.security_token or None)
-                             for _i, target, summary in chunk],
-                    modules, str(first_summary.get("type")), self._window(first_summary), self.now)
+                    tenant,
+                    [
+                        dmf.BatchTarget(int(summary["id"]), target.controller_id, target.security_token or None)
+                        for _i, target, summary in chunk
+                    ],
+                    modules,
+                    str(first_summary.get("type")),
+                    self._window(first_summary),
+                    self.now,
+                )
                 cause = "batch-" + ",".join(str(int(summary["id"])) for _i, _t, summary in chunk)
                 self._queue(chunk[0][0], queue_url, message, tenant, cause)
         self.batches.clear()
@@ -198,12 +213,20 @@ class _Plan:
         self._close_batches()
         for out in self.outgoing:
             try:
-                dmf_queues.send(out.queue_url, out.message.headers, out.message.body, group_id=out.group,
-                                deduplication_id=out.deduplication)
+                dmf_queues.send(
+                    out.queue_url,
+                    out.message.headers,
+                    out.message.body,
+                    group_id=out.group,
+                    deduplication_id=out.deduplication,
+                )
             except errors.ServiceUnavailable:
                 log.warning("DMF message to %s not sent: SQS unavailable", out.group)
                 return out.index
             except Exception:
-                log.exception("DMF message to %s not sent: its reply queue refused it (skipped)", out.group,
-                              extra={"topic": out.message.headers.get(dmf.TOPIC)})
+                log.exception(
+                    "DMF message to %s not sent: its reply queue refused it (skipped)",
+                    out.group,
+                    extra={"topic": out.message.headers.get(dmf.TOPIC)},
+                )
         return None

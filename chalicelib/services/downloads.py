@@ -5,6 +5,7 @@ validity is capped there and the cap is documented in the README. With CloudFron
 (SKYHAWK_CLOUDFRONT_*, the private key from the environment or from SSM / Secrets Manager), URLs are CloudFront
 signed URLs that carry the full validity (store.cloudfront).
 """
+
 from __future__ import annotations
 
 from chalicelib.store import blobs, cloudfront

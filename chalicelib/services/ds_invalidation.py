@@ -14,6 +14,7 @@
 - `cancelRollouts`: the set's rollouts that have not ended stop (services.rollouts.stop_rollouts_of_set), or, with
   `force`, are deleted (their open actions closed CANCELED), as hawkBit's cancelRolloutsForDistributionSet.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -40,7 +41,8 @@ def parse_request(body: dict[str, Any]) -> tuple[str, bool]:
         raise errors.ConstraintViolation("actionCancelationType is required.", ["actionCancelationType"])
     if not isinstance(kind, str) or kind.lower() not in CANCELATION_TYPES:
         raise errors.BodyNotReadable(
-            f"actionCancelationType must be one of {', '.join(CANCELATION_TYPES)}.", ["actionCancelationType"])
+            f"actionCancelationType must be one of {', '.join(CANCELATION_TYPES)}.", ["actionCancelationType"]
+        )
     cancel_rollouts = body.get("cancelRollouts", False)
     if cancel_rollouts is None:
         cancel_rollouts = False
@@ -66,8 +68,9 @@ def invalidate(tenant: str, ds_id: int, cancelation: str, user: str, now: int, c
     return True
 
 
-def cancel_open_actions(tenant: str, position: dict[str, Any], most: int, page_size: int,
-                        has_time: Callable[[], bool]) -> tuple[int, dict[str, Any] | None]:
+def cancel_open_actions(
+    tenant: str, position: dict[str, Any], most: int, page_size: int, has_time: Callable[[], bool]
+) -> tuple[int, dict[str, Any] | None]:
     """Cancel the set's open actions from `position` on ({ds, type, user, shard, key}: the index shard and
     DynamoDB's last evaluated key in it), at most `most` of them and while `has_time()`.
     Returns how many it canceled and where to go on (None: done)."""

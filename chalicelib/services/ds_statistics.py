@@ -5,6 +5,7 @@ Actions: per-set counters kept by the transactions that write the actions (store
 index), read with one Query of the set's shards. Rollouts: the tenant's rollouts of the set by status (one Query of
 the tenant's rollouts, bounded by its ROLLOUT quota).
 """
+
 from __future__ import annotations
 
 from chalicelib import errors
@@ -33,5 +34,8 @@ def rollouts_by_status(tenant: str, ds_id: int) -> dict[str, int]:
 def of_set(tenant: str, ds_id: int) -> tuple[dict[str, int], dict[str, int], int]:
     """(actions by status, rollouts by status, the filters auto-assigning it), the set checked once."""
     _exists(tenant, ds_id)
-    return (action_counts.of_set(tenant, ds_id), rollouts.by_status_of_set(tenant, ds_id),
-            target_filters.auto_assignment_count(tenant, ds_id))
+    return (
+        action_counts.of_set(tenant, ds_id),
+        rollouts.by_status_of_set(tenant, ds_id),
+        target_filters.auto_assignment_count(tenant, ds_id),
+    )

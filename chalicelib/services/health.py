@@ -3,6 +3,7 @@
 A load balancer or uptime check may ask every second; each container probes at most once per
 CACHE_SECONDS, so health costs one GetItem and one HeadBucket per container and interval, not per probe.
 """
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ SKYHAWK_IDEMPOTENCY_EXPIRY_SECONDS, marked `replayed`. A run whose answer is not
 or too large for one item) is returned as it is, and a retry runs anew. The same scope with another payload
 is 422; a call while the first is still running is 409.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -23,8 +24,9 @@ class _NotRemembered(Exception):
         self.answer = answer
 
 
-def once(fingerprint: dict[str, Any], lambda_context: Any, run: Callable[[], tuple[Any, dict[str, Any] | None]]
-         ) -> tuple[dict[str, Any] | None, Any]:
+def once(
+    fingerprint: dict[str, Any], lambda_context: Any, run: Callable[[], tuple[Any, dict[str, Any] | None]]
+) -> tuple[dict[str, Any] | None, Any]:
     """(the stored record, None), or (None, the answer) when `run` produced one not to remember.
 
     `fingerprint` has a `scope` (what the key names) and a `payload` (what a retry must repeat); `run()`
@@ -38,14 +40,21 @@ def once(fingerprint: dict[str, Any], lambda_context: Any, run: Callable[[], tup
     )
 
     idempotency_config = IdempotencyConfig(
-        event_key_jmespath="scope", payload_validation_jmespath="payload", raise_on_no_idempotency_key=True,
+        event_key_jmespath="scope",
+        payload_validation_jmespath="payload",
+        raise_on_no_idempotency_key=True,
         expires_after_seconds=config.settings().idempotency_expiry_seconds,
-        response_hook=lambda stored, _record: {**stored, "replayed": True})
+        response_hook=lambda stored, _record: {**stored, "replayed": True},
+    )
     # An in-progress record of a request that died with its Lambda expires with the Lambda's time budget.
     idempotency_config.register_lambda_context(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=store.persistence_layer(),
-                         config=idempotency_config, key_prefix="skyhawk-http")
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=store.persistence_layer(),
+        config=idempotency_config,
+        key_prefix="skyhawk-http",
+    )
     def remembered(request: dict[str, Any]) -> dict[str, Any]:
         answer, record = run()
         if record is None:

@@ -6,6 +6,7 @@ first change whose events did not all reach the bus (or None), and never raises 
 hands that change and the ones after it over again (at least once: what reached the bus after it comes twice,
 with the same `eventId`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,7 @@ def deliver(changes: Sequence[Change | None]) -> int | None:
     pending: list[tuple[int, dict[str, Any]]] = []  # (index of its change, PutEvents entry)
     for index, change in enumerate(changes):
         if change is not None and wants(change.tenant):
-            pending.extend((index, event.entry(event_bus.MAX_BYTES))
-                           for event in integration_events.events_of(change))
+            pending.extend((index, event.entry(event_bus.MAX_BYTES)) for event in integration_events.events_of(change))
     if not pending:
         return None
     sent = event_bus.put([entry for _, entry in pending])

@@ -10,6 +10,7 @@ A failure costs one UpdateItem on the user item (two when it opens a new window)
 bucket. A success costs one BatchGetItem for the user's roles, plus one UpdateItem when it clears earlier
 failures or re-hashes a password stored with fewer rounds than configured.
 """
+
 from __future__ import annotations
 
 from chalicelib import auth, clock, config, errors
@@ -32,8 +33,9 @@ def verify(tenant: str, name: str, password: str, ip: str | None) -> frozenset[s
         rate_limits.note_login_failure(ip, now)
         raise errors.Unauthorized()
     window_ms = settings.login_failure_window_seconds * 1000
-    locked_until = auth.login_locked_until(user.login_failures, user.login_failures_since,
-                                           settings.login_failures_per_user, window_ms)
+    locked_until = auth.login_locked_until(
+        user.login_failures, user.login_failures_since, settings.login_failures_per_user, window_ms
+    )
     _refuse_while(locked_until - now)
     if not auth.password_matches(password, user.salt, int(user.iterations), user.password_hash):
         rate_limits.note_login_failure(ip, now)
@@ -47,8 +49,10 @@ def verify(tenant: str, name: str, password: str, ip: str | None) -> frozenset[s
 
 def _refuse_while(wait_ms: int) -> None:
     if wait_ms > 0:
-        raise errors.TooManyRequests(retry_after_seconds(wait_ms), "Too many failed logins. Try again after "
-                                     f"{retry_after_seconds(wait_ms)} seconds.")
+        raise errors.TooManyRequests(
+            retry_after_seconds(wait_ms),
+            f"Too many failed logins. Try again after {retry_after_seconds(wait_ms)} seconds.",
+        )
 
 
 def _after_success(user: User, password: str, configured_rounds: int) -> None:

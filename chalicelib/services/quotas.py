@@ -2,6 +2,7 @@
 and delete what a quota counts. What the limits are and when a quota refuses is decided in
 chalicelib/domain/quotas.py, the quotas' one home.
 """
+
 from __future__ import annotations
 
 from chalicelib import errors

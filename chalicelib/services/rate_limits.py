@@ -11,6 +11,7 @@ container counts for itself, so a client spread over k concurrent containers get
 container starts with full buckets. Failed logins per user are counted in DynamoDB instead (services/logins.py),
 where every container sees them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,16 +47,23 @@ def _limits() -> _Limits:
         return state
     with _lock:
         if _state is None or _state.settings is not settings:
-            per_second = {(IP, READ): settings.reads_per_ip, (IP, WRITE): settings.writes_per_ip,
-                          (DEVICE, READ): settings.reads_per_device, (DEVICE, WRITE): settings.writes_per_device,
-                          (LOGIN, READ): settings.reads_per_login, (LOGIN, WRITE): settings.writes_per_login}
+            per_second = {
+                (IP, READ): settings.reads_per_ip,
+                (IP, WRITE): settings.writes_per_ip,
+                (DEVICE, READ): settings.reads_per_device,
+                (DEVICE, WRITE): settings.writes_per_device,
+                (LOGIN, READ): settings.reads_per_login,
+                (LOGIN, WRITE): settings.writes_per_login,
+            }
             failures = settings.login_failures_per_ip
             _state = _Limits(
                 settings=settings,
                 requests={kind: Buckets(limit) if limit > 0 else None for kind, limit in per_second.items()},
                 whitelist=re.compile(settings.ip_whitelist) if settings.ip_whitelist else None,
                 login_failures_by_ip=Buckets(failures, settings.login_failure_window_seconds * 1000)
-                if failures > 0 else None)
+                if failures > 0
+                else None,
+            )
         return _state
 
 

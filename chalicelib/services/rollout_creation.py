@@ -12,6 +12,7 @@ Candidates are the tenant's targets (controllerId order) created no later than t
 (and a group's), whose type accepts the set's type; a retry's candidates are the targets whose action in the
 retried rollout ended in ERROR (read from that rollout's members).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ PAGE = 500  # targets a page of a pass reads
 class Pass:
     """Where a creation stands: `phase` count | place | done; `key`: the next page's start (None: from the
     first); `counts`: targets per signature; `placer`: the place pass's state."""
+
     phase: str = "count"
     key: Any = None
     counts: dict[str, int] | None = None
@@ -46,8 +48,13 @@ class Pass:
     placed: list[int] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"phase": self.phase, "key": self.key, "counts": self.counts, "placer": self.placer,
-                "placed": self.placed}
+        return {
+            "phase": self.phase,
+            "key": self.key,
+            "counts": self.counts,
+            "placer": self.placer,
+            "placed": self.placed,
+        }
 
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> "Pass":
@@ -61,10 +68,13 @@ class Filters:
         self.rollout = rollout
         self.static = [g for g in groups if not g.dynamic]
         self.retried = rules.retried_rollout_id(rollout.target_filter_query)
-        self.node = None if self.retried is not None else rsql.parse(rollout.target_filter_query,
-                                                                      targets_service.SEARCH_FIELDS)
-        self.group_nodes = [rsql.parse(g.target_filter_query, targets_service.SEARCH_FIELDS)
-                            if g.target_filter_query else None for g in self.static]
+        self.node = (
+            None if self.retried is not None else rsql.parse(rollout.target_filter_query, targets_service.SEARCH_FIELDS)
+        )
+        self.group_nodes = [
+            rsql.parse(g.target_filter_query, targets_service.SEARCH_FIELDS) if g.target_filter_query else None
+            for g in self.static
+        ]
         self.ds_type_id = ds_type_id
 
     def signatures(self, tenant: str, items: list[Target]) -> list[tuple[Target, frozenset[int]]]:
@@ -78,8 +88,16 @@ class Filters:
         for target, view in target_matching.views(tenant, items, [self.node, *self.group_nodes]):
             if self.node is not None and not self.node.matches(view):
                 continue
-            found.append((target, rollout_groups.signature(
-                g.position for g, node in zip(self.static, self.group_nodes) if node is None or node.matches(view))))
+            found.append(
+                (
+                    target,
+                    rollout_groups.signature(
+                        g.position
+                        for g, node in zip(self.static, self.group_nodes)
+                        if node is None or node.matches(view)
+                    ),
+                )
+            )
         return found
 
 
@@ -107,14 +125,17 @@ def _page(tenant: str, filters: Filters, key: Any) -> tuple[list[tuple[Target, f
 
 def _failed_page(tenant: str, filters: Filters, key: Any) -> tuple[list[tuple[Target, frozenset[int]]], Any]:
     """A retry's page: the retried rollout's members whose action ended in ERROR, group by group."""
-    position, after = (key or [0, None])
+    position, after = key or [0, None]
     retried = filters.retried
     groups = store.groups_of(tenant, int(retried or 0))
     if position >= len(groups):
         return [], None
     page = store.members_with_actions(tenant, int(retried or 0), groups[position].position, after, PAGE)
-    failed = {a.controller_id for a in action_store.find_many(tenant, [(cid, aid) for cid, aid in page.items])
-              if a.status == Status.ERROR.value}
+    failed = {
+        a.controller_id
+        for a in action_store.find_many(tenant, [(cid, aid) for cid, aid in page.items])
+        if a.status == Status.ERROR.value
+    }
     found = target_store.find_many(tenant, sorted(failed))
     candidates = filters.signatures(tenant, [found[cid] for cid in sorted(found)])
     following = [position, page.after] if page.after is not None else [position + 1, None]
@@ -129,8 +150,14 @@ def _signature(key: str) -> frozenset[int]:
     return rollout_groups.signature(int(p) for p in key.split(",") if p)
 
 
-def step(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: Pass, pages: int,
-         has_time: Callable[[], bool] = lambda: True) -> Pass:
+def step(
+    tenant: str,
+    rollout: Rollout,
+    groups: list[RolloutGroup],
+    state: Pass,
+    pages: int,
+    has_time: Callable[[], bool] = lambda: True,
+) -> Pass:
     """Read up to `pages` pages of the current pass while `has_time()`; returns where it stands. Raises hawkBit's
     refusals (errors.SkyhawkError) when the count pass ends in one."""
     filters = filters_of(tenant, rollout, groups)

@@ -17,6 +17,7 @@ racing (an event-driven check beside the scheduled one, a redelivered message) m
 - STOPPING / DELETING: the rollout's open actions are asked to cancel (stop) or closed CANCELED (delete),
   groups not ended are FINISHED, the rollout STOPPED or DELETED; a rollout that never ran is deleted outright.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,9 @@ Position = dict[str, Any]
 CHAIN_LEASE_MS = 300_000  # a chain that has not handed on for this long is taken over by the scheduled check
 
 
-def advance(tenant: str, rollout_id: int, position: Position | None, has_time: Callable[[], bool],
-            creation_pages: int = 20) -> Position | None:
+def advance(
+    tenant: str, rollout_id: int, position: Position | None, has_time: Callable[[], bool], creation_pages: int = 20
+) -> Position | None:
     """Run the rollout's next steps while there is time; the position to go on from, or None when nothing is
     left for now (the next feedback or the scheduled check comes back). A unit without a position (an
     operation's, a feedback's, the schedule's) leaves a rollout alone whose chain of creating, stopping or
@@ -73,8 +75,9 @@ def advance(tenant: str, rollout_id: int, position: Position | None, has_time: C
         if not position and _chain_at_work(rollout, clock.now_ms()):
             return None
         if status == S.CREATING:
-            state = _create(tenant, rollout, groups, rollout_creation.Pass.of(position.get("creation")),
-                            creation_pages, has_time)
+            state = _create(
+                tenant, rollout, groups, rollout_creation.Pass.of(position.get("creation")), creation_pages, has_time
+            )
             if state is not None:
                 return _handed_on(rollout, {"creation": state.to_json()})
             position = {}
@@ -108,8 +111,13 @@ def _chain_at_work(rollout: Rollout, now: int) -> bool:
 
 def _handed_on(rollout: Rollout, position: Position) -> Position:
     """Note on the rollout that a chain goes on in its status (a lease), and hand on the position."""
-    _commit(store.move(Tx(), rollout, rules.kept(rollout, {"chain_status": rollout.status,
-                                                            "chain_until": clock.now_ms() + CHAIN_LEASE_MS})))
+    _commit(
+        store.move(
+            Tx(),
+            rollout,
+            rules.kept(rollout, {"chain_status": rollout.status, "chain_until": clock.now_ms() + CHAIN_LEASE_MS}),
+        )
+    )
     return position
 
 
@@ -123,8 +131,14 @@ def _commit(tx: Tx) -> bool:
 
 
 # --- creation ------------------------------------------------------------------------------------------------
-def _create(tenant: str, rollout: Rollout, groups: list[RolloutGroup], state: rollout_creation.Pass,
-            pages: int, has_time: Callable[[], bool]) -> rollout_creation.Pass | None:
+def _create(
+    tenant: str,
+    rollout: Rollout,
+    groups: list[RolloutGroup],
+    state: rollout_creation.Pass,
+    pages: int,
+    has_time: Callable[[], bool],
+) -> rollout_creation.Pass | None:
     """Go on with the creation passes; the state to go on from, or None once the rollout left CREATING."""
     try:
         state = rollout_creation.step(tenant, rollout, groups, state, pages, has_time)
@@ -144,11 +158,14 @@ def finish_creation(tenant: str, rollout: Rollout, groups: list[RolloutGroup], s
     now = clock.now_ms()
     placed = list(state.placed or [])
     static = [g for g in groups if not g.dynamic]
-    moves = [(g, rules.group_filled(g, placed[i] if i < len(placed) else 0, now))
-             for i, g in enumerate(static) if g.status == GroupStatus.CREATING]
+    moves = [
+        (g, rules.group_filled(g, placed[i] if i < len(placed) else 0, now))
+        for i, g in enumerate(static)
+        if g.status == GroupStatus.CREATING
+    ]
     for start in range(0, len(moves), GROUPS_PER_TX):
         tx = Tx()
-        for group, transition in moves[start:start + GROUPS_PER_TX]:
+        for group, transition in moves[start : start + GROUPS_PER_TX]:
             store.move_group(tx, group, transition)
         _commit(tx)
     total = sum(placed)
@@ -163,12 +180,20 @@ def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
     ready = [g for g in groups if g.status == GroupStatus.READY]
     for start in range(0, len(ready), GROUPS_PER_TX):
         tx = Tx()
-        for group in ready[start:start + GROUPS_PER_TX]:
+        for group in ready[start : start + GROUPS_PER_TX]:
             to = GroupStatus.RUNNING if group.position == groups[0].position else GroupStatus.SCHEDULED
             store.move_group(tx, group, rules.group_moved(group, to, now))
             if group.total_targets:
-                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, group.position):
-                                               {Status.SCHEDULED.value: int(group.total_targets)}}, spread_by=0)
+                action_counts.add(
+                    tx,
+                    tenant,
+                    {
+                        action_rules.group_subject(rollout.id, group.position): {
+                            Status.SCHEDULED.value: int(group.total_targets)
+                        }
+                    },
+                    spread_by=0,
+                )
         _commit(tx)
     _commit(store.move(Tx(), rollout, rules.started(rollout, now)))
 
@@ -177,18 +202,27 @@ def _begin(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
 def counts(tenant: str, rollout: Rollout, positions: list[int] | None = None) -> dict[int, progress.Counts]:
     """Group position -> its actions by bucket: of the groups named (one Query each), or of all its groups (one
     Query of the rollout's counter items)."""
-    by_group = (action_counts.of_rollout(tenant, rollout.id, consistent=True) if positions is None
-                else action_counts.of_groups(tenant, rollout.id, positions, consistent=True))
-    return {position: progress.Counts.of_statuses(statuses, rollout.action_type)
-            for position, statuses in by_group.items()}
+    by_group = (
+        action_counts.of_rollout(tenant, rollout.id, consistent=True)
+        if positions is None
+        else action_counts.of_groups(tenant, rollout.id, positions, consistent=True)
+    )
+    return {
+        position: progress.Counts.of_statuses(statuses, rollout.action_type) for position, statuses in by_group.items()
+    }
 
 
 def _running(groups: list[RolloutGroup]) -> list[int]:
     return [g.position for g in groups if g.status == GroupStatus.RUNNING]
 
 
-def _activate_running(tenant: str, rollout: Rollout, groups: list[RolloutGroup], found: dict[int, progress.Counts],
-                      has_time: Callable[[], bool]) -> bool:
+def _activate_running(
+    tenant: str,
+    rollout: Rollout,
+    groups: list[RolloutGroup],
+    found: dict[int, progress.Counts],
+    has_time: Callable[[], bool],
+) -> bool:
     """Start one page of targets of the first RUNNING group that has targets waiting (`found`: the running groups'
     counts); True if it did, or if it has no time left for it (the caller hands on)."""
     for group in groups:
@@ -206,20 +240,22 @@ def _activate_page(tenant: str, rollout: Rollout, group: RolloutGroup) -> bool:
         return False
     now = clock.now_ms()
     waiting = [cid for cid, action_id in members if action_id is None]
-    total = sum(counts(tenant, rollout).values(), progress.Counts()) if rollout_rate.limited(rollout) \
-        else progress.Counts()
+    total = (
+        sum(counts(tenant, rollout).values(), progress.Counts()) if rollout_rate.limited(rollout) else progress.Counts()
+    )
     allowance = rollout_rate.take(rollout, len(waiting), now, total.actions - total.scheduled, total.finished)
     if allowance.count == 0 and waiting:
         return False  # the rate is spent for this minute: the scheduled check goes on next minute
-    todo = waiting[:allowance.count]
+    todo = waiting[: allowance.count]
     last = todo[-1] if len(todo) < len(waiting) else members[-1][0]
     try:
         all_done = _start_targets(tenant, rollout, group, todo, now)
     except (errors.DistributionSetInvalid, errors.EntityNotFound) as exc:
         # the set was invalidated or deleted under the rollout: it cannot go on
         stop = rules.stop(rollout, now, "system")
-        _commit(store.move(Tx(), rollout, rules.Transition({**stop.change, "status_message": exc.message},
-                                                           stop.condition)))
+        _commit(
+            store.move(Tx(), rollout, rules.Transition({**stop.change, "status_message": exc.message}, stop.condition))
+        )
         return True
     tx = Tx()
     if all_done:
@@ -242,49 +278,81 @@ def _start_targets(tenant: str, rollout: Rollout, group: RolloutGroup, controlle
     found = target_store.find_many(tenant, controller_ids, consistent=True)
     ids = dict(zip(controller_ids, counters.allocate_ids(tenant, "action", len(controller_ids))))
     origin = deployment.RolloutOrigin(rollout.id, rollout.name, group.position, group.name, rollout.action_timeout_ms)
-    request = deployment.AssignmentRequest("", rollout.action_type, rollout.force_time, rollout.weight, None,
-                                           bool(group.confirmation_required))
+    request = deployment.AssignmentRequest(
+        "", rollout.action_type, rollout.force_time, rollout.weight, None, bool(group.confirmation_required)
+    )
     open_actions = deployment.open_actions_of(tenant, list(found.values()))
     plans: list[deployment.Plan] = []
     for cid in controller_ids:
         tx = store.activated(Tx(), tenant, rollout.id, group.position, cid, ids[cid] if cid in found else 0)
         target = found.get(cid)
         if target is None:  # deleted meanwhile: the group has one target less
-            plans.append((cid, tx, {action_rules.group_subject(rollout.id, group.position):
-                                    {Status.SCHEDULED.value: -1}}))
+            plans.append(
+                (cid, tx, {action_rules.group_subject(rollout.id, group.position): {Status.SCHEDULED.value: -1}})
+            )
         elif not multi and target.assigned_ds is not None and int(target.assigned_ds) == int(rollout.ds_id):
             plans.append((cid, *_already_assigned(tx, tenant, target, ids[cid], snapshot, origin, rollout, now)))
         else:
-            writes, moved = deployment.plan(tenant, target, request._replace(controller_id=cid), ids[cid], snapshot,
-                                          rollout.created_by, open_actions.get(cid, []), multi,
-                                          bool(cfg["repository.actions.autoclose.enabled"]), False,
-                                          bool(cfg["user.confirmation.flow.enabled"]), rollout=origin)
+            writes, moved = deployment.plan(
+                tenant,
+                target,
+                request._replace(controller_id=cid),
+                ids[cid],
+                snapshot,
+                rollout.created_by,
+                open_actions.get(cid, []),
+                multi,
+                bool(cfg["repository.actions.autoclose.enabled"]),
+                False,
+                bool(cfg["user.confirmation.flow.enabled"]),
+                rollout=origin,
+            )
             plans.append((cid, tx.extend(writes), moved))
     all_done = True
     for batch in deployment.pack(plans, guards=2):
         tx = Tx()
         for _, writes, _ in batch:
             tx.extend(writes)
-        action_counts.add(tx, tenant, action_rules.merged_counts(*(moved for _, _, moved in batch)),
-                          spread_by=ids[batch[0][0]])
+        action_counts.add(
+            tx, tenant, action_rules.merged_counts(*(moved for _, _, moved in batch)), spread_by=ids[batch[0][0]]
+        )
         distribution_sets.still_assignable(tx, tenant, int(rollout.ds_id))
         # a stop or delete that moved the rollout meanwhile refuses the batch: its walk may have passed already
-        tx.check(Rollout, rollout.tenant, rollout.sk, rules.running_or_paused(),
-                 on_fail=lambda: errors.ConcurrentModification("The rollout was stopped meanwhile."))
+        tx.check(
+            Rollout,
+            rollout.tenant,
+            rollout.sk,
+            rules.running_or_paused(),
+            on_fail=lambda: errors.ConcurrentModification("The rollout was stopped meanwhile."),
+        )
         if not _commit(tx):
             all_done = False
     return all_done
 
 
-def _already_assigned(tx: Tx, tenant: str, target, action_id: int, snapshot, origin: deployment.RolloutOrigin,
-                      rollout: Rollout, now: int) -> tuple[Tx, action_rules.StatusCounts]:
+def _already_assigned(
+    tx: Tx, tenant: str, target, action_id: int, snapshot, origin: deployment.RolloutOrigin, rollout: Rollout, now: int
+) -> tuple[Tx, action_rules.StatusCounts]:
     """hawkBit closes the action of a target that has the set already at once, FINISHED (issue #735)."""
-    action = action_rules.new_action(tenant, target.controller_id, action_id, snapshot.ds_id, snapshot.name,
-                                     snapshot.version, rollout.action_type, rollout.force_time, rollout.weight, None,
-                                     Status.FINISHED, Status.FINISHED, now, rollout.created_by, closed=True)
+    action = action_rules.new_action(
+        tenant,
+        target.controller_id,
+        action_id,
+        snapshot.ds_id,
+        snapshot.name,
+        snapshot.version,
+        rollout.action_type,
+        rollout.force_time,
+        rollout.weight,
+        None,
+        Status.FINISHED,
+        Status.FINISHED,
+        now,
+        rollout.created_by,
+        closed=True,
+    )
     tx.put(origin.mark(action))
-    tx.put(action_rules.history_entry(tenant, action_id, 1, Status.FINISHED, [origin.message(), ALREADY_ASSIGNED],
-                                      now))
+    tx.put(action_rules.history_entry(tenant, action_id, 1, Status.FINISHED, [origin.message(), ALREADY_ASSIGNED], now))
     tx.update(target, {"action_count": Add(1)})
     return tx, action_rules.created_counts(action, scheduled_before=True)
 
@@ -312,7 +380,7 @@ def _fill_dynamic(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> 
         key_of = {cid: key for key, cid in entries}
         read = [found[cid] for _, cid in entries if cid in found]
         matched = [t for t, _ in filters.matching(tenant, read)]
-        taken = matched[:max(0, rollout_groups.dynamic_room(newest))]
+        taken = matched[: max(0, rollout_groups.dynamic_room(newest))]
         if len(taken) < len(matched):
             change["dynamic_after"] = key_of[taken[-1].controller_id] if taken else after  # the rest: next group
         elif entries:
@@ -322,12 +390,23 @@ def _fill_dynamic(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> 
             tx.update(newest, {"total_targets": Add(len(taken)), "activated_through": REMOVE})
             change["total_targets"] = Add(len(taken))
             if newest.status in (GroupStatus.SCHEDULED, GroupStatus.RUNNING):
-                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, newest.position):
-                                               {Status.SCHEDULED.value: len(taken)}}, spread_by=0)
+                action_counts.add(
+                    tx,
+                    tenant,
+                    {action_rules.group_subject(rollout.id, newest.position): {Status.SCHEDULED.value: len(taken)}},
+                    spread_by=0,
+                )
         if rollout_groups.dynamic_room(newest) - len(taken) <= 0:
             (group_id,) = counters.allocate_ids(tenant, store.GROUP_SEQUENCE, 1)
-            tx.put(rollout_groups.next_dynamic_group(rollout, replace(newest, total_targets=int(
-                newest.total_targets) + len(taken)), group_id, GroupStatus.SCHEDULED, now))
+            tx.put(
+                rollout_groups.next_dynamic_group(
+                    rollout,
+                    replace(newest, total_targets=int(newest.total_targets) + len(taken)),
+                    group_id,
+                    GroupStatus.SCHEDULED,
+                    now,
+                )
+            )
             change["total_groups"] = Add(1)
     store.move(tx, rollout, rules.kept(rollout, change))
     return _commit(tx)
@@ -352,14 +431,25 @@ def time_out_actions(tenant: str, now: int, has_time: Callable[[], bool]) -> set
 
 def _time_out(tenant: str, controller_id: str, action_id: int, now: int) -> int | None:
     action = action_store.find(tenant, controller_id, action_id)
-    if action is None or not action.active or action.timed_out or action.rollout_id is None \
-            or action.rollout_group is None or action.timeout_at is None or int(action.timeout_at) > now:
+    if (
+        action is None
+        or not action.active
+        or action.timed_out
+        or action.rollout_id is None
+        or action.rollout_group is None
+        or action.timeout_at is None
+        or int(action.timeout_at) > now
+    ):
         if action is not None and action.timeout_key is not None and not action.active:
             _commit(Tx().update(action, {"timeout_key": REMOVE}))  # closed but still indexed: take it out
         return None
     tx = Tx().update(action, action_rules.timed_out(now))
-    action_counts.add(tx, tenant, {action_rules.group_subject(action.rollout_id, action.rollout_group):
-                                   {action_rules.TIMED_OUT: 1}}, spread_by=action_id)
+    action_counts.add(
+        tx,
+        tenant,
+        {action_rules.group_subject(action.rollout_id, action.rollout_group): {action_rules.TIMED_OUT: 1}},
+        spread_by=action_id,
+    )
     return int(action.rollout_id) if _commit(tx) else None
 
 
@@ -395,8 +485,9 @@ def write_step(rollout: Rollout, groups: list[RolloutGroup], step: progress.Step
 
 
 # --- stop and delete -----------------------------------------------------------------------------------------
-def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: Any,
-           has_time: Callable[[], bool]) -> Any:
+def _close(
+    tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: Any, has_time: Callable[[], bool]
+) -> Any:
     """Cancel the rollout's open actions group by group (asked to cancel for a stop, closed CANCELED for a
     delete); then its groups and itself. The position to go on from ([group index, key, deleting]), or None."""
     deleting = rollout.status == S.DELETING
@@ -420,19 +511,28 @@ def _close(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: 
     to_close = [g for g in groups if g.position in closing or g.position in waiting]
     for start in range(0, len(to_close), GROUPS_PER_TX):
         tx = Tx()
-        for group in to_close[start:start + GROUPS_PER_TX]:
+        for group in to_close[start : start + GROUPS_PER_TX]:
             if group.position in closing:
                 store.move_group(tx, group, closing[group.position])
             if group.position in waiting:  # targets that never got their action: not started, as in hawkBit
-                action_counts.add(tx, tenant, {action_rules.group_subject(rollout.id, group.position):
-                                               {Status.SCHEDULED.value: -waiting[group.position]}}, spread_by=0)
+                action_counts.add(
+                    tx,
+                    tenant,
+                    {
+                        action_rules.group_subject(rollout.id, group.position): {
+                            Status.SCHEDULED.value: -waiting[group.position]
+                        }
+                    },
+                    spread_by=0,
+                )
         _commit(tx)
     _commit(store.move(Tx(), rollout, rules.soft_deleted(rollout, now) if deleting else rules.stopped(rollout, now)))
     return None
 
 
-def _hard_delete(tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: list,
-                 has_time: Callable[[], bool]) -> Any:
+def _hard_delete(
+    tenant: str, rollout: Rollout, groups: list[RolloutGroup], position: list, has_time: Callable[[], bool]
+) -> Any:
     """A rollout that never ran goes with its groups' targets (a page at a time), groups, counters and itself."""
     index, key, deleting = position
     while index < len(groups):

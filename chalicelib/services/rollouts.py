@@ -12,6 +12,7 @@ hawkBit's refusals (no target matches, groups leave targets out, a group too lar
 for a larger tenant the count goes on in the background and a refusal found there stops the rollout with
 its reason in `statusMessage` (README).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,7 @@ rollout_job = lazy_import("chalicelib.jobs.rollouts")
 QUOTA = "ROLLOUT"
 KIND = "Rollout"
 INLINE_PAGES = 10  # POST counts up to this many pages of targets itself (rollout_creation.PAGE each)
-FIELDS = catalog_lists.BASE_FIELDS | {"status", "distributionset.id", "distributionset.name",
-                                      "distributionset.version"}
+FIELDS = catalog_lists.BASE_FIELDS | {"status", "distributionset.id", "distributionset.name", "distributionset.version"}
 GROUP_FIELDS = catalog_lists.BASE_FIELDS | {"status"}
 SORTABLE = catalog_lists.sortable(FIELDS)
 GROUP_SORTABLE = catalog_lists.sortable(GROUP_FIELDS)
@@ -49,6 +49,7 @@ GROUP_SORTABLE = catalog_lists.sortable(GROUP_FIELDS)
 @dataclass(frozen=True)
 class Progress:
     """A rollout with its groups' counts (what a detailed answer renders)."""
+
     rollout: Rollout
     counts: dict[int, Counts]
 
@@ -83,15 +84,23 @@ def list_rollouts(tenant: str, q: str | None, paging: Paging) -> tuple[list[Roll
         return store.page(tenant, paging.offset, paging.limit, descending), counters.usage(tenant, QUOTA)
     node = rsql.parse(q, FIELDS) if q else None
     items = [r for r in store.all_of(tenant) if not r.deleted and r.status != RolloutStatus.DELETED]
-    sets = _sets(tenant, {int(r.ds_id) for r in items}) if node is not None and any(
-        f.lower().startswith("distributionset.") for f in node.fields()) else {}
+    sets = (
+        _sets(tenant, {int(r.ds_id) for r in items})
+        if node is not None and any(f.lower().startswith("distributionset.") for f in node.fields())
+        else {}
+    )
     records = []
     for rollout in items:
         record = catalog_lists.base_record(rollout)
         ds = sets.get(int(rollout.ds_id))
-        record.update({"status": rollout.status.lower(), "distributionset.id": int(rollout.ds_id),
-                       "distributionset.name": ds.name if ds else None,
-                       "distributionset.version": ds.version_name if ds else None})
+        record.update(
+            {
+                "status": rollout.status.lower(),
+                "distributionset.id": int(rollout.ds_id),
+                "distributionset.name": ds.name if ds else None,
+                "distributionset.version": ds.version_name if ds else None,
+            }
+        )
         records.append(record)
     return catalog_lists.filter_and_page(records, node, paging)
 
@@ -103,8 +112,9 @@ def _sets(tenant: str, ids: set[int]) -> dict[int, DistributionSet]:
 def groups(tenant: str, rollout_id: int, q: str | None, paging: Paging) -> tuple[list[RolloutGroup], int]:
     get(tenant, rollout_id)
     node = rsql.parse(q, GROUP_FIELDS) if q else None
-    records = [{**catalog_lists.base_record(g), "status": g.status.lower()}
-               for g in store.groups_of(tenant, rollout_id)]
+    records = [
+        {**catalog_lists.base_record(g), "status": g.status.lower()} for g in store.groups_of(tenant, rollout_id)
+    ]
     return catalog_lists.filter_and_page(records, node, paging)
 
 
@@ -158,8 +168,7 @@ def create(tenant: str, spec: RolloutSpec, user: str, permissions: Iterable[str]
     rollout.approval_needed = needs_approval  # kept: the creation's last unit decides READY or WAITING_FOR_APPROVAL
     made = rollout_groups.groups_of(rollout, spec, group_ids, bool(cfg["user.confirmation.flow.enabled"]), now)
     # Counted here for a small tenant: hawkBit's refusals are a 400 and nothing is written.
-    state = rollout_creation.step(tenant, rollout, made, rollout_creation.Pass(),
-                                  INLINE_PAGES)
+    state = rollout_creation.step(tenant, rollout, made, rollout_creation.Pass(), INLINE_PAGES)
     tx = store.create(Tx(), rollout, made)
     store.claim_name(tx, tenant, spec.name, rollout_id, lambda: _duplicate(spec.name))
     quotas.charge(tx, tenant, QUOTA, 1)
@@ -176,11 +185,13 @@ def retry(tenant: str, rollout_id: int, user: str, permissions: Iterable[str]) -
 # --- operations ----------------------------------------------------------------------------------------------
 def _apply(tenant: str, rollout_id: int, decide) -> Rollout:
     """Read, decide the transition (or raise hawkBit's refusal), write it conditioned on the status read."""
+
     def attempt() -> None:
         rollout = get(tenant, rollout_id)
         tx = decide(rollout, Tx())
         if tx is not None:
             tx.commit()
+
     retrying(ATTEMPTS, attempt)
     return get(tenant, rollout_id)
 
@@ -195,6 +206,7 @@ def update(tenant: str, rollout_id: int, requested: RolloutChange, user: str) ->
             store.release_name(tx, tenant, rollout.name)
             store.claim_name(tx, tenant, name, rollout.id, lambda: _duplicate(str(name)))
         return tx
+
     return _apply(tenant, rollout_id, decide)
 
 
@@ -210,6 +222,7 @@ def pause(tenant: str, rollout_id: int, user: str) -> Rollout:
 
 def resume(tenant: str, rollout_id: int, user: str) -> Rollout:
     """PAUSED -> RUNNING; after a group's error (or its success action PAUSE) the next group starts at once."""
+
     def decide(rollout: Rollout, tx: Tx) -> Tx:
         now = clock.now_ms()
         store.move(tx, rollout, rules.resume(rollout, now, user))
@@ -219,14 +232,16 @@ def resume(tenant: str, rollout_id: int, user: str) -> Rollout:
             group = next(g for g in all_groups if g.position == child)
             store.move_group(tx, group, rules.group_moved(group, GroupStatus.RUNNING, now))
         return tx
+
     rollout = _apply(tenant, rollout_id, decide)
     rollout_job.nudge(tenant, rollout_id)
     return rollout
 
 
 def approve(tenant: str, rollout_id: int, approved: bool, remark: str | None, user: str) -> Rollout:
-    rollout = _apply(tenant, rollout_id, lambda r, tx: store.move(
-        tx, r, rules.approve(r, approved, remark, clock.now_ms(), user)))
+    rollout = _apply(
+        tenant, rollout_id, lambda r, tx: store.move(tx, r, rules.approve(r, approved, remark, clock.now_ms(), user))
+    )
     if approved:
         rollout_job.nudge(tenant, rollout_id)  # a startAt already reached starts it now
     return rollout
@@ -238,6 +253,7 @@ def trigger_next_group(tenant: str, rollout_id: int, user: str) -> None:
         child = rules.next_group(rollout, store.groups_of(tenant, rollout_id))
         store.move_group(tx, child, rules.group_moved(child, GroupStatus.RUNNING, now))
         return store.move(tx, rollout, rules.kept(rollout, {"last_modified_at": now, "last_modified_by": user}))
+
     _apply(tenant, rollout_id, decide)
     rollout_job.nudge(tenant, rollout_id)
 
@@ -250,6 +266,7 @@ def stop(tenant: str, rollout_id: int, user: str) -> Rollout:
 
 def delete(tenant: str, rollout_id: int, user: str) -> None:
     """DELETING at once (its name and quota freed with it); the job then deletes it, softly once it ran."""
+
     def decide(rollout: Rollout, tx: Tx) -> Tx | None:
         transition = rules.delete(rollout, clock.now_ms(), user)
         if transition is None:
@@ -257,6 +274,7 @@ def delete(tenant: str, rollout_id: int, user: str) -> None:
         store.move(tx, rollout, transition)
         store.release_name(tx, tenant, rollout.name)
         return quotas.release(tx, tenant, QUOTA, 1)
+
     _apply(tenant, rollout_id, decide)
     rollout_job.nudge(tenant, rollout_id)
 
@@ -280,5 +298,6 @@ def stop_rollouts_of_set(tenant: str, ds_id: int, user: str, force: bool = False
 
 def by_status_of_set(tenant: str, ds_id: int) -> dict[str, int]:
     """The set's rollouts counted by status (DS statistics/rollouts), deleted ones left out: one GetItem."""
-    return {status: count for status, count in store.counts_of_set(tenant, ds_id).items()
-            if status != RolloutStatus.DELETED}
+    return {
+        status: count for status, count in store.counts_of_set(tenant, ds_id).items() if status != RolloutStatus.DELETED
+    }

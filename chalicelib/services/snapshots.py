@@ -3,6 +3,7 @@
 The deploymentBase and download of every device assigned a set read the same snapshot; a container reads it
 from DynamoDB once, then from memory. Actions hold only the set's id, name and version.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,9 +37,14 @@ def _keep(tenant: str, snapshot: DeploymentSnapshot) -> DeploymentSnapshot:
 
 
 def _from_document(document: dict) -> DeploymentSnapshot:
-    return DeploymentSnapshot(ds_id=int(document["dsId"]), name=document["name"], version=document["version"],
-                              type_key=document["type"], required_migration_step=bool(document["migration"]),
-                              chunks=document["chunks"])
+    return DeploymentSnapshot(
+        ds_id=int(document["dsId"]),
+        name=document["name"],
+        version=document["version"],
+        type_key=document["type"],
+        required_migration_step=bool(document["migration"]),
+        chunks=document["chunks"],
+    )
 
 
 def for_assignment(tenant: str, ds_id: int) -> DeploymentSnapshot:
@@ -47,9 +53,18 @@ def for_assignment(tenant: str, ds_id: int) -> DeploymentSnapshot:
     if found is not None:
         return found
     built = distribution_sets.deployment_snapshot(tenant, ds_id)
-    store.save(tenant, ds_id, {"dsId": built.ds_id, "name": built.name, "version": built.version,
-                               "type": built.type_key, "migration": built.required_migration_step,
-                               "chunks": built.chunks})
+    store.save(
+        tenant,
+        ds_id,
+        {
+            "dsId": built.ds_id,
+            "name": built.name,
+            "version": built.version,
+            "type": built.type_key,
+            "migration": built.required_migration_step,
+            "chunks": built.chunks,
+        },
+    )
     return _keep(tenant, built)
 
 

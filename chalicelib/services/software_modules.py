@@ -14,6 +14,7 @@
   are named by a work item the reaper acts on (store.pending).
 - Quotas (403): SOFTWARE_MODULE, ARTIFACT_STORAGE (bytes), artifacts per module, artifact size.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,17 +36,33 @@ from chalicelib.store.all_or_nothing import AllOrNothing
 from chalicelib.store.tx import ATTEMPTS, Tx, refused, retrying
 
 KIND = "SoftwareModule"
-FIELDS = catalog_lists.BASE_FIELDS | {"version", "type", "type.key", "type.name", "vendor", "locked", "encrypted",
-                                      "metadata.*"}
+FIELDS = catalog_lists.BASE_FIELDS | {
+    "version",
+    "type",
+    "type.key",
+    "type.name",
+    "vendor",
+    "locked",
+    "encrypted",
+    "metadata.*",
+}
 SORTABLE = catalog_lists.sortable(FIELDS)
 MANAGEMENT_DOWNLOAD_URL_SECONDS = 3600  # the client follows the redirect at once; S3 checks expiry at start
 
 
 def record(sm: SoftwareModule) -> dict:
     metadata = sm.metadata or {}
-    return {**catalog_lists.base_record(sm), "version": sm.version_name, "type": sm.type_key,
-            "type.key": sm.type_key, "type.name": sm.type_name, "vendor": sm.vendor, "locked": bool(sm.locked),
-            "encrypted": bool(sm.encrypted), "metadata": {k: v.get("value") for k, v in metadata.items()}}
+    return {
+        **catalog_lists.base_record(sm),
+        "version": sm.version_name,
+        "type": sm.type_key,
+        "type.key": sm.type_key,
+        "type.name": sm.type_name,
+        "vendor": sm.vendor,
+        "locked": bool(sm.locked),
+        "encrypted": bool(sm.encrypted),
+        "metadata": {k: v.get("value") for k, v in metadata.items()},
+    }
 
 
 # --- software modules ------------------------------------------------------------------------------
@@ -76,7 +93,8 @@ CREATE_CHUNK = 32
 def _duplicate(name: str, version: str, type_key: str) -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(
         f"SoftwareModule with name {{{name}}}, version {{{version}}} and type {{{type_key}}} already exists.",
-        [KIND, name, version, type_key])
+        [KIND, name, version, type_key],
+    )
 
 
 def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], user: str) -> list[SoftwareModule]:
@@ -84,14 +102,17 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
     for spec in specs:
         natural = (spec.name, spec.version, spec.type_key)
         if natural in seen:
-            raise errors.EntityAlreadyExists(f"SoftwareModule {spec.name}:{spec.version} ({spec.type_key}) is "
-                                             f"given twice.", [KIND, spec.name, spec.version, spec.type_key])
+            raise errors.EntityAlreadyExists(
+                f"SoftwareModule {spec.name}:{spec.version} ({spec.type_key}) is given twice.",
+                [KIND, spec.name, spec.version, spec.type_key],
+            )
         seen.add(natural)
     if any(spec.encrypted for spec in specs):
         # hawkBit refuses encrypted modules when no artifact encryption service is configured; none is here.
         raise errors.EncryptionNotSupported()
-    types = {key: catalog_types.software_module_type_by_key(tenant, key) for key in dict.fromkeys(
-        s.type_key for s in specs)}
+    types = {
+        key: catalog_types.software_module_type_by_key(tenant, key) for key in dict.fromkeys(s.type_key for s in specs)
+    }
     limit = quotas.limit("SOFTWARE_MODULE")
     quota_rules.check_create(len(specs), limit, "more software modules", counters.usage(tenant, "SOFTWARE_MODULE"))
     if not specs:
@@ -103,28 +124,52 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
             raise _duplicate(spec.name, spec.version, spec.type_key)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[SoftwareModule], len(specs))
     now = clock.now_ms()
-    modules = [SoftwareModule(
-        tenant=tenant, sk=catalog.sort_key(SoftwareModule, sm_id), id=sm_id, name=spec.name, version_name=spec.version,
-        type_key=spec.type_key, type_id=int(types[spec.type_key].id), type_name=types[spec.type_key].name,
-        description=spec.description, vendor=spec.vendor, encrypted=spec.encrypted, locked=False, deleted=False,
-        artifact_count=0, in_sets=0, metadata={}, created_at=now, created_by=user, last_modified_at=now,
-        last_modified_by=user) for sm_id, spec in zip(ids, specs)]
+    modules = [
+        SoftwareModule(
+            tenant=tenant,
+            sk=catalog.sort_key(SoftwareModule, sm_id),
+            id=sm_id,
+            name=spec.name,
+            version_name=spec.version,
+            type_key=spec.type_key,
+            type_id=int(types[spec.type_key].id),
+            type_name=types[spec.type_key].name,
+            description=spec.description,
+            vendor=spec.vendor,
+            encrypted=spec.encrypted,
+            locked=False,
+            deleted=False,
+            artifact_count=0,
+            in_sets=0,
+            metadata={},
+            created_at=now,
+            created_by=user,
+            last_modified_at=now,
+            last_modified_by=user,
+        )
+        for sm_id, spec in zip(ids, specs)
+    ]
     with AllOrNothing(tenant, bulk_creates.SOFTWARE_MODULES) as steps:
         for start in range(0, len(modules), CREATE_CHUNK):
-            chunk = modules[start:start + CREATE_CHUNK]
+            chunk = modules[start : start + CREATE_CHUNK]
             tx, undo = Tx(), Tx()
             for sm in chunk:
                 natural = sm.natural_key
                 tx.put(sm, condition=Missing("sk"))
-                catalog.claim_unique(tx, tenant, "sm", natural, sm.id,
-                                     lambda sm=sm: _duplicate(sm.name, sm.version_name, sm.type_key))
+                catalog.claim_unique(
+                    tx, tenant, "sm", natural, sm.id, lambda sm=sm: _duplicate(sm.name, sm.version_name, sm.type_key)
+                )
                 undo.delete(sm, add_version_condition=False)
                 catalog.release_unique(undo, tenant, "sm", natural)
             for type_key, count in Tally(sm.type_key for sm in chunk).items():
                 sm_type = types[type_key]
-                tx.update(sm_type, {"used_by": Add(count)}, condition=eq("deleted", False),
-                          on_fail=functools.partial(errors.EntityNotFound.of, "SoftwareModuleType", type_key),
-                          add_version_condition=False)
+                tx.update(
+                    sm_type,
+                    {"used_by": Add(count)},
+                    condition=eq("deleted", False),
+                    on_fail=functools.partial(errors.EntityNotFound.of, "SoftwareModuleType", type_key),
+                    add_version_condition=False,
+                )
                 undo.update(sm_type, {"used_by": Add(-count)}, add_version_condition=False, condition=Exists("sk"))
             quotas.charge(tx, tenant, "SOFTWARE_MODULE", len(chunk))
             quotas.release(undo, tenant, "SOFTWARE_MODULE", len(chunk))
@@ -132,12 +177,12 @@ def create_software_modules(tenant: str, specs: list[rules.SoftwareModuleSpec], 
     return modules
 
 
-def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModuleChange,
-                           user: str) -> SoftwareModule:
+def update_software_module(tenant: str, sm_id: int, change: rules.SoftwareModuleChange, user: str) -> SoftwareModule:
     def attempt() -> SoftwareModule:
         sm = live_software_module(tenant, sm_id)
         Tx().update(sm, rules.software_module_update(change, user, clock.now_ms())).commit()
         return live_software_module(tenant, sm_id)
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -157,6 +202,7 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
        ARTIFACT_STORAGE usage (bytes first: an unlocked module is in no deployment, nothing downloads them);
     3. one transaction removes the module item, its type's use and the work item.
     """
+
     def attempt() -> bool:
         current = get_software_module(tenant, sm_id)
         soft = rules.soft_delete(bool(current.locked), int(current.in_sets or 0))
@@ -179,6 +225,7 @@ def delete_software_module(tenant: str, sm_id: int) -> None:
             quotas.release(tx, tenant, "SOFTWARE_MODULE", 1)
         tx.commit()
         return not soft
+
     if retrying(ATTEMPTS, attempt):
         finish_purge(tenant, sm_id)
 
@@ -244,15 +291,30 @@ def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> Artifact:
     return artifact
 
 
-def upload_artifact(tenant: str, sm_id: int, filename: str | None, data: bytes, user: str,
-                    md5: str | None = None, sha1: str | None = None, sha256: str | None = None,
-                    content_type: str = "application/octet-stream") -> Artifact:
+def upload_artifact(
+    tenant: str,
+    sm_id: int,
+    filename: str | None,
+    data: bytes,
+    user: str,
+    md5: str | None = None,
+    sha1: str | None = None,
+    sha256: str | None = None,
+    content_type: str = "application/octet-stream",
+) -> Artifact:
     sm, filename = _accepting_module(tenant, sm_id, filename)
     quota_rules.check_artifact_size(filename, len(data))
     hashes = rules.hashes_of(data)
     rules.verify_checksums(hashes, md5=md5, sha1=sha1, sha256=sha256)
-    return _add_artifact(tenant, sm, filename, len(data), hashes, user,
-                         lambda key: blobs.put_bytes(key, data, content_type or "application/octet-stream"))
+    return _add_artifact(
+        tenant,
+        sm,
+        filename,
+        len(data),
+        hashes,
+        user,
+        lambda key: blobs.put_bytes(key, data, content_type or "application/octet-stream"),
+    )
 
 
 def _accepting_module(tenant: str, sm_id: int, filename: str | None) -> tuple[SoftwareModule, str]:
@@ -262,13 +324,19 @@ def _accepting_module(tenant: str, sm_id: int, filename: str | None) -> tuple[So
     return sm, rules.valid_filename(filename)
 
 
-def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, hashes: rules.Hashes, user: str,
-                  store_bytes) -> Artifact:
+def _add_artifact(
+    tenant: str, sm: SoftwareModule, filename: str, size: int, hashes: rules.Hashes, user: str, store_bytes
+) -> Artifact:
     """Quotas and uniqueness checked, bytes stored at the artifact's key, then the items in one transaction
     (which removes the bytes again if it fails)."""
     sm_id = int(sm.id)
-    quota_rules.check_assign(1, int(sm.artifact_count or 0), quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE,
-                             "Artifact entities", f"SoftwareModule '{sm_id}'")
+    quota_rules.check_assign(
+        1,
+        int(sm.artifact_count or 0),
+        quota_rules.MAX_ARTIFACTS_PER_SOFTWARE_MODULE,
+        "Artifact entities",
+        f"SoftwareModule '{sm_id}'",
+    )
     if catalog.find_artifact_by_filename(tenant, sm_id, filename) is not None:
         raise _duplicate_artifact(sm_id, filename)
     storage_limit = quotas.limit("ARTIFACT_STORAGE")
@@ -277,17 +345,29 @@ def _add_artifact(tenant: str, sm: SoftwareModule, filename: str, size: int, has
     artifact_id = counters.allocate_id(tenant, catalog.SEQUENCE[Artifact])
     now = clock.now_ms()
     artifact = Artifact(
-        tenant=tenant, sk=catalog.artifact_sort_key(sm_id, artifact_id), id=artifact_id, sm_id=int(sm_id),
-        filename=filename, size=size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256,
-        s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id), created_at=now, created_by=user,
-        last_modified_at=now, last_modified_by=user)
+        tenant=tenant,
+        sk=catalog.artifact_sort_key(sm_id, artifact_id),
+        id=artifact_id,
+        sm_id=int(sm_id),
+        filename=filename,
+        size=size,
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        sha256=hashes.sha256,
+        s3_key=catalog.artifact_s3_key(tenant, sm_id, artifact_id),
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
     # Bytes without an item if this request dies before its transaction: the reaper's to delete.
     work = pending.put(pending.new(tenant, ORPHAN_OBJECT, artifact.s3_key, now))
     store_bytes(artifact.s3_key)
     tx = Tx()
     tx.put(artifact, condition=Missing("sk"))
-    catalog.claim_unique(tx, tenant, "art", (int(sm_id), filename), artifact_id,
-                         lambda: _duplicate_artifact(sm_id, filename))
+    catalog.claim_unique(
+        tx, tenant, "art", (int(sm_id), filename), artifact_id, lambda: _duplicate_artifact(sm_id, filename)
+    )
     # The module's version condition: locked or given more artifacts meanwhile -> refused, nothing kept.
     tx.update(sm, {"artifact_count": Add(1), **rules.modified(user, now)})
     quotas.charge(tx, tenant, "ARTIFACT_STORAGE", size)
@@ -316,13 +396,21 @@ def start_direct_upload(tenant: str, sm_id: int, filename: str | None) -> tuple[
     upload_id = uuid.uuid4().hex
     prefix = catalog.upload_prefix(tenant, sm_id, upload_id)
     # Abandoned once its URL has expired: the reaper deletes what was staged and never completed.
-    pending.put(pending.new(tenant, UPLOAD, prefix, clock.now_ms(),
-                            delay_ms=UPLOAD_URL_SECONDS * 1000 + pending.GRACE_MS))
+    pending.put(
+        pending.new(tenant, UPLOAD, prefix, clock.now_ms(), delay_ms=UPLOAD_URL_SECONDS * 1000 + pending.GRACE_MS)
+    )
     return upload_id, blobs.presigned_put(prefix + quote(filename, safe=""), UPLOAD_URL_SECONDS)
 
 
-def complete_direct_upload(tenant: str, sm_id: int, upload_id: str, user: str, md5: str | None = None,
-                           sha1: str | None = None, sha256: str | None = None) -> Artifact:
+def complete_direct_upload(
+    tenant: str,
+    sm_id: int,
+    upload_id: str,
+    user: str,
+    md5: str | None = None,
+    sha1: str | None = None,
+    sha256: str | None = None,
+) -> Artifact:
     """Hash the uploaded object as a stream (hashes are computed here, never trusted), check the client's
     hashes and the quotas, then copy it to the artifact's key. Any refusal removes the upload."""
     if not re.fullmatch(r"[0-9a-f]{32}", upload_id or ""):
@@ -343,8 +431,8 @@ def complete_direct_upload(tenant: str, sm_id: int, upload_id: str, user: str, m
 
 def _duplicate_artifact(sm_id: int, filename: str) -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(
-        f"Artifact with filename {{{filename}}} already exists in SoftwareModule {sm_id}.", ["Artifact", filename])
-
+        f"Artifact with filename {{{filename}}} already exists in SoftwareModule {sm_id}.", ["Artifact", filename]
+    )
 
 
 def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
@@ -365,6 +453,7 @@ def delete_artifact(tenant: str, sm_id: int, artifact_id: int) -> None:
         pending.add(tx, work)
         tx.commit()
         return artifact, work.key
+
     deleted, work_key = retrying(ATTEMPTS, attempt)
     blobs.delete(deleted.s3_key)
     pending.delete(tenant, work_key)
@@ -385,15 +474,18 @@ def get_metadata(tenant: str, sm_id: int, key: str) -> rules.MetadataEntry:
     return catalog_metadata.entry_of(get_software_module(tenant, sm_id), key, KIND)
 
 
-def create_metadata(tenant: str, sm_id: int, entries: list[rules.MetadataEntry],
-                    user: str) -> list[rules.MetadataEntry]:
-    return catalog_metadata.create(lambda: live_software_module(tenant, sm_id), entries, user, KIND,
-                                   with_visibility=True)
+def create_metadata(
+    tenant: str, sm_id: int, entries: list[rules.MetadataEntry], user: str
+) -> list[rules.MetadataEntry]:
+    return catalog_metadata.create(
+        lambda: live_software_module(tenant, sm_id), entries, user, KIND, with_visibility=True
+    )
 
 
 def update_metadata(tenant: str, sm_id: int, key: str, body: dict, user: str) -> rules.MetadataEntry:
-    return catalog_metadata.update(lambda: live_software_module(tenant, sm_id), key, body, user, KIND,
-                                   with_visibility=True)
+    return catalog_metadata.update(
+        lambda: live_software_module(tenant, sm_id), key, body, user, KIND, with_visibility=True
+    )
 
 
 def delete_metadata(tenant: str, sm_id: int, key: str, user: str) -> None:

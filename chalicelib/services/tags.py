@@ -8,6 +8,7 @@ tags is all or nothing (store.all_or_nothing). Assigning or unassigning many ent
 versions it read; a retry of the request completes it, since assigning is idempotent.
 Deleting a tag first takes it off its entities, then deletes it: a retry of the delete finishes the job.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ T = TypeVar("T", bound=rules.Tag)
 @dataclass(frozen=True)
 class Holders:
     """The tagged entities of one kind: hawkBit's name for them, how to read them and the rules they carry."""
+
     kind: str  # "Target", "DistributionSet": the 404's entity name
     id_of: Callable[[Any], Hashable]
     find_many: Callable[[str, list], dict]  # ids -> the live entities found
@@ -54,15 +56,17 @@ def tag_ids(holder: Any) -> set[int]:
 
 
 class Tags(Generic[T]):
-    def __init__(self, entity: str, plural: str, quota: str, store: TagRepository[T], bulk_kind: str,
-                 holders: Holders) -> None:
+    def __init__(
+        self, entity: str, plural: str, quota: str, store: TagRepository[T], bulk_kind: str, holders: Holders
+    ) -> None:
         """`entity`: hawkBit's name ("TargetTag"); `plural`: the quota message's ("target tags")."""
         self.entity, self.plural, self.quota, self.store = entity, plural, quota, store
         self.bulk_kind, self.holders = bulk_kind, holders
 
     def _duplicate(self, name: str) -> errors.EntityAlreadyExists:
-        return errors.EntityAlreadyExists(f"{self.entity} with given key or name {{{name}}} already exists.",
-                                          [self.entity, name])
+        return errors.EntityAlreadyExists(
+            f"{self.entity} with given key or name {{{name}}} already exists.", [self.entity, name]
+        )
 
     # --- tags ----------------------------------------------------------------------------------------
     def list_tags(self, tenant: str, q: str | None, paging: Paging) -> tuple[list[T], int]:
@@ -96,12 +100,24 @@ class Tags(Generic[T]):
                 raise self._duplicate(spec.name)
         ids = counters.allocate_ids(tenant, self.store.sequence, len(specs))
         now = clock.now_ms()
-        tags = [self.store.entity(tenant=tenant, sk=self.store.sort_key(tag_id), id=tag_id, name=spec.name,
-                                  description=spec.description, colour=spec.colour, created_at=now, created_by=user,
-                                  last_modified_at=now, last_modified_by=user) for tag_id, spec in zip(ids, specs)]
+        tags = [
+            self.store.entity(
+                tenant=tenant,
+                sk=self.store.sort_key(tag_id),
+                id=tag_id,
+                name=spec.name,
+                description=spec.description,
+                colour=spec.colour,
+                created_at=now,
+                created_by=user,
+                last_modified_at=now,
+                last_modified_by=user,
+            )
+            for tag_id, spec in zip(ids, specs)
+        ]
         with AllOrNothing(tenant, self.bulk_kind) as steps:
             for start in range(0, len(tags), CREATE_CHUNK):
-                chunk = tags[start:start + CREATE_CHUNK]
+                chunk = tags[start : start + CREATE_CHUNK]
                 tx, undo = Tx(), Tx()
                 for tag in chunk:
                     tx.put(tag, condition=Missing("sk"))
@@ -123,12 +139,12 @@ class Tags(Generic[T]):
                 self.store.claim_name(tx, tenant, change.name, tag.id, partial(self._duplicate, str(change.name)))
             tx.commit()
             return self.get_tag(tenant, tag_id)
+
         return retrying(ATTEMPTS, attempt)
 
     def delete_tag(self, tenant: str, tag_id: int) -> None:
         tag = self.get_tag(tenant, tag_id)
-        self._change_holders(tenant, [self.holders.id_of(h) for h in self.tagged(tenant, tag.id)], tag.id,
-                             assign=False)
+        self._change_holders(tenant, [self.holders.id_of(h) for h in self.tagged(tenant, tag.id)], tag.id, assign=False)
 
         def attempt() -> None:
             current = self.get_tag(tenant, tag_id)
@@ -136,6 +152,7 @@ class Tags(Generic[T]):
             self.store.release_name(tx, tenant, current.name)
             quotas.release(tx, tenant, self.quota, 1)
             tx.commit()
+
         retrying(ATTEMPTS, attempt)
 
     def delete_tag_if_exists(self, tenant: str, tag_id: int) -> None:
@@ -164,8 +181,9 @@ class Tags(Generic[T]):
 
     def _assignment(self, tenant: str, tag_id: int, ids: list, policy: str, assign: bool) -> None:
         if policy not in POLICIES:
-            raise errors.ConstraintViolation(f"onNotFoundPolicy must be one of {', '.join(POLICIES)}.",
-                                             ["onNotFoundPolicy"])
+            raise errors.ConstraintViolation(
+                f"onNotFoundPolicy must be one of {', '.join(POLICIES)}.", ["onNotFoundPolicy"]
+            )
         self.get_tag(tenant, tag_id)
         wanted = list(dict.fromkeys(ids))
         found = self.holders.find_many(tenant, wanted)
@@ -183,7 +201,7 @@ class Tags(Generic[T]):
                 self._check_room(holder, tag_id)
         per_transaction = HOLDERS_PER_TRANSACTION // (1 if self.holders.members is None else 2)
         for start in range(0, len(ids), per_transaction):
-            chunk = ids[start:start + per_transaction]
+            chunk = ids[start : start + per_transaction]
             retrying(ATTEMPTS, partial(self._change_chunk, tenant, chunk, tag_id, assign))
         self.holders.changed(tenant, ids)
 

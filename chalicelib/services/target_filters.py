@@ -11,6 +11,7 @@ evaluated as they do (chalicelib/services/auto_assignment.py).
 hawkBit's maxTargetsPerAutoAssignment is not enforced: it counts every matching target on each write (a
 whole-tenant read in a request), while here the assignment itself runs in bounded pages (README).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -46,13 +47,24 @@ def confirmation_flow(tenant: str) -> bool:
 
 # --- lists ---------------------------------------------------------------------------------------------
 def _records(tenant: str, filters: list[TargetFilter], with_sets: bool) -> list[dict[str, Any]]:
-    sets = (catalog.get_many(DistributionSet, tenant, {int(f.auto_assign_ds) for f in filters
-                                                         if f.auto_assign_ds is not None}) if with_sets else {})
+    sets = (
+        catalog.get_many(
+            DistributionSet, tenant, {int(f.auto_assign_ds) for f in filters if f.auto_assign_ds is not None}
+        )
+        if with_sets
+        else {}
+    )
     records = []
     for item in filters:
-        record = {"id": int(item.id), "name": item.name, "createdat": int(item.created_at),
-                  "createdby": item.created_by, "lastmodifiedat": int(item.last_modified_at),
-                  "lastmodifiedby": item.last_modified_by, catalog_lists.ENTITY: item}
+        record = {
+            "id": int(item.id),
+            "name": item.name,
+            "createdat": int(item.created_at),
+            "createdby": item.created_by,
+            "lastmodifiedat": int(item.last_modified_at),
+            "lastmodifiedby": item.last_modified_by,
+            catalog_lists.ENTITY: item,
+        }
         ds = sets.get(int(item.auto_assign_ds)) if item.auto_assign_ds is not None else None
         record["autoassigndistributionset"] = {"name": ds.name, "version": ds.version_name} if ds else {}
         records.append(record)
@@ -119,8 +131,17 @@ def create_filter(tenant: str, spec: rules.FilterSpec, user: str) -> TargetFilte
         raise _duplicate(spec.name)
     (filter_id,) = counters.allocate_ids(tenant, store.SEQUENCE, 1)
     now = clock.now_ms()
-    item = TargetFilter(tenant, store.sort_key(filter_id), filter_id, spec.name, spec.query, created_at=now,
-                        created_by=user, last_modified_at=now, last_modified_by=user)
+    item = TargetFilter(
+        tenant,
+        store.sort_key(filter_id),
+        filter_id,
+        spec.name,
+        spec.query,
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
     tx = Tx().put(item, condition=Missing("sk"))
     store.claim_name(tx, tenant, spec.name, filter_id, lambda: _duplicate(spec.name))
     quotas.charge(tx, tenant, QUOTA, 1)
@@ -147,6 +168,7 @@ def update_filter(tenant: str, filter_id: int, change: rules.FilterChange, user:
         if item.auto_assign_ds is not None:
             _with_copy(tx, _updated(item, update))
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     _changed(tenant)
     item = get_filter(tenant, filter_id)
@@ -164,6 +186,7 @@ def delete_filter(tenant: str, filter_id: int) -> None:
             tx.delete(store.auto_assignment_key(tenant, item.id))
         quotas.release(tx, tenant, QUOTA, 1)
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     _changed(tenant)
 
@@ -188,6 +211,7 @@ def set_auto_assign(tenant: str, filter_id: int, request: rules.AutoAssignReques
         tx = Tx().update(item, update)
         _with_copy(tx, _updated(item, update))
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     _changed(tenant)
     auto_assignment_job.enqueue(tenant, filter_id)  # the targets that exist already, in bounded units
@@ -200,6 +224,7 @@ def clear_auto_assign(tenant: str, filter_id: int, user: str) -> None:
         tx = Tx().update(item, rules.auto_assign_cleared(user, clock.now_ms()))
         tx.delete(store.auto_assignment_key(tenant, item.id))
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     _changed(tenant)
 
@@ -216,9 +241,14 @@ def drop_auto_assignments(tenant: str, ds_id: int) -> int:
             item = store.get(tenant, filter_id)
             if item is None or item.auto_assign_ds is None or int(item.auto_assign_ds) != int(ds_id):
                 return False  # changed meanwhile: its copy is the new assignment's (same transactions)
-            (Tx().update(item, rules.auto_assign_cleared(None, clock.now_ms()))  # on the version read
-             .delete(store.auto_assignment_key(tenant, filter_id)).commit())
+            (
+                Tx()
+                .update(item, rules.auto_assign_cleared(None, clock.now_ms()))  # on the version read
+                .delete(store.auto_assignment_key(tenant, filter_id))
+                .commit()
+            )
             return True
+
         dropped += int(retrying(ATTEMPTS, attempt))
     _changed(tenant)
     return dropped

@@ -14,6 +14,7 @@ TARGET quota (docs/capacity.md, "Target lists").
   would be read: within API Gateway's 29 s at any tenant size (the cap is measured in docs/capacity.md).
 Every candidate is checked against the whole query, so an index only narrows what is read.
 """
+
 from __future__ import annotations
 
 from itertools import islice
@@ -55,7 +56,7 @@ def list_targets(tenant: str, params: dict[str, str]) -> tuple[list[Target], int
         ids, exact = narrowed
         if exact and paging.sorted_by("controllerId") is False:
             keys = list(_capped(ids, "keys"))
-            return _in_order(tenant, keys[paging.offset:paging.offset + paging.limit]), len(keys)
+            return _in_order(tenant, keys[paging.offset : paging.offset + paging.limit]), len(keys)
         return filter_and_page(tenant, _capped(_targets_of(tenant, ids)), node, paging)
     return filter_and_page(tenant, _capped(_scan(tenant)), node, paging)
 
@@ -77,12 +78,13 @@ def list_among(tenant: str, ids: Iterator[str], params: dict[str, str]) -> tuple
     node = rsql.parse(params["q"], SEARCH_FIELDS) if params.get("q") else None
     if node is None and paging.sorted_by("controllerId") is False:
         keys = list(_capped(ids, "keys"))
-        return _in_order(tenant, keys[paging.offset:paging.offset + paging.limit]), len(keys)
+        return _in_order(tenant, keys[paging.offset : paging.offset + paging.limit]), len(keys)
     return filter_and_page(tenant, _capped(_targets_of(tenant, ids)), node, paging)
 
 
-def filter_and_page(tenant: str, targets: Iterable[Target], node: rsql.Node | None,
-                    paging: Paging) -> tuple[list[Target], int]:
+def filter_and_page(
+    tenant: str, targets: Iterable[Target], node: rsql.Node | None, paging: Paging
+) -> tuple[list[Target], int]:
     """Match `node` against each target's search view (reading what the query's fields need once), sort, page."""
     view = _viewer(tenant, node)
     return listing.filter_and_page(((view(t), t) for t in targets), node, paging)
@@ -94,13 +96,14 @@ def _unfiltered_page(tenant: str, paging: Paging) -> tuple[list[Target], int] | 
     end = paging.offset + paging.limit
     descending = paging.sorted_by("controllerId")
     if descending is not None:
-        content = store.first_in_key_order(tenant, end, descending)[paging.offset:]
+        content = store.first_in_key_order(tenant, end, descending)[paging.offset :]
         return content, counters.usage(tenant, "TARGET")
     for key, (attribute, _) in target_rules.ORDERS.items():
         descending = paging.sorted_by(key)
         if descending is not None:
-            ids = list(islice(store.ids_in_order(tenant, attribute, descending, page=min(end, ORDER_PAGE)),
-                              paging.offset, end))
+            ids = list(
+                islice(store.ids_in_order(tenant, attribute, descending, page=min(end, ORDER_PAGE)), paging.offset, end)
+            )
             return _in_order(tenant, ids), counters.usage(tenant, "TARGET")
     return None
 
@@ -160,6 +163,7 @@ def _prefix(value: str) -> str:
 
 def _merged(streams: Iterable[Iterator[str]]) -> Iterator[str]:
     import heapq
+
     last = None
     for cid in heapq.merge(*streams):
         if cid != last:
@@ -183,10 +187,14 @@ def _scan(tenant: str) -> Iterator[Target]:
 
 
 def _capped(items: Iterable[Any], what: str = "targets") -> Iterator[Any]:
-    return listing.capped(items, KEY_CAP if what == "keys" else SCAN_CAP, what,
-                          "narrow it with an indexed field (controllerId==, name==, updateStatus==, tag==, assignedDS.*==, "
-                          "installedDS.*==; a value may end with *) "
-                          "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.")
+    return listing.capped(
+        items,
+        KEY_CAP if what == "keys" else SCAN_CAP,
+        what,
+        "narrow it with an indexed field (controllerId==, name==, updateStatus==, tag==, assignedDS.*==, "
+        "installedDS.*==; a value may end with *) "
+        "or sort by controllerId, name, createdAt, lastControllerRequestAt or updateStatus.",
+    )
 
 
 # --- what a query's fields need ---------------------------------------------------------------------------
@@ -200,17 +208,24 @@ def _viewer(tenant: str, node: rsql.Node | None) -> Callable[[Target], dict[str,
 
     metadata = target_metadata.maps_of_tenant(tenant) if names("metadata.") else {}
     tag_names = {t.id: t.name for t in TARGET_TAGS.all_of(tenant)} if "tag" in fields else None
-    sets = _sets(tenant) if any(f in fields for f in ("assignedds.name", "assignedds.version",
-                                                      "installedds.name", "installedds.version")) else None
+    sets = (
+        _sets(tenant)
+        if any(
+            f in fields for f in ("assignedds.name", "assignedds.version", "installedds.name", "installedds.version")
+        )
+        else None
+    )
     types = _types(tenant) if names("targettype.") else None
     return lambda target: search_view(target, metadata.get(target.controller_id), tag_names, sets, types)
 
 
 def _sets(tenant: str) -> dict[int, tuple[str, str]]:
     from chalicelib.domain.catalog_entities import DistributionSet
+
     return {int(ds.id): (ds.name, ds.version_name) for ds in all_visible(DistributionSet, tenant)}
 
 
 def _types(tenant: str) -> dict[int, tuple[str, str]]:
     from chalicelib.domain.catalog_entities import TargetType
+
     return {int(t.id): (t.key, t.name) for t in all_visible(TargetType, tenant)}

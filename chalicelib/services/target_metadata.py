@@ -1,6 +1,7 @@
 """Target metadata (hawkBit TargetManagement's metadata): the catalogue's metadata rules on the target's own
 metadata item. Every write also checks, in its transaction, that the target is there and not being deleted,
 so no entry outlives its target (the target's deletion removes the item with the target item)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -27,9 +28,14 @@ def _load(tenant: str, controller_id: str) -> TargetMetadata:
 def _writer(tenant: str, controller_id: str) -> catalog_metadata.Write:
     def write(entity: TargetMetadata, change: Change) -> None:
         gone = lambda: errors.EntityNotFound.of("Target", controller_id)
-        (Tx().check(Target, tenant, controller_id, target_store.live_condition(), on_fail=gone)
-         .put(replace(entity, **change)).commit())  # on the loaded version: a concurrent change is retried
+        (
+            Tx()
+            .check(Target, tenant, controller_id, target_store.live_condition(), on_fail=gone)
+            .put(replace(entity, **change))
+            .commit()
+        )  # on the loaded version: a concurrent change is retried
         auto_assignment.changed(tenant, [controller_id])
+
     return write
 
 
@@ -42,15 +48,27 @@ def get(tenant: str, controller_id: str, key: str) -> rules.MetadataEntry:
 
 
 def create(tenant: str, controller_id: str, entries: list[rules.MetadataEntry], user: str) -> list[rules.MetadataEntry]:
-    return catalog_metadata.create(lambda: _load(tenant, controller_id), entries, user, KIND, with_visibility=False,
-                                   write=_writer(tenant, controller_id))
+    return catalog_metadata.create(
+        lambda: _load(tenant, controller_id),
+        entries,
+        user,
+        KIND,
+        with_visibility=False,
+        write=_writer(tenant, controller_id),
+    )
 
 
 def update(tenant: str, controller_id: str, key: str, body: dict, user: str) -> rules.MetadataEntry:
-    return catalog_metadata.update(lambda: _load(tenant, controller_id), key, body, user, KIND,
-                                   with_visibility=False, write=_writer(tenant, controller_id))
+    return catalog_metadata.update(
+        lambda: _load(tenant, controller_id),
+        key,
+        body,
+        user,
+        KIND,
+        with_visibility=False,
+        write=_writer(tenant, controller_id),
+    )
 
 
 def delete(tenant: str, controller_id: str, key: str, user: str) -> None:
-    catalog_metadata.delete(lambda: _load(tenant, controller_id), key, user, KIND,
-                            write=_writer(tenant, controller_id))
+    catalog_metadata.delete(lambda: _load(tenant, controller_id), key, user, KIND, write=_writer(tenant, controller_id))

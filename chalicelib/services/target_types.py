@@ -7,6 +7,7 @@ sparse by-type index (one Query, whatever the tenant's size). A target given the
 type that is gone: it is shown without a type name and, like a target without a type, accepts any set. Assigning a set checks each target's type with one
 BatchGet of the types involved (`check_compatible`); targets without a type accept any set.
 """
+
 from __future__ import annotations
 
 from itertools import islice
@@ -57,10 +58,12 @@ def _live_ds_types(tenant: str, ids: Iterable[int]) -> dict[int, DistributionSet
 
 def _add_puts(tx: Tx, tenant: str, item: TargetType) -> Tx:
     tx.put(item, condition=Missing("sk"))
-    catalog.claim_unique(tx, tenant, f"{GUARD}-key", (item.key,), item.id,
-                         lambda key=item.key: types.duplicate(KIND, key))
-    return catalog.claim_unique(tx, tenant, f"{GUARD}-name", (item.name,), item.id,
-                                lambda name=item.name: types.duplicate(KIND, name))
+    catalog.claim_unique(
+        tx, tenant, f"{GUARD}-key", (item.key,), item.id, lambda key=item.key: types.duplicate(KIND, key)
+    )
+    return catalog.claim_unique(
+        tx, tenant, f"{GUARD}-name", (item.name,), item.id, lambda name=item.name: types.duplicate(KIND, name)
+    )
 
 
 def create_types(tenant: str, specs: list[rules.TargetTypeSpec], user: str) -> list[TargetType]:
@@ -74,25 +77,41 @@ def create_types(tenant: str, specs: list[rules.TargetTypeSpec], user: str) -> l
     types.refuse_taken(tenant, KIND, GUARD, specs)
     ids = counters.allocate_ids(tenant, catalog.SEQUENCE[TargetType], len(specs))
     now = clock.now_ms()
-    items = [TargetType(tenant=tenant, sk=catalog.sort_key(TargetType, type_id), id=type_id, key=spec.key,
-                        name=spec.name, description=spec.description, colour=spec.colour,
-                        compatible=list(spec.compatible), created_at=now, created_by=user, last_modified_at=now,
-                        last_modified_by=user) for type_id, spec in zip(ids, specs)]
+    items = [
+        TargetType(
+            tenant=tenant,
+            sk=catalog.sort_key(TargetType, type_id),
+            id=type_id,
+            key=spec.key,
+            name=spec.name,
+            description=spec.description,
+            colour=spec.colour,
+            compatible=list(spec.compatible),
+            created_at=now,
+            created_by=user,
+            last_modified_at=now,
+            last_modified_by=user,
+        )
+        for type_id, spec in zip(ids, specs)
+    ]
     types.write_all(tenant, QUOTA, items, GUARD, _add_puts)
     return items
 
 
 def update_type(tenant: str, type_id: int, change: tag_rules.TagChange, user: str) -> TargetType:
     """Name, description and colour; a new name takes its guard in the same transaction (409 when taken)."""
+
     def attempt() -> TargetType:
         item = get_type(tenant, type_id)
         tx = Tx().update(item, tag_rules.tag_update(change, user, clock.now_ms()))  # on the version read
         if change.name is not None and change.name != item.name:
             catalog.release_unique(tx, tenant, f"{GUARD}-name", (item.name,))
-            catalog.claim_unique(tx, tenant, f"{GUARD}-name", (change.name,), item.id,
-                                 lambda: types.duplicate(KIND, str(change.name)))
+            catalog.claim_unique(
+                tx, tenant, f"{GUARD}-name", (change.name,), item.id, lambda: types.duplicate(KIND, str(change.name))
+            )
         tx.commit()
         return get_type(tenant, type_id)
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -100,13 +119,15 @@ def delete_type(tenant: str, type_id: int) -> None:
     def attempt() -> None:
         item = get_type(tenant, type_id)
         if _in_use(tenant, type_id):
-            raise errors.TargetTypeInUse(f"Target type {item.name} is in use by targets and cannot be deleted.",
-                                         [item.name])
+            raise errors.TargetTypeInUse(
+                f"Target type {item.name} is in use by targets and cannot be deleted.", [item.name]
+            )
         tx = Tx().delete(item)
         catalog.release_unique(tx, tenant, f"{GUARD}-key", (item.key,))
         catalog.release_unique(tx, tenant, f"{GUARD}-name", (item.name,))
         quotas.release(tx, tenant, QUOTA, 1)
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -140,6 +161,7 @@ def add_compatible(tenant: str, type_id: int, ds_type_ids: tuple[int, ...], user
         compatible = rules.with_compatible(item.compatible, ds_type_ids)
         rules.check_compatible_count(len(compatible))
         catalog.update(item, {"compatible": compatible, **catalog_rules.modified(user, clock.now_ms())})
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -149,8 +171,8 @@ def remove_compatible(tenant: str, type_id: int, ds_type_id: int, user: str) -> 
         _live_ds_types(tenant, [ds_type_id])
         compatible = [int(i) for i in item.compatible if int(i) != int(ds_type_id)]
         catalog.update(item, {"compatible": compatible, **catalog_rules.modified(user, clock.now_ms())})
-    retrying(ATTEMPTS, attempt)
 
+    retrying(ATTEMPTS, attempt)
 
 
 # --- a target's type ---------------------------------------------------------------------------------
@@ -176,9 +198,13 @@ def assign_to_target(tenant: str, controller_id: str, type_id: int | None, user:
         target = target_store.find(tenant, controller_id)
         if target is None:
             raise errors.EntityNotFound.of("Target", controller_id)
-        change = {"target_type": REMOVE if type_id is None else int(type_id),
-                  "last_modified_at": clock.now_ms(), "last_modified_by": user}
+        change = {
+            "target_type": REMOVE if type_id is None else int(type_id),
+            "last_modified_at": clock.now_ms(),
+            "last_modified_by": user,
+        }
         Tx().update(target, change, condition=target_store.live_condition()).commit()
+
     retrying(ATTEMPTS, attempt)
     auto_assignment.changed(tenant, [controller_id])
 
@@ -198,4 +224,5 @@ def check_compatible(tenant: str, targets: Iterable[Target], ds_type_id: int, ds
         names = [t.name for t in refused]
         raise errors.TargetTypeIncompatible(
             f"Targets of types {names} are not compatible with distribution set of type {ds_type_name}",
-            [*names, ds_type_name])
+            [*names, ds_type_name],
+        )

@@ -1,5 +1,6 @@
 """Targets (hawkBit TargetManagement): create, read, update, delete (lists: services/target_lists.py); counters
 kept in the same transaction."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -27,13 +28,40 @@ target_types = lazy_import("chalicelib.services.target_types")  # only targets n
 auto_assignment = lazy_import("chalicelib.services.auto_assignment")
 
 # RSQL / sort fields (hawkBit TargetFields), mapped to the entity dict used for matching and sorting.
-SEARCH_FIELDS = {"id", "controllerid", "name", "description", "createdat", "createdby", "lastmodifiedat",
-                 "lastmodifiedby", "updatestatus", "ipaddress", "attribute.*", "assignedds.*", "installedds.*",
-                 "lastcontrollerrequestat", "address", "metadata.*", "tag", "targettype.*"}
-SORT_FIELDS = {"id": "controllerId", "controllerid": "controllerId", "name": "name", "description": "description",
-               "createdat": "createdAt", "createdby": "createdBy", "lastmodifiedat": "lastModifiedAt",
-               "lastmodifiedby": "lastModifiedBy", "updatestatus": "updateStatus", "ipaddress": "ipAddress",
-               "lastcontrollerrequestat": "lastControllerRequestAt", "address": "address"}
+SEARCH_FIELDS = {
+    "id",
+    "controllerid",
+    "name",
+    "description",
+    "createdat",
+    "createdby",
+    "lastmodifiedat",
+    "lastmodifiedby",
+    "updatestatus",
+    "ipaddress",
+    "attribute.*",
+    "assignedds.*",
+    "installedds.*",
+    "lastcontrollerrequestat",
+    "address",
+    "metadata.*",
+    "tag",
+    "targettype.*",
+}
+SORT_FIELDS = {
+    "id": "controllerId",
+    "controllerid": "controllerId",
+    "name": "name",
+    "description": "description",
+    "createdat": "createdAt",
+    "createdby": "createdBy",
+    "lastmodifiedat": "lastModifiedAt",
+    "lastmodifiedby": "lastModifiedBy",
+    "updatestatus": "updateStatus",
+    "ipaddress": "ipAddress",
+    "lastcontrollerrequestat": "lastControllerRequestAt",
+    "address": "address",
+}
 
 
 class NewTarget(NamedTuple):
@@ -51,8 +79,11 @@ def parse_new(body: dict) -> NewTarget:
     if not isinstance(controller_id, str) or not controller_id.strip():
         raise errors.ConstraintViolation("controllerId is required.", ["controllerId"])
     if not valid_controller_id(controller_id):
-        raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid (at most {MAX_CONTROLLER_ID} "
-                                         "characters, no whitespace, '/', '\\', '?', '#', '%').", ["controllerId"])
+        raise errors.ConstraintViolation(
+            f"controllerId '{controller_id}' is invalid (at most {MAX_CONTROLLER_ID} "
+            "characters, no whitespace, '/', '\\', '?', '#', '%').",
+            ["controllerId"],
+        )
     name = body.get("name")
     if name is None:
         name = controller_id
@@ -68,8 +99,9 @@ def parse_new(body: dict) -> NewTarget:
     request_attributes = body.get("requestAttributes", True)
     if not isinstance(request_attributes, bool):
         raise errors.ConstraintViolation("requestAttributes must be a Boolean.", ["requestAttributes"])
-    return NewTarget(controller_id, name, body.get("description"), address, token, request_attributes,
-                     _target_type(body))
+    return NewTarget(
+        controller_id, name, body.get("description"), address, token, request_attributes, _target_type(body)
+    )
 
 
 def _target_type(body: dict) -> int | None:
@@ -86,13 +118,32 @@ def _check_optional_str(body: dict, key: str, limit: int) -> None:
         raise errors.ConstraintViolation(f"{key} must be a string of at most {limit} characters.", [key])
 
 
-def new_item(tenant: str, spec: NewTarget, user: str, now: int, status: UpdateStatus = UpdateStatus.UNKNOWN,
-             description: str | None = None) -> Target:
-    return Target(tenant, spec.controller_id, name=spec.name, description=spec.description or description,
-                  address=spec.address, security_token=spec.security_token or auth.generate_token(),
-                  update_status=status.value, request_attributes=spec.request_attributes,
-                  target_type=spec.target_type, attributes={}, active_actions=[], action_count=0,
-                  created_at=now, created_by=user, last_modified_at=now, last_modified_by=user)
+def new_item(
+    tenant: str,
+    spec: NewTarget,
+    user: str,
+    now: int,
+    status: UpdateStatus = UpdateStatus.UNKNOWN,
+    description: str | None = None,
+) -> Target:
+    return Target(
+        tenant,
+        spec.controller_id,
+        name=spec.name,
+        description=spec.description or description,
+        address=spec.address,
+        security_token=spec.security_token or auth.generate_token(),
+        update_status=status.value,
+        request_attributes=spec.request_attributes,
+        target_type=spec.target_type,
+        attributes={},
+        active_actions=[],
+        action_count=0,
+        created_at=now,
+        created_by=user,
+        last_modified_at=now,
+        last_modified_by=user,
+    )
 
 
 def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
@@ -116,7 +167,7 @@ def create(tenant: str, specs: list[NewTarget], user: str) -> list[Target]:
     chunk = TARGETS_PER_TRANSACTION
     with all_or_nothing.AllOrNothing(tenant, bulk_creates.TARGETS, {"createdAt": now}) as steps:
         for start in range(0, len(items), chunk):
-            part = items[start:start + chunk]
+            part = items[start : start + chunk]
             tx, undo = Tx(), Tx()
             for item in part:
                 tx.put(item, on_fail=partial(_already_exists, item.controller_id))
@@ -148,16 +199,29 @@ def _check_tokens_free(tenant: str, tokens: list[str]) -> None:
         raise _token_in_use()
 
 
-def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | None, name: str | None = None,
-                           address: str | None = None, target_type: int | None = None) -> Target:
+def register_plug_and_play(
+    tenant: str,
+    controller_id: str,
+    ip_address: str | None,
+    name: str | None = None,
+    address: str | None = None,
+    target_type: int | None = None,
+) -> Target:
     """First poll of an unknown controller under a gateway token, or a DMF THING_CREATED (with its name, its
     reply address and its type): REGISTERED, as hawkBit does."""
     if not valid_controller_id(controller_id):
         raise errors.ConstraintViolation(f"controllerId '{controller_id}' is invalid.", ["controllerId"])
+
     def attempt() -> Target:
         spec = NewTarget(controller_id, name or controller_id, address=address, target_type=target_type)
-        item = new_item(tenant, spec, "CONTROLLER_PLUG_AND_PLAY", clock.now_ms(),
-                        UpdateStatus.REGISTERED, f"Plug and Play target: {controller_id}")
+        item = new_item(
+            tenant,
+            spec,
+            "CONTROLLER_PLUG_AND_PLAY",
+            clock.now_ms(),
+            UpdateStatus.REGISTERED,
+            f"Plug and Play target: {controller_id}",
+        )
         item.ip_address = ip_address
         tx = Tx().put(item)
         security_tokens.claim(tx, tenant, item.security_token, controller_id)
@@ -173,15 +237,23 @@ def register_plug_and_play(tenant: str, controller_id: str, ip_address: str | No
             raise  # ... or another device's first poll met on the same usage counter shard: try again
         item.version = 1
         return item
+
     return auto_assignment.registered(tenant, retrying(ATTEMPTS, attempt))
 
 
-def refresh_plug_and_play(tenant: str, controller_id: str, name: str | None, address: str | None,
-                          target_type: int | None, remove_type: bool = False,
-                          user: str = "CONTROLLER_PLUG_AND_PLAY") -> Target:
+def refresh_plug_and_play(
+    tenant: str,
+    controller_id: str,
+    name: str | None,
+    address: str | None,
+    target_type: int | None,
+    remove_type: bool = False,
+    user: str = "CONTROLLER_PLUG_AND_PLAY",
+) -> Target:
     """A known thing announced again (DMF THING_CREATED, hawkBit's findOrRegisterTargetIfItDoesNotExist): its
     address, name and type when given and different (None: unchanged; `remove_type`: the type goes), and an
     UNKNOWN target becomes REGISTERED. Nothing written when nothing changes."""
+
     def attempt() -> Target:
         target = get(tenant, controller_id)
         change: dict[str, Any] = {}
@@ -197,9 +269,13 @@ def refresh_plug_and_play(tenant: str, controller_id: str, name: str | None, add
             change["update_status"] = UpdateStatus.REGISTERED.value
         if not change:
             return target
-        Tx().update(target, {**change, "last_modified_at": clock.now_ms(), "last_modified_by": user},
-                    condition=store.live_condition()).commit()
+        Tx().update(
+            target,
+            {**change, "last_modified_at": clock.now_ms(), "last_modified_by": user},
+            condition=store.live_condition(),
+        ).commit()
         return get(tenant, controller_id)
+
     target = retrying(ATTEMPTS, attempt)
     auto_assignment.changed(tenant, [controller_id])
     return target
@@ -215,8 +291,12 @@ def get(tenant: str, controller_id: str) -> Target:
 def update(tenant: str, controller_id: str, body: dict, user: str) -> Target:
     target = get(tenant, controller_id)
     change: dict[str, Any] = {}
-    for key, attr, limit in (("name", "name", 128), ("description", "description", 512),
-                             ("address", "address", MAX_ADDRESS), ("securityToken", "security_token", MAX_TOKEN)):
+    for key, attr, limit in (
+        ("name", "name", 128),
+        ("description", "description", 512),
+        ("address", "address", MAX_ADDRESS),
+        ("securityToken", "security_token", MAX_TOKEN),
+    ):
         if key in body and body[key] is not None:
             value = body[key]
             if not isinstance(value, str) or len(value) > limit or (key in ("name", "securityToken") and not value):
@@ -305,8 +385,11 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     tenant, controller_id, key = target.tenant, target.controller_id, target.deletion
     assert key is not None  # only a tombstoned target is purged
     work = pending.get(tenant, key)
-    remaining = ([int(i) for i in (work.detail or {}).get("actions", [])] if work is not None
-                 else action_store.ids_of_target(tenant, controller_id))
+    remaining = (
+        [int(i) for i in (work.detail or {}).get("actions", [])]
+        if work is not None
+        else action_store.ids_of_target(tenant, controller_id)
+    )
     while remaining:
         chunk, remaining = remaining[:PURGE_CHUNK], remaining[PURGE_CHUNK:]
         action_store.delete_many(tenant, controller_id, chunk)
@@ -320,8 +403,9 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     if current is None or current.deletion != key:
         return True
     device_configuration.forget_device(tenant, controller_id)
-    tx = Tx().delete(store.key_only(tenant, controller_id), condition=changes.eq("deletion", key),
-                     add_version_condition=False)
+    tx = Tx().delete(
+        store.key_only(tenant, controller_id), condition=changes.eq("deletion", key), add_version_condition=False
+    )
     tx.delete(target_metadata.key_only(tenant, controller_id), add_version_condition=False)  # with its target
     TARGET_TAG_MEMBERS.forget_target(tx, tenant, controller_id, current.tags or [])  # ≤ MAX_TAGS_PER_TARGET
     pending.remove(tx, tenant, key)
@@ -333,13 +417,18 @@ def _purge(target: Target, has_time: Callable[[], bool] = lambda: True) -> bool:
     return True
 
 
-def search_view(target: Target, metadata: dict[str, dict] | None = None,
-                tag_names: dict[int, str] | None = None, sets: dict[int, tuple[str, str]] | None = None,
-                types: dict[int, tuple[str, str]] | None = None) -> dict[str, Any]:
+def search_view(
+    target: Target,
+    metadata: dict[str, dict] | None = None,
+    tag_names: dict[int, str] | None = None,
+    sets: dict[int, tuple[str, str]] | None = None,
+    types: dict[int, tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     """The fields RSQL and sort see (hawkBit TargetFields); `metadata` (its map) only when a query names it;
     `tag` is the names of its tags (`tag_names`: id -> name, given when the query filters on tags);
     `sets` (id -> (name, version)) answers assignedDS / installedDS name and version, `types`
     (id -> (key, name)) targetType key and name, when given."""
+
     def ds(ds_id: int | None) -> dict[str, Any]:
         name, version = (sets or {}).get(int(ds_id), (None, None)) if ds_id is not None else (None, None)
         return {"id": ds_id, "name": name, "version": version}
@@ -348,16 +437,29 @@ def search_view(target: Target, metadata: dict[str, dict] | None = None,
     type_key, type_name = (types or {}).get(int(type_id), (None, None)) if type_id is not None else (None, None)
     return {
         "tag": [tag_names[int(i)] for i in target.tags or [] if int(i) in tag_names] if tag_names else [],
-        "id": target.controller_id, "controllerid": target.controller_id, "controllerId": target.controller_id,
-        "name": target.name, "description": target.description, "createdat": target.created_at,
-        "createdAt": target.created_at, "createdby": target.created_by, "createdBy": target.created_by,
-        "lastmodifiedat": target.last_modified_at, "lastModifiedAt": target.last_modified_at,
-        "lastmodifiedby": target.last_modified_by, "lastModifiedBy": target.last_modified_by,
-        "updatestatus": (target.update_status or "").lower(), "updateStatus": (target.update_status or "").lower(),
-        "ipaddress": target.ip_address, "ipAddress": target.ip_address, "address": target.address,
-        "lastcontrollerrequestat": target.last_request_at, "lastControllerRequestAt": target.last_request_at,
+        "id": target.controller_id,
+        "controllerid": target.controller_id,
+        "controllerId": target.controller_id,
+        "name": target.name,
+        "description": target.description,
+        "createdat": target.created_at,
+        "createdAt": target.created_at,
+        "createdby": target.created_by,
+        "createdBy": target.created_by,
+        "lastmodifiedat": target.last_modified_at,
+        "lastModifiedAt": target.last_modified_at,
+        "lastmodifiedby": target.last_modified_by,
+        "lastModifiedBy": target.last_modified_by,
+        "updatestatus": (target.update_status or "").lower(),
+        "updateStatus": (target.update_status or "").lower(),
+        "ipaddress": target.ip_address,
+        "ipAddress": target.ip_address,
+        "address": target.address,
+        "lastcontrollerrequestat": target.last_request_at,
+        "lastControllerRequestAt": target.last_request_at,
         "attribute": dict(target.attributes or {}),
-        "assignedds": ds(target.assigned_ds), "installedds": ds(target.installed_ds),
+        "assignedds": ds(target.assigned_ds),
+        "installedds": ds(target.installed_ds),
         "targettype": {"id": type_id, "key": type_key, "name": type_name},
         "metadata": {key: entry.get("value") for key, entry in (metadata or {}).items()},
     }

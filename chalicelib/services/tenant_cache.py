@@ -2,6 +2,7 @@
 the tenant configuration's cache life (`tenant_config_cache_seconds`), at most MAX_TENANTS tenants (device requests
 name arbitrary tenants in their paths; the oldest entry goes first). Writes in this container forget the tenant
 at once; other containers see them when their entry expires."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Tenant configuration: typed values with global defaults, cached per container (~10 s, as hawkBit)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,15 @@ def _load(tenant: str) -> dict[str, ConfigEntry]:
         if item is None:
             result[name] = ConfigEntry(name, key.default, True)
         else:
-            result[name] = ConfigEntry(name, item.decoded, False, int(item.created_at), item.created_by,
-                                       int(item.last_modified_at), item.last_modified_by)
+            result[name] = ConfigEntry(
+                name,
+                item.decoded,
+                False,
+                int(item.created_at),
+                item.created_by,
+                int(item.last_modified_at),
+                item.last_modified_by,
+            )
     return result
 
 
@@ -63,8 +71,9 @@ def set_values(tenant: str, changes: dict[str, Any], user: str) -> dict[str, Con
         try:
             typed[key] = tenant_keys.coerce(spec, raw)
         except tenant_keys.InvalidValue as exc:
-            raise errors.ConfigValueInvalid(f"The given configuration value is invalid for key '{key}': {exc}",
-                                            [key]) from exc
+            raise errors.ConfigValueInvalid(
+                f"The given configuration value is invalid for key '{key}': {exc}", [key]
+            ) from exc
     # Checked against the stored values (not the cache) and written only if none changed meanwhile.
     invalidate(tenant)
     stored = repo.load_all(tenant)

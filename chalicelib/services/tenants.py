@@ -1,4 +1,5 @@
 """Tenant lifecycle: registration (so jobs can walk tenants), default types, the first admin user."""
+
 from __future__ import annotations
 
 from chalicelib import auth, clock, config, errors
@@ -13,6 +14,7 @@ def ensure_tenant(tenant: str, admin_password: str | None = None) -> None:
     tenant = tenant.upper()
     registry.register(tenant, clock.now_ms())
     from chalicelib.services import catalog_defaults
+
     catalog_defaults.ensure_default_types(tenant)
     if not users.any_user(tenant):
         create_user(tenant, "admin", admin_password or config.settings().admin_password, list(auth.PERMISSIONS))

@@ -12,6 +12,7 @@ transaction as its items, so an unchanged counter means no item came or went whi
 the work item stays and the next run counts again. A count that does not fit one run keeps its place
 (the last key read) in the work item and goes on from there.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable

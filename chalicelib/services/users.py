@@ -15,6 +15,7 @@ Rules:
 Lists read the tenant's users (or roles) in one Query, which LOCAL_USER (USER_ROLE) bounds, then filter, sort
 and page in memory.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,15 @@ def list_users(tenant: str, params: Mapping[str, str]) -> tuple[list[UserView], 
     records = []
     for user in user_store.all_users(tenant):
         view = _view(user, roles)
-        records.append({"username": user.username, "role": list(user.roles), "permission": sorted(view.effective),
-                        **_audit_record(user), ENTITY: view})
+        records.append(
+            {
+                "username": user.username,
+                "role": list(user.roles),
+                "permission": sorted(view.effective),
+                **_audit_record(user),
+                ENTITY: view,
+            }
+        )
     return filter_and_page(records, node, paging)
 
 
@@ -90,8 +98,19 @@ def create_users(who: auth.Principal, bodies: list[Any]) -> list[UserView]:
         for spec in specs:  # once, even when the transaction is tried again
             hashes.setdefault(spec.username, auth.hash_password(spec.password, iterations=rounds))
         now = clock.now_ms()
-        items = [user_store.new_item(tenant, spec.username, *hashes[spec.username], rounds, list(spec.permissions),
-                                     list(spec.roles), now, who.username) for spec in specs]
+        items = [
+            user_store.new_item(
+                tenant,
+                spec.username,
+                *hashes[spec.username],
+                rounds,
+                list(spec.permissions),
+                list(spec.roles),
+                now,
+                who.username,
+            )
+            for spec in specs
+        ]
         tx = Tx()
         for item in items:
             user_store.put_new(tx, item)
@@ -100,6 +119,7 @@ def create_users(who: auth.Principal, bodies: list[Any]) -> list[UserView]:
         quotas.charge(tx, tenant, "LOCAL_USER", len(items))
         tx.commit()
         return [_view(item, roles) for item in items]
+
     return retrying(ATTEMPTS, attempt)
 
 
@@ -135,16 +155,23 @@ def update_user(who: auth.Principal, name: str, body: Mapping[str, Any]) -> User
                 rounds = config.settings().password_hash_iterations
                 hashed.append((*auth.hash_password(change.password, iterations=rounds), rounds))
             salt, digest, rounds = hashed[0]
-            update.update(salt=salt, password_hash=digest, iterations=rounds, login_failures=REMOVE,
-                          login_failures_since=REMOVE)
+            update.update(
+                salt=salt, password_hash=digest, iterations=rounds, login_failures=REMOVE, login_failures_since=REMOVE
+            )
         tx = Tx().update(user, update)
         changed_roles = (after_roles ^ before_roles) & set(roles)
         for role_name in changed_roles:
             tx.update(roles[role_name], {"members": Add(1 if role_name in after_roles else -1)})
         if USER_ADMIN in before and USER_ADMIN not in after:
-            _keep_an_admin(tx, tenant, {name: rules.Holder(name, frozenset(after_permissions),
-                                                           frozenset(after_roles))}, {}, changed_roles)
+            _keep_an_admin(
+                tx,
+                tenant,
+                {name: rules.Holder(name, frozenset(after_permissions), frozenset(after_roles))},
+                {},
+                changed_roles,
+            )
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     auth.forget_user(tenant, name)
     return get_user(tenant, name)
@@ -165,6 +192,7 @@ def delete_user(who: auth.Principal, name: str) -> None:
         if USER_ADMIN in held:
             _keep_an_admin(tx, tenant, {name: None}, {}, set(roles))
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     auth.forget_user(tenant, name)
 
@@ -180,8 +208,16 @@ def get_role(tenant: str, name: str) -> Role:
 def list_roles(tenant: str, params: Mapping[str, str]) -> tuple[list[Role], int]:
     paging = listing.Paging.parse(params, sortable(ROLE_FIELDS), "name:ASC")
     node = rsql.parse(params["q"], ROLE_FIELDS) if params.get("q") else None
-    records = [{"name": role.name, "description": role.description, "permission": list(role.permissions),
-                **_audit_record(role), ENTITY: role} for role in role_store.all_roles(tenant)]
+    records = [
+        {
+            "name": role.name,
+            "description": role.description,
+            "permission": list(role.permissions),
+            **_audit_record(role),
+            ENTITY: role,
+        }
+        for role in role_store.all_roles(tenant)
+    ]
     return filter_and_page(records, node, paging)
 
 
@@ -193,8 +229,10 @@ def create_roles(who: auth.Principal, bodies: list[Any]) -> list[Role]:
     if not specs:
         return []
     now = clock.now_ms()
-    items = [role_store.new_item(who.tenant, spec.name, spec.description, list(spec.permissions), now, who.username)
-             for spec in specs]
+    items = [
+        role_store.new_item(who.tenant, spec.name, spec.description, list(spec.permissions), now, who.username)
+        for spec in specs
+    ]
     tx = Tx()
     for item in items:
         tx.put(item, condition=Missing("key"), on_fail=partial(_role_exists, item.name))
@@ -222,6 +260,7 @@ def update_role(who: auth.Principal, name: str, body: Mapping[str, Any]) -> Role
         if role.members and USER_ADMIN in before and USER_ADMIN not in after:
             _keep_an_admin(tx, tenant, {}, {name: change.permissions or ()}, {name})
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
     if change.permissions is not None:
         auth.forget_verified()  # every user holding the role
@@ -236,11 +275,13 @@ def delete_role(who: auth.Principal, name: str) -> None:
         role = get_role(tenant, name)
         who.may_grant(permissions.expand(role.permissions))
         if role.members:
-            raise errors.RoleInUse(f"Role {name} is held by users ({int(role.members)}); take it from them first.",
-                                   ["Role", name])
+            raise errors.RoleInUse(
+                f"Role {name} is held by users ({int(role.members)}); take it from them first.", ["Role", name]
+            )
         tx = Tx().delete(role)
         quotas.release(tx, tenant, "USER_ROLE", 1)
         tx.commit()
+
     retrying(ATTEMPTS, attempt)
 
 
@@ -249,8 +290,9 @@ def _role_exists(name: str) -> errors.SkyhawkError:
     return errors.EntityAlreadyExists(f"Role {name} already exists.", ["Role", name])
 
 
-def _parse_new(bodies: list[Any], parse: Callable[[Mapping[str, Any]], Any], most: int, kind: str,
-               name_of: Callable[[Any], str]) -> list[Any]:
+def _parse_new(
+    bodies: list[Any], parse: Callable[[Mapping[str, Any]], Any], most: int, kind: str, name_of: Callable[[Any], str]
+) -> list[Any]:
     """The entities of one create request: at most `most`, each name once (409)."""
     specs = [parse(body if isinstance(body, dict) else {}) for body in bodies]
     if len(specs) > most:
@@ -286,13 +328,20 @@ def _view(user: User, roles: Mapping[str, Role]) -> UserView:
     return UserView(user, _effective(user.permissions, user.roles, roles))
 
 
-def _keep_an_admin(tx: Tx, tenant: str, users_after: Mapping[str, rules.Holder | None],
-                   roles_after: Mapping[str, Iterable[str]], roles_in_tx: set[str]) -> None:
+def _keep_an_admin(
+    tx: Tx,
+    tenant: str,
+    users_after: Mapping[str, rules.Holder | None],
+    roles_after: Mapping[str, Iterable[str]],
+    roles_in_tx: set[str],
+) -> None:
     """409 if the change leaves no user holding USER_ADMIN; else make `tx` require one such user unchanged."""
     user_items = {user.username: user for user in user_store.all_users(tenant)}
     role_items = {role.name: role for role in role_store.all_roles(tenant)}
-    holders = {name: rules.Holder(name, frozenset(user.permissions), frozenset(user.roles))
-               for name, user in user_items.items()}
+    holders = {
+        name: rules.Holder(name, frozenset(user.permissions), frozenset(user.roles))
+        for name, user in user_items.items()
+    }
     for name, holder in users_after.items():
         if holder is None:
             holders.pop(name, None)
@@ -302,8 +351,9 @@ def _keep_an_admin(tx: Tx, tenant: str, users_after: Mapping[str, rules.Holder |
     role_permissions.update({name: list(perms) for name, perms in roles_after.items()})
     witness = rules.admin_witness(holders.values(), role_permissions)
     if witness is None:
-        raise errors.LastUserAdmin("The change would leave no user holding USER_ADMIN, and nobody could manage "
-                                   "users any more.")
+        raise errors.LastUserAdmin(
+            "The change would leave no user holding USER_ADMIN, and nobody could manage users any more."
+        )
     username, via = witness
     if username not in users_after:
         tx.check(User, tenant, user_items[username].key, rules.unchanged(user_items[username]))
@@ -314,5 +364,9 @@ def _keep_an_admin(tx: Tx, tenant: str, users_after: Mapping[str, rules.Holder |
 def _audit_record(entity: Any) -> dict[str, Any]:
     """Search and sort fields of the audit data (users made before it was kept have no modification yet)."""
     modified_at = entity.last_modified_at if entity.last_modified_at is not None else entity.created_at
-    return {"createdat": int(entity.created_at), "createdby": entity.created_by,
-            "lastmodifiedat": int(modified_at), "lastmodifiedby": entity.last_modified_by or entity.created_by}
+    return {
+        "createdat": int(entity.created_at),
+        "createdby": entity.created_by,
+        "lastmodifiedat": int(modified_at),
+        "lastmodifiedby": entity.last_modified_by or entity.created_by,
+    }

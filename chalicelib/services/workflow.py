@@ -5,6 +5,7 @@ retried on a concurrent change so no PATCH is lost; a transition that became ill
 then refused with 409. A configuration task reaching CONFIGURED records the device's actual
 configuration in the same transaction.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -35,6 +36,7 @@ from chalicelib.store.tx import Tx
 @dataclass(frozen=True)
 class InstanceView:
     """One instance as both APIs render it (DWS Instance, DCS ConfigurationTask)."""
+
     id: str
     device_id: str
     created_at: int
@@ -119,12 +121,27 @@ def _create(caller: Caller, device_id: str, model_key: str, custom: Any, data: A
     now = clock.now_ms()
     instance_id = repo.new_instance_id(now)
     progress = engine.start(model, now)
-    instance = new_instance(caller.tenant, instance_id, device_id, model, progress, data, caller.name, now,
-                            file_refs=files.get("refs"), resolved_files=files.get("resolved"))
+    instance = new_instance(
+        caller.tenant,
+        instance_id,
+        device_id,
+        model,
+        progress,
+        data,
+        caller.name,
+        now,
+        file_refs=files.get("refs"),
+        resolved_files=files.get("resolved"),
+    )
     # The target must still exist, and not be being deleted, when the instance is written: a deleted device's
     # instances are removed once (device_configuration.forget_device), none may appear afterwards.
-    tx = Tx().check(Target, caller.tenant, device_id, target_store.live_condition(),
-                    on_fail=lambda: errors.EntityNotFound.of("Device", device_id))
+    tx = Tx().check(
+        Target,
+        caller.tenant,
+        device_id,
+        target_store.live_condition(),
+        on_fail=lambda: errors.EntityNotFound.of("Device", device_id),
+    )
     after = _record(tx, instance, progress, now)
     repo.add(tx, instance)
     copies = config_files.copy_task_files(caller.tenant, device_id, instance_id, files["resolved"]) if is_task else []
@@ -161,11 +178,14 @@ def list_instances(caller: Caller, where: InstanceFilter, page: PageRequest) -> 
         rows = repo.rows_by_model(caller.tenant, where.model_key, page.descending)
     else:
         rows = repo.rows_by_tenant(caller.tenant, page.descending)
-    matching = [r for r in rows
-                if (not where.model_key or r.model_key == where.model_key)
-                and (not where.group or r.group_name == where.group)
-                and (not where.current_state or r.current_state == where.current_state)
-                and (not caller.is_device or r.device_visible)]
+    matching = [
+        r
+        for r in rows
+        if (not where.model_key or r.model_key == where.model_key)
+        and (not where.group or r.group_name == where.group)
+        and (not where.current_state or r.current_state == where.current_state)
+        and (not caller.is_device or r.device_visible)
+    ]
     items = repo.fetch(page.window(matching))
     return [_view(i) for i in items], len(matching)
 
@@ -180,8 +200,12 @@ def list_tasks(caller: Caller, device_id: str, page: PageRequest) -> tuple[list[
 
 def update_instance(caller: Caller, instance_id: str, body: Any) -> InstanceView:
     update = _domain(lambda: engine.StatusUpdate.parse(body))
-    return _change(caller, lambda: repo.find(caller.tenant, instance_id), instance_id,
-                   lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now))
+    return _change(
+        caller,
+        lambda: repo.find(caller.tenant, instance_id),
+        instance_id,
+        lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now),
+    )
 
 
 def update_task(caller: Caller, device_id: str, task_id: str, body: Any) -> InstanceView:
@@ -189,18 +213,30 @@ def update_task(caller: Caller, device_id: str, task_id: str, body: Any) -> Inst
     if update.state not in config_model.TASK_STATES:
         raise errors.BadRequest(f"'state' must be one of {', '.join(config_model.TASK_STATES)}.", ["state"])
     _device_path(caller, device_id)
-    return _change(caller, lambda: _task_item(caller, device_id, task_id), task_id,
-                   lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now))
+    return _change(
+        caller,
+        lambda: _task_item(caller, device_id, task_id),
+        task_id,
+        lambda model, progress, now: engine.apply(model, progress, update, caller.actor, now),
+    )
 
 
 def cancel_instance(caller: Caller, instance_id: str) -> InstanceView:
-    return _change(caller, lambda: repo.find(caller.tenant, instance_id), instance_id,
-                   lambda model, progress, now: engine.cancel(model, progress, caller.actor, now))
+    return _change(
+        caller,
+        lambda: repo.find(caller.tenant, instance_id),
+        instance_id,
+        lambda model, progress, now: engine.cancel(model, progress, caller.actor, now),
+    )
 
 
 # --- internals ----------------------------------------------------------------------------------------
-def _change(caller: Caller, load: Callable[[], WorkflowInstance | None], instance_id: str,
-            decide: Callable[[WorkflowModel, Progress, int], Progress]) -> InstanceView:
+def _change(
+    caller: Caller,
+    load: Callable[[], WorkflowInstance | None],
+    instance_id: str,
+    decide: Callable[[WorkflowModel, Progress, int], Progress],
+) -> InstanceView:
     def attempt() -> InstanceView:
         instance = _visible(caller, load(), instance_id)
         model = instance.model
@@ -257,8 +293,15 @@ def _operator_only(caller: Caller) -> None:
 
 def _view(instance: WorkflowInstance) -> InstanceView:
     progress = instance.progress
-    return InstanceView(instance.instance_id, instance.device_id, int(instance.created_at), instance.model,
-                        progress.current, progress.history, instance.data if instance.data is not None else {})
+    return InstanceView(
+        instance.instance_id,
+        instance.device_id,
+        int(instance.created_at),
+        instance.model,
+        progress.current,
+        progress.history,
+        instance.data if instance.data is not None else {},
+    )
 
 
 def _domain(fn: Callable[[], Any]) -> Any:
@@ -325,8 +368,12 @@ def _closed(task: WorkflowInstance, days: int, now: int) -> WorkflowInstance | N
         return engine.apply(model, progress, engine.StatusUpdate(target, message=message), engine.Actor.BACKEND, at)
 
     try:
-        _change(Caller.operator(task.tenant, "retention"), lambda: repo.find(task.tenant, task.instance_id),
-                task.instance_id, cancel)
+        _change(
+            Caller.operator(task.tenant, "retention"),
+            lambda: repo.find(task.tenant, task.instance_id),
+            task.instance_id,
+            cancel,
+        )
     except errors.IllegalStateTransition:
         pass  # it reached a final state meanwhile (or its model cannot cancel it): delete it as it is
     except (errors.ConcurrentModification, errors.EntityNotFound):

@@ -16,6 +16,7 @@ key range (at most 128 items of about 60 bytes: 1 read unit). At docs/capacity.m
 devices in 15 minutes, two count-moving transactions each) an item takes some 17 transactions a second: a few in
 a hundred meet another one, and are retried after a jittered pause like any concurrent change.
 """
+
 from __future__ import annotations
 
 from chalicelib.domain.actions import StatusCounts, Subject
@@ -65,22 +66,28 @@ def of_rollout(tenant: str, rollout_id: int, consistent: bool = False) -> dict[i
     by_group: dict[int, list] = {}
     prefix = rollout_prefix(rollout_id)
     for item in Counts.query(tenant, Counts.key.startswith(prefix), consistent_read=consistent):
-        by_group.setdefault(int(item.key[len(prefix):].split("#")[0]), []).append(item)
+        by_group.setdefault(int(item.key[len(prefix) :].split("#")[0]), []).append(item)
     return {position: _summed(items) for position, items in by_group.items()}
 
 
-def of_groups(tenant: str, rollout_id: int, positions: list[int], consistent: bool = False
-              ) -> dict[int, dict[str, int]]:
+def of_groups(
+    tenant: str, rollout_id: int, positions: list[int], consistent: bool = False
+) -> dict[int, dict[str, int]]:
     """Group position -> status -> count, for the groups named (one Query of each group's items)."""
-    return {int(p): _summed(Counts.query(tenant, Counts.key.startswith(_prefix((int(rollout_id), int(p)))),
-                                         consistent_read=consistent)) for p in positions}
+    return {
+        int(p): _summed(
+            Counts.query(tenant, Counts.key.startswith(_prefix((int(rollout_id), int(p)))), consistent_read=consistent)
+        )
+        for p in positions
+    }
 
 
 def forget_rollout(tenant: str, rollout_id: int) -> None:
     """Delete a rollout's counter items (its hard delete)."""
     with Counts.batch_write() as batch:
-        for item in Counts.query(tenant, Counts.key.startswith(rollout_prefix(rollout_id)),
-                                 attributes_to_get=["tenant", "key"]):
+        for item in Counts.query(
+            tenant, Counts.key.startswith(rollout_prefix(rollout_id)), attributes_to_get=["tenant", "key"]
+        ):
             batch.delete(item)
 
 

@@ -23,6 +23,7 @@ left behind means the request never completed, and the reaper takes back what it
 (services.bulk_creates). Every transaction therefore leaves `ROOM` item free for the journal. A step is
 committed only when the next one is queued (or at the end), so the last one is known when it commits.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +66,15 @@ class AllOrNothing:
             if last:
                 pending.remove(tx, self._tenant, self._header)
             else:
-                part = pending.part_of(self._header, self._tenant, len(self._parts), JOURNAL_PART, self._entity,
-                                       clock.now_ms(), {"created": created})
+                part = pending.part_of(
+                    self._header,
+                    self._tenant,
+                    len(self._parts),
+                    JOURNAL_PART,
+                    self._entity,
+                    clock.now_ms(),
+                    {"created": created},
+                )
                 pending.add(tx, part)
                 self._parts.append(part.key)
         try:
@@ -79,8 +87,9 @@ class AllOrNothing:
             self._inverses.append(undo)
 
     def _write_header(self) -> str:
-        work = pending.new(self._tenant, JOURNAL, self._entity, clock.now_ms(),
-                           detail={**self._detail, "entity": self._entity})
+        work = pending.new(
+            self._tenant, JOURNAL, self._entity, clock.now_ms(), detail={**self._detail, "entity": self._entity}
+        )
         self._outcome_unknown = True  # until the put is known to have worked
         pending.put(work)
         self._outcome_unknown = False

@@ -3,6 +3,7 @@
 Every botocore session of the process (boto3's and the one pynamodb opens per table connection) shares one
 data loader: botocore's service models and endpoint data are parsed once per process, not once per session.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,15 +36,20 @@ def client(service: str, endpoint_url: str | None = None, attempts: int | None =
 
     timeouts = config.aws_timeouts()
     read = timeouts.s3_read_seconds if service == "s3" else timeouts.dynamodb_read_seconds
-    cfg = Config(region_name=config.settings().region, signature_version="s3v4" if service == "s3" else None,
-                 connect_timeout=timeouts.connect_seconds, read_timeout=read,
-                 retries={"mode": "standard", "total_max_attempts": attempts or timeouts.max_attempts},
-                 s3={"addressing_style": "path"} if endpoint_url else None,
-                 # The streams client reads moto's streams locally; botocore would send a stream ARN's calls to
-                 # an account endpoint (<account>.streams-ddb...) that moto does not serve.
-                 account_id_endpoint_mode="disabled" if service == "dynamodbstreams" else None)
-    return boto3.session.Session(botocore_session=botocore_session()).client(service, config=cfg,
-                                                                             endpoint_url=endpoint_url or None)
+    cfg = Config(
+        region_name=config.settings().region,
+        signature_version="s3v4" if service == "s3" else None,
+        connect_timeout=timeouts.connect_seconds,
+        read_timeout=read,
+        retries={"mode": "standard", "total_max_attempts": attempts or timeouts.max_attempts},
+        s3={"addressing_style": "path"} if endpoint_url else None,
+        # The streams client reads moto's streams locally; botocore would send a stream ARN's calls to
+        # an account endpoint (<account>.streams-ddb...) that moto does not serve.
+        account_id_endpoint_mode="disabled" if service == "dynamodbstreams" else None,
+    )
+    return boto3.session.Session(botocore_session=botocore_session()).client(
+        service, config=cfg, endpoint_url=endpoint_url or None
+    )
 
 
 def s3() -> Any:

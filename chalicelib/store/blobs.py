@@ -4,6 +4,7 @@ A Lambda cannot stream a large firmware, so downloads are redirects to signed UR
 `presigned_get` is the single entry point for signed download URLs (a CloudFront signer may take
 over behind it); callers never talk to boto3 for that.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -85,13 +86,15 @@ def presigned_get(key: str, expires_seconds: int, filename: str | None = None) -
     if filename:
         params["ResponseContentDisposition"] = content_disposition(filename)
     return aws.s3_for_signing().generate_presigned_url(
-        "get_object", Params=params, ExpiresIn=clamp_expiry(expires_seconds))
+        "get_object", Params=params, ExpiresIn=clamp_expiry(expires_seconds)
+    )
 
 
 def presigned_put(key: str, expires_seconds: int) -> str:
     """A SigV4 PUT URL for direct uploads of large artifacts (same 7-day ceiling as `presigned_get`)."""
     return aws.s3_for_signing().generate_presigned_url(
-        "put_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=clamp_expiry(expires_seconds))
+        "put_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=clamp_expiry(expires_seconds)
+    )
 
 
 def content_disposition(filename: str) -> str:

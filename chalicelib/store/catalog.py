@@ -12,6 +12,7 @@ and custom-sorted lists read the kind's items with one paginated Query and filte
 grows with the tenant's catalogue, not with targets. Unfiltered lists in id order read only
 `offset + limit` items.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,19 +27,42 @@ from chalicelib.store import records, tables
 from chalicelib.store.tables import UniqueKey, pad
 from chalicelib.store.tx import Tx
 
-Kind = TypeVar("Kind", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
-               entities.DistributionSet, entities.TargetType)
-Entity = TypeVar("Entity", entities.SoftwareModuleType, entities.SoftwareModule, entities.DistributionSetType,
-                 entities.DistributionSet, entities.Artifact, entities.TargetType)
+Kind = TypeVar(
+    "Kind",
+    entities.SoftwareModuleType,
+    entities.SoftwareModule,
+    entities.DistributionSetType,
+    entities.DistributionSet,
+    entities.TargetType,
+)
+Entity = TypeVar(
+    "Entity",
+    entities.SoftwareModuleType,
+    entities.SoftwareModule,
+    entities.DistributionSetType,
+    entities.DistributionSet,
+    entities.Artifact,
+    entities.TargetType,
+)
 
 # Id sequences (counters.allocate_ids) per kind.
-SEQUENCE = {entities.SoftwareModuleType: "softwaremoduletype", entities.SoftwareModule: "softwaremodule",
-            entities.DistributionSetType: "distributionsettype", entities.DistributionSet: "distributionset",
-            entities.Artifact: "artifact", entities.TargetType: "targettype"}
+SEQUENCE = {
+    entities.SoftwareModuleType: "softwaremoduletype",
+    entities.SoftwareModule: "softwaremodule",
+    entities.DistributionSetType: "distributionsettype",
+    entities.DistributionSet: "distributionset",
+    entities.Artifact: "artifact",
+    entities.TargetType: "targettype",
+}
 
 # The models of the kinds: each names its sort-key prefix (PREFIX) and carries `id` and `deleted`.
-_KindModel = Union[type[tables.SoftwareModuleType], type[tables.SoftwareModule], type[tables.DistributionSetType],
-                  type[tables.DistributionSet], type[tables.TargetType]]
+_KindModel = Union[
+    type[tables.SoftwareModuleType],
+    type[tables.SoftwareModule],
+    type[tables.DistributionSetType],
+    type[tables.DistributionSet],
+    type[tables.TargetType],
+]
 
 DEFAULTS_MARKER = UniqueKey.PREFIX + "default-types"
 _QUERY_PAGE = 200
@@ -47,8 +71,16 @@ _QUERY_PAGE = 200
 def _model(kind: type[Kind]) -> _KindModel:
     """The model of a kind, as precise as the kinds' models are (records keeps every model as a Model)."""
     model = records.model_of(kind)
-    if not issubclass(model, (tables.SoftwareModuleType, tables.SoftwareModule, tables.DistributionSetType,
-                              tables.DistributionSet, tables.TargetType)):
+    if not issubclass(
+        model,
+        (
+            tables.SoftwareModuleType,
+            tables.SoftwareModule,
+            tables.DistributionSetType,
+            tables.DistributionSet,
+            tables.TargetType,
+        ),
+    ):
         raise TypeError(f"{kind.__name__} is not a kind of the catalogue.")
     return model
 
@@ -96,8 +128,9 @@ def unread_module(tenant: str, sm_id: int) -> entities.SoftwareModule:
     The placeholder version makes the store add 1 to the stored version (instead of setting it to 1);
     use it only with `add_version_condition=False` and a condition such as `Exists("sk")`.
     """
-    return records.to_entity(entities.SoftwareModule,
-                             tables.SoftwareModule(tenant, sort_key(entities.SoftwareModule, sm_id), version=0))
+    return records.to_entity(
+        entities.SoftwareModule, tables.SoftwareModule(tenant, sort_key(entities.SoftwareModule, sm_id), version=0)
+    )
 
 
 def update(entity: Entity, change: Change, condition: Condition | None = None) -> Entity:
@@ -106,8 +139,10 @@ def update(entity: Entity, change: Change, condition: Condition | None = None) -
     Returns the entity as stored afterwards."""
     model = records.to_model(entity)
     try:
-        model.update(actions=records.update_actions(type(model), change),
-                     condition=records.condition(type(model), condition) if condition is not None else None)
+        model.update(
+            actions=records.update_actions(type(model), change),
+            condition=records.condition(type(model), condition) if condition is not None else None,
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise errors.ConcurrentModification() from exc
@@ -118,9 +153,13 @@ def update(entity: Entity, change: Change, condition: Condition | None = None) -
 # --- lists of a kind ---------------------------------------------------------------------------
 def _visible(kind: type[Kind], tenant: str, descending: bool = False, page_size: int = _QUERY_PAGE) -> Iterator[Kind]:
     model = _model(kind)
-    items = model.query(tenant, model.sk.startswith(model.PREFIX),
-                        filter_condition=model.deleted == False,  # noqa: E712
-                        scan_index_forward=not descending, page_size=page_size)
+    items = model.query(
+        tenant,
+        model.sk.startswith(model.PREFIX),
+        filter_condition=model.deleted == False,  # noqa: E712
+        scan_index_forward=not descending,
+        page_size=page_size,
+    )
     return (records.to_entity(kind, item) for item in items)
 
 
@@ -163,8 +202,10 @@ def get_artifact(tenant: str, sm_id: int, artifact_id: int) -> entities.Artifact
 def artifacts_of(tenant: str, sm_id: int) -> list[entities.Artifact]:
     """A module's artifacts in id order (one Query on `art#<smId>#`)."""
     prefix = f"{tables.Artifact.PREFIX}{pad(int(sm_id))}#"
-    return [records.to_entity(entities.Artifact, item)
-            for item in tables.Artifact.query(tenant, tables.Artifact.sk.startswith(prefix), consistent_read=True)]
+    return [
+        records.to_entity(entities.Artifact, item)
+        for item in tables.Artifact.query(tenant, tables.Artifact.sk.startswith(prefix), consistent_read=True)
+    ]
 
 
 def artifact_of_s3_key(tenant: str, s3_key: str) -> entities.Artifact | None:
@@ -226,6 +267,6 @@ def defaults_created(tenant: str) -> bool:
 
 
 def mark_defaults(tx: Tx, tenant: str, on_fail) -> Tx:
-    return tx.put(UniqueKey(tenant, DEFAULTS_MARKER, owner_id=0), condition=UniqueKey.sk.does_not_exist(),
-                  on_fail=on_fail)
-
+    return tx.put(
+        UniqueKey(tenant, DEFAULTS_MARKER, owner_id=0), condition=UniqueKey.sk.does_not_exist(), on_fail=on_fail
+    )

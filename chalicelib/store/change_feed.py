@@ -9,6 +9,7 @@ integration events and outbound DMF messages. Why Streams and not an outbox: doc
 On AWS, Lambda's event source mappings read the streams and hand over the records; locally (`make run`, the
 tests) `read` pulls them from moto's streams in the same shape, one iterator per table kept in this process.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,6 +39,7 @@ INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
 @dataclasses.dataclass(frozen=True)
 class Change:
     """One committed change of one item: `old` is None for an INSERT, `new` None for a REMOVE."""
+
     kind: Kind
     event: str
     tenant: str
@@ -68,14 +70,26 @@ _DECODERS: list[tuple[type[Model], KeyTest, type[Model], Kind]] = [
     (tables.Target, _tenant_partition, tables.Target, Kind.TARGET),
     (tables.Action, lambda keys: True, tables.Action, Kind.ACTION),
     (tables.ActionStatusEntry, lambda keys: True, tables.ActionStatusEntry, Kind.ACTION_STATUS),
-    (tables.SoftwareModule, _sort_key_starts(tables.SoftwareModule.PREFIX), tables.SoftwareModule,
-     Kind.SOFTWARE_MODULE),
-    (tables.SoftwareModule, _sort_key_starts(tables.DistributionSet.PREFIX), tables.DistributionSet,
-     Kind.DISTRIBUTION_SET),
+    (
+        tables.SoftwareModule,
+        _sort_key_starts(tables.SoftwareModule.PREFIX),
+        tables.SoftwareModule,
+        Kind.SOFTWARE_MODULE,
+    ),
+    (
+        tables.SoftwareModule,
+        _sort_key_starts(tables.DistributionSet.PREFIX),
+        tables.DistributionSet,
+        Kind.DISTRIBUTION_SET,
+    ),
     (tables.SoftwareModule, _sort_key_starts(tables.Rollout.PREFIX), tables.Rollout, Kind.ROLLOUT),
     (tables.SoftwareModule, _sort_key_starts("rgroup#"), tables.RolloutGroup, Kind.ROLLOUT_GROUP),
-    (workflow_tables.WorkflowInstance, _sort_key_starts(workflow_tables.WorkflowInstance.PREFIX),
-     workflow_tables.WorkflowInstance, Kind.CONFIG_TASK),
+    (
+        workflow_tables.WorkflowInstance,
+        _sort_key_starts(workflow_tables.WorkflowInstance.PREFIX),
+        workflow_tables.WorkflowInstance,
+        Kind.CONFIG_TASK,
+    ),
 ]
 _ENTITIES: dict[type[Model], type] = {}
 
@@ -123,9 +137,15 @@ def decode(record: Mapping[str, Any]) -> Change | None:
             tenant = tenant_of(record)
             if tenant is None:
                 return None
-            return Change(kind=kind, event=record["eventName"], tenant=tenant, old=old, new=new,
-                          sequence=stream["SequenceNumber"],
-                          at_ms=int(float(stream.get("ApproximateCreationDateTime") or 0) * 1000))
+            return Change(
+                kind=kind,
+                event=record["eventName"],
+                tenant=tenant,
+                old=old,
+                new=new,
+                sequence=stream["SequenceNumber"],
+                at_ms=int(float(stream.get("ApproximateCreationDateTime") or 0) * 1000),
+            )
     return None
 
 
@@ -166,8 +186,9 @@ def read(limit: int = 100) -> list[dict[str, Any]]:
         iterator = _iterators.get(table)
         if iterator is None:
             shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
-                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+                "ShardIterator"
+            ]
         answer = streams.get_records(ShardIterator=iterator, Limit=limit)
         _iterators[table] = answer["NextShardIterator"]
         for record in answer["Records"]:

@@ -3,6 +3,7 @@
 The key pair id and distribution domain come from settings, the private key from the environment or from
 SSM / Secrets Manager (store.secret_settings). Unlike S3 SigV4 URLs, these carry any validity.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,6 +40,8 @@ def _rsa_signer(private_key_pem: str) -> Callable[[bytes], bytes]:
         pem = base64.b64decode(pem)
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError(f"The CloudFront private key must be an RSA key (CloudFront signs URLs with RSA-SHA1), "
-                         f"not {type(key).__name__}.")
+        raise ValueError(
+            f"The CloudFront private key must be an RSA key (CloudFront signs URLs with RSA-SHA1), "
+            f"not {type(key).__name__}."
+        )
     return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())

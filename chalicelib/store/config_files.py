@@ -3,6 +3,7 @@ and the copies configuration tasks take of what they send, under `{tenant}/confi
 
 One function per access pattern; writes that must happen together are added to a caller's `Tx`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -95,17 +96,22 @@ def find_many(tenant: str, file_ids: list[str]) -> dict[str, domain.ConfigFile]:
 
 def paths(tenant: str, prefix: str, descending: bool) -> list[tuple[str, str]]:
     """(path, file id) of every file whose path starts with `prefix`, in path order (one Query)."""
-    rows = ConfigFilePath.query(tenant, ConfigFilePath.sk.startswith(ConfigFilePath.PREFIX + prefix),
-                                scan_index_forward=not descending)
-    return [(row.sk[len(ConfigFilePath.PREFIX):], row.file_id) for row in rows]
+    rows = ConfigFilePath.query(
+        tenant, ConfigFilePath.sk.startswith(ConfigFilePath.PREFIX + prefix), scan_index_forward=not descending
+    )
+    return [(row.sk[len(ConfigFilePath.PREFIX) :], row.file_id) for row in rows]
 
 
 def create(tx: Tx, file: domain.ConfigFile) -> Tx:
     """The file and the guard of its unique path (a taken path: 409)."""
     guard = ConfigFilePath(file.tenant, ConfigFilePath.PREFIX + file.path, file_id=file.file_id)
-    tx.put(guard, condition=ConfigFilePath.sk.does_not_exist(),
-           on_fail=lambda: errors.EntityAlreadyExists(f"A file with path '{file.path}' already exists.",
-                                                      ["path", file.path]))
+    tx.put(
+        guard,
+        condition=ConfigFilePath.sk.does_not_exist(),
+        on_fail=lambda: errors.EntityAlreadyExists(
+            f"A file with path '{file.path}' already exists.", ["path", file.path]
+        ),
+    )
     tx.put(file, condition=changes.Missing("sk"))
     return tx
 

@@ -10,6 +10,7 @@ SHARDED quotas therefore count in USAGE_SHARDS items (`usage#TARGET#<shard>`, th
 entity's id): the usage is their sum, read (one consistent Query) before the write is composed. Concurrent
 creates can so pass the limit by as many as are in flight at the same moment; every other quota stays exact.
 """
+
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
@@ -38,8 +39,10 @@ def allocate_id(tenant: str, entity: str) -> int:
 
 def _shards(tenant: str, quota: str) -> dict[str, int]:
     """key -> value of a sharded quota's counter items (one consistent Query)."""
-    return {c.key: int(c.value) for c in Counter.query(tenant, Counter.key.startswith(f"usage#{quota}#"),
-                                                       consistent_read=True)}
+    return {
+        c.key: int(c.value)
+        for c in Counter.query(tenant, Counter.key.startswith(f"usage#{quota}#"), consistent_read=True)
+    }
 
 
 def usage(tenant: str, quota: str) -> int:
@@ -59,8 +62,15 @@ def usages(tenant: str) -> dict[str, int]:
     return found
 
 
-def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None = None,
-                 message: str | None = None, spread_by: str = "") -> Tx:
+def usage_update(
+    tx: Tx,
+    tenant: str,
+    quota: str,
+    delta: int,
+    limit: int | None = None,
+    message: str | None = None,
+    spread_by: str = "",
+) -> Tx:
     """Add `delta` to the usage counter inside `tx`; with `limit`, on the condition that it stays within
     (chalicelib/domain/quotas.py decides: `room`, and `exceeded` when the transaction fails on it).
 
@@ -76,8 +86,12 @@ def usage_update(tx: Tx, tenant: str, quota: str, delta: int, limit: int | None 
     condition = None
     if delta > 0 and limit is not None:
         condition = records.condition(Counter, quotas.room(limit, delta))
-    tx.update(Counter(tenant, f"usage#{quota}"), [Counter.value.add(delta)], condition=condition,
-              on_fail=lambda: quotas.exceeded(quota, limit, message))
+    tx.update(
+        Counter(tenant, f"usage#{quota}"),
+        [Counter.value.add(delta)],
+        condition=condition,
+        on_fail=lambda: quotas.exceeded(quota, limit, message),
+    )
     return tx
 
 
@@ -108,4 +122,3 @@ def correct_usage(tenant: str, quota: str, read: dict[str, int] | None, total: i
     except errors.ConcurrentModification:
         return False
     return True
-

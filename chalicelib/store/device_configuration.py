@@ -1,4 +1,5 @@
 """The device's actual configuration: one item per (device, file path), the newest configured revision."""
+
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
@@ -22,14 +23,17 @@ def find_many(tenant: str, device_id: str, paths: list[str]) -> dict[str, domain
 
 
 def entries(tenant: str, device_id: str, descending: bool = False) -> list[domain.ConfiguredFile]:
-    return [_entry(e) for e in DeviceConfigurationEntry.query(device_key(tenant, device_id),
-                                                              scan_index_forward=not descending)]
+    return [
+        _entry(e)
+        for e in DeviceConfigurationEntry.query(device_key(tenant, device_id), scan_index_forward=not descending)
+    ]
 
 
 def delete_all(tenant: str, device_id: str) -> int:
     """Delete the device's whole actual configuration: one Query on its partition, BatchWriteItem deletes."""
-    entries_of_device = DeviceConfigurationEntry.query(device_key(tenant, device_id), consistent_read=True,
-                                                       attributes_to_get=["device_key", "path"])
+    entries_of_device = DeviceConfigurationEntry.query(
+        device_key(tenant, device_id), consistent_read=True, attributes_to_get=["device_key", "path"]
+    )
     count = 0
     with DeviceConfigurationEntry.batch_write() as batch:
         for entry in entries_of_device:

@@ -11,6 +11,7 @@ deployed, the package's merge template creates them (infra/dmf-queue.json); loca
 creates the same pair in moto. A reply queue is what a client names in THING_CREATED's `replyTo`: a queue name in
 this account and region, or a queue URL (another account's queue, which grants skyhawk sqs:SendMessage).
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,7 +55,7 @@ def _dead_letter_name() -> str:
     if settings.dmf_dead_letter_queue:
         return settings.dmf_dead_letter_queue
     name = settings.dmf_queue
-    base = name[:-len(FIFO)] if name.endswith(FIFO) else name
+    base = name[: -len(FIFO)] if name.endswith(FIFO) else name
     return f"{base}-dead-letter{FIFO}"
 
 
@@ -72,13 +73,21 @@ def ensure() -> str:
     if _is_url(name):
         return name
     sqs = _sqs()
-    dead = sqs.create_queue(QueueName=_dead_letter_name(), Attributes={
-        "FifoQueue": "true", "MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)})["QueueUrl"]
+    dead = sqs.create_queue(
+        QueueName=_dead_letter_name(),
+        Attributes={"FifoQueue": "true", "MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)},
+    )["QueueUrl"]
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName=name, Attributes={
-        "FifoQueue": "true", "ContentBasedDeduplication": "false",
-        "VisibilityTimeout": str(VISIBILITY_SECONDS), "MessageRetentionPeriod": str(RETENTION_SECONDS),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(MAX_RECEIVES)})})
+    sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "false",
+            "VisibilityTimeout": str(VISIBILITY_SECONDS),
+            "MessageRetentionPeriod": str(RETENTION_SECONDS),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+        },
+    )
     reset()
     return url()
 
@@ -99,11 +108,19 @@ def headers_of(message_attributes: Mapping[str, Any] | None) -> dict[str, str]:
     return found
 
 
-def send(queue_url: str, headers: Mapping[str, str], body: str, group_id: str | None = None,
-         deduplication_id: str | None = None) -> str:
+def send(
+    queue_url: str,
+    headers: Mapping[str, str],
+    body: str,
+    group_id: str | None = None,
+    deduplication_id: str | None = None,
+) -> str:
     """Send one DMF message; a FIFO queue gets the group and deduplication ids. Returns the MessageId."""
-    params: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body or " ",
-                              "MessageAttributes": attributes(headers)}
+    params: dict[str, Any] = {
+        "QueueUrl": queue_url,
+        "MessageBody": body or " ",
+        "MessageAttributes": attributes(headers),
+    }
     if queue_url.endswith(FIFO):
         params["MessageGroupId"] = group_id or "dmf"
         if deduplication_id:
@@ -129,22 +146,40 @@ def reply_queue_url(reply_to: str) -> str | None:
         raise
 
 
-def dead_letter(message_body: str, headers: Mapping[str, str], group_id: str | None, message_id: str,
-                error_code: str, error_message: str) -> None:
+def dead_letter(
+    message_body: str,
+    headers: Mapping[str, str],
+    group_id: str | None,
+    message_id: str,
+    error_code: str,
+    error_message: str,
+) -> None:
     """Hand a refused message to the dead-letter queue as it came, with the refusal as two more attributes."""
-    send(dead_letter_url(), {**headers, ERROR_CODE: error_code, ERROR_MESSAGE: error_message[:1024]},
-         message_body, group_id=group_id or "refused", deduplication_id=message_id)
+    send(
+        dead_letter_url(),
+        {**headers, ERROR_CODE: error_code, ERROR_MESSAGE: error_message[:1024]},
+        message_body,
+        group_id=group_id or "refused",
+        deduplication_id=message_id,
+    )
 
 
 def receive(max_messages: int = BATCH, queue_url: str | None = None) -> list[dict[str, Any]]:
     """Messages as SQS hands them out, with their attributes: the local drain's side and the tests'."""
-    answer = _sqs().receive_message(QueueUrl=queue_url or url(), MaxNumberOfMessages=max_messages, WaitTimeSeconds=0,
-                                    AttributeNames=["All"], MessageAttributeNames=["All"])
+    answer = _sqs().receive_message(
+        QueueUrl=queue_url or url(),
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
     return answer.get("Messages", [])
 
 
 def delete(receipt_handles: Iterable[str], queue_url: str | None = None) -> None:
     handles = list(receipt_handles)
     for start in range(0, len(handles), BATCH):
-        _sqs().delete_message_batch(QueueUrl=queue_url or url(), Entries=[
-            {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles[start:start + BATCH])])
+        _sqs().delete_message_batch(
+            QueueUrl=queue_url or url(),
+            Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles[start : start + BATCH])],
+        )

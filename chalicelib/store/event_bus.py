@@ -8,6 +8,7 @@ entries a call reported failed once, and answers how many leading entries got th
 there (what got through after the first failure is sent again, as at-least-once allows). It never raises for
 AWS's errors: an outage is a short count.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,7 +93,12 @@ def _put_chunk(bus: str, chunk: list[dict[str, Any]]) -> int:
             failed = pending
         if not failed:
             return len(chunk)
-        log.warning("PutEvents refused %d of %d entries (attempt %d): %s", len(failed), len(pending), attempt,
-                    sorted({str(r.get("ErrorCode")) for r in answer.get("Entries") or [] if r.get("ErrorCode")}))
+        log.warning(
+            "PutEvents refused %d of %d entries (attempt %d): %s",
+            len(failed),
+            len(pending),
+            attempt,
+            sorted({str(r.get("ErrorCode")) for r in answer.get("Entries") or [] if r.get("ErrorCode")}),
+        )
         pending = failed
     return pending[0]

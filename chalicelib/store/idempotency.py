@@ -6,6 +6,7 @@ compares it with the template; the records themselves are read and written by Po
 Powertools' idempotency package costs ~300 ms to import: it is imported by `persistence_layer`, on the first
 request that carries an Idempotency-Key, never by `import app`.
 """
+
 from __future__ import annotations
 
 import datetime as _dt

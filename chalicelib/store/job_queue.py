@@ -5,6 +5,7 @@ template creates it with its dead-letter queue (infra/jobs-queue.json); locally 
 the same pair in moto. Bodies are JSON objects; the worker's side of the queue is Lambda's event source mapping
 (or the launcher's drain, which uses `receive` and `delete`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -51,9 +52,10 @@ def send_raw(texts: Iterable[str]) -> int:
     """Enqueue message bodies as they are (a message handed on unread)."""
     texts = list(texts)
     for start in range(0, len(texts), BATCH):
-        chunk = texts[start:start + BATCH]
-        answer = _sqs().send_message_batch(QueueUrl=url(), Entries=[
-            {"Id": str(i), "MessageBody": text} for i, text in enumerate(chunk)])
+        chunk = texts[start : start + BATCH]
+        answer = _sqs().send_message_batch(
+            QueueUrl=url(), Entries=[{"Id": str(i), "MessageBody": text} for i, text in enumerate(chunk)]
+        )
         if answer.get("Failed"):
             raise errors.ServiceUnavailable(f"jobs queue refused {len(answer['Failed'])} message(s)")
     return len(texts)
@@ -61,16 +63,19 @@ def send_raw(texts: Iterable[str]) -> int:
 
 def receive(max_messages: int = BATCH, wait_seconds: int = 0) -> list[dict[str, Any]]:
     """Messages as SQS hands them out (MessageId, ReceiptHandle, Body, Attributes): the local drain's side."""
-    answer = _sqs().receive_message(QueueUrl=url(), MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds,
-                                    AttributeNames=["All"])
+    answer = _sqs().receive_message(
+        QueueUrl=url(), MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+    )
     return answer.get("Messages", [])
 
 
 def delete(receipt_handles: Iterable[str]) -> None:
     handles = list(receipt_handles)
     for start in range(0, len(handles), BATCH):
-        _sqs().delete_message_batch(QueueUrl=url(), Entries=[
-            {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles[start:start + BATCH])])
+        _sqs().delete_message_batch(
+            QueueUrl=url(),
+            Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles[start : start + BATCH])],
+        )
 
 
 def ensure() -> str:
@@ -79,12 +84,17 @@ def ensure() -> str:
     if name.startswith(("https://", "http://")):
         return name
     sqs = _sqs()
-    dead = sqs.create_queue(QueueName=f"{name}-dead-letter", Attributes={
-        "MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)})["QueueUrl"]
+    dead = sqs.create_queue(
+        QueueName=f"{name}-dead-letter", Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)}
+    )["QueueUrl"]
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName=name, Attributes={
-        "VisibilityTimeout": str(VISIBILITY_SECONDS),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(MAX_RECEIVES)})})
+    sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+        },
+    )
     reset()
     return url()
 

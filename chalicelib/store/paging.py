@@ -3,6 +3,7 @@
 `after` is DynamoDB's own position (the last evaluated key, plain JSON) or None when the Query is done;
 callers keep it opaque and hand it back to read the next page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

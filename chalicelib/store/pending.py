@@ -10,6 +10,7 @@ An item is due a grace period after it was written. The grace is far longer than
 Lambda timeout is 30 s), so the reaper never races a request that is still busy with the same change;
 a request that retries the change itself finishes it at once.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -23,11 +24,9 @@ PREFIX = "pending#"
 GRACE_MS = 5 * 60 * 1000
 
 
-def new(tenant: str, kind: str, ref: str, now: int, delay_ms: int = GRACE_MS,
-        detail: Any = None) -> PendingWork:
+def new(tenant: str, kind: str, ref: str, now: int, delay_ms: int = GRACE_MS, detail: Any = None) -> PendingWork:
     due = now + delay_ms
-    return PendingWork(tenant, f"{PREFIX}{pad(due)}#{kind}#{ref}", kind=kind, ref=ref, detail=detail,
-                       created_at=now)
+    return PendingWork(tenant, f"{PREFIX}{pad(due)}#{kind}#{ref}", kind=kind, ref=ref, detail=detail, created_at=now)
 
 
 def part_of(key: str, tenant: str, index: int, kind: str, ref: str, now: int, detail: Any) -> PendingWork:
@@ -78,8 +77,14 @@ def due_page(tenant: str, now: int, after: str | None = None, limit: int = 100) 
     """One page of the tenant's items due at `now`, oldest due first, after the item keyed `after`; the page's
     `after` is the last item's key (None when nothing more is due), so a caller can also stop mid-page."""
     start = {"tenant": {"S": tenant}, "key": {"S": after}} if after is not None else None
-    results = PendingWork.query(tenant, PendingWork.key.between(PREFIX, f"{PREFIX}{pad(now)}~"), consistent_read=True,
-                                limit=limit, page_size=limit, last_evaluated_key=start)
+    results = PendingWork.query(
+        tenant,
+        PendingWork.key.between(PREFIX, f"{PREFIX}{pad(now)}~"),
+        consistent_read=True,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=start,
+    )
     items = list(results)
     return paging.Page(items, items[-1].key if items and results.last_evaluated_key is not None else None)
 

@@ -5,6 +5,7 @@ name: `to_entity` copies a loaded item into its entity, `to_model` builds the it
 version a conditional write checks), `update_actions` and `condition` turn a domain `Change` and
 `Condition` (chalicelib/domain/changes.py) into PynamoDB's expressions. Nothing above the store sees a model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,9 @@ def to_model(entity: Any) -> Model:
     values = {name: getattr(entity, name) for name in _FIELDS[cls]}
     if cls in _DERIVED:
         values.update(_DERIVED[cls](entity, values))
-    return _MODELS[cls](**{name: value for name, value in values.items()
-                            if value is not None and value is not ch.REMOVE})
+    return _MODELS[cls](
+        **{name: value for name, value in values.items() if value is not None and value is not ch.REMOVE}
+    )
 
 
 def key_model(entity_cls: type, *keys: Any, version: int | None = None) -> Model:
@@ -75,8 +77,9 @@ def with_derived(entity: Any, change: ch.Change) -> ch.Change:
     derive = _DERIVED.get(type(entity))
     if derive is None:
         return change
-    values = {name: None if value is ch.REMOVE else value for name, value in change.items()
-              if not isinstance(value, ch.Add)}
+    values = {
+        name: None if value is ch.REMOVE else value for name, value in change.items() if not isinstance(value, ch.Add)
+    }
     return {**change, **derive(entity, values)}
 
 
@@ -93,8 +96,14 @@ def update_actions(model_cls: type[Model], change: ch.Change) -> list:
     return actions
 
 
-_COMPARE = {"==": lambda a, v: a == v, "!=": lambda a, v: a != v, "<": lambda a, v: a < v,
-            "<=": lambda a, v: a <= v, ">": lambda a, v: a > v, ">=": lambda a, v: a >= v}
+_COMPARE = {
+    "==": lambda a, v: a == v,
+    "!=": lambda a, v: a != v,
+    "<": lambda a, v: a < v,
+    "<=": lambda a, v: a <= v,
+    ">": lambda a, v: a > v,
+    ">=": lambda a, v: a >= v,
+}
 
 
 def condition(model_cls: type[Model], cond: ch.Condition) -> Any:

@@ -1,4 +1,5 @@
 """Roles of a tenant (`role#<name>` in the tenants table): named permission sets held by users."""
+
 from __future__ import annotations
 
 from typing import Iterable, Iterator
@@ -34,5 +35,14 @@ def all_roles(tenant: str) -> Iterator[Role]:
 
 
 def new_item(tenant: str, name: str, description: str | None, permissions: list[str], now: int, by: str) -> Role:
-    return Role(tenant, PREFIX + name, description=description, permissions=permissions, members=0,
-                created_at=now, created_by=by, last_modified_at=now, last_modified_by=by)
+    return Role(
+        tenant,
+        PREFIX + name,
+        description=description,
+        permissions=permissions,
+        members=0,
+        created_at=now,
+        created_by=by,
+        last_modified_at=now,
+        last_modified_by=by,
+    )

@@ -7,6 +7,7 @@ controllerId in the targets table).
 Every transition goes through `move`: the status it was decided on is the write's condition (two requests
 racing cannot both move the rollout), and the in-progress marker follows the status in the same transaction.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
@@ -31,8 +32,9 @@ MEMBER_WRITE_BATCH = 25  # BatchWriteItem's limit
 # --- rollouts and groups ---------------------------------------------------------------------------------------
 def get(tenant: str, rollout_id: int, consistent: bool = True) -> Rollout | None:
     try:
-        return records.to_entity(Rollout, RolloutModel.get(tenant, domain.rollout_sk(rollout_id),
-                                                           consistent_read=consistent))
+        return records.to_entity(
+            Rollout, RolloutModel.get(tenant, domain.rollout_sk(rollout_id), consistent_read=consistent)
+        )
     except RolloutModel.DoesNotExist:
         return None
 
@@ -44,8 +46,12 @@ def with_groups(tenant: str, rollout_id: int, consistent: bool = True) -> tuple[
 
 
 def groups_of(tenant: str, rollout_id: int, consistent: bool = True) -> list[RolloutGroup]:
-    return [records.to_entity(RolloutGroup, item) for item in GroupModel.query(
-        tenant, GroupModel.sk.startswith(domain.groups_prefix(rollout_id)), consistent_read=consistent)]
+    return [
+        records.to_entity(RolloutGroup, item)
+        for item in GroupModel.query(
+            tenant, GroupModel.sk.startswith(domain.groups_prefix(rollout_id)), consistent_read=consistent
+        )
+    ]
 
 
 def all_of(tenant: str) -> Iterator[Rollout]:
@@ -58,9 +64,13 @@ def page(tenant: str, offset: int, limit: int, descending: bool = False) -> list
     """One page of the rollouts not deleted, id order, reading the first `offset + limit` of them."""
     wanted = offset + limit
     found: list[Rollout] = []
-    for item in RolloutModel.query(tenant, RolloutModel.sk.startswith(RolloutModel.PREFIX),
-                                   filter_condition=RolloutModel.deleted == False,  # noqa: E712 - an expression
-                                   scan_index_forward=not descending, page_size=min(max(wanted, 1), 1000)):
+    for item in RolloutModel.query(
+        tenant,
+        RolloutModel.sk.startswith(RolloutModel.PREFIX),
+        filter_condition=RolloutModel.deleted == False,  # noqa: E712 - an expression
+        scan_index_forward=not descending,
+        page_size=min(max(wanted, 1), 1000),
+    ):
         found.append(records.to_entity(Rollout, item))
         if len(found) >= wanted:
             break
@@ -69,8 +79,10 @@ def page(tenant: str, offset: int, limit: int, descending: bool = False) -> list
 
 def in_progress(tenant: str) -> list[int]:
     """The ids of the rollouts with work in progress (one Query of their markers)."""
-    return [int(item.rollout_id) for item in RolloutInProgress.query(
-        tenant, RolloutInProgress.sk.startswith(RolloutInProgress.PREFIX))]
+    return [
+        int(item.rollout_id)
+        for item in RolloutInProgress.query(tenant, RolloutInProgress.sk.startswith(RolloutInProgress.PREFIX))
+    ]
 
 
 def _marker(tenant: str, rollout_id: int) -> RolloutInProgress:
@@ -84,8 +96,11 @@ def _has_work(status: str, start_at: int | None) -> bool:
 def _count(tx: Tx, rollout: Rollout, moves: dict[str, int]) -> Tx:
     """Move the rollout's set's counts by status (one small item per set)."""
     item = SetCounts(rollout.tenant, f"{SetCounts.PREFIX}{int(rollout.ds_id)}")
-    return tx.update(item, [getattr(SetCounts, status).add(delta) for status, delta in sorted(moves.items())],
-                     add_version_condition=False)
+    return tx.update(
+        item,
+        [getattr(SetCounts, status).add(delta) for status, delta in sorted(moves.items())],
+        add_version_condition=False,
+    )
 
 
 def counts_of_set(tenant: str, ds_id: int) -> dict[str, int]:
@@ -94,8 +109,9 @@ def counts_of_set(tenant: str, ds_id: int) -> dict[str, int]:
         item = SetCounts.get(tenant, f"{SetCounts.PREFIX}{int(ds_id)}")
     except SetCounts.DoesNotExist:
         return {}
-    return {name: int(value) for name, value in item.attribute_values.items()
-            if name not in ("tenant", "key") and value}
+    return {
+        name: int(value) for name, value in item.attribute_values.items() if name not in ("tenant", "key") and value
+    }
 
 
 def create(tx: Tx, rollout: Rollout, groups: list[RolloutGroup]) -> Tx:
@@ -110,8 +126,12 @@ def create(tx: Tx, rollout: Rollout, groups: list[RolloutGroup]) -> Tx:
 
 def move(tx: Tx, rollout: Rollout, transition: Transition) -> Tx:
     """Apply `transition` inside `tx`, with the marker put or deleted as the new status needs."""
-    tx.update(rollout, transition.change, condition=transition.condition,
-              on_fail=lambda: errors.ConcurrentModification("The rollout changed meanwhile; retry."))
+    tx.update(
+        rollout,
+        transition.change,
+        condition=transition.condition,
+        on_fail=lambda: errors.ConcurrentModification("The rollout changed meanwhile; retry."),
+    )
     status = str(transition.change.get("status", rollout.status))
     if status != rollout.status:
         _count(tx, rollout, {rollout.status: -1, status: 1})
@@ -124,8 +144,12 @@ def move(tx: Tx, rollout: Rollout, transition: Transition) -> Tx:
 
 
 def move_group(tx: Tx, group: RolloutGroup, transition: Transition) -> Tx:
-    return tx.update(group, transition.change, condition=transition.condition,
-                     on_fail=lambda: errors.ConcurrentModification("The rollout group changed meanwhile; retry."))
+    return tx.update(
+        group,
+        transition.change,
+        condition=transition.condition,
+        on_fail=lambda: errors.ConcurrentModification("The rollout group changed meanwhile; retry."),
+    )
 
 
 def delete_rest(tenant: str, rollout: Rollout, groups: list[RolloutGroup]) -> None:
@@ -167,43 +191,73 @@ def add_members(tenant: str, rollout_id: int, placed: Iterable[tuple[int, str]])
     return count
 
 
-def members_page(tenant: str, rollout_id: int, position: int, after: str | None, limit: int,
-                 consistent: bool = True) -> list[tuple[str, int | None]]:
+def members_page(
+    tenant: str, rollout_id: int, position: int, after: str | None, limit: int, consistent: bool = True
+) -> list[tuple[str, int | None]]:
     """(controllerId, actionId or None) of a group's targets after `after`, controllerId order."""
     condition = RolloutMember.controller_id > after if after else None
-    return [(item.controller_id, None if item.action_id is None else int(item.action_id))
-            for item in RolloutMember.query(member_partition(tenant, rollout_id, position), condition,
-                                            consistent_read=consistent, limit=limit, page_size=limit)]
+    return [
+        (item.controller_id, None if item.action_id is None else int(item.action_id))
+        for item in RolloutMember.query(
+            member_partition(tenant, rollout_id, position),
+            condition,
+            consistent_read=consistent,
+            limit=limit,
+            page_size=limit,
+        )
+    ]
 
 
 def member_ids(tenant: str, rollout_id: int, position: int) -> Iterator[str]:
     """The controllerIds of a group's targets in order, read lazily (keys only)."""
-    return (item.controller_id for item in RolloutMember.query(member_partition(tenant, rollout_id, position),
-                                                              attributes_to_get=["controller_id"], page_size=500))
+    return (
+        item.controller_id
+        for item in RolloutMember.query(
+            member_partition(tenant, rollout_id, position), attributes_to_get=["controller_id"], page_size=500
+        )
+    )
 
 
-def members_with_actions(tenant: str, rollout_id: int, position: int, after=None,
-                         limit: int = 100) -> paging.Page[tuple[str, int]]:
+def members_with_actions(
+    tenant: str, rollout_id: int, position: int, after=None, limit: int = 100
+) -> paging.Page[tuple[str, int]]:
     """A page of (controllerId, actionId) of the group's targets whose action its start created."""
-    return paging.page(RolloutMember.query(member_partition(tenant, rollout_id, position), limit=limit,
-                                           page_size=limit, last_evaluated_key=after,
-                                           filter_condition=RolloutMember.action_id.exists()),
-                       lambda item: (item.controller_id, int(item.action_id)))
+    return paging.page(
+        RolloutMember.query(
+            member_partition(tenant, rollout_id, position),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=after,
+            filter_condition=RolloutMember.action_id.exists(),
+        ),
+        lambda item: (item.controller_id, int(item.action_id)),
+    )
 
 
 def activated(tx: Tx, tenant: str, rollout_id: int, position: int, controller_id: str, action_id: int) -> Tx:
     """Note the member's action in `tx`, which fails if another start got there first."""
     member = RolloutMember(member_partition(tenant, rollout_id, position), controller_id)
-    return tx.update(member, [RolloutMember.action_id.set(int(action_id))],
-                     condition=RolloutMember.action_id.does_not_exist(), add_version_condition=False,
-                     on_fail=lambda: errors.ConcurrentModification("The rollout group's target was started already."))
+    return tx.update(
+        member,
+        [RolloutMember.action_id.set(int(action_id))],
+        condition=RolloutMember.action_id.does_not_exist(),
+        add_version_condition=False,
+        on_fail=lambda: errors.ConcurrentModification("The rollout group's target was started already."),
+    )
 
 
 def forget_members(tenant: str, rollout_id: int, position: int, after=None, limit: int = 500) -> Any:
     """Delete a page of a group's targets (25 a BatchWriteItem); where the next page starts, or None when done."""
-    page = paging.page(RolloutMember.query(member_partition(tenant, rollout_id, position), limit=limit,
-                                           page_size=limit, last_evaluated_key=after,
-                                           attributes_to_get=["tenant", "controller_id"]), lambda item: item)
+    page = paging.page(
+        RolloutMember.query(
+            member_partition(tenant, rollout_id, position),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=after,
+            attributes_to_get=["tenant", "controller_id"],
+        ),
+        lambda item: item,
+    )
     with RolloutMember.batch_write() as batch:
         for item in page.items:
             batch.delete(item)

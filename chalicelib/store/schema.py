@@ -1,4 +1,5 @@
 """The physical tables: one model per table names its keys and indexes; creation for local runs and tests."""
+
 from __future__ import annotations
 
 from pynamodb.models import Model

@@ -10,6 +10,7 @@ Powertools Parameters (and boto3) load on the first read of a configured paramet
 providers use the shared clients (timeouts, bounded retries): an unreachable store answers 503 like any other
 AWS outage, because its error chains the client's.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,7 @@ def locate(reference: str) -> tuple[str, str]:
     if _SECRETS_MANAGER_ARN.match(reference):
         return "secretsmanager", reference
     if reference.startswith(_SECRETS_MANAGER_NAME):
-        return "secretsmanager", reference[len(_SECRETS_MANAGER_NAME):]
+        return "secretsmanager", reference[len(_SECRETS_MANAGER_NAME) :]
     return "ssm", reference
 
 
@@ -47,8 +48,7 @@ def _value(reference: str, fallback: str) -> str:
         return fallback
     service, name = locate(reference)
     options = {"decrypt": True} if service == "ssm" else {}
-    value = _provider(service, aws.client(service)).get(name, max_age=config.settings().secret_cache_seconds,
-                                                        **options)
+    value = _provider(service, aws.client(service)).get(name, max_age=config.settings().secret_cache_seconds, **options)
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

@@ -15,6 +15,7 @@ DynamoDB data events log them), and a guard only has to match a token, never to 
 in the tenants table next to the tenant's configuration, counters and users: every read of them names
 the tenant, and the tenant's other queries read their own key prefixes only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,9 @@ def claim(tx: Tx, tenant: str, token: str, controller_id: str, on_taken: ErrorFa
 def release(tx: Tx, tenant: str, token: str, controller_id: str) -> Tx:
     """Add to `tx`: the target gives its token up. A guard held by another target is never removed
     (that would let a third target take the token and its device's identity): the transaction fails."""
-    owned_or_absent = ((SecurityTokenGuard.controller_id == controller_id)
-                       | SecurityTokenGuard.controller_id.does_not_exist())
+    owned_or_absent = (
+        SecurityTokenGuard.controller_id == controller_id
+    ) | SecurityTokenGuard.controller_id.does_not_exist()
     return tx.delete(SecurityTokenGuard(tenant, _key(token)), condition=owned_or_absent)
 
 

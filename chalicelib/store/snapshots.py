@@ -3,6 +3,7 @@
 A set is locked before its first assignment and a locked set cannot change, so its snapshot is written
 once (a conditional put per page: concurrent first assignments write the same pages) and read by Query.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ def _prefix(ds_id: int) -> str:
 
 
 def load(tenant: str, ds_id: int) -> dict[str, Any] | None:
-    pages = list(DeploymentSnapshotPage.query(tenant, DeploymentSnapshotPage.sk.startswith(_prefix(ds_id)),
-                                              consistent_read=True))
+    pages = list(
+        DeploymentSnapshotPage.query(tenant, DeploymentSnapshotPage.sk.startswith(_prefix(ds_id)), consistent_read=True)
+    )
     if not pages or len(pages) != int(pages[0].pages):
         return None  # absent, or a first writer still writing its pages
     return json.loads("".join(page.body for page in pages))
@@ -29,7 +31,7 @@ def load(tenant: str, ds_id: int) -> dict[str, Any] | None:
 
 def save(tenant: str, ds_id: int, document: dict[str, Any]) -> None:
     text = json.dumps(document, separators=(",", ":"))
-    parts = [text[i:i + PAGE_CHARACTERS] for i in range(0, len(text), PAGE_CHARACTERS)] or [""]
+    parts = [text[i : i + PAGE_CHARACTERS] for i in range(0, len(text), PAGE_CHARACTERS)] or [""]
     for number, part in enumerate(parts):
         page = DeploymentSnapshotPage(tenant, f"{_prefix(ds_id)}{number:04d}", pages=len(parts), body=part)
         try:

@@ -24,6 +24,7 @@ Choices beyond one item kind per table, and why:
 - A target being deleted keeps its item, marked (`deletion`), until what it owns is gone: the idle poll
   reads the mark with the item it reads anyway.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -62,6 +63,7 @@ def _meta(name: str):
         connect_timeout_seconds = timeouts.connect_seconds
         read_timeout_seconds = timeouts.dynamodb_read_seconds
         max_retry_attempts = timeouts.max_attempts - 1
+
     if name in STREAMED_TABLES:
         Meta.stream_view_type = "NEW_AND_OLD_IMAGES"  # type: ignore[attr-defined]
     return Meta
@@ -86,6 +88,7 @@ class TenantConfigValue(Model):
 
 class Counter(Model):
     """Id sequences (`seq#<entity>`) and quota usage (`usage#<QUOTA>`)."""
+
     Meta = _meta("tenants")
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
@@ -96,6 +99,7 @@ class DistributionSetActionCounts(Model):
     """One shard (`dsactions#<dsId>#<shard>`) of a distribution set's actions counted by status, moved in the
     transactions that create, change or delete its actions (store/action_counts.py); a status's count is the
     sum over the shards. Attribute names are the action statuses."""
+
     Meta = _meta("tenants")
     PREFIX = "dsactions#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -118,6 +122,7 @@ class DistributionSetActionCounts(Model):
 class DistributionSetRolloutCounts(Model):
     """A distribution set's rollouts counted by status (`dsrollouts#<dsId>`), moved in the transactions that move
     its rollouts (store/rollouts.py): DS statistics/rollouts read one item. Attribute names are rollout statuses."""
+
     Meta = _meta("tenants")
     PREFIX = "dsrollouts#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -138,6 +143,7 @@ class DistributionSetRolloutCounts(Model):
 
 class User(Model):
     """A management user. Audit fields are absent on users created before they existed (rendered without)."""
+
     Meta = _meta("tenants")
     PREFIX = "user#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -157,7 +163,7 @@ class User(Model):
 
     @property
     def username(self) -> str:
-        return self.key[len(self.PREFIX):]
+        return self.key[len(self.PREFIX) :]
 
 
 class UserLogin(Model):
@@ -166,6 +172,7 @@ class UserLogin(Model):
     Version-less, like TargetPresence: a login must not make a concurrent change of the user retry, and its
     writes carry their own conditions (the item exists; the hash being replaced is still the stored one).
     """
+
     Meta = _meta("tenants")
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
@@ -178,6 +185,7 @@ class UserLogin(Model):
 
 class Role(Model):
     """A named set of permissions (`role#<name>`); `members` counts the users holding it."""
+
     Meta = _meta("tenants")
     PREFIX = "role#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -193,7 +201,7 @@ class Role(Model):
 
     @property
     def name(self) -> str:
-        return self.key[len(self.PREFIX):]
+        return self.key[len(self.PREFIX) :]
 
 
 class SecurityTokenGuard(Model):
@@ -203,6 +211,7 @@ class SecurityTokenGuard(Model):
     so a token is unique per tenant without reading any index, and the device APIs without a tenant
     path find the device of a token in one GetItem (store/security_tokens.py).
     """
+
     Meta = _meta("tenants")
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
@@ -211,6 +220,7 @@ class SecurityTokenGuard(Model):
 
 class PendingWork(Model):
     """A multi-step change in progress, in the reaper's work list (store.pending): due once abandoned."""
+
     Meta = _meta("tenants")
     tenant = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)  # "pending#<due ms, padded>#<kind>#<ref>"
@@ -225,6 +235,7 @@ REGISTRY_TENANT = "#registry"
 
 class TenantRegistration(Model):
     """One item per tenant under a fixed partition, so scheduled jobs can walk the tenants."""
+
     Meta = _meta("tenants")
     tenant = UnicodeAttribute(hash_key=True)  # always REGISTRY_TENANT
     key = UnicodeAttribute(range_key=True)  # the tenant name
@@ -234,9 +245,11 @@ class TenantRegistration(Model):
 # --- targets --------------------------------------------------------------------------------------
 class AssignedDsIndex(GlobalSecondaryIndex):
     """Keys only: a full projection would rewrite the index on every last-seen write of the target."""
+
     class Meta:
         index_name = "assigned-ds"
         projection = KeysOnlyProjection()
+
     assigned_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
     controller_id = UnicodeAttribute(range_key=True)
 
@@ -245,6 +258,7 @@ class InstalledDsIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "installed-ds"
         projection = KeysOnlyProjection()
+
     installed_ds_key = UnicodeAttribute(hash_key=True)  # "tenant#dsId"
     controller_id = UnicodeAttribute(range_key=True)
 
@@ -252,9 +266,11 @@ class InstalledDsIndex(GlobalSecondaryIndex):
 class TargetTypeIndex(GlobalSecondaryIndex):
     """Sparse, keys only: the targets holding a type (`type_key` = "tenant#typeId"), so "is this type in use"
     is one Query of one key, whatever the tenant's size. It moves only when a target's type does."""
+
     class Meta:
         index_name = "by-type"
         projection = KeysOnlyProjection()
+
     type_key = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)
 
@@ -265,15 +281,18 @@ class NameOrderIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-name"
         projection = KeysOnlyProjection()
+
     list_shard = UnicodeAttribute(hash_key=True)
     name_order = UnicodeAttribute(range_key=True)
 
 
 class IdOrderIndex(GlobalSecondaryIndex):
     """controllerIds ignoring case: written once, with the target (a controllerId never changes)."""
+
     class Meta:
         index_name = "by-id"
         projection = KeysOnlyProjection()
+
     list_shard = UnicodeAttribute(hash_key=True)
     id_order = UnicodeAttribute(range_key=True)
 
@@ -282,15 +301,18 @@ class CreatedOrderIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-created"
         projection = KeysOnlyProjection()
+
     list_shard = UnicodeAttribute(hash_key=True)
     created_order = UnicodeAttribute(range_key=True)
 
 
 class SeenOrderIndex(GlobalSecondaryIndex):
     """Also the overdue job's: a time range of it is the targets last seen in that range."""
+
     class Meta:
         index_name = "by-seen"
         projection = KeysOnlyProjection()
+
     list_shard = UnicodeAttribute(hash_key=True)
     seen_order = UnicodeAttribute(range_key=True)
 
@@ -299,12 +321,14 @@ class StatusOrderIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-status"
         projection = KeysOnlyProjection()
+
     list_shard = UnicodeAttribute(hash_key=True)
     status_order = UnicodeAttribute(range_key=True)
 
 
 class Target(Model):
     """Everything an idle DDI poll needs is on this one item (docs/architecture.md, "Hot path")."""
+
     Meta = _meta("targets")
     tenant = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)
@@ -368,6 +392,7 @@ class TargetPresence(Model):
     Last-seen writes must not bump the target's version (they would make every concurrent
     assignment or feedback retry), so they go through this version-less view of the item.
     """
+
     Meta = _meta("targets")
     tenant = UnicodeAttribute(hash_key=True)
     controller_id = UnicodeAttribute(range_key=True)
@@ -378,11 +403,11 @@ class TargetPresence(Model):
     seen_order = UnicodeAttribute(null=True)
 
 
-
 class TargetMetadata(Model):
     """A target's metadata map, beside its target in the targets table but under the partition
     `<tenant>#metadata` (domain/targets.py TargetMetadata says why it is not on the target item): a Query of
     the tenant's targets never meets it, and it is in none of the targets' indexes."""
+
     Meta = _meta("targets")
     owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
     controller_id = UnicodeAttribute(range_key=True)
@@ -396,6 +421,7 @@ class TargetTagMember(Model):
     """One tag on one target, under the partition `<tenant>#tag#<tagId>` of the targets table (store/tags.py
     TargetTagMembers): the target item lists its tag ids, which no index can key, so a tag's targets are a
     Query of this partition. Written in the transaction that changes the target's tags."""
+
     Meta = _meta("targets")
     owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
     controller_id = UnicodeAttribute(range_key=True)
@@ -404,18 +430,22 @@ class TargetTagMember(Model):
 # --- actions and their status history ---------------------------------------------------------------
 class ActionsByTenantIndex(GlobalSecondaryIndex):
     """The tenant's actions by id, keys only (completed with BatchGetItem), over INDEX_SHARDS key ranges."""
+
     class Meta:
         index_name = "by-tenant"
         projection = KeysOnlyProjection()
+
     tenant_shard = UnicodeAttribute(hash_key=True)
     action_id = NumberAttribute(range_key=True)
 
 
 class ActionCleanupIndex(GlobalSecondaryIndex):
     """Sparse: closed actions carry `cleanup_key = tenant#STATUS#shard` and `closed_at`."""
+
     class Meta:
         index_name = "cleanup"
         projection = KeysOnlyProjection()
+
     cleanup_key = UnicodeAttribute(hash_key=True)
     closed_at = NumberAttribute(range_key=True)
 
@@ -423,9 +453,11 @@ class ActionCleanupIndex(GlobalSecondaryIndex):
 class OpenActionsByDsIndex(GlobalSecondaryIndex):
     """Sparse: open actions carry `open_ds_key = tenant#dsId#shard` (domain/actions.py open_ds_key) until they
     close, so a set's open actions are found without the tenant's (an invalidation cancels them)."""
+
     class Meta:
         index_name = "open-by-ds"
         projection = KeysOnlyProjection()
+
     open_ds_key = UnicodeAttribute(hash_key=True)
     action_id = NumberAttribute(range_key=True)
 
@@ -433,9 +465,11 @@ class OpenActionsByDsIndex(GlobalSecondaryIndex):
 class ActionTimeoutIndex(GlobalSecondaryIndex):
     """Sparse: open actions of a rollout with an actionTimeout carry `timeout_key = tenant#shard` and `timeout_at`
     until they time out or close, so the due ones are a range read (chalicelib/jobs/rollouts.py)."""
+
     class Meta:
         index_name = "timeout"
         projection = KeysOnlyProjection()
+
     timeout_key = UnicodeAttribute(hash_key=True)
     timeout_at = NumberAttribute(range_key=True)
 
@@ -651,6 +685,7 @@ class TargetType(_CatalogItem):
 
 class TargetFilterQuery(_CatalogItem):
     """A saved target filter (`tfq#<padded id>`); the auto_assign_* fields while it auto-assigns a set."""
+
     Meta = _meta("catalog")
     PREFIX = "tfq#"
     id = NumberAttribute()
@@ -671,6 +706,7 @@ class TargetFilterQuery(_CatalogItem):
 class AutoAssignment(_CatalogItem):
     """An auto-assigning filter's evaluation copy (`autoassign#<padded filter id>`), written in the transactions
     that change the filter: what evaluates a target Queries these only (chalicelib/domain/target_filters.py)."""
+
     Meta = _meta("catalog")
     PREFIX = "autoassign#"
     id = NumberAttribute()
@@ -685,6 +721,7 @@ class AutoAssignment(_CatalogItem):
 
 class Rollout(_CatalogItem):
     """A rollout (`rollout#<id:020>`, chalicelib/domain/rollouts.py); its groups are RolloutGroup items."""
+
     Meta = _meta("catalog")
     PREFIX = "rollout#"
     id = NumberAttribute()
@@ -729,6 +766,7 @@ class Rollout(_CatalogItem):
 
 class RolloutGroup(_CatalogItem):
     """A rollout's group (`rgroup#<rolloutId:020>#<position:06>`)."""
+
     Meta = _meta("catalog")
     id = NumberAttribute()
     rollout_id = NumberAttribute()
@@ -761,6 +799,7 @@ class RolloutInProgress(_CatalogItem):
     """Present (`rolloutrun#<id:020>`) while a rollout has work the scheduled check must not miss (creating,
     starting, running, stopping, deleting, or waiting for its startAt): the safety net reads these, not every
     rollout the tenant ever had. Written in the transactions that move the rollout in and out of those states."""
+
     Meta = _meta("catalog")
     PREFIX = "rolloutrun#"
     rollout_id = NumberAttribute()
@@ -770,6 +809,7 @@ class RolloutMember(Model):
     """A target of a rollout group, under the partition `<tenant>#rollout#<rolloutId>#<position:06>` of the
     targets table, written while the rollout is created; `action_id` once the group's start created the target's
     action (the condition that makes a start run twice create one action)."""
+
     Meta = _meta("targets")
     owner = UnicodeAttribute(hash_key=True, attr_name="tenant")
     controller_id = UnicodeAttribute(range_key=True)
@@ -778,6 +818,7 @@ class RolloutMember(Model):
 
 class UniqueKey(_CatalogItem):
     """Guards a natural key (`uniq#<kind>#<value>`) inside the creating transaction: duplicates -> 409."""
+
     Meta = _meta("catalog")
     PREFIX = "uniq#"
     owner_id = NumberAttribute()
@@ -787,6 +828,7 @@ class DeploymentSnapshotPage(_CatalogItem):
     """What devices get for a distribution set (the deployment chunks), written once when the set is first
     assigned: a locked set cannot change. Split in pages (`snap#<dsId>#<page>`), each far below an item's
     400 KB, since a set holding hawkBit's maximum of modules and artifacts is larger than one item."""
+
     Meta = _meta("catalog")
     PREFIX = "snap#"
     pages = NumberAttribute()  # how many pages the snapshot has
@@ -799,12 +841,15 @@ CORE_MODELS = (TenantConfigValue, Target, Action, ActionStatusEntry, SoftwareMod
 def _register_entities() -> None:
     from chalicelib.domain import actions, targets, tenant_keys, users
     from chalicelib.store import records
-    records.register(targets.Target, Target,
-                     lambda target, values: targets.derived_keys(target.tenant, target.controller_id, values))
+
+    records.register(
+        targets.Target, Target, lambda target, values: targets.derived_keys(target.tenant, target.controller_id, values)
+    )
     records.register(targets.TargetMetadata, TargetMetadata)
     records.register(actions.Action, Action)
     records.register(actions.ActionStatusEntry, ActionStatusEntry)
     from chalicelib.domain import catalog_entities as catalog
+
     records.register(catalog.SoftwareModuleType, SoftwareModuleType)
     records.register(catalog.SoftwareModule, SoftwareModule)
     records.register(catalog.Artifact, Artifact)
@@ -812,14 +857,17 @@ def _register_entities() -> None:
     records.register(catalog.DistributionSet, DistributionSet)
     records.register(users.User, User)
     from chalicelib.domain import tags
+
     records.register(tags.TargetTag, TargetTag)
     records.register(tags.DistributionSetTag, DistributionSetTag)
     records.register(catalog.TargetType, TargetType)
     records.register(users.Role, Role)
     from chalicelib.domain import target_filters
+
     records.register(target_filters.TargetFilter, TargetFilterQuery)
     records.register(target_filters.AutoAssignment, AutoAssignment)
     from chalicelib.domain import rollouts
+
     records.register(rollouts.Rollout, Rollout)
     records.register(rollouts.RolloutGroup, RolloutGroup)
     records.register(tenant_keys.StoredValue, TenantConfigValue)

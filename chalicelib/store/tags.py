@@ -6,6 +6,7 @@ A tenant has at most TARGET_TAG / DISTRIBUTION_SET_TAG (1000 by default) tags of
 all with one paginated Query. Which targets hold a target tag: TargetTagMembers (an item per tag and target in
 the targets table); a set's tags are found on the sets (a tenant has few sets).
 """
+
 from __future__ import annotations
 
 from typing import Generic, Iterable, Iterator, TypeVar
@@ -19,8 +20,13 @@ T = TypeVar("T", bound=Tag)
 
 
 class TagRepository(Generic[T]):
-    def __init__(self, entity: type[T], model: type[tables.TargetTag] | type[tables.DistributionSetTag],
-                 sequence: str, name_guard: str) -> None:
+    def __init__(
+        self,
+        entity: type[T],
+        model: type[tables.TargetTag] | type[tables.DistributionSetTag],
+        sequence: str,
+        name_guard: str,
+    ) -> None:
         self.entity, self.model, self.sequence, self.name_guard = entity, model, sequence, name_guard
 
     def sort_key(self, tag_id: int) -> str:
@@ -79,5 +85,4 @@ class TargetTagMembers:
 
 TARGET_TAG_MEMBERS = TargetTagMembers()
 TARGET_TAGS = TagRepository(TargetTag, tables.TargetTag, "targettag", "ttag-name")
-DISTRIBUTION_SET_TAGS = TagRepository(DistributionSetTag, tables.DistributionSetTag, "distributionsettag",
-                                      "dstag-name")
+DISTRIBUTION_SET_TAGS = TagRepository(DistributionSetTag, tables.DistributionSetTag, "distributionsettag", "dstag-name")

@@ -6,6 +6,7 @@ A tenant has at most TARGET_FILTER_QUERY (1000) filters, so filtered or sorted l
 paginated Query; the auto-assigning ones are read with one Query of their own prefix, whose cost follows the
 filters that auto-assign, not all filters.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -39,23 +40,36 @@ def get(tenant: str, filter_id: int) -> TargetFilter | None:
 def get_many(tenant: str, ids: Iterable[int]) -> list[TargetFilter]:
     """The filters of those ids that exist, id order (BatchGetItem, 100 keys a call)."""
     wanted = sorted({int(i) for i in ids})
-    found = {int(item.id): records.to_entity(TargetFilter, item)
-             for item in _Model.batch_get([(tenant, sort_key(i)) for i in wanted])} if wanted else {}
+    found = (
+        {
+            int(item.id): records.to_entity(TargetFilter, item)
+            for item in _Model.batch_get([(tenant, sort_key(i)) for i in wanted])
+        }
+        if wanted
+        else {}
+    )
     return [found[i] for i in wanted if i in found]
 
 
 def all_of(tenant: str) -> list[TargetFilter]:
     """Every filter of the tenant, id order (one paginated Query)."""
-    return [records.to_entity(TargetFilter, item)
-            for item in _Model.query(tenant, _Model.sk.startswith(_Model.PREFIX), consistent_read=True)]
+    return [
+        records.to_entity(TargetFilter, item)
+        for item in _Model.query(tenant, _Model.sk.startswith(_Model.PREFIX), consistent_read=True)
+    ]
 
 
 def page(tenant: str, offset: int, limit: int, descending: bool = False) -> list[TargetFilter]:
     """One page in id order, reading only the first `offset + limit` filters."""
     wanted = offset + limit
     found: list[TargetFilter] = []
-    for item in _Model.query(tenant, _Model.sk.startswith(_Model.PREFIX), scan_index_forward=not descending,
-                             page_size=min(max(wanted, 1), 1000), consistent_read=True):
+    for item in _Model.query(
+        tenant,
+        _Model.sk.startswith(_Model.PREFIX),
+        scan_index_forward=not descending,
+        page_size=min(max(wanted, 1), 1000),
+        consistent_read=True,
+    ):
         found.append(records.to_entity(TargetFilter, item))
         if len(found) >= wanted:
             break
@@ -64,8 +78,10 @@ def page(tenant: str, offset: int, limit: int, descending: bool = False) -> list
 
 def auto_assignments(tenant: str, consistent: bool = False) -> list[AutoAssignment]:
     """The tenant's auto-assigning filters, id order: one Query of their copies."""
-    return [records.to_entity(AutoAssignment, item)
-            for item in _Auto.query(tenant, _Auto.sk.startswith(_Auto.PREFIX), consistent_read=consistent)]
+    return [
+        records.to_entity(AutoAssignment, item)
+        for item in _Auto.query(tenant, _Auto.sk.startswith(_Auto.PREFIX), consistent_read=consistent)
+    ]
 
 
 def auto_assignment_key(tenant: str, filter_id: int) -> AutoAssignment:

@@ -1,4 +1,5 @@
 """Target metadata repository: the one metadata item of a target (domain/targets.py TargetMetadata)."""
+
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
@@ -25,12 +26,20 @@ def key_only(tenant: str, controller_id: str) -> domain.TargetMetadata:
 def maps_of_tenant(tenant: str) -> dict[str, dict[str, dict]]:
     """controllerId -> metadata map of every target of the tenant that has metadata: one Query of the
     metadata partition (its cost grows with the targets that have metadata, not with all targets)."""
-    return {item.controller_id: dict(item.metadata.as_dict() if item.metadata else {})
-            for item in TargetMetadata.query(domain.metadata_owner(tenant))}
+    return {
+        item.controller_id: dict(item.metadata.as_dict() if item.metadata else {})
+        for item in TargetMetadata.query(domain.metadata_owner(tenant))
+    }
 
 
 def maps_of(tenant: str, controller_ids: list[str]) -> dict[str, dict[str, dict]]:
     """controllerId -> metadata map of those of the targets that have metadata (BatchGetItem, 100 keys a call)."""
     keys = [(domain.metadata_owner(tenant), cid) for cid in dict.fromkeys(controller_ids)]
-    return {item.controller_id: dict(item.metadata.as_dict() if item.metadata else {})
-            for item in TargetMetadata.batch_get(keys)} if keys else {}
+    return (
+        {
+            item.controller_id: dict(item.metadata.as_dict() if item.metadata else {})
+            for item in TargetMetadata.batch_get(keys)
+        }
+        if keys
+        else {}
+    )

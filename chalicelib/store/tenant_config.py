@@ -1,4 +1,5 @@
 """Tenant configuration values: one item per overridden key (`config#<key>`), JSON-encoded."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,10 @@ PREFIX = StoredValue.PREFIX
 
 def load_all(tenant: str) -> dict[str, StoredValue]:
     """The tenant's overrides by key name (one Query)."""
-    found = (records.to_entity(StoredValue, item)
-             for item in TenantConfigValue.query(tenant, TenantConfigValue.key.startswith(PREFIX)))
+    found = (
+        records.to_entity(StoredValue, item)
+        for item in TenantConfigValue.query(tenant, TenantConfigValue.key.startswith(PREFIX))
+    )
     return {value.name: value for value in found}
 
 
@@ -25,9 +28,15 @@ def save_all(tenant: str, values: dict[str, Any], user: str, now: int, current: 
     tx = Tx()
     for key, value in values.items():
         old = current.get(key)
-        item = StoredValue(tenant, PREFIX + key, value=json.dumps(value),
-                           created_at=old.created_at if old else now, created_by=old.created_by if old else user,
-                           last_modified_at=now, last_modified_by=user)
+        item = StoredValue(
+            tenant,
+            PREFIX + key,
+            value=json.dumps(value),
+            created_at=old.created_at if old else now,
+            created_by=old.created_by if old else user,
+            last_modified_at=now,
+            last_modified_by=user,
+        )
         if old is None:
             tx.put(item, condition=changes.Missing("key"))
         else:

@@ -5,6 +5,7 @@ Each operation may name the error its failed condition means (a duplicate -> 409
 a full quota -> 403); unnamed ones mean a concurrent change (409 ConcurrentModification) that callers
 may retry after reading again.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,9 @@ class Tx:
     # inside the store, a PynamoDB model with PynamoDB's own actions and condition.
     def check(self, model_cls, hash_key, range_key, condition, on_fail: ErrorFactory | None = None) -> "Tx":
         model_cls = records.model_of(model_cls) if model_cls in records._MODELS else model_cls
-        self._checks.append(((model_cls, hash_key, range_key), {"condition": _condition(model_cls, condition)},
-                             on_fail))
+        self._checks.append(
+            ((model_cls, hash_key, range_key), {"condition": _condition(model_cls, condition)}, on_fail)
+        )
         return self
 
     def put(self, item, condition=None, on_fail: ErrorFactory | None = None) -> "Tx":
@@ -50,21 +52,33 @@ class Tx:
         self._puts.append(((model,), {"condition": _condition(type(model), condition)}, on_fail))
         return self
 
-    def update(self, item, actions, condition=None, on_fail: ErrorFactory | None = None,
-               add_version_condition: bool = True) -> "Tx":
+    def update(
+        self, item, actions, condition=None, on_fail: ErrorFactory | None = None, add_version_condition: bool = True
+    ) -> "Tx":
         model = _model(item)
         if not isinstance(actions, list):
             change = records.with_derived(item, actions) if records.is_entity(item) else actions
             actions = records.update_actions(type(model), change)
-        self._updates.append(((model, actions), {"condition": _condition(type(model), condition),
-                                                  "add_version_condition": add_version_condition}, on_fail))
+        self._updates.append(
+            (
+                (model, actions),
+                {"condition": _condition(type(model), condition), "add_version_condition": add_version_condition},
+                on_fail,
+            )
+        )
         return self
 
-    def delete(self, item, condition=None, on_fail: ErrorFactory | None = None,
-               add_version_condition: bool = True) -> "Tx":
+    def delete(
+        self, item, condition=None, on_fail: ErrorFactory | None = None, add_version_condition: bool = True
+    ) -> "Tx":
         model = _model(item)
-        self._deletes.append(((model,), {"condition": _condition(type(model), condition),
-                                         "add_version_condition": add_version_condition}, on_fail))
+        self._deletes.append(
+            (
+                (model,),
+                {"condition": _condition(type(model), condition), "add_version_condition": add_version_condition},
+                on_fail,
+            )
+        )
         return self
 
     def extend(self, other: "Tx") -> "Tx":
@@ -122,9 +136,12 @@ def _condition(model_cls: Any, condition: Any) -> Any:
 @functools.lru_cache(maxsize=1)
 def _connection() -> Connection:
     timeouts = config.aws_timeouts()
-    return Connection(region=config.region(), connect_timeout_seconds=timeouts.connect_seconds,
-                      read_timeout_seconds=timeouts.dynamodb_read_seconds,
-                      max_retry_attempts=timeouts.max_attempts - 1)
+    return Connection(
+        region=config.region(),
+        connect_timeout_seconds=timeouts.connect_seconds,
+        read_timeout_seconds=timeouts.dynamodb_read_seconds,
+        max_retry_attempts=timeouts.max_attempts - 1,
+    )
 
 
 def reset() -> None:
@@ -153,7 +170,7 @@ BACKOFF_CAP_SECONDS = 0.5
 def backoff(attempt: int) -> None:
     """Pause before the next try: "full jitter" (a random time up to base x 2^attempt, capped), so writers that
     collided spread out instead of colliding again in step. AWS calls themselves are retried by botocore."""
-    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)))
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
 
 
 def refused(exc: BaseException) -> bool:

@@ -3,6 +3,7 @@
 One consistent Query over the kind's items of a tenant, a page at a time, reading only what the count needs;
 the counter is read and corrected by store.counters (`stored_usage`, `correct_usage`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
@@ -23,21 +24,39 @@ PAGE = 500
 def _catalog(model) -> Callable:
     def query(tenant: str, after, page_size: int):
         live = model.deleted == False  # noqa: E712
-        return model.query(tenant, model.sk.startswith(model.PREFIX), filter_condition=live, consistent_read=True,
-                           attributes_to_get=["tenant", "sk", "deleted"], last_evaluated_key=after,
-                           page_size=page_size)
+        return model.query(
+            tenant,
+            model.sk.startswith(model.PREFIX),
+            filter_condition=live,
+            consistent_read=True,
+            attributes_to_get=["tenant", "sk", "deleted"],
+            last_evaluated_key=after,
+            page_size=page_size,
+        )
+
     return query
 
 
 def _targets(tenant: str, after, page_size: int):
-    return Target.query(tenant, filter_condition=Target.deletion.does_not_exist(), consistent_read=True,
-                        attributes_to_get=["tenant", "controller_id", "deletion"], last_evaluated_key=after,
-                        page_size=page_size)
+    return Target.query(
+        tenant,
+        filter_condition=Target.deletion.does_not_exist(),
+        consistent_read=True,
+        attributes_to_get=["tenant", "controller_id", "deletion"],
+        last_evaluated_key=after,
+        page_size=page_size,
+    )
 
 
 def _artifacts(tenant: str, after, page_size: int):
-    return Artifact.query(tenant, Artifact.sk.startswith(Artifact.PREFIX), consistent_read=True,
-                          attributes_to_get=["tenant", "sk", "size"], last_evaluated_key=after, page_size=page_size)
+    return Artifact.query(
+        tenant,
+        Artifact.sk.startswith(Artifact.PREFIX),
+        consistent_read=True,
+        attributes_to_get=["tenant", "sk", "size"],
+        last_evaluated_key=after,
+        page_size=page_size,
+    )
 
 
 # quota -> (the Query of what it counts, what one item adds)

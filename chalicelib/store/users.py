@@ -3,6 +3,7 @@
 Reads return domain users (chalicelib/domain/users.py); what a login writes goes through the version-less
 `UserLogin` view of the item, so a login never makes a concurrent change of the user retry.
 """
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -38,16 +39,38 @@ def all_users(tenant: str) -> Iterator[User]:
         yield records.to_entity(User, item)
 
 
-def new_item(tenant: str, name: str, salt: str, password_hash: str, iterations: int, permissions: list[str],
-             roles: list[str], now: int, by: str) -> User:
-    return User(tenant, PREFIX + name, salt=salt, password_hash=password_hash, iterations=iterations,
-                permissions=permissions, roles=roles, created_at=now, created_by=by, last_modified_at=now,
-                last_modified_by=by)
+def new_item(
+    tenant: str,
+    name: str,
+    salt: str,
+    password_hash: str,
+    iterations: int,
+    permissions: list[str],
+    roles: list[str],
+    now: int,
+    by: str,
+) -> User:
+    return User(
+        tenant,
+        PREFIX + name,
+        salt=salt,
+        password_hash=password_hash,
+        iterations=iterations,
+        permissions=permissions,
+        roles=roles,
+        created_at=now,
+        created_by=by,
+        last_modified_at=now,
+        last_modified_by=by,
+    )
 
 
 def put_new(tx: Tx, user: User) -> Tx:
-    return tx.put(user, condition=changes.Missing("key"), on_fail=lambda: errors.EntityAlreadyExists(
-        f"User {user.username} already exists.", ["User", user.username]))
+    return tx.put(
+        user,
+        condition=changes.Missing("key"),
+        on_fail=lambda: errors.EntityAlreadyExists(f"User {user.username} already exists.", ["User", user.username]),
+    )
 
 
 # --- what a login writes (UserLogin: no version bump) --------------------------------------------------
@@ -81,7 +104,8 @@ def add_login_failure(user: User, now: int, window_ms: int) -> None:
 def clear_login_failures(user: User) -> None:
     try:
         UserLogin(user.tenant, user.key).update(
-            actions=[UserLogin.login_failures.remove(), UserLogin.login_failures_since.remove()], condition=_exists())
+            actions=[UserLogin.login_failures.remove(), UserLogin.login_failures_since.remove()], condition=_exists()
+        )
     except UpdateError as exc:
         if not _condition_failed(exc):
             raise
@@ -92,10 +116,15 @@ def rehash(user: User, salt: str, password_hash: str, iterations: int) -> bool:
     Failed-login counts go with it: the login succeeded."""
     try:
         UserLogin(user.tenant, user.key).update(
-            actions=[UserLogin.salt.set(salt), UserLogin.password_hash.set(password_hash),
-                     UserLogin.iterations.set(iterations), UserLogin.login_failures.remove(),
-                     UserLogin.login_failures_since.remove()],
-            condition=_exists() & (UserLogin.password_hash == user.password_hash))
+            actions=[
+                UserLogin.salt.set(salt),
+                UserLogin.password_hash.set(password_hash),
+                UserLogin.iterations.set(iterations),
+                UserLogin.login_failures.remove(),
+                UserLogin.login_failures_since.remove(),
+            ],
+            condition=_exists() & (UserLogin.password_hash == user.password_hash),
+        )
         return True
     except UpdateError as exc:
         if not _condition_failed(exc):

@@ -4,6 +4,7 @@ Lists read an index projection (keys + the attributes their filters need), then 
 BatchGetItem; the index pass also gives `totalElements`. Its cost grows with the matching index
 entries (small, KEYS + a few attributes), never with the table.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,9 +57,13 @@ def find_model(tenant: str, key: str) -> domain.RegisteredModel | None:
 
 def create_model(model: domain.RegisteredModel) -> None:
     _check_size(model)
-    Tx().put(model, condition=changes.Missing("sk"),
-             on_fail=lambda: errors.EntityAlreadyExists(f"A model with key '{model.key}' already exists.",
-                                                        ["key", model.key])).commit()
+    Tx().put(
+        model,
+        condition=changes.Missing("sk"),
+        on_fail=lambda: errors.EntityAlreadyExists(
+            f"A model with key '{model.key}' already exists.", ["key", model.key]
+        ),
+    ).commit()
 
 
 def delete_model(tenant: str, key: str) -> None:
@@ -119,10 +124,15 @@ def _check_size(item: Any) -> None:
 def _row(item: WorkflowInstance, group: str | None = None, model_key: str | None = None) -> domain.InstanceRow:
     # PynamoDB types ListAttribute(of=UnicodeAttribute)'s elements as the attribute class; they load as str.
     file_refs = cast("list[str] | None", item.file_refs)
-    return domain.InstanceRow(item.tenant, item.sk, model_key or item.model_key, item.current_state,
-                              group if group is not None else item.group_name,
-                              item.device_visible if item.device_visible is not None else True,
-                              tuple(file_refs or ()))
+    return domain.InstanceRow(
+        item.tenant,
+        item.sk,
+        model_key or item.model_key,
+        item.current_state,
+        group if group is not None else item.group_name,
+        item.device_visible if item.device_visible is not None else True,
+        tuple(file_refs or ()),
+    )
 
 
 def rows_by_device(tenant: str, device_id: str, descending: bool) -> Iterator[domain.InstanceRow]:
@@ -138,22 +148,28 @@ def keys_by_device(tenant: str, device_id: str) -> Iterator[tuple[str, str]]:
 
 def rows_by_device_group(tenant: str, device_id: str, group: str, descending: bool) -> Iterator[domain.InstanceRow]:
     items = WorkflowInstance.by_device_group.query(
-        domain.device_key(tenant, device_id), WorkflowInstance.device_group_key.startswith(group + "#"),
-        scan_index_forward=not descending)
+        domain.device_key(tenant, device_id),
+        WorkflowInstance.device_group_key.startswith(group + "#"),
+        scan_index_forward=not descending,
+    )
     return (_row(i, group) for i in items)
 
 
 def rows_by_model(tenant: str, model_key: str, descending: bool) -> Iterator[domain.InstanceRow]:
-    items = WorkflowInstance.by_model.query(domain.model_index_key(tenant, model_key),
-                                            scan_index_forward=not descending)
+    items = WorkflowInstance.by_model.query(
+        domain.model_index_key(tenant, model_key), scan_index_forward=not descending
+    )
     return (_row(i, model_key=model_key) for i in items)
 
 
 def rows_by_tenant(tenant: str, descending: bool) -> Iterator[domain.InstanceRow]:
     """Every instance of the tenant (the unfiltered operator list; cost grows with the tenant's instances)."""
     items = WorkflowInstance.query(
-        tenant, WorkflowInstance.sk.startswith(WorkflowInstance.PREFIX), scan_index_forward=not descending,
-        attributes_to_get=["tenant", "sk", "model_key", "current_state", "group_name", "device_visible"])
+        tenant,
+        WorkflowInstance.sk.startswith(WorkflowInstance.PREFIX),
+        scan_index_forward=not descending,
+        attributes_to_get=["tenant", "sk", "model_key", "current_state", "group_name", "device_visible"],
+    )
     return (_row(i) for i in items)
 
 

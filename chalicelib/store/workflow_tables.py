@@ -17,6 +17,7 @@
   emoji), the form whose size domain.workflow bounds.
 - `device-configuration` (`tenant#deviceId` / path): the device's actual configuration, newest per path.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,6 +68,7 @@ class ConfigFile(Model):
 
 class ConfigFilePath(Model):
     """Unique-path guard; its sort key is the path index."""
+
     Meta = _meta("config-files")
     PREFIX = "path#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -76,6 +78,7 @@ class ConfigFilePath(Model):
 
 class ConfigBlob(Model):
     """How many revisions (file, hash) of the tenant use the bytes at `{tenant}/config-files/{sha256}`."""
+
     Meta = _meta("config-files")
     PREFIX = "blob#"
     tenant = UnicodeAttribute(hash_key=True)
@@ -100,15 +103,18 @@ class InstancesByDevice(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-device"
         projection = IncludeProjection(["model_key", "current_state", "group_name", "device_visible"])
+
     device_key = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
 
 class InstancesByDeviceGroup(GlobalSecondaryIndex):
     """The device poll: open instances of one device, in creation order, with the file refs they grant."""
+
     class Meta:
         index_name = "by-device-group"
         projection = IncludeProjection(["model_key", "current_state", "device_visible", "file_refs"])
+
     device_key = UnicodeAttribute(hash_key=True)
     device_group_key = UnicodeAttribute(range_key=True)
 
@@ -117,15 +123,18 @@ class InstancesByModel(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-model"
         projection = IncludeProjection(["current_state", "group_name", "device_visible"])
+
     model_index_key = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
 
 class InstancesDueForRetention(GlobalSecondaryIndex):
     """Sparse: only configuration tasks carry `expiry_key` (= tenant), from their creation on."""
+
     class Meta:
         index_name = "retention-due"
         projection = KeysOnlyProjection()
+
     expiry_key = UnicodeAttribute(hash_key=True)
     created_at = NumberAttribute(range_key=True)
 
