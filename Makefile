@@ -1,4 +1,4 @@
-# skyhawk: `make run` serves the whole service locally, `make test` runs every test (README, "Two commands").
+# skyhawk: `make run` serves the whole service locally, `make test` runs every test (README, "Three commands").
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
