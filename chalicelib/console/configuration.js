@@ -1,0 +1,2 @@
+export const TITLE = 'Configuration';
+export async function render(main) { main.textContent = 'Coming soon'; }

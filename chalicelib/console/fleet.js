@@ -1,0 +1,2 @@
+export const TITLE = 'Fleet';
+export async function render(main) { main.textContent = 'Coming soon'; }

@@ -1,0 +1,2 @@
+export const TITLE = 'Upload';
+export async function render(main) { main.textContent = 'Coming soon'; }
