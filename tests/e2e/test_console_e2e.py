@@ -7,6 +7,7 @@ installs Debian's package when missing); SKYHAWK_CHROMIUM names another binary.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -234,3 +235,41 @@ def test_keyboard_assignment_to_a_selection_then_cancel_and_force_cancel(stack, 
     page.go_back()
     assert page.url.endswith("#/deployment/ui-kbd01")
     page.locator(f'#actions tr[data-action="{action_id}"]').wait_for()
+
+
+def test_upload_a_module_and_a_set_and_a_20_mb_artifact_straight_to_s3(stack, signed_in, tmp_path):
+    page = signed_in
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Module name").fill("uiFirmware")
+    page.get_by_label("Module version").fill("3.0")
+    page.get_by_label("Module type").select_option("os")
+    page.get_by_role("button", name="Create module").click()
+    page.get_by_role("heading", name="uiFirmware:3.0").wait_for()
+    sm_id = int(page.url.rsplit("/", 1)[1])
+
+    data = os.urandom(1024) * (20 * 1024)  # 20 MB
+    stack.s3.clear()
+    image = tmp_path / "ui-firmware-3.0.img"
+    image.write_bytes(data)
+    page.get_by_label("Artifact file").set_input_files(image)  # a local path: the browser reads the file itself
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.locator("#upload-percent").filter(has_text="100 %: ui-firmware-3.0.img added").wait_for(timeout=60_000)
+    assert page.locator("#upload-progress").evaluate("p => p.value") == 100
+    sha256 = hashlib.sha256(data).hexdigest()
+    assert page.locator('#upload-result [data-hash="sha256"]').inner_text() == sha256
+    page.locator('#artifacts tr[data-artifact="ui-firmware-3.0.img"]').get_by_text(sha256).wait_for()
+    # the bytes went to S3 directly (a presigned PUT through the strict S3 proxy), not through the API
+    assert [s.status for s in stack.s3.seen() if s.method == "PUT"] == [200]
+    artifacts = stack.admin.get(f"{stack.url}/rest/v1/softwaremodules/{sm_id}/artifacts").json()
+    assert [(a["providedFilename"], a["size"], a["hashes"]["sha256"]) for a in artifacts] == [
+        ("ui-firmware-3.0.img", len(data), sha256)]
+    page.screenshot(path=SHOTS / "upload.png")
+
+    page.get_by_label("Set name").fill("uiFirmware-DS")
+    page.get_by_label("Set version").fill("3.0")
+    page.get_by_label("Set type").select_option("os")
+    page.get_by_label("uiFirmware:3.0 (os)").check()
+    page.get_by_role("button", name="Create set").click()
+    page.locator("#upload-sets li").filter(has_text="uiFirmware-DS").filter(has_text="uiFirmware:3.0").wait_for()
+    sets = stack.admin.get(f"{stack.url}/rest/v1/distributionsets", params={"q": "name==uiFirmware-DS"}).json()
+    assert [[m["id"] for m in ds["modules"]] for ds in sets["content"]] == [[sm_id]]
