@@ -23,7 +23,7 @@ bp = Blueprint(__name__)
 DIR = Path(__file__).resolve().parents[1] / "console"
 _JS = "text/javascript; charset=utf-8"
 ASSETS = {"console.css": "text/css; charset=utf-8", "app.js": _JS, "api.js": _JS, "ui.js": _JS,
-          "deployment.js": _JS, "upload.js": _JS, "configuration.js": _JS, "fleet.js": _JS}
+          "deployment.js": _JS, "upload.js": _JS, "configuration.js": _JS, "fleet.js": _JS, "diff.js": _JS}
 # The app changes with each release of the service: browsers revalidate rather than run an old module.
 _CACHE = "no-cache"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -273,3 +274,78 @@ def test_upload_a_module_and_a_set_and_a_20_mb_artifact_straight_to_s3(stack, si
     page.locator("#upload-sets li").filter(has_text="uiFirmware-DS").filter(has_text="uiFirmware:3.0").wait_for()
     sets = stack.admin.get(f"{stack.url}/rest/v1/distributionsets", params={"q": "name==uiFirmware-DS"}).json()
     assert [[m["id"] for m in ds["modules"]] for ds in sets["content"]] == [[sm_id]]
+
+
+def test_seed_000_edit_with_if_match_diff_and_a_task_until_configured(stack, signed_in):
+    page, dcs = signed_in, f"{stack.url}/api/deviceconfiguration/v3"
+    create_targets(stack, "ui-sensor01")
+    page.get_by_role("link", name="Configuration").click()
+    page.get_by_label("Path").fill("ui-sensor01/app.json")
+    page.get_by_label("Description").fill("sampling settings")
+    page.get_by_role("button", name="Create file").click()
+    page.get_by_role("heading", name="ui-sensor01/app.json").wait_for()
+    file_id = page.url.rsplit("/", 1)[1]
+    editor = page.get_by_label("Content", exact=True)
+
+    def save(text: str) -> None:
+        editor.fill(text)
+        page.get_by_role("button", name="Save new head").click()
+
+    def head() -> str:
+        return stack.admin.get(f"{dcs}/files/{file_id}").json()["head"]
+
+    v1, v2, mine, v3 = '{"sampleRate": 100}', '{"sampleRate": 250}', '{"sampleRate": 500}', '{"sampleRate": 300}'
+    save(v1)
+    page.locator("#editor-base").filter(has_text=f"Editing over head {hashlib.sha256(v1.encode()).hexdigest()[:12]}").wait_for()
+    # someone else moves the head on: the console's save is refused (412) and says so; nothing is overwritten
+    theirs = stack.admin.patch(f"{dcs}/files/{file_id}/head", data=v2, headers={
+        "Content-Type": "application/json", "If-Match": f'"{head()}"'})
+    assert theirs.status_code == 200
+    save(mine)
+    page.locator("#conflict").filter(has_text="Not saved: the file changed since you opened it").wait_for()
+    assert head() == hashlib.sha256(v2.encode()).hexdigest()
+    assert editor.input_value() == mine  # the operator's text is kept
+    page.get_by_role("button", name="Discard my text and load the new head").click()
+    page.wait_for_function("() => document.querySelector('textarea[name=content]').value.includes('250')")
+    save(v3)
+    h2, h3 = (hashlib.sha256(v.encode()).hexdigest() for v in (v2, v3))
+    page.locator("#editor-base").filter(has_text=f"Editing over head {h3[:12]}").wait_for()
+    assert head() == h3
+
+    page.locator(f'#revisions tr[data-revision="{h3}"]').wait_for()
+    page.get_by_label(f"Compare from {h2[:12]}").check()
+    page.get_by_label(f"Compare to {h3[:12]}").check()
+    page.get_by_role("button", name="Compare").click()
+    page.locator("#diff .del").filter(has_text=v2).wait_for()
+    assert page.locator("#diff .add").inner_text() == f"+ {v3}"
+    page.screenshot(path=SHOTS / "configuration-file.png", full_page=True)
+
+    page.get_by_label("Device for the task").fill("ui-sensor01")
+    page.get_by_role("button", name="Create configuration task").click()
+    page.wait_for_url(re.compile(r".*#/configuration/device/ui-sensor01$"))
+    task = page.locator("#tasks tbody tr")
+    task.and_(page.locator('[data-state="CREATED"]')).wait_for()
+    task.get_by_role("button", name="Release").click()
+    task.and_(page.locator('[data-state="CONFIGURE"]')).wait_for()
+
+    # the device: polls DWS with its token, downloads what the task pins, reports progress, then CONFIGURED
+    device = requests.Session()
+    device.headers["Authorization"] = "Bearer tok-ui-sensor01"
+    dws = f"{stack.url}/api/deploymentworkflow/v3/instances"
+    [job] = device.get(dws, params={"group": "OPEN", "modelKey": "mdsp-core-configurationDeployment"}).json()["content"]
+    [sent] = job["data"]["files"]
+    assert sent["checksum"] == f"sha256:{h3}" and device.get(sent["uri"]).text == v3
+    assert device.patch(f"{dws}/{job['id']}", json={"state": "CONFIGURING", "progress": 0.5,
+                                                    "message": "applying"}).status_code == 200
+    task.and_(page.locator('[data-state="CONFIGURING"]')).wait_for()
+    task.get_by_role("cell", name="50 %").wait_for()
+    assert device.patch(f"{dws}/{job['id']}", json={"state": "CONFIGURED", "progress": 1}).status_code == 200
+    task.and_(page.locator('[data-state="CONFIGURED"]')).wait_for()
+    actual = page.locator('#actual li[data-path="ui-sensor01/app.json"]')
+    actual.get_by_text(h3[:16]).wait_for()
+    actual.get_by_role("button", name="Show content").click()
+    actual.locator("pre").filter(has_text=v3).wait_for()
+    task.get_by_text("History").click()
+    page.screenshot(path=SHOTS / "configuration-device.png", full_page=True)
+    history = [s["state"] for s in stack.admin.get(f"{dcs}/devices/ui-sensor01/configurationTasks").json()["content"][0]["history"]]
+    assert history == ["CREATED", "CONFIGURE", "CONFIGURING", "CONFIGURED"]
