@@ -82,7 +82,8 @@ export function bytes(n) {
   if (n === undefined || n === null) return '';
   if (n < 1024) return `${n} B`;
   if (n < 1048576) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1048576).toFixed(1)} MB`;
+  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MB`;
+  return `${(n / 1073741824).toFixed(1)} GB`;
 }
 
 // A modal <dialog>: `build(close)` returns its content; resolves with what close() is given (undefined on Esc).
