@@ -11,7 +11,7 @@ let state = null;
 
 export async function render(main, args) {
   state = { selected: new Set(), rows: new Map(), sets: [], target: args[0] || null, query: '', timer: null, openActions: new Set() };
-  const search = h('input', { type: 'search', id: 'target-search', placeholder: 'name, controller id, or RSQL e.g. updateStatus==pending' });
+  const search = h('input', { type: 'search', id: 'target-search', placeholder: 'name or id, or RSQL: updateStatus==error' });
   search.addEventListener('input', debounce(() => { state.query = search.value.trim(); refreshTargets(); }, 300));
   state.count = h('span', { class: 'muted', id: 'target-count', 'aria-live': 'polite' });
   state.tbody = h('tbody');
