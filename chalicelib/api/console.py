@@ -8,6 +8,7 @@ the artifact bucket's endpoint for direct uploads (the presigned PUT URLs' origi
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 from pathlib import Path
 
@@ -24,8 +25,13 @@ DIR = Path(__file__).resolve().parents[1] / "console"
 _JS = "text/javascript; charset=utf-8"
 ASSETS = {"console.css": "text/css; charset=utf-8", "app.js": _JS, "api.js": _JS, "ui.js": _JS,
           "deployment.js": _JS, "upload.js": _JS, "configuration.js": _JS, "fleet.js": _JS, "diff.js": _JS}
-# The app changes with each release of the service: browsers revalidate rather than run an old module.
+# The app changes with each release of the service: browsers revalidate (ETag) rather than run an old module.
 _CACHE = "no-cache"
+
+
+@functools.cache
+def _etag(path: Path) -> str:
+    return '"' + hashlib.sha256(read(path)).hexdigest()[:32] + '"'
 
 
 @functools.cache
@@ -46,7 +52,13 @@ def console_file(name):
     if name == "index.html":
         return _page()
     if name in ASSETS:
-        return static_file(bp.current_request, DIR / name, ASSETS[name], cache=_CACHE)
+        tag = _etag(DIR / name)
+        offered = (bp.current_request.headers.get("if-none-match") or "").split(",")
+        if tag in (t.strip() for t in offered):
+            return Response(body="", status_code=304, headers={"ETag": tag, "Cache-Control": _CACHE})
+        response = static_file(bp.current_request, DIR / name, ASSETS[name], cache=_CACHE)
+        response.headers["ETag"] = tag
+        return response
     raise errors.EntityNotFound.of("ConsoleFile", name[:100])
 
 

@@ -10,6 +10,7 @@ const VIEWS = { deployment, upload, configuration, fleet };
 const main = document.getElementById('main');
 let cleanup = null;
 let current = null; // { view, module } on screen
+let lastView = null;
 
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -76,8 +77,11 @@ async function route() {
   document.title = `${module.TITLE} · skyhawk console`;
   main.replaceChildren();
   try {
+    const moved = lastView !== null && lastView !== view;
     current = { view, module };
+    lastView = view;
     cleanup = (await module.render(main, args)) || null;
+    if (moved) main.focus({ preventScroll: true }); // screen readers start at the new view
   } catch (err) {
     main.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `Could not load: ${errorText(err)}`));
   }

@@ -120,7 +120,8 @@ async function refreshDetail() {
     try {
       const artifact = await uploadDirect(id, file.files[0], (loaded, total) => {
         progress.value = Math.floor((loaded / total) * 100);
-        percent.textContent = `${progress.value} % (${bytes(loaded)} of ${bytes(total)})`;
+        percent.textContent = loaded < total ? `${progress.value} % (${bytes(loaded)} of ${bytes(total)})`
+          : `100 % sent (${bytes(total)}): skyhawk is checking it…`;
       });
       progress.value = 100;
       percent.textContent = `100 %: ${artifact.providedFilename} added`;

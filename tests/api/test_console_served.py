@@ -74,3 +74,13 @@ def test_anything_else_under_ui_is_not_found(client, name):
     resp = client.http.get(f"/ui/{name}")
     assert resp.status_code == 404
     assert json.loads(resp.body)["errorCode"] == "hawkbit.server.error.repo.entityNotFound"
+
+
+def test_browsers_revalidate_the_files_by_etag(client):
+    first = client.http.get("/ui/app.js")
+    tag = _header(first, "ETag")
+    assert tag and _header(first, "Cache-Control") == "no-cache"
+    again = client.http.get("/ui/app.js", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.body == b"" and _header(again, "ETag") == tag
+    assert client.http.get("/ui/app.js", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert _header(client.http.get("/ui/ui.js"), "ETag") != tag

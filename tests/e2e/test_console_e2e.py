@@ -213,12 +213,20 @@ def test_keyboard_assignment_to_a_selection_then_cancel_and_force_cancel(stack, 
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("To 2 targets: ui-kbd01, ui-kbd02").wait_for()
     dialog.get_by_label("Soft").check()
-    dialog.get_by_role("button", name="Assign").click()
+    dialog.get_by_label("Maintenance window").press("Space")
+    dialog.get_by_label("Schedule (cron)").fill("0 30 1 ? * SUN")
+    dialog.get_by_label("Duration (hh:mm:ss)").fill("03:00:00")
+    dialog.get_by_label("Time zone (±hh:mm)").fill("+01:00")
+    dialog.get_by_role("button", name="Assign").press("Enter")
     for cid in ("ui-kbd01", "ui-kbd02"):
         row(page, cid).and_(page.locator('[data-status="pending"]')).wait_for()
-    actions = stack.admin.get(f"{stack.url}/rest/v1/targets/ui-kbd01/actions").json()["content"]
-    assert [a["forceType"] if "forceType" in a else a["type"] for a in actions] == ["soft"]
-    action_id = actions[0]["id"]
+    for cid in ("ui-kbd01", "ui-kbd02"):
+        [action] = stack.admin.get(f"{stack.url}/rest/v1/targets/{cid}/actions").json()["content"]
+        detail = stack.admin.get(f"{stack.url}/rest/v1/targets/{cid}/actions/{action['id']}").json()
+        assert detail["forceType"] == "soft"
+        window = detail["maintenanceWindow"]
+        assert (window["schedule"], window["duration"], window["timezone"]) == ("0 30 1 ? * SUN", "03:00:00", "+01:00")
+    action_id = stack.admin.get(f"{stack.url}/rest/v1/targets/ui-kbd01/actions").json()["content"][0]["id"]
 
     # a deep link to the target, then cancel: the action waits for the device (canceling), then force-cancel
     page.goto(f"{stack.url}/ui/#/deployment/ui-kbd01")

@@ -149,6 +149,7 @@ def service_document() -> dict[str, Any]:
                 "200": {"description": "The file, gzip-compressed to clients that accept it",
                         "content": {"text/javascript": {"schema": asset}, "text/css": {"schema": asset},
                                     "text/html": {"schema": asset}}},
+                "304": {"description": "Not modified: If-None-Match named the file's ETag"},
                 **errors(error, ("404", "429"))}, [path_param("name", string(), "One of the console's files")],
                 security=[])},
         },
