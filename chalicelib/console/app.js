@@ -39,8 +39,8 @@ function signInView(next) {
     try {
       const login = await signIn(tenant.value.trim(), user.value.trim(), password.value);
       showChrome(login);
-      location.hash = next && next !== '#/signin' ? next : '#/deployment';
-      route();
+      const target = next && next !== '#/signin' ? next : '#/deployment';
+      if (location.hash === target) route(); else location.hash = target; // hashchange routes
     } catch (err) {
       message.textContent = err.status === 401 ? 'Wrong user or password.' : `Sign-in failed: ${errorText(err)}`;
     }
@@ -80,10 +80,13 @@ async function route() {
     const moved = lastView !== null && lastView !== view;
     current = { view, module };
     lastView = view;
-    cleanup = (await module.render(main, args)) || null;
-    if (moved) main.focus({ preventScroll: true }); // screen readers start at the new view
+    const rendering = current;
+    const done = (await module.render(main, args)) || null;
+    if (rendering === current) cleanup = done; else if (done) done(); // left meanwhile: stop it now
+    if (moved && rendering === current) main.focus({ preventScroll: true }); // screen readers start at the new view
   } catch (err) {
-    main.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `Could not load: ${errorText(err)}`));
+    // a view left before it finished loading says nothing; the one on screen says what failed
+    if (current && current.view === view) main.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `Could not load: ${errorText(err)}`));
   }
 }
 

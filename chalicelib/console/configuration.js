@@ -11,7 +11,8 @@ const REFRESH_MS = 2000;
 let state = null;
 
 export async function render(main, args) {
-  state = { main, timer: null, key: null };
+  const mine = { main, timer: null, key: null };
+  state = mine;
   state.files = h('ul', { class: 'list', id: 'config-files', 'aria-label': 'Configuration files' });
   state.detail = h('div', { id: 'config-detail' });
   const device = h('input', { name: 'device', required: true });
@@ -22,8 +23,9 @@ export async function render(main, args) {
     h('div', { class: 'stack' }, section('Configuration files', fileForm(), state.files), section('Devices', deviceForm)),
     h('section', { class: 'panel', 'aria-label': 'Details' }, state.detail)));
   await refreshFiles();
+  if (state !== mine) return undefined; // left while loading
   update(args);
-  return () => { clearInterval(state.timer); state = null; };
+  return () => { clearInterval(mine.timer); if (state === mine) state = null; };
 }
 
 export function update(args) {

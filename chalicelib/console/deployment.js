@@ -10,7 +10,8 @@ const REFRESH_MS = 3000;
 let state = null;
 
 export async function render(main, args) {
-  state = { selected: new Set(), rows: new Map(), sets: [], target: args[0] || null, query: '', timer: null, openActions: new Set() };
+  const mine = { selected: new Set(), rows: new Map(), sets: [], target: args[0] || null, query: '', timer: null, openActions: new Set() };
+  state = mine;
   const search = h('input', { type: 'search', id: 'target-search', placeholder: 'name or id, or RSQL: updateStatus==error' });
   search.addEventListener('input', debounce(() => { state.query = search.value.trim(); refreshTargets(); }, 300));
   state.count = h('span', { class: 'muted', id: 'target-count', 'aria-live': 'polite' });
@@ -33,8 +34,9 @@ export async function render(main, args) {
     h('section', { class: 'panel detail', 'aria-label': 'Target details' }, state.detail)));
   await Promise.all([refreshTargets(), refreshSets()]);
   await refreshDetail();
-  state.timer = setInterval(() => { if (!document.hidden) { refreshTargets(); refreshSets(); refreshDetail(); } }, REFRESH_MS);
-  return () => { clearInterval(state.timer); state = null; };
+  if (state !== mine) return undefined; // left while loading
+  mine.timer = setInterval(() => { if (!document.hidden) { refreshTargets(); refreshSets(); refreshDetail(); } }, REFRESH_MS);
+  return () => { clearInterval(mine.timer); if (state === mine) state = null; };
 }
 
 export function update(args) {

@@ -9,23 +9,27 @@ const STATES = ['finished', 'running', 'error', 'scheduled', 'notstarted', 'canc
 let state = null;
 
 export async function render(main) {
-  state = { timer: null, open: new Set() };
+  const mine = { timer: null, open: new Set() };
+  state = mine;
   state.filters = h('ul', { class: 'list', id: 'target-filters' });
   state.tags = h('ul', { class: 'list', id: 'target-tags' });
   state.types = h('ul', { class: 'list', id: 'target-types' });
   state.rollouts = h('div', { id: 'rollouts' });
   state.config = h('div', { id: 'tenant-config' });
   state.quotas = h('div', { id: 'quotas' });
+  const rollouts = await rolloutForm();
+  if (state !== mine) return undefined; // left while loading
   main.append(h('div', { class: 'fleet-grid' },
     section('Target search', searchForm(), h('h3', {}, 'Saved filters'), state.filters),
-    section('Rollouts', await rolloutForm(), state.rollouts),
+    section('Rollouts', rollouts, state.rollouts),
     section('Target tags', tagForm(), state.tags),
     section('Target types', typeForm(), state.types),
     section('Tenant configuration', state.config),
     section('Quotas', state.quotas)));
   await Promise.all([refreshFilters(), refreshTags(), refreshTypes(), refreshRollouts(), refreshConfig(), refreshQuotas()]);
-  state.timer = setInterval(() => { if (!document.hidden) refreshRollouts(); }, REFRESH_MS);
-  return () => { clearInterval(state.timer); state = null; };
+  if (state !== mine) return undefined;
+  mine.timer = setInterval(() => { if (!document.hidden) refreshRollouts(); }, REFRESH_MS);
+  return () => { clearInterval(mine.timer); if (state === mine) state = null; };
 }
 
 function searchForm() {

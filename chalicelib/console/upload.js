@@ -7,12 +7,14 @@ export const TITLE = 'Upload';
 let state = null;
 
 export async function render(main, args) {
-  state = { smId: null };
+  const mine = { smId: null };
+  state = mine;
   state.modules = h('ul', { class: 'list', id: 'software-modules', 'aria-label': 'Software modules' });
   state.sets = h('ul', { class: 'list', id: 'upload-sets', 'aria-label': 'Distribution sets' });
   state.detail = h('div', { id: 'module-detail' });
   const [smTypes, dsTypes] = await Promise.all([
     get(`${MGMT}/softwaremoduletypes${qs({ limit: 100 })}`), get(`${MGMT}/distributionsettypes${qs({ limit: 100 })}`)]);
+  if (state !== mine) return undefined; // left while loading
   state.dsModules = h('fieldset', { class: 'module-choice' }, h('legend', {}, 'Modules'));
   main.append(h('div', { class: 'two-col' },
     h('div', { class: 'stack' },
@@ -20,7 +22,9 @@ export async function render(main, args) {
       section('Distribution sets', setForm(dsTypes.content), state.sets)),
     h('section', { class: 'panel', 'aria-label': 'Software module' }, state.detail)));
   await refreshLists();
+  if (state !== mine) return undefined;
   update(args);
+  return () => { if (state === mine) state = null; };
 }
 
 export function update(args) {

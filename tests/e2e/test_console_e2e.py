@@ -158,6 +158,20 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in(stack, page):
     page.screenshot(path=SHOTS / "signed-in.png")
 
 
+def test_a_deep_link_signs_in_first_then_opens_its_view_and_sign_out_forgets_the_login(stack, page):
+    page.goto(f"{stack.url}/ui/#/configuration")
+    page.get_by_label("User").fill("admin")
+    page.get_by_label("Password").fill("admin")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Configuration files").wait_for()
+    assert page.url.endswith("#/configuration") and page.title() == "Configuration · skyhawk console"
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.goto(f"{stack.url}/ui/#/deployment")
+    page.get_by_role("heading", name="Sign in").wait_for()  # nothing kept: no view without a login
+
+
 def test_seed_001_drag_and_drop_until_the_device_is_in_sync(stack, signed_in, target_tokens):
     page = signed_in
     create_targets(stack, "ui-device01", "ui-device02")
