@@ -133,6 +133,15 @@ def create_targets(stack, *ids: str) -> None:
     assert resp.status_code == 201, resp.text
 
 
+def assert_labelled(page) -> None:
+    """Every form control on screen has a label (or an aria-label), every button a name: keyboard and screen
+    reader users can find them."""
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 120))""")
+    assert unnamed == [], unnamed
+
+
 def row(page, controller_id: str):
     return page.locator(f'#targets tr[data-target="{controller_id}"]')
 
@@ -191,6 +200,7 @@ def test_seed_001_drag_and_drop_until_the_device_is_in_sync(stack, signed_in, ta
     dialog.get_by_label("Forced", exact=True).check()
     dialog.get_by_label("Maintenance window").check()
     dialog.get_by_label("Duration (hh:mm:ss)").fill("01:00:00")
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "deployment-assign-dialog.png")
     # with the window's default schedule (daily at 02:00) the action may wait; assign without it
     dialog.get_by_label("Maintenance window").uncheck()
@@ -212,6 +222,7 @@ def test_seed_001_drag_and_drop_until_the_device_is_in_sync(stack, signed_in, ta
     actions.get_by_role("button", name="Messages").click()
     page.get_by_text("myOs 1.0 installed").wait_for()
     page.get_by_text("installing myOs 1.0").wait_for()
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "deployment.png")
 
 
@@ -287,6 +298,7 @@ def test_upload_a_module_and_a_set_and_a_20_mb_artifact_straight_to_s3(stack, si
     artifacts = stack.admin.get(f"{stack.url}/rest/v1/softwaremodules/{sm_id}/artifacts").json()
     assert [(a["providedFilename"], a["size"], a["hashes"]["sha256"]) for a in artifacts] == [
         ("ui-firmware-3.0.img", len(data), sha256)]
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "upload.png")
 
     page.get_by_label("Set name").fill("uiFirmware-DS")
@@ -341,6 +353,7 @@ def test_seed_000_edit_with_if_match_diff_and_a_task_until_configured(stack, sig
     page.get_by_role("button", name="Compare").click()
     page.locator("#diff .del").filter(has_text=v2).wait_for()
     assert page.locator("#diff .add").inner_text() == f"+ {v3}"
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "configuration-file.png", full_page=True)
 
     page.get_by_label("Device for the task").fill("ui-sensor01")
@@ -369,6 +382,7 @@ def test_seed_000_edit_with_if_match_diff_and_a_task_until_configured(stack, sig
     actual.get_by_role("button", name="Show content").click()
     actual.locator("pre").filter(has_text=v3).wait_for()
     task.get_by_text("History").click()
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "configuration-device.png", full_page=True)
     history = [s["state"] for s in stack.admin.get(f"{dcs}/devices/ui-sensor01/configurationTasks").json()["content"][0]["history"]]
     assert history == ["CREATED", "CONFIGURE", "CONFIGURING", "CONFIGURED"]
@@ -423,4 +437,5 @@ def test_fleet_search_tags_types_rollout_groups_config_and_quotas(stack, signed_
     key.get_by_text("default", exact=True).wait_for()
     assert stack.admin.get(f"{stack.url}/rest/v1/system/configs/pollingTime").json()["global"] is True
     page.locator("#quotas tr").first.wait_for()
+    assert_labelled(page)
     page.screenshot(path=SHOTS / "fleet.png", full_page=True)
