@@ -226,6 +226,23 @@ def test_seed_001_drag_and_drop_until_the_device_is_in_sync(stack, signed_in, ta
     page.screenshot(path=SHOTS / "deployment.png")
 
 
+def test_a_target_that_stopped_polling_is_marked_overdue(stack, signed_in, target_tokens):
+    from chalicelib import clock
+    page = signed_in
+    create_targets(stack, "ui-quiet01")
+    Device(stack.url, "ui-quiet01", "tok-ui-quiet01").poll()
+    page.get_by_label("Filter targets").fill("ui-quiet")
+    row(page, "ui-quiet01").and_(page.locator('[data-status="registered"]')).wait_for()
+    assert row(page, "ui-quiet01").locator(".overdue").count() == 0
+    # the service's clock (the launcher runs in this process) moves past pollingTime + pollingOverdueTime
+    clock.advance(37 * 3600 * 1000)
+    try:
+        row(page, "ui-quiet01").locator(".overdue").filter(has_text="overdue").wait_for()
+    finally:
+        clock.advance(-37 * 3600 * 1000)
+    row(page, "ui-quiet01").locator(".overdue").wait_for(state="detached")
+
+
 def test_keyboard_assignment_to_a_selection_then_cancel_and_force_cancel(stack, signed_in, target_tokens):
     page = signed_in
     create_targets(stack, "ui-kbd01", "ui-kbd02")
