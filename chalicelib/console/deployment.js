@@ -24,18 +24,20 @@ export async function render(main, args) {
       h('th', { scope: 'col' }, 'Last poll'))),
     state.tbody);
   state.setList = h('ul', { class: 'sets', id: 'distribution-sets', 'aria-label': 'Distribution sets' });
+  state.tagList = h('ul', { class: 'tag-drops', id: 'tag-drops', 'aria-label': 'Target tags: drop a set on a tag to assign it to its targets' });
+  state.search = search;
   state.detail = h('div', { id: 'target-detail' });
   const clear = h('button', { type: 'button', onclick: () => { state.selected.clear(); syncSelection(); } }, 'Clear selection');
   main.append(h('div', { class: 'deploy-grid' },
-    section('Targets', h('div', { class: 'toolbar' }, field('Filter targets', search), state.count, clear), table),
+    section('Targets', h('div', { class: 'toolbar' }, field('Filter targets', search), state.count, clear), state.tagList, table),
     section('Distribution sets',
       h('p', { class: 'muted' }, 'Drag a set onto a target, or select targets and use "Assign to selected".'),
       state.setList),
     h('section', { class: 'panel detail', 'aria-label': 'Target details' }, state.detail)));
-  await Promise.all([refreshTargets(), refreshSets()]);
+  await Promise.all([refreshTargets(), refreshSets(), refreshTags()]);
   await refreshDetail();
   if (state !== mine) return undefined; // left while loading
-  mine.timer = setInterval(() => { if (!document.hidden) { refreshTargets(); refreshSets(); refreshDetail(); } }, REFRESH_MS);
+  mine.timer = setInterval(() => { if (!document.hidden) { refreshTargets(); refreshSets(); refreshTags(); refreshDetail(); } }, REFRESH_MS);
   return () => { clearInterval(mine.timer); if (state === mine) state = null; };
 }
 
@@ -85,27 +87,58 @@ async function refreshTargets() {
   else for (const row of [...state.tbody.children]) if (!row.dataset.target) row.remove();
 }
 
+// Accept a dragged distribution set: `onDrop(dsId)`.
+function dropZone(el, onDrop) {
+  el.addEventListener('dragover', (e) => {
+    if (!e.dataTransfer.types.includes(DS_TYPE)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    el.classList.add('drop');
+  });
+  el.addEventListener('dragleave', () => el.classList.remove('drop'));
+  el.addEventListener('drop', (e) => {
+    el.classList.remove('drop');
+    const dsId = e.dataTransfer.getData(DS_TYPE);
+    if (!dsId) return;
+    e.preventDefault();
+    onDrop(Number(dsId));
+  });
+}
+
+async function refreshTags() {
+  let page;
+  try {
+    page = await get(`${MGMT}/targettags${qs({ limit: 100 })}`);
+  } catch {
+    return; // tags are optional here
+  }
+  if (!state) return;
+  const key = JSON.stringify(page.content.map(t => [t.id, t.name]));
+  if (key === state.tagsKey) return;
+  state.tagsKey = key;
+  state.tagList.replaceChildren(...(page.content.length ? [h('li', { class: 'muted' }, 'Tags:')] : []), ...page.content.map(tag => {
+    const chip = h('li', { class: 'tag-drop', dataset: { tag: tag.name } },
+      h('button', { type: 'button', title: `Show the targets tagged ${tag.name}; drop a set here to assign it to all of them`,
+        onclick: () => { state.search.value = `tag==${tag.name}`; state.query = state.search.value; refreshTargets(); } }, tag.name));
+    dropZone(chip, async (dsId) => {
+      try {
+        const tagged = await get(`${MGMT}/targettags/${tag.id}/assigned${qs({ limit: 500 })}`);
+        const ids = (Array.isArray(tagged) ? tagged : tagged.content).map(t => t.controllerId);
+        if (!ids.length) { toast(`No targets are tagged ${tag.name}.`, 'error'); return; }
+        assign(dsId, ids);
+      } catch (err) { toast(errorText(err), 'error'); }
+    });
+    return chip;
+  }));
+}
+
 function targetRow(id) {
   const check = h('input', { type: 'checkbox', 'aria-label': `Select ${id}` });
   check.addEventListener('change', () => { if (check.checked) state.selected.add(id); else state.selected.delete(id); syncSelection(); });
   const row = h('tr', { dataset: { target: id } },
     h('td', {}, check), h('td', { class: 'c-status' }),
     h('td', {}, h('a', { href: `#/deployment/${encodeURIComponent(id)}` }, id)), h('td', { class: 'c-name' }), h('td', { class: 'c-poll' }));
-  row.addEventListener('dragover', (e) => {
-    if (!e.dataTransfer.types.includes(DS_TYPE)) return;
-    e.preventDefault();
-    e.dataTransfer.dropEffect = 'copy';
-    row.classList.add('drop');
-  });
-  row.addEventListener('dragleave', () => row.classList.remove('drop'));
-  row.addEventListener('drop', (e) => {
-    row.classList.remove('drop');
-    const dsId = e.dataTransfer.getData(DS_TYPE);
-    if (!dsId) return;
-    e.preventDefault();
-    const targets = state.selected.has(id) ? [...state.selected] : [id];
-    assign(Number(dsId), targets);
-  });
+  dropZone(row, (dsId) => assign(dsId, state.selected.has(id) ? [...state.selected] : [id]));
   row.classList.toggle('current', id === state.target);
   return row;
 }

@@ -226,6 +226,29 @@ def test_seed_001_drag_and_drop_until_the_device_is_in_sync(stack, signed_in, ta
     page.screenshot(path=SHOTS / "deployment.png")
 
 
+def test_a_set_dropped_on_a_tag_goes_to_every_target_with_that_tag(stack, signed_in):
+    page, admin, url = signed_in, stack.admin, stack.url
+    create_targets(stack, "ui-tag01", "ui-tag02", "ui-tag03")
+    _, ds_id = create_release(stack, "tagOs", "5.0-ui", b"tagged")
+    tag = admin.post(f"{url}/rest/v1/targettags", json=[{"name": "ui-tagged"}])
+    assert tag.status_code == 201, tag.text
+    tag_id = tag.json()[0]["id"]
+    for cid in ("ui-tag01", "ui-tag03"):
+        assert admin.post(f"{url}/rest/v1/targettags/{tag_id}/assigned/{cid}").status_code == 200
+    chip = page.locator('#tag-drops li[data-tag="ui-tagged"]')
+    chip.get_by_role("button", name="ui-tagged").click()  # shows the tagged targets
+    page.locator("#target-count").filter(has_text="2 targets").wait_for()
+    assert page.get_by_label("Filter targets").input_value() == "tag==ui-tagged"
+
+    page.locator(f'#distribution-sets li[data-set="{ds_id}"]').drag_to(chip)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("To 2 targets: ui-tag01, ui-tag03").wait_for()
+    dialog.get_by_role("button", name="Assign").click()
+    for cid in ("ui-tag01", "ui-tag03"):
+        row(page, cid).and_(page.locator('[data-status="pending"]')).wait_for()
+    assert admin.get(f"{url}/rest/v1/targets/ui-tag02").json()["updateStatus"] == "unknown"
+
+
 def test_a_target_that_stopped_polling_is_marked_overdue(stack, signed_in, target_tokens):
     from chalicelib import clock
     page = signed_in
