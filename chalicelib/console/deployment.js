@@ -70,7 +70,8 @@ async function refreshTargets() {
     return;
   }
   if (!state) return;
-  state.count.textContent = `${page.total} target${page.total === 1 ? '' : 's'}`;
+  state.count.textContent = `${page.total} target${page.total === 1 ? '' : 's'}`
+    + (page.total > page.content.length ? ` (the first ${page.content.length}: filter to see others)` : '');
   const seen = new Set();
   for (const t of page.content) {
     seen.add(t.controllerId);
