@@ -15,7 +15,7 @@ ENABLE_CDN ?=
 CDN_PRIVATE_KEY_FILE ?=
 CODE_BUCKET ?=
 
-.PHONY: help venv run test lint bench package capacity deploy deploy-data destroy openapi
+.PHONY: help venv run test lint bench package capacity deploy deploy-data destroy openapi chromium
 
 help:
 	@echo "make run          local service: API http://127.0.0.1:8080, embedded moto 127.0.0.1:4566"
@@ -36,7 +36,7 @@ help:
 # module used (rauc_hawkbit.ddi) needs only aiohttp. pip is not upgraded: chalice pins pip<26.3.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps rauc-hawkbit==0.2.0
 	touch $(STAMP)
 
@@ -50,13 +50,22 @@ $(CLI): $(STAMP) pyproject.toml $(wildcard skyhawk_cli/*.py)
 
 venv: $(STAMP) $(CLI)
 
+# The console's browser tests (tests/e2e/test_console_e2e.py) drive Debian's chromium with Playwright; Playwright
+# never downloads a browser of its own. Installed when missing, as root; otherwise say how.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the console's browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "$(CHROMIUM) is missing: the console's browser tests need it (sudo apt-get install chromium)"; fi; }
+
 run: venv
 	$(PY) -m infra.launcher
 
 # e2e runs in its own pytest process: the launcher points AWS_ENDPOINT_URL at its moto, which would break
 # the mock_aws tests in the same process. It runs alongside the others (it waits on HTTP more than it
 # computes) and its output follows theirs. Both runs always complete; either failing fails the target.
-test: venv lint
+test: venv lint chromium
 	@status=0; e2e_log=$$(mktemp); start=$$(date +%s); \
 	$(PY) -m pytest tests/e2e -q > $$e2e_log 2>&1 & e2e=$$!; \
 	echo "$(PY) -m pytest -n 2 tests/unit tests/api tests/infra -q"; \

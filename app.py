@@ -3,6 +3,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import telemetry
 from chalicelib.api import (
+    console,
     ddi,
     deployments,
     deviceconfig,
@@ -47,6 +48,7 @@ app.register_middleware(request_limits.limit_requests, "http")
 
 app.register_blueprint(system.bp)
 app.register_blueprint(openapi.bp)
+app.register_blueprint(console.bp)
 app.register_blueprint(softwaremoduletypes.bp)
 app.register_blueprint(softwaremodules.bp)
 app.register_blueprint(distributionsettypes.bp)

@@ -51,7 +51,7 @@ _CACHE = "public, max-age=3600"
 
 
 @functools.cache
-def _read(path: Path) -> bytes:
+def read(path: Path) -> bytes:
     return path.read_bytes()
 
 
@@ -75,21 +75,25 @@ def document(name):
 
 
 def _send(path: Path, media_type: str, packed: bool = False) -> Response:
+    return static_file(bp.current_request, path, media_type, packed)
+
+
+def static_file(request, path: Path, media_type: str, packed: bool = False, cache: str = _CACHE) -> Response:
     """The file, gzip-compressed for a client that accepts it (`packed`: the file is kept compressed)."""
     headers: dict[str, str | list[str]] = {
         "Content-Type": media_type,
-        "Cache-Control": _CACHE,
+        "Cache-Control": cache,
         "Vary": "Accept-Encoding",
     }
-    if _accepts_gzip(bp.current_request.headers.get("accept-encoding")):
-        body = _read(path) if packed else _compressed(path)
+    if _accepts_gzip(request.headers.get("accept-encoding")):
+        body = read(path) if packed else _compressed(path)
         return Response(body=body, status_code=200, headers={**headers, "Content-Encoding": "gzip"})
-    return Response(body=gzip.decompress(_read(path)) if packed else _read(path), status_code=200, headers=headers)
+    return Response(body=gzip.decompress(read(path)) if packed else read(path), status_code=200, headers=headers)
 
 
 @functools.cache
 def _compressed(path: Path) -> bytes:
-    return gzip.compress(_read(path), compresslevel=6, mtime=0)
+    return gzip.compress(read(path), compresslevel=6, mtime=0)
 
 
 def _accepts_gzip(accept_encoding: str | None) -> bool:
@@ -106,7 +110,7 @@ def _page() -> Response:
         f'      <option value="{root}/openapi/{key}.json" data-name="{key}">{html.escape(title)}</option>'
         for key, title in DOCUMENTS.items()
     )
-    page = _read(VIEWER / "index.html").decode("utf-8").replace("{options}", options).replace("{root}", root)
+    page = read(VIEWER / "index.html").decode("utf-8").replace("{options}", options).replace("{root}", root)
     return Response(
         body=page,
         status_code=200,

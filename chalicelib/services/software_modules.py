@@ -388,6 +388,11 @@ def _add_artifact(
 UPLOAD_URL_SECONDS = 3600
 
 
+def upload_origin() -> str:
+    """Where a browser sends the bytes of a direct upload (the presigned PUT URLs' scheme, host and port)."""
+    return blobs.upload_origin()
+
+
 def start_direct_upload(tenant: str, sm_id: int, filename: str | None) -> tuple[str, str]:
     """(uploadId, presigned PUT URL): the client PUTs the bytes to S3, then completes the upload."""
     sm, filename = _accepting_module(tenant, sm_id, filename)

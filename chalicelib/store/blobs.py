@@ -110,3 +110,12 @@ def is_missing(exc: Exception) -> bool:
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
     return code in ("404", "NoSuchKey", "NotFound")
+
+
+def upload_origin() -> str:
+    """Scheme, host and port of the presigned PUT URLs (`presigned_put`): where a browser sends upload bytes.
+    Signing needs no AWS call."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(presigned_put("origin", 60))
+    return f"{url.scheme}://{url.netloc}"

@@ -192,6 +192,16 @@ def test_every_function_names_the_stages_event_bus(packaged):
         assert function["Environment"]["Variables"]["SKYHAWK_EVENT_BUS"] == "skyhawk-dev-events", name
 
 
+def test_the_package_carries_the_console(packaged):
+    """/ui serves chalicelib/console's files: the deployed API serves the same console as `make run`."""
+    import zipfile
+    console = PROJECT_DIR / "chalicelib" / "console"
+    shipped = {f"chalicelib/console/{p.name}" for p in console.iterdir() if p.is_file()}
+    with zipfile.ZipFile(packaged / "deployment.zip") as zipped:
+        packed = {i.filename for i in zipped.infolist() if i.filename.startswith("chalicelib/console/")}
+    assert packed == shipped and "chalicelib/console/index.html" in packed
+
+
 def test_the_package_carries_the_openapi_documents_and_their_viewer_compactly(packaged):
     """/openapi serves files from chalicelib/openapi: chalice packages them, and they stay small in the zip."""
     import zipfile

@@ -333,6 +333,16 @@ def test_bucket_is_private_encrypted_and_tidy():
         "Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_the_bucket_takes_direct_uploads_from_the_consoles_origin():
+    """The console PUTs large artifacts from the browser to a presigned URL: CORS for PUT, from ConsoleOrigins
+    (moto's CloudFormation ignores CorsConfiguration, so the template is read; locally moto allows any origin)."""
+    template = load_template()
+    [rule] = template["Resources"]["ArtifactBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["PUT"] and rule["AllowedOrigins"] == {"Ref": "ConsoleOrigins"}
+    assert rule["ExposedHeaders"] == ["ETag"] and rule["AllowedHeaders"] == ["*"]
+    assert template["Parameters"]["ConsoleOrigins"]["Type"] == "CommaDelimitedList"
+
+
 def test_cdn_is_optional_and_uses_origin_access_control():
     template = load_template()
     resources = template["Resources"]

@@ -122,7 +122,7 @@ def service_document() -> dict[str, Any]:
     return {
         "openapi": "3.0.1",
         "info": {"title": "skyhawk service", "version": "v1",
-                 "description": "Liveness, and the API documents with their viewer."},
+                 "description": "Liveness, the API documents with their viewer, and the management console."},
         "servers": SERVERS,
         "tags": [{"name": "Service", "description": "No credentials needed"}],
         "paths": {
@@ -141,6 +141,17 @@ def service_document() -> dict[str, Any]:
                                     "text/javascript": {"schema": asset}, "text/css": {"schema": asset},
                                     "text/html": {"schema": asset}, "text/plain": {"schema": asset}}},
                 **errors(error, ("404", "429"))}, [name], security=[])},
+            "/ui": {"get": operation("Service", "The management console (also at /ui/)", "console", {
+                "200": response("The console's page", string(), ("text/html",))}, security=[],
+                description="A single-page app calling the Management, DCS and DWS APIs with the operator's "
+                            "own login; every file it loads comes from this service.")},
+            "/ui/{name}": {"get": operation("Service", "A file of the management console", "consoleFile", {
+                "200": {"description": "The file, gzip-compressed to clients that accept it",
+                        "content": {"text/javascript": {"schema": asset}, "text/css": {"schema": asset},
+                                    "text/html": {"schema": asset}}},
+                "304": {"description": "Not modified: If-None-Match named the file's ETag"},
+                **errors(error, ("404", "429"))}, [path_param("name", string(), "One of the console's files")],
+                security=[])},
         },
         "components": {"schemas": {"ExceptionInfo": obj({
             "exceptionClass": string(), "errorCode": string(), "message": string(),
