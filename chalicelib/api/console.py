@@ -18,7 +18,10 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.api.common import base_url, route
 from chalicelib.api.openapi import read, static_file
-from chalicelib.services import software_modules
+from chalicelib.lazy import lazy_import
+
+# The catalogue's services load on first use, not with the app: a device's cold start does not need them.
+software_modules = lazy_import("chalicelib.services.software_modules")
 
 bp = Blueprint(__name__)
 
