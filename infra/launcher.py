@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import importlib
 import logging
 import os
@@ -289,6 +290,9 @@ class FeedBacklog:
         # iterators: the embedded moto forgets the rest (InProcessMoto.forget_stream_records); None with an
         # external endpoint.
         self.forget: Callable[[dict[str, int], set[str]], int] | None = None
+        # Reads the records written since the last read: the DynamoDB Streams API (chalicelib/store/change_feed.py
+        # `read`), or with the embedded moto its shards in-process (InProcessMoto.read_streams: its API is slow).
+        self.read: Callable[[], list[dict[str, Any]]] | None = None
 
     def drain(self, app: Any, window: float = 0.0) -> dict[str, int]:
         """`window`: as the mapping's batching window, once records arrive keep gathering them until the streams
@@ -298,16 +302,17 @@ class FeedBacklog:
         from chalicelib.store import change_feed
 
         totals: dict[str, int] = {}
+        read = self.read or change_feed.read
         with self.lock:
             while True:
-                self.records.extend(change_feed.read())
+                self.records.extend(read())
                 if not self.records:
                     self.delivered([])
                     return totals
                 deadline = time.monotonic() + window
                 while time.monotonic() < deadline:
                     time.sleep(window / 5)
-                    more = change_feed.read()
+                    more = read()
                     if not more:
                         break
                     self.records.extend(more)
@@ -343,6 +348,12 @@ class FeedBacklog:
 
 
 FEED = FeedBacklog()
+
+
+def _read_streams(inprocess: Any, after: dict[str, int]) -> list[dict[str, Any]]:
+    from chalicelib.store import change_feed
+
+    return inprocess.read_streams(change_feed.streamed_tables(), after)
 
 
 FEED_WINDOW_SECONDS = 1.0  # infra/change-feed.json's MaximumBatchingWindowInSeconds
@@ -651,9 +662,10 @@ def _start(
         inprocess = moto_inprocess.install(endpoint)
         stoppers.append(lambda: moto_inprocess.uninstall(inprocess))
         FEED.forget = inprocess.forget_stream_records  # moto would keep every stream record for ever
+        FEED.read = functools.partial(_read_streams, inprocess, {})
 
         def keep_stream_records() -> None:
-            FEED.forget = None
+            FEED.forget = FEED.read = None
 
         stoppers.append(keep_stream_records)
         moto_item_json.install()

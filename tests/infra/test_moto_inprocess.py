@@ -77,6 +77,42 @@ def test_stream_reads_are_answered_in_process_too(dead_endpoint):
             moto_inprocess.uninstall(handler)
 
 
+def test_streams_read_in_process_equal_what_the_streams_api_answers(dead_endpoint):
+    """The launcher's change feed reads moto's shards directly (its API's serializer is slow): the same records,
+    in Lambda's shape, from where the last read ended, and on after delivered records were forgotten."""
+    with mock_aws():
+        handler = moto_inprocess.install(dead_endpoint)
+        try:
+            dynamodb, streams = _client("dynamodb", dead_endpoint), _client("dynamodbstreams", dead_endpoint)
+            dynamodb.create_table(TableName="s", BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            for value in ("1", "2"):
+                dynamodb.put_item(TableName="s", Item={"pk": {"S": "a"}, "v": {"N": value}})
+            arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
+            shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            by_api = streams.get_records(ShardIterator=iterator)["Records"]
+            after: dict[str, int] = {}
+            direct = handler.read_streams(["s"], after)
+            assert [(r["eventName"], r["dynamodb"]["SequenceNumber"], r["dynamodb"]["Keys"],
+                     r["dynamodb"].get("OldImage"), r["dynamodb"]["NewImage"]) for r in direct] == \
+                [(r["eventName"], r["dynamodb"]["SequenceNumber"], r["dynamodb"]["Keys"],
+                  r["dynamodb"].get("OldImage"), r["dynamodb"]["NewImage"]) for r in by_api]
+            assert {r["eventSourceARN"] for r in direct} == {arn}
+            assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], float) for r in direct)
+            assert handler.read_streams(["s"], after) == []
+            handler.forget_stream_records({"s": int(direct[-1]["dynamodb"]["SequenceNumber"])}, set())
+            dynamodb.delete_item(TableName="s", Key={"pk": {"S": "a"}})
+            [removed] = handler.read_streams(["s"], after)
+            assert removed["eventName"] == "REMOVE"
+            assert int(removed["dynamodb"]["SequenceNumber"]) == int(direct[-1]["dynamodb"]["SequenceNumber"]) + 1
+        finally:
+            moto_inprocess.uninstall(handler)
+
+
 def test_other_endpoints_still_go_over_http(dead_endpoint):
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
