@@ -22,24 +22,16 @@ AWS the event source mapping reads the stream, not the function).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.rollouts import in_process_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
-
-
-def _environment() -> None:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout carries the JSON
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(var, None)
-    sys.path.insert(0, str(ROOT))
 
 
 def _flow(mode: str, targets: int) -> dict[str, Any]:
@@ -101,7 +93,7 @@ def _flow(mode: str, targets: int) -> dict[str, Any]:
 
 
 def measure(targets: int = 500) -> dict[str, Any]:
-    _environment()
+    in_process_environment()
     report: dict[str, Any] = {"where": "in-process: chalice test client + moto mock_aws; app.py's change_feed "
                                        "function on the streams' records in batches of 100",
                               "targets": targets}

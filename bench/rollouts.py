@@ -53,7 +53,8 @@ def _figures(meter: Any, seconds: float) -> dict[str, Any]:
             "wru": totals["wru"], "rru": totals["rru"], "calls": dict(sorted(calls.items()))}
 
 
-def _in_process() -> None:
+def in_process_environment() -> None:
+    """A bench that runs the app under mock_aws in this process: fake credentials, no real endpoint, quiet logs."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout carries the JSON
@@ -132,7 +133,7 @@ def _run_creation(targets: int) -> dict[str, Any]:
 
 
 def creation(targets: int = 10_000) -> dict[str, Any]:
-    _in_process()
+    in_process_environment()
     small = _run_creation(max(targets // 5, 100))
     large = _run_creation(targets)
     report: dict[str, Any] = {"where": "in-process: chalice test client + moto mock_aws, queue drained in turn",
@@ -236,7 +237,7 @@ def _next_group_latency(url: str, admin: Any, pool: ThreadPoolExecutor, n: int, 
 
 
 def latency(devices: int = 400, rollouts: int = 3, pool_size: int = 8) -> dict[str, Any]:
-    _in_process()
+    in_process_environment()
     os.environ["SKYHAWK_ADMIN_PASSWORD"] = "admin"
     import requests
 

@@ -6,26 +6,14 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 
 from tests.api import steps
 from tests.api.test_dmf_inbound import REPLY_QUEUE, created, received, send, send_status
+from tests.api.test_dmf_inbound import dmf_on, reply_queue  # noqa: F401 - the same fixtures
 from tests.api.test_dmf_inbound import drain as drain_inbound
 from tests.conftest import ADMIN, TENANT
 
 JSON = {**ADMIN, "Content-Type": "application/json"}
-
-
-@pytest.fixture
-def dmf_on(client):
-    steps.put_config(client, "dmf.enabled", True)
-    return client
-
-
-@pytest.fixture
-def reply_queue(aws_env) -> str:
-    from chalicelib.store import aws
-    return aws.client("sqs").create_queue(QueueName=REPLY_QUEUE, Attributes={"FifoQueue": "true"})["QueueUrl"]
 
 
 def feed() -> dict:
