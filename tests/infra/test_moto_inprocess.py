@@ -27,10 +27,10 @@ def _client(service: str, endpoint: str):
                                                     s3={"addressing_style": "path"}))
 
 
-def _table(dynamodb) -> None:
-    dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+def _table(dynamodb, name: str = "t", **extra) -> None:
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], **extra)
 
 
 def test_calls_to_the_embedded_moto_are_answered_in_process(dead_endpoint):
@@ -61,10 +61,7 @@ def test_stream_reads_are_answered_in_process_too(dead_endpoint):
         handler = moto_inprocess.install(dead_endpoint)
         try:
             dynamodb, streams = _client("dynamodb", dead_endpoint), _client("dynamodbstreams", dead_endpoint)
-            dynamodb.create_table(TableName="s", BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            _table(dynamodb, "s", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
             dynamodb.put_item(TableName="s", Item={"pk": {"S": "a"}})
             arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
             shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
@@ -84,10 +81,7 @@ def test_streams_read_in_process_equal_what_the_streams_api_answers(dead_endpoin
         handler = moto_inprocess.install(dead_endpoint)
         try:
             dynamodb, streams = _client("dynamodb", dead_endpoint), _client("dynamodbstreams", dead_endpoint)
-            dynamodb.create_table(TableName="s", BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            _table(dynamodb, "s", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
             for value in ("1", "2"):
                 dynamodb.put_item(TableName="s", Item={"pk": {"S": "a"}, "v": {"N": value}})
             arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
